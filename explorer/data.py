@@ -137,6 +137,37 @@ def prepare_mnist(root: Path | str = DEFAULT_ROOT) -> dict[str, str]:
     return checked
 
 
+def load_split(
+    train: bool, root: Path | str = DEFAULT_ROOT, verify: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load one MNIST split into memory (the app needs only the test split).
+
+    Args:
+        train: True for the 60,000 training images, False for the 10,000 test images.
+        root: folder holding ``MNIST/raw/`` with the shipped ``.gz`` files.
+        verify: run :func:`prepare_mnist` first (skip only if it just ran).
+
+    Returns:
+        (images, labels): float32 (N, 1, 28, 28) in [0, 1] and int64 (N,).
+
+    Raises:
+        DataError: a file is missing or corrupt, or torchvision cannot parse it.
+    """
+    from torchvision.datasets import MNIST  # heavy import, kept off module import
+
+    if verify:
+        prepare_mnist(root)
+    try:
+        dataset = MNIST(str(root), train=train, download=False)
+    except (RuntimeError, ValueError, AssertionError) as exc:
+        # torchvision's "Dataset not found" and IDX parse errors
+        raise DataError(
+            f"torchvision could not read MNIST in {raw_dir(root)}: {exc}. Delete the "
+            "uncompressed files there (not the .gz files) so they are rebuilt."
+        ) from exc
+    return dataset.data.unsqueeze(1).float().div_(255.0), dataset.targets.long()
+
+
 def load_mnist(root: Path | str = DEFAULT_ROOT) -> MNISTSplits:
     """Load the MNIST train and test splits into memory.
 
@@ -150,19 +181,8 @@ def load_mnist(root: Path | str = DEFAULT_ROOT) -> MNISTSplits:
     Raises:
         DataError: a file is missing or corrupt, or torchvision cannot parse it.
     """
-    from torchvision.datasets import MNIST  # heavy import, kept off module import
-
     checksums = prepare_mnist(root)
-    tensors = []
-    for train in (True, False):
-        try:
-            dataset = MNIST(str(root), train=train, download=False)
-        except (RuntimeError, ValueError, AssertionError) as exc:
-            # torchvision's "Dataset not found" and IDX parse errors
-            raise DataError(
-                f"torchvision could not read MNIST in {raw_dir(root)}: {exc}. Delete the "
-                "uncompressed files there (not the .gz files) so they are rebuilt."
-            ) from exc
-        images = dataset.data.unsqueeze(1).float().div_(255.0)
-        tensors += [images, dataset.targets.long()]
-    return MNISTSplits(*tensors, checksums=checksums)
+    return MNISTSplits(
+        *load_split(True, root, verify=False), *load_split(False, root, verify=False),
+        checksums=checksums,
+    )

@@ -1,0 +1,20 @@
+"""Entry point: `streamlit run app.py`. A router over the pages in pages/."""
+
+# Heavy modules are imported here, before any page runs: a rerun that interrupts a
+# first lazy import (pandas through Plotly) leaves a half-initialised module.
+import pandas  # noqa: F401
+import plotly.graph_objects  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+from explorer import app_state
+
+st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/scatter_plot:", layout="wide")
+app_state.init_session_state()
+
+pages = [
+    st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
+]
+page = st.navigation(pages)
+app_state.select_model()
+page.run()

@@ -1,0 +1,156 @@
+"""Checkpoint round trip, each bad-file case, atomic saving, and the evaluate CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from explorer import checkpoints
+from explorer.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from explorer.models import ModelConfig, build_model
+from explorer.train import TrainConfig
+
+from conftest import REPO, VAE_CHECKPOINT
+
+
+def _save(path, model, **overrides):
+    contents = dict(train_config=TrainConfig(epochs=2, seed=3), history=[{"epoch": 1, "train_loss": 200.0}],
+                    metrics={"test_neg_elbo": 150.0, "test_reconstruction": 145.0, "test_kl": 5.0},
+                    dataset={"name": "MNIST", "sha256": {"a.gz": "00"}})
+    contents.update(overrides)
+    return save_checkpoint(path, model, **contents)
+
+
+def _raw(path):
+    return torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize("config", [ModelConfig(), ModelConfig(kind="ae", latent_dim=3, hidden_sizes=(64,))])
+def test_round_trip(tmp_path, config):
+    model = build_model(config, seed=1)
+    path = _save(tmp_path / "m.pt", model)
+    loaded = load_checkpoint(path)
+    assert loaded.model_config == config
+    assert loaded.train_config == TrainConfig(epochs=2, seed=3)
+    assert not loaded.model.training
+    original, restored = model.state_dict(), loaded.model.state_dict()
+    assert original.keys() == restored.keys()
+    assert all(torch.equal(original[k], restored[k]) for k in original)
+    assert loaded.history == [{"epoch": 1, "train_loss": 200.0}]
+    assert loaded.metrics["test_neg_elbo"] == 150.0
+    assert loaded.versions["torch"] == str(torch.__version__)
+    # also from bytes, as an upload arrives
+    assert load_checkpoint(path.read_bytes()).model_config == config
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_truncated_file(tmp_path):
+    path = _save(tmp_path / "m.pt", build_model(ModelConfig()))
+    path.write_bytes(path.read_bytes()[:100_000])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+
+
+def test_not_a_torch_file(tmp_path):
+    path = tmp_path / "notes.pt"
+    path.write_text("hello")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+
+
+def test_foreign_bare_state_dict(tmp_path):
+    path = tmp_path / "foreign.pt"
+    torch.save(build_model(ModelConfig()).state_dict(), path)
+    with pytest.raises(CheckpointError, match="not a latent-space-explorer checkpoint"):
+        load_checkpoint(path)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_pickled_code_is_never_executed(tmp_path, capfd):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": checkpoints.FORMAT, "x": _Payload()}, path)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+    assert "pwned" not in capfd.readouterr().out
+
+
+def test_missing_key(tmp_path):
+    path = _save(tmp_path / "m.pt", build_model(ModelConfig()))
+    payload = _raw(path)
+    del payload["state_dict"]
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=r"missing key\(s\) \['state_dict'\]"):
+        load_checkpoint(path)
+
+
+def test_mismatched_shapes(tmp_path):
+    path = _save(tmp_path / "m.pt", build_model(ModelConfig()))
+    payload = _raw(path)
+    payload["model_config"]["hidden_sizes"] = [128, 64]
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="weights do not match.*size mismatch"):
+        load_checkpoint(path)
+
+
+def test_invalid_config(tmp_path):
+    path = _save(tmp_path / "m.pt", build_model(ModelConfig()))
+    payload = _raw(path)
+    payload["model_config"]["kind"] = "diffusion"
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="invalid config.*kind"):
+        load_checkpoint(path)
+
+
+def test_unsupported_format_version(tmp_path):
+    path = _save(tmp_path / "m.pt", build_model(ModelConfig()))
+    payload = _raw(path)
+    payload["format_version"] = 99
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="version 99"):
+        load_checkpoint(path)
+
+
+def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = _save(tmp_path / "m.pt", build_model(ModelConfig(), seed=1))
+    before = path.read_bytes()
+
+    def crash(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        _save(path, build_model(ModelConfig(), seed=2))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left behind
+
+
+def test_shipped_vae_meets_the_quality_bar_through_the_cli():
+    out = subprocess.run([sys.executable, "-m", "explorer.evaluate", str(VAE_CHECKPOINT)],
+                         cwd=REPO, capture_output=True, text=True, check=True)
+    metrics = json.loads(out.stdout)
+    assert set(metrics) == {"test_neg_elbo", "test_reconstruction", "test_kl"}
+    assert metrics["test_neg_elbo"] <= 140
+    assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
+
+
+def test_evaluate_cli_reports_null_elbo_for_the_ae_and_errors_for_bad_files(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "explorer.evaluate", "checkpoints/mnist_ae_z2.pt"],
+                         cwd=REPO, capture_output=True, text=True, check=True)
+    metrics = json.loads(out.stdout)
+    assert metrics["test_neg_elbo"] is None and metrics["test_kl"] == 0.0
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    out = subprocess.run([sys.executable, "-m", "explorer.evaluate", str(bad)],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "not a readable checkpoint" in out.stderr

@@ -1,0 +1,77 @@
+"""The MNIST loader on the real shipped files, and its errors on broken ones."""
+
+import shutil
+
+import pytest
+import torch
+
+from explorer.data import FILES, DataError, load_mnist, raw_dir
+
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_shapes_dtypes_and_range(mnist):
+    assert mnist.train_images.shape == (60000, 1, 28, 28)
+    assert mnist.test_images.shape == (10000, 1, 28, 28)
+    assert mnist.train_images.dtype == torch.float32
+    assert mnist.train_labels.dtype == torch.int64
+    assert mnist.train_images.min() == 0.0 and mnist.train_images.max() == 1.0
+    assert mnist.test_images.min() == 0.0 and mnist.test_images.max() == 1.0
+
+
+def test_known_mnist_facts(mnist):
+    assert torch.bincount(mnist.train_labels).tolist() == TRAIN_COUNTS
+    assert torch.bincount(mnist.test_labels).tolist() == TEST_COUNTS
+    assert mnist.train_images.mean().item() == pytest.approx(0.1307, abs=5e-5)
+    assert mnist.train_images.std().item() == pytest.approx(0.3081, abs=5e-5)
+
+
+def test_checksums_recorded(mnist):
+    assert set(mnist.checksums) == {f"{name}.gz" for name in FILES}
+    assert mnist.dataset_info()["name"] == "MNIST"
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A writable copy of the shipped .gz files and SHA256SUMS (no uncompressed files)."""
+    target = raw_dir(tmp_path)
+    target.mkdir(parents=True)
+    for path in raw_dir().iterdir():
+        if path.suffix == ".gz" or path.name == "SHA256SUMS":
+            shutil.copy(path, target)
+    return tmp_path
+
+
+def test_decompresses_on_first_use(data_copy):
+    splits = load_mnist(data_copy)
+    assert all((raw_dir(data_copy) / name).is_file() for name in FILES)
+    assert splits.test_images.shape == (10000, 1, 28, 28)
+
+
+def test_missing_file_is_a_clear_error(data_copy):
+    (raw_dir(data_copy) / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="missing.*t10k-labels-idx1-ubyte.gz.*git checkout"):
+        load_mnist(data_copy)
+
+
+def test_corrupt_file_is_a_clear_error(data_copy):
+    path = raw_dir(data_copy) / "train-images-idx3-ubyte.gz"
+    data = bytearray(path.read_bytes())
+    data[5000] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="corrupt.*train-images-idx3-ubyte.gz"):
+        load_mnist(data_copy)
+
+
+def test_missing_checksums_is_a_clear_error(data_copy):
+    (raw_dir(data_copy) / "SHA256SUMS").unlink()
+    with pytest.raises(DataError, match="checksum file missing"):
+        load_mnist(data_copy)
+
+
+def test_corrupt_uncompressed_file_is_a_clear_error(data_copy):
+    load_mnist(data_copy)
+    (raw_dir(data_copy) / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 10)
+    with pytest.raises(DataError, match="Delete the uncompressed files"):
+        load_mnist(data_copy)
