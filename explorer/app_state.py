@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import streamlit as st
 import torch
 
 from explorer.checkpoints import Checkpoint, CheckpointError, load_checkpoint
-from explorer.data import load_split
+from explorer.data import DATASET_NAME, load_split, prepare_mnist
 from explorer.latent import Encodings, encode_dataset
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -27,6 +28,11 @@ DEFAULT_CHECKPOINT = "mnist_vae_z2.pt"
 MODEL_CHOICE_KEY = "model_choice"
 CURRENT_MODEL_KEY = "current_model"
 SESSION_MODELS_KEY = "session_models"
+SESSION_MODEL_IDS_KEY = "session_model_ids"
+PENDING_CHOICE_KEY = "pending_model_choice"
+TRAINING_JOB_KEY = "training_job"
+UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"
+SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
 
@@ -37,7 +43,8 @@ class ModelEntry:
 
     Attributes:
         key: hashable identity for caches: ``file:<path>@<mtime_ns>`` or
-            ``session:<name>``; changes whenever the weights can have changed.
+            ``session:<name>@<unique id>``; changes whenever the weights can have
+            changed, and differs between sessions that use the same name.
         label: what the user sees.
         checkpoint: the loaded checkpoint (model in eval mode).
     """
@@ -50,13 +57,101 @@ class ModelEntry:
 def init_session_state() -> None:
     """Set every session-state default this app uses, once per session."""
     st.session_state.setdefault(SESSION_MODELS_KEY, {})
+    st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})  # name -> unique id (cache keys)
     st.session_state.setdefault(CURRENT_MODEL_KEY, None)
+    st.session_state.setdefault(PENDING_CHOICE_KEY, None)  # see choose_session_model
+    st.session_state.setdefault(TRAINING_JOB_KEY, None)  # this session's TrainingJob
+    st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})  # upload file_id -> model name
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test split...")
 def test_split() -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST test images (10000, 1, 28, 28) in [0, 1] and labels (10000,), shared by all sessions."""
     return load_split(train=False)
+
+
+@st.cache_resource(show_spinner="Loading the MNIST training split...")
+def train_split() -> tuple[torch.Tensor, dict]:
+    """MNIST training images (60000, 1, 28, 28) in [0, 1] and the dataset's
+    ``{"name", "sha256"}`` for checkpoints; one read-only copy shared by all sessions."""
+    checksums = prepare_mnist()
+    images, _ = load_split(train=True, verify=False)
+    return images, {"name": DATASET_NAME, "sha256": checksums}
+
+
+def add_session_model(name: str, checkpoint: Checkpoint) -> str:
+    """Offer ``checkpoint`` in this session's model choice, on every page, at once.
+
+    Args:
+        name: wanted name; ``-2``, ``-3``, ... is appended if this session already
+            has a model of that name (nothing is replaced).
+        checkpoint: a loaded, validated checkpoint.
+
+    Returns:
+        The name it was stored under.
+    """
+    models = st.session_state.setdefault(SESSION_MODELS_KEY, {})
+    unique, n = name, 1
+    while unique in models:
+        n += 1
+        unique = f"{name}-{n}"
+    models[unique] = checkpoint
+    # a per-model id in the cache key: two sessions (or uploads) may use the same name
+    st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})[unique] = uuid.uuid4().hex
+    return unique
+
+
+def adopt_finished_training() -> str | None:
+    """Offer this session's finished training run in the model choice (once) and
+    choose it; called on every run by :func:`select_model`, so the model appears on
+    whatever page the user is on.
+
+    Returns:
+        The session-model name it got, or None if there was nothing new to adopt.
+    """
+    job = st.session_state.get(TRAINING_JOB_KEY)
+    if job is None or not job.done or job.session_model_name is not None:
+        return None
+    snapshot = job.snapshot()
+    if snapshot.checkpoint is None:  # failed, or diverged before one epoch finished
+        return None
+    name = add_session_model(snapshot.name, snapshot.checkpoint)
+    job.session_model_name = name
+    st.session_state[SAVE_NAME_KEY] = f"{name}.pt"
+    choose_session_model(name)
+    return name
+
+
+def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
+    """Validate an uploaded checkpoint and offer it in the model choice (once per upload).
+
+    Nothing in the file is executed (see :func:`explorer.checkpoints.load_checkpoint`).
+
+    Args:
+        file_id: the upload's id (the same upload seen on a rerun is not added again).
+        file_name: the uploaded file's name; its stem names the session model.
+        data: the file's bytes.
+
+    Returns:
+        The session-model name.
+
+    Raises:
+        CheckpointError: corrupt, foreign or incompatible file (nothing is added).
+    """
+    seen = st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})
+    if file_id in seen:
+        return seen[file_id]
+    checkpoint = load_checkpoint(data)
+    name = add_session_model(f"{Path(file_name).stem} (uploaded)", checkpoint)
+    seen[file_id] = name
+    choose_session_model(name)
+    return name
+
+
+def choose_session_model(name: str) -> None:
+    """Make the session model ``name`` the sidebar choice from the next run on
+    (applied by :func:`select_model` before it draws the choice)."""
+    st.session_state[PENDING_CHOICE_KEY] = f"{SESSION_PREFIX}{name}"
 
 
 @st.cache_resource(show_spinner="Loading checkpoint...", max_entries=16)
@@ -75,7 +170,7 @@ def model_options() -> dict[str, str]:
     """Choice value -> label for every checkpoint file and session model."""
     options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files()}
     for name in st.session_state.get(SESSION_MODELS_KEY, {}):
-        options[f"{SESSION_PREFIX}{name}"] = f"{name} (trained in this session)"
+        options[f"{SESSION_PREFIX}{name}"] = f"{name} (this session)"
     return options
 
 
@@ -88,7 +183,9 @@ def resolve_model(choice: str) -> ModelEntry:
     """
     if choice.startswith(SESSION_PREFIX):
         name = choice[len(SESSION_PREFIX) :]
-        return ModelEntry(choice, name, st.session_state[SESSION_MODELS_KEY][name])
+        checkpoint = st.session_state[SESSION_MODELS_KEY][name]
+        model_id = st.session_state.get(SESSION_MODEL_IDS_KEY, {}).get(name, id(checkpoint))
+        return ModelEntry(f"{choice}@{model_id}", name, checkpoint)
     path = Path(choice[len(FILE_PREFIX) :])
     try:
         mtime_ns = path.stat().st_mtime_ns
@@ -103,10 +200,15 @@ def select_model() -> None:
     A bad checkpoint shows its error in the sidebar and leaves no current model.
     """
     st.session_state[CURRENT_MODEL_KEY] = None
+    adopt_finished_training()
     options = model_options()
     if not options:
         st.sidebar.error(f"No checkpoints found in {CHECKPOINT_DIR}.")
         return
+    pending = st.session_state.get(PENDING_CHOICE_KEY)
+    if pending in options:
+        st.session_state[MODEL_CHOICE_KEY] = pending
+    st.session_state[PENDING_CHOICE_KEY] = None
     choice = st.sidebar.selectbox(
         "Model", list(options), format_func=options.__getitem__, key=MODEL_CHOICE_KEY
     )

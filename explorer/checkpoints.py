@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import platform
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -97,7 +98,7 @@ def checkpoint_bytes(
     return buffer.getvalue()
 
 
-def save_checkpoint(path: Path | str, model: VAE | AE, **contents) -> Path:
+def save_checkpoint(path: Path | str, model: VAE | AE, *, exclusive: bool = False, **contents) -> Path:
     """Write a checkpoint atomically: a temporary file in the same folder, then rename.
 
     A crash or error mid-save leaves any existing file at ``path`` untouched.
@@ -105,14 +106,22 @@ def save_checkpoint(path: Path | str, model: VAE | AE, **contents) -> Path:
     Args:
         path: destination file.
         model: a VAE or AE.
+        exclusive: never replace an existing file: the finished temporary file is
+            hard-linked to ``path``, which fails atomically if ``path`` exists (so two
+            sessions saving the same name cannot overwrite each other either).
         **contents: ``train_config``, ``history``, ``metrics``, ``dataset``, as for
             :func:`checkpoint_bytes`.
 
     Returns:
         The path written.
+
+    Raises:
+        FileExistsError: ``exclusive`` and ``path`` exists (nothing is written).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if exclusive and path.exists():
+        raise FileExistsError(f"{path} already exists")
     data = checkpoint_bytes(model, **contents)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -120,7 +129,11 @@ def save_checkpoint(path: Path | str, model: VAE | AE, **contents) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)  # atomic; FileExistsError if another writer got there first
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -182,3 +195,37 @@ def load_checkpoint(source: Path | str | BinaryIO | bytes) -> Checkpoint:
     model.eval()
     return Checkpoint(model, model_config, train_config, payload["history"], payload["metrics"],
                       payload["dataset"], payload["versions"])
+
+
+#: File names a user may save under: letters, digits, ``._-``, ending in ``.pt``, no folders.
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.pt")
+
+
+def save_new_checkpoint(folder: Path | str, file_name: str, checkpoint: Checkpoint) -> Path:
+    """Save a loaded checkpoint as a NEW file in ``folder`` (never replacing one).
+
+    Args:
+        folder: destination folder (e.g. the app's ``checkpoints/``).
+        file_name: e.g. ``vae_z2_h512-256_b1_e7_s0_20261121T102400Z.pt``; ``.pt`` is
+            appended if missing.
+        checkpoint: what to save (its model, configs, history, metrics, dataset).
+
+    Returns:
+        The path written (atomically, see :func:`save_checkpoint`).
+
+    Raises:
+        ValueError: the name has characters other than letters, digits, ``._-``
+            (no folders), or is too long.
+        FileExistsError: a file of that name exists; it is left untouched.
+    """
+    name = file_name.strip()
+    if not name.endswith(".pt"):
+        name += ".pt"
+    if not SAFE_FILE_NAME.fullmatch(name):
+        raise ValueError(
+            f"{file_name!r} is not a usable file name: use letters, digits, '.', '_' and '-' "
+            "only (no folders), starting with a letter or digit"
+        )
+    return save_checkpoint(Path(folder) / name, checkpoint.model, exclusive=True,
+                           train_config=checkpoint.train_config, history=checkpoint.history,
+                           metrics=checkpoint.metrics, dataset=checkpoint.dataset)

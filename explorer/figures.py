@@ -62,3 +62,47 @@ def latent_scatter(
         height=600,
     )
     return fig
+
+
+#: Per-epoch curves of the training chart: (EpochRecord field, legend name, on the KL axis).
+TRAINING_CURVES = (
+    ("train_loss", "training loss", False),
+    ("test_neg_elbo", "test -ELBO", False),
+    ("test_reconstruction", "test reconstruction", False),
+    ("test_kl", "test KL", True),
+)
+
+
+def training_curves(history: list[dict], height: int = 320) -> go.Figure:
+    """Loss curves per epoch, in nats per image.
+
+    Training loss (reconstruction + beta * KL over the epoch's batches), test -ELBO and
+    test reconstruction share the left axis; the much smaller test KL has its own
+    right axis. An AE has no -ELBO and a KL of 0: those curves are left out.
+
+    Args:
+        history: one dict per completed epoch with the fields of
+            :class:`explorer.train.EpochRecord` (``dataclasses.asdict``).
+        height: figure height in pixels.
+
+    Returns:
+        A ``go.Figure`` with one ``Scatter`` trace per curve (none for an empty history).
+    """
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    epochs = [row["epoch"] for row in history]
+    is_ae = bool(history) and history[0]["test_neg_elbo"] is None
+    for field_name, name, on_kl_axis in TRAINING_CURVES:
+        if is_ae and field_name in ("test_neg_elbo", "test_kl"):
+            continue
+        fig.add_trace(
+            go.Scatter(x=epochs, y=[row[field_name] for row in history], mode="lines+markers", name=name),
+            secondary_y=on_kl_axis,
+        )
+    fig.update_layout(height=height, margin={"l": 40, "r": 40, "t": 10, "b": 40},
+                      legend={"orientation": "h", "y": -0.25})
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(title_text="nats per image", secondary_y=False)
+    fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False)
+    return fig

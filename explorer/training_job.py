@@ -1,0 +1,346 @@
+"""Training in the background for one browser session: progress, latent snapshots, Stop.
+
+A :class:`TrainingJob` runs :func:`explorer.train.train` in a daemon thread so the
+page that started it keeps redrawing. The thread writes, under a lock, what the page
+reads through :meth:`TrainingJob.snapshot`:
+
+- progress (epoch, batch, elapsed seconds, estimated seconds left);
+- the per-epoch history (:class:`explorer.train.EpochRecord`);
+- after every epoch (and once before the first step), the 2-D latent map of a fixed
+  sample of test digits, re-encoded with the current weights, so a class can watch the
+  clusters form and replay them afterwards;
+- at the end, the outcome (finished, stopped, diverged, failed) and the trained model
+  as a validated :class:`explorer.checkpoints.Checkpoint`.
+
+Stop is a :class:`threading.Event` that the trainer polls before every step. Nothing
+here touches Streamlit: the page keeps one job per session in ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Literal
+
+import numpy as np
+import torch
+
+from explorer.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
+from explorer.latent import encode_dataset, project_2d
+from explorer.models import ModelConfig, build_model
+from explorer.objective import evaluate
+from explorer.train import BatchProgress, EpochRecord, TrainConfig, TrainingDiverged, train
+
+JobState = Literal["running", "finished", "stopped", "diverged", "failed"]
+#: States in which the thread has ended.
+DONE_STATES = ("finished", "stopped", "diverged", "failed")
+#: Test digits in the live latent map (a fixed sample, the same for every epoch).
+SAMPLE_SIZE = 2000
+SAMPLE_SEED = 0
+#: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
+#: (measured with ``python -m explorer.train_bench``; see the README).
+DEFAULT_MODEL_CONFIG = ModelConfig()
+DEFAULT_TRAIN_CONFIG = TrainConfig(epochs=7, batch_size=128, lr=2e-3, lr_schedule="cosine", seed=0)
+
+
+def parse_hidden_sizes(text: str) -> tuple[int, ...]:
+    """Hidden layer widths from text such as ``"512, 256"`` or ``"512 256"``.
+
+    Raises:
+        ValueError: empty text, or a part that is not a positive integer.
+    """
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    if not parts:
+        raise ValueError("hidden sizes: give at least one layer width, e.g. 512, 256")
+    sizes = []
+    for part in parts:
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"hidden sizes: {part!r} is not a positive whole number (e.g. 512, 256)")
+        sizes.append(int(part))
+    return tuple(sizes)
+
+
+def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, epochs: int,
+                 batch_size: int, lr: float, lr_schedule: str, seed: int,
+                 subset: int) -> tuple[ModelConfig, TrainConfig]:
+    """Model and training settings from the Train page's form.
+
+    Args:
+        hidden_sizes: text such as ``"512, 256"`` (see :func:`parse_hidden_sizes`).
+        subset: training images to use; 0 means all of them.
+        Others: as in :class:`ModelConfig` and :class:`TrainConfig`.
+
+    Raises:
+        ValueError: any invalid setting, with a message naming it.
+    """
+    model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim),
+                               hidden_sizes=parse_hidden_sizes(hidden_sizes), beta=float(beta))
+    train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+                               lr_schedule=lr_schedule, seed=int(seed),
+                               subset=int(subset) if subset else None)
+    return model_config, train_config
+
+
+def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: int,
+             when: datetime | None = None) -> str:
+    """A descriptive name such as ``vae_z2_h512-256_b1_e7_20261121T102400Z``.
+
+    Args:
+        model_config, train_config: the run's settings.
+        epochs_done: completed epochs (may be fewer than ``train_config.epochs``).
+        when: time stamp (UTC; default now), to the second.
+    """
+    when = when or datetime.now(timezone.utc)
+    hidden = "-".join(map(str, model_config.hidden_sizes))
+    beta = f"_b{model_config.beta:g}" if model_config.kind == "vae" else ""
+    subset = f"_n{train_config.subset}" if train_config.subset else ""
+    return (f"{model_config.kind}_z{model_config.latent_dim}_h{hidden}{beta}_e{epochs_done}{subset}"
+            f"_s{train_config.seed}_{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
+
+
+def fixed_sample(num_images: int, size: int = SAMPLE_SIZE, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """Sorted row indices of a fixed random sample of ``min(size, num_images)`` images."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(num_images, size=min(size, num_images), replace=False))
+
+
+@dataclass(frozen=True)
+class LatentSnapshot:
+    """The latent map of the fixed test sample at one point of training.
+
+    Attributes:
+        epoch: completed epochs when it was taken (0: initial weights).
+        xy: (n, 2) float32 coordinates (mu itself for a 2-D latent space, else its
+            first two principal components, see :func:`explorer.latent.project_2d`).
+        axis_names: axis titles, e.g. ``("z1", "z2")`` or ``("PC1 of mu", "PC2 of mu")``.
+    """
+
+    epoch: int
+    xy: np.ndarray
+    axis_names: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's state for drawing.
+
+    Attributes:
+        state: ``"running"``, ``"finished"``, ``"stopped"``, ``"diverged"`` or ``"failed"``.
+        epoch: current 1-based epoch (0 before the first step).
+        batch: batches done in that epoch.
+        num_batches: batches per epoch (0 before the first step).
+        epochs: epochs asked for.
+        elapsed: seconds since the job started.
+        eta: estimated seconds left (None until the first step; 0 when done).
+        history: completed epochs.
+        snapshots: latent maps, one per completed epoch plus the initial one.
+        sample_labels: (n,) labels of the sampled test digits.
+        message: what ended the run (diverged/failed/stopped), else "".
+        checkpoint: the trained model once the job is done (None while running, or
+            when a run diverged before completing an epoch, or failed).
+        name: descriptive name of the trained model (:func:`run_name`), "" until done.
+    """
+
+    state: JobState
+    epoch: int
+    batch: int
+    num_batches: int
+    epochs: int
+    elapsed: float
+    eta: float | None
+    history: tuple[EpochRecord, ...]
+    snapshots: tuple[LatentSnapshot, ...]
+    sample_labels: np.ndarray
+    message: str
+    checkpoint: Checkpoint | None
+    name: str
+
+    @property
+    def fraction(self) -> float:
+        """Share of all optimiser steps done, in [0, 1]."""
+        if self.num_batches == 0:
+            return 1.0 if self.state in DONE_STATES else 0.0
+        return min(1.0, ((self.epoch - 1) * self.num_batches + self.batch) / (self.epochs * self.num_batches))
+
+
+@dataclass
+class TrainingJob:
+    """One training run in a background daemon thread (create, then :meth:`start`).
+
+    Args:
+        model_config: the model to build (``build_model(model_config, seed=train_config.seed)``).
+        train_config: optimisation settings.
+        train_images: (N, 1, 28, 28) pixels in [0, 1]; read only (may be shared).
+        test_images: (M, 1, 28, 28) pixels in [0, 1], evaluated after every epoch.
+        test_labels: (M,) digit labels, for the latent map.
+        dataset: ``{"name", "sha256"}`` of the training data, stored in the checkpoint.
+        sample_size: test digits in the live latent map.
+    """
+
+    model_config: ModelConfig
+    train_config: TrainConfig
+    train_images: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    dataset: dict
+    sample_size: int = SAMPLE_SIZE
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _state: JobState = field(default="running", init=False)
+    _start: float = field(default=0.0, init=False)
+    _end: float | None = field(default=None, init=False)
+    _progress: BatchProgress | None = field(default=None, init=False)
+    _history: list[EpochRecord] = field(default_factory=list, init=False)
+    _snapshots: list[LatentSnapshot] = field(default_factory=list, init=False)
+    _message: str = field(default="", init=False)
+    _checkpoint: Checkpoint | None = field(default=None, init=False)
+    _checkpoint_bytes: bytes | None = field(default=None, init=False)
+    _name: str = field(default="", init=False)
+    #: Set by the app once the trained model is offered in the model choice.
+    session_model_name: str | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        rows = torch.from_numpy(fixed_sample(len(self.test_images), self.sample_size))
+        self._sample_images = self.test_images[rows]
+        self._sample_labels = self.test_labels[rows]
+        self.model = build_model(self.model_config, seed=self.train_config.seed)
+
+    def start(self) -> "TrainingJob":
+        """Start training in a daemon thread; returns self.
+
+        Raises:
+            RuntimeError: the job was already started.
+        """
+        if self._thread is not None:
+            raise RuntimeError("this training job has already been started")
+        self._start = time.perf_counter()
+        self._thread = threading.Thread(target=self._run, name="training-job", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask training to end before its next step (within one step, ~10 ms, plus
+        any test evaluation in progress); the model keeps its current weights."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.done
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` has been called."""
+        return self._stop.is_set()
+
+    @property
+    def done(self) -> bool:
+        """True once the thread has ended (any outcome) and the result is ready."""
+        with self._lock:
+            return self._state in DONE_STATES
+
+    def checkpoint_bytes(self) -> bytes | None:
+        """The serialised checkpoint of the trained model (None while running or without one)."""
+        with self._lock:
+            return self._checkpoint_bytes
+
+    def snapshot(self) -> JobSnapshot:
+        """A consistent copy of the job's state (thread-safe, cheap: no tensors copied)."""
+        with self._lock:
+            now = self._end if self._end is not None else time.perf_counter()
+            elapsed = now - self._start if self._start else 0.0
+            p = self._progress
+            state = self._state
+            snap = JobSnapshot(
+                state=state,
+                epoch=p.epoch if p else 0,
+                batch=p.batch if p else 0,
+                num_batches=p.num_batches if p else 0,
+                epochs=self.train_config.epochs,
+                elapsed=elapsed,
+                eta=None,
+                history=tuple(self._history),
+                snapshots=tuple(self._snapshots),
+                sample_labels=self._sample_labels.numpy(),
+                message=self._message,
+                checkpoint=self._checkpoint,
+                name=self._name,
+            )
+        if state in DONE_STATES:
+            eta = 0.0
+        elif snap.fraction > 0:
+            eta = elapsed * (1 - snap.fraction) / snap.fraction
+        else:
+            eta = None
+        return replace(snap, eta=eta)
+
+    # --- the training thread -------------------------------------------------------
+
+    def _take_snapshot(self, epoch: int) -> None:
+        encodings = encode_dataset(self.model, self._sample_images, self._sample_labels)
+        xy, axis_names = project_2d(encodings.mu)
+        with self._lock:
+            self._snapshots.append(LatentSnapshot(epoch, xy, axis_names))
+
+    def _on_batch(self, progress: BatchProgress) -> None:
+        with self._lock:
+            self._progress = progress
+
+    def _on_epoch(self, record: EpochRecord) -> None:
+        with self._lock:
+            self._history.append(record)
+        self._take_snapshot(record.epoch)
+
+    def _run(self) -> None:
+        state: JobState = "finished"
+        message = ""
+        try:
+            self._take_snapshot(0)
+            try:
+                result = train(self.model, self.train_images, self.test_images, self.train_config,
+                               on_batch=self._on_batch, on_epoch=self._on_epoch,
+                               should_stop=self._stop.is_set)
+                if result.stopped:
+                    state = "stopped"
+                    done = len(result.history)
+                    message = (f"Stopped by the user after {done} complete epoch{'s' if done != 1 else ''}; "
+                               "the model keeps its weights from the moment it stopped.")
+            except TrainingDiverged as exc:
+                state, message = "diverged", str(exc)
+            with self._lock:
+                history = list(self._history)
+            if state == "diverged" and not history:
+                message += " No epoch was completed, so there is no trained model to keep."
+            if state != "diverged" or history:
+                self._package(history)
+        except Exception as exc:  # noqa: BLE001 - reported to the page, never lost
+            state, message = "failed", f"Training failed: {type(exc).__name__}: {exc}"
+        with self._lock:
+            self._state, self._message = state, message
+            self._end = time.perf_counter()
+
+    def _package(self, history: list[EpochRecord]) -> None:
+        """Evaluate the final weights and build a validated checkpoint (one path:
+        serialise with checkpoint_bytes, load back with load_checkpoint)."""
+        metrics = evaluate(self.model, self.test_images, seed=self.train_config.seed)
+        data = checkpoint_bytes(self.model, train_config=self.train_config,
+                                history=[asdict(r) for r in history], metrics=metrics,
+                                dataset=self.dataset)
+        checkpoint = load_checkpoint(data)
+        name = run_name(self.model_config, self.train_config, len(history))
+        with self._lock:
+            self._checkpoint_bytes, self._checkpoint, self._name = data, checkpoint, name
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``"1:05"`` for 65 s, ``"--"`` for None (not known yet)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "--"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -1,0 +1,151 @@
+"""Train page: settings, a live view of a background training run, Stop, save/download/upload."""
+
+from dataclasses import asdict
+
+import streamlit as st
+
+from explorer import app_state, figures
+from explorer import training_job as tj
+from explorer.checkpoints import CheckpointError, save_new_checkpoint
+
+LIVE_REFRESH_SECONDS = 1.0
+KINDS = {"vae": "VAE (variational)", "ae": "AE (plain autoencoder)"}
+
+st.title("Train a model")
+st.caption(
+    "Trains on the MNIST training split in the background while this page shows the "
+    "progress and the latent space of 2,000 fixed test digits after every epoch. "
+    "The result appears in the sidebar's model choice on every page."
+)
+job: tj.TrainingJob | None = st.session_state[app_state.TRAINING_JOB_KEY]
+running = job is not None and not job.done
+m0, t0 = tj.DEFAULT_MODEL_CONFIG, tj.DEFAULT_TRAIN_CONFIG
+
+with st.expander("Settings", expanded=job is None):
+    with st.form(key="train_settings", border=False):
+        c1, c2, c3 = st.columns(3)
+        kind = c1.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind")
+        latent_dim = c1.number_input(
+            "Latent dimension", min_value=1, max_value=64, value=m0.latent_dim, key="train_latent_dim",
+            help="More than 2: the map shows the first two principal components of mu.")
+        hidden = c1.text_input("Hidden sizes (encoder; the decoder mirrors them)",
+                               ", ".join(map(str, m0.hidden_sizes)), key="train_hidden")
+        beta = c1.number_input("beta (KL weight; VAE only)", min_value=0.0, value=m0.beta, step=0.5,
+                               key="train_beta")
+        epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
+        batch_size = c2.number_input("Batch size", min_value=1, max_value=60_000, value=t0.batch_size,
+                                     key="train_batch_size")
+        lr = c2.number_input("Learning rate", min_value=0.0, value=t0.lr, step=1e-4, format="%.5g",
+                             key="train_lr")
+        schedule = c2.selectbox("Learning-rate schedule", ["cosine", "constant"],
+                                index=["cosine", "constant"].index(t0.lr_schedule), key="train_schedule")
+        seed = c3.number_input("Seed", min_value=0, value=t0.seed, key="train_seed")
+        subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
+                                 value=0, step=1000, key="train_subset",
+                                 help="A few thousand give a quick demo.")
+        start = st.form_submit_button("Train", type="primary", disabled=running, key="start_training")
+
+if start:
+    try:
+        model_config, train_config = tj.make_configs(
+            kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
+            batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset)
+    except ValueError as exc:
+        st.error(f"Cannot train with these settings: {exc}")
+    else:
+        train_images, dataset = app_state.train_split()
+        test_images, test_labels = app_state.test_split()
+        st.session_state[app_state.TRAINING_JOB_KEY] = tj.TrainingJob(
+            model_config, train_config, train_images, test_images, test_labels, dataset).start()
+        st.rerun()
+
+
+def _live_view(job: tj.TrainingJob, live: bool) -> None:
+    snap = job.snapshot()
+    if live and snap.state in tj.DONE_STATES:
+        st.rerun()  # whole app: the sidebar offers the new model, the result section shows
+    text = (f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
+            if snap.num_batches else "Starting...")
+    st.progress(snap.fraction, text=f"{text}  ·  elapsed {tj.format_seconds(snap.elapsed)}"
+                f"  ·  about {tj.format_seconds(snap.eta)} left")
+    if live:
+        if st.button("Stop", key="stop_training", icon=":material/stop:"):
+            job.stop()
+        if job.stopping:
+            st.caption("Stopping...")
+    map_col, curve_col = st.columns([3, 2])
+    with map_col:
+        if snap.snapshots:
+            if live or len(snap.snapshots) == 1:
+                shown = snap.snapshots[-1]
+            else:
+                epoch = st.slider("Replay: latent map after epoch", 0, len(snap.snapshots) - 1,
+                                  len(snap.snapshots) - 1, key="replay_epoch")
+                shown = snap.snapshots[epoch]
+            title = "initial weights" if shown.epoch == 0 else f"after epoch {shown.epoch}"
+            st.plotly_chart(
+                figures.latent_scatter(shown.xy, snap.sample_labels, title=f"Latent means mu, {title}",
+                                       axis_names=shown.axis_names),
+                key="training_map", config={"displaylogo": False})
+            if shown.axis_names[0] != "z1":
+                st.caption("Latent dimension above 2: the map shows the first two principal "
+                           "components of mu.")
+    with curve_col:
+        if snap.history:
+            rows = [asdict(record) for record in snap.history]
+            st.plotly_chart(figures.training_curves(rows), key="training_curves",
+                            config={"displaylogo": False})
+            last = snap.history[-1]
+            if last.test_neg_elbo is not None:
+                st.metric("Test -ELBO (nats/image)", f"{last.test_neg_elbo:.2f}")
+            st.metric("Test reconstruction (nats/image)", f"{last.test_reconstruction:.2f}")
+        else:
+            st.caption("The loss curves appear after the first epoch.")
+
+
+if job is not None:
+    live = not job.done
+    st.fragment(_live_view, run_every=LIVE_REFRESH_SECONDS if live else None)(job, live)
+
+if job is not None and job.done:
+    snap = job.snapshot()
+    if snap.state == "finished":
+        st.success(f"Training finished after {len(snap.history)} epochs in "
+                   f"{tj.format_seconds(snap.elapsed)}.")
+    elif snap.state == "stopped":
+        st.warning(snap.message)
+    else:
+        st.error(snap.message)
+    if snap.checkpoint is not None:
+        name = job.session_model_name or snap.name
+        st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
+        save_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
+        file_name = save_col.text_input("Save into checkpoints/ as", key=app_state.SAVE_NAME_KEY)
+        if save_col.button("Save", key="save_checkpoint", icon=":material/save:"):
+            try:
+                path = save_new_checkpoint(app_state.CHECKPOINT_DIR, file_name, snap.checkpoint)
+            except FileExistsError:
+                st.error(f"checkpoints/{file_name} already exists and was not overwritten: "
+                         "choose another name.")
+            except (ValueError, OSError) as exc:
+                st.error(f"Not saved: {exc}")
+            else:
+                st.success(f"Saved {path.name} in checkpoints/ (it is listed in the model choice).")
+        download_col.download_button("Download checkpoint", job.checkpoint_bytes(),
+                                     file_name=f"{snap.name}.pt", mime="application/octet-stream",
+                                     key="download_checkpoint", icon=":material/download:")
+
+st.divider()
+st.subheader("Use a checkpoint file")
+upload = st.file_uploader("Upload a checkpoint (.pt) saved by this app", type=["pt"],
+                          key="upload_checkpoint")
+if upload is not None:
+    try:
+        before = dict(st.session_state[app_state.UPLOADED_FILE_IDS_KEY])
+        name = app_state.add_uploaded_checkpoint(upload.file_id, upload.name, upload.getvalue())
+    except CheckpointError as exc:
+        st.error(f"This file cannot be used: {exc}")
+    else:
+        if upload.file_id not in before:
+            st.rerun()  # so the sidebar offers (and shows) the uploaded model
+        st.success(f"{upload.name} is valid: it is in the model choice as **{name}**.")
