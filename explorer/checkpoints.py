@@ -129,6 +129,7 @@ def save_checkpoint(path: Path | str, model: VAE | AE, *, exclusive: bool = Fals
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; checkpoints are meant to be shared
         if exclusive:
             os.link(tmp, path)  # atomic; FileExistsError if another writer got there first
             os.unlink(tmp)
