@@ -1,0 +1,190 @@
+"""The Train page through AppTest (no browser), on real MNIST subsets."""
+
+import io
+import time
+
+import pytest
+import torch
+
+from conftest import VAE_CHECKPOINT, chart_spec, plotly_array
+from explorer import app_state
+from explorer import training_job as tj
+
+QUICK = {"train_hidden": "128", "train_epochs": 2, "train_subset": 2000}
+
+
+@pytest.fixture
+def train_page(app_test):
+    at = app_test()
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _start(at, **settings):
+    for key, value in {**QUICK, **settings}.items():
+        widget = at.text_input(key=key) if key == "train_hidden" else at.number_input(key=key)
+        widget.set_value(value)
+    at.button(key="start_training").click().run()
+    assert not at.exception, at.exception
+
+
+def _wait(at, seconds=120):
+    job = at.session_state[app_state.TRAINING_JOB_KEY]
+    assert job.join(seconds), "training did not end in time"
+    at.run()
+    assert not at.exception, at.exception
+    return job
+
+
+def _points(spec: dict) -> int:
+    """Number of scatter points in a figure's traces."""
+    return sum(len(plotly_array(trace.get("x", []))) for trace in spec["data"])
+
+
+SESSION_LABEL = " (this session)"
+
+
+def _session_choices(at):
+    """Names of the session models offered in the sidebar's model choice (its labels)."""
+    boxes = [b for b in at.sidebar.selectbox if b.key == app_state.MODEL_CHOICE_KEY]
+    if not boxes:  # no checkpoint file and no session model: no choice at all
+        assert "No checkpoints found" in at.sidebar.error[0].value
+        return []
+    return [o.removesuffix(SESSION_LABEL) for o in boxes[0].options if o.endswith(SESSION_LABEL)]
+
+
+def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train_page):
+    at = train_page
+    _start(at)
+    job = at.session_state[app_state.TRAINING_JOB_KEY]
+    assert job is not None and at.button(key="start_training").disabled  # no second run meanwhile
+    assert len(at.get("progress")) == 1
+    job = _wait(at)
+    assert job.snapshot().state == "finished"
+    assert "Training finished after 2 epochs" in at.success[0].value
+    progress = at.get("progress")[0]
+    # 2,000 images in batches of 128: 16 per epoch
+    assert progress.proto.value == 100 and "Epoch 2/2, batch 16/16" in progress.proto.text
+    labels = {m.label for m in at.metric}
+    assert {"Test -ELBO (nats/image)", "Test reconstruction (nats/image)"} <= labels
+    curves = chart_spec(at, "training_curves")
+    assert {t["name"] for t in curves["data"]} >= {"training loss", "test -ELBO", "test KL"}
+    # the replay slider walks the latent map through epochs 0..2
+    replay = at.slider(key="replay_epoch")
+    assert (replay.min, replay.max, replay.value) == (0, 2, 2)
+    replay.set_value(0).run()
+    spec = chart_spec(at, "training_map")
+    assert "initial weights" in spec["layout"]["title"]["text"]
+    assert _points(spec) == 2000
+    # the model is offered, and chosen, in the sidebar
+    name = job.session_model_name
+    assert _session_choices(at) == [name]
+    assert at.sidebar.selectbox(key=app_state.MODEL_CHOICE_KEY).value == f"{app_state.SESSION_PREFIX}{name}"
+    assert f"The model **{name}** is in the sidebar" in at.info[0].value
+    # ... and usable on the explorer page without a restart
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    assert _points(chart_spec(at, "latent_map")) == 10_000
+    assert at.subheader[0].value == name
+
+
+def test_a_finished_run_is_chosen_in_the_sidebar_and_drawn_on_the_explorer_page(mnist, app_test):
+    """The entry script (sidebar) adopts a finished job on whatever page is shown."""
+    at = app_test()
+    at.run()
+    model_config, train_config = tj.make_configs(
+        kind="vae", latent_dim=2, hidden_sizes="128", beta=1.0, epochs=1, batch_size=128,
+        lr=2e-3, lr_schedule="cosine", seed=0, subset=1000)
+    job = tj.TrainingJob(model_config, train_config, mnist.train_images, mnist.test_images,
+                         mnist.test_labels, mnist.dataset_info()).start()
+    assert job.join(120)
+    at.session_state[app_state.TRAINING_JOB_KEY] = job
+    at.run()
+    assert not at.exception, at.exception
+    name = job.session_model_name
+    box = at.sidebar.selectbox(key=app_state.MODEL_CHOICE_KEY)
+    assert box.value == f"{app_state.SESSION_PREFIX}{name}" and _session_choices(at) == [name]
+    assert at.subheader[0].value == name
+    assert _points(chart_spec(at, "latent_map")) == 10_000
+    at.run()  # adopted once only
+    assert list(at.session_state[app_state.SESSION_MODELS_KEY]) == [name]
+
+
+def test_stop_keeps_the_model_as_it_is(train_page):
+    at = train_page
+    _start(at, train_epochs=100, train_subset=0)
+    job = at.session_state[app_state.TRAINING_JOB_KEY]
+    while job.snapshot().batch < 5:
+        time.sleep(0.02)
+    at.button(key="stop_training").click().run()
+    asked = time.perf_counter()
+    assert job.join(10) and time.perf_counter() - asked < 2.0
+    _wait(at)
+    assert "Stopped by the user" in at.warning[0].value
+    assert len(_session_choices(at)) == 1
+
+
+def test_diverging_run_stops_with_a_clear_message(train_page):
+    at = train_page
+    at.selectbox(key="train_schedule").set_value("constant")
+    _start(at, train_lr=10.0)
+    _wait(at)
+    assert "Training diverged" in at.error[0].value and "smaller learning rate" in at.error[0].value
+    assert _session_choices(at) == []  # diverged before epoch 1 ended: nothing to keep
+
+
+def test_invalid_settings_are_refused_before_training(train_page):
+    at = train_page
+    _start(at, train_hidden="512, lots")
+    assert "Cannot train with these settings" in at.error[0].value and "'lots'" in at.error[0].value
+    assert at.session_state[app_state.TRAINING_JOB_KEY] is None
+
+
+def test_save_writes_a_new_file_and_never_overwrites(train_page, tmp_path, monkeypatch):
+    monkeypatch.setattr(app_state, "CHECKPOINT_DIR", tmp_path)
+    at = train_page
+    _start(at, train_epochs=1, train_subset=500)
+    _wait(at)
+    name = at.text_input(key=app_state.SAVE_NAME_KEY).value
+    assert name.startswith("vae_z2_h128_b1_e1_n500_s0_") and name.endswith(".pt")
+    at.button(key="save_checkpoint").click().run()
+    assert f"Saved {name}" in at.success[-1].value
+    saved = (tmp_path / name).read_bytes()
+    at.button(key="save_checkpoint").click().run()
+    assert "already exists and was not overwritten" in at.error[0].value
+    assert (tmp_path / name).read_bytes() == saved
+    assert at.get_by_key("download_checkpoint").proto.label == "Download checkpoint"
+
+
+def _bare_state_dict() -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"weight": torch.zeros(3)}, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content, message", [
+    (lambda: VAE_CHECKPOINT.read_bytes()[:5000], "not a readable checkpoint"),
+    (lambda: b"hello, I am not a checkpoint", "not a readable checkpoint"),
+    (_bare_state_dict, "not a latent-space-explorer checkpoint"),
+])
+def test_upload_refuses_corrupt_and_foreign_files(train_page, content, message):
+    at = train_page
+    at.file_uploader(key="upload_checkpoint").set_value(("model.pt", content(), "application/octet-stream"))
+    at.run()
+    assert not at.exception, at.exception
+    assert "This file cannot be used" in at.error[0].value and message in at.error[0].value
+    assert _session_choices(at) == []
+
+
+def test_upload_of_a_good_checkpoint_makes_it_selectable(train_page):
+    at = train_page
+    at.file_uploader(key="upload_checkpoint").set_value(
+        ("teacher.pt", VAE_CHECKPOINT.read_bytes(), "application/octet-stream"))
+    at.run()
+    assert not at.exception, at.exception
+    assert "is valid" in at.success[0].value
+    assert _session_choices(at) == ["teacher (uploaded)"]
+    at.run()  # the same upload on a rerun is not added twice
+    assert len(_session_choices(at)) == 1
