@@ -59,3 +59,77 @@ def test_train_watch_stop_and_use_the_model_on_the_explorer_page(page, app_url, 
                            timeout=60_000)
     assert page.get_by_role("heading", name=re.compile(r"^vae_z2_h512-256_b1_e\d+_n10000_s0_")).is_visible()
     page.screenshot(path=str(artifacts_dir / "train-explorer-with-stopped-model.png"))
+
+
+def _open_train_page(context, app_url):
+    page = context.new_page()
+    page.goto(app_url)
+    page.locator(".st-key-latent_map .js-plotly-plot").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Train").click()
+    page.locator(".st-key-start_training button").wait_for(timeout=60_000)
+    return page
+
+
+def _start_training(page, **numbers) -> None:
+    for key, value in numbers.items():
+        _set_number(page, key, value)
+    page.locator(".st-key-start_training button").click()
+    page.get_by_text(re.compile(r"Epoch \d+/\d+, batch \d+/\d+")).wait_for(timeout=60_000)
+
+
+def test_two_sessions_train_at_once_and_a_third_stays_responsive(browser, app_url, artifacts_dir):
+    """Sessions A (VAE, seed 1) and B (AE, seed 2) train at once; session C switches
+    pages meanwhile. Each trainer ends with its own model. C's latencies (page switch
+    to a drawn 10,000-point map) go to artifacts/concurrency.json for the report."""
+    import json
+    import time
+
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1600}) for _ in range(3)]
+    try:
+        a, b = (_open_train_page(c, app_url) for c in contexts[:2])
+        c = contexts[2].new_page()
+        c.goto(app_url)
+        map_js = f"({MAP_POINTS_JS})('.st-key-latent_map .js-plotly-plot') === 10000"
+        c.wait_for_function(map_js, timeout=60_000)
+
+        def switch_latencies(n):
+            seconds = []
+            for _ in range(n):
+                c.get_by_role("link", name="Train").click()
+                c.locator(".st-key-start_training button").wait_for(timeout=30_000)
+                start = time.perf_counter()
+                c.get_by_role("link", name="Explorer").click()
+                c.wait_for_function(map_js, timeout=30_000)
+                seconds.append(time.perf_counter() - start)
+            return seconds
+
+        idle = switch_latencies(5)
+        _start_training(a, train_subset=20_000, train_epochs=30, train_seed=1)
+        a.locator(".st-key-train_kind").get_by_text("AE (plain autoencoder)")  # A stays a VAE
+        b.locator(".st-key-train_kind").get_by_text("AE (plain autoencoder)").click()
+        _start_training(b, train_subset=20_000, train_epochs=30, train_seed=2)
+        busy = switch_latencies(5)
+        # both were still training during C's measurements
+        assert a.locator(".st-key-stop_training button").is_visible()
+        assert b.locator(".st-key-stop_training button").is_visible()
+        for page in (a, b):
+            page.locator(".st-key-stop_training button").click()
+        for page, kind, other in ((a, "vae", "ae"), (b, "ae", "vae")):
+            page.get_by_text("Stopped by the user").wait_for(timeout=30_000)
+            page.get_by_role("link", name="Explorer").click()
+            page.wait_for_function(map_js, timeout=60_000)
+            heading = page.locator("h3").first.inner_text()
+            assert re.fullmatch(rf"{kind}_z2_h512-256(_b1)?_e\d+_n20000_s{1 if kind == 'vae' else 2}_\S+", heading)
+            page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
+            options = page.get_by_role("option").all_inner_texts()
+            page.keyboard.press("Escape")
+            mine = [o for o in options if o.endswith("(this session)")]
+            assert len(mine) == 1 and mine[0].startswith(f"{kind}_"), options
+        a.screenshot(path=str(artifacts_dir / "concurrent-a.png"))
+        b.screenshot(path=str(artifacts_dir / "concurrent-b.png"))
+        (artifacts_dir / "concurrency.json").write_text(json.dumps(
+            {"what": "session C: click Explorer link -> 10,000-point map drawn, seconds",
+             "idle": idle, "while_two_sessions_train": busy}, indent=1))
+    finally:
+        for context in contexts:
+            context.close()

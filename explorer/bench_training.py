@@ -1,0 +1,121 @@
+"""Benchmark of in-app training: the default settings' -ELBO against wall time, and
+the cost of the live updates.
+
+Usage::
+
+    python -m explorer.bench_training [--repeats 2]
+
+For each repeat, in alternating order, it runs with the Train page's default settings
+(:data:`explorer.training_job.DEFAULT_TRAIN_CONFIG`) on all 60,000 training images:
+
+1. a :class:`explorer.training_job.TrainingJob` as the page runs it (background thread,
+   progress callback, the 2,000-digit latent snapshot re-encoded after every epoch),
+   polled like the page's 1 s refresh, which also rebuilds both figures and serialises
+   them to JSON as Streamlit does;
+2. the plain trainer :func:`explorer.train.train` with no callbacks.
+
+It prints one JSON object: the job's curve of test -ELBO against seconds, the seconds
+at which -ELBO first reached 145 nats, total seconds of both, the live-update overhead
+(job / plain - 1) with its medians, and the measured cost of one snapshot and one
+redraw. Timings are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+from dataclasses import asdict
+
+import plotly.io
+
+from explorer import figures
+from explorer import training_job as tj
+from explorer.data import load_mnist
+from explorer.models import build_model
+from explorer.train import train
+
+TARGET_NEG_ELBO = 145.0
+REFRESH_SECONDS = 1.0
+
+
+def _redraw(snapshot: tj.JobSnapshot) -> float:
+    """Seconds to build and serialise the page's two figures for one snapshot."""
+    start = time.perf_counter()
+    if snapshot.snapshots:
+        shown = snapshot.snapshots[-1]
+        plotly.io.to_json(figures.latent_scatter(shown.xy, snapshot.sample_labels, axis_names=shown.axis_names))
+    if snapshot.history:
+        plotly.io.to_json(figures.training_curves([asdict(r) for r in snapshot.history]))
+    return time.perf_counter() - start
+
+
+def run_job(data) -> dict:
+    """One TrainingJob with the default settings, redrawn every REFRESH_SECONDS."""
+    job = tj.TrainingJob(tj.DEFAULT_MODEL_CONFIG, tj.DEFAULT_TRAIN_CONFIG, data.train_images,
+                         data.test_images, data.test_labels, data.dataset_info())
+    snapshot_seconds = []
+    original = job._take_snapshot
+
+    def timed_snapshot(epoch):
+        start = time.perf_counter()
+        original(epoch)
+        snapshot_seconds.append(time.perf_counter() - start)
+
+    job._take_snapshot = timed_snapshot
+    redraws = []
+    start = time.perf_counter()
+    job.start()
+    while not job.join(REFRESH_SECONDS):
+        redraws.append(_redraw(job.snapshot()))
+    total = time.perf_counter() - start
+    snap = job.snapshot()
+    curve = [(round(r.seconds, 2), round(r.test_neg_elbo, 2)) for r in snap.history]
+    reached = next((s for s, v in curve if v <= TARGET_NEG_ELBO), None)
+    return {"total_seconds": total, "curve": curve, "seconds_to_145": reached,
+            "final_neg_elbo": snap.checkpoint.metrics["test_neg_elbo"],
+            "snapshot_seconds_median": statistics.median(snapshot_seconds[1:]),
+            "redraw_seconds_median": statistics.median(redraws) if redraws else None,
+            "redraws": len(redraws)}
+
+
+def run_plain(data) -> dict:
+    """The plain trainer, same settings, no callbacks."""
+    model = build_model(tj.DEFAULT_MODEL_CONFIG, seed=tj.DEFAULT_TRAIN_CONFIG.seed)
+    start = time.perf_counter()
+    result = train(model, data.train_images, data.test_images, tj.DEFAULT_TRAIN_CONFIG)
+    return {"total_seconds": time.perf_counter() - start,
+            "final_neg_elbo": result.history[-1].test_neg_elbo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the measurements and print them as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m explorer.bench_training",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    data = load_mnist()
+    jobs, plains = [], []
+    for i in range(args.repeats):
+        order = [run_job, run_plain] if i % 2 == 0 else [run_plain, run_job]
+        for fn in order:
+            (jobs if fn is run_job else plains).append(fn(data))
+    overheads = [j["total_seconds"] / p["total_seconds"] - 1 for j, p in zip(jobs, plains)]
+    print(json.dumps({
+        "settings": asdict(tj.DEFAULT_TRAIN_CONFIG),
+        "threads": __import__("torch").get_num_threads(),
+        "job_runs": jobs,
+        "plain_runs": plains,
+        "job_seconds_median": statistics.median(j["total_seconds"] for j in jobs),
+        "plain_seconds_median": statistics.median(p["total_seconds"] for p in plains),
+        "live_overhead_per_pair": [round(o, 3) for o in overheads],
+        "live_overhead_median": round(statistics.median(overheads), 3),
+        "active_threads_after": threading.active_count(),
+    }, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
