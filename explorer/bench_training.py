@@ -12,7 +12,8 @@ For each repeat, in alternating order, it runs with the Train page's default set
    progress callback, the 2,000-digit latent snapshot re-encoded after every epoch),
    polled like the page's 1 s refresh, which also rebuilds both figures and serialises
    them to JSON as Streamlit does;
-2. the plain trainer :func:`explorer.train.train` with no callbacks.
+2. the plain trainer :func:`explorer.train.train` with no callbacks, in a thread of
+   its own set up like the job's.
 
 It prints one JSON object: the job's curve of test -ELBO against seconds, the seconds
 at which -ELBO first reached 145 nats, total seconds of both, the live-update overhead
@@ -27,9 +28,10 @@ import json
 import statistics
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import plotly.io
+import torch
 
 from explorer import figures
 from explorer import training_job as tj
@@ -52,9 +54,9 @@ def _redraw(snapshot: tj.JobSnapshot) -> float:
     return time.perf_counter() - start
 
 
-def run_job(data) -> dict:
-    """One TrainingJob with the default settings, redrawn every REFRESH_SECONDS."""
-    job = tj.TrainingJob(tj.DEFAULT_MODEL_CONFIG, tj.DEFAULT_TRAIN_CONFIG, data.train_images,
+def run_job(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
+    """One TrainingJob (default settings), redrawn every REFRESH_SECONDS."""
+    job = tj.TrainingJob(tj.DEFAULT_MODEL_CONFIG, config, data.train_images,
                          data.test_images, data.test_labels, data.dataset_info())
     snapshot_seconds = []
     original = job._take_snapshot
@@ -81,37 +83,59 @@ def run_job(data) -> dict:
             "redraws": len(redraws)}
 
 
-def run_plain(data) -> dict:
-    """The plain trainer, same settings, no callbacks."""
-    model = build_model(tj.DEFAULT_MODEL_CONFIG, seed=tj.DEFAULT_TRAIN_CONFIG.seed)
-    start = time.perf_counter()
-    result = train(model, data.train_images, data.test_images, tj.DEFAULT_TRAIN_CONFIG)
-    return {"total_seconds": time.perf_counter() - start,
-            "final_neg_elbo": result.history[-1].test_neg_elbo}
+def run_plain(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
+    """The plain trainer, same settings, no callbacks, in a fresh thread that flushes
+    denormals before its first op (as the job does; see ``TrainingJob._run``), so the
+    two differ only by the live updates."""
+    out = {}
+
+    def work():
+        torch.set_flush_denormal(True)
+        model = build_model(tj.DEFAULT_MODEL_CONFIG, seed=config.seed)
+        start = time.perf_counter()
+        result = train(model, data.train_images, data.test_images, config)
+        out.update(total_seconds=time.perf_counter() - start,
+                   final_neg_elbo=result.history[-1].test_neg_elbo)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurements and print them as JSON."""
     parser = argparse.ArgumentParser(prog="python -m explorer.bench_training",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="pairs of full default runs")
+    parser.add_argument("--short-pairs", type=int, default=0,
+                        help="extra pairs of short runs (2 epochs of 20,000 images) for the overhead")
     args = parser.parse_args(argv)
     data = load_mnist()
-    jobs, plains = [], []
+    jobs, plains, short_jobs, short_plains = [], [], [], []
     for i in range(args.repeats):
         order = [run_job, run_plain] if i % 2 == 0 else [run_plain, run_job]
         for fn in order:
             (jobs if fn is run_job else plains).append(fn(data))
+    short = replace(tj.DEFAULT_TRAIN_CONFIG, epochs=2, subset=20_000)
+    for i in range(args.short_pairs):
+        order = [run_job, run_plain] if i % 2 == 0 else [run_plain, run_job]
+        for fn in order:
+            (short_jobs if fn is run_job else short_plains).append(fn(data, short)["total_seconds"])
     overheads = [j["total_seconds"] / p["total_seconds"] - 1 for j, p in zip(jobs, plains)]
+    short_overheads = [j / p - 1 for j, p in zip(short_jobs, short_plains)]
     print(json.dumps({
         "settings": asdict(tj.DEFAULT_TRAIN_CONFIG),
-        "threads": __import__("torch").get_num_threads(),
+        "threads": torch.get_num_threads(),
         "job_runs": jobs,
         "plain_runs": plains,
-        "job_seconds_median": statistics.median(j["total_seconds"] for j in jobs),
-        "plain_seconds_median": statistics.median(p["total_seconds"] for p in plains),
+        "job_seconds_median": statistics.median(j["total_seconds"] for j in jobs) if jobs else None,
+        "plain_seconds_median": statistics.median(p["total_seconds"] for p in plains) if plains else None,
         "live_overhead_per_pair": [round(o, 3) for o in overheads],
-        "live_overhead_median": round(statistics.median(overheads), 3),
+        "live_overhead_median": round(statistics.median(overheads), 3) if overheads else None,
+        "short_pairs_seconds": list(zip(short_jobs, short_plains)),
+        "short_overhead_per_pair": [round(o, 3) for o in short_overheads],
+        "short_overhead_median": round(statistics.median(short_overheads), 3) if short_overheads else None,
         "active_threads_after": threading.active_count(),
     }, indent=1))
     return 0

@@ -42,7 +42,7 @@ DONE_STATES = ("finished", "stopped", "diverged", "failed")
 SAMPLE_SIZE = 2000
 SAMPLE_SEED = 0
 #: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
-#: (measured with ``python -m explorer.train_bench``; see the README).
+#: (measured with ``python -m explorer.bench_training``; see the README).
 DEFAULT_MODEL_CONFIG = ModelConfig()
 DEFAULT_TRAIN_CONFIG = TrainConfig(epochs=7, batch_size=128, lr=2e-3, lr_schedule="cosine", seed=0)
 
@@ -167,7 +167,7 @@ class JobSnapshot:
         return min(1.0, ((self.epoch - 1) * self.num_batches + self.batch) / (self.epochs * self.num_batches))
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not field-wise comparison of tensors
 class TrainingJob:
     """One training run in a background daemon thread (create, then :meth:`start`).
 
@@ -179,6 +179,12 @@ class TrainingJob:
         test_labels: (M,) digit labels, for the latent map.
         dataset: ``{"name", "sha256"}`` of the training data, stored in the checkpoint.
         sample_size: test digits in the live latent map.
+
+    Attributes:
+        model: the model being trained (built from ``model_config`` and the seed); the
+            thread owns it until :attr:`done`.
+        session_model_name: set by the app once the trained model is offered in the
+            model choice (see :func:`explorer.app_state.adopt_finished_training`).
     """
 
     model_config: ModelConfig
@@ -201,7 +207,6 @@ class TrainingJob:
     _checkpoint: Checkpoint | None = field(default=None, init=False)
     _checkpoint_bytes: bytes | None = field(default=None, init=False)
     _name: str = field(default="", init=False)
-    #: Set by the app once the trained model is offered in the model choice.
     session_model_name: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -298,6 +303,11 @@ class TrainingJob:
         self._take_snapshot(record.epoch)
 
     def _run(self) -> None:
+        # First, before any torch op in this thread: flushing denormals is a per-thread
+        # CPU flag, and the intra-op worker threads this thread starts inherit it when
+        # they are created. Set later (inside train()), the workers would run without it
+        # and slow down several-fold once weights and gradients turn denormal.
+        torch.set_flush_denormal(True)
         state: JobState = "finished"
         message = ""
         try:
