@@ -14,6 +14,7 @@ app_state.init_session_state()
 
 pages = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
+    st.Page("pages/manifold.py", title="Manifold grid", icon=":material/grid_view:"),
 ]
 page = st.navigation(pages)
 app_state.select_model()

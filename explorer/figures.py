@@ -157,6 +157,8 @@ def latent_map(
     if ranges is not None:
         fig.add_trace(catcher_trace(ranges))
         fig.update_layout(
+            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+            margin={"l": 40, "r": 10, "t": 30, "b": 40},
             xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
             yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
         )
