@@ -114,9 +114,9 @@ def _load_checkpoint_file(path: str, mtime_ns: int) -> Checkpoint:
     return load_checkpoint(path)
 
 
-def checkpoint_files(folder: Path = CHECKPOINT_DIR) -> list[Path]:
-    """The ``*.pt`` files in ``folder``, the shipped VAE first, then by name."""
-    files = sorted(folder.glob("*.pt"))
+def checkpoint_files(folder: Path | None = None) -> list[Path]:
+    """The ``*.pt`` files in ``folder`` (default :data:`CHECKPOINT_DIR`), the shipped VAE first."""
+    files = sorted((CHECKPOINT_DIR if folder is None else folder).glob("*.pt"))
     return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
 
 

@@ -237,8 +237,8 @@ def train(
 
 def _progress_bar(progress: BatchProgress, epochs: int, width: int = 30) -> None:
     step = max(1, progress.num_batches // width)
-    if progress.batch % step and progress.batch != progress.num_batches:
-        return  # redraw about `width` times an epoch
+    if not sys.stderr.isatty() or (progress.batch % step and progress.batch != progress.num_batches):
+        return  # redraw about `width` times an epoch, and only on a terminal
     done = progress.batch / progress.num_batches
     bar = "#" * int(width * done)
     sys.stderr.write(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,11 +48,49 @@ def ae_checkpoint():
     return load_checkpoint(AE_CHECKPOINT)
 
 
+@pytest.fixture
+def app_test(monkeypatch):
+    """Factory of ``AppTest``s of app.py (60 s timeout: the first run loads torch and MNIST).
+
+    Works around an AppTest quirk: before every run it resets
+    ``PagesManager.uses_pages_directory`` and, because a ``pages/`` folder sits beside
+    app.py, re-enters the legacy pages-directory mode, in which a rerun executes the
+    page file alone, without app.py (the sidebar and its model choice vanish). The real
+    server leaves that mode for good on the first ``st.navigation`` call; this fixture
+    does the same for AppTest.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    original_init = PagesManager.__init__
+
+    def init_in_navigation_mode(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_in_navigation_mode)
+    return lambda: AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where browser tests save screenshots for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def plotly_array(value) -> np.ndarray:
+    """A trace array from figure JSON: Plotly 6+ writes NumPy arrays as base64 typed arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return array.reshape([int(n) for n in shape.split(",")]) if shape else array
+    return np.asarray(value)
+
+
+def chart_spec(at, key: str) -> dict:
+    """The figure JSON of the ``st.plotly_chart`` with this key in an AppTest run."""
+    return json.loads(at.get_by_key(key).proto.spec)
 
 
 def _free_port() -> int:

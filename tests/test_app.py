@@ -1,39 +1,66 @@
 """The Streamlit app through AppTest (no browser): pages run and show real data."""
 
-import json
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
-
-TIMEOUT = 60
+from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 
 
 @pytest.fixture
-def app():
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+def app(app_test):
+    at = app_test()
     at.run()
     assert not at.exception, at.exception
     return at
 
 
 def _scatter_points(at) -> int:
-    spec = json.loads(at.get_by_key("latent_map")[0].proto.spec) if hasattr(at, "get_by_key") else None
-    return sum(len(trace.get("x", [])) for trace in spec["data"] if trace["name"].startswith("digit"))
+    spec = chart_spec(at, "latent_map")
+    return sum(len(plotly_array(t["x"])) for t in spec["data"] if t.get("name", "").startswith("digit"))
 
 
-def test_explorer_shows_all_test_digits_of_the_shipped_vae(app):
+def test_explorer_shows_all_test_digits_of_the_shipped_vae(app, mnist, vae_checkpoint):
     assert app.sidebar.selectbox(key="model_choice").value.endswith("mnist_vae_z2.pt")
     assert _scatter_points(app) == 10_000
+    # each plotted point is the encoder mean of the test image named in its customdata
+    trace = chart_spec(app, "latent_map")["data"][7]
+    assert trace["name"] == "digit 7"
+    index, label = plotly_array(trace["customdata"])[123]
+    assert label == 7 and mnist.test_labels[index] == 7
+    mu, _ = vae_checkpoint.model.encode(mnist.test_images[index : index + 1])
+    expected = mu[0].detach().numpy()
+    assert plotly_array(trace["x"])[123] == pytest.approx(expected[0], abs=1e-5)
+    assert plotly_array(trace["y"])[123] == pytest.approx(expected[1], abs=1e-5)
     labels = {m.label for m in app.metric}
     assert "Test -ELBO (nats/image)" in labels
 
 
 def test_switching_to_the_ae_redraws_the_map_without_elbo(app):
     box = app.sidebar.selectbox(key="model_choice")
-    ae = next(o for o in box.options if "mnist_ae_z2.pt" in o)
-    box.set_value(ae).run()
+    assert "mnist_ae_z2.pt" in box.options
+    box.set_value(f"file:{AE_CHECKPOINT}").run()
     assert not app.exception
     assert _scatter_points(app) == 10_000
     assert "Test -ELBO (nats/image)" not in {m.label for m in app.metric}
+
+
+def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_test, tmp_path, monkeypatch):
+    import shutil
+
+    from explorer import app_state
+
+    from conftest import VAE_CHECKPOINT
+
+    shutil.copy(VAE_CHECKPOINT, tmp_path / VAE_CHECKPOINT.name)
+    (tmp_path / "broken.pt").write_bytes(VAE_CHECKPOINT.read_bytes()[:50_000])
+    monkeypatch.setattr(app_state, "CHECKPOINT_DIR", tmp_path)
+    at = app_test()
+    at.run()
+    box = at.sidebar.selectbox(key="model_choice")
+    assert box.options == ["mnist_vae_z2.pt", "broken.pt"]  # shown labels, shipped VAE first
+    box.set_value(f"file:{tmp_path / 'broken.pt'}").run()
+    assert not at.exception
+    assert "broken.pt" in at.sidebar.error[0].value and "not a readable checkpoint" in at.sidebar.error[0].value
+    assert not at.get("plotly_chart")
+    # the good model is still there and works
+    box.set_value(f"file:{tmp_path / VAE_CHECKPOINT.name}").run()
+    assert not at.exception and _scatter_points(at) == 10_000
