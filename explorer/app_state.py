@@ -56,6 +56,8 @@ SEEN_SELECTIONS_KEY = "seen_selections"
 MAP_DRAWN_KEY = "map_drawn_state"
 MODEL_DEFAULTS_FOR_KEY = "explorer_defaults_for"
 DEFAULT_GRID_N = 20
+PERSISTENT_WIDGET_KEYS = (*Z_SLIDER_KEYS, SAMPLE_TOGGLE_KEY, GRID_N_KEY, GRID_SPACING_KEY, GRID_RANGE_KEY,
+                          MARKER_FOLLOWS_KEY, GRID_OVERLAY_KEY, PRIOR_OVERLAY_KEY)
 GRID_PADDING = 2
 DEFAULT_GRID_SPACING = "paper"
 #: Default "linear" grid range of a VAE: the prior's +-3 sigma.
@@ -100,6 +102,11 @@ def init_session_state() -> None:
     # What the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}.
     st.session_state.setdefault(MAP_DRAWN_KEY, {})
     st.session_state.setdefault(MODEL_DEFAULTS_FOR_KEY, None)
+    # Streamlit drops a widget's value when a page without that widget (or with another
+    # instance of it, on another page) runs; re-assigning makes it session state proper,
+    # so the sliders and grid settings carry over between the Explorer and Manifold pages.
+    for key in PERSISTENT_WIDGET_KEYS:
+        st.session_state[key] = st.session_state[key]
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test split...")

@@ -103,7 +103,9 @@ GRID_MIN, GRID_MAX = 5, 40
 #: Half-width of the VAE's slider range: the prior N(0, I) puts 99.99% of a
 #: coordinate inside [-4, 4].
 VAE_SLIDER_HALF_RANGE = 4.0
-#: About this many slider steps across a latent axis.
+#: Slider step of a VAE's latent axes.
+VAE_SLIDER_STEP = 0.05
+#: About this many slider steps across an AE's latent axis.
 SLIDER_STEPS = 160
 
 
@@ -268,9 +270,9 @@ class LatentRange:
 def latent_ranges(mu: np.ndarray, stochastic: bool) -> tuple[LatentRange, LatentRange]:
     """Slider ranges of a 2-D latent space.
 
-    A VAE (``stochastic``) gets [-4, 4] by 0.05 (the prior's range), widened if its mu
-    lie outside. An AE has no prior: its range is the extent of its codes, rounded out,
-    with a step giving about :data:`SLIDER_STEPS` steps.
+    A VAE (``stochastic``) gets [-4, 4] by 0.05 (the prior's range), widened to take in
+    every mu (rounded out to 0.5). An AE has no prior: its range is the extent of its
+    codes, rounded out, with a "nice" step giving about :data:`SLIDER_STEPS` steps.
 
     Args:
         mu: (N, 2) encoder means.
@@ -286,7 +288,7 @@ def latent_ranges(mu: np.ndarray, stochastic: bool) -> tuple[LatentRange, Latent
             lo, hi = min(lo, -VAE_SLIDER_HALF_RANGE), max(hi, VAE_SLIDER_HALF_RANGE)
         if not hi > lo:
             lo, hi = lo - 1, hi + 1
-        step = _nice_step(hi - lo, SLIDER_STEPS)
+        step = VAE_SLIDER_STEP if stochastic else _nice_step(hi - lo, SLIDER_STEPS)
         unit = 10 * step
         ranges.append(LatentRange(float(np.floor(lo / unit) * unit), float(np.ceil(hi / unit) * unit), step))
     return ranges[0], ranges[1]

@@ -57,7 +57,7 @@ with map_col:
 with grid_col:
     st.subheader("Manifold grid")
     if is_2d:
-        panels.manifold_panel(entry, ranges, height=460)
+        panels.manifold_panel(entry, ranges, height=420)
     else:
         st.info(f"The manifold grid needs a 2-D latent space; this model has latent_dim={model_config.latent_dim}.")
 with side_col:

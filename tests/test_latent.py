@@ -108,6 +108,8 @@ def test_latent_ranges_vae_prior_range_and_ae_extent():
     r1, r2 = latent_ranges(mu, stochastic=True)
     assert (r1.low, r1.high, r1.step) == (-4.0, 4.0, 0.05)
     assert (r2.low, r2.high, r2.step) == (-4.0, 4.0, 0.05)
+    wide = latent_ranges(np.array([[-1.0, 4.55], [2.0, -4.7]], dtype=np.float32), stochastic=True)
+    assert [(r.low, r.high, r.step) for r in wide] == [(-4.0, 4.0, 0.05), (-5.0, 5.0, 0.05)]
     ae = np.array([[-13.2, 0.1], [27.9, 5.3]], dtype=np.float32)
     a1, a2 = latent_ranges(ae, stochastic=False)
     # extent 41.1 / 160 steps = 0.257 -> the next "nice" step 0.5; range rounded out to 10 steps
