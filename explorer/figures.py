@@ -116,8 +116,9 @@ def catcher_trace(ranges) -> go.Scattergl:
     )
 
 
-def _line(xy: np.ndarray, name: str, color: str, dash: str = "solid", width: float = 1.5) -> go.Scatter:
-    return go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=name, showlegend=False, hoverinfo="skip",
+def _line(xy: np.ndarray, name: str, color: str, dash: str = "solid", width: float = 1.5) -> go.Scattergl:
+    # WebGL like the digits, so the overlays draw above them (SVG traces go beneath WebGL).
+    return go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="lines", name=name, showlegend=False, hoverinfo="skip",
                       line={"color": color, "dash": dash, "width": width})
 
 
@@ -158,7 +159,7 @@ def latent_map(
         fig.add_trace(catcher_trace(ranges))
         fig.update_layout(
             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
-            margin={"l": 40, "r": 10, "t": 30, "b": 40},
+            margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
             xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
             yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
         )
@@ -177,15 +178,23 @@ def latent_map(
             for k in POSTERIOR_SIGMAS:
                 fig.add_trace(_line(posterior_ellipse(mu, sigma, k), f"posterior {k} sigma", "black",
                                     "solid" if k == 1 else "dash", 2))
-        fig.add_trace(go.Scatter(x=[mu[0]], y=[mu[1]], mode="markers", name="selected digit", showlegend=False,
+        fig.add_trace(go.Scattergl(x=[mu[0]], y=[mu[1]], mode="markers", name="selected digit", showlegend=False,
                                  hoverinfo="skip",
                                  marker={"size": 14, "symbol": "circle-open", "line": {"width": 3, "color": "black"}}))
     if z_marker is not None:
-        fig.add_trace(go.Scatter(x=[z_marker[0]], y=[z_marker[1]], mode="markers", name="decoder z",
+        fig.add_trace(go.Scattergl(x=[z_marker[0]], y=[z_marker[1]], mode="markers", name="decoder z",
                                  showlegend=False, hoverinfo="skip",
-                                 marker={"size": 16, "symbol": "star", "color": "gold",
-                                         "line": {"width": 1.5, "color": "black"}}))
+                                 marker={"size": 18, "symbol": "star-open", "color": "black",
+                                         "line": {"width": 2, "color": "black"}}))
     return fig
+
+
+def _customdata(value) -> list:
+    """A point's customdata as a list: in a real browser a row of a typed array arrives
+    as a dict ``{"0": a, "1": b}``; AppTest and older Plotly send a list."""
+    if isinstance(value, dict):
+        return [value[k] for k in sorted(value, key=int)]
+    return list(value)
 
 
 def map_click(points: list[dict], catcher: bool = True) -> PointClick | SpaceClick | None:
@@ -203,7 +212,7 @@ def map_click(points: list[dict], catcher: bool = True) -> PointClick | SpaceCli
     for point in reversed(points or []):
         curve = point.get("curve_number")
         if curve is not None and 0 <= curve < CATCHER_TRACE and point.get("customdata") is not None:
-            return PointClick(int(point["customdata"][0]))
+            return PointClick(int(_customdata(point["customdata"])[0]))
         if catcher and curve is not None and curve >= CATCHER_TRACE and "x" in point and "y" in point:
             return SpaceClick((float(point["x"]), float(point["y"])))
     return None
@@ -251,6 +260,6 @@ def grid_click(points: list[dict]) -> tuple[float, float] | None:
     """The z of a clicked manifold-grid cell (see :func:`manifold_figure`), or None."""
     for point in reversed(points or []):
         if point.get("curve_number") == 1 and point.get("customdata") is not None:
-            z1, z2 = point["customdata"][:2]
+            z1, z2 = _customdata(point["customdata"])[:2]
             return float(z1), float(z2)
     return None

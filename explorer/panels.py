@@ -101,11 +101,10 @@ def manifold_panel(entry: state.ModelEntry, ranges: tuple[LatentRange, LatentRan
         st.session_state[state.CLICK_KEY] = figures.SpaceClick(z)
         set_slider_z(z, ranges)
         st.rerun(scope="app")
-    controls = st.columns([2, 2, 3])
-    controls[0].slider("Grid n x n", GRID_MIN, GRID_MAX, key=state.GRID_N_KEY)
-    controls[1].radio("Spacing", SPACINGS, key=state.GRID_SPACING_KEY, help=SPACING_HELP)
+    st.slider("Grid n x n", GRID_MIN, GRID_MAX, key=state.GRID_N_KEY)
+    st.radio("Spacing", SPACINGS, key=state.GRID_SPACING_KEY, help=SPACING_HELP, horizontal=True)
     bounds = state.grid_range_bounds(ranges)
-    controls[2].slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=state.GRID_RANGE_KEY,
+    st.slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=state.GRID_RANGE_KEY,
                        disabled=st.session_state[state.GRID_SPACING_KEY] != "linear", format="%.2f")
     params = grid_params()
     n, spacing, (low, high) = params

@@ -39,21 +39,8 @@ z_marker = panels.slider_z() if is_2d else None
 st.session_state[state.MAP_DRAWN_KEY] = {"z": z_marker, "grid": grid}
 
 map_col, grid_col, side_col = st.columns([5, 4, 3], gap="medium")
-with map_col:
-    xy, axis_names = project_2d(encodings.mu)
-    if not is_2d and selected is not None:
-        selected = (xy[click.index], None)
-    fig = figures.latent_map(
-        xy, encodings.labels, axis_names=axis_names, ranges=ranges, selected=selected, z_marker=z_marker,
-        grid_z=panels.grid_codes(grid) if grid else None, prior_circles=st.session_state[state.PRIOR_OVERLAY_KEY],
-    )
-    st.plotly_chart(fig, key=state.MAP_KEY, on_select="rerun", selection_mode="points",
-                    config={"displaylogo": False})
-    st.caption(
-        "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label; "
-        "click a legend entry to hide or show a digit. Click a digit to inspect it, or empty space to decode "
-        "the z there (snapped to the slider step). The star is the decoder's z."
-    )
+# The panels are written before the map: their deltas reach the browser first, so a
+# click's panel shows while the 10,000-point WebGL scatter is still redrawing.
 with grid_col:
     st.subheader("Manifold grid")
     if is_2d:
@@ -68,6 +55,23 @@ with side_col:
         st.info(f"The z sliders need a 2-D latent space; this model has latent_dim={model_config.latent_dim}.")
     st.subheader("Clicked")
     panels.click_panel(entry, encodings)
+
+with map_col:
+    xy, axis_names = project_2d(encodings.mu)
+    if not is_2d and selected is not None:
+        selected = (xy[click.index], None)
+    fig = figures.latent_map(
+        xy, encodings.labels, axis_names=axis_names, ranges=ranges, selected=selected, z_marker=z_marker,
+        grid_z=panels.grid_codes(grid) if grid else None, prior_circles=st.session_state[state.PRIOR_OVERLAY_KEY],
+    )
+    with st.container(key="map_panel"):
+        st.plotly_chart(fig, key=state.MAP_KEY, on_select="rerun", selection_mode="points",
+                        config={"displaylogo": False})
+    st.caption(
+        "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label; "
+        "click a legend entry to hide or show a digit. Click a digit to inspect it, or empty space to decode "
+        "the z there (snapped to the slider step). The star is the decoder's z."
+    )
 
 st.divider()
 info_col, export_col = st.columns([3, 1])

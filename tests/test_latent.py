@@ -160,6 +160,8 @@ def test_map_click_tells_digits_from_empty_space():
     digit = {"curve_number": 3, "point_index": 7, "x": 0.1, "y": 0.2, "customdata": [1234, 3]}
     space = {"curve_number": figures.CATCHER_TRACE, "point_index": 99, "x": -1.5, "y": 2.0}
     assert figures.map_click([digit]) == figures.PointClick(1234)
+    # what chromium sends for a row of a typed array
+    assert figures.map_click([{**digit, "customdata": {"0": 1234, "1": 3}}]) == figures.PointClick(1234)
     assert figures.map_click([space]) == figures.SpaceClick((-1.5, 2.0))
     assert figures.map_click([digit, space]) == figures.SpaceClick((-1.5, 2.0))  # the last counts
     assert figures.map_click([space], catcher=False) is None
@@ -190,3 +192,5 @@ def test_manifold_figure_cell_points_carry_their_z():
     np.testing.assert_allclose(np.asarray(cells.customdata)[:, :2], z)
     assert figures.grid_click([{"curve_number": 1, "customdata": list(cells.customdata[7])}]) == tuple(map(float, z[7]))
     assert figures.grid_click([{"curve_number": 0, "customdata": None}]) is None
+    as_dict = {str(k): v for k, v in enumerate(cells.customdata[7])}
+    assert figures.grid_click([{"curve_number": 1, "customdata": as_dict}]) == tuple(map(float, z[7]))
