@@ -191,14 +191,17 @@ def fit_state_to_model(entry: ModelEntry, ranges: tuple[LatentRange, LatentRange
     """Keep the explorer's slider values valid for the chosen model.
 
     Clamps (and snaps) the z sliders into ``ranges``; when the model changes, resets the
-    linear grid range to the model's default (VAE: +-3, the prior's 3 sigma; AE: its
-    codes' extent). Call before the widgets are created.
+    grid to the model's default (VAE: "paper" spacing, linear range +-3, the prior's
+    3 sigma; AE: "linear" over its codes' extent). Call before the widgets are created.
     """
     for key, r in zip(Z_SLIDER_KEYS, ranges):
         st.session_state[key] = r.snap(st.session_state.get(key, 0.0))
     if st.session_state.get(MODEL_DEFAULTS_FOR_KEY) != entry.key:
         st.session_state[MODEL_DEFAULTS_FOR_KEY] = entry.key
         st.session_state[GRID_RANGE_KEY] = grid_range_default(entry, ranges)
+        # An AE has no prior: the paper's inverse-CDF grid (+-1.64) would cover a speck of
+        # its code space, so it starts on a linear grid over its codes' extent.
+        st.session_state[GRID_SPACING_KEY] = "paper" if entry.checkpoint.model_config.kind == "vae" else "linear"
     low, high = st.session_state[GRID_RANGE_KEY]
     bounds = grid_range_bounds(ranges)
     low, high = max(low, bounds.low), min(high, bounds.high)

@@ -205,7 +205,10 @@ def test_the_ae_gets_its_own_ranges_and_no_elbo(app_test, ae_checkpoint, mnist):
     assert "sigma = n/a" in text and "-ELBO = n/a" in text
     names = {t.get("name") for t in chart_spec(at, "latent_map")["data"]}
     assert "selected digit" in names and "posterior 1 sigma" not in names
-    np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 20, "paper"))
+    # no prior: the grid starts linear over the codes' extent
+    assert at.radio(key="grid_spacing").value == "linear"
+    low, high = at.slider(key="grid_range").value
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 20, "linear", low, high))
 
 
 def test_the_manifold_page_shows_the_grid_and_sliders(app_test, vae_checkpoint):
