@@ -14,6 +14,7 @@ app_state.init_session_state()
 
 pages = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
+    st.Page("pages/manifold.py", title="Manifold grid", icon=":material/grid_view:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 page = st.navigation(pages)

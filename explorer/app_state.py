@@ -21,7 +21,16 @@ import torch
 
 from explorer.checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from explorer.data import DATASET_NAME, load_split, prepare_mnist
-from explorer.latent import Encodings, encode_dataset
+from explorer.images import png_bytes
+from explorer.latent import (
+    Encodings,
+    LatentRange,
+    decode_manifold,
+    encode_dataset,
+    encodings_table,
+    manifold_coordinates,
+    manifold_z,
+)
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = "mnist_vae_z2.pt"
@@ -35,6 +44,30 @@ UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"
 SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
+
+# Explorer widgets and state (keys double as widget keys where they name a widget).
+MAP_KEY = "latent_map"
+GRID_CHART_KEY = "manifold_chart"
+Z_SLIDER_KEYS = ("z1_slider", "z2_slider")
+SAMPLE_TOGGLE_KEY = "decoder_sample"
+SAMPLE_SEED_KEY = "decoder_sample_seed"
+GRID_N_KEY = "grid_n"
+GRID_SPACING_KEY = "grid_spacing"
+GRID_RANGE_KEY = "grid_range"
+MARKER_FOLLOWS_KEY = "marker_follows_sliders"
+GRID_OVERLAY_KEY = "show_grid_on_map"
+PRIOR_OVERLAY_KEY = "show_prior_on_map"
+CLICK_KEY = "last_click"
+SEEN_SELECTIONS_KEY = "seen_selections"
+MAP_DRAWN_KEY = "map_drawn_state"
+MODEL_DEFAULTS_FOR_KEY = "explorer_defaults_for"
+DEFAULT_GRID_N = 20
+PERSISTENT_WIDGET_KEYS = (*Z_SLIDER_KEYS, SAMPLE_TOGGLE_KEY, GRID_N_KEY, GRID_SPACING_KEY, GRID_RANGE_KEY,
+                          MARKER_FOLLOWS_KEY, GRID_OVERLAY_KEY, PRIOR_OVERLAY_KEY)
+GRID_PADDING = 2
+DEFAULT_GRID_SPACING = "paper"
+#: Default "linear" grid range of a VAE: the prior's +-3 sigma.
+VAE_GRID_RANGE = (-3.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -62,6 +95,29 @@ def init_session_state() -> None:
     st.session_state.setdefault(PENDING_CHOICE_KEY, None)  # see choose_session_model
     st.session_state.setdefault(TRAINING_JOB_KEY, None)  # this session's TrainingJob
     st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})  # upload file_id -> model name
+    for key in Z_SLIDER_KEYS:
+        st.session_state.setdefault(key, 0.0)
+    st.session_state.setdefault(SAMPLE_TOGGLE_KEY, False)
+    st.session_state.setdefault(SAMPLE_SEED_KEY, 0)
+    st.session_state.setdefault(GRID_N_KEY, DEFAULT_GRID_N)
+    st.session_state.setdefault(GRID_SPACING_KEY, DEFAULT_GRID_SPACING)
+    st.session_state.setdefault(GRID_RANGE_KEY, VAE_GRID_RANGE)
+    st.session_state.setdefault(MARKER_FOLLOWS_KEY, False)
+    st.session_state.setdefault(GRID_OVERLAY_KEY, False)
+    st.session_state.setdefault(PRIOR_OVERLAY_KEY, False)
+    # The last click on the map or grid: figures.PointClick | figures.SpaceClick | None.
+    st.session_state.setdefault(CLICK_KEY, None)
+    # Chart key -> signature of the last selection acted on (a selection persists
+    # across reruns; only a new one moves the sliders).
+    st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
+    # What the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}.
+    st.session_state.setdefault(MAP_DRAWN_KEY, {})
+    st.session_state.setdefault(MODEL_DEFAULTS_FOR_KEY, None)
+    # Streamlit drops a widget's value when a page without that widget (or with another
+    # instance of it, on another page) runs; re-assigning makes it session state proper,
+    # so the sliders and grid settings carry over between the Explorer and Manifold pages.
+    for key in PERSISTENT_WIDGET_KEYS:
+        st.session_state[key] = st.session_state[key]
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test split...")
@@ -231,3 +287,71 @@ def test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
     """
     images, labels = test_split()
     return encode_dataset(_model, images, labels)
+
+
+def fit_state_to_model(entry: ModelEntry, ranges: tuple[LatentRange, LatentRange]) -> None:
+    """Keep the explorer's slider values valid for the chosen model.
+
+    Clamps (and snaps) the z sliders into ``ranges``; when the model changes, resets the
+    grid to the model's default (VAE: "paper" spacing, linear range +-3, the prior's
+    3 sigma; AE: "linear" over its codes' extent). Call before the widgets are created.
+    """
+    for key, r in zip(Z_SLIDER_KEYS, ranges):
+        st.session_state[key] = r.snap(st.session_state.get(key, 0.0))
+    if st.session_state.get(MODEL_DEFAULTS_FOR_KEY) != entry.key:
+        st.session_state[MODEL_DEFAULTS_FOR_KEY] = entry.key
+        st.session_state[GRID_RANGE_KEY] = grid_range_default(entry, ranges)
+        # An AE has no prior: the paper's inverse-CDF grid (+-1.64) would cover a speck of
+        # its code space, so it starts on a linear grid over its codes' extent.
+        st.session_state[GRID_SPACING_KEY] = "paper" if entry.checkpoint.model_config.kind == "vae" else "linear"
+    low, high = st.session_state[GRID_RANGE_KEY]
+    bounds = grid_range_bounds(ranges)
+    low, high = max(low, bounds.low), min(high, bounds.high)
+    st.session_state[GRID_RANGE_KEY] = (low, high) if low < high else grid_range_default(entry, ranges)
+
+
+def grid_range_bounds(ranges: tuple[LatentRange, LatentRange]) -> LatentRange:
+    """Limits and step of the manifold grid's "linear" range slider: both axes' ranges."""
+    return LatentRange(min(r.low for r in ranges), max(r.high for r in ranges), max(r.step for r in ranges))
+
+
+def grid_range_default(entry: ModelEntry, ranges: tuple[LatentRange, LatentRange]) -> tuple[float, float]:
+    """Default "linear" grid range: the prior's +-3 sigma for a VAE, the codes' extent for an AE."""
+    if entry.checkpoint.model_config.kind == "vae":
+        return VAE_GRID_RANGE
+    bounds = grid_range_bounds(ranges)
+    return bounds.low, bounds.high
+
+
+def new_selection(chart_key: str) -> list[dict] | None:
+    """The points of chart ``chart_key``'s selection if it changed since last asked, else None.
+
+    A Plotly selection stays in session state across reruns; this reports each one once.
+    """
+    state = st.session_state.get(chart_key)
+    try:
+        points = list(state.selection.points)
+    except AttributeError:
+        return None
+    signature = tuple((p.get("curve_number"), p.get("point_index"), p.get("x"), p.get("y")) for p in points)
+    seen = st.session_state[SEEN_SELECTIONS_KEY]
+    if seen.get(chart_key) == signature:
+        return None
+    seen[chart_key] = signature
+    return points
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def manifold_png(key: str, _model: torch.nn.Module, n: int, spacing: str, low: float, high: float) -> bytes:
+    """The decoded manifold grid (``latent.decode_manifold``) as PNG bytes.
+
+    ``key`` identifies the model's weights (``_model`` is not hashed).
+    """
+    coords = manifold_coordinates(n, spacing, low, high)
+    return png_bytes(decode_manifold(_model, manifold_z(coords), padding=GRID_PADDING))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def encodings_csv(key: str, _encodings: Encodings) -> bytes:
+    """The test-set mu, sigma and labels as CSV bytes (``latent.encodings_table``)."""
+    return encodings_table(_encodings).to_csv(index=False).encode()

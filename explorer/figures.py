@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
@@ -46,6 +48,9 @@ def latent_scatter(
                 name=f"{LATENT_MAP_TRACE_PREFIX}{digit}",
                 marker={"size": 4, "opacity": 0.7, "color": DIGIT_COLORS[digit]},
                 customdata=np.stack([index[rows], labels[rows]], axis=1),
+                # Plotly dims unselected points after a click; the map draws its own
+                # highlight instead, so keep every digit as visible as before.
+                unselected={"marker": {"opacity": 0.7}},
                 hovertemplate=(
                     "index %{customdata[0]}<br>label %{customdata[1]}<br>"
                     f"{axis_names[0]} %{{x:.3f}}<br>{axis_names[1]} %{{y:.3f}}<extra></extra>"
@@ -106,3 +111,198 @@ def training_curves(history: list[dict], height: int = 320) -> go.Figure:
     fig.update_yaxes(title_text="nats per image", secondary_y=False)
     fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False)
     return fig
+
+# --- The explorer's latent map: click catcher and overlays -------------------------------
+
+#: Curve number of the invisible click-catcher grid (right after the 10 digit traces).
+CATCHER_TRACE = 10
+CATCHER_NAME = "decode z here"
+GRID_OVERLAY_NAME = "manifold grid z"
+#: The catcher's points are this many slider steps apart (a click snaps to the nearest).
+CATCHER_STEPS = 2
+#: Opacity of the click-catcher's points: practically invisible, still hoverable.
+CATCHER_OPACITY = 0.01
+PRIOR_SIGMAS = (1, 2, 3)
+POSTERIOR_SIGMAS = (1, 2)
+
+
+@dataclass(frozen=True)
+class PointClick:
+    """A click on test digit ``index`` of the latent map."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class SpaceClick:
+    """A click on empty latent space (or a grid cell) at ``z`` = (z1, z2)."""
+
+    z: tuple[float, float]
+
+
+def catcher_trace(ranges) -> go.Scattergl:
+    """A dense, nearly invisible grid of points over the whole map, so that a click on
+    empty space selects the grid point under the cursor (Streamlit reports selections
+    of existing points only).
+
+    Args:
+        ranges: two :class:`explorer.latent.LatentRange`; points every
+            ``CATCHER_STEPS * step`` from ``low`` to ``high`` on each axis.
+    """
+    axes = [np.arange(r.low, r.high + r.step / 2, CATCHER_STEPS * r.step) for r in ranges]
+    x, y = np.meshgrid(*axes)
+    return go.Scattergl(
+        x=x.ravel().round(6), y=y.ravel().round(6), mode="markers", name=CATCHER_NAME, showlegend=False,
+        marker={"size": 6, "color": "black", "opacity": CATCHER_OPACITY},
+        unselected={"marker": {"opacity": CATCHER_OPACITY}}, selected={"marker": {"opacity": CATCHER_OPACITY}},
+        hovertemplate="z1 %{x:.2f}<br>z2 %{y:.2f}<br>click to decode<extra></extra>",
+    )
+
+
+def _line(xy: np.ndarray, name: str, color: str, dash: str = "solid", width: float = 1.5) -> go.Scattergl:
+    # WebGL like the digits, so the overlays draw above them (SVG traces go beneath WebGL).
+    return go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="lines", name=name, showlegend=False, hoverinfo="skip",
+                      line={"color": color, "dash": dash, "width": width})
+
+
+def latent_map(
+    xy: np.ndarray,
+    labels: np.ndarray,
+    axis_names: tuple[str, str] = ("z1", "z2"),
+    ranges=None,
+    selected: tuple[np.ndarray, np.ndarray | None] | None = None,
+    z_marker: tuple[float, float] | None = None,
+    grid_z: np.ndarray | None = None,
+    prior_circles: bool = False,
+) -> go.Figure:
+    """The explorer's latent map: :func:`latent_scatter` plus click catcher and overlays.
+
+    Trace order (selection events report ``curve_number``): 0-9 the digits, then with
+    ``ranges`` the click catcher (:data:`CATCHER_TRACE`), then the overlays.
+
+    Args:
+        xy: (N, 2) map coordinates (mu of a 2-D latent space).
+        labels: (N,) digits.
+        axis_names: axis titles.
+        ranges: two ``LatentRange`` (2-D latent space only): fixes the axes to them and
+            adds the click catcher; None for a projected (PCA) map.
+        selected: (mu (2,), sigma (2,) or None) of the clicked digit: highlighted, with
+            its posterior's 1- and 2-sigma ellipses when sigma is given.
+        z_marker: the decoder's current z, drawn as a star.
+        grid_z: (n * n, 2) manifold grid codes, drawn as small crosses.
+        prior_circles: draw the prior N(0, I)'s 1-, 2- and 3-sigma circles.
+
+    Returns:
+        A ``go.Figure``.
+    """
+    from explorer.latent import posterior_ellipse
+
+    fig = latent_scatter(xy, labels, axis_names=axis_names)
+    if ranges is not None:
+        fig.add_trace(catcher_trace(ranges))
+        fig.update_layout(
+            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+            margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
+            xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
+            yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
+        )
+    if prior_circles:
+        for k in PRIOR_SIGMAS:
+            fig.add_trace(_line(posterior_ellipse(np.zeros(2), np.ones(2), k), f"prior {k} sigma", "grey", "dot"))
+    if grid_z is not None:
+        fig.add_trace(go.Scattergl(
+            x=grid_z[:, 0], y=grid_z[:, 1], mode="markers", name=GRID_OVERLAY_NAME, showlegend=False,
+            marker={"symbol": "cross-thin", "size": 7, "line": {"width": 1, "color": "black"}},
+            hovertemplate="grid cell<br>z1 %{x:.2f}<br>z2 %{y:.2f}<extra></extra>",
+        ))
+    if selected is not None:
+        mu, sigma = selected
+        if sigma is not None:
+            for k in POSTERIOR_SIGMAS:
+                fig.add_trace(_line(posterior_ellipse(mu, sigma, k), f"posterior {k} sigma", "black",
+                                    "solid" if k == 1 else "dash", 2))
+        fig.add_trace(go.Scattergl(x=[mu[0]], y=[mu[1]], mode="markers", name="selected digit", showlegend=False,
+                                 hoverinfo="skip",
+                                 marker={"size": 14, "symbol": "circle-open", "line": {"width": 3, "color": "black"}}))
+    if z_marker is not None:
+        fig.add_trace(go.Scattergl(x=[z_marker[0]], y=[z_marker[1]], mode="markers", name="decoder z",
+                                 showlegend=False, hoverinfo="skip",
+                                 marker={"size": 18, "symbol": "star-open", "color": "black",
+                                         "line": {"width": 2, "color": "black"}}))
+    return fig
+
+
+def _customdata(value) -> list:
+    """A point's customdata as a list: in a real browser a row of a typed array arrives
+    as a dict ``{"0": a, "1": b}``; AppTest and older Plotly send a list."""
+    if isinstance(value, dict):
+        return [value[k] for k in sorted(value, key=int)]
+    return list(value)
+
+
+def map_click(points: list[dict], catcher: bool = True) -> PointClick | SpaceClick | None:
+    """What a selection event on :func:`latent_map` means.
+
+    Args:
+        points: ``event.selection.points`` (dicts with ``curve_number``, ``x``, ``y``,
+            ``customdata``); the last one counts.
+        catcher: the map has the click catcher (a 2-D latent space).
+
+    Returns:
+        :class:`PointClick` for a digit, :class:`SpaceClick` for the catcher or a grid
+        overlay point, None for nothing usable.
+    """
+    for point in reversed(points or []):
+        curve = point.get("curve_number")
+        if curve is not None and 0 <= curve < CATCHER_TRACE and point.get("customdata") is not None:
+            return PointClick(int(_customdata(point["customdata"])[0]))
+        if catcher and curve is not None and curve >= CATCHER_TRACE and "x" in point and "y" in point:
+            return SpaceClick((float(point["x"]), float(point["y"])))
+    return None
+
+
+def manifold_figure(png: bytes, grid_z: np.ndarray, cell: int, padding: int) -> go.Figure:
+    """The manifold grid image with an invisible point on each cell: hover or click shows its z.
+
+    Args:
+        png: the grid image as PNG (from ``decode_manifold`` and ``png_bytes``).
+        grid_z: (n * n, 2) codes, row-major, top row first.
+        cell: cell size in pixels (28).
+        padding: pixels between cells.
+
+    Returns:
+        A ``go.Figure``: trace 0 the image, trace 1 the cell points with
+        ``customdata`` [z1, z2, row, column].
+    """
+    import base64
+
+    n = int(round(len(grid_z) ** 0.5))
+    size = n * (cell + padding) + padding
+    centres = padding + np.arange(n) * (cell + padding) + (cell - 1) / 2
+    cx, cy = np.meshgrid(centres, centres)
+    rows, cols = np.divmod(np.arange(n * n), n)
+    fig = go.Figure()
+    fig.add_trace(go.Image(source="data:image/png;base64," + base64.b64encode(png).decode(), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=cx.ravel(), y=cy.ravel(), mode="markers", name="grid cells", showlegend=False,
+        marker={"size": max(4, 600 // n), "symbol": "square", "color": "red", "opacity": 0.0},
+        selected={"marker": {"opacity": 0.25}}, unselected={"marker": {"opacity": 0.0}},
+        customdata=np.stack([grid_z[:, 0], grid_z[:, 1], rows, cols], axis=1),
+        hovertemplate="row %{customdata[2]}, column %{customdata[3]}<br>"
+                      "z1 %{customdata[0]:.3f}<br>z2 %{customdata[1]:.3f}<extra></extra>",
+    ))
+    fig.update_layout(
+        xaxis={"visible": False, "range": [-0.5, size - 0.5], "constrain": "domain"},
+        yaxis={"visible": False, "range": [size - 0.5, -0.5], "scaleanchor": "x", "constrain": "domain"},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=640, dragmode=False,
+    )
+    return fig
+
+
+def grid_click(points: list[dict]) -> tuple[float, float] | None:
+    """The z of a clicked manifold-grid cell (see :func:`manifold_figure`), or None."""
+    for point in reversed(points or []):
+        if point.get("curve_number") == 1 and point.get("customdata") is not None:
+            z1, z2 = _customdata(point["customdata"])[:2]
+            return float(z1), float(z2)
+    return None

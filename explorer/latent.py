@@ -89,3 +89,264 @@ def project_2d(mu: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
     centred = mu - mu.mean(axis=0, keepdims=True)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     return (centred @ vt[:2].T).astype(np.float32), ("PC1 of mu", "PC2 of mu")
+
+
+# --- Decoding, the manifold grid and posterior geometry ---------------------------------
+
+#: Grid spacings of the manifold: ``"paper"`` (inverse Gaussian CDF of evenly spaced
+#: points on the unit square, Kingma & Welling 2013, Figure 4) or ``"linear"``.
+SPACINGS = ("paper", "linear")
+#: The paper's margin on the unit square: points run from 0.05 to 0.95.
+PAPER_MARGIN = 0.05
+#: Smallest and largest manifold grid side (cells per row).
+GRID_MIN, GRID_MAX = 5, 40
+#: Half-width of the VAE's slider range: the prior N(0, I) puts 99.99% of a
+#: coordinate inside [-4, 4].
+VAE_SLIDER_HALF_RANGE = 4.0
+#: Slider step of a VAE's latent axes.
+VAE_SLIDER_STEP = 0.05
+#: About this many slider steps across an AE's latent axis.
+SLIDER_STEPS = 160
+
+
+def _check_2d_latent(model: torch.nn.Module) -> None:
+    if model.config.latent_dim != 2:
+        raise ValueError(f"needs a 2-D latent space, the model has latent_dim={model.config.latent_dim}")
+
+
+@torch.inference_mode()
+def decode_z(
+    model: torch.nn.Module, z: torch.Tensor | np.ndarray | tuple[float, ...], sample: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Decode latent codes to images.
+
+    Args:
+        model: a VAE or AE.
+        z: (latent_dim,) one code or (B, latent_dim) codes.
+        sample: False gives the decoder mean sigmoid(logits); True a Bernoulli draw
+            x ~ p(x|z) per pixel (0 or 1).
+        generator: source of the Bernoulli draw, for reproducible samples.
+
+    Returns:
+        (B, C, H, W) float32 pixels in [0, 1] (B = 1 for a single code).
+
+    Raises:
+        ValueError: z does not have ``latent_dim`` columns.
+    """
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+    if z.dim() == 1:
+        z = z.unsqueeze(0)
+    mean = model.decode_mean(z)
+    return torch.bernoulli(mean, generator=generator) if sample else mean
+
+
+def manifold_coordinates(n: int, spacing: str = "paper", low: float = -3.0, high: float = 3.0,
+                         margin: float = PAPER_MARGIN) -> np.ndarray:
+    """Coordinates along one latent axis of the manifold grid, ascending.
+
+    ``"paper"``: n points linearly spaced on [margin, 1 - margin] mapped through the
+    inverse Gaussian CDF (Kingma & Welling 2013, Figure 4: "linearly spaced coordinates
+    on the unit square were transformed through the inverse CDF of the Gaussian"), so
+    equal prior mass lies between neighbours. ``"linear"``: n points on [low, high].
+
+    Args:
+        n: points per axis, GRID_MIN..GRID_MAX.
+        spacing: one of :data:`SPACINGS`.
+        low, high: range of ``"linear"`` (ignored by ``"paper"``).
+        margin: unit-square margin of ``"paper"``, in (0, 0.5).
+
+    Returns:
+        (n,) float64.
+
+    Raises:
+        ValueError: n, spacing, range or margin out of bounds.
+    """
+    if not GRID_MIN <= n <= GRID_MAX:
+        raise ValueError(f"grid side n must be in [{GRID_MIN}, {GRID_MAX}], got {n}")
+    if spacing == "paper":
+        if not 0 < margin < 0.5:
+            raise ValueError(f"margin must be in (0, 0.5), got {margin}")
+        unit = torch.linspace(margin, 1 - margin, n, dtype=torch.float64)
+        return torch.special.ndtri(unit).numpy()
+    if spacing == "linear":
+        if not low < high:
+            raise ValueError(f"linear range needs low < high, got [{low}, {high}]")
+        return np.linspace(low, high, n)
+    raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
+
+
+def manifold_z(coords: np.ndarray) -> np.ndarray:
+    """The z of every grid cell, row-major with the top row first.
+
+    Cell (row r, column c) has z1 = coords[c] and z2 = coords[n - 1 - r], so the grid
+    image has the latent map's orientation (z1 to the right, z2 up).
+
+    Args:
+        coords: (n,) ascending coordinates from :func:`manifold_coordinates`.
+
+    Returns:
+        (n * n, 2) float32.
+    """
+    z1, z2 = np.meshgrid(coords, coords[::-1])
+    return np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
+
+
+@torch.inference_mode()
+def decode_manifold(model: torch.nn.Module, z: np.ndarray, padding: int = 2) -> torch.Tensor:
+    """Decoder means of a square grid of codes, tiled into one image (torchvision's make_grid).
+
+    Args:
+        model: a VAE or AE with a 2-D latent space.
+        z: (n * n, 2) codes from :func:`manifold_z`, row-major, top row first.
+        padding: pixels between cells.
+
+    Returns:
+        (3, n * (28 + padding) + padding, same) float32 pixels in [0, 1]; cell (r, c)
+        starts at pixel (padding + r * (28 + padding), padding + c * (28 + padding)).
+
+    Raises:
+        ValueError: the model's latent space is not 2-D or z is not a square grid.
+    """
+    from torchvision.utils import make_grid
+
+    _check_2d_latent(model)
+    n = int(round(len(z) ** 0.5))
+    if n * n != len(z):
+        raise ValueError(f"expected n*n codes, got {len(z)}")
+    return make_grid(decode_z(model, z), nrow=n, padding=padding, pad_value=1.0)
+
+
+def posterior_ellipse(mu: np.ndarray, sigma: np.ndarray, k: float, n_points: int = 73) -> np.ndarray:
+    """The k-sigma contour of a diagonal Gaussian in 2-D, as a closed polygon.
+
+    q(z|x) = N(mu, diag sigma^2) is axis-aligned, so its k-sigma contour is the ellipse
+    with centre mu and half-axes k * sigma_1, k * sigma_2. The prior's k-sigma circle is
+    ``posterior_ellipse(0, 1, k)``.
+
+    Args:
+        mu: (2,) centre.
+        sigma: (2,) standard deviations (or a scalar).
+        k: how many standard deviations.
+        n_points: polygon vertices; the last repeats the first.
+
+    Returns:
+        (n_points, 2) float64.
+    """
+    t = np.linspace(0.0, 2 * np.pi, n_points)
+    unit = np.stack([np.cos(t), np.sin(t)], axis=1)
+    return np.asarray(mu, dtype=np.float64) + k * np.asarray(sigma, dtype=np.float64) * unit
+
+
+def _nice_step(span: float, steps: int) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= span / steps."""
+    raw = span / steps
+    power = 10.0 ** np.floor(np.log10(raw))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * power >= raw * (1 - 1e-9):
+            return float(m * power)
+    return float(10 * power)
+
+
+@dataclass(frozen=True)
+class LatentRange:
+    """Range and step of one latent axis for the sliders and the map.
+
+    Attributes:
+        low, high: the range (multiples of 10 * step, so rounded out).
+        step: slider step; clicked positions snap to it.
+    """
+
+    low: float
+    high: float
+    step: float
+
+    def snap(self, value: float) -> float:
+        """``value`` clamped to the range and rounded to the step grid."""
+        value = min(max(float(value), self.low), self.high)
+        return round(round((value - self.low) / self.step) * self.step + self.low, 10)
+
+
+def latent_ranges(mu: np.ndarray, stochastic: bool) -> tuple[LatentRange, LatentRange]:
+    """Slider ranges of a 2-D latent space.
+
+    A VAE (``stochastic``) gets [-4, 4] by 0.05 (the prior's range), widened to take in
+    every mu (rounded out to 0.5). An AE has no prior: its range is the extent of its
+    codes, rounded out, with a "nice" step giving about :data:`SLIDER_STEPS` steps.
+
+    Args:
+        mu: (N, 2) encoder means.
+        stochastic: True for a VAE.
+
+    Returns:
+        One :class:`LatentRange` per axis.
+    """
+    ranges = []
+    for j in range(2):
+        lo, hi = float(mu[:, j].min()), float(mu[:, j].max())
+        if stochastic:
+            lo, hi = min(lo, -VAE_SLIDER_HALF_RANGE), max(hi, VAE_SLIDER_HALF_RANGE)
+        if not hi > lo:
+            lo, hi = lo - 1, hi + 1
+        step = VAE_SLIDER_STEP if stochastic else _nice_step(hi - lo, SLIDER_STEPS)
+        unit = 10 * step
+        ranges.append(LatentRange(float(np.floor(lo / unit) * unit), float(np.ceil(hi / unit) * unit), step))
+    return ranges[0], ranges[1]
+
+
+@dataclass(frozen=True)
+class ImageTerms:
+    """Loss terms of one image, in nats.
+
+    Attributes:
+        reconstruction: -log p(x|z); for a VAE at one z drawn from q(z|x) with seeded noise,
+            for an AE at its code.
+        kl: KL(q(z|x) || p(z)) in closed form; None for an AE.
+        neg_elbo: reconstruction + KL, the single-sample -ELBO (Kingma & Welling 2013,
+            Eq. 10); None for an AE.
+    """
+
+    reconstruction: float
+    kl: float | None
+    neg_elbo: float | None
+
+
+@torch.inference_mode()
+def image_terms(model: torch.nn.Module, image: torch.Tensor, seed: int = 0) -> ImageTerms:
+    """Per-image reconstruction, KL and -ELBO in nats (the estimate ``evaluate`` uses per image).
+
+    Args:
+        model: a VAE or AE.
+        image: (C, H, W) or (1, C, H, W), pixels in [0, 1].
+        seed: seed of the reparameterization noise.
+
+    Returns:
+        :class:`ImageTerms` (KL and -ELBO None for an AE).
+    """
+    from explorer.objective import kl_divergence, loss_terms
+
+    x = image.unsqueeze(0) if image.dim() == 3 else image
+    terms = loss_terms(model, x, generator=torch.Generator().manual_seed(seed))
+    rec = float(terms.reconstruction[0])
+    mu, logvar = model.encode(x)
+    if logvar is None:
+        return ImageTerms(rec, None, None)
+    kl = float(kl_divergence(mu, logvar)[0])
+    return ImageTerms(rec, kl, rec + kl)
+
+
+def encodings_table(encodings: Encodings):
+    """The encodings as a pandas DataFrame: index, label, mu_j and (VAE) sigma_j columns.
+
+    Returns:
+        DataFrame with N rows.
+    """
+    import pandas as pd
+
+    data = {"index": np.arange(len(encodings.labels)), "label": encodings.labels}
+    for j in range(encodings.mu.shape[1]):
+        data[f"mu_{j + 1}"] = encodings.mu[:, j]
+    if encodings.sigma is not None:
+        for j in range(encodings.sigma.shape[1]):
+            data[f"sigma_{j + 1}"] = encodings.sigma[:, j]
+    return pd.DataFrame(data)

@@ -120,6 +120,8 @@ if job is not None and job.done:
         name = job.session_model_name or snap.name
         st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
         save_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
+        # the field's value is dropped while another page runs: offer the name again
+        st.session_state.setdefault(app_state.SAVE_NAME_KEY, f"{name}.pt")
         file_name = save_col.text_input("Save into checkpoints/ as", key=app_state.SAVE_NAME_KEY)
         if save_col.button("Save", key="save_checkpoint", icon=":material/save:"):
             try:

@@ -6,8 +6,8 @@ pytestmark = pytest.mark.browser
 
 SCATTER_POINTS_JS = """() => {
   const gd = document.querySelector('.js-plotly-plot');
-  if (!gd || !gd.data) return 0;
-  return gd.data.filter(t => (t.name || '').startsWith('digit'))
+  if (!gd || !gd._fullData) return 0;  // _fullData holds the decoded typed arrays
+  return gd._fullData.filter(t => (t.name || '').startsWith('digit'))
                 .reduce((n, t) => n + t.x.length, 0);
 }"""
 

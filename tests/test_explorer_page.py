@@ -1,0 +1,220 @@
+"""The Explorer and Manifold pages through AppTest, with map and grid clicks injected as
+Streamlit's selection events (see STACK-NOTES.md), on the shipped checkpoints."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+from conftest import AE_CHECKPOINT, chart_spec, plotly_array
+from explorer import figures
+from explorer.images import png_bytes, upscale_nearest
+from explorer.latent import (
+    decode_manifold,
+    decode_z,
+    encode_dataset,
+    image_terms,
+    latent_ranges,
+    manifold_coordinates,
+    manifold_z,
+)
+from explorer.panels import CLICK_SCALE, DECODED_SCALE
+
+INDEX = 1234  # a test digit
+
+
+@pytest.fixture(scope="module")
+def vae_encodings(vae_checkpoint, mnist):
+    return encode_dataset(vae_checkpoint.model, mnist.test_images, mnist.test_labels)
+
+
+def _start(app_test, model=None):
+    at = app_test()
+    at.run()
+    if model is not None:
+        at.sidebar.selectbox(key="model_choice").set_value(f"file:{model}").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _select(at, key, points):
+    at.session_state[key] = PlotlyState({"selection": PlotlySelectionState(
+        {"points": points, "point_indices": [p["point_index"] for p in points], "box": [], "lasso": []})})
+    at.run()
+    assert not at.exception, at.exception
+
+
+def _digit_point(encodings, index):
+    label = int(encodings.labels[index])
+    position = int(np.flatnonzero(encodings.labels == label).tolist().index(index))
+    mu = encodings.mu[index]
+    return {"curve_number": label, "point_number": position, "point_index": position,
+            "x": float(mu[0]), "y": float(mu[1]), "customdata": [index, label]}
+
+
+def _image_id(image: torch.Tensor, scale: int) -> str:
+    """Streamlit's media id of the PNG the app shows for this image (id = hash of the bytes)."""
+    return _calculate_file_id(png_bytes(upscale_nearest(image, scale)), "image/png")
+
+
+def _shown_ids(at, container_key) -> list[str]:
+    urls = [img.url for element in at.get_by_key(container_key).children.values() for img in _imgs(element)]
+    return [url.rsplit("/", 1)[1].split(".")[0] for url in urls]
+
+
+def _imgs(node):
+    if node.type == "image":
+        return list(node.proto.imgs)
+    return [img for child in getattr(node, "children", {}).values() for img in _imgs(child)]
+
+
+def _z(at):
+    return at.slider(key="z1_slider").value, at.slider(key="z2_slider").value
+
+
+def _trace(at, name):
+    return next(t for t in chart_spec(at, "latent_map")["data"] if t.get("name") == name)
+
+
+def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_test, vae_checkpoint, mnist, vae_encodings):
+    at = _start(app_test)
+    _select(at, "latent_map", [_digit_point(vae_encodings, INDEX)])
+    model, image = vae_checkpoint.model, mnist.test_images[INDEX]
+    mu, sigma = vae_encodings.mu[INDEX], vae_encodings.sigma[INDEX]
+    original, reconstruction = _shown_ids(at, "click_panel")
+    assert original == _image_id(image, CLICK_SCALE)
+    assert reconstruction == _image_id(decode_z(model, mu)[0], CLICK_SCALE)
+    text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
+    terms = image_terms(model, image)
+    assert f"label **{int(mnist.test_labels[INDEX])}**" in text
+    assert f"mu = ({mu[0]:.3f}, {mu[1]:.3f})" in text and f"sigma = ({sigma[0]:.3f}, {sigma[1]:.3f})" in text
+    assert f"KL = {terms.kl:.2f} nats" in text and f"-ELBO = {terms.neg_elbo:.2f} nats" in text
+    # the sliders moved to mu (on their 0.05 grid) and decode it
+    ranges = latent_ranges(vae_encodings.mu, stochastic=True)
+    assert _z(at) == pytest.approx((ranges[0].snap(mu[0]), ranges[1].snap(mu[1])))
+    assert _shown_ids(at, "decoded_image") == [_image_id(decode_z(model, _z(at))[0], DECODED_SCALE)]
+    # highlighted on the map with its posterior's 1- and 2-sigma ellipses
+    marker = _trace(at, "selected digit")
+    assert (marker["x"][0], marker["y"][0]) == pytest.approx(tuple(mu), abs=1e-5)
+    for k in (1, 2):
+        ellipse = _trace(at, f"posterior {k} sigma")
+        x, y = plotly_array(ellipse["x"]), plotly_array(ellipse["y"])
+        assert (x.max() - x.min()) / 2 == pytest.approx(k * sigma[0], rel=1e-3)
+        assert (y.max() - y.min()) / 2 == pytest.approx(k * sigma[1], rel=1e-3)
+
+
+def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_checkpoint):
+    at = _start(app_test)
+    catcher = chart_spec(at, "latent_map")["data"][figures.CATCHER_TRACE]
+    assert catcher["name"] == figures.CATCHER_NAME
+    xs, ys = plotly_array(catcher["x"]), plotly_array(catcher["y"])
+    i = int(np.flatnonzero((np.abs(xs - 2.5) < 1e-6) & (np.abs(ys + 3.0) < 1e-6))[0])
+    _select(at, "latent_map", [{"curve_number": figures.CATCHER_TRACE, "point_number": i, "point_index": i,
+                                "x": float(xs[i]), "y": float(ys[i])}])
+    assert _z(at) == (2.5, -3.0)
+    expected = decode_z(vae_checkpoint.model, (2.5, -3.0))[0]
+    assert _shown_ids(at, "click_panel") == [_image_id(expected, CLICK_SCALE)]
+    assert _shown_ids(at, "decoded_image") == [_image_id(expected, DECODED_SCALE)]
+    star = _trace(at, "decoder z")
+    assert (star["x"][0], star["y"][0]) == (2.5, -3.0)
+    # the same selection, seen again on a later run, does not move the sliders back
+    at.slider(key="z1_slider").set_value(0.5).run()
+    assert _z(at) == (0.5, -3.0)
+
+
+def test_sliders_decode_live_and_the_bernoulli_toggle_samples(app_test, vae_checkpoint, vae_encodings):
+    at = _start(app_test)
+    model = vae_checkpoint.model
+    for j, key in enumerate(("z1_slider", "z2_slider")):
+        slider = at.slider(key=key)  # the prior's [-4, 4] by 0.05, widened to take in every mu
+        assert slider.step == 0.05 and slider.min <= -4.0 and slider.max >= 4.0
+        assert slider.min <= vae_encodings.mu[:, j].min() and slider.max >= vae_encodings.mu[:, j].max()
+    before = _shown_ids(at, "decoded_image")
+    at.slider(key="z1_slider").set_value(2.0).run()
+    at.slider(key="z2_slider").set_value(-1.5).run()
+    after = _shown_ids(at, "decoded_image")
+    assert after != before and after == [_image_id(decode_z(model, (2.0, -1.5))[0], DECODED_SCALE)]
+    at.toggle(key="decoder_sample").set_value(True).run()
+    sample = decode_z(model, (2.0, -1.5), sample=True, generator=torch.Generator().manual_seed(0))[0]
+    assert _shown_ids(at, "decoded_image") == [_image_id(sample, DECODED_SCALE)]
+    at.button(key="decoder_new_sample").click().run()
+    resample = decode_z(model, (2.0, -1.5), sample=True, generator=torch.Generator().manual_seed(1))[0]
+    assert _shown_ids(at, "decoded_image") == [_image_id(resample, DECODED_SCALE)]
+
+
+def _grid_image(at) -> np.ndarray:
+    source = chart_spec(at, "manifold_chart")["data"][0]["source"]
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+
+
+def _expected_grid(model, n, spacing, low=-3.0, high=3.0) -> np.ndarray:
+    grid = decode_manifold(model, manifold_z(manifold_coordinates(n, spacing, low, high)))
+    return np.asarray(Image.open(io.BytesIO(png_bytes(grid))))
+
+
+def test_grid_n_spacing_and_range_change_the_grid(app_test, vae_checkpoint):
+    at = _start(app_test)
+    model = vae_checkpoint.model
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 20, "paper"))
+    at.slider(key="grid_n").set_value(30).run()
+    assert _grid_image(at).shape[:2] == (30 * 30 + 2, 30 * 30 + 2)
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 30, "paper"))
+    at.radio(key="grid_spacing").set_value("linear").run()
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 30, "linear"))
+    at.slider(key="grid_range").set_value((-1.0, 2.0)).run()
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 30, "linear", -1.0, 2.0))
+    cells = plotly_array(chart_spec(at, "manifold_chart")["data"][1]["customdata"])
+    np.testing.assert_allclose(cells[:, :2], manifold_z(manifold_coordinates(30, "linear", -1.0, 2.0)), atol=1e-6)
+
+
+def test_a_grid_cell_click_moves_the_sliders_and_the_overlay_shows_the_grid(app_test):
+    at = _start(app_test)
+    cells = plotly_array(chart_spec(at, "manifold_chart")["data"][1]["customdata"])
+    cell = 3 * 20 + 15  # row 3, column 15
+    _select(at, "manifold_chart", [{"curve_number": 1, "point_number": cell, "point_index": cell,
+                                    "x": 0.0, "y": 0.0, "customdata": cells[cell].tolist()}])
+    assert _z(at) == pytest.approx((round(cells[cell][0] / 0.05) * 0.05, round(cells[cell][1] / 0.05) * 0.05))
+    at.toggle(key="show_grid_on_map").set_value(True)
+    at.toggle(key="show_prior_on_map").set_value(True).run()
+    overlay = _trace(at, figures.GRID_OVERLAY_NAME)
+    np.testing.assert_allclose(np.stack([plotly_array(overlay["x"]), plotly_array(overlay["y"])], 1), cells[:, :2],
+                               atol=1e-6)
+    circle = _trace(at, "prior 2 sigma")
+    assert np.hypot(plotly_array(circle["x"]), plotly_array(circle["y"])) == pytest.approx(2.0)
+
+
+def test_the_ae_gets_its_own_ranges_and_no_elbo(app_test, ae_checkpoint, mnist):
+    at = _start(app_test, AE_CHECKPOINT)
+    model = ae_checkpoint.model
+    enc = encode_dataset(model, mnist.test_images, mnist.test_labels)
+    ranges = latent_ranges(enc.mu, stochastic=False)
+    slider = at.slider(key="z1_slider")
+    assert (slider.min, slider.max, slider.step) == (ranges[0].low, ranges[0].high, ranges[0].step)
+    assert slider.min <= enc.mu[:, 0].min() and slider.max >= enc.mu[:, 0].max()
+    assert at.slider(key="grid_range").value == (min(r.low for r in ranges), max(r.high for r in ranges))
+    _select(at, "latent_map", [_digit_point(enc, INDEX)])
+    original, reconstruction = _shown_ids(at, "click_panel")
+    assert original == _image_id(mnist.test_images[INDEX], CLICK_SCALE)
+    assert reconstruction == _image_id(decode_z(model, enc.mu[INDEX])[0], CLICK_SCALE)
+    text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
+    assert "sigma = n/a" in text and "-ELBO = n/a" in text
+    names = {t.get("name") for t in chart_spec(at, "latent_map")["data"]}
+    assert "selected digit" in names and "posterior 1 sigma" not in names
+    # no prior: the grid starts linear over the codes' extent
+    assert at.radio(key="grid_spacing").value == "linear"
+    low, high = at.slider(key="grid_range").value
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 20, "linear", low, high))
+
+
+def test_the_manifold_page_shows_the_grid_and_sliders(app_test, vae_checkpoint):
+    at = _start(app_test)
+    at.switch_page("pages/manifold.py").run()
+    assert not at.exception, at.exception
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(vae_checkpoint.model, 20, "paper"))
+    at.slider(key="z1_slider").set_value(1.0).run()
+    assert _shown_ids(at, "decoded_image") == [_image_id(decode_z(vae_checkpoint.model, (1.0, 0.0))[0], DECODED_SCALE)]

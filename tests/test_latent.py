@@ -1,0 +1,196 @@
+"""Latent-space logic of the explorer: decoding, manifold grid, ellipses, ranges, exports."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorer import figures
+from explorer.images import png_bytes, upscale_nearest
+from explorer.latent import (
+    LatentRange,
+    decode_manifold,
+    decode_z,
+    encodings_table,
+    image_terms,
+    latent_ranges,
+    manifold_coordinates,
+    manifold_z,
+    posterior_ellipse,
+)
+from explorer.models import ModelConfig, build_model
+from explorer.objective import loss_terms
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_model(ModelConfig(kind="vae", latent_dim=2, hidden_sizes=(64,)), seed=0).eval()
+
+
+def test_paper_spacing_is_the_inverse_gaussian_cdf_of_linear_points():
+    coords = manifold_coordinates(20, "paper")
+    unit = torch.linspace(0.05, 0.95, 20, dtype=torch.float64)
+    expected = torch.distributions.Normal(0.0, 1.0).icdf(unit).numpy()
+    np.testing.assert_allclose(coords, expected, atol=1e-9)
+    np.testing.assert_allclose(coords, -coords[::-1], atol=1e-12)  # symmetric about 0
+    assert np.all(np.diff(coords) > 0)
+    assert coords[0] == pytest.approx(-1.6448536, abs=1e-6)  # Phi^-1(0.05)
+
+
+def test_paper_spacing_puts_equal_prior_mass_between_neighbours():
+    coords = torch.as_tensor(manifold_coordinates(9, "paper"))
+    mass = torch.diff(torch.distributions.Normal(0.0, 1.0).cdf(coords))
+    torch.testing.assert_close(mass, torch.full_like(mass, 0.9 / 8))
+
+
+def test_linear_spacing_and_bad_arguments():
+    np.testing.assert_allclose(manifold_coordinates(5, "linear", -2, 2), [-2, -1, 0, 1, 2])
+    for bad in [dict(n=4), dict(n=41), dict(n=10, spacing="log"), dict(n=10, spacing="linear", low=1, high=1)]:
+        with pytest.raises(ValueError):
+            manifold_coordinates(**bad)
+
+
+def test_manifold_z_is_row_major_with_z2_decreasing_down_the_rows():
+    coords = np.array([-1.0, 0.0, 2.0, 3.0, 4.0])
+    z = manifold_z(coords)
+    assert z.shape == (25, 2)
+    np.testing.assert_array_equal(z[:5, 0], coords)  # top row: z1 left to right
+    np.testing.assert_array_equal(z[:5, 1], np.full(5, 4.0))  # top row has the largest z2
+    np.testing.assert_array_equal(z[::5, 1], coords[::-1])
+    assert tuple(z[-1]) == (4.0, -1.0)
+
+
+def test_decode_z_matches_the_decoder_mean_and_samples_are_binary(model):
+    z = torch.tensor([[0.5, -1.0]])
+    image = decode_z(model, (0.5, -1.0))
+    assert image.shape == (1, 1, 28, 28)
+    torch.testing.assert_close(image, torch.sigmoid(model.decode(z)))
+    sample = decode_z(model, z, sample=True, generator=torch.Generator().manual_seed(0))
+    assert set(sample.unique().tolist()) <= {0.0, 1.0}
+    again = decode_z(model, z, sample=True, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(sample, again)
+    with pytest.raises(ValueError):
+        decode_z(model, (0.1, 0.2, 0.3))
+
+
+def test_decode_manifold_tiles_each_cell_at_its_place(model):
+    z = manifold_z(manifold_coordinates(5, "paper"))
+    grid = decode_manifold(model, z, padding=2)
+    assert grid.shape == (3, 5 * 30 + 2, 5 * 30 + 2)
+    r, c = 3, 1
+    cell = grid[0, 2 + r * 30 : 2 + r * 30 + 28, 2 + c * 30 : 2 + c * 30 + 28]
+    torch.testing.assert_close(cell, decode_z(model, z[r * 5 + c])[0, 0])
+    assert grid.min() >= 0 and grid.max() <= 1
+
+
+def test_decode_manifold_refuses_a_latent_space_that_is_not_2d():
+    model3 = build_model(ModelConfig(kind="ae", latent_dim=3, hidden_sizes=(16,)), seed=0)
+    with pytest.raises(ValueError, match="2-D latent"):
+        decode_manifold(model3, np.zeros((25, 3), dtype=np.float32))
+
+
+def test_posterior_ellipse_is_axis_aligned_with_half_axes_k_sigma():
+    mu, sigma = np.array([1.0, -2.0]), np.array([0.5, 0.2])
+    for k in (1, 2):
+        e = posterior_ellipse(mu, sigma, k)
+        np.testing.assert_allclose(e[0], e[-1])  # closed
+        np.testing.assert_allclose(((e - mu) / (k * sigma)) ** 2 @ np.ones(2), 1.0)  # on the ellipse
+        np.testing.assert_allclose(e[:, 0].max() - mu[0], k * sigma[0], rtol=1e-3)
+        np.testing.assert_allclose(mu[1] - e[:, 1].min(), k * sigma[1], rtol=1e-3)
+    circle = posterior_ellipse(np.zeros(2), np.ones(2), 3)
+    np.testing.assert_allclose(np.linalg.norm(circle, axis=1), 3.0)
+
+
+def test_latent_ranges_vae_prior_range_and_ae_extent():
+    mu = np.array([[-1.0, 0.5], [2.0, -3.0]], dtype=np.float32)
+    r1, r2 = latent_ranges(mu, stochastic=True)
+    assert (r1.low, r1.high, r1.step) == (-4.0, 4.0, 0.05)
+    assert (r2.low, r2.high, r2.step) == (-4.0, 4.0, 0.05)
+    wide = latent_ranges(np.array([[-1.0, 4.55], [2.0, -4.7]], dtype=np.float32), stochastic=True)
+    assert [(r.low, r.high, r.step) for r in wide] == [(-4.0, 4.0, 0.05), (-5.0, 5.0, 0.05)]
+    ae = np.array([[-13.2, 0.1], [27.9, 5.3]], dtype=np.float32)
+    a1, a2 = latent_ranges(ae, stochastic=False)
+    # extent 41.1 / 160 steps = 0.257 -> the next "nice" step 0.5; range rounded out to 10 steps
+    assert (a1.low, a1.high, a1.step) == (-15.0, 30.0, 0.5)
+    assert a2.low <= 0.1 and a2.high >= 5.3
+
+
+def test_range_snap_clamps_and_rounds_to_the_step():
+    r = LatentRange(-4.0, 4.0, 0.05)
+    assert r.snap(0.123) == 0.1
+    assert r.snap(-9) == -4.0 and r.snap(9) == 4.0
+    assert r.snap(1.975) in (1.95, 2.0)
+
+
+def test_image_terms_equal_loss_terms_with_the_same_seed(model, mnist):
+    image = mnist.test_images[0]
+    terms = image_terms(model, image, seed=3)
+    ref = loss_terms(model, image[None], generator=torch.Generator().manual_seed(3))
+    assert terms.reconstruction == pytest.approx(ref.reconstruction.item(), rel=1e-6)
+    assert terms.kl == pytest.approx(ref.kl.item(), rel=1e-6)
+    assert terms.neg_elbo == pytest.approx(ref.loss.item(), rel=1e-6)
+    ae = build_model(ModelConfig(kind="ae", latent_dim=2, hidden_sizes=(64,)), seed=0).eval()
+    ae_terms = image_terms(ae, image)
+    assert ae_terms.kl is None and ae_terms.neg_elbo is None and ae_terms.reconstruction > 0
+
+
+def test_png_bytes_and_nearest_upscale_round_trip():
+    image = torch.rand(1, 28, 28)
+    big = upscale_nearest(image, 10)
+    assert big.shape == (1, 280, 280)
+    torch.testing.assert_close(big[0, 10 * 3 + 7, 10 * 5 + 2], image[0, 3, 5])
+    decoded = np.asarray(Image.open(io.BytesIO(png_bytes(big))).convert("L"), dtype=np.float32) / 255
+    np.testing.assert_allclose(decoded, big[0].numpy(), atol=1 / 255 + 1e-6)
+
+
+def test_encodings_table_has_mu_sigma_labels(model, mnist):
+    from explorer.latent import encode_dataset
+
+    images, labels = mnist.test_images, mnist.test_labels
+    enc = encode_dataset(model, images[:50], labels[:50])
+    table = encodings_table(enc)
+    assert list(table.columns) == ["index", "label", "mu_1", "mu_2", "sigma_1", "sigma_2"]
+    np.testing.assert_allclose(table[["sigma_1", "sigma_2"]].to_numpy(), enc.sigma)
+    assert table["label"].tolist() == labels[:50].tolist()
+
+
+def test_map_click_tells_digits_from_empty_space():
+    digit = {"curve_number": 3, "point_index": 7, "x": 0.1, "y": 0.2, "customdata": [1234, 3]}
+    space = {"curve_number": figures.CATCHER_TRACE, "point_index": 99, "x": -1.5, "y": 2.0}
+    assert figures.map_click([digit]) == figures.PointClick(1234)
+    # what chromium sends for a row of a typed array
+    assert figures.map_click([{**digit, "customdata": {"0": 1234, "1": 3}}]) == figures.PointClick(1234)
+    assert figures.map_click([space]) == figures.SpaceClick((-1.5, 2.0))
+    assert figures.map_click([digit, space]) == figures.SpaceClick((-1.5, 2.0))  # the last counts
+    assert figures.map_click([space], catcher=False) is None
+    assert figures.map_click([]) is None
+
+
+def test_latent_map_traces_catcher_covers_the_range_and_overlays():
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(200, 2)).astype(np.float32)
+    labels = np.arange(200) % 10
+    ranges = latent_ranges(xy, stochastic=True)
+    fig = figures.latent_map(xy, labels, ranges=ranges, selected=(xy[5], np.array([0.3, 0.1])),
+                             z_marker=(1.0, 1.0), grid_z=manifold_z(manifold_coordinates(5)), prior_circles=True)
+    catcher = fig.data[figures.CATCHER_TRACE]
+    assert catcher.name == figures.CATCHER_NAME
+    assert min(catcher.x) == ranges[0].low and max(catcher.x) == ranges[0].high
+    assert min(catcher.y) == ranges[1].low and max(catcher.y) == ranges[1].high
+    assert np.diff(np.unique(catcher.x)).max() <= figures.CATCHER_STEPS * ranges[0].step + 1e-6
+    names = [t.name for t in fig.data]
+    assert names[:10] == [f"digit {d}" for d in range(10)]
+    assert {"prior 3 sigma", "posterior 1 sigma", "posterior 2 sigma", "decoder z", figures.GRID_OVERLAY_NAME} <= set(names)
+
+
+def test_manifold_figure_cell_points_carry_their_z():
+    z = manifold_z(manifold_coordinates(5, "linear", -2, 2))
+    fig = figures.manifold_figure(b"\x89PNG", z, cell=28, padding=2)
+    cells = fig.data[1]
+    np.testing.assert_allclose(np.asarray(cells.customdata)[:, :2], z)
+    assert figures.grid_click([{"curve_number": 1, "customdata": list(cells.customdata[7])}]) == tuple(map(float, z[7]))
+    assert figures.grid_click([{"curve_number": 0, "customdata": None}]) is None
+    as_dict = {str(k): v for k, v in enumerate(cells.customdata[7])}
+    assert figures.grid_click([{"curve_number": 1, "customdata": as_dict}]) == tuple(map(float, z[7]))
