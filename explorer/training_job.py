@@ -41,6 +41,11 @@ DONE_STATES = ("finished", "stopped", "diverged", "failed")
 #: Test digits in the live latent map (a fixed sample, the same for every epoch).
 SAMPLE_SIZE = 2000
 SAMPLE_SEED = 0
+#: Intra-op threads of a training thread. Measured on 2 cores (2 epochs of 20,000
+#: images, default model): in a non-main thread, 2 threads took 5.6-5.9 s and 1 thread
+#: 5.5-5.8 s (the main thread: 3.7 s); one thread leaves the other core to the other
+#: sessions' pages and keeps two concurrent runs from oversubscribing the CPU.
+TRAINING_THREADS = 1
 #: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
 #: (measured with ``python -m explorer.bench_training``; see the README).
 DEFAULT_MODEL_CONFIG = ModelConfig()
@@ -308,6 +313,7 @@ class TrainingJob:
         # they are created. Set later (inside train()), the workers would run without it
         # and slow down several-fold once weights and gradients turn denormal.
         torch.set_flush_denormal(True)
+        torch.set_num_threads(TRAINING_THREADS)  # this thread's intra-op threads only
         state: JobState = "finished"
         message = ""
         try:

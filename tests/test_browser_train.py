@@ -117,8 +117,8 @@ def test_two_sessions_train_at_once_and_a_third_stays_responsive(browser, app_ur
             page.get_by_text("Stopped by the user").wait_for(timeout=30_000)
             page.get_by_role("link", name="Explorer").click()
             page.wait_for_function(map_js, timeout=60_000)
-            heading = page.locator("h3").first.inner_text()
-            assert re.fullmatch(rf"{kind}_z2_h512-256(_b1)?_e\d+_n20000_s{1 if kind == 'vae' else 2}_\S+", heading)
+            name = rf"{kind}_z2_h512-256(_b1)?_e\d+_n20000_s{1 if kind == 'vae' else 2}_\S+"
+            assert page.get_by_role("heading", name=re.compile(rf"^{name}$")).is_visible()
             page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
             options = page.get_by_role("option").all_inner_texts()
             page.keyboard.press("Escape")
