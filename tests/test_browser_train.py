@@ -78,36 +78,28 @@ def _start_training(page, **numbers) -> None:
 
 
 def test_two_sessions_train_at_once_and_a_third_stays_responsive(browser, app_url, artifacts_dir):
-    """Sessions A (VAE, seed 1) and B (AE, seed 2) train at once; session C switches
-    pages meanwhile. Each trainer ends with its own model. C's latencies (page switch
-    to a drawn 10,000-point map) go to artifacts/concurrency.json for the report."""
+    """Sessions A (VAE, seed 1) and B (AE, seed 2) train at once; session C moves the
+    Explorer's z1 slider meanwhile. Each trainer ends with its own model. C's latencies
+    (key press to the new decoded image, ms) go to artifacts/concurrency.json."""
     import json
-    import time
+
+    from explorer.bench_browser import open_explorer, slider_step_ms
 
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1600}) for _ in range(3)]
     try:
         a, b = (_open_train_page(c, app_url) for c in contexts[:2])
         c = contexts[2].new_page()
-        c.goto(app_url)
+        open_explorer(c, app_url)
         map_js = f"({MAP_POINTS_JS})('.st-key-latent_map .js-plotly-plot') === 10000"
-        c.wait_for_function(map_js, timeout=60_000)
 
-        def switch_latencies(n):
-            seconds = []
-            for _ in range(n):
-                c.get_by_role("link", name="Train").click()
-                c.locator(".st-key-start_training button").wait_for(timeout=30_000)
-                start = time.perf_counter()
-                c.get_by_role("link", name="Explorer").click()
-                c.wait_for_function(map_js, timeout=30_000)
-                seconds.append(time.perf_counter() - start)
-            return seconds
+        def slider_latencies(n):
+            return [slider_step_ms(c) for _ in range(n)]
 
-        idle = switch_latencies(3)
+        idle = slider_latencies(8)
         _start_training(a, train_subset=20_000, train_epochs=30, train_seed=1)
         b.locator(".st-key-train_kind").get_by_text("AE (plain autoencoder)").click()
         _start_training(b, train_subset=20_000, train_epochs=30, train_seed=2)
-        busy = switch_latencies(3)
+        busy = slider_latencies(8)
         # both were still training during C's measurements
         assert a.locator(".st-key-stop_training button").is_visible()
         assert b.locator(".st-key-stop_training button").is_visible()
@@ -127,7 +119,7 @@ def test_two_sessions_train_at_once_and_a_third_stays_responsive(browser, app_ur
         a.screenshot(path=str(artifacts_dir / "concurrent-a.png"))
         b.screenshot(path=str(artifacts_dir / "concurrent-b.png"))
         (artifacts_dir / "concurrency.json").write_text(json.dumps(
-            {"what": "session C: click Explorer link -> 10,000-point map drawn, seconds",
+            {"what": "session C: ArrowRight on the z1 slider -> new decoded image, ms",
              "idle": idle, "while_two_sessions_train": busy}, indent=1))
     finally:
         for context in contexts:
