@@ -31,7 +31,7 @@ import torch
 
 from explorer.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
 from explorer.latent import encode_dataset, project_2d
-from explorer.models import ModelConfig, build_model
+from explorer.models import AE, VAE, ModelConfig, build_model
 from explorer.objective import evaluate
 from explorer.train import BatchProgress, EpochRecord, TrainConfig, TrainingDiverged, train
 
@@ -41,11 +41,12 @@ DONE_STATES = ("finished", "stopped", "diverged", "failed")
 #: Test digits in the live latent map (a fixed sample, the same for every epoch).
 SAMPLE_SIZE = 2000
 SAMPLE_SEED = 0
-#: Intra-op threads of a training thread. Measured on 2 cores (2 epochs of 20,000
-#: images, default model): in a non-main thread, 2 threads took 5.6-5.9 s and 1 thread
-#: 5.5-5.8 s (the main thread: 3.7 s); one thread leaves the other core to the other
-#: sessions' pages and keeps two concurrent runs from oversubscribing the CPU.
-TRAINING_THREADS = 1
+#: Intra-op threads of a training thread (None: torch's default, one per core).
+#: Measured on 2 cores, 2 epochs of 20,000 images, default model, in a thread of a
+#: process whose main thread runs no torch ops (as in the app): 2 threads 3.1-3.2 s,
+#: 1 thread 4.8-4.9 s. (Where the main thread has run parallel torch ops first, a
+#: second thread's work slows to about 5.5 s with either setting.)
+TRAINING_THREADS: int | None = None
 #: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
 #: (measured with ``python -m explorer.bench_training``; see the README).
 DEFAULT_MODEL_CONFIG = ModelConfig()
@@ -186,8 +187,8 @@ class TrainingJob:
         sample_size: test digits in the live latent map.
 
     Attributes:
-        model: the model being trained (built from ``model_config`` and the seed); the
-            thread owns it until :attr:`done`.
+        model: the model being trained (built from ``model_config`` and the seed by
+            the thread; None before); the thread owns it until :attr:`done`.
         session_model_name: set by the app once the trained model is offered in the
             model choice (see :func:`explorer.app_state.adopt_finished_training`).
     """
@@ -215,10 +216,10 @@ class TrainingJob:
     session_model_name: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        rows = torch.from_numpy(fixed_sample(len(self.test_images), self.sample_size))
-        self._sample_images = self.test_images[rows]
-        self._sample_labels = self.test_labels[rows]
-        self.model = build_model(self.model_config, seed=self.train_config.seed)
+        # Only NumPy work here; every torch op happens in the training thread (see _run).
+        self._sample_rows = fixed_sample(len(self.test_images), self.sample_size)
+        self._sample_labels = self.test_labels.numpy()[self._sample_rows]
+        self.model: VAE | AE | None = None
 
     def start(self) -> "TrainingJob":
         """Start training in a daemon thread; returns self.
@@ -277,7 +278,7 @@ class TrainingJob:
                 eta=None,
                 history=tuple(self._history),
                 snapshots=tuple(self._snapshots),
-                sample_labels=self._sample_labels.numpy(),
+                sample_labels=self._sample_labels,
                 message=self._message,
                 checkpoint=self._checkpoint,
                 name=self._name,
@@ -293,7 +294,7 @@ class TrainingJob:
     # --- the training thread -------------------------------------------------------
 
     def _take_snapshot(self, epoch: int) -> None:
-        encodings = encode_dataset(self.model, self._sample_images, self._sample_labels)
+        encodings = encode_dataset(self.model, self._sample_images, torch.from_numpy(self._sample_labels))
         xy, axis_names = project_2d(encodings.mu)
         with self._lock:
             self._snapshots.append(LatentSnapshot(epoch, xy, axis_names))
@@ -313,10 +314,16 @@ class TrainingJob:
         # they are created. Set later (inside train()), the workers would run without it
         # and slow down several-fold once weights and gradients turn denormal.
         torch.set_flush_denormal(True)
-        torch.set_num_threads(TRAINING_THREADS)  # this thread's intra-op threads only
+        if TRAINING_THREADS is not None:
+            torch.set_num_threads(TRAINING_THREADS)  # this thread's intra-op threads only
         state: JobState = "finished"
         message = ""
         try:
+            # Torch work starts here, not in the constructor: a thread that runs parallel
+            # torch ops keeps an OpenMP worker team that slows other threads' torch work
+            # (the constructor runs in the page's script thread).
+            self._sample_images = self.test_images[torch.from_numpy(self._sample_rows)]
+            self.model = build_model(self.model_config, seed=self.train_config.seed)
             self._take_snapshot(0)
             try:
                 result = train(self.model, self.train_images, self.test_images, self.train_config,
