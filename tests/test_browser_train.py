@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,14 @@ def test_train_watch_stop_and_use_the_model_on_the_explorer_page(page, app_url, 
     page.screenshot(path=str(artifacts_dir / "train-running.png"))
 
     page.locator(".st-key-stop_training button").click()
-    page.get_by_text("Stopped by the user").wait_for(timeout=15_000)
+    try:
+        page.get_by_text("Stopped by the user").wait_for(timeout=10_000)
+    except PlaywrightTimeoutError:
+        # once in a full-suite run (not reproduced alone) the click landed while the
+        # live fragment redrew and did not reach the app; the outcome is still required
+        page.screenshot(path=str(artifacts_dir / "train-stop-retry.png"))
+        page.locator(".st-key-stop_training button").click()
+        page.get_by_text("Stopped by the user").wait_for(timeout=20_000)
     page.get_by_text("Replay: latent map after epoch").wait_for(timeout=15_000)
     page.screenshot(path=str(artifacts_dir / "train-stopped.png"))
 
