@@ -89,11 +89,11 @@ def dataloader_epoch(model: torch.nn.Module, batch_size: int, seed: int) -> floa
 
 def main(argv: list[str] | None = None) -> int:
     """Run the three measurements and print them as JSON."""
+    torch.set_flush_denormal(True)  # first, before torch starts its worker threads
     parser = argparse.ArgumentParser(prog="python -m explorer.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed for each loop")
     parser.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
     args = parser.parse_args(argv)
-    torch.set_flush_denormal(True)
     data = load_mnist()
     config = ModelConfig()
 

@@ -175,7 +175,10 @@ def train(
     Raises:
         TrainingDiverged: the loss became NaN/inf; the model holds its last good weights.
     """
-    torch.set_flush_denormal(True)  # denormals slow CPU training ~2x as weights shrink
+    # Denormals slow CPU training ~2x as weights shrink. The flag is per thread and
+    # torch's worker threads copy it when they are created, so processes that run
+    # torch ops before calling train() should set it first thing (as main() does).
+    torch.set_flush_denormal(True)
     generator = torch.Generator().manual_seed(config.seed)
     images = _subset(train_images, config.subset, generator)
     num_batches = math.ceil(len(images) / config.batch_size)
@@ -259,6 +262,7 @@ def _print_epoch(record: EpochRecord) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: train a model on MNIST and save a checkpoint."""
+    torch.set_flush_denormal(True)  # before any torch op starts worker threads (see train)
     from explorer.checkpoints import save_checkpoint
     from explorer.data import DataError, load_mnist
 
