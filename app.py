@@ -17,6 +17,10 @@ pages = [
     st.Page("pages/manifold.py", title="Manifold grid", icon=":material/grid_view:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
-page = st.navigation(pages)
+# The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
+page = st.navigation(pages, position="hidden")
+with st.sidebar:
+    for entry in pages:
+        st.page_link(entry)
 app_state.select_model()
 page.run()
