@@ -146,14 +146,14 @@ def add_session_model(name: str, checkpoint: Checkpoint) -> str:
     Returns:
         The name it was stored under.
     """
-    models = st.session_state.setdefault(SESSION_MODELS_KEY, {})
+    models = st.session_state[SESSION_MODELS_KEY]
     unique, n = name, 1
     while unique in models:
         n += 1
         unique = f"{name}-{n}"
     models[unique] = checkpoint
     # a per-model id in the cache key: two sessions (or uploads) may use the same name
-    st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})[unique] = uuid.uuid4().hex
+    st.session_state[SESSION_MODEL_IDS_KEY][unique] = uuid.uuid4().hex
     return unique
 
 
@@ -194,7 +194,7 @@ def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     Raises:
         CheckpointError: corrupt, foreign or incompatible file (nothing is added).
     """
-    seen = st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})
+    seen = st.session_state[UPLOADED_FILE_IDS_KEY]
     if file_id in seen:
         return seen[file_id]
     checkpoint = load_checkpoint(data)
