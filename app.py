@@ -7,20 +7,26 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from explorer import app_state
+from explorer.ui import registry, session
 
-st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/scatter_plot:", layout="wide")
-app_state.init_session_state()
-
-pages = [
+PAGES = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
     st.Page("pages/manifold.py", title="Manifold grid", icon=":material/grid_view:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
-# The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
-page = st.navigation(pages, position="hidden")
-with st.sidebar:
-    for entry in pages:
-        st.page_link(entry)
-app_state.select_model()
-page.run()
+
+
+def run() -> None:
+    """Set up the session, draw the menu and the model choice, run the chosen page."""
+    st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/scatter_plot:", layout="wide")
+    session.init_session_state()
+    # The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
+    page = st.navigation(PAGES, position="hidden")
+    with st.sidebar:
+        for entry in PAGES:
+            st.page_link(entry)
+    registry.select_model()
+    page.run()
+
+
+run()

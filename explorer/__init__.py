@@ -1,5 +1,10 @@
-"""Latent-space explorer: AE and VAE models on MNIST, their objective, training,
-checkpoints and the computations behind the Streamlit app.
+"""Latent-space explorer: autoencoders on MNIST and an interactive Streamlit app.
 
-Nothing heavy runs at import time; import the submodules you need.
+- :mod:`explorer.core`: the model library (PyTorch only, no Streamlit or Plotly);
+- :mod:`explorer.cli`: command-line tools (train, evaluate) over the library;
+- :mod:`explorer.ui`: everything Streamlit (model registry, caches, views, figures,
+  background training), used by ``app.py`` and ``pages/``.
+
+Imports run one way: core -> cli, core -> ui -> pages. Nothing heavy runs at import
+time; import the submodules you need.
 """

@@ -1,16 +1,18 @@
 """Train page: settings, a live view of a background training run, Stop, save/download/upload."""
 
-from dataclasses import asdict
-
 import streamlit as st
 
-from explorer import app_state, figures
-from explorer import training_job as tj
-from explorer.checkpoints import CheckpointError, save_new_checkpoint
+from explorer.core.checkpoints import CheckpointError, save_new_checkpoint
+from explorer.core.metrics import METRICS
+from explorer.core.models import MODEL_CLASSES, model_class
+from explorer.ui import caches, figures, registry, session
+from explorer.ui import train_form as form
+from explorer.ui import training_job as tj
 
 LIVE_REFRESH_SECONDS = 2.0  # each redraw costs ~70 ms of CPU taken from training
 FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuilt only on change
-KINDS = {"vae": "VAE (variational)", "ae": "AE (plain autoencoder)"}
+# the VAE first: the radio's default
+KINDS = {kind: MODEL_CLASSES[kind].title for kind in sorted(MODEL_CLASSES, key=lambda k: k != "vae")}
 
 st.title("Train a model")
 st.caption(
@@ -18,9 +20,9 @@ st.caption(
     "progress and the latent space of 2,000 fixed test digits after every epoch. "
     "The result appears in the sidebar's model choice on every page."
 )
-job: tj.TrainingJob | None = st.session_state[app_state.TRAINING_JOB_KEY]
+job: tj.TrainingJob | None = st.session_state[session.TRAINING_JOB_KEY]
 running = job is not None and not job.done
-m0, t0 = tj.DEFAULT_MODEL_CONFIG, tj.DEFAULT_TRAIN_CONFIG
+m0, t0 = form.DEFAULT_MODEL_CONFIG, form.DEFAULT_TRAIN_CONFIG
 
 with st.expander("Settings", expanded=job is None):
     with st.form(key="train_settings", border=False):
@@ -31,7 +33,7 @@ with st.expander("Settings", expanded=job is None):
             help="More than 2: the map shows the first two principal components of mu.")
         hidden = c1.text_input("Hidden sizes (encoder; the decoder mirrors them)",
                                ", ".join(map(str, m0.hidden_sizes)), key="train_hidden")
-        beta = c1.number_input("beta (KL weight; VAE only)", min_value=0.0, value=m0.beta, step=0.5,
+        beta = c1.number_input("beta (KL weight; variational models only)", min_value=0.0, value=m0.beta, step=0.5,
                                key="train_beta")
         epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
         batch_size = c2.number_input("Batch size", min_value=1, max_value=60_000, value=t0.batch_size,
@@ -48,16 +50,17 @@ with st.expander("Settings", expanded=job is None):
 
 if start:
     try:
-        model_config, train_config = tj.make_configs(
+        model_config, train_config = form.make_configs(
             kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
             batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset)
     except ValueError as exc:
         st.error(f"Cannot train with these settings: {exc}")
     else:
-        train_images, dataset = app_state.train_split()
-        test_images, test_labels = app_state.test_split()
-        st.session_state[app_state.TRAINING_JOB_KEY] = tj.TrainingJob(
-            model_config, train_config, train_images, test_images, test_labels, dataset).start()
+        train_images, train_labels, dataset = caches.train_split()
+        test_images, test_labels = caches.test_split()
+        st.session_state[session.TRAINING_JOB_KEY] = tj.TrainingJob(
+            model_config, train_config, train_images, test_images, test_labels, dataset,
+            train_labels=train_labels).start()
         st.rerun()
 
 
@@ -78,8 +81,8 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
         st.rerun()  # whole app: the sidebar offers the new model, the result section shows
     text = (f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
             if snap.num_batches else "Starting...")
-    st.progress(snap.fraction, text=f"{text}  ·  elapsed {tj.format_seconds(snap.elapsed)}"
-                f"  ·  about {tj.format_seconds(snap.eta)} left")
+    st.progress(snap.fraction, text=f"{text}  ·  elapsed {form.format_seconds(snap.elapsed)}"
+                f"  ·  about {form.format_seconds(snap.eta)} left")
     if live:
         if st.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
@@ -103,13 +106,14 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
                            "components of mu.")
     with curve_col:
         if snap.history:
-            fig = _figure(job, "curves", len(snap.history),
-                          lambda: figures.training_curves([asdict(r) for r in snap.history]))
+            variational = model_class(job.model_config.kind).is_variational
+            fig = _figure(job, "curves", len(snap.history), lambda: figures.training_curves(
+                [r.to_dict() for r in snap.history], variational=variational))
             st.plotly_chart(fig, key="training_curves", config={"displaylogo": False})
-            last = snap.history[-1]
-            if last.test_neg_elbo is not None:
-                st.metric("Test -ELBO (nats/image)", f"{last.test_neg_elbo:.2f}")
-            st.metric("Test reconstruction (nats/image)", f"{last.test_reconstruction:.2f}")
+            last = snap.history[-1].metrics
+            for name in ("test_neg_elbo", "test_reconstruction"):
+                if last.get(name) is not None and METRICS[name].applies_to(variational):
+                    st.metric(METRICS[name].label, f"{last[name]:.2f}", help=METRICS[name].help)
         else:
             st.caption("The loss curves appear after the first epoch.")
 
@@ -122,7 +126,7 @@ if job is not None and job.done:
     snap = job.snapshot()
     if snap.state == "finished":
         st.success(f"Training finished after {len(snap.history)} epochs in "
-                   f"{tj.format_seconds(snap.elapsed)}.")
+                   f"{form.format_seconds(snap.elapsed)}.")
     elif snap.state == "stopped":
         st.warning(snap.message)
     else:
@@ -132,11 +136,11 @@ if job is not None and job.done:
         st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
         save_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
         # the field's value is dropped while another page runs: offer the name again
-        st.session_state.setdefault(app_state.SAVE_NAME_KEY, f"{name}.pt")
-        file_name = save_col.text_input("Save into checkpoints/ as", key=app_state.SAVE_NAME_KEY)
+        st.session_state.setdefault(session.SAVE_NAME_KEY, f"{name}.pt")
+        file_name = save_col.text_input("Save into checkpoints/ as", key=session.SAVE_NAME_KEY)
         if save_col.button("Save", key="save_checkpoint", icon=":material/save:"):
             try:
-                path = save_new_checkpoint(app_state.CHECKPOINT_DIR, file_name, snap.checkpoint)
+                path = save_new_checkpoint(registry.CHECKPOINT_DIR, file_name, snap.checkpoint)
             except FileExistsError:
                 st.error(f"checkpoints/{file_name} already exists and was not overwritten: "
                          "choose another name.")
@@ -154,8 +158,8 @@ upload = st.file_uploader("Upload a checkpoint (.pt) saved by this app", type=["
                           key="upload_checkpoint")
 if upload is not None:
     try:
-        before = dict(st.session_state[app_state.UPLOADED_FILE_IDS_KEY])
-        name = app_state.add_uploaded_checkpoint(upload.file_id, upload.name, upload.getvalue())
+        before = dict(st.session_state[session.UPLOADED_FILE_IDS_KEY])
+        name = registry.add_uploaded_checkpoint(upload.file_id, upload.name, upload.getvalue())
     except CheckpointError as exc:
         st.error(f"This file cannot be used: {exc}")
     else:

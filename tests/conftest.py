@@ -29,21 +29,21 @@ ARTIFACTS = REPO / "artifacts"
 @pytest.fixture(scope="session")
 def mnist():
     """Both real MNIST splits, loaded once."""
-    from explorer.data import load_mnist
+    from explorer.core.data import load_mnist
 
     return load_mnist()
 
 
 @pytest.fixture(scope="session")
 def vae_checkpoint():
-    from explorer.checkpoints import load_checkpoint
+    from explorer.core.checkpoints import load_checkpoint
 
     return load_checkpoint(VAE_CHECKPOINT)
 
 
 @pytest.fixture(scope="session")
 def ae_checkpoint():
-    from explorer.checkpoints import load_checkpoint
+    from explorer.core.checkpoints import load_checkpoint
 
     return load_checkpoint(AE_CHECKPOINT)
 

@@ -46,13 +46,13 @@ def test_switching_to_the_ae_redraws_the_map_without_elbo(app):
 def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_test, tmp_path, monkeypatch):
     import shutil
 
-    from explorer import app_state
+    from explorer.ui import registry
 
     from conftest import VAE_CHECKPOINT
 
     shutil.copy(VAE_CHECKPOINT, tmp_path / VAE_CHECKPOINT.name)
     (tmp_path / "broken.pt").write_bytes(VAE_CHECKPOINT.read_bytes()[:50_000])
-    monkeypatch.setattr(app_state, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
     at = app_test()
     at.run()
     box = at.sidebar.selectbox(key="model_choice")

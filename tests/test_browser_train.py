@@ -91,7 +91,7 @@ def test_two_sessions_train_at_once_and_a_third_stays_responsive(browser, app_ur
     (key press to the new decoded image, ms) go to artifacts/concurrency.json."""
     import json
 
-    from explorer.bench_browser import open_explorer, slider_step_ms
+    from tests.helpers.browser import open_explorer, slider_step_ms
 
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1600}) for _ in range(3)]
     try:

@@ -8,10 +8,10 @@ import sys
 import pytest
 import torch
 
-from explorer import checkpoints
-from explorer.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from explorer.models import ModelConfig, build_model
-from explorer.train import TrainConfig
+from explorer.core import checkpoints
+from explorer.core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from explorer.core.models import ModelConfig, build_model
+from explorer.core.train import TrainConfig
 
 from conftest import REPO, VAE_CHECKPOINT
 
@@ -134,7 +134,7 @@ def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
 
 
 def test_shipped_vae_meets_the_quality_bar_through_the_cli():
-    out = subprocess.run([sys.executable, "-m", "explorer.evaluate", str(VAE_CHECKPOINT)],
+    out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(VAE_CHECKPOINT)],
                          cwd=REPO, capture_output=True, text=True, check=True)
     metrics = json.loads(out.stdout)
     assert set(metrics) == {"test_neg_elbo", "test_reconstruction", "test_kl"}
@@ -143,12 +143,12 @@ def test_shipped_vae_meets_the_quality_bar_through_the_cli():
 
 
 def test_evaluate_cli_reports_null_elbo_for_the_ae_and_errors_for_bad_files(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "explorer.evaluate", "checkpoints/mnist_ae_z2.pt"],
+    out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", "checkpoints/mnist_ae_z2.pt"],
                          cwd=REPO, capture_output=True, text=True, check=True)
     metrics = json.loads(out.stdout)
     assert metrics["test_neg_elbo"] is None and metrics["test_kl"] == 0.0
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
-    out = subprocess.run([sys.executable, "-m", "explorer.evaluate", str(bad)],
+    out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(bad)],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "not a readable checkpoint" in out.stderr

@@ -5,7 +5,7 @@ import shutil
 import pytest
 import torch
 
-from explorer.data import FILES, DataError, load_mnist, raw_dir
+from explorer.core.data import FILES, DataError, load_mnist, raw_dir
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

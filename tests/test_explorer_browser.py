@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from explorer.bench_browser import (
+from tests.helpers.browser import (
     GRID_CHANGED,
     PANEL_SHOWS,
     click_screen,

@@ -12,9 +12,9 @@ from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
-from explorer import figures
-from explorer.images import png_bytes, upscale_nearest
-from explorer.latent import (
+from explorer.ui import figures
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import (
     decode_manifold,
     decode_z,
     encode_dataset,
@@ -23,7 +23,8 @@ from explorer.latent import (
     manifold_coordinates,
     manifold_z,
 )
-from explorer.panels import CLICK_SCALE, DECODED_SCALE
+from explorer.ui.views.click import CLICK_SCALE
+from explorer.ui.views.decoder import DECODED_SCALE
 
 INDEX = 1234  # a test digit
 

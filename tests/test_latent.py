@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import figures
-from explorer.images import png_bytes, upscale_nearest
-from explorer.latent import (
+from explorer.ui import figures
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import (
     LatentRange,
     decode_manifold,
     decode_z,
@@ -20,8 +20,8 @@ from explorer.latent import (
     manifold_z,
     posterior_ellipse,
 )
-from explorer.models import ModelConfig, build_model
-from explorer.objective import loss_terms
+from explorer.core.models import ModelConfig, build_model
+from explorer.core.objective import loss_terms
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_png_bytes_and_nearest_upscale_round_trip():
 
 
 def test_encodings_table_has_mu_sigma_labels(model, mnist):
-    from explorer.latent import encode_dataset
+    from explorer.core.latent import encode_dataset
 
     images, labels = mnist.test_images, mnist.test_labels
     enc = encode_dataset(model, images[:50], labels[:50])

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from explorer.models import AE, VAE, ModelConfig, build_model
+from explorer.core.models import AE, VAE, ModelConfig, build_model
 
 
 @pytest.mark.parametrize("kind", ["vae", "ae"])
@@ -58,7 +58,7 @@ def test_wrong_shapes_are_refused():
 
 @pytest.mark.parametrize(
     "bad",
-    [{"kind": "gan"}, {"latent_dim": 0}, {"hidden_sizes": ()}, {"likelihood": "poisson"},
+    [{"kind": "gan"}, {"latent_dim": 0}, {"hidden_sizes": (512, 0)}, {"likelihood": "poisson"},
      {"beta": -1.0}, {"beta": float("nan")}, {"decoder_std": 0.0}],
 )
 def test_invalid_configs_are_refused(bad):
@@ -76,7 +76,7 @@ def test_config_round_trips_through_a_plain_dict():
 def test_project_2d_keeps_2d_and_finds_principal_axes():
     import numpy as np
 
-    from explorer.latent import project_2d
+    from explorer.core.latent import project_2d
 
     mu2 = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
     xy, names = project_2d(mu2)

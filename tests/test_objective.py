@@ -6,8 +6,10 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, Independent, Normal, kl_divergence as torch_kl
 
-from explorer.models import ModelConfig, build_model
-from explorer.objective import evaluate, kl_divergence, loss_terms, reconstruction_nll
+from explorer.core.models import ModelConfig, build_model
+from explorer.core.likelihoods import likelihood_for
+from explorer.core.metrics import evaluate
+from explorer.core.objective import kl_divergence, loss_terms
 
 
 def test_closed_form_kl_matches_torch_distributions():
@@ -28,7 +30,7 @@ def test_bernoulli_reconstruction_matches_log_prob_on_binary_pixels():
     logits = torch.randn(4, 1, 28, 28, generator=g) * 3
     x = (torch.rand(4, 1, 28, 28, generator=g) > 0.5).float()
     expected = -Bernoulli(logits=logits).log_prob(x).flatten(1).sum(1)
-    torch.testing.assert_close(reconstruction_nll(logits, x, ModelConfig()), expected)
+    torch.testing.assert_close(likelihood_for(ModelConfig()).nll(logits, x), expected)
 
 
 def test_gaussian_reconstruction_matches_normal_log_prob():
@@ -37,7 +39,7 @@ def test_gaussian_reconstruction_matches_normal_log_prob():
     x = torch.rand(4, 1, 28, 28, generator=g)
     config = ModelConfig(likelihood="gaussian", decoder_std=0.2)
     expected = -Normal(torch.sigmoid(logits), 0.2).log_prob(x).flatten(1).sum(1)
-    torch.testing.assert_close(reconstruction_nll(logits, x, config), expected)
+    torch.testing.assert_close(likelihood_for(config).nll(logits, x), expected)
 
 
 def test_neg_elbo_of_a_hand_made_case():

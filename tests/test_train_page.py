@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import VAE_CHECKPOINT, chart_spec, plotly_array
-from explorer import app_state
-from explorer.figures import LATENT_MAP_TRACE_PREFIX
-from explorer import training_job as tj
+from explorer.ui import registry, session, train_form
+from explorer.ui.figures import LATENT_MAP_TRACE_PREFIX
+from explorer.ui import training_job as tj
 
 QUICK = {"train_hidden": "128", "train_epochs": 2, "train_subset": 2000}
 
@@ -32,7 +32,7 @@ def _start(at, **settings):
 
 
 def _wait(at, seconds=120):
-    job = at.session_state[app_state.TRAINING_JOB_KEY]
+    job = at.session_state[session.TRAINING_JOB_KEY]
     assert job.join(seconds), "training did not end in time"
     at.run()
     assert not at.exception, at.exception
@@ -50,7 +50,7 @@ SESSION_LABEL = " (this session)"
 
 def _session_choices(at):
     """Names of the session models offered in the sidebar's model choice (its labels)."""
-    boxes = [b for b in at.sidebar.selectbox if b.key == app_state.MODEL_CHOICE_KEY]
+    boxes = [b for b in at.sidebar.selectbox if b.key == session.MODEL_CHOICE_KEY]
     if not boxes:  # no checkpoint file and no session model: no choice at all
         assert "No checkpoints found" in at.sidebar.error[0].value
         return []
@@ -60,7 +60,7 @@ def _session_choices(at):
 def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train_page):
     at = train_page
     _start(at)
-    job = at.session_state[app_state.TRAINING_JOB_KEY]
+    job = at.session_state[session.TRAINING_JOB_KEY]
     assert job is not None and at.button(key="start_training").disabled  # no second run meanwhile
     assert len(at.get("progress")) == 1
     job = _wait(at)
@@ -83,7 +83,7 @@ def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train
     # the model is offered, and chosen, in the sidebar
     name = job.session_model_name
     assert _session_choices(at) == [name]
-    assert at.sidebar.selectbox(key=app_state.MODEL_CHOICE_KEY).value == f"{app_state.SESSION_PREFIX}{name}"
+    assert at.sidebar.selectbox(key=session.MODEL_CHOICE_KEY).value == f"{registry.SESSION_PREFIX}{name}"
     assert f"The model **{name}** is in the sidebar" in at.info[0].value
     # ... and usable on the explorer page without a restart
     at.switch_page("pages/explorer.py").run()
@@ -96,28 +96,28 @@ def test_a_finished_run_is_chosen_in_the_sidebar_and_drawn_on_the_explorer_page(
     """The entry script (sidebar) adopts a finished job on whatever page is shown."""
     at = app_test()
     at.run()
-    model_config, train_config = tj.make_configs(
+    model_config, train_config = train_form.make_configs(
         kind="vae", latent_dim=2, hidden_sizes="128", beta=1.0, epochs=1, batch_size=128,
         lr=2e-3, lr_schedule="cosine", seed=0, subset=1000)
     job = tj.TrainingJob(model_config, train_config, mnist.train_images, mnist.test_images,
                          mnist.test_labels, mnist.dataset_info()).start()
     assert job.join(120)
-    at.session_state[app_state.TRAINING_JOB_KEY] = job
+    at.session_state[session.TRAINING_JOB_KEY] = job
     at.run()
     assert not at.exception, at.exception
     name = job.session_model_name
-    box = at.sidebar.selectbox(key=app_state.MODEL_CHOICE_KEY)
-    assert box.value == f"{app_state.SESSION_PREFIX}{name}" and _session_choices(at) == [name]
+    box = at.sidebar.selectbox(key=session.MODEL_CHOICE_KEY)
+    assert box.value == f"{registry.SESSION_PREFIX}{name}" and _session_choices(at) == [name]
     assert name in [h.value for h in at.subheader]
     assert _points(chart_spec(at, "latent_map")) == 10_000
     at.run()  # adopted once only
-    assert list(at.session_state[app_state.SESSION_MODELS_KEY]) == [name]
+    assert list(at.session_state[session.SESSION_MODELS_KEY]) == [name]
 
 
 def test_stop_keeps_the_model_as_it_is(train_page):
     at = train_page
     _start(at, train_epochs=100, train_subset=0)
-    job = at.session_state[app_state.TRAINING_JOB_KEY]
+    job = at.session_state[session.TRAINING_JOB_KEY]
     while job.snapshot().batch < 5:
         time.sleep(0.02)
     at.button(key="stop_training").click().run()
@@ -141,15 +141,15 @@ def test_invalid_settings_are_refused_before_training(train_page):
     at = train_page
     _start(at, train_hidden="512, lots")
     assert "Cannot train with these settings" in at.error[0].value and "'lots'" in at.error[0].value
-    assert at.session_state[app_state.TRAINING_JOB_KEY] is None
+    assert at.session_state[session.TRAINING_JOB_KEY] is None
 
 
 def test_save_writes_a_new_file_and_never_overwrites(train_page, tmp_path, monkeypatch):
-    monkeypatch.setattr(app_state, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
     at = train_page
     _start(at, train_epochs=1, train_subset=500)
     _wait(at)
-    name = at.text_input(key=app_state.SAVE_NAME_KEY).value
+    name = at.text_input(key=session.SAVE_NAME_KEY).value
     assert name.startswith("vae_z2_h128_b1_e1_n500_s0_") and name.endswith(".pt")
     at.button(key="save_checkpoint").click().run()
     assert f"Saved {name}" in at.success[-1].value

@@ -7,18 +7,19 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import training_job as tj
-from explorer.checkpoints import load_checkpoint, save_new_checkpoint
-from explorer.models import ModelConfig
-from explorer.objective import evaluate
-from explorer.train import TrainConfig
+from explorer.ui import training_job as tj
+from explorer.core.checkpoints import load_checkpoint, save_new_checkpoint
+from explorer.core.models import ModelConfig
+from explorer.core.metrics import evaluate
+from explorer.ui import train_form
+from explorer.core.train import TrainConfig
 
 SMALL = {"kind": "vae", "latent_dim": 2, "hidden_sizes": "128", "beta": 1.0, "batch_size": 100,
          "lr": 2e-3, "lr_schedule": "cosine", "seed": 0, "subset": 2000}
 
 
 def _job(mnist, test_size=1000, **settings):
-    model_config, train_config = tj.make_configs(**{**SMALL, "epochs": 2, **settings})
+    model_config, train_config = train_form.make_configs(**{**SMALL, "epochs": 2, **settings})
     return tj.TrainingJob(model_config, train_config, mnist.train_images,
                           mnist.test_images[:test_size], mnist.test_labels[:test_size],
                           mnist.dataset_info(), sample_size=500)
@@ -39,11 +40,11 @@ def test_finished_job_reports_progress_snapshots_and_a_valid_checkpoint(mnist):
     assert not np.allclose(snap.snapshots[0].xy, snap.snapshots[-1].xy)  # the map moved
     assert snap.sample_labels.shape == (500,) and set(snap.sample_labels) == set(range(10))
     assert [r.epoch for r in snap.history] == [1, 2]
-    assert snap.history[-1].test_neg_elbo < snap.history[0].test_neg_elbo < 400
+    assert snap.history[-1].metrics["test_neg_elbo"] < snap.history[0].metrics["test_neg_elbo"] < 400
     # the checkpoint round-trips through bytes and holds the trained weights
     ckpt = snap.checkpoint
     assert ckpt.train_config.subset == 2000 and len(ckpt.history) == 2
-    assert ckpt.metrics["test_neg_elbo"] == pytest.approx(snap.history[-1].test_neg_elbo)
+    assert ckpt.metrics["test_neg_elbo"] == pytest.approx(snap.history[-1].metrics["test_neg_elbo"])
     again = load_checkpoint(job.checkpoint_bytes())
     assert all(torch.equal(again.model.state_dict()[k], v) for k, v in job.model.state_dict().items())
     assert snap.name.startswith("vae_z2_h128_b1_e2_n2000_s0_")
@@ -89,11 +90,11 @@ def test_higher_latent_dimension_is_mapped_by_pca(mnist):
 ])
 def test_invalid_settings_are_refused_with_a_message(settings, message):
     with pytest.raises(ValueError, match=message):
-        tj.make_configs(**{**SMALL, "epochs": 1, **settings})
+        train_form.make_configs(**{**SMALL, "epochs": 1, **settings})
 
 
 def test_make_configs_maps_the_form():
-    model_config, train_config = tj.make_configs(**{**SMALL, "epochs": 3, "hidden_sizes": "512 256",
+    model_config, train_config = train_form.make_configs(**{**SMALL, "epochs": 3, "hidden_sizes": "512 256",
                                                     "subset": 0})
     assert model_config == ModelConfig(hidden_sizes=(512, 256))
     assert train_config == TrainConfig(epochs=3, batch_size=100, lr=2e-3, lr_schedule="cosine", seed=0)
@@ -101,9 +102,9 @@ def test_make_configs_maps_the_form():
 
 def test_run_name_is_descriptive():
     when = datetime(2026, 11, 21, 10, 24, 0, tzinfo=timezone.utc)
-    name = tj.run_name(ModelConfig(), tj.DEFAULT_TRAIN_CONFIG, 7, when)
+    name = train_form.run_name(ModelConfig(), train_form.DEFAULT_TRAIN_CONFIG, 7, when)
     assert name == "vae_z2_h512-256_b1_e7_s0_20261121T102400Z"
-    assert tj.run_name(ModelConfig(kind="ae"), TrainConfig(subset=100), 3, when) == (
+    assert train_form.run_name(ModelConfig(kind="ae"), TrainConfig(subset=100), 3, when) == (
         "ae_z2_h512-256_e3_n100_s0_20261121T102400Z")
 
 
@@ -125,4 +126,4 @@ def test_save_new_checkpoint_never_overwrites_and_refuses_bad_names(mnist, tmp_p
 
 
 def test_format_seconds():
-    assert tj.format_seconds(65.4) == "1:05" and tj.format_seconds(None) == "--"
+    assert train_form.format_seconds(65.4) == "1:05" and train_form.format_seconds(None) == "--"

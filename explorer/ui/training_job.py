@@ -1,16 +1,18 @@
 """Training in the background for one browser session: progress, latent snapshots, Stop.
 
-A :class:`TrainingJob` runs :func:`explorer.train.train` in a daemon thread so the
+A :class:`TrainingJob` runs :func:`explorer.core.train.train` in a daemon thread so the
 page that started it keeps redrawing. The thread writes, under a lock, what the page
 reads through :meth:`TrainingJob.snapshot`:
 
 - progress (epoch, batch, elapsed seconds, estimated seconds left);
-- the per-epoch history (:class:`explorer.train.EpochRecord`);
+- the per-epoch history (:class:`explorer.core.train.EpochRecord`);
 - after every epoch (and once before the first step), the 2-D latent map of a fixed
   sample of test digits, re-encoded with the current weights, so a class can watch the
   clusters form and replay them afterwards;
 - at the end, the outcome (finished, stopped, diverged, failed) and the trained model
-  as a validated :class:`explorer.checkpoints.Checkpoint`.
+  as a validated :class:`explorer.core.checkpoints.Checkpoint`.
+
+The Train page's settings, run names and time formats are in :mod:`explorer.ui.train_form`.
 
 Stop is a :class:`threading.Event` that the trainer polls before every step. Nothing
 here touches Streamlit: the page keeps one job per session in ``st.session_state``.
@@ -18,22 +20,21 @@ here touches Streamlit: the page keeps one job per session in ``st.session_state
 
 from __future__ import annotations
 
-import math
-import re
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import torch
 
-from explorer.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
-from explorer.latent import encode_dataset, project_2d
-from explorer.models import AE, VAE, ModelConfig, build_model
-from explorer.objective import evaluate
-from explorer.train import BatchProgress, EpochRecord, TrainConfig, TrainingDiverged, train
+from explorer.core.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
+from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.latent import encode_dataset, project_2d
+from explorer.core.metrics import evaluate
+from explorer.core.models import Autoencoder, build_model
+from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
+from explorer.ui.train_form import run_name
 
 JobState = Literal["running", "finished", "stopped", "diverged", "failed"]
 #: States in which the thread has ended.
@@ -47,65 +48,6 @@ SAMPLE_SEED = 0
 #: 1 thread 4.8-4.9 s. (Where the main thread has run parallel torch ops first, a
 #: second thread's work slows to about 5.5 s with either setting.)
 TRAINING_THREADS: int | None = None
-#: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
-#: (measured with ``python -m explorer.bench_training``; see the README).
-DEFAULT_MODEL_CONFIG = ModelConfig()
-DEFAULT_TRAIN_CONFIG = TrainConfig(epochs=7, batch_size=128, lr=2e-3, lr_schedule="cosine", seed=0)
-
-
-def parse_hidden_sizes(text: str) -> tuple[int, ...]:
-    """Hidden layer widths from text such as ``"512, 256"`` or ``"512 256"``.
-
-    Raises:
-        ValueError: empty text, or a part that is not a positive integer.
-    """
-    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
-    if not parts:
-        raise ValueError("hidden sizes: give at least one layer width, e.g. 512, 256")
-    sizes = []
-    for part in parts:
-        if not part.isdigit() or int(part) < 1:
-            raise ValueError(f"hidden sizes: {part!r} is not a positive whole number (e.g. 512, 256)")
-        sizes.append(int(part))
-    return tuple(sizes)
-
-
-def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, epochs: int,
-                 batch_size: int, lr: float, lr_schedule: str, seed: int,
-                 subset: int) -> tuple[ModelConfig, TrainConfig]:
-    """Model and training settings from the Train page's form.
-
-    Args:
-        hidden_sizes: text such as ``"512, 256"`` (see :func:`parse_hidden_sizes`).
-        subset: training images to use; 0 means all of them.
-        Others: as in :class:`ModelConfig` and :class:`TrainConfig`.
-
-    Raises:
-        ValueError: any invalid setting, with a message naming it.
-    """
-    model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim),
-                               hidden_sizes=parse_hidden_sizes(hidden_sizes), beta=float(beta))
-    train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-                               lr_schedule=lr_schedule, seed=int(seed),
-                               subset=int(subset) if subset else None)
-    return model_config, train_config
-
-
-def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: int,
-             when: datetime | None = None) -> str:
-    """A descriptive name such as ``vae_z2_h512-256_b1_e7_20261121T102400Z``.
-
-    Args:
-        model_config, train_config: the run's settings.
-        epochs_done: completed epochs (may be fewer than ``train_config.epochs``).
-        when: time stamp (UTC; default now), to the second.
-    """
-    when = when or datetime.now(timezone.utc)
-    hidden = "-".join(map(str, model_config.hidden_sizes))
-    beta = f"_b{model_config.beta:g}" if model_config.kind == "vae" else ""
-    subset = f"_n{train_config.subset}" if train_config.subset else ""
-    return (f"{model_config.kind}_z{model_config.latent_dim}_h{hidden}{beta}_e{epochs_done}{subset}"
-            f"_s{train_config.seed}_{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
 
 
 def fixed_sample(num_images: int, size: int = SAMPLE_SIZE, seed: int = SAMPLE_SEED) -> np.ndarray:
@@ -121,7 +63,7 @@ class LatentSnapshot:
     Attributes:
         epoch: completed epochs when it was taken (0: initial weights).
         xy: (n, 2) float32 coordinates (mu itself for a 2-D latent space, else its
-            first two principal components, see :func:`explorer.latent.project_2d`).
+            first two principal components, see :func:`explorer.core.latent.project_2d`).
         axis_names: axis titles, e.g. ``("z1", "z2")`` or ``("PC1 of mu", "PC2 of mu")``.
     """
 
@@ -182,15 +124,17 @@ class TrainingJob:
         train_config: optimisation settings.
         train_images: (N, 1, 28, 28) pixels in [0, 1]; read only (may be shared).
         test_images: (M, 1, 28, 28) pixels in [0, 1], evaluated after every epoch.
-        test_labels: (M,) digit labels, for the latent map.
+        test_labels: (M,) digit labels, for the latent map (and the condition of a
+            conditional model's evaluation).
         dataset: ``{"name", "sha256"}`` of the training data, stored in the checkpoint.
         sample_size: test digits in the live latent map.
+        train_labels: (N,) digit labels; required by a conditional model.
 
     Attributes:
         model: the model being trained (built from ``model_config`` and the seed by
             the thread; None before); the thread owns it until :attr:`done`.
         session_model_name: set by the app once the trained model is offered in the
-            model choice (see :func:`explorer.app_state.adopt_finished_training`).
+            model choice (see :func:`explorer.ui.registry.adopt_finished_training`).
     """
 
     model_config: ModelConfig
@@ -200,6 +144,7 @@ class TrainingJob:
     test_labels: torch.Tensor
     dataset: dict
     sample_size: int = SAMPLE_SIZE
+    train_labels: torch.Tensor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
@@ -219,7 +164,7 @@ class TrainingJob:
         # Only NumPy work here; every torch op happens in the training thread (see _run).
         self._sample_rows = fixed_sample(len(self.test_images), self.sample_size)
         self._sample_labels = self.test_labels.numpy()[self._sample_rows]
-        self.model: VAE | AE | None = None
+        self.model: Autoencoder | None = None
 
     def start(self) -> "TrainingJob":
         """Start training in a daemon thread; returns self.
@@ -328,7 +273,8 @@ class TrainingJob:
             try:
                 result = train(self.model, self.train_images, self.test_images, self.train_config,
                                on_batch=self._on_batch, on_epoch=self._on_epoch,
-                               should_stop=self._stop.is_set)
+                               should_stop=self._stop.is_set, train_labels=self.train_labels,
+                               test_labels=self.test_labels)
                 if result.stopped:
                     state = "stopped"
                     done = len(result.history)
@@ -351,19 +297,11 @@ class TrainingJob:
     def _package(self, history: list[EpochRecord]) -> None:
         """Evaluate the final weights and build a validated checkpoint (one path:
         serialise with checkpoint_bytes, load back with load_checkpoint)."""
-        metrics = evaluate(self.model, self.test_images, seed=self.train_config.seed)
+        metrics = evaluate(self.model, self.test_images, self.test_labels, seed=self.train_config.seed)
         data = checkpoint_bytes(self.model, train_config=self.train_config,
-                                history=[asdict(r) for r in history], metrics=metrics,
+                                history=[r.to_dict() for r in history], metrics=metrics,
                                 dataset=self.dataset)
         checkpoint = load_checkpoint(data)
         name = run_name(self.model_config, self.train_config, len(history))
         with self._lock:
             self._checkpoint_bytes, self._checkpoint, self._name = data, checkpoint, name
-
-
-def format_seconds(seconds: float | None) -> str:
-    """``"1:05"`` for 65 s, ``"--"`` for None (not known yet)."""
-    if seconds is None or not math.isfinite(seconds):
-        return "--"
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"

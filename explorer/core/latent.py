@@ -1,7 +1,9 @@
-"""Computations on the latent space that the app shows: encodings of a data set.
+"""Computations on the latent space that the app shows: encodings of a data set,
+decoding z (one code, a grid, a path), the manifold grid, posterior ellipses, slider
+ranges and per-image loss terms.
 
-Everything here is plain PyTorch/NumPy (no Streamlit), so it is testable without a
-browser.
+Everything here is plain PyTorch/NumPy (no Streamlit, no Plotly). Every function takes
+an optional label ``y`` for conditional models (ignored by the others).
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from explorer.core.models import Autoencoder
+from explorer.core.objective import loss_terms
 
 
 @dataclass(frozen=True)
@@ -34,14 +39,15 @@ class Encodings:
 
 @torch.inference_mode()
 def encode_dataset(
-    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 2000
+    model: Autoencoder, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 2000
 ) -> Encodings:
     """Encode every image with ``model.encode``.
 
     Args:
-        model: a VAE or AE (in eval mode).
+        model: any model of the family (in eval mode).
         images: (N, C, H, W), pixels in [0, 1].
-        labels: (N,) digit labels, carried through.
+        labels: (N,) digit labels, carried through (and the condition y of a
+            conditional model: its encodings are of q(z|x, y)).
         batch_size: images per forward pass.
 
     Returns:
@@ -52,7 +58,7 @@ def encode_dataset(
     """
     mus, logvars = [], []
     for start in range(0, len(images), batch_size):
-        mu, logvar = model.encode(images[start : start + batch_size])
+        mu, logvar = model.encode(images[start : start + batch_size], labels[start : start + batch_size])
         mus.append(mu)
         if logvar is not None:
             logvars.append(logvar)
@@ -109,36 +115,39 @@ VAE_SLIDER_STEP = 0.05
 SLIDER_STEPS = 160
 
 
-def _check_2d_latent(model: torch.nn.Module) -> None:
+def _check_2d_latent(model: Autoencoder) -> None:
     if model.config.latent_dim != 2:
         raise ValueError(f"needs a 2-D latent space, the model has latent_dim={model.config.latent_dim}")
 
 
 @torch.inference_mode()
 def decode_z(
-    model: torch.nn.Module, z: torch.Tensor | np.ndarray | tuple[float, ...], sample: bool = False,
-    generator: torch.Generator | None = None,
+    model: Autoencoder, z: torch.Tensor | np.ndarray | tuple[float, ...], sample: bool = False,
+    generator: torch.Generator | None = None, y: int | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Decode latent codes to images.
 
     Args:
-        model: a VAE or AE.
+        model: any model of the family.
         z: (latent_dim,) one code or (B, latent_dim) codes.
-        sample: False gives the decoder mean sigmoid(logits); True a Bernoulli draw
-            x ~ p(x|z) per pixel (0 or 1).
-        generator: source of the Bernoulli draw, for reproducible samples.
+        sample: False gives the decoder mean E[x|z]; True one draw x ~ p(x|z) from the
+            model's likelihood (Bernoulli: 0 or 1 per pixel; Gaussian: mean + std * eps,
+            clipped to [0, 1] for display).
+        generator: source of the draw, for reproducible samples.
+        y: label(s) of a conditional model: one int for every code, or (B,).
 
     Returns:
         (B, C, H, W) float32 pixels in [0, 1] (B = 1 for a single code).
 
     Raises:
-        ValueError: z does not have ``latent_dim`` columns.
+        ValueError: z does not have ``latent_dim`` columns; a conditional model without y.
     """
     z = torch.as_tensor(np.asarray(z, dtype=np.float32))
     if z.dim() == 1:
         z = z.unsqueeze(0)
-    mean = model.decode_mean(z)
-    return torch.bernoulli(mean, generator=generator) if sample else mean
+    if sample:
+        return model.decode_sample(z, y, generator).clamp_(0.0, 1.0)
+    return model.decode_mean(z, y)
 
 
 def manifold_coordinates(n: int, spacing: str = "paper", low: float = -3.0, high: float = 3.0,
@@ -193,13 +202,15 @@ def manifold_z(coords: np.ndarray) -> np.ndarray:
 
 
 @torch.inference_mode()
-def decode_manifold(model: torch.nn.Module, z: np.ndarray, padding: int = 2) -> torch.Tensor:
+def decode_manifold(model: Autoencoder, z: np.ndarray, padding: int = 2,
+                    y: int | None = None) -> torch.Tensor:
     """Decoder means of a square grid of codes, tiled into one image (torchvision's make_grid).
 
     Args:
-        model: a VAE or AE with a 2-D latent space.
+        model: any model of the family with a 2-D latent space.
         z: (n * n, 2) codes from :func:`manifold_z`, row-major, top row first.
         padding: pixels between cells.
+        y: the label every cell is decoded with (conditional models).
 
     Returns:
         (3, n * (28 + padding) + padding, same) float32 pixels in [0, 1]; cell (r, c)
@@ -214,7 +225,7 @@ def decode_manifold(model: torch.nn.Module, z: np.ndarray, padding: int = 2) -> 
     n = int(round(len(z) ** 0.5))
     if n * n != len(z):
         raise ValueError(f"expected n*n codes, got {len(z)}")
-    return make_grid(decode_z(model, z), nrow=n, padding=padding, pad_value=1.0)
+    return make_grid(decode_z(model, z, y=y), nrow=n, padding=padding, pad_value=1.0)
 
 
 def posterior_ellipse(mu: np.ndarray, sigma: np.ndarray, k: float, n_points: int = 73) -> np.ndarray:
@@ -312,26 +323,25 @@ class ImageTerms:
 
 
 @torch.inference_mode()
-def image_terms(model: torch.nn.Module, image: torch.Tensor, seed: int = 0) -> ImageTerms:
+def image_terms(model: Autoencoder, image: torch.Tensor, seed: int = 0, y: int | None = None) -> ImageTerms:
     """Per-image reconstruction, KL and -ELBO in nats (the estimate ``evaluate`` uses per image).
 
     Args:
-        model: a VAE or AE.
+        model: any model of the family.
         image: (C, H, W) or (1, C, H, W), pixels in [0, 1].
         seed: seed of the reparameterization noise.
+        y: the image's label (conditional models: the terms are conditional on it).
 
     Returns:
-        :class:`ImageTerms` (KL and -ELBO None for an AE).
+        :class:`ImageTerms` (KL and -ELBO None for a model without a posterior).
     """
-    from explorer.objective import kl_divergence, loss_terms
-
     x = image.unsqueeze(0) if image.dim() == 3 else image
-    terms = loss_terms(model, x, generator=torch.Generator().manual_seed(seed))
+    y = None if y is None else torch.tensor([int(y)])
+    terms = loss_terms(model, x, y, generator=torch.Generator().manual_seed(seed))
     rec = float(terms.reconstruction[0])
-    mu, logvar = model.encode(x)
-    if logvar is None:
+    if not model.is_variational:
         return ImageTerms(rec, None, None)
-    kl = float(kl_divergence(mu, logvar)[0])
+    kl = float(terms.kl[0])
     return ImageTerms(rec, kl, rec + kl)
 
 

@@ -1,4 +1,6 @@
-"""Plotly figures of the latent space (built here, shown by the Streamlit pages)."""
+"""Plotly figures of the latent space and of training (built here, shown by the views
+and pages): the latent scatter and the explorer's latent map with its click catcher and
+overlays, the manifold grid, the training curves, and the parsing of their click events."""
 
 from __future__ import annotations
 
@@ -69,25 +71,20 @@ def latent_scatter(
     return fig
 
 
-#: Per-epoch curves of the training chart: (EpochRecord field, legend name, on the KL axis).
-TRAINING_CURVES = (
-    ("train_loss", "training loss", False),
-    ("test_neg_elbo", "test -ELBO", False),
-    ("test_reconstruction", "test reconstruction", False),
-    ("test_kl", "test KL", True),
-)
+#: Metrics drawn on the chart's right axis (much smaller than the loss).
+RIGHT_AXIS_METRICS = ("test_kl",)
 
 
-def training_curves(history: list[dict], height: int = 320) -> go.Figure:
+def training_curves(history: list[dict], variational: bool = True, height: int = 320) -> go.Figure:
     """Loss curves per epoch, in nats per image.
 
-    Training loss (reconstruction + beta * KL over the epoch's batches), test -ELBO and
-    test reconstruction share the left axis; the much smaller test KL has its own
-    right axis. An AE has no -ELBO and a KL of 0: those curves are left out.
+    The training loss (reconstruction + beta * KL over the epoch's batches) and every
+    test metric of :data:`explorer.core.metrics.METRICS` that applies to the model and
+    is in the history; the much smaller KL has its own right axis.
 
     Args:
-        history: one dict per completed epoch with the fields of
-            :class:`explorer.train.EpochRecord` (``dataclasses.asdict``).
+        history: one dict per completed epoch (``EpochRecord.to_dict()``).
+        variational: the model has a posterior (else -ELBO and KL are left out).
         height: figure height in pixels.
 
     Returns:
@@ -95,15 +92,18 @@ def training_curves(history: list[dict], height: int = 320) -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
+    from explorer.core.metrics import METRICS
+
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     epochs = [row["epoch"] for row in history]
-    is_ae = bool(history) and history[0]["test_neg_elbo"] is None
-    for field_name, name, on_kl_axis in TRAINING_CURVES:
-        if is_ae and field_name in ("test_neg_elbo", "test_kl"):
+    curves = [("train_loss", "training loss")] + [
+        (m.name, m.short_label[0].lower() + m.short_label[1:]) for m in METRICS.values() if m.applies_to(variational)]
+    for key, name in curves:
+        if not history or key not in history[0]:
             continue
         fig.add_trace(
-            go.Scatter(x=epochs, y=[row[field_name] for row in history], mode="lines+markers", name=name),
-            secondary_y=on_kl_axis,
+            go.Scatter(x=epochs, y=[row[key] for row in history], mode="lines+markers", name=name),
+            secondary_y=key in RIGHT_AXIS_METRICS,
         )
     fig.update_layout(height=height, margin={"l": 40, "r": 40, "t": 10, "b": 40},
                       legend={"orientation": "h", "y": -0.25})
@@ -146,7 +146,7 @@ def catcher_trace(ranges) -> go.Scattergl:
     of existing points only).
 
     Args:
-        ranges: two :class:`explorer.latent.LatentRange`; points every
+        ranges: two :class:`explorer.core.latent.LatentRange`; points every
             ``CATCHER_STEPS * step`` from ``low`` to ``high`` on each axis.
     """
     axes = [np.arange(r.low, r.high + r.step / 2, CATCHER_STEPS * r.step) for r in ranges]
@@ -195,7 +195,7 @@ def latent_map(
     Returns:
         A ``go.Figure``.
     """
-    from explorer.latent import posterior_ellipse
+    from explorer.core.latent import posterior_ellipse
 
     fig = latent_scatter(xy, labels, axis_names=axis_names)
     if ranges is not None:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
+from explorer.core.config import IMAGE_SHAPE, NUM_CLASSES  # noqa: F401  (re-exported)
+
 #: Folder that holds ``MNIST/raw/`` (the layout torchvision expects).
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "data"
-IMAGE_SHAPE = (1, 28, 28)
-NUM_CLASSES = 10
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data"
 DATASET_NAME = "MNIST"
 CHECKSUM_FILE = "SHA256SUMS"
 FILES = (

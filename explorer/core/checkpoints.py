@@ -5,7 +5,7 @@ format tag and version, ``model_config`` and ``train_config`` (dataclass dicts),
 ``state_dict``, the per-epoch ``history``, the final test ``metrics`` (nats per
 image), the ``dataset`` name and checksums, and library ``versions``. Loading uses
 ``torch.load(weights_only=True)``, so nothing in a file is ever executed, and
-rebuilds the model as ``build_model(ModelConfig(**ckpt["model_config"]))``.
+rebuilds the model as ``build_model(ModelConfig.from_dict(ckpt["model_config"]))``.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import os
 import platform
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import torch
 
-from explorer.models import AE, VAE, ModelConfig, build_model
-from explorer.train import TrainConfig
+from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.models import Autoencoder, build_model
 
 FORMAT = "latent-space-explorer/checkpoint"
 FORMAT_VERSION = 1
@@ -42,13 +42,15 @@ class Checkpoint:
         model: the rebuilt model, in eval mode.
         model_config: its :class:`ModelConfig`.
         train_config: the :class:`TrainConfig` it was trained with.
-        history: per-epoch records (dicts with the fields of ``EpochRecord``).
-        metrics: final test metrics, nats per image (``test_neg_elbo`` None for an AE).
+        history: per-epoch records (``EpochRecord.to_dict()``: epoch, train_loss, seconds, lr
+            and every metric by name).
+        metrics: final test metrics by name (:data:`explorer.core.metrics.METRICS`), nats
+            per image (``test_neg_elbo`` None for a model without a posterior).
         dataset: ``{"name", "sha256"}`` of the training data.
         versions: library versions it was written with.
     """
 
-    model: VAE | AE
+    model: Autoencoder
     model_config: ModelConfig
     train_config: TrainConfig
     history: list[dict]
@@ -66,7 +68,7 @@ def _versions() -> dict[str, str]:
 
 
 def checkpoint_bytes(
-    model: VAE | AE,
+    model: Autoencoder,
     *,
     train_config: TrainConfig,
     history: list[dict],
@@ -76,7 +78,7 @@ def checkpoint_bytes(
     """The serialised checkpoint of ``model`` (what :func:`save_checkpoint` writes).
 
     Args:
-        model: a VAE or AE.
+        model: any model of the family.
         train_config: settings it was trained with.
         history: per-epoch records as plain dicts.
         metrics: final test metrics, nats per image.
@@ -86,7 +88,7 @@ def checkpoint_bytes(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "model_config": model.config.to_dict(),
-        "train_config": asdict(train_config),
+        "train_config": train_config.to_dict(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "history": list(history),
         "metrics": dict(metrics),
@@ -98,14 +100,14 @@ def checkpoint_bytes(
     return buffer.getvalue()
 
 
-def save_checkpoint(path: Path | str, model: VAE | AE, *, exclusive: bool = False, **contents) -> Path:
+def save_checkpoint(path: Path | str, model: Autoencoder, *, exclusive: bool = False, **contents) -> Path:
     """Write a checkpoint atomically: a temporary file in the same folder, then rename.
 
     A crash or error mid-save leaves any existing file at ``path`` untouched.
 
     Args:
         path: destination file.
-        model: a VAE or AE.
+        model: any model of the family.
         exclusive: never replace an existing file: the finished temporary file is
             hard-linked to ``path``, which fails atomically if ``path`` exists (so two
             sessions saving the same name cannot overwrite each other either).

@@ -2,11 +2,11 @@
 
 Usage::
 
-    python -m explorer.bench [--epochs 2] [--batch-size 128]
+    python -m bench.train_speed [--epochs 2] [--batch-size 128]
 
 Measures, on the same model and machine, in one run:
 
-1. the project's trainer (:func:`explorer.train.train`: in-memory tensor, one
+1. the project's trainer (:func:`explorer.core.train.train`: in-memory tensor, one
    permutation per epoch), seconds per epoch of optimisation (test evaluation excluded);
 2. a plain ``torchvision`` ``DataLoader`` + ``ToTensor`` loop over the same model,
    loss and optimiser, seconds per epoch;
@@ -26,10 +26,11 @@ import time
 
 import torch
 
-from explorer.data import DEFAULT_ROOT, load_mnist
-from explorer.models import ModelConfig, build_model
-from explorer.objective import loss_terms
-from explorer.train import TrainConfig, train
+from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.data import DEFAULT_ROOT, load_mnist
+from explorer.core.models import build_model
+from explorer.core.objective import loss_terms
+from explorer.core.train import train
 
 
 def _linear_shapes(model: torch.nn.Module) -> list[tuple[int, int]]:
@@ -90,7 +91,7 @@ def dataloader_epoch(model: torch.nn.Module, batch_size: int, seed: int) -> floa
 def main(argv: list[str] | None = None) -> int:
     """Run the three measurements and print them as JSON."""
     torch.set_flush_denormal(True)  # first, before torch starts its worker threads
-    parser = argparse.ArgumentParser(prog="python -m explorer.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.train_speed", description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed for each loop")
     parser.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
     args = parser.parse_args(argv)

@@ -3,16 +3,16 @@ the cost of the live updates.
 
 Usage::
 
-    python -m explorer.bench_training [--repeats 2]
+    python -m bench.training [--repeats 2]
 
 For each repeat, in alternating order, it runs with the Train page's default settings
-(:data:`explorer.training_job.DEFAULT_TRAIN_CONFIG`) on all 60,000 training images:
+(:data:`explorer.ui.train_form.DEFAULT_TRAIN_CONFIG`) on all 60,000 training images:
 
-1. a :class:`explorer.training_job.TrainingJob` as the page runs it (background thread,
+1. a :class:`explorer.ui.training_job.TrainingJob` as the page runs it (background thread,
    progress callback, the 2,000-digit latent snapshot re-encoded after every epoch),
    polled like the page's 1 s refresh, which also rebuilds both figures and serialises
    them to JSON as Streamlit does;
-2. the plain trainer :func:`explorer.train.train` with no callbacks, in a thread of
+2. the plain trainer :func:`explorer.core.train.train` with no callbacks, in a thread of
    its own set up like the job's.
 
 It prints one JSON object: the job's curve of test -ELBO against seconds, the seconds
@@ -33,11 +33,12 @@ from dataclasses import asdict, replace
 import plotly.io
 import torch
 
-from explorer import figures
-from explorer import training_job as tj
-from explorer.data import load_mnist
-from explorer.models import build_model
-from explorer.train import train
+from explorer.ui import figures
+from explorer.ui import train_form as form
+from explorer.ui import training_job as tj
+from explorer.core.data import load_mnist
+from explorer.core.models import build_model
+from explorer.core.train import train
 
 TARGET_NEG_ELBO = 145.0
 REFRESH_SECONDS = 2.0  # as the Train page (LIVE_REFRESH_SECONDS)
@@ -56,14 +57,14 @@ def _redraw(snapshot: tj.JobSnapshot, memo: dict) -> float:
     if snapshot.history:
         key = ("curves", len(snapshot.history))
         if key not in memo:
-            memo[key] = figures.training_curves([asdict(r) for r in snapshot.history])
+            memo[key] = figures.training_curves([r.to_dict() for r in snapshot.history])
         plotly.io.to_json(memo[key])
     return time.perf_counter() - start
 
 
-def run_job(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
+def run_job(data, config=form.DEFAULT_TRAIN_CONFIG) -> dict:
     """One TrainingJob (default settings), redrawn every REFRESH_SECONDS."""
-    job = tj.TrainingJob(tj.DEFAULT_MODEL_CONFIG, config, data.train_images,
+    job = tj.TrainingJob(form.DEFAULT_MODEL_CONFIG, config, data.train_images,
                          data.test_images, data.test_labels, data.dataset_info())
     snapshot_seconds = []
     original = job._take_snapshot
@@ -81,7 +82,7 @@ def run_job(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
         redraws.append(_redraw(job.snapshot(), memo))
     total = time.perf_counter() - start
     snap = job.snapshot()
-    curve = [(round(r.seconds, 2), round(r.test_neg_elbo, 2)) for r in snap.history]
+    curve = [(round(r.seconds, 2), round(r.metrics["test_neg_elbo"], 2)) for r in snap.history]
     reached = next((s for s, v in curve if v <= TARGET_NEG_ELBO), None)
     return {"total_seconds": total, "curve": curve, "seconds_to_145": reached,
             "final_neg_elbo": snap.checkpoint.metrics["test_neg_elbo"],
@@ -90,7 +91,7 @@ def run_job(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
             "redraws": len(redraws)}
 
 
-def run_plain(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
+def run_plain(data, config=form.DEFAULT_TRAIN_CONFIG) -> dict:
     """The plain trainer, same settings, no callbacks, in a fresh thread that flushes
     denormals before its first op (as the job does; see ``TrainingJob._run``), so the
     two differ only by the live updates."""
@@ -100,11 +101,11 @@ def run_plain(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
         torch.set_flush_denormal(True)
         if tj.TRAINING_THREADS is not None:
             torch.set_num_threads(tj.TRAINING_THREADS)
-        model = build_model(tj.DEFAULT_MODEL_CONFIG, seed=config.seed)
+        model = build_model(form.DEFAULT_MODEL_CONFIG, seed=config.seed)
         start = time.perf_counter()
         result = train(model, data.train_images, data.test_images, config)
         out.update(total_seconds=time.perf_counter() - start,
-                   final_neg_elbo=result.history[-1].test_neg_elbo)
+                   final_neg_elbo=result.history[-1].metrics["test_neg_elbo"])
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -114,7 +115,7 @@ def run_plain(data, config=tj.DEFAULT_TRAIN_CONFIG) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurements and print them as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m explorer.bench_training",
+    parser = argparse.ArgumentParser(prog="python -m bench.training",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=2, help="pairs of full default runs")
     parser.add_argument("--short-pairs", type=int, default=0,
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         order = [run_job, run_plain] if i % 2 == 0 else [run_plain, run_job]
         for fn in order:
             (jobs if fn is run_job else plains).append(fn(data))
-    short = replace(tj.DEFAULT_TRAIN_CONFIG, epochs=2, subset=20_000)
+    short = replace(form.DEFAULT_TRAIN_CONFIG, epochs=2, subset=20_000)
     for i in range(args.short_pairs):
         order = [run_job, run_plain] if i % 2 == 0 else [run_plain, run_job]
         for fn in order:
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     overheads = [j["total_seconds"] / p["total_seconds"] - 1 for j, p in zip(jobs, plains)]
     short_overheads = [j / p - 1 for j, p in zip(short_jobs, short_plains)]
     print(json.dumps({
-        "settings": asdict(tj.DEFAULT_TRAIN_CONFIG),
+        "settings": asdict(form.DEFAULT_TRAIN_CONFIG),
         "threads": torch.get_num_threads(),
         "job_runs": jobs,
         "plain_runs": plains,

@@ -26,9 +26,9 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from explorer.latent import GRID_MAX, GRID_MIN
+from explorer.core.latent import GRID_MAX, GRID_MIN
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -1,0 +1,2 @@
+"""Command-line tools, thin argparse wrappers over :mod:`explorer.core`:
+``python -m explorer.cli.train`` and ``python -m explorer.cli.evaluate``."""

@@ -1,0 +1,40 @@
+"""Command line: evaluate a checkpoint on the MNIST test split.
+
+Usage::
+
+    python -m explorer.cli.evaluate checkpoints/mnist_vae_z2.pt
+
+prints one JSON object with every metric of :data:`explorer.core.metrics.METRICS` in
+nats per image (``test_neg_elbo`` is null for a model without a posterior, which has no
+ELBO). A conditional model is evaluated with the true labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from explorer.core.checkpoints import CheckpointError, load_checkpoint
+from explorer.core.data import DataError, load_split
+from explorer.core.metrics import evaluate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate the checkpoint named on the command line; exit 2 on a bad file."""
+    parser = argparse.ArgumentParser(prog="python -m explorer.cli.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("checkpoint", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        checkpoint = load_checkpoint(args.checkpoint)
+        images, labels = load_split(train=False)
+    except (CheckpointError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(evaluate(checkpoint.model, images, labels)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

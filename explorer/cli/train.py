@@ -1,0 +1,106 @@
+"""Command line: train a model of the family on MNIST and save a checkpoint.
+
+Usage::
+
+    python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.pt
+
+``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
+trains a denoising model (the loss compares with the clean image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from explorer.core.config import INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
+
+
+def _progress_bar(progress, epochs: int, width: int = 30) -> None:
+    step = max(1, progress.num_batches // width)
+    if not sys.stderr.isatty() or (progress.batch % step and progress.batch != progress.num_batches):
+        return  # redraw about `width` times an epoch, and only on a terminal
+    bar = "#" * int(width * progress.batch / progress.num_batches)
+    sys.stderr.write(f"\repoch {progress.epoch}/{epochs} [{bar:<{width}}] {progress.batch}/{progress.num_batches}"
+                     f" loss {progress.loss:8.2f}")
+    sys.stderr.flush()
+
+
+def _print_epoch(record) -> None:
+    from explorer.core.metrics import METRICS
+
+    shown = ", ".join(f"{METRICS[k].label.split(' (')[0]} {'n/a' if v is None else f'{v:.2f}'}"
+                      for k, v in record.metrics.items() if k in METRICS)
+    sys.stderr.write(f"\repoch {record.epoch}: train loss {record.train_loss:.2f}, {shown} nats/image "
+                     f"({record.seconds:.1f} s)\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's options (defaults from the configs)."""
+    m, t = ModelConfig(), TrainConfig()
+    p = argparse.ArgumentParser(prog="python -m explorer.cli.train", description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=MODEL_KINDS, default=m.kind)
+    p.add_argument("--latent-dim", type=int, default=m.latent_dim)
+    p.add_argument("--hidden", type=int, nargs="*", default=list(m.hidden_sizes),
+                   help="encoder hidden widths; the decoder mirrors them; none: linear maps")
+    p.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood)
+    p.add_argument("--decoder-std", type=float, default=m.decoder_std, help="std of the Gaussian decoder")
+    p.add_argument("--beta", type=float, default=m.beta)
+    p.add_argument("--epochs", type=int, default=t.epochs)
+    p.add_argument("--batch-size", type=int, default=t.batch_size)
+    p.add_argument("--lr", type=float, default=t.lr)
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule)
+    p.add_argument("--seed", type=int, default=t.seed)
+    p.add_argument("--subset", type=int, default=None, help="train on this many images")
+    p.add_argument("--input-noise", choices=INPUT_NOISES, default=t.input_noise,
+                   help="corrupt the training input (denoising); the target stays clean")
+    p.add_argument("--noise-level", type=float, default=t.noise_level,
+                   help="masking probability or Gaussian noise std")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint path to write")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train a model on MNIST and save a checkpoint; exit 1 if training diverged."""
+    torch.set_flush_denormal(True)  # before any torch op starts worker threads (see core.train)
+    from explorer.core.checkpoints import save_checkpoint
+    from explorer.core.data import DataError, load_mnist
+    from explorer.core.metrics import evaluate
+    from explorer.core.models import build_model
+    from explorer.core.train import TrainingDiverged, train
+
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
+                                   likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta)
+        train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                   lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
+                                   input_noise=args.input_noise, noise_level=args.noise_level)
+        data = load_mnist()
+    except (ValueError, DataError) as exc:
+        p.error(str(exc))
+    model = build_model(model_config, seed=train_config.seed)
+    epochs = train_config.epochs
+    try:
+        result = train(model, data.train_images, data.test_images, train_config,
+                       on_batch=lambda b: _progress_bar(b, epochs), on_epoch=_print_epoch,
+                       train_labels=data.train_labels, test_labels=data.test_labels)
+    except TrainingDiverged as exc:
+        sys.stderr.write(f"\n{exc}\n")
+        return 1
+    metrics = evaluate(model, data.test_images, data.test_labels)
+    save_checkpoint(args.out, model, train_config=train_config,
+                    history=[r.to_dict() for r in result.history], metrics=metrics,
+                    dataset=data.dataset_info())
+    print(json.dumps(metrics))
+    sys.stderr.write(f"saved {args.out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Model and training configurations: everything needed to rebuild a model or a run.
+
+Both are frozen dataclasses stored as plain dicts inside every checkpoint (nanoGPT's
+``model_args``): ``build_model(ModelConfig.from_dict(d))`` rebuilds the network. This
+module imports nothing else from the project, so the models, the trainer and the
+checkpoints all depend on it and never on each other's modules.
+
+The model family is listed once, in :data:`MODEL_KINDS`; the classes behind the kinds
+live in :mod:`explorer.core.models` (one file per family, pythae's layout).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+#: Model families (see :mod:`explorer.core.models`): plain autoencoder, variational
+#: autoencoder (Kingma & Welling 2013), conditional VAE (Kingma et al. 2014, M2 with labels).
+MODEL_KINDS = ("ae", "vae", "cvae")
+#: Encoder/decoder network types (see :mod:`explorer.core.networks`).
+ARCHITECTURES = ("mlp",)
+#: Decoder distributions p(x|z) (see :mod:`explorer.core.likelihoods`).
+LIKELIHOODS = ("bernoulli", "gaussian")
+#: Input corruptions the trainer can apply while keeping the clean target (denoising AE,
+#: Vincent et al. 2008): none, masking noise (each pixel set to 0 with probability
+#: ``noise_level``) or additive Gaussian noise (std ``noise_level``, clipped to [0, 1]).
+INPUT_NOISES = ("none", "masking", "gaussian")
+LR_SCHEDULES = ("constant", "cosine")
+#: MNIST's image shape (channels, height, width) and number of classes.
+IMAGE_SHAPE = (1, 28, 28)
+NUM_CLASSES = 10
+
+ModelKind = Literal["ae", "vae", "cvae"]
+Architecture = Literal["mlp"]
+LikelihoodName = Literal["bernoulli", "gaussian"]
+InputNoise = Literal["none", "masking", "gaussian"]
+LRSchedule = Literal["constant", "cosine"]
+
+
+def _from_dict(cls, data: dict, what: str):
+    """``cls(**data)`` refusing keys that are not fields of ``cls``.
+
+    Raises:
+        ValueError: ``data`` is not a dict, has unknown keys, or invalid values.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} config must be a dict, got {type(data).__name__}")
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {what} config keys: {sorted(map(str, unknown))}")
+    return cls(**data)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model; stored inside every checkpoint.
+
+    Attributes:
+        kind: model family, one of :data:`MODEL_KINDS`.
+        latent_dim: size of z.
+        hidden_sizes: widths of the encoder's hidden layers, the decoder mirrors them;
+            empty gives one linear layer each way (a linear encoder and decoder).
+        likelihood: decoder p(x|z): ``"bernoulli"`` (binary cross-entropy) or
+            ``"gaussian"`` (squared error, fixed standard deviation ``decoder_std``).
+        decoder_std: standard deviation of the Gaussian decoder, pixels in [0, 1].
+        beta: weight of the KL term in the training loss (1.0 is the true ELBO;
+            Higgins et al. 2017 call beta > 1 a beta-VAE); unused by models without a KL.
+        architecture: encoder/decoder network type, one of :data:`ARCHITECTURES`.
+        image_shape: (channels, height, width) of the images.
+        num_classes: number of labels y a conditional model takes (unused otherwise).
+
+    Raises:
+        ValueError: any value out of its domain (message names the field).
+    """
+
+    kind: ModelKind = "vae"
+    latent_dim: int = 2
+    hidden_sizes: tuple[int, ...] = (512, 256)
+    likelihood: LikelihoodName = "bernoulli"
+    decoder_std: float = 0.1
+    beta: float = 1.0
+    architecture: Architecture = "mlp"
+    image_shape: tuple[int, int, int] = IMAGE_SHAPE
+    num_classes: int = NUM_CLASSES
+
+    def __post_init__(self) -> None:
+        # Checkpoints store tuples as lists; normalise so configs compare equal.
+        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"kind must be one of {list(MODEL_KINDS)}, got {self.kind!r}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {list(ARCHITECTURES)}, got {self.architecture!r}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {list(LIKELIHOODS)}, got {self.likelihood!r}")
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        if self.hidden_sizes and min(self.hidden_sizes) < 1:
+            raise ValueError(f"hidden_sizes must be positive widths, got {self.hidden_sizes}")
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ValueError(f"image_shape must be (channels, height, width) > 0, got {self.image_shape}")
+        if self.num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
+        if not (self.beta >= 0 and math.isfinite(self.beta)):
+            raise ValueError(f"beta must be finite and >= 0, got {self.beta}")
+        if not (self.decoder_std > 0 and math.isfinite(self.decoder_std)):
+            raise ValueError(f"decoder_std must be finite and > 0, got {self.decoder_std}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        """Rebuild from :meth:`to_dict` output (keys missing from older files take defaults).
+
+        Raises:
+            ValueError: unknown keys or invalid values.
+        """
+        return _from_dict(cls, data, "model")
+
+    def to_dict(self) -> dict:
+        """Plain-dict form (lists and scalars only) for checkpoints."""
+        d = asdict(self)
+        d["hidden_sizes"] = list(self.hidden_sizes)
+        d["image_shape"] = list(self.image_shape)
+        return d
+
+    @property
+    def num_pixels(self) -> int:
+        """Number of pixels (values) in one image, 784 for MNIST."""
+        return math.prod(self.image_shape)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; stored inside every checkpoint.
+
+    Attributes:
+        epochs: passes over the (subset of the) training split.
+        batch_size: images per Adam step.
+        lr: Adam learning rate (peak rate for the cosine schedule).
+        lr_schedule: ``"constant"`` or ``"cosine"`` (decay to 0 over all steps,
+            Loshchilov & Hutter 2017, without restarts).
+        seed: seeds the initial weights, the epoch permutations, the subset, the input
+            noise and the reparameterization noise.
+        subset: train on this many randomly chosen training images (None: all 60,000).
+        input_noise: corruption of the training input, one of :data:`INPUT_NOISES`; the
+            loss still compares the reconstruction with the clean image (denoising AE).
+        noise_level: masking probability, or the Gaussian noise's standard deviation
+            (pixels in [0, 1]).
+
+    Raises:
+        ValueError: any value out of its domain (message names the field).
+    """
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_schedule: LRSchedule = "constant"
+    seed: int = 0
+    subset: int | None = None
+    input_noise: InputNoise = "none"
+    noise_level: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be finite and > 0, got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.subset is not None and self.subset < 1:
+            raise ValueError(f"subset must be >= 1 or None, got {self.subset}")
+        if self.input_noise not in INPUT_NOISES:
+            raise ValueError(f"input_noise must be one of {list(INPUT_NOISES)}, got {self.input_noise!r}")
+        limit = 1.0 if self.input_noise == "masking" else math.inf
+        if not (0 <= self.noise_level <= limit and math.isfinite(self.noise_level)):
+            raise ValueError(f"noise_level must be in [0, {limit:g}] for {self.input_noise} noise, "
+                             f"got {self.noise_level}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Rebuild from ``asdict`` output (keys missing from older files take defaults).
+
+        Raises:
+            ValueError: unknown keys or invalid values.
+        """
+        return _from_dict(cls, data, "train")
+
+    def to_dict(self) -> dict:
+        """Plain-dict form for checkpoints."""
+        return asdict(self)

@@ -1,0 +1,116 @@
+"""Decoder distributions p(x|z): negative log-likelihood in nats, mean and samples.
+
+The decoder network outputs one unconstrained value per pixel, ``params`` of shape
+(B, C, H, W). A likelihood object turns them into the distribution p(x|z):
+
+- :class:`Bernoulli`: ``params`` are logits; mean sigmoid(logits); -log p is the binary
+  cross-entropy against grey values in [0, 1] (Kingma & Welling 2013, Appendix C.1).
+- :class:`Gaussian`: mean sigmoid(params) (pixels stay in [0, 1]), fixed standard
+  deviation ``std``; -log p = sum (x - mean)^2 / (2 std^2) + log(std sqrt(2 pi))
+  (Appendix C.2 with a fixed variance).
+
+Every model owns one (``model.likelihood``), built from its config by
+:func:`likelihood_for`; the objective, the metrics and the decoding views use it, so
+nothing else branches on the likelihood's name.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from explorer.core.config import ModelConfig
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class Likelihood:
+    """p(x|z) per pixel, independent across pixels. Subclasses define the three methods."""
+
+    #: Short name, as in ``ModelConfig.likelihood``.
+    name: str = ""
+    #: One line for the app, e.g. "Bernoulli (binary cross-entropy)".
+    description: str = ""
+
+    def nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image, summed over pixels.
+
+        Args:
+            params: decoder output (B, C, H, W).
+            x: images (B, C, H, W), pixels in [0, 1].
+
+        Returns:
+            (B,) nats.
+        """
+        raise NotImplementedError
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """E[x|z], (B, C, H, W), pixels in [0, 1]."""
+        raise NotImplementedError
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One draw x ~ p(x|z) per pixel, (B, C, H, W).
+
+        Args:
+            params: decoder output (B, C, H, W).
+            generator: source of randomness, for reproducible draws.
+        """
+        raise NotImplementedError
+
+
+class Bernoulli(Likelihood):
+    """Per-pixel Bernoulli with logits ``params``; samples are 0 or 1."""
+
+    name = "bernoulli"
+    description = "Bernoulli decoder (binary cross-entropy)"
+
+    def nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(params, x, reduction="none").flatten(1).sum(dim=1)
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(params)
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.bernoulli(torch.sigmoid(params), generator=generator)
+
+
+class Gaussian(Likelihood):
+    """Per-pixel Gaussian N(sigmoid(params), std^2) with a fixed ``std`` (pixels in [0, 1]).
+
+    Args:
+        std: standard deviation, > 0.
+
+    Raises:
+        ValueError: std is not finite and > 0.
+    """
+
+    name = "gaussian"
+
+    def __init__(self, std: float) -> None:
+        if not (std > 0 and math.isfinite(std)):
+            raise ValueError(f"Gaussian decoder std must be finite and > 0, got {std}")
+        self.std = float(std)
+        self.description = f"Gaussian decoder (squared error, std {self.std:g})"
+
+    def nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        per_pixel = (self.mean(params) - x).pow(2) / (2 * self.std**2) + (math.log(self.std) + 0.5 * _LOG_2PI)
+        return per_pixel.flatten(1).sum(dim=1)
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(params)
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """mean + std * eps, eps ~ N(0, I): a real Gaussian draw, not clipped to [0, 1]
+        (clip it for display)."""
+        mean = self.mean(params)
+        eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean + self.std * eps
+
+
+def likelihood_for(config: ModelConfig) -> Likelihood:
+    """The likelihood object ``config.likelihood`` names (with ``config.decoder_std``)."""
+    if config.likelihood == "bernoulli":
+        return Bernoulli()
+    return Gaussian(config.decoder_std)

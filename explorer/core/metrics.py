@@ -1,0 +1,150 @@
+"""Named test metrics: what :func:`evaluate` returns, training records, checkpoints store,
+and the app and the CLI show, all without listing them again.
+
+Each metric is a function of one :class:`EvalPass` (the model, the data, and the
+per-image loss terms of one seeded pass) registered with :func:`metric`, which also
+gives its label and help text for people. Adding a metric (an importance-sampled
+log p(x), active units, ...) is one decorated function here. Metric keys are the names
+checkpoints store (``test_neg_elbo``, ``test_reconstruction``, ``test_kl``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from explorer.core.models import Autoencoder
+from explorer.core.objective import loss_terms
+
+
+@dataclass(frozen=True)
+class EvalPass:
+    """One evaluation pass over a data set, shared by every metric.
+
+    Attributes:
+        model: the model evaluated (eval mode).
+        images: (N, C, H, W) pixels in [0, 1].
+        labels: (N,) int64 labels, or None.
+        reconstruction: (N,) -log p(x|z) in nats, one z ~ q(z|x) per image (seeded).
+        kl: (N,) KL(q(z|x) || p(z)) in nats (zeros for a deterministic model).
+        seed: the seed of the pass's noise, for metrics that draw more.
+    """
+
+    model: Autoencoder
+    images: torch.Tensor
+    labels: torch.Tensor | None
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    seed: int
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric.
+
+    Attributes:
+        name: key in results, histories and checkpoints, e.g. ``"test_neg_elbo"``.
+        label: what people see, with its unit, e.g. ``"Test -ELBO (nats/image)"``.
+        help: one or two sentences explaining it (help text in the app).
+        variational_only: meaningful only for models with a posterior (KL, ELBO); views
+            hide it for the others.
+        deterministic_value: what a variational-only metric is for a model without a
+            posterior (None: undefined, e.g. the ELBO; 0.0 for the KL term its loss lacks).
+        compute: EvalPass -> float.
+    """
+
+    name: str
+    label: str
+    help: str
+    variational_only: bool
+    deterministic_value: float | None
+    compute: Callable[[EvalPass], float]
+
+    @property
+    def short_label(self) -> str:
+        """The label without its unit, e.g. ``"Test -ELBO"``."""
+        return self.label.split(" (")[0]
+
+    def applies_to(self, model_is_variational: bool) -> bool:
+        """Whether views should show this metric for such a model."""
+        return model_is_variational or not self.variational_only
+
+
+#: Every metric, in display order.
+METRICS: dict[str, Metric] = {}
+
+
+def metric(name: str, label: str, help: str, variational_only: bool = False,
+           deterministic_value: float | None = None):
+    """Decorator: register ``compute(EvalPass) -> float`` as the metric ``name`` (see :class:`Metric`)."""
+    def register(compute: Callable[[EvalPass], float]) -> Callable[[EvalPass], float]:
+        METRICS[name] = Metric(name, label, help, variational_only, deterministic_value, compute)
+        return compute
+    return register
+
+
+@metric("test_neg_elbo", "Test -ELBO (nats/image)",
+        "Negative evidence lower bound, reconstruction + KL, averaged over the test images "
+        "(one z drawn from q(z|x) per image, Kingma & Welling 2013, Eq. 10). Lower is better; "
+        "it bounds -log p(x) from above. A nat is the natural-log unit of information.",
+        variational_only=True)
+def _neg_elbo(p: EvalPass) -> float:
+    return float((p.reconstruction.double() + p.kl.double()).mean())
+
+
+@metric("test_reconstruction", "Test reconstruction (nats/image)",
+        "-log p(x|z): how well the decoder explains the test image from its code, in nats "
+        "(natural-log units). Lower is better.")
+def _reconstruction(p: EvalPass) -> float:
+    return float(p.reconstruction.double().mean())
+
+
+@metric("test_kl", "Test KL (nats/image)",
+        "KL(q(z|x) || p(z)): how far the encoder's posterior for an image lies from the prior "
+        "N(0, I), in nats; closed form of Kingma & Welling 2013, Appendix B.",
+        variational_only=True, deterministic_value=0.0)
+def _kl(p: EvalPass) -> float:
+    return float(p.kl.double().mean())
+
+
+@torch.inference_mode()
+def evaluate(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None,
+             batch_size: int = 1000, seed: int = 0) -> dict[str, float | None]:
+    """Every metric of :data:`METRICS` on a data set, per image.
+
+    The reparameterization noise comes from a generator seeded by ``seed``, so results
+    repeat. For a conditional model every term is conditional on the true label.
+
+    Args:
+        model: any model of the family (switched to eval mode while evaluating, then restored).
+        images: (N, C, H, W), pixels in [0, 1].
+        labels: (N,) int64 labels; required by a conditional model.
+        batch_size: images per forward pass.
+        seed: seed of the noise.
+
+    Returns:
+        ``{metric name: value}`` in nats per image; for a model without a posterior each
+        variational-only metric takes its ``deterministic_value`` (-ELBO None, KL 0.0).
+
+    Raises:
+        ValueError: a conditional model without labels, or mismatched shapes.
+    """
+    if model.is_conditional and labels is None:
+        raise ValueError("a conditional model is evaluated with the labels of its images")
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    recs, kls = [], []
+    try:
+        for start in range(0, len(images), batch_size):
+            y = None if labels is None else labels[start : start + batch_size]
+            terms = loss_terms(model, images[start : start + batch_size], y, generator=generator)
+            recs.append(terms.reconstruction)
+            kls.append(terms.kl)
+        p = EvalPass(model, images, labels, torch.cat(recs), torch.cat(kls), seed)
+        return {m.name: m.deterministic_value if m.variational_only and not model.is_variational else m.compute(p)
+                for m in METRICS.values()}
+    finally:
+        model.train(was_training)

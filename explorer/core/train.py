@@ -1,0 +1,229 @@
+"""Training loop for every model of the family (no command line: see
+:mod:`explorer.cli.train`).
+
+The whole training split sits in memory as one tensor; each epoch draws a fresh
+random permutation from a seeded generator and slices mini-batches from it (no
+DataLoader, no per-image transforms). Adam minimises the mean per-image loss
+reconstruction + beta * KL (see :mod:`explorer.core.objective`). Labels go along for
+conditional models; ``TrainConfig.input_noise`` corrupts the input while the loss keeps
+the clean target (denoising AE).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from explorer.core.config import TrainConfig
+from explorer.core.metrics import evaluate
+from explorer.core.models import Autoencoder
+from explorer.core.objective import loss_terms
+
+__all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train"]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Sent to ``on_batch`` after every optimiser step.
+
+    Attributes:
+        epoch: 1-based epoch number.
+        batch: 1-based batch number within the epoch.
+        num_batches: batches per epoch.
+        loss: mean training loss of this batch, nats per image.
+    """
+
+    epoch: int
+    batch: int
+    num_batches: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One row of the training history, sent to ``on_epoch``.
+
+    Attributes:
+        epoch: 1-based epoch number.
+        train_loss: mean training loss over the epoch, nats per image.
+        seconds: wall time since training started, at the end of this epoch.
+        lr: learning rate at the end of this epoch.
+        metrics: the test metrics after this epoch (:func:`explorer.core.metrics.evaluate`:
+            name -> nats per image, None where a metric does not apply).
+    """
+
+    epoch: int
+    train_loss: float
+    seconds: float
+    lr: float
+    metrics: dict[str, float | None]
+
+    def to_dict(self) -> dict:
+        """Flat dict for checkpoints and figures: the fields and every metric by name."""
+        return {"epoch": self.epoch, "train_loss": self.train_loss, "seconds": self.seconds, "lr": self.lr,
+                **self.metrics}
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        history: one :class:`EpochRecord` per completed epoch.
+        stopped: True when ``should_stop`` ended training early.
+    """
+
+    history: list[EpochRecord]
+    stopped: bool
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite.
+
+    The model has been restored to its weights at the end of the last completed
+    epoch (or its initial weights); ``history`` holds the completed epochs.
+    """
+
+    def __init__(self, message: str, history: list[EpochRecord]) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+def corrupt(x: torch.Tensor, noise: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A corrupted copy of the input for denoising (Vincent et al. 2008).
+
+    Args:
+        x: images (B, C, H, W), pixels in [0, 1].
+        noise: ``"none"`` (x itself), ``"masking"`` (each pixel set to 0 with probability
+            ``level``) or ``"gaussian"`` (x + level * eps, eps ~ N(0, I), clipped to [0, 1]).
+        level: masking probability in [0, 1], or the noise's standard deviation.
+        generator: source of the noise.
+
+    Returns:
+        (B, C, H, W), pixels in [0, 1].
+
+    Raises:
+        ValueError: unknown noise type.
+    """
+    if noise == "none" or level == 0:
+        return x
+    if noise == "masking":
+        keep = torch.rand(x.shape, generator=generator, dtype=x.dtype) >= level
+        return x * keep
+    if noise == "gaussian":
+        return (x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype)).clamp_(0.0, 1.0)
+    raise ValueError(f"unknown input noise {noise!r}")
+
+
+def _subset(size: int | None, n: int, generator: torch.Generator) -> torch.Tensor | None:
+    """Row indices of a random subset of ``size`` of ``n`` rows (None: all rows)."""
+    if size is None or size >= n:
+        return None
+    return torch.randperm(n, generator=generator)[:size]
+
+
+def train(
+    model: Autoencoder,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    config: TrainConfig,
+    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    train_labels: torch.Tensor | None = None,
+    test_labels: torch.Tensor | None = None,
+) -> TrainResult:
+    """Train ``model`` in place with Adam.
+
+    Args:
+        model: any model of the family (:func:`explorer.core.models.build_model`).
+        train_images: (N, C, H, W), pixels in [0, 1].
+        test_images: (M, C, H, W), evaluated after every epoch.
+        config: optimisation settings (with the input corruption, if any).
+        on_batch: called after every step with a :class:`BatchProgress`.
+        on_epoch: called after every epoch with its :class:`EpochRecord`.
+        should_stop: polled before every step; returning True ends training at once,
+            leaving the model as it is (usable and savable).
+        train_labels: (N,) int64, required by a conditional model (else passed along).
+        test_labels: (M,) int64, likewise for the evaluation.
+
+    Returns:
+        :class:`TrainResult`; the model is left in eval mode.
+
+    Raises:
+        TrainingDiverged: the loss became NaN/inf; the model holds its last good weights.
+        ValueError: a conditional model without labels, or labels of the wrong length.
+    """
+    if model.is_conditional and (train_labels is None or test_labels is None):
+        raise ValueError("a conditional model trains with the labels of its training and test images")
+    for images, labels, what in ((train_images, train_labels, "training"), (test_images, test_labels, "test")):
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"{len(labels)} {what} labels for {len(images)} {what} images")
+    # Denormals slow CPU training ~2x as weights shrink. The flag is per thread and
+    # torch's worker threads copy it when they are created, so processes that run
+    # torch ops before calling train() should set it first thing (as the CLI does).
+    torch.set_flush_denormal(True)
+    generator = torch.Generator().manual_seed(config.seed)
+    rows = _subset(config.subset, len(train_images), generator)
+    images = train_images if rows is None else train_images[rows]
+    labels = train_labels if rows is None or train_labels is None else train_labels[rows]
+    num_batches = math.ceil(len(images) / config.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * num_batches)
+        if config.lr_schedule == "cosine"
+        else None
+    )
+    history: list[EpochRecord] = []
+    good_state = copy.deepcopy(model.state_dict())
+    start = time.perf_counter()
+    model.train()
+    try:
+        for epoch in range(1, config.epochs + 1):
+            order = torch.randperm(len(images), generator=generator)
+            loss_sum = 0.0
+            for batch in range(num_batches):
+                if should_stop is not None and should_stop():
+                    return TrainResult(history, stopped=True)
+                index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+                x = images[index]
+                y = None if labels is None else labels[index]
+                x_in = corrupt(x, config.input_noise, config.noise_level, generator)
+                loss = loss_terms(model, x_in, y, target=x, generator=generator).loss.mean()
+                loss_value = loss.item()
+                if not math.isfinite(loss_value):
+                    model.load_state_dict(good_state)
+                    raise TrainingDiverged(
+                        f"Training diverged: the loss became {loss_value} in epoch {epoch}, "
+                        f"batch {batch + 1} (learning rate {config.lr:g}). The model keeps its "
+                        f"weights from the end of epoch {epoch - 1}"
+                        + (" (its initial weights)." if epoch == 1 else ".")
+                        + " Try a smaller learning rate.",
+                        history,
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += loss_value * len(x)
+                if on_batch is not None:
+                    on_batch(BatchProgress(epoch, batch + 1, num_batches, loss_value))
+            metrics = evaluate(model, test_images, test_labels, seed=config.seed)
+            model.train()
+            good_state = copy.deepcopy(model.state_dict())
+            record = EpochRecord(epoch=epoch, train_loss=loss_sum / len(images),
+                                 seconds=time.perf_counter() - start,
+                                 lr=optimizer.param_groups[0]["lr"], metrics=metrics)
+            history.append(record)
+            if on_epoch is not None:
+                on_epoch(record)
+    finally:
+        model.eval()
+    return TrainResult(history, stopped=False)

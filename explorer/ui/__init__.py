@@ -1,0 +1,14 @@
+"""Everything Streamlit: the session's model registry, caches, views, figures and
+background training, used by ``app.py`` and the pages. Imports :mod:`explorer.core`,
+never the other way round.
+
+- :mod:`~explorer.ui.session`: the one place that sets session-state defaults;
+- :mod:`~explorer.ui.registry`: shipped checkpoint files, session models and uploads,
+  handed out as :class:`~explorer.ui.registry.ModelEntry` to any view; the sidebar choice;
+- :mod:`~explorer.ui.caches`: ``st.cache_*`` wrappers with explicit keys;
+- :mod:`~explorer.ui.views`: latent map, decoder, manifold grid and click panel, each
+  bound to one model and a key prefix, so several can stand on one page;
+- :mod:`~explorer.ui.figures`: Plotly figures;
+- :mod:`~explorer.ui.training_job`, :mod:`~explorer.ui.train_form`: one session's
+  background training run, and the Train page's settings, names and times.
+"""

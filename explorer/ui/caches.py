@@ -1,0 +1,66 @@
+"""Streamlit caches with explicit keys: MNIST splits and checkpoint files
+(``st.cache_resource``, shared by every session), encodings, grid images and CSV
+exports (``st.cache_data``, keyed by :attr:`explorer.ui.registry.ModelEntry.key`, which
+changes whenever a model's weights can have changed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.core.checkpoints import Checkpoint, load_checkpoint
+from explorer.core.data import DATASET_NAME, load_split, prepare_mnist
+from explorer.core.images import png_bytes
+from explorer.core.latent import Encodings, decode_manifold, encode_dataset, encodings_table
+
+#: Pixels between the manifold grid's cells.
+GRID_PADDING = 2
+
+
+@st.cache_resource(show_spinner="Loading the MNIST test split...")
+def test_split() -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST test images (10000, 1, 28, 28) in [0, 1] and labels (10000,), shared by all sessions."""
+    return load_split(train=False)
+
+
+@st.cache_resource(show_spinner="Loading the MNIST training split...")
+def train_split() -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """MNIST training images (60000, 1, 28, 28) in [0, 1], labels (60000,) and the
+    dataset's ``{"name", "sha256"}`` for checkpoints; one read-only copy for all sessions."""
+    checksums = prepare_mnist()
+    images, labels = load_split(train=True, verify=False)
+    return images, labels, {"name": DATASET_NAME, "sha256": checksums}
+
+
+@st.cache_resource(show_spinner="Loading checkpoint...", max_entries=16)
+def checkpoint_file(path: str, mtime_ns: int) -> Checkpoint:
+    """A checkpoint file, loaded once per (path, modification time).
+
+    Raises:
+        CheckpointError: not a usable checkpoint.
+    """
+    return load_checkpoint(path)
+
+
+@st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32)
+def test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
+    """Encodings of the MNIST test split under the model identified by ``key``
+    (``_model`` is not hashed: ``key`` must identify its weights)."""
+    images, labels = test_split()
+    return encode_dataset(_model, images, labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def manifold_png(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None = None) -> bytes:
+    """The decoded manifold grid of codes ``z`` (``latent.decode_manifold``) as PNG bytes.
+
+    ``key`` identifies the model's weights (``_model`` is not hashed); ``z`` is hashed.
+    """
+    return png_bytes(decode_manifold(_model, z, padding=GRID_PADDING, y=y))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def encodings_csv(key: str, _encodings: Encodings) -> bytes:
+    """The test-set mu, sigma and labels as CSV bytes (``latent.encodings_table``)."""
+    return encodings_table(_encodings).to_csv(index=False).encode()

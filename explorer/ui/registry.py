@@ -1,0 +1,199 @@
+"""The session's model registry: shipped checkpoint files, models trained in this
+session and uploads, handed out as :class:`ModelEntry` to any view.
+
+- Checkpoint files in ``checkpoints/`` are loaded once per (path, modification time)
+  and shared by every session (:func:`explorer.ui.caches.checkpoint_file`).
+- Models trained or uploaded in a browser session live in that session's state and are
+  offered beside the files, for this session only.
+- :func:`model_options` lists every model as ``choice value -> label``;
+  :func:`resolve_model` turns a choice value into a :class:`ModelEntry`, so a page can
+  put any models it likes into its views. :func:`select_model` draws the sidebar's
+  choice, which pages read with :func:`current_model`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
+from explorer.core.models import Autoencoder
+from explorer.ui import caches
+from explorer.ui.session import (
+    CURRENT_MODEL_KEY,
+    MODEL_CHOICE_KEY,
+    PENDING_CHOICE_KEY,
+    SAVE_NAME_KEY,
+    SESSION_MODEL_IDS_KEY,
+    SESSION_MODELS_KEY,
+    TRAINING_JOB_KEY,
+    UPLOADED_FILE_IDS_KEY,
+)
+
+CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+DEFAULT_CHECKPOINT = "mnist_vae_z2.pt"
+FILE_PREFIX = "file:"
+SESSION_PREFIX = "session:"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model as views see it.
+
+    Attributes:
+        key: hashable identity for caches: ``file:<path>@<mtime_ns>`` or
+            ``session:<name>@<unique id>``; changes whenever the weights can have
+            changed, and differs between sessions that use the same name.
+        label: what the user sees.
+        checkpoint: the loaded checkpoint (model in eval mode, never trained in place).
+    """
+
+    key: str
+    label: str
+    checkpoint: Checkpoint
+
+    @property
+    def model(self) -> Autoencoder:
+        """The model (eval mode)."""
+        return self.checkpoint.model
+
+
+def add_session_model(name: str, checkpoint: Checkpoint) -> str:
+    """Offer ``checkpoint`` in this session's model choice, on every page, at once.
+
+    Args:
+        name: wanted name; ``-2``, ``-3``, ... is appended if this session already
+            has a model of that name (nothing is replaced).
+        checkpoint: a loaded, validated checkpoint.
+
+    Returns:
+        The name it was stored under.
+    """
+    models = st.session_state[SESSION_MODELS_KEY]
+    unique, n = name, 1
+    while unique in models:
+        n += 1
+        unique = f"{name}-{n}"
+    models[unique] = checkpoint
+    # a per-model id in the cache key: two sessions (or uploads) may use the same name
+    st.session_state[SESSION_MODEL_IDS_KEY][unique] = uuid.uuid4().hex
+    return unique
+
+
+def adopt_finished_training() -> str | None:
+    """Offer this session's finished training run in the model choice (once) and
+    choose it; called on every run by :func:`select_model`, so the model appears on
+    whatever page the user is on.
+
+    Returns:
+        The session-model name it got, or None if there was nothing new to adopt.
+    """
+    job = st.session_state.get(TRAINING_JOB_KEY)
+    if job is None or not job.done or job.session_model_name is not None:
+        return None
+    snapshot = job.snapshot()
+    if snapshot.checkpoint is None:  # failed, or diverged before one epoch finished
+        return None
+    name = add_session_model(snapshot.name, snapshot.checkpoint)
+    job.session_model_name = name
+    st.session_state[SAVE_NAME_KEY] = f"{name}.pt"
+    choose_session_model(name)
+    return name
+
+
+def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
+    """Validate an uploaded checkpoint and offer it in the model choice (once per upload).
+
+    Nothing in the file is executed (see :func:`explorer.core.checkpoints.load_checkpoint`).
+
+    Args:
+        file_id: the upload's id (the same upload seen on a rerun is not added again).
+        file_name: the uploaded file's name; its stem names the session model.
+        data: the file's bytes.
+
+    Returns:
+        The session-model name.
+
+    Raises:
+        CheckpointError: corrupt, foreign or incompatible file (nothing is added).
+    """
+    seen = st.session_state[UPLOADED_FILE_IDS_KEY]
+    if file_id in seen:
+        return seen[file_id]
+    checkpoint = load_checkpoint(data)
+    name = add_session_model(f"{Path(file_name).stem} (uploaded)", checkpoint)
+    seen[file_id] = name
+    choose_session_model(name)
+    return name
+
+
+def choose_session_model(name: str) -> None:
+    """Make the session model ``name`` the sidebar choice from the next run on
+    (applied by :func:`select_model` before it draws the choice)."""
+    st.session_state[PENDING_CHOICE_KEY] = f"{SESSION_PREFIX}{name}"
+
+
+def checkpoint_files(folder: Path | None = None) -> list[Path]:
+    """The ``*.pt`` files in ``folder`` (default :data:`CHECKPOINT_DIR`), the shipped VAE first."""
+    files = sorted((CHECKPOINT_DIR if folder is None else folder).glob("*.pt"))
+    return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
+
+
+def model_options() -> dict[str, str]:
+    """Choice value -> label for every checkpoint file and session model."""
+    options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files()}
+    for name in st.session_state.get(SESSION_MODELS_KEY, {}):
+        options[f"{SESSION_PREFIX}{name}"] = f"{name} (this session)"
+    return options
+
+
+def resolve_model(choice: str) -> ModelEntry:
+    """Load the model behind a choice value from :func:`model_options`.
+
+    Raises:
+        CheckpointError: the file is not a usable checkpoint (or has disappeared).
+        KeyError: a session model of that name does not exist.
+    """
+    if choice.startswith(SESSION_PREFIX):
+        name = choice[len(SESSION_PREFIX) :]
+        checkpoint = st.session_state[SESSION_MODELS_KEY][name]
+        model_id = st.session_state.get(SESSION_MODEL_IDS_KEY, {}).get(name, id(checkpoint))
+        return ModelEntry(f"{choice}@{model_id}", name, checkpoint)
+    path = Path(choice[len(FILE_PREFIX) :])
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"{path}: no such checkpoint file") from exc
+    return ModelEntry(f"{choice}@{mtime_ns}", path.name, caches.checkpoint_file(str(path), mtime_ns))
+
+
+def select_model() -> None:
+    """Sidebar choice of model, stored for the pages (see :func:`current_model`).
+
+    A bad checkpoint shows its error in the sidebar and leaves no current model.
+    """
+    st.session_state[CURRENT_MODEL_KEY] = None
+    adopt_finished_training()
+    options = model_options()
+    if not options:
+        st.sidebar.error(f"No checkpoints found in {CHECKPOINT_DIR}.")
+        return
+    pending = st.session_state.get(PENDING_CHOICE_KEY)
+    if pending in options:
+        st.session_state[MODEL_CHOICE_KEY] = pending
+    st.session_state[PENDING_CHOICE_KEY] = None
+    choice = st.sidebar.selectbox(
+        "Model", list(options), format_func=options.__getitem__, key=MODEL_CHOICE_KEY
+    )
+    try:
+        st.session_state[CURRENT_MODEL_KEY] = resolve_model(choice)
+    except (CheckpointError, KeyError) as exc:
+        st.sidebar.error(f"Cannot use this model: {exc}")
+
+
+def current_model() -> ModelEntry | None:
+    """The model chosen in the sidebar on this run, or None if none is usable."""
+    return st.session_state.get(CURRENT_MODEL_KEY)

@@ -1,0 +1,50 @@
+"""The one place that sets session-state defaults (app-wide keys and each view's keys).
+
+App-wide keys are constants here; a view's keys are its prefix plus a name (see
+:class:`explorer.ui.views.common.ViewKeys`), and :func:`init_view_state` gives them
+their defaults, so two views with different prefixes never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+
+MODEL_CHOICE_KEY = "model_choice"  # the sidebar's selectbox
+CURRENT_MODEL_KEY = "current_model"  # the sidebar's model on this run (registry.ModelEntry | None)
+SESSION_MODELS_KEY = "session_models"  # name -> Checkpoint, models trained or uploaded in this session
+SESSION_MODEL_IDS_KEY = "session_model_ids"  # name -> unique id (cache keys)
+PENDING_CHOICE_KEY = "pending_model_choice"  # choice value to apply on the next run
+TRAINING_JOB_KEY = "training_job"  # this session's TrainingJob | None
+UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"  # upload file_id -> session-model name
+SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
+SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last selection acted on
+
+
+def init_session_state() -> None:
+    """Set every app-wide session-state default, once per session (app.py calls it first)."""
+    st.session_state.setdefault(SESSION_MODELS_KEY, {})
+    st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})
+    st.session_state.setdefault(CURRENT_MODEL_KEY, None)
+    st.session_state.setdefault(PENDING_CHOICE_KEY, None)
+    st.session_state.setdefault(TRAINING_JOB_KEY, None)
+    st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})
+    # A Plotly selection stays in session state across reruns; only a new one is acted on.
+    st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
+
+
+def init_view_state(defaults: Mapping[str, object], persistent: tuple[str, ...] = ()) -> None:
+    """Give a view's keys their defaults (once per session) and keep its widget values.
+
+    Args:
+        defaults: full session key -> default value.
+        persistent: widget keys whose values must survive a run of a page without that
+            widget. Streamlit drops a widget's value when a page without it runs;
+            re-assigning makes it session state proper, so sliders and grid settings
+            carry over between pages that show the same view.
+    """
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+    for key in persistent:
+        st.session_state[key] = st.session_state[key]

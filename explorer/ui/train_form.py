@@ -1,0 +1,79 @@
+"""The Train page's form, names and times: settings from text fields into configs,
+descriptive run names, and "m:ss" durations. No Streamlit, no torch work."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+
+from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.models import model_class
+
+#: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
+#: (measured with ``python -m bench.training``; see the README).
+DEFAULT_MODEL_CONFIG = ModelConfig()
+DEFAULT_TRAIN_CONFIG = TrainConfig(epochs=7, batch_size=128, lr=2e-3, lr_schedule="cosine", seed=0)
+
+
+def parse_hidden_sizes(text: str) -> tuple[int, ...]:
+    """Hidden layer widths from text such as ``"512, 256"`` or ``"512 256"``.
+
+    Raises:
+        ValueError: empty text, or a part that is not a positive integer.
+    """
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    if not parts:
+        raise ValueError("hidden sizes: give at least one layer width, e.g. 512, 256")
+    sizes = []
+    for part in parts:
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"hidden sizes: {part!r} is not a positive whole number (e.g. 512, 256)")
+        sizes.append(int(part))
+    return tuple(sizes)
+
+
+def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, epochs: int,
+                 batch_size: int, lr: float, lr_schedule: str, seed: int,
+                 subset: int) -> tuple[ModelConfig, TrainConfig]:
+    """Model and training settings from the Train page's form.
+
+    Args:
+        hidden_sizes: text such as ``"512, 256"`` (see :func:`parse_hidden_sizes`).
+        subset: training images to use; 0 means all of them.
+        Others: as in :class:`ModelConfig` and :class:`TrainConfig`.
+
+    Raises:
+        ValueError: any invalid setting, with a message naming it.
+    """
+    model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim),
+                               hidden_sizes=parse_hidden_sizes(hidden_sizes), beta=float(beta))
+    train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+                               lr_schedule=lr_schedule, seed=int(seed),
+                               subset=int(subset) if subset else None)
+    return model_config, train_config
+
+
+def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: int,
+             when: datetime | None = None) -> str:
+    """A descriptive name such as ``vae_z2_h512-256_b1_e7_20261121T102400Z``.
+
+    Args:
+        model_config, train_config: the run's settings.
+        epochs_done: completed epochs (may be fewer than ``train_config.epochs``).
+        when: time stamp (UTC; default now), to the second.
+    """
+    when = when or datetime.now(timezone.utc)
+    hidden = "-".join(map(str, model_config.hidden_sizes))
+    beta = f"_b{model_config.beta:g}" if model_class(model_config.kind).is_variational else ""
+    subset = f"_n{train_config.subset}" if train_config.subset else ""
+    return (f"{model_config.kind}_z{model_config.latent_dim}_h{hidden}{beta}_e{epochs_done}{subset}"
+            f"_s{train_config.seed}_{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``"1:05"`` for 65 s, ``"--"`` for None (not known yet)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "--"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"

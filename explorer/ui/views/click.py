@@ -1,0 +1,61 @@
+"""The click panel: a clicked test digit with its reconstruction and loss terms, or the
+decoding of a clicked z."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import decode_z, image_terms
+from explorer.ui import caches, figures
+from explorer.ui.views.common import ModelView
+
+CLICK_SCALE = 6
+
+
+def _fmt(values) -> str:
+    return "(" + ", ".join(f"{v:.3f}" for v in values) + ")"
+
+
+def click_panel(view: ModelView) -> None:
+    """What the view's last click showed: a test digit (original, reconstruction, mu,
+    sigma, per-image KL and -ELBO) or the decoding of a clicked z."""
+    click = view.click()
+    model = view.model
+    encodings = view.encodings
+    with st.container(key=view.keys("click_panel")):
+        if click is None:
+            st.caption("Click a digit on the map to see it with its reconstruction, or empty space to decode it.")
+            return
+        if isinstance(click, figures.SpaceClick):
+            st.markdown(f"**Clicked z** = {_fmt(click.z)}")
+            image = decode_z(model, click.z, y=view.condition())[0]
+            st.image(png_bytes(upscale_nearest(image, CLICK_SCALE)), output_format="PNG",
+                     caption="decoder mean at the clicked z")
+            return
+        images, _ = caches.test_split()
+        i = click.index
+        mu = encodings.mu[i]
+        label = int(encodings.labels[i])
+        y = label if model.is_conditional else None
+        original = images[i]
+        reconstruction = decode_z(model, mu, y=y)[0]
+        st.markdown(f"**Test digit {i}**, label **{label}**")
+        left, right = st.columns(2)
+        left.image(png_bytes(upscale_nearest(original, CLICK_SCALE)), output_format="PNG", caption="original")
+        right.image(png_bytes(upscale_nearest(reconstruction, CLICK_SCALE)), output_format="PNG",
+                    caption="reconstruction (decoder mean at mu)")
+        terms = image_terms(model, original, y=y)
+        sigma = encodings.sigma
+        no_posterior = "n/a (AE)"  # every model without a posterior is an autoencoder
+        lines = [f"mu = {_fmt(mu)}", f"sigma = {_fmt(sigma[i]) if sigma is not None else no_posterior}"]
+        if terms.kl is None:
+            lines += [f"reconstruction = {terms.reconstruction:.2f} nats (at the code)",
+                      f"KL = n/a, -ELBO = {no_posterior}"]
+        else:
+            lines += [f"reconstruction = {terms.reconstruction:.2f} nats", f"KL = {terms.kl:.2f} nats",
+                      f"-ELBO = {terms.neg_elbo:.2f} nats"]
+        st.markdown("  \n".join(lines))
+        if terms.kl is not None:
+            st.caption("Reconstruction at one z drawn from q(z|x) with seed 0, KL in closed form: "
+                       "the single-sample -ELBO the test metrics use.")

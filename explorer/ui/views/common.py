@@ -1,0 +1,196 @@
+"""What every view shares: its keys (:class:`ViewKeys`), its model, encodings and slider
+ranges (:class:`ModelView`), and the reading of chart selections.
+
+A view's session keys and widget keys are ``prefix + name``; the Explorer and Manifold
+pages use the empty prefix (so they share sliders and grid settings), a page that shows
+two models gives each its own prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from explorer.core.latent import Encodings, LatentRange, latent_ranges, manifold_coordinates, manifold_z
+from explorer.ui import caches, session
+from explorer.ui.figures import PointClick, SpaceClick
+from explorer.ui.registry import ModelEntry
+
+DEFAULT_GRID_N = 20
+DEFAULT_GRID_SPACING = "paper"
+#: Default "linear" grid range of a variational model: the prior's +-3 sigma.
+PRIOR_GRID_RANGE = (-3.0, 3.0)
+
+
+@dataclass(frozen=True)
+class ViewKeys:
+    """Session-state and widget keys of one view instance: ``keys("z1_slider")`` is
+    ``prefix + "z1_slider"``.
+
+    Attributes:
+        prefix: prepended to every key ("" for the Explorer and Manifold pages).
+    """
+
+    prefix: str = ""
+
+    def __call__(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    @property
+    def z_sliders(self) -> tuple[str, str]:
+        return self("z1_slider"), self("z2_slider")
+
+    def defaults(self) -> dict[str, object]:
+        """Every state key of a view with its default value."""
+        return {
+            self("z1_slider"): 0.0, self("z2_slider"): 0.0,
+            self("decoder_sample"): False, self("decoder_sample_seed"): 0,
+            self("condition_label"): 0,
+            self("grid_n"): DEFAULT_GRID_N, self("grid_spacing"): DEFAULT_GRID_SPACING,
+            self("grid_range"): PRIOR_GRID_RANGE,
+            self("marker_follows_sliders"): False, self("show_grid_on_map"): False,
+            self("show_prior_on_map"): False,
+            # the last click on the map or grid: PointClick | SpaceClick | None
+            self("last_click"): None,
+            # what the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}
+            self("map_drawn_state"): {},
+            # the model whose defaults the grid settings hold
+            self("explorer_defaults_for"): None,
+        }
+
+    def persistent(self) -> tuple[str, ...]:
+        """Widget keys whose values carry over between pages."""
+        return (*self.z_sliders, *(self(n) for n in (
+            "decoder_sample", "condition_label", "grid_n", "grid_spacing", "grid_range",
+            "marker_follows_sliders", "show_grid_on_map", "show_prior_on_map")))
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """One model shown by a set of views that share keys (sliders, grid, click).
+
+    Create with :meth:`create` before the view's widgets are drawn.
+
+    Attributes:
+        entry: the model (from :mod:`explorer.ui.registry`).
+        keys: the view's keys.
+        encodings: the model's encodings of the MNIST test split.
+        ranges: slider ranges of z1 and z2 (None unless the latent space is 2-D).
+    """
+
+    entry: ModelEntry
+    keys: ViewKeys
+    encodings: Encodings
+    ranges: tuple[LatentRange, LatentRange] | None
+
+    @classmethod
+    def create(cls, entry: ModelEntry, prefix: str = "") -> "ModelView":
+        """Bind ``entry`` to the views with ``prefix``: set their state defaults, encode
+        the test set (cached), and keep the slider and grid state valid for the model."""
+        keys = ViewKeys(prefix)
+        session.init_view_state(keys.defaults(), keys.persistent())
+        model = entry.model
+        encodings = caches.test_encodings(entry.key, model)
+        ranges = (latent_ranges(encodings.mu, stochastic=model.is_variational)
+                  if model.config.latent_dim == 2 else None)
+        view = cls(entry, keys, encodings, ranges)
+        if ranges is not None:
+            view._fit_state_to_model()
+        return view
+
+    @property
+    def model(self):
+        return self.entry.model
+
+    @property
+    def is_2d(self) -> bool:
+        return self.ranges is not None
+
+    @property
+    def variational(self) -> bool:
+        return self.entry.model.is_variational
+
+    def state(self, name: str):
+        """The value of this view's session key ``name``."""
+        return st.session_state[self.keys(name)]
+
+    def set_state(self, name: str, value) -> None:
+        st.session_state[self.keys(name)] = value
+
+    # --- decoder z, condition, grid, click ------------------------------------------------
+
+    def slider_z(self) -> tuple[float, float]:
+        """The decoder sliders' current z."""
+        return tuple(float(st.session_state[k]) for k in self.keys.z_sliders)
+
+    def set_slider_z(self, z) -> None:
+        """Move the decoder sliders to ``z`` (snapped to their steps); call before they are drawn."""
+        for key, r, value in zip(self.keys.z_sliders, self.ranges, z):
+            st.session_state[key] = r.snap(value)
+
+    def condition(self) -> int | None:
+        """The label the decoder is conditioned on (conditional models), else None."""
+        return int(self.state("condition_label")) if self.model.is_conditional else None
+
+    def grid_params(self) -> tuple[int, str, tuple[float, float]]:
+        """(n, spacing, (low, high)) of the manifold grid, from its widgets' state."""
+        low, high = self.state("grid_range")
+        return int(self.state("grid_n")), self.state("grid_spacing"), (float(low), float(high))
+
+    @staticmethod
+    def grid_codes(params: tuple[int, str, tuple[float, float]]) -> np.ndarray:
+        """(n * n, 2) codes of the manifold grid for :meth:`grid_params`."""
+        n, spacing, (low, high) = params
+        return manifold_z(manifold_coordinates(n, spacing, low, high))
+
+    def click(self) -> PointClick | SpaceClick | None:
+        """The last click on this view's map or grid."""
+        return self.state("last_click")
+
+    def grid_range_bounds(self) -> LatentRange:
+        """Limits and step of the grid's "linear" range slider: both axes' ranges."""
+        return LatentRange(min(r.low for r in self.ranges), max(r.high for r in self.ranges),
+                           max(r.step for r in self.ranges))
+
+    def grid_range_default(self) -> tuple[float, float]:
+        """Default "linear" grid range: the prior's +-3 sigma with a prior, else the codes' extent."""
+        if self.variational:
+            return PRIOR_GRID_RANGE
+        bounds = self.grid_range_bounds()
+        return bounds.low, bounds.high
+
+    def _fit_state_to_model(self) -> None:
+        """Clamp (and snap) the z sliders into the ranges; when the model changes, reset
+        the grid to the model's default (with a prior: "paper" spacing and range +-3;
+        without one: "linear" over its codes' extent, since the paper's inverse-CDF grid
+        (+-1.64) would cover a speck of a prior-less code space)."""
+        for key, r in zip(self.keys.z_sliders, self.ranges):
+            st.session_state[key] = r.snap(st.session_state.get(key, 0.0))
+        if self.state("explorer_defaults_for") != self.entry.key:
+            self.set_state("explorer_defaults_for", self.entry.key)
+            self.set_state("grid_range", self.grid_range_default())
+            self.set_state("grid_spacing", "paper" if self.variational else "linear")
+        low, high = self.state("grid_range")
+        bounds = self.grid_range_bounds()
+        low, high = max(low, bounds.low), min(high, bounds.high)
+        self.set_state("grid_range", (low, high) if low < high else self.grid_range_default())
+
+
+def new_selection(chart_key: str) -> list[dict] | None:
+    """The points of chart ``chart_key``'s selection if it changed since last asked, else None.
+
+    A Plotly selection stays in session state across reruns; this reports each one once.
+    """
+    state = st.session_state.get(chart_key)
+    try:
+        points = list(state.selection.points)
+    except AttributeError:
+        return None
+    signature = tuple((p.get("curve_number"), p.get("point_index"), p.get("x"), p.get("y")) for p in points)
+    seen = st.session_state[session.SEEN_SELECTIONS_KEY]
+    if seen.get(chart_key) == signature:
+        return None
+    seen[chart_key] = signature
+    return points

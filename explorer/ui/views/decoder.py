@@ -1,0 +1,53 @@
+"""The decoder panel: z sliders (and a label for conditional models) decoding live."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import decode_z
+from explorer.ui.views.common import ModelView
+
+#: Decoded images are shown this many times their 28 px size (nearest, so crisp).
+DECODED_SCALE = 10
+
+
+def _new_sample(view: ModelView) -> None:
+    view.set_state("decoder_sample_seed", view.state("decoder_sample_seed") + 1)
+
+
+def condition_selector(view: ModelView) -> None:
+    """The label a conditional model decodes with (nothing for other models)."""
+    if view.model.is_conditional:
+        st.selectbox("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
+                     help="A conditional VAE decodes z together with a label: z holds the style, y the digit.")
+
+
+@st.fragment
+def decoder_panel(view: ModelView) -> None:
+    """z1/z2 sliders decoding live into a large image (a fragment: only it reruns)."""
+    keys = view.keys
+    for j, (key, r) in enumerate(zip(keys.z_sliders, view.ranges)):
+        st.slider(f"z{j + 1}", r.low, r.high, step=r.step, key=key, format="%.2f",
+                  help=f"Coordinate {j + 1} of the latent code z that the decoder turns into an image.")
+    condition_selector(view)
+    z = view.slider_z()
+    likelihood = view.model.likelihood
+    sample = st.toggle(f"{likelihood.name.capitalize()} sample instead of the mean", key=keys("decoder_sample"),
+                       help=f"Off: the decoder mean E[x|z]. On: one random image x ~ p(x|z) from the "
+                            f"{likelihood.description}.")
+    generator = None
+    if sample:
+        st.button("New sample", key=keys("decoder_new_sample"), on_click=_new_sample, args=(view,))
+        generator = torch.Generator().manual_seed(view.state("decoder_sample_seed"))
+    image = decode_z(view.model, z, sample=sample, generator=generator, y=view.condition())[0]
+    png = png_bytes(upscale_nearest(image, DECODED_SCALE))
+    with st.container(key=keys("decoded_image")):
+        what = f"a {likelihood.name.capitalize()} sample x ~ p(x|z)" if sample else "the decoder mean"
+        st.image(png, output_format="PNG", caption=f"z = ({z[0]:.2f}, {z[1]:.2f}): {what}")
+    st.download_button("Download decoded image (PNG)", png, file_name=f"decoded_z1_{z[0]:.2f}_z2_{z[1]:.2f}.png",
+                       mime="image/png", key=keys("download_decoded"), on_click="ignore")
+    drawn = view.state("map_drawn_state")
+    if view.state("marker_follows_sliders") and drawn and drawn.get("z") != z:
+        st.rerun(scope="app")

@@ -1,0 +1,71 @@
+"""The latent map: the test set's encoder means mu, with click catcher and overlays."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.core.latent import project_2d
+from explorer.ui import figures
+from explorer.ui.views.common import ModelView, new_selection
+
+
+def handle_map_selection(view: ModelView) -> None:
+    """Act on a new click on the view's map: remember it and move the sliders to its z.
+    Call before the sliders are drawn, so a click moves them in the same run."""
+    points = new_selection(view.keys("latent_map"))
+    click = figures.map_click(points, catcher=view.is_2d) if points else None
+    if click is None:
+        return
+    view.set_state("last_click", click)
+    if view.is_2d:
+        view.set_slider_z(view.encodings.mu[click.index] if isinstance(click, figures.PointClick) else click.z)
+
+
+def map_overlay_toggles(view: ModelView) -> None:
+    """The map's overlay switches, in three columns."""
+    keys = view.keys
+    cols = st.columns(3)
+    cols[0].toggle("Prior 1/2/3-sigma circles", key=keys("show_prior_on_map"),
+                   help="Circles of radius 1, 2 and 3 around 0: where the prior p(z) = N(0, I) puts "
+                        "39%, 86% and 99% of its mass.")
+    cols[1].toggle("Grid sample locations on the map", key=keys("show_grid_on_map"), disabled=not view.is_2d,
+                   help="Each cross is the z of one manifold grid cell.")
+    cols[2].toggle("Map marker follows the sliders", key=keys("marker_follows_sliders"), disabled=not view.is_2d,
+                   help="Off: the star shows the z of the last click or page run; the sliders stay fast. "
+                        "On: every slider step also redraws the map.")
+
+
+def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple | None]:
+    """What the map will show of the other views (decoder z, grid): remembered so they
+    can rerun the page when it goes stale. Returns (z_marker, grid params or None)."""
+    grid = view.grid_params() if view.is_2d and view.state("show_grid_on_map") else None
+    z_marker = view.slider_z() if view.is_2d else None
+    view.set_state("map_drawn_state", {"z": z_marker, "grid": grid})
+    return z_marker, grid
+
+
+def latent_map_view(view: ModelView, z_marker=None, grid=None) -> None:
+    """The map (a selectable Plotly chart in a container keyed ``<prefix>map_panel``).
+
+    Args:
+        view: the model's views.
+        z_marker: the decoder's z to mark with a star (see :func:`record_map_state`).
+        grid: manifold grid params whose cells to overlay, or None.
+    """
+    encodings = view.encodings
+    xy, axis_names = project_2d(encodings.mu)
+    click = view.click()
+    selected = None
+    if isinstance(click, figures.PointClick):
+        sigma = encodings.sigma
+        if view.is_2d:
+            selected = (encodings.mu[click.index], sigma[click.index] if sigma is not None else None)
+        else:
+            selected = (xy[click.index], None)
+    fig = figures.latent_map(
+        xy, encodings.labels, axis_names=axis_names, ranges=view.ranges, selected=selected, z_marker=z_marker,
+        grid_z=view.grid_codes(grid) if grid else None, prior_circles=view.state("show_prior_on_map"),
+    )
+    with st.container(key=view.keys("map_panel")):
+        st.plotly_chart(fig, key=view.keys("latent_map"), on_select="rerun", selection_mode="points",
+                        config={"displaylogo": False})
