@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image
 from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
-from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
 from explorer.core.images import png_bytes, upscale_nearest
+from tests.helpers.apptest import image_id, shown_ids
 from explorer.core.latent import (
     decode_manifold,
     decode_z,
@@ -58,22 +58,6 @@ def _digit_point(encodings, index):
             "x": float(mu[0]), "y": float(mu[1]), "customdata": [index, label]}
 
 
-def _image_id(image: torch.Tensor, scale: int) -> str:
-    """Streamlit's media id of the PNG the app shows for this image (id = hash of the bytes)."""
-    return _calculate_file_id(png_bytes(upscale_nearest(image, scale)), "image/png")
-
-
-def _shown_ids(at, container_key) -> list[str]:
-    urls = [img.url for element in at.get_by_key(container_key).children.values() for img in _imgs(element)]
-    return [url.rsplit("/", 1)[1].split(".")[0] for url in urls]
-
-
-def _imgs(node):
-    if node.type == "image":
-        return list(node.proto.imgs)
-    return [img for child in getattr(node, "children", {}).values() for img in _imgs(child)]
-
-
 def _z(at):
     return at.slider(key="z1_slider").value, at.slider(key="z2_slider").value
 
@@ -87,9 +71,9 @@ def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_t
     _select(at, "latent_map", [_digit_point(vae_encodings, INDEX)])
     model, image = vae_checkpoint.model, mnist.test_images[INDEX]
     mu, sigma = vae_encodings.mu[INDEX], vae_encodings.sigma[INDEX]
-    original, reconstruction = _shown_ids(at, "click_panel")
-    assert original == _image_id(image, CLICK_SCALE)
-    assert reconstruction == _image_id(decode_z(model, mu)[0], CLICK_SCALE)
+    original, reconstruction = shown_ids(at, "click_panel")
+    assert original == image_id(image, CLICK_SCALE)
+    assert reconstruction == image_id(decode_z(model, mu)[0], CLICK_SCALE)
     text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
     terms = image_terms(model, image)
     assert f"label **{int(mnist.test_labels[INDEX])}**" in text
@@ -98,7 +82,7 @@ def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_t
     # the sliders moved to mu (on their 0.05 grid) and decode it
     ranges = latent_ranges(vae_encodings.mu, stochastic=True)
     assert _z(at) == pytest.approx((ranges[0].snap(mu[0]), ranges[1].snap(mu[1])))
-    assert _shown_ids(at, "decoded_image") == [_image_id(decode_z(model, _z(at))[0], DECODED_SCALE)]
+    assert shown_ids(at, "decoded_image") == [image_id(decode_z(model, _z(at))[0], DECODED_SCALE)]
     # highlighted on the map with its posterior's 1- and 2-sigma ellipses
     marker = _trace(at, "selected digit")
     assert (marker["x"][0], marker["y"][0]) == pytest.approx(tuple(mu), abs=1e-5)
@@ -119,8 +103,8 @@ def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_check
                                 "x": float(xs[i]), "y": float(ys[i])}])
     assert _z(at) == (2.5, -3.0)
     expected = decode_z(vae_checkpoint.model, (2.5, -3.0))[0]
-    assert _shown_ids(at, "click_panel") == [_image_id(expected, CLICK_SCALE)]
-    assert _shown_ids(at, "decoded_image") == [_image_id(expected, DECODED_SCALE)]
+    assert shown_ids(at, "click_panel") == [image_id(expected, CLICK_SCALE)]
+    assert shown_ids(at, "decoded_image") == [image_id(expected, DECODED_SCALE)]
     star = _trace(at, "decoder z")
     assert (star["x"][0], star["y"][0]) == (2.5, -3.0)
     # the same selection, seen again on a later run, does not move the sliders back
@@ -135,17 +119,17 @@ def test_sliders_decode_live_and_the_bernoulli_toggle_samples(app_test, vae_chec
         slider = at.slider(key=key)  # the prior's [-4, 4] by 0.05, widened to take in every mu
         assert slider.step == 0.05 and slider.min <= -4.0 and slider.max >= 4.0
         assert slider.min <= vae_encodings.mu[:, j].min() and slider.max >= vae_encodings.mu[:, j].max()
-    before = _shown_ids(at, "decoded_image")
+    before = shown_ids(at, "decoded_image")
     at.slider(key="z1_slider").set_value(2.0).run()
     at.slider(key="z2_slider").set_value(-1.5).run()
-    after = _shown_ids(at, "decoded_image")
-    assert after != before and after == [_image_id(decode_z(model, (2.0, -1.5))[0], DECODED_SCALE)]
+    after = shown_ids(at, "decoded_image")
+    assert after != before and after == [image_id(decode_z(model, (2.0, -1.5))[0], DECODED_SCALE)]
     at.toggle(key="decoder_sample").set_value(True).run()
     sample = decode_z(model, (2.0, -1.5), sample=True, generator=torch.Generator().manual_seed(0))[0]
-    assert _shown_ids(at, "decoded_image") == [_image_id(sample, DECODED_SCALE)]
+    assert shown_ids(at, "decoded_image") == [image_id(sample, DECODED_SCALE)]
     at.button(key="decoder_new_sample").click().run()
     resample = decode_z(model, (2.0, -1.5), sample=True, generator=torch.Generator().manual_seed(1))[0]
-    assert _shown_ids(at, "decoded_image") == [_image_id(resample, DECODED_SCALE)]
+    assert shown_ids(at, "decoded_image") == [image_id(resample, DECODED_SCALE)]
 
 
 def _grid_image(at) -> np.ndarray:
@@ -199,9 +183,9 @@ def test_the_ae_gets_its_own_ranges_and_no_elbo(app_test, ae_checkpoint, mnist):
     assert slider.min <= enc.mu[:, 0].min() and slider.max >= enc.mu[:, 0].max()
     assert at.slider(key="grid_range").value == (min(r.low for r in ranges), max(r.high for r in ranges))
     _select(at, "latent_map", [_digit_point(enc, INDEX)])
-    original, reconstruction = _shown_ids(at, "click_panel")
-    assert original == _image_id(mnist.test_images[INDEX], CLICK_SCALE)
-    assert reconstruction == _image_id(decode_z(model, enc.mu[INDEX])[0], CLICK_SCALE)
+    original, reconstruction = shown_ids(at, "click_panel")
+    assert original == image_id(mnist.test_images[INDEX], CLICK_SCALE)
+    assert reconstruction == image_id(decode_z(model, enc.mu[INDEX])[0], CLICK_SCALE)
     text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
     assert "sigma = n/a" in text and "-ELBO = n/a" in text
     names = {t.get("name") for t in chart_spec(at, "latent_map")["data"]}
@@ -218,4 +202,4 @@ def test_the_manifold_page_shows_the_grid_and_sliders(app_test, vae_checkpoint):
     assert not at.exception, at.exception
     np.testing.assert_array_equal(_grid_image(at), _expected_grid(vae_checkpoint.model, 20, "paper"))
     at.slider(key="z1_slider").set_value(1.0).run()
-    assert _shown_ids(at, "decoded_image") == [_image_id(decode_z(vae_checkpoint.model, (1.0, 0.0))[0], DECODED_SCALE)]
+    assert shown_ids(at, "decoded_image") == [image_id(decode_z(vae_checkpoint.model, (1.0, 0.0))[0], DECODED_SCALE)]

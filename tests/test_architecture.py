@@ -1,0 +1,97 @@
+"""The package's shape: imports run one way (core -> cli, core -> ui), no cycles, and the
+model library never imports Streamlit or Plotly (statically, and at run time)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = REPO / "explorer"
+UI_LIBRARIES = ("streamlit", "plotly")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _imports(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
+    """Every module this file imports anywhere in it (also inside functions)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in modules else base)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(path, name, modules) for name, path in modules.items()}
+
+
+def test_the_package_has_no_import_cycle():
+    graph = _graph()
+    internal = {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(internal[module]):
+            if state.get(dep) == 1:
+                cycles.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[module] = 2
+
+    for module in sorted(internal):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_imports_run_one_way_and_the_model_library_never_imports_the_ui():
+    graph = _graph()
+    assert any(m.startswith("explorer.core.") for m in graph) and any(m.startswith("explorer.ui.") for m in graph)
+    wrong = []
+    for module, deps in graph.items():
+        for dep in deps:
+            top = dep.split(".")[0]
+            if module.startswith(("explorer.core", "explorer.cli")) and (
+                    top in UI_LIBRARIES or dep.startswith("explorer.ui")):
+                wrong.append(f"{module} imports {dep}")
+            if module.startswith("explorer.core") and dep.startswith("explorer.cli"):
+                wrong.append(f"{module} imports {dep}")
+            if top in ("app", "pages", "bench", "tests"):
+                wrong.append(f"{module} imports {dep} (outside the package)")
+    assert not wrong, wrong
+
+
+def test_importing_the_whole_model_library_loads_no_ui_library():
+    core = sorted(m for m in _modules() if m.startswith(("explorer.core", "explorer.cli")))
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in core)
+            + f"bad = [m for m in sys.modules if m.split('.')[0] in {UI_LIBRARIES!r}]\n"
+            + "assert not bad, bad\nprint(len(sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_benchmarks_and_test_helpers_live_outside_the_product_package():
+    assert not [p for p in PACKAGE.rglob("*.py") if "bench" in p.name]
+    assert (REPO / "bench").is_dir() and (REPO / "tests" / "helpers" / "browser.py").is_file()

@@ -1,0 +1,100 @@
+"""Views bound to a model and a key prefix: two models on one AppTest page, every view
+twice, no key collision, each view decoding with its own model and keeping its own state."""
+
+import pytest
+
+from conftest import AE_CHECKPOINT, VAE_CHECKPOINT, chart_spec
+from explorer.core.latent import decode_z, encode_dataset, latent_ranges
+from explorer.ui.views.decoder import DECODED_SCALE
+from tests.helpers.apptest import image_id, shown_ids
+
+
+def _two_models_page():
+    """A page with the shipped VAE (prefix a_) and AE (prefix b_) side by side."""
+    import streamlit as st
+
+    from explorer.ui import registry, session
+    from explorer.ui.views import ModelView
+    from explorer.ui.views.click import click_panel
+    from explorer.ui.views.decoder import decoder_panel
+    from explorer.ui.views.grid import manifold_panel
+    from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, record_map_state
+
+    session.init_session_state()
+    for column, prefix, name in zip(st.columns(2), ("a_", "b_"), ("mnist_vae_z2.pt", "mnist_ae_z2.pt")):
+        entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
+        view = ModelView.create(entry, prefix)
+        handle_map_selection(view)
+        z_marker, grid = record_map_state(view)
+        with column:
+            decoder_panel(view)
+            manifold_panel(view, height=300)
+            click_panel(view)
+            latent_map_view(view, z_marker=z_marker, grid=grid)
+
+
+@pytest.fixture
+def two_models():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_two_models_page, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_two_models_stand_on_one_page_with_their_own_widgets(two_models, mnist, vae_checkpoint, ae_checkpoint):
+    at = two_models
+    # each decoder's slider range is its own model's (VAE: prior range by 0.05; AE: its codes)
+    for prefix, ckpt in (("a_", vae_checkpoint), ("b_", ae_checkpoint)):
+        encodings = encode_dataset(ckpt.model, mnist.test_images, mnist.test_labels)
+        expected = latent_ranges(encodings.mu, stochastic=ckpt.model.is_variational)[0]
+        z1 = at.slider(key=f"{prefix}z1_slider")
+        assert (z1.min, z1.max, z1.step) == pytest.approx((expected.low, expected.high, expected.step))
+    assert at.slider(key="a_z1_slider").step == 0.05 and at.slider(key="b_z1_slider").step != 0.05
+    for prefix in ("a_", "b_"):
+        for key in ("latent_map", "manifold_chart"):
+            assert at.get_by_key(f"{prefix}{key}") is not None
+    # each map shows its own model's codes
+    for prefix, ckpt in (("a_", vae_checkpoint), ("b_", ae_checkpoint)):
+        spec = chart_spec(at, f"{prefix}latent_map")
+        assert sum(1 for t in spec["data"] if t.get("name", "").startswith("digit")) == 10
+    # grid defaults follow each model: the VAE starts on the paper grid, the AE on a linear one
+    assert at.radio(key="a_grid_spacing").value == "paper" and at.radio(key="b_grid_spacing").value == "linear"
+
+
+def test_moving_one_views_slider_changes_only_that_views_image(two_models, vae_checkpoint, ae_checkpoint):
+    at = two_models
+    b_z = (at.slider(key="b_z1_slider").value, at.slider(key="b_z2_slider").value)
+    b_before = shown_ids(at, "b_decoded_image")
+    assert b_before == [image_id(decode_z(ae_checkpoint.model, b_z)[0], DECODED_SCALE)]
+    at.slider(key="a_z1_slider").set_value(1.5).run()
+    assert not at.exception
+    a_z = (1.5, at.slider(key="a_z2_slider").value)
+    # each view decodes with its own model; the other view is untouched
+    assert shown_ids(at, "a_decoded_image") == [image_id(decode_z(vae_checkpoint.model, a_z)[0], DECODED_SCALE)]
+    assert shown_ids(at, "b_decoded_image") == b_before
+    assert (at.slider(key="b_z1_slider").value, at.slider(key="b_z2_slider").value) == b_z
+    b = at.slider(key="b_z1_slider")
+    b.set_value(b.min + 10 * b.step).run()
+    b_z = (b.min + 10 * b.step, b_z[1])
+    assert shown_ids(at, "b_decoded_image") == [image_id(decode_z(ae_checkpoint.model, b_z)[0], DECODED_SCALE)]
+    assert shown_ids(at, "a_decoded_image") == [image_id(decode_z(vae_checkpoint.model, a_z)[0], DECODED_SCALE)]
+
+
+def test_a_click_on_one_map_selects_in_that_view_only(two_models, vae_checkpoint):
+    from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
+
+    at = two_models
+    trace = chart_spec(at, "a_latent_map")["data"][3]
+    from conftest import plotly_array
+
+    index = int(plotly_array(trace["customdata"])[0][0])
+    point = {"curve_number": 3, "point_number": 0, "point_index": 0, "x": 0.0, "y": 0.0,
+             "customdata": [index, 3]}
+    at.session_state["a_latent_map"] = PlotlyState(
+        {"selection": PlotlySelectionState({"points": [point], "point_indices": [0], "box": [], "lasso": []})})
+    at.run()
+    assert not at.exception
+    assert f"Test digit {index}" in at.get_by_key("a_click_panel").markdown[0].value
+    assert "Click a digit" in at.get_by_key("b_click_panel").caption[0].value
