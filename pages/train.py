@@ -14,56 +14,6 @@ FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuil
 # the VAE first: the radio's default
 KINDS = {kind: MODEL_CLASSES[kind].title for kind in sorted(MODEL_CLASSES, key=lambda k: k != "vae")}
 
-st.title("Train a model")
-st.caption(
-    "Trains on the MNIST training split in the background while this page shows the "
-    "progress and the latent space of 2,000 fixed test digits after every epoch. "
-    "The result appears in the sidebar's model choice on every page."
-)
-job: tj.TrainingJob | None = st.session_state[session.TRAINING_JOB_KEY]
-running = job is not None and not job.done
-m0, t0 = form.DEFAULT_MODEL_CONFIG, form.DEFAULT_TRAIN_CONFIG
-
-with st.expander("Settings", expanded=job is None):
-    with st.form(key="train_settings", border=False):
-        c1, c2, c3 = st.columns(3)
-        kind = c1.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind")
-        latent_dim = c1.number_input(
-            "Latent dimension", min_value=1, max_value=64, value=m0.latent_dim, key="train_latent_dim",
-            help="More than 2: the map shows the first two principal components of mu.")
-        hidden = c1.text_input("Hidden sizes (encoder; the decoder mirrors them)",
-                               ", ".join(map(str, m0.hidden_sizes)), key="train_hidden")
-        beta = c1.number_input("beta (KL weight; variational models only)", min_value=0.0, value=m0.beta, step=0.5,
-                               key="train_beta")
-        epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
-        batch_size = c2.number_input("Batch size", min_value=1, max_value=60_000, value=t0.batch_size,
-                                     key="train_batch_size")
-        lr = c2.number_input("Learning rate", min_value=0.0, value=t0.lr, step=1e-4, format="%.5g",
-                             key="train_lr")
-        schedule = c2.selectbox("Learning-rate schedule", ["cosine", "constant"],
-                                index=["cosine", "constant"].index(t0.lr_schedule), key="train_schedule")
-        seed = c3.number_input("Seed", min_value=0, value=t0.seed, key="train_seed")
-        subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
-                                 value=0, step=1000, key="train_subset",
-                                 help="A few thousand give a quick demo.")
-        start = st.form_submit_button("Train", type="primary", disabled=running, key="start_training")
-
-if start:
-    try:
-        model_config, train_config = form.make_configs(
-            kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
-            batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset)
-    except ValueError as exc:
-        st.error(f"Cannot train with these settings: {exc}")
-    else:
-        train_images, train_labels, dataset = caches.train_split()
-        test_images, test_labels = caches.test_split()
-        st.session_state[session.TRAINING_JOB_KEY] = tj.TrainingJob(
-            model_config, train_config, train_images, test_images, test_labels, dataset,
-            train_labels=train_labels).start()
-        st.rerun()
-
-
 def _figure(job: tj.TrainingJob, kind: str, epoch: int, build):
     """The figure ``kind`` of ``job`` at ``epoch``, built once (redraws reuse it)."""
     memo = st.session_state.get(FIGURE_MEMO_KEY)
@@ -118,51 +68,105 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
             st.caption("The loss curves appear after the first epoch.")
 
 
-if job is not None:
-    live = not job.done
-    st.fragment(_live_view, run_every=LIVE_REFRESH_SECONDS if live else None)(job, live)
 
-if job is not None and job.done:
-    snap = job.snapshot()
-    if snap.state == "finished":
-        st.success(f"Training finished after {len(snap.history)} epochs in "
-                   f"{form.format_seconds(snap.elapsed)}.")
-    elif snap.state == "stopped":
-        st.warning(snap.message)
-    else:
-        st.error(snap.message)
-    if snap.checkpoint is not None:
-        name = job.session_model_name or snap.name
-        st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
-        save_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
-        # the field's value is dropped while another page runs: offer the name again
-        st.session_state.setdefault(session.SAVE_NAME_KEY, f"{name}.pt")
-        file_name = save_col.text_input("Save into checkpoints/ as", key=session.SAVE_NAME_KEY)
-        if save_col.button("Save", key="save_checkpoint", icon=":material/save:"):
-            try:
-                path = save_new_checkpoint(registry.CHECKPOINT_DIR, file_name, snap.checkpoint)
-            except FileExistsError:
-                st.error(f"checkpoints/{file_name} already exists and was not overwritten: "
-                         "choose another name.")
-            except (ValueError, OSError) as exc:
-                st.error(f"Not saved: {exc}")
-            else:
-                st.success(f"Saved {path.name} in checkpoints/ (it is listed in the model choice).")
-        download_col.download_button("Download checkpoint", job.checkpoint_bytes(),
-                                     file_name=f"{snap.name}.pt", mime="application/octet-stream",
-                                     key="download_checkpoint", icon=":material/download:")
+def train_page() -> None:
+    st.title("Train a model")
+    st.caption(
+        "Trains on the MNIST training split in the background while this page shows the "
+        "progress and the latent space of 2,000 fixed test digits after every epoch. "
+        "The result appears in the sidebar's model choice on every page."
+    )
+    job: tj.TrainingJob | None = st.session_state[session.TRAINING_JOB_KEY]
+    running = job is not None and not job.done
+    m0, t0 = form.DEFAULT_MODEL_CONFIG, form.DEFAULT_TRAIN_CONFIG
 
-st.divider()
-st.subheader("Use a checkpoint file")
-upload = st.file_uploader("Upload a checkpoint (.pt) saved by this app", type=["pt"],
-                          key="upload_checkpoint")
-if upload is not None:
-    try:
-        before = dict(st.session_state[session.UPLOADED_FILE_IDS_KEY])
-        name = registry.add_uploaded_checkpoint(upload.file_id, upload.name, upload.getvalue())
-    except CheckpointError as exc:
-        st.error(f"This file cannot be used: {exc}")
-    else:
-        if upload.file_id not in before:
-            st.rerun()  # so the sidebar offers (and shows) the uploaded model
-        st.success(f"{upload.name} is valid: it is in the model choice as **{name}**.")
+    with st.expander("Settings", expanded=job is None):
+        with st.form(key="train_settings", border=False):
+            c1, c2, c3 = st.columns(3)
+            kind = c1.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind")
+            latent_dim = c1.number_input(
+                "Latent dimension", min_value=1, max_value=64, value=m0.latent_dim, key="train_latent_dim",
+                help="More than 2: the map shows the first two principal components of mu.")
+            hidden = c1.text_input("Hidden sizes (encoder; the decoder mirrors them)",
+                                   ", ".join(map(str, m0.hidden_sizes)), key="train_hidden")
+            beta = c1.number_input("beta (KL weight; variational models only)", min_value=0.0, value=m0.beta, step=0.5,
+                                   key="train_beta")
+            epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
+            batch_size = c2.number_input("Batch size", min_value=1, max_value=60_000, value=t0.batch_size,
+                                         key="train_batch_size")
+            lr = c2.number_input("Learning rate", min_value=0.0, value=t0.lr, step=1e-4, format="%.5g",
+                                 key="train_lr")
+            schedule = c2.selectbox("Learning-rate schedule", ["cosine", "constant"],
+                                    index=["cosine", "constant"].index(t0.lr_schedule), key="train_schedule")
+            seed = c3.number_input("Seed", min_value=0, value=t0.seed, key="train_seed")
+            subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
+                                     value=0, step=1000, key="train_subset",
+                                     help="A few thousand give a quick demo.")
+            start = st.form_submit_button("Train", type="primary", disabled=running, key="start_training")
+
+    if start:
+        try:
+            model_config, train_config = form.make_configs(
+                kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
+                batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset)
+        except ValueError as exc:
+            st.error(f"Cannot train with these settings: {exc}")
+        else:
+            train_images, train_labels, dataset = caches.train_split()
+            test_images, test_labels = caches.test_split()
+            st.session_state[session.TRAINING_JOB_KEY] = tj.TrainingJob(
+                model_config, train_config, train_images, test_images, test_labels, dataset,
+                train_labels=train_labels).start()
+            st.rerun()
+
+    if job is not None:
+        live = not job.done
+        st.fragment(_live_view, run_every=LIVE_REFRESH_SECONDS if live else None)(job, live)
+
+    if job is not None and job.done:
+        snap = job.snapshot()
+        if snap.state == "finished":
+            st.success(f"Training finished after {len(snap.history)} epochs in "
+                       f"{form.format_seconds(snap.elapsed)}.")
+        elif snap.state == "stopped":
+            st.warning(snap.message)
+        else:
+            st.error(snap.message)
+        if snap.checkpoint is not None:
+            name = job.session_model_name or snap.name
+            st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
+            save_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
+            # the field's value is dropped while another page runs: offer the name again
+            st.session_state.setdefault(session.SAVE_NAME_KEY, f"{name}.pt")
+            file_name = save_col.text_input("Save into checkpoints/ as", key=session.SAVE_NAME_KEY)
+            if save_col.button("Save", key="save_checkpoint", icon=":material/save:"):
+                try:
+                    path = save_new_checkpoint(registry.CHECKPOINT_DIR, file_name, snap.checkpoint)
+                except FileExistsError:
+                    st.error(f"checkpoints/{file_name} already exists and was not overwritten: "
+                             "choose another name.")
+                except (ValueError, OSError) as exc:
+                    st.error(f"Not saved: {exc}")
+                else:
+                    st.success(f"Saved {path.name} in checkpoints/ (it is listed in the model choice).")
+            download_col.download_button("Download checkpoint", job.checkpoint_bytes(),
+                                         file_name=f"{snap.name}.pt", mime="application/octet-stream",
+                                         key="download_checkpoint", icon=":material/download:")
+
+    st.divider()
+    st.subheader("Use a checkpoint file")
+    upload = st.file_uploader("Upload a checkpoint (.pt) saved by this app", type=["pt"],
+                              key="upload_checkpoint")
+    if upload is not None:
+        try:
+            before = dict(st.session_state[session.UPLOADED_FILE_IDS_KEY])
+            name = registry.add_uploaded_checkpoint(upload.file_id, upload.name, upload.getvalue())
+        except CheckpointError as exc:
+            st.error(f"This file cannot be used: {exc}")
+        else:
+            if upload.file_id not in before:
+                st.rerun()  # so the sidebar offers (and shows) the uploaded model
+            st.success(f"{upload.name} is valid: it is in the model choice as **{name}**.")
+
+
+train_page()
