@@ -3,7 +3,7 @@ twice, no key collision, each view decoding with its own model and keeping its o
 
 import pytest
 
-from conftest import AE_CHECKPOINT, VAE_CHECKPOINT, chart_spec
+from conftest import chart_spec, plotly_array
 from explorer.core.latent import decode_z, encode_dataset, latent_ranges
 from explorer.ui.views.decoder import DECODED_SCALE
 from tests.helpers.apptest import image_id, shown_ids
@@ -98,3 +98,35 @@ def test_a_click_on_one_map_selects_in_that_view_only(two_models, vae_checkpoint
     assert not at.exception
     assert f"Test digit {index}" in at.get_by_key("a_click_panel").markdown[0].value
     assert "Click a digit" in at.get_by_key("b_click_panel").caption[0].value
+
+
+@pytest.mark.parametrize("config", [
+    {"kind": "cvae", "hidden_sizes": (64,)},
+    {"kind": "ae", "hidden_sizes": (), "likelihood": "gaussian"},
+    {"kind": "vae", "latent_dim": 3, "hidden_sizes": (32,)},
+], ids=["cvae", "linear-ae", "vae-z3"])
+def test_every_kind_of_model_renders_on_the_explorer_and_manifold_pages(config, app_test, mnist, tmp_path,
+                                                                        monkeypatch):
+    from explorer.core.checkpoints import save_checkpoint
+    from explorer.core.config import ModelConfig, TrainConfig
+    from explorer.core.metrics import evaluate
+    from explorer.core.models import build_model
+    from explorer.ui import registry
+
+    model = build_model(ModelConfig(**config), seed=0).eval()
+    metrics = evaluate(model, mnist.test_images[:200], mnist.test_labels[:200])
+    save_checkpoint(tmp_path / "m.pt", model, train_config=TrainConfig(epochs=1), history=[], metrics=metrics,
+                    dataset={"name": "MNIST"})
+    monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
+    at = app_test()
+    at.run()
+    assert not at.exception, at.exception
+    spec = chart_spec(at, "latent_map")
+    assert sum(len(plotly_array(t["x"])) for t in spec["data"] if t["name"].startswith("digit")) == 10_000
+    labels = {m.label for m in at.metric}
+    assert ("Test -ELBO (nats/image)" in labels) == model.is_variational
+    if model.is_conditional:
+        at.selectbox(key="condition_label").set_value(7).run()
+        assert not at.exception
+    at.switch_page("pages/manifold.py").run()
+    assert not at.exception, at.exception
