@@ -11,6 +11,10 @@ and prints medians (and all samples) as JSON:
 
 Every interval is measured with the page's own clock (``performance.now()``), from just
 before the input to the animation frame in which the DOM shows the result.
+
+Synchronisation rule for the helpers (and the tests that use them): never sleep to let
+the app catch up. Wait for the result of an action in the DOM, then, where the rest of
+that script run matters, for the app's own idle signal (:func:`wait_for_app_run`).
 """
 
 from __future__ import annotations
@@ -54,6 +58,27 @@ window.__digits = () => {
 window.__scatterCount = () => { const gd = window.__map();
   return gd && gd._fullData ? window.__digits().length : 0; };
 """ % MAP
+
+
+# Streamlit's own run state, published on its root element (checked in the 1.67 frontend:
+# data-test-script-state is "initial", "running", "notRunning", ...; it is "running" for
+# fragment runs too) plus the status widget's running icon, shown for runs over ~0.5 s.
+APP_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.dataset.testConnectionState === 'CONNECTED'
+      && app.dataset.testScriptState === 'notRunning'
+      && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
+}"""
+
+
+def wait_for_app_run(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the session is connected and no script or fragment run is in progress.
+
+    "notRunning" also holds *before* a rerun that an action has only just asked for, so
+    right after a click this proves nothing: first wait for the action's first visible
+    effect (which shows its run has started), then call this to let that run finish.
+    """
+    page.wait_for_function(APP_IDLE_JS, polling="raf", timeout=timeout_ms)
 
 
 def isolated_points(page, count: int, min_px: float = 10.0) -> list[dict]:
@@ -101,20 +126,46 @@ def empty_spot(page, min_px: float = 40.0) -> dict:
     }""", min_px)
 
 
-def open_explorer(page, url: str, timeout_ms: int = 60_000) -> None:
-    """Load the app and wait until the map shows all 10,000 test digits."""
+def open_explorer(page, url: str, timeout_ms: int = 60_000, idle: bool = True) -> None:
+    """Load the app and wait until the map shows all 10,000 test digits, and (``idle``)
+    until the page's first run has ended: the map is drawn before the rest of the page,
+    and a test that acts while that run is still going races it."""
     page.goto(url)
     page.locator(MAP).wait_for(timeout=timeout_ms)
     page.add_script_tag(content=MAP_JS)
     page.wait_for_function("() => window.__scatterCount() === 10000", timeout=timeout_ms)
     page.locator(".st-key-manifold_grid .js-plotly-plot").wait_for(timeout=timeout_ms)
+    if idle:
+        wait_for_app_run(page, timeout_ms)
+
+
+# Plotly selects the point under the cursor from its hover state, which it updates on
+# mousemove (throttled to animation frames; the WebGL trace picks on the CPU). A click
+# sent in the same instant as the move finds no hovered point and selects nothing. So the
+# pause below drives the UI like a person does; it synchronises with nothing in the app.
+HOVER_SETTLE_MS = 150
 
 
 def click_screen(page, px: float, py: float) -> None:
     """Hover, let Plotly register the point under the cursor, then click."""
     page.mouse.move(px, py)
-    page.wait_for_timeout(150)
+    page.wait_for_timeout(HOVER_SETTLE_MS)
     page.mouse.click(px, py)
+
+
+MAP_MARKERS_JS = """([selected, star]) => {
+  const gd = document.querySelector('%s');
+  if (!gd || !gd._fullData) return false;
+  const near = (name, xy) => { const t = gd._fullData.find(t => t.name === name);
+    return xy === null ? !t : !!t && t.x.length === 1 && Math.abs(t.x[0] - xy[0]) < 1e-6 && Math.abs(t.y[0] - xy[1]) < 1e-6; };
+  return near('selected digit', selected) && near('decoder z', star);
+}""" % MAP
+
+
+def wait_for_map_markers(page, selected, star, timeout_ms: int = 60_000) -> None:
+    """Wait until the map has drawn its highlight of the clicked digit at ``selected``
+    (None: no highlighted digit) and the decoder's star at ``star`` (latent x, y)."""
+    page.wait_for_function(MAP_MARKERS_JS, arg=[selected, star], timeout=timeout_ms)
 
 
 def decoded_src(page) -> str:
@@ -144,7 +195,11 @@ GRID_CHANGED = "(old) => { const g = document.querySelector('.st-key-manifold_gr
 
 
 def slider_step_ms(page) -> float:
-    """ArrowRight on the z1 slider to the new decoded image (src changed, image loaded)."""
+    """ArrowRight on the z1 slider to the new decoded image (src changed, image loaded).
+
+    Starts from an idle app: an image still arriving from an earlier run would otherwise
+    count as this step's result."""
+    wait_for_app_run(page)
     old = decoded_src(page).rsplit("/", 1)[-1]
     slider = page.locator(".st-key-z1_slider input[type=range]")
     slider.focus()
@@ -155,8 +210,9 @@ def slider_step_ms(page) -> float:
 
 def click_to_panel_ms(page, point: dict) -> float:
     """Mouse click on a digit to its click panel showing "Test digit <index>" with both images."""
+    wait_for_app_run(page)
     page.mouse.move(point["px"], point["py"])
-    page.wait_for_timeout(150)
+    page.wait_for_timeout(HOVER_SETTLE_MS)  # see HOVER_SETTLE_MS: UI driving, not synchronisation
     _mark(page)
     page.mouse.click(point["px"], point["py"])
     return _elapsed_when(page, PANEL_SHOWS, f"Test digit {point['index']}")
@@ -164,6 +220,7 @@ def click_to_panel_ms(page, point: dict) -> float:
 
 def set_grid_n_by_track_click(page, n: int) -> float:
     """Click the grid-n slider's track where n lies; milliseconds to the new grid image."""
+    wait_for_app_run(page)  # the old image and the track's position are final
     old = grid_source(page)
     track = page.locator(".st-key-grid_n [data-testid=stSliderTickBar]").bounding_box()
     thumb = page.locator(".st-key-grid_n input[type=range]").bounding_box()
@@ -224,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
         with streamlit_server(args.log) as (url, start):
             _wait_healthy(url)
-            open_explorer(page, url)
+            open_explorer(page, url, idle=False)
             results["cold_start_to_scatter_s"] = [time.perf_counter() - start]
             page.wait_for_timeout(1000)
             results["slider_step_ms"] = []
