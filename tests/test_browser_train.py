@@ -71,7 +71,9 @@ def _stop_training(page) -> None:
     stop = page.locator(".st-key-stop_training button")
     expect(stop).to_be_enabled()
     stop.click()
-    expect(page.get_by_text("Stopping...").or_(page.get_by_text("Stopped by the user"))).to_be_visible(
+    # .first: while the page's closing run draws "Stopped", the old caption stays on
+    # screen (stale) until that run ends, and both can match at once
+    expect(page.get_by_text("Stopping...").or_(page.get_by_text("Stopped by the user")).first).to_be_visible(
         timeout=TRAINING_TIMEOUT)
 
 
