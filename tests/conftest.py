@@ -5,25 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 VAE_CHECKPOINT = REPO / "checkpoints" / "mnist_vae_z2.pt"
 AE_CHECKPOINT = REPO / "checkpoints" / "mnist_ae_z2.pt"
 ARTIFACTS = REPO / "artifacts"
+SERVER_LOG = ARTIFACTS / "streamlit-server.log"
+#: How much of the end of the server log a failing browser test keeps.
+SERVER_LOG_TAIL_BYTES = 256 * 1024
 
 
 @pytest.fixture(scope="session")
@@ -93,48 +88,34 @@ def chart_spec(at, key: str) -> dict:
     return json.loads(at.get_by_key(key).proto.spec)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url(artifacts_dir):
-    """`streamlit run app.py` on a free loopback port; yields its URL, stops it after."""
-    port = _free_port()
-    log = open(artifacts_dir / "streamlit-server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start; see {log.name}")
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
+    """`streamlit run app.py` on a free loopback port; yields its URL, stops it after.
+    Its output goes to artifacts/streamlit-server.log."""
+    from tests.helpers.browser import streamlit_server
+
+    with streamlit_server(SERVER_LOG) as (url, _):
+        yield url
+
+
+def _expect_timeout() -> None:
+    """Waiting assertions (``expect``) default to 5 s, too short for an app that loads
+    torch and MNIST on a loaded 2-core CI machine; a passing wait costs nothing extra."""
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        from playwright.sync_api import expect
+    except ImportError:  # browser tests skip without playwright/chromium
+        return
+    expect.set_options(timeout=30_000)
+
+
+_expect_timeout()
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright launch options: Debian's chromium, headless, no network chatter."""
+    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+
     if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
@@ -144,3 +125,53 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     """A tall viewport: Streamlit scrolls inside its own container, not the page."""
     return {**browser_context_args, "viewport": {"width": 1400, "height": 1600}}
+
+
+# --- evidence from failing browser tests ----------------------------------------------
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (``item.report_setup``, ``report_call``,
+    ``report_teardown``) so fixtures can tell, at teardown, whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _failed(item) -> bool:
+    return any(getattr(getattr(item, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
+
+
+def _artifact_stem(item) -> str:
+    """The test's name as a file name: ``test_x[chromium]`` -> ``test_x-chromium``."""
+    return re.sub(r"[^\w.-]+", "-", item.name).strip("-")
+
+
+@pytest.fixture
+def failure_artifacts(request, browser, new_context, artifacts_dir):
+    """For browser tests (modules list it in ``pytestmark``): if the test fails, save
+    ``artifacts/<test>-failure.png`` (``-failure-<k>.png`` when several pages are open)
+    for every page of every open browser context, and the tail of the server's log as
+    ``artifacts/<test>-server.log``.
+
+    It depends on pytest-playwright's ``new_context`` (which ``context`` and ``page``
+    use, and which tests use for extra sessions), so it runs its teardown while those
+    contexts are still open: tests must create contexts with ``new_context``, not close
+    them themselves.
+    """
+    yield
+    if not _failed(request.node):
+        return
+    stem = _artifact_stem(request.node)
+    pages = [page for context in browser.contexts for page in context.pages if not page.is_closed()]
+    for k, page in enumerate(pages, start=1):
+        name = f"{stem}-failure.png" if len(pages) == 1 else f"{stem}-failure-{k}.png"
+        try:
+            page.screenshot(path=str(artifacts_dir / name), timeout=15_000)
+        except Exception as exc:  # noqa: BLE001 - evidence is best effort; keep the real failure
+            (artifacts_dir / f"{name}.error.txt").write_text(f"{page.url}\n{type(exc).__name__}: {exc}\n")
+    if SERVER_LOG.exists():
+        with open(SERVER_LOG, "rb") as log:
+            log.seek(max(0, SERVER_LOG.stat().st_size - SERVER_LOG_TAIL_BYTES))
+            with open(artifacts_dir / f"{stem}-server.log", "wb") as out:
+                shutil.copyfileobj(log, out)

@@ -1,24 +1,30 @@
 """End-to-end in headless chromium against `streamlit run app.py` (skips without chromium)."""
 
 import pytest
+from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+from tests.helpers.browser import wait_for_app_run
 
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
+
+MAP = ".st-key-latent_map .js-plotly-plot"
+# the map, not the first plot: the manifold grid's plot is written before the map
 SCATTER_POINTS_JS = """() => {
-  const gd = document.querySelector('.js-plotly-plot');
+  const gd = document.querySelector('%s');
   if (!gd || !gd._fullData) return 0;  // _fullData holds the decoded typed arrays
   return gd._fullData.filter(t => (t.name || '').startsWith('digit'))
                 .reduce((n, t) => n + t.x.length, 0);
-}"""
+}""" % MAP
 
 
 def test_latent_map_renders_in_a_real_browser(page, app_url, artifacts_dir):
     page.goto(app_url)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-    page.wait_for_function(f"({SCATTER_POINTS_JS})() === 10000", timeout=30_000)
+    page.locator(MAP).wait_for(timeout=60_000)
+    page.wait_for_function(f"({SCATTER_POINTS_JS})() === 10000", timeout=60_000)
     # WebGL traces draw into canvases; the legend lists the ten digits
-    assert page.locator(".js-plotly-plot canvas").count() > 0
-    legend = page.locator(".js-plotly-plot .legend .traces")
-    assert legend.count() == 10
-    assert page.get_by_text("Test -ELBO (nats/image)").is_visible()
+    expect(page.locator(f"{MAP} canvas").first).to_be_attached()
+    expect(page.locator(f"{MAP} .legend .traces")).to_have_count(10)
+    # written after the map in the same run: wait for it, do not sample it
+    expect(page.get_by_text("Test -ELBO (nats/image)")).to_be_visible()
+    wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "explorer.png"))

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.helpers.browser import (
     GRID_CHANGED,
@@ -18,16 +19,23 @@ from tests.helpers.browser import (
     open_explorer,
     set_grid_n_by_track_click,
     slider_step_ms,
+    wait_for_app_run,
+    wait_for_map_markers,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
 TIMEOUT = 60_000
 
 
 @pytest.fixture
 def explorer(page, app_url):
-    open_explorer(page, app_url, TIMEOUT)
+    open_explorer(page, app_url, TIMEOUT)  # returns once the first run has ended
     return page
+
+
+def _snap(v: float) -> float:
+    """A latent coordinate on the z sliders' 0.05 grid."""
+    return round(v / 0.05) * 0.05
 
 
 def test_a_mouse_click_on_a_point_shows_its_original_and_reconstruction(explorer, artifacts_dir):
@@ -36,14 +44,15 @@ def test_a_mouse_click_on_a_point_shows_its_original_and_reconstruction(explorer
     click_screen(page, point["px"], point["py"])
     page.wait_for_function(PANEL_SHOWS, arg=f"Test digit {point['index']}", timeout=TIMEOUT)
     panel = page.locator(".st-key-click_panel")
-    assert panel.get_by_text("original").is_visible()
-    assert panel.get_by_text("reconstruction (decoder mean at mu)").is_visible()
-    assert f"mu = ({point['x']:.3f}, {point['y']:.3f})" in panel.inner_text()
+    expect(panel.get_by_text("original")).to_be_visible()
+    expect(panel.get_by_text("reconstruction (decoder mean at mu)")).to_be_visible()
+    expect(panel).to_contain_text(f"mu = ({point['x']:.3f}, {point['y']:.3f})")
     # the sliders follow the click (snapped to their 0.05 step)
-    page.wait_for_function("(z) => document.querySelector('.st-key-decoded_image').innerText.includes(z)",
-                           arg=f"z = ({round(point['x'] / 0.05) * 0.05:.2f}, {round(point['y'] / 0.05) * 0.05:.2f})",
-                           timeout=TIMEOUT)
-    page.wait_for_timeout(1500)  # let the map redraw its highlight
+    expect(page.locator(".st-key-decoded_image")).to_contain_text(
+        f"z = ({_snap(point['x']):.2f}, {_snap(point['y']):.2f})", timeout=TIMEOUT)
+    # the map redraws with the digit highlighted and the decoder's star at the sliders' z
+    wait_for_map_markers(page, [point["x"], point["y"]], [_snap(point["x"]), _snap(point["y"])], TIMEOUT)
+    wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "explorer-point-click.png"))
 
 
@@ -57,9 +66,11 @@ def test_a_mouse_click_on_empty_space_decodes_the_z_there(explorer, artifacts_di
         "(t) => { const p = document.querySelector('.st-key-click_panel');"
         " return p && p.innerText.includes(t) && p.querySelector('img') && p.querySelector('img').naturalWidth > 0; }",
         arg=expected, timeout=TIMEOUT)
-    page.wait_for_function("(z) => document.querySelector('.st-key-decoded_image').innerText.includes(z)",
-                           arg=f"z = ({spot['x']:.2f}, {spot['y']:.2f})", timeout=TIMEOUT)
-    page.wait_for_timeout(1500)
+    expect(page.locator(".st-key-decoded_image")).to_contain_text(
+        f"z = ({spot['x']:.2f}, {spot['y']:.2f})", timeout=TIMEOUT)
+    # the map redraws with no highlighted digit and the decoder's star at the click
+    wait_for_map_markers(page, None, [spot["x"], spot["y"]], TIMEOUT)
+    wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "explorer-empty-click.png"))
 
 
@@ -68,18 +79,22 @@ def test_a_slider_moved_by_keyboard_changes_the_decoded_image(explorer, artifact
     before = decoded_src(page)
     slider_step_ms(page)  # ArrowRight on z1, waits for a new image
     assert decoded_src(page) != before
-    assert "z = (0.05, 0.00)" in page.locator(".st-key-decoded_image").inner_text()
+    expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00)")
+    wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "explorer-slider.png"))
 
 
 def test_the_grid_image_renders_and_follows_n(explorer, artifacts_dir):
     page = explorer
     image = page.locator(".st-key-manifold_grid .js-plotly-plot image")
-    assert image.count() == 1 and image.bounding_box()["width"] > 200
+    expect(image).to_have_count(1)
+    assert image.bounding_box()["width"] > 200
     png = Image.open(io.BytesIO(base64.b64decode(grid_source(page).split(",", 1)[1])))
     assert png.size == (20 * 30 + 2, 20 * 30 + 2)
-    set_grid_n_by_track_click(page, 30)
-    page.wait_for_function(GRID_CHANGED, arg="", timeout=TIMEOUT)
+    old = grid_source(page)
+    set_grid_n_by_track_click(page, 30)  # returns once the grid image has changed
+    page.wait_for_function(GRID_CHANGED, arg=old, timeout=TIMEOUT)
+    wait_for_app_run(page)  # the slider's value and the grid come from the same, finished run
     n = int(page.locator(".st-key-grid_n input[type=range]").get_attribute("aria-valuenow")
             or page.locator(".st-key-grid_n input[type=range]").input_value())
     assert 27 <= n <= 33  # a click on the track lands within a step or so of 30

@@ -12,7 +12,7 @@ from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
-from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.images import png_bytes
 from tests.helpers.apptest import image_id, shown_ids
 from explorer.core.latent import (
     decode_manifold,

@@ -1,6 +1,7 @@
 """The Train page through AppTest (no browser), on real MNIST subsets."""
 
 import io
+import threading
 import time
 
 import pytest
@@ -21,6 +22,25 @@ def train_page(app_test):
     at.switch_page("pages/train.py").run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture
+def training_gate(monkeypatch):
+    """Holds every training job before its first step until the test sets the event.
+
+    A 2-epoch run of 2,000 images ends in about 0.3-0.8 s, about as long as the rerun
+    that follows the Train click: checks of the *running* page would race the job."""
+    gate = threading.Event()
+    real_train = tj.train
+
+    def gated_train(*args, **kwargs):
+        if not gate.wait(120):
+            raise RuntimeError("the test never released the training gate")
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(tj, "train", gated_train)
+    yield gate
+    gate.set()  # a failed test must not leave a thread waiting
 
 
 def _start(at, **settings):
@@ -57,12 +77,13 @@ def _session_choices(at):
     return [o.removesuffix(SESSION_LABEL) for o in boxes[0].options if o.endswith(SESSION_LABEL)]
 
 
-def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train_page):
+def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train_page, training_gate):
     at = train_page
     _start(at)
     job = at.session_state[session.TRAINING_JOB_KEY]
     assert job is not None and at.button(key="start_training").disabled  # no second run meanwhile
     assert len(at.get("progress")) == 1
+    training_gate.set()
     job = _wait(at)
     assert job.snapshot().state == "finished"
     assert "Training finished after 2 epochs" in at.success[0].value
@@ -118,7 +139,10 @@ def test_stop_keeps_the_model_as_it_is(train_page):
     at = train_page
     _start(at, train_epochs=100, train_subset=0)
     job = at.session_state[session.TRAINING_JOB_KEY]
-    while job.snapshot().batch < 5:
+    deadline = time.monotonic() + 120
+    while job.snapshot().batch < 5:  # polls the job's own progress, bounded
+        assert not job.done, job.snapshot().message
+        assert time.monotonic() < deadline, "training did not reach batch 5 in time"
         time.sleep(0.02)
     at.button(key="stop_training").click().run()
     asked = time.perf_counter()

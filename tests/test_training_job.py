@@ -28,7 +28,9 @@ def _job(mnist, test_size=1000, **settings):
 def test_finished_job_reports_progress_snapshots_and_a_valid_checkpoint(mnist):
     job = _job(mnist).start()
     seen = []
+    deadline = time.monotonic() + 120
     while not job.done:
+        assert time.monotonic() < deadline, "training did not end in time"
         seen.append(job.snapshot())
         time.sleep(0.02)
     assert job.join(1)
@@ -52,7 +54,10 @@ def test_finished_job_reports_progress_snapshots_and_a_valid_checkpoint(mnist):
 
 def test_stop_ends_within_two_seconds_and_keeps_a_usable_model(mnist):
     job = _job(mnist, epochs=50, subset=None).start()
-    while job.snapshot().batch < 20:
+    deadline = time.monotonic() + 120
+    while job.snapshot().batch < 20:  # bounded: a job that fails early must not hang the suite
+        assert not job.done, job.snapshot().message
+        assert time.monotonic() < deadline, "training did not reach batch 20 in time"
         time.sleep(0.01)
     asked = time.perf_counter()
     job.stop()

@@ -1,24 +1,18 @@
-"""Real-browser latency benchmark of the Explorer page, and the helpers its tests share.
+"""Browser helpers shared by the browser tests and the latency benchmark
+(``python -m bench.browser``): the Streamlit server, Debian's chromium settings, the
+app's idle signal, positions of latent points on the Explorer's map, clicks, and
+timings measured with the page's own clock (``performance.now()``, from just before an
+input to the animation frame in which the DOM shows the result).
 
-Run: ``python -m explorer.bench_browser [--repeats 15]``. Starts ``streamlit run app.py``
-cold on a free port, drives Debian's chromium (``/usr/bin/chromium``) through Playwright
-and prints medians (and all samples) as JSON:
-
-- ``cold_start_to_scatter_s``: server process start to the 10,000-point scatter drawn;
-- ``slider_step_ms``: an ArrowRight on the z1 slider to the new decoded image in the page;
-- ``click_to_panel_ms``: a mouse click on a scatter point to its click panel shown;
-- ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid image.
-
-Every interval is measured with the page's own clock (``performance.now()``), from just
-before the input to the animation frame in which the DOM shows the result.
+Synchronisation rule for the helpers (and the tests that use them): never sleep to let
+the app catch up. Wait for the result of an action in the DOM, then, where the rest of
+that script run matters, for the app's own idle signal (:func:`wait_for_app_run`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -54,6 +48,27 @@ window.__digits = () => {
 window.__scatterCount = () => { const gd = window.__map();
   return gd && gd._fullData ? window.__digits().length : 0; };
 """ % MAP
+
+
+# Streamlit's own run state, published on its root element (checked in the 1.67 frontend:
+# data-test-script-state is "initial", "running", "notRunning", ...; it is "running" for
+# fragment runs too) plus the status widget's running icon, shown for runs over ~0.5 s.
+APP_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.dataset.testConnectionState === 'CONNECTED'
+      && app.dataset.testScriptState === 'notRunning'
+      && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
+}"""
+
+
+def wait_for_app_run(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the session is connected and no script or fragment run is in progress.
+
+    "notRunning" also holds *before* a rerun that an action has only just asked for, so
+    right after a click this proves nothing: first wait for the action's first visible
+    effect (which shows its run has started), then call this to let that run finish.
+    """
+    page.wait_for_function(APP_IDLE_JS, polling="raf", timeout=timeout_ms)
 
 
 def isolated_points(page, count: int, min_px: float = 10.0) -> list[dict]:
@@ -101,20 +116,46 @@ def empty_spot(page, min_px: float = 40.0) -> dict:
     }""", min_px)
 
 
-def open_explorer(page, url: str, timeout_ms: int = 60_000) -> None:
-    """Load the app and wait until the map shows all 10,000 test digits."""
+def open_explorer(page, url: str, timeout_ms: int = 60_000, idle: bool = True) -> None:
+    """Load the app and wait until the map shows all 10,000 test digits, and (``idle``)
+    until the page's first run has ended: the map is drawn before the rest of the page,
+    and a test that acts while that run is still going races it."""
     page.goto(url)
     page.locator(MAP).wait_for(timeout=timeout_ms)
     page.add_script_tag(content=MAP_JS)
     page.wait_for_function("() => window.__scatterCount() === 10000", timeout=timeout_ms)
     page.locator(".st-key-manifold_grid .js-plotly-plot").wait_for(timeout=timeout_ms)
+    if idle:
+        wait_for_app_run(page, timeout_ms)
+
+
+# Plotly selects the point under the cursor from its hover state, which it updates on
+# mousemove (throttled to animation frames; the WebGL trace picks on the CPU). A click
+# sent in the same instant as the move finds no hovered point and selects nothing. So the
+# pause below drives the UI like a person does; it synchronises with nothing in the app.
+HOVER_SETTLE_MS = 150
 
 
 def click_screen(page, px: float, py: float) -> None:
     """Hover, let Plotly register the point under the cursor, then click."""
     page.mouse.move(px, py)
-    page.wait_for_timeout(150)
+    page.wait_for_timeout(HOVER_SETTLE_MS)
     page.mouse.click(px, py)
+
+
+MAP_MARKERS_JS = """([selected, star]) => {
+  const gd = document.querySelector('%s');
+  if (!gd || !gd._fullData) return false;
+  const near = (name, xy) => { const t = gd._fullData.find(t => t.name === name);
+    return xy === null ? !t : !!t && t.x.length === 1 && Math.abs(t.x[0] - xy[0]) < 1e-6 && Math.abs(t.y[0] - xy[1]) < 1e-6; };
+  return near('selected digit', selected) && near('decoder z', star);
+}""" % MAP
+
+
+def wait_for_map_markers(page, selected, star, timeout_ms: int = 60_000) -> None:
+    """Wait until the map has drawn its highlight of the clicked digit at ``selected``
+    (None: no highlighted digit) and the decoder's star at ``star`` (latent x, y)."""
+    page.wait_for_function(MAP_MARKERS_JS, arg=[selected, star], timeout=timeout_ms)
 
 
 def decoded_src(page) -> str:
@@ -144,7 +185,11 @@ GRID_CHANGED = "(old) => { const g = document.querySelector('.st-key-manifold_gr
 
 
 def slider_step_ms(page) -> float:
-    """ArrowRight on the z1 slider to the new decoded image (src changed, image loaded)."""
+    """ArrowRight on the z1 slider to the new decoded image (src changed, image loaded).
+
+    Starts from an idle app: an image still arriving from an earlier run would otherwise
+    count as this step's result."""
+    wait_for_app_run(page)
     old = decoded_src(page).rsplit("/", 1)[-1]
     slider = page.locator(".st-key-z1_slider input[type=range]")
     slider.focus()
@@ -155,8 +200,9 @@ def slider_step_ms(page) -> float:
 
 def click_to_panel_ms(page, point: dict) -> float:
     """Mouse click on a digit to its click panel showing "Test digit <index>" with both images."""
+    wait_for_app_run(page)
     page.mouse.move(point["px"], point["py"])
-    page.wait_for_timeout(150)
+    page.wait_for_timeout(HOVER_SETTLE_MS)  # see HOVER_SETTLE_MS: UI driving, not synchronisation
     _mark(page)
     page.mouse.click(point["px"], point["py"])
     return _elapsed_when(page, PANEL_SHOWS, f"Test digit {point['index']}")
@@ -164,6 +210,7 @@ def click_to_panel_ms(page, point: dict) -> float:
 
 def set_grid_n_by_track_click(page, n: int) -> float:
     """Click the grid-n slider's track where n lies; milliseconds to the new grid image."""
+    wait_for_app_run(page)  # the old image and the track's position are final
     old = grid_source(page)
     track = page.locator(".st-key-grid_n [data-testid=stSliderTickBar]").bounding_box()
     thumb = page.locator(".st-key-grid_n input[type=range]").bounding_box()
@@ -173,25 +220,37 @@ def set_grid_n_by_track_click(page, n: int) -> float:
     return _elapsed_when(page, GRID_CHANGED, old)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @contextmanager
-def streamlit_server(log_path: Path):
-    """``streamlit run app.py`` on a free loopback port; yields (url, start time)."""
-    port = _free_port()
+def streamlit_server(log_path: Path, timeout_s: float = 60):
+    """``streamlit run app.py`` on a free loopback port, its output in ``log_path``
+    (unbuffered, so a failing test can copy its tail while it runs).
+
+    Yields:
+        (url, start): the app's URL once its health endpoint answers, and the
+        ``time.perf_counter()`` just before the process started.
+
+    Raises:
+        RuntimeError: the server exited or did not answer within ``timeout_s``.
+    """
+    port = free_port()
     start = time.perf_counter()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
              "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
-            yield f"http://127.0.0.1:{port}", start
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(url, proc, timeout_s, log_path)
+            yield url, start
         finally:
             proc.terminate()
             try:
@@ -200,54 +259,12 @@ def streamlit_server(log_path: Path):
                 proc.kill()
 
 
-def _wait_healthy(url: str, timeout_s: float = 60) -> None:
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float, log_path: Path) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("streamlit did not start")
-
-
-def main(argv: list[str] | None = None) -> int:
-    from playwright.sync_api import sync_playwright
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=15, help="samples per interactive measure")
-    parser.add_argument("--log", type=Path, default=Path("/tmp/bench_browser_streamlit.log"))
-    args = parser.parse_args(argv)
-    results: dict[str, list[float]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1300})
-        with streamlit_server(args.log) as (url, start):
-            _wait_healthy(url)
-            open_explorer(page, url)
-            results["cold_start_to_scatter_s"] = [time.perf_counter() - start]
-            page.wait_for_timeout(1000)
-            results["slider_step_ms"] = []
-            for _ in range(args.repeats):
-                results["slider_step_ms"].append(slider_step_ms(page))
-                page.wait_for_timeout(300)
-            points = isolated_points(page, 2)
-            results["click_to_panel_ms"] = []
-            for k in range(args.repeats):
-                results["click_to_panel_ms"].append(click_to_panel_ms(page, points[k % 2]))
-                page.wait_for_timeout(500)
-            results["grid_n_20_to_30_ms"] = []
-            for _ in range(max(3, args.repeats // 3)):
-                page.reload()  # a new session: n is back at its default, 20
-                open_explorer(page, url)
-                page.wait_for_timeout(500)
-                results["grid_n_20_to_30_ms"].append(set_grid_n_by_track_click(page, 30))
-        browser.close()
-    summary = {k: {"median": round(statistics.median(v), 3), "samples": [round(x, 3) for x in v]}
-               for k, v in results.items()}
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise RuntimeError(f"streamlit did not start; see {log_path}")
