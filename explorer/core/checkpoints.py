@@ -33,8 +33,6 @@ import platform
 import re
 import stat
 import struct
-import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,7 @@ from typing import BinaryIO
 import torch
 
 from explorer.core.config import IMAGE_SHAPE, ModelConfig, TrainConfig
+from explorer.core.files import reap_stale_temporaries, temporary_file
 from explorer.core.models import Autoencoder, build_model, num_parameters
 
 FORMAT = "latent-space-explorer/checkpoint"
@@ -70,8 +69,6 @@ MAX_METADATA_DEPTH = 16
 MAX_ABS_WEIGHT = 1e4
 #: Most entries in a legacy zip archive.
 MAX_ZIP_ENTRIES = 1_000
-#: A temporary file from a save is removed once its writer is gone (or after this many seconds).
-STALE_TEMPORARY_SECONDS = 600
 
 
 class CheckpointError(ValueError):
@@ -168,58 +165,6 @@ def checkpoint_bytes(
     return save(tensors, metadata=metadata)
 
 
-def _temporary_prefix(path: Path) -> str:
-    return f".{path.name}.{os.getpid()}."
-
-
-_TEMPORARY = re.compile(r"\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.tmp")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-def reap_stale_temporaries(folder: Path | str, max_age: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
-    """Remove temporary files that killed saves left in ``folder``.
-
-    A save writes ``.<name>.<pid>.<random>.tmp`` (see :func:`save_checkpoint`). Such a
-    file is removed when the process ``pid`` no longer exists, or when it is older than
-    ``max_age`` seconds (older saves wrote no pid; no save takes that long). A save in
-    progress (its writer alive, its file recent) is never touched.
-
-    Returns:
-        The paths removed.
-    """
-    removed = []
-    now = time.time()
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _TEMPORARY.fullmatch(entry.name)
-        if not match:
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            pid = match.group("pid")
-            writer_gone = pid is not None and int(pid) != os.getpid() and not _pid_alive(int(pid))
-            if writer_gone or now - info.st_mtime > max_age:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-        except OSError:
-            continue  # removed by another reaper meanwhile, or not ours to remove
-    return removed
-
-
 def save_checkpoint(path: Path | str, model: Autoencoder, *, exclusive: bool = False, **contents) -> Path:
     """Write a checkpoint atomically: a temporary file in the same folder, then rename.
 
@@ -249,7 +194,7 @@ def save_checkpoint(path: Path | str, model: Autoencoder, *, exclusive: bool = F
     if exclusive and path.exists():
         raise FileExistsError(f"{path} already exists")
     data = checkpoint_bytes(model, **contents)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
+    fd, tmp = temporary_file(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -28,8 +28,8 @@ from explorer.core.checkpoints import (
     Checkpoint,
     CheckpointError,
     load_checkpoint,
-    reap_stale_temporaries,
 )
+from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
 from explorer.ui import caches
 from explorer.ui.session import (
@@ -172,7 +172,7 @@ def checkpoint_files(folder: Path | None = None) -> list[Path]:
 
     Only regular files are listed (a FIFO or folder of that name is skipped, so nothing
     hangs); temporary files of killed saves are removed on the way
-    (:func:`explorer.core.checkpoints.reap_stale_temporaries`).
+    (:func:`explorer.core.files.reap_stale_temporaries`).
     """
     folder = CHECKPOINT_DIR if folder is None else folder
     reap_stale_temporaries(folder)
