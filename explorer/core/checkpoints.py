@@ -58,15 +58,19 @@ CONTENT_KEYS = ("model_config", "train_config", "history", "metrics", "dataset",
 
 #: Largest model a checkpoint may declare (weights and biases), refused before building it.
 MAX_PARAMETERS = 50_000_000
-#: Largest metadata (safetensors header, or all plain values of a legacy file), bytes.
-MAX_METADATA_BYTES = 8 << 20
+#: Largest metadata (safetensors header, or a legacy file's pickle), bytes; the history of
+#: 500 epochs takes about 100 KB.
+MAX_METADATA_BYTES = 1 << 20
 #: Largest checkpoint file or upload, bytes: float32 weights of the largest model plus metadata.
 MAX_FILE_BYTES = 4 * MAX_PARAMETERS + 2 * MAX_METADATA_BYTES
 #: Most values (dict entries, list items) in the plain metadata, and its deepest nesting.
-MAX_METADATA_VALUES = 200_000
+MAX_METADATA_VALUES = 100_000
 MAX_METADATA_DEPTH = 16
 #: Largest absolute weight accepted; trained weights of the shipped models are below 5.
 MAX_ABS_WEIGHT = 1e4
+#: Largest pickle in a legacy ``.pt`` file, bytes (the shipped ones hold 7 KB; PyTorch's safe
+#: unpickler reads about 1 MB a second, so this bounds the time a hostile one costs).
+MAX_LEGACY_PICKLE_BYTES = 128 << 10
 #: Most entries in a legacy zip archive.
 MAX_ZIP_ENTRIES = 1_000
 
@@ -123,7 +127,7 @@ def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
     for name in sorted(state_dict):
         t = state_dict[name].detach().cpu().contiguous()
         digest.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
-        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -395,6 +399,9 @@ def _check_zip(data: bytes, name: str) -> None:
             raise CheckpointError(f"{name}: zip archive with duplicate entries")
         if sum(i.file_size for i in infos) > len(data):
             raise CheckpointError(f"{name}: zip entries declare more data than the file holds")
+        if any(i.filename.endswith(".pkl") and i.file_size > MAX_LEGACY_PICKLE_BYTES for i in infos):
+            raise CheckpointError(f"{name}: its pickled metadata is larger than the {MAX_LEGACY_PICKLE_BYTES:,} "
+                                  "bytes a checkpoint of this app has")
         for info in infos:
             local = data[info.header_offset:info.header_offset + 30]
             if (info.compress_type != zipfile.ZIP_STORED or len(local) < 30
