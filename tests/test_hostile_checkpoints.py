@@ -19,8 +19,6 @@ import random
 import resource
 import signal
 import struct
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -39,7 +37,6 @@ from explorer.core.latent import encode_dataset
 from explorer.core.metrics import evaluate
 from explorer.core.models import build_model
 
-from conftest import REPO
 from helpers.checkpoint_files import contents_for, legacy_bytes, legacy_payload, safetensors_bytes, safetensors_parts
 
 SMALL = ModelConfig(kind="vae", latent_dim=2, hidden_sizes=(16,))
@@ -330,7 +327,7 @@ def _rezip(data: bytes, *, compression=zipfile.ZIP_STORED, extra: dict[str, byte
 
 
 def _zip_bomb(c):
-    """A deflated 256 MiB entry (256 KB on disk) where the archive's storages live."""
+    """A deflated 64 MiB entry (64 KB on disk) where the archive's storages live."""
     prefix = zipfile.ZipFile(io.BytesIO(c.legacy)).namelist()[0].split("/")[0]
     out = io.BytesIO(_rezip(c.legacy))
     with zipfile.ZipFile(out, "a") as target:
@@ -338,7 +335,7 @@ def _zip_bomb(c):
         info.compress_type = zipfile.ZIP_DEFLATED
         with target.open(info, "w", force_zip64=True) as entry:
             block = bytes(1 << 20)
-            for _ in range(256):
+            for _ in range(64):
                 entry.write(block)
     return out.getvalue()
 
@@ -467,31 +464,31 @@ def test_a_fifo_in_the_checkpoint_folder_neither_hangs_nor_is_listed(tmp_path, c
     assert isinstance(outcome, CheckpointError) and "not a regular file" in str(outcome)
 
 
-SAVE_THEN_HANG = """
-import os, sys, time
-from explorer.core.checkpoints import save_checkpoint
-from explorer.core.config import ModelConfig, TrainConfig
-from explorer.core.models import build_model
+def _save_killed_midway(path: Path, model) -> None:
+    """Fork a process that starts saving ``path`` and SIGKILL it mid-write (before fsync)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            def hang(fd):
+                os.write(write_end, b"w")
+                time.sleep(60)
 
-def hang(fd):
-    print("writing", flush=True)
-    time.sleep(60)
-
-os.fsync = hang
-save_checkpoint(sys.argv[1], build_model(ModelConfig(hidden_sizes=(16,))), train_config=TrainConfig(),
-                history=[], metrics={}, dataset={})
-"""
+            os.fsync = hang
+            save_checkpoint(path, model, train_config=TrainConfig(), history=[], metrics={}, dataset={})
+        finally:
+            os._exit(1)
+    try:
+        assert os.read(read_end, 1) == b"w"  # the temporary file is written, not yet renamed
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+        os.close(write_end)
 
 
 def test_a_save_killed_midway_leaves_a_temporary_that_the_next_save_removes(tmp_path, ctx):
-    writer = subprocess.Popen([sys.executable, "-c", SAVE_THEN_HANG, str(tmp_path / "killed.safetensors")],
-                              cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert writer.stdout.readline().strip() == "writing"
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        writer.stdout.close()
+    _save_killed_midway(tmp_path / "killed.safetensors", ctx.model)
     left = [p for p in tmp_path.iterdir() if p.name.startswith(".killed.safetensors.")]
     assert len(left) == 1 and left[0].stat().st_size > 0 and not (tmp_path / "killed.safetensors").exists()
     fd, live = temporary_file(tmp_path / "in-progress.safetensors")  # a save of this live process
