@@ -259,6 +259,8 @@ def _check_plain(value, name: str, what: str) -> None:
         budget -= 1
         if budget < 0 or depth > MAX_METADATA_DEPTH:
             raise CheckpointError(f"{name}: {what} is too large or too deeply nested")
+        if isinstance(item, (dict, list, tuple)) and len(item) > budget:
+            raise CheckpointError(f"{name}: {what} is too large or too deeply nested")
         if isinstance(item, dict):
             for k, v in item.items():
                 if not isinstance(k, str):
