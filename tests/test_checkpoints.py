@@ -189,3 +189,17 @@ def test_evaluate_cli_reports_null_elbo_for_the_ae_and_errors_for_bad_files(tmp_
     out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(bad)],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "not a readable checkpoint" in out.stderr
+
+
+def test_train_cli_writes_safetensors_only(capsys):
+    from explorer.cli import train as cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--model", "vae", "--epochs", "1", "--out", "checkpoints/x.pt"])
+    assert exit_info.value.code == 2 and "must end in .safetensors" in capsys.readouterr().err
+
+
+def test_shipped_legacy_checkpoints_load_unverified_with_their_recorded_metrics(vae_checkpoint, ae_checkpoint):
+    assert not vae_checkpoint.verified and not ae_checkpoint.verified
+    assert vae_checkpoint.metrics["test_neg_elbo"] == pytest.approx(138.42, abs=0.005)
+    assert ae_checkpoint.metrics["test_reconstruction"] == pytest.approx(130.40, abs=0.005)
