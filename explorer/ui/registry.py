@@ -136,7 +136,7 @@ def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     seen = st.session_state[UPLOADED_FILE_IDS_KEY]
     if file_id in seen:
         return seen[file_id]
-    refused = st.session_state.setdefault(REFUSED_UPLOADS_KEY, {})
+    refused = st.session_state[REFUSED_UPLOADS_KEY]
     if len(data) > MAX_FILE_BYTES:  # not even hashed
         raise CheckpointError(f"{file_name}: larger than the {MAX_FILE_BYTES // (1 << 20)} MiB a checkpoint may have")
     key = (file_id, hashlib.sha256(data).hexdigest())
