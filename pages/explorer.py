@@ -67,7 +67,7 @@ def explorer_page() -> None:
     with export_col:
         st.download_button(
             "Download test-set mu, sigma, labels (CSV)", caches.encodings_csv(entry.key, view.encodings),
-            file_name=f"{entry.label.removesuffix('.pt')}_test_encodings.csv", mime="text/csv",
+            file_name=f"{entry.label.removesuffix('.pt').removesuffix('.safetensors')}_test_encodings.csv", mime="text/csv",
             key="download_encodings", on_click="ignore",
         )
 

@@ -137,7 +137,7 @@ def train_page() -> None:
             st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
             save_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
             # the field's value is dropped while another page runs: offer the name again
-            st.session_state.setdefault(session.SAVE_NAME_KEY, f"{name}.pt")
+            st.session_state.setdefault(session.SAVE_NAME_KEY, f"{name}.safetensors")
             file_name = save_col.text_input("Save into checkpoints/ as", key=session.SAVE_NAME_KEY)
             if save_col.button("Save", key="save_checkpoint", icon=":material/save:"):
                 try:
@@ -150,13 +150,16 @@ def train_page() -> None:
                 else:
                     st.success(f"Saved {path.name} in checkpoints/ (it is listed in the model choice).")
             download_col.download_button("Download checkpoint", job.checkpoint_bytes(),
-                                         file_name=f"{snap.name}.pt", mime="application/octet-stream",
+                                         file_name=f"{snap.name}.safetensors", mime="application/octet-stream",
                                          key="download_checkpoint", icon=":material/download:")
 
     st.divider()
     st.subheader("Use a checkpoint file")
-    upload = st.file_uploader("Upload a checkpoint (.pt) saved by this app", type=["pt"],
-                              key="upload_checkpoint")
+    upload = st.file_uploader("Upload a checkpoint saved by this app", type=["safetensors", "pt"],
+                              key="upload_checkpoint",
+                              help="A .safetensors file saved or downloaded here, or a .pt file from an "
+                                   "earlier version. It is checked (format, sizes, types, weights "
+                                   "checksum) and nothing in it is run.")
     if upload is not None:
         try:
             before = dict(st.session_state[session.UPLOADED_FILE_IDS_KEY])
@@ -166,7 +169,10 @@ def train_page() -> None:
         else:
             if upload.file_id not in before:
                 st.rerun()  # so the sidebar offers (and shows) the uploaded model
-            st.success(f"{upload.name} is valid: it is in the model choice as **{name}**.")
+            verified = st.session_state[session.SESSION_MODELS_KEY][name].verified
+            st.success(f"{upload.name} is valid: it is in the model choice as **{name}**."
+                       + ("" if verified else " It is a .pt file from an earlier version, which stores no "
+                          "weights checksum: its integrity was checked by its zip CRCs only."))
 
 
 train_page()

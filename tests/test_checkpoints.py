@@ -14,25 +14,29 @@ from explorer.core.models import ModelConfig, build_model
 from explorer.core.train import TrainConfig
 
 from conftest import REPO, VAE_CHECKPOINT
+from tests.helpers.checkpoint_files import legacy_bytes, legacy_payload, safetensors_bytes, safetensors_parts
 
 
-def _save(path, model, **overrides):
+def _contents(**overrides):
     contents = dict(train_config=TrainConfig(epochs=2, seed=3), history=[{"epoch": 1, "train_loss": 200.0}],
                     metrics={"test_neg_elbo": 150.0, "test_reconstruction": 145.0, "test_kl": 5.0},
                     dataset={"name": "MNIST", "sha256": {"a.gz": "00"}})
     contents.update(overrides)
-    return save_checkpoint(path, model, **contents)
+    return contents
 
 
-def _raw(path):
-    return torch.load(path, weights_only=True)
+def _save(path, model, **overrides):
+    return save_checkpoint(path, model, **_contents(**overrides))
+
+
 
 
 @pytest.mark.parametrize("config", [ModelConfig(), ModelConfig(kind="ae", latent_dim=3, hidden_sizes=(64,))])
 def test_round_trip(tmp_path, config):
     model = build_model(config, seed=1)
-    path = _save(tmp_path / "m.pt", model)
+    path = _save(tmp_path / "m.safetensors", model)
     loaded = load_checkpoint(path)
+    assert loaded.verified
     assert loaded.model_config == config
     assert loaded.train_config == TrainConfig(epochs=2, seed=3)
     assert not loaded.model.training
@@ -52,7 +56,7 @@ def test_missing_file(tmp_path):
 
 
 def test_truncated_file(tmp_path):
-    path = _save(tmp_path / "m.pt", build_model(ModelConfig()))
+    path = _save(tmp_path / "m.safetensors", build_model(ModelConfig()))
     path.write_bytes(path.read_bytes()[:100_000])
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(path)
@@ -105,22 +109,55 @@ def _future_version(payload):
     "edit, message",
     [
         (_drop_state_dict, r"missing key\(s\) \['state_dict'\]"),
-        (_shrink_hidden_sizes, "weights do not match.*size mismatch"),
+        (_shrink_hidden_sizes, "tensor .* must be float32 of shape"),
         (_unknown_kind, "invalid config.*kind"),
         (_future_version, "version 99"),
     ],
 )
-def test_edited_checkpoint_is_refused_with_its_problem_named(tmp_path, edit, message):
-    path = _save(tmp_path / "m.pt", build_model(ModelConfig()))
-    payload = _raw(path)
+def test_edited_legacy_checkpoint_is_refused_with_its_problem_named(tmp_path, edit, message):
+    payload = legacy_payload(build_model(ModelConfig()))
     edit(payload)
-    torch.save(payload, path)
+    path = tmp_path / "m.pt"
+    path.write_bytes(legacy_bytes(payload))
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(path)
 
 
+def test_legacy_checkpoint_loads_unverified(tmp_path):
+    model = build_model(ModelConfig(kind="ae", hidden_sizes=(32,)), seed=0)
+    loaded = load_checkpoint(legacy_bytes(legacy_payload(model)))
+    assert not loaded.verified
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.model.state_dict().values()))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["model_config"].update(hidden_sizes=[128, 64]), "tensor .* has shape"),
+        (lambda c: c["model_config"].update(kind="diffusion"), "invalid config.*kind"),
+        (lambda c: c["model_config"].update(latent_dim=2.0), "latent_dim.*must be an integer"),
+        (lambda c: c["model_config"].update(latent_dim=10**6), "parameters, more than"),
+        (lambda c: c["model_config"].update(image_shape=[784]), "image_shape"),
+        (lambda c: c.pop("metrics"), r"missing key\(s\) \['metrics'\]"),
+    ],
+)
+def test_edited_checkpoint_is_refused_with_its_problem_named(tmp_path, edit, message):
+    tensors, metadata, contents = safetensors_parts(
+        checkpoints.checkpoint_bytes(build_model(ModelConfig()), **_contents()))
+    edit(contents)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(safetensors_bytes(tensors, metadata, contents))
+
+
+def test_a_flipped_bit_in_the_weights_is_detected(tmp_path):
+    data = bytearray(checkpoints.checkpoint_bytes(build_model(ModelConfig(), seed=0), **_contents()))
+    data[-1001] ^= 0x40  # an exponent bit of one weight: still a finite float
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_checkpoint(bytes(data))
+
+
 def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
-    path = _save(tmp_path / "m.pt", build_model(ModelConfig(), seed=1))
+    path = _save(tmp_path / "m.safetensors", build_model(ModelConfig(), seed=1))
     before = path.read_bytes()
 
     def crash(fd):
@@ -130,7 +167,7 @@ def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         _save(path, build_model(ModelConfig(), seed=2))
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary left behind
 
 
 def test_shipped_vae_meets_the_quality_bar_through_the_cli():
@@ -152,3 +189,17 @@ def test_evaluate_cli_reports_null_elbo_for_the_ae_and_errors_for_bad_files(tmp_
     out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(bad)],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 2 and "not a readable checkpoint" in out.stderr
+
+
+def test_train_cli_writes_safetensors_only(capsys):
+    from explorer.cli import train as cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--model", "vae", "--epochs", "1", "--out", "checkpoints/x.pt"])
+    assert exit_info.value.code == 2 and "must end in .safetensors" in capsys.readouterr().err
+
+
+def test_shipped_legacy_checkpoints_load_unverified_with_their_recorded_metrics(vae_checkpoint, ae_checkpoint):
+    assert not vae_checkpoint.verified and not ae_checkpoint.verified
+    assert vae_checkpoint.metrics["test_neg_elbo"] == pytest.approx(138.42, abs=0.005)
+    assert ae_checkpoint.metrics["test_reconstruction"] == pytest.approx(130.40, abs=0.005)

@@ -1,11 +1,12 @@
 """The MNIST loader on the real shipped files, and its errors on broken ones."""
 
+import os
 import shutil
 
 import pytest
 import torch
 
-from explorer.core.data import FILES, DataError, load_mnist, raw_dir
+from explorer.core.data import FILES, DataError, load_mnist, load_split, raw_dir
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -73,5 +74,51 @@ def test_missing_checksums_is_a_clear_error(data_copy):
 def test_corrupt_uncompressed_file_is_a_clear_error(data_copy):
     load_mnist(data_copy)
     (raw_dir(data_copy) / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 10)
-    with pytest.raises(DataError, match="Delete the uncompressed files"):
+    with pytest.raises(DataError, match=r"corrupt: .*t10k-images-idx3-ubyte does not match .*Delete"):
         load_mnist(data_copy)
+
+
+def _no_temporaries(folder):
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_training_images_copied_over_the_test_images_are_refused(data_copy):
+    load_mnist(data_copy)
+    raw = raw_dir(data_copy)
+    shutil.copy(raw / "train-images-idx3-ubyte", raw / "t10k-images-idx3-ubyte")
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte does not match t10k-images-idx3-ubyte.gz"):
+        load_split(train=False, root=data_copy)
+    assert _no_temporaries(raw)
+
+
+def test_an_edit_that_keeps_the_size_is_refused_and_a_touch_is_not(data_copy):
+    load_mnist(data_copy)
+    path = raw_dir(data_copy) / "t10k-labels-idx1-ubyte"
+    original = path.read_bytes()
+    os.utime(path, ns=(1, 1))  # only the time changed: hashed once, accepted, remembered
+    assert load_split(train=False, root=data_copy)[1].tolist() == torch.tensor(list(original[8:])).tolist()
+    edited = bytearray(original)
+    edited[100] = (edited[100] + 1) % 10  # a different label, same size
+    path.write_bytes(bytes(edited))
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte does not match"):
+        load_split(train=False, root=data_copy)
+
+
+@pytest.mark.parametrize("line", [
+    "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be  t10k-images-idx3-ubyte.gz extra",
+    "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be",
+    "not-a-digest  t10k-images-idx3-ubyte.gz",
+])
+def test_a_malformed_checksum_line_names_the_file(data_copy, line):
+    path = raw_dir(data_copy) / "SHA256SUMS"
+    path.write_text(path.read_text() + line + "\n")
+    with pytest.raises(DataError, match=r"checksum file corrupt: .*SHA256SUMS, line 5 .*git checkout"):
+        load_mnist(data_copy)
+
+
+def test_temporaries_of_a_killed_unpack_are_removed(data_copy):
+    raw = raw_dir(data_copy)
+    stale = raw / ".t10k-images-idx3-ubyte.999999999.abcd1234.tmp"  # no such pid
+    stale.write_bytes(b"\0" * 1000)
+    load_split(train=False, root=data_copy)
+    assert not stale.exists() and _no_temporaries(raw)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import VAE_CHECKPOINT, chart_spec, plotly_array
+from explorer.core.checkpoints import load_checkpoint
 from explorer.ui import registry, session, train_form
 from explorer.ui.figures import LATENT_MAP_TRACE_PREFIX
 from explorer.ui import training_job as tj
@@ -174,7 +175,7 @@ def test_save_writes_a_new_file_and_never_overwrites(train_page, tmp_path, monke
     _start(at, train_epochs=1, train_subset=500)
     _wait(at)
     name = at.text_input(key=session.SAVE_NAME_KEY).value
-    assert name.startswith("vae_z2_h128_b1_e1_n500_s0_") and name.endswith(".pt")
+    assert name.startswith("vae_z2_h128_b1_e1_n500_s0_") and name.endswith(".safetensors")
     at.button(key="save_checkpoint").click().run()
     assert f"Saved {name}" in at.success[-1].value
     saved = (tmp_path / name).read_bytes()
@@ -202,6 +203,22 @@ def test_upload_refuses_corrupt_and_foreign_files(train_page, content, message):
     assert not at.exception, at.exception
     assert "This file cannot be used" in at.error[0].value and message in at.error[0].value
     assert _session_choices(at) == []
+
+
+def test_a_refused_upload_is_not_parsed_again_on_reruns(train_page, monkeypatch):
+    calls = []
+
+    def counting_load(data):
+        calls.append(len(data))
+        return load_checkpoint(data)
+
+    monkeypatch.setattr(registry, "load_checkpoint", counting_load)
+    at = train_page
+    at.file_uploader(key="upload_checkpoint").set_value(("bad.safetensors", b"\0" * 5000, "application/octet-stream"))
+    at.run()
+    at.run()
+    assert "This file cannot be used" in at.error[0].value and "bad.safetensors" in at.error[0].value
+    assert calls == [5000]  # parsed once; the rerun repeated the remembered refusal
 
 
 def test_upload_of_a_good_checkpoint_makes_it_selectable(train_page):

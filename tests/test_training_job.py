@@ -118,7 +118,7 @@ def test_save_new_checkpoint_never_overwrites_and_refuses_bad_names(mnist, tmp_p
     assert job.join(60)
     ckpt = job.snapshot().checkpoint
     path = save_new_checkpoint(tmp_path, "my_model", ckpt)
-    assert path == tmp_path / "my_model.pt"
+    assert path == tmp_path / "my_model.safetensors"
     assert load_checkpoint(path).metrics == ckpt.metrics
     before = path.read_bytes()
     with pytest.raises(FileExistsError):
@@ -127,7 +127,7 @@ def test_save_new_checkpoint_never_overwrites_and_refuses_bad_names(mnist, tmp_p
     for bad in ("../evil.pt", "a/b.pt", "", ".hidden.pt", "x y.pt"):
         with pytest.raises(ValueError, match="not a usable file name"):
             save_new_checkpoint(tmp_path, bad, ckpt)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_model.pt"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_model.safetensors"]  # no temp files left
 
 
 def test_format_seconds():

@@ -6,13 +6,16 @@ Usage::
 
 prints one JSON object with every metric of :data:`explorer.core.metrics.METRICS` in
 nats per image (``test_neg_elbo`` is null for a model without a posterior, which has no
-ELBO). A conditional model is evaluated with the true labels.
+ELBO). A conditional model is evaluated with the true labels. A bad checkpoint, broken
+data or a model whose metrics are not finite prints one line ``error: ...`` on stderr and
+exits with status 2; stdout then stays empty, so it never holds invalid JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -30,9 +33,15 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = load_checkpoint(args.checkpoint)
         images, labels = load_split(train=False)
     except (CheckpointError, DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
         return 2
-    print(json.dumps(evaluate(checkpoint.model, images, labels)))
+    metrics = evaluate(checkpoint.model, images, labels)
+    bad = [name for name, value in metrics.items() if value is not None and not math.isfinite(value)]
+    if bad:
+        print(f"error: {args.checkpoint}: the model gives non-finite {', '.join(bad)} on the test set "
+              "(corrupt or diverged weights)", file=sys.stderr)
+        return 2
+    print(json.dumps(metrics, allow_nan=False))
     return 0
 
 

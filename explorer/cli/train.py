@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.pt
+    python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.safetensors
 
 ``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
 trains a denoising model (the loss compares with the clean image).
@@ -60,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
                    help="masking probability or Gaussian noise std")
-    p.add_argument("--out", type=Path, required=True, help="checkpoint path to write")
+    p.add_argument("--out", type=Path, required=True,
+                   help="checkpoint path to write (a .safetensors file, checkpoint format 2)")
     return p
 
 
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = parser()
     args = p.parse_args(argv)
+    if args.out.suffix != ".safetensors":
+        p.error(f"--out must end in .safetensors (checkpoints are safetensors files), got {args.out}")
     try:
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
                                    likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta)

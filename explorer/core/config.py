@@ -38,17 +38,64 @@ InputNoise = Literal["none", "masking", "gaussian"]
 LRSchedule = Literal["constant", "cosine"]
 
 
+#: Most hidden layers a network may have (a config is refused beyond it before anything is built).
+MAX_HIDDEN_LAYERS = 16
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int_list(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(_is_int(v) for v in value)
+
+
+#: field -> (type check, what it must be): the types :meth:`from_dict` accepts from a file.
+_FIELD_TYPES = {
+    "kind": (lambda v: isinstance(v, str), "a string"),
+    "architecture": (lambda v: isinstance(v, str), "a string"),
+    "likelihood": (lambda v: isinstance(v, str), "a string"),
+    "lr_schedule": (lambda v: isinstance(v, str), "a string"),
+    "input_noise": (lambda v: isinstance(v, str), "a string"),
+    "latent_dim": (_is_int, "an integer"),
+    "num_classes": (_is_int, "an integer"),
+    "epochs": (_is_int, "an integer"),
+    "batch_size": (_is_int, "an integer"),
+    "seed": (_is_int, "an integer"),
+    "subset": (lambda v: v is None or _is_int(v), "an integer or null"),
+    "hidden_sizes": (lambda v: _is_int_list(v) and len(v) <= MAX_HIDDEN_LAYERS,
+                     f"a list of at most {MAX_HIDDEN_LAYERS} integers"),
+    "image_shape": (lambda v: _is_int_list(v) and len(v) == 3, "a list of 3 integers"),
+    "decoder_std": (_is_number, "a number"),
+    "beta": (_is_number, "a number"),
+    "lr": (_is_number, "a number"),
+    "noise_level": (_is_number, "a number"),
+}
+
+
 def _from_dict(cls, data: dict, what: str):
-    """``cls(**data)`` refusing keys that are not fields of ``cls``.
+    """``cls(**data)`` from untrusted data (a checkpoint file): refuses keys that are not
+    fields of ``cls`` and values of the wrong type (an integer field must hold an int, not
+    2.0, a bool or a tensor) before any value check runs.
 
     Raises:
-        ValueError: ``data`` is not a dict, has unknown keys, or invalid values.
+        ValueError: ``data`` is not a dict, has unknown keys, or values of the wrong type
+            or out of their domain (the message names the field).
     """
     if not isinstance(data, dict):
         raise ValueError(f"{what} config must be a dict, got {type(data).__name__}")
-    unknown = set(data) - {f.name for f in fields(cls)}
+    names = {f.name for f in fields(cls)}
+    unknown = [k for k in data if k not in names]
     if unknown:
-        raise ValueError(f"unknown {what} config keys: {sorted(map(str, unknown))}")
+        raise ValueError(f"unknown {what} config keys: {sorted(map(repr, unknown))[:10]}")
+    for name, value in data.items():
+        check, wanted = _FIELD_TYPES[name]
+        if not check(value):
+            raise ValueError(f"{what} config field {name!r} must be {wanted}, got {type(value).__name__}")
     return cls(**data)
 
 
@@ -96,6 +143,8 @@ class ModelConfig:
             raise ValueError(f"likelihood must be one of {list(LIKELIHOODS)}, got {self.likelihood!r}")
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        if len(self.hidden_sizes) > MAX_HIDDEN_LAYERS:
+            raise ValueError(f"hidden_sizes may have at most {MAX_HIDDEN_LAYERS} layers, got {len(self.hidden_sizes)}")
         if self.hidden_sizes and min(self.hidden_sizes) < 1:
             raise ValueError(f"hidden_sizes must be positive widths, got {self.hidden_sizes}")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:

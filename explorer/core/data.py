@@ -6,6 +6,12 @@ itself on first use (``torchvision.datasets.MNIST`` reads the uncompressed names
 loads both splits through torchvision with ``download=False``: nothing is ever fetched
 from the network.
 
+The uncompressed files are verified too: when one is unpacked (or fully checked against
+its ``.gz``), its size, modification time and SHA-256 are recorded in the sidecar file
+``.unpacked.json``; later loads compare size and modification time (cheap) and hash
+the file again only when they differ. A file edited or replaced since (say, the
+training images copied over the test images) gives a :class:`DataError`.
+
 Source: Y. LeCun, C. Cortes, C. J. C. Burges, "The MNIST database of handwritten
 digits"; license CC BY-SA 3.0 (see ``data/MNIST/README.md``).
 """
@@ -14,20 +20,24 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
-import shutil
-import tempfile
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from explorer.core.config import IMAGE_SHAPE, NUM_CLASSES  # noqa: F401  (re-exported)
+from explorer.core.files import reap_stale_temporaries, temporary_file
 
 #: Folder that holds ``MNIST/raw/`` (the layout torchvision expects).
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data"
 DATASET_NAME = "MNIST"
 CHECKSUM_FILE = "SHA256SUMS"
+#: Sidecar recording each uncompressed file's size, mtime and SHA-256 (git-ignored).
+UNPACKED_RECORD = ".unpacked.json"
 FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -82,23 +92,135 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _read_checksums(folder: Path) -> dict[str, str]:
+    """``SHA256SUMS`` as file name -> hex digest.
+
+    Raises:
+        DataError: missing, unreadable, or a line that is not ``<64 hex digits> <name>``.
+    """
     path = folder / CHECKSUM_FILE
-    if not path.is_file():
+    if not _regular_file(path):
         raise DataError(f"MNIST checksum file missing: {path}. {_FIX_HINT}")
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"MNIST checksum file unreadable: {path} ({exc}). {_FIX_HINT}") from exc
     sums = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split()
-            sums[name.lstrip("*")] = digest
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]):
+            raise DataError(f"MNIST checksum file corrupt: {path}, line {number} is not "
+                            f"'<SHA-256> <file name>'. {_FIX_HINT}")
+        sums[parts[1].lstrip("*")] = parts[0]
     return sums
 
 
+def _read_record(folder: Path) -> dict:
+    """The sidecar's records, or {} if it is missing or unreadable (then files are hashed)."""
+    try:
+        record = json.loads((folder / UNPACKED_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _write_record(folder: Path, record: dict) -> None:
+    target = folder / UNPACKED_RECORD
+    try:
+        fd, tmp = temporary_file(target)
+    except OSError:
+        return  # read-only folder: files are hashed on every load instead
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _unpack(gz: Path, target: Path) -> str:
+    """Decompress ``gz`` to ``target`` atomically; the SHA-256 of the uncompressed bytes.
+
+    Raises:
+        DataError: not valid gzip, or the folder is not writable.
+    """
+    digest = hashlib.sha256()
+    tmp = None
+    try:
+        fd, tmp = temporary_file(target)
+        with gzip.open(gz, "rb") as src, os.fdopen(fd, "wb") as dst:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                digest.update(block)
+                dst.write(block)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, Exception):
+            raise DataError(f"Could not decompress {gz}: {exc}. {_FIX_HINT}") from exc
+        raise
+    return digest.hexdigest()
+
+
+def _gunzip_sha256(gz: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with gzip.open(gz, "rb") as src:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                digest.update(block)
+    except Exception as exc:
+        raise DataError(f"Could not decompress {gz}: {exc}. {_FIX_HINT}") from exc
+    return digest.hexdigest()
+
+
+def _verify_unpacked(gz: Path, target: Path, gz_sha256: str, record: dict) -> bool:
+    """Check (or create) the uncompressed ``target`` of ``gz``; True if ``record`` changed.
+
+    Raises:
+        DataError: ``target`` is not a regular file, or its bytes differ from ``gz``'s.
+    """
+    if not os.path.lexists(target):
+        sha = _unpack(gz, target)
+    elif not _regular_file(target):
+        raise DataError(f"MNIST file {target} is not a regular file. Delete it (not the .gz file) so it "
+                        "is unpacked again.")
+    else:
+        info = os.stat(target)
+        entry = record.get(target.name)
+        if (isinstance(entry, dict) and entry.get("source_sha256") == gz_sha256
+                and entry.get("size") == info.st_size and entry.get("mtime_ns") == info.st_mtime_ns):
+            return False  # unchanged since its last full check
+        expected = _gunzip_sha256(gz)
+        sha = _sha256(target)
+        if sha != expected:
+            raise DataError(
+                f"MNIST file corrupt: {target} does not match {gz.name} (edited, replaced or damaged "
+                f"since it was unpacked). Delete {target} (not the .gz file) so it is unpacked again."
+            )
+    info = os.stat(target)
+    record[target.name] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "sha256": sha,
+                           "source_sha256": gz_sha256}
+    return True
+
+
 def prepare_mnist(root: Path | str = DEFAULT_ROOT) -> dict[str, str]:
-    """Verify the shipped ``.gz`` files and decompress them for torchvision.
+    """Verify the shipped ``.gz`` files and their uncompressed copies for torchvision.
 
     Each ``<name>.gz`` is checked against ``SHA256SUMS``; its uncompressed ``<name>`` is
-    written next to it (through a temporary file and an atomic rename) when absent.
+    written next to it (through a temporary file and an atomic rename) when absent, and
+    otherwise checked against its record in :data:`UNPACKED_RECORD` (size and mtime; a
+    full SHA-256 against the decompressed ``.gz`` when they differ or no record exists).
+    Temporary files of killed unpacks are removed.
 
     Args:
         root: folder holding ``MNIST/raw/``.
@@ -107,14 +229,19 @@ def prepare_mnist(root: Path | str = DEFAULT_ROOT) -> dict[str, str]:
         The SHA-256 of each ``.gz`` file, keyed by file name.
 
     Raises:
-        DataError: a file is missing, fails its checksum, or is not valid gzip.
+        DataError: a file is missing, fails its checksum, is not valid gzip, an
+            uncompressed file differs from its ``.gz``, or ``SHA256SUMS`` is malformed;
+            the message names the file and how to restore it.
     """
     folder = raw_dir(root)
     sums = _read_checksums(folder)
+    reap_stale_temporaries(folder)
+    record = _read_record(folder)
+    changed = False
     checked = {}
     for name in FILES:
         gz = folder / f"{name}.gz"
-        if not gz.is_file():
+        if not _regular_file(gz):
             raise DataError(f"MNIST file missing: {gz}. {_FIX_HINT}")
         expected = sums.get(gz.name)
         actual = _sha256(gz)
@@ -124,16 +251,9 @@ def prepare_mnist(root: Path | str = DEFAULT_ROOT) -> dict[str, str]:
                 f"{_FIX_HINT}"
             )
         checked[gz.name] = actual
-        target = folder / name
-        if not target.is_file():
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-            try:
-                with gzip.open(gz, "rb") as src, os.fdopen(fd, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                os.replace(tmp, target)
-            except (OSError, EOFError) as exc:
-                Path(tmp).unlink(missing_ok=True)
-                raise DataError(f"Could not decompress {gz}: {exc}. {_FIX_HINT}") from exc
+        changed |= _verify_unpacked(gz, folder / name, actual, record)
+    if changed:
+        _write_record(folder, record)
     return checked
 
 

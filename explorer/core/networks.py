@@ -78,9 +78,23 @@ def mlp_networks(config: ModelConfig, code_size: int, condition_size: int = 0) -
     return encoder, decoder
 
 
+def mlp_num_parameters(config: ModelConfig, code_size: int, condition_size: int = 0) -> int:
+    """Weights plus biases of :func:`mlp_networks`' pair, computed from the config alone.
+
+    Nothing is allocated, so a checkpoint can be refused for its declared size before
+    any network is built (a config asking for 10**6 latent dimensions costs nothing).
+    """
+    widths = list(config.hidden_sizes)
+    encoder = [config.num_pixels + condition_size, *widths, code_size]
+    decoder = [config.latent_dim + condition_size, *widths[::-1], config.num_pixels]
+    return sum((n_in + 1) * n_out for sizes in (encoder, decoder) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
 NetworkBuilder = Callable[[ModelConfig, int, int], tuple[nn.Module, nn.Module]]
 #: ``ModelConfig.architecture`` -> builder of its (encoder, decoder).
 NETWORKS: dict[str, NetworkBuilder] = {"mlp": mlp_networks}
+#: ``ModelConfig.architecture`` -> number of parameters of its pair (same arguments as the builder).
+NETWORK_SIZES: dict[str, Callable[[ModelConfig, int, int], int]] = {"mlp": mlp_num_parameters}
 
 
 def build_networks(config: ModelConfig, code_size: int, condition_size: int = 0) -> tuple[nn.Module, nn.Module]:

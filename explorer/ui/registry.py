@@ -13,19 +13,30 @@ session and uploads, handed out as :class:`ModelEntry` to any view.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
+from explorer.core.checkpoints import (
+    CHECKPOINT_SUFFIXES,
+    MAX_FILE_BYTES,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+)
+from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
 from explorer.ui import caches
 from explorer.ui.session import (
     CURRENT_MODEL_KEY,
     MODEL_CHOICE_KEY,
     PENDING_CHOICE_KEY,
+    REFUSED_UPLOADS_KEY,
     SAVE_NAME_KEY,
     SESSION_MODEL_IDS_KEY,
     SESSION_MODELS_KEY,
@@ -99,7 +110,7 @@ def adopt_finished_training() -> str | None:
         return None
     name = add_session_model(snapshot.name, snapshot.checkpoint)
     job.session_model_name = name
-    st.session_state[SAVE_NAME_KEY] = f"{name}.pt"
+    st.session_state[SAVE_NAME_KEY] = f"{name}.safetensors"
     choose_session_model(name)
     return name
 
@@ -108,6 +119,8 @@ def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     """Validate an uploaded checkpoint and offer it in the model choice (once per upload).
 
     Nothing in the file is executed (see :func:`explorer.core.checkpoints.load_checkpoint`).
+    A refused upload is remembered by its id and the SHA-256 of its bytes, so reruns
+    repeat the refusal without parsing the file again.
 
     Args:
         file_id: the upload's id (the same upload seen on a rerun is not added again).
@@ -123,7 +136,17 @@ def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     seen = st.session_state[UPLOADED_FILE_IDS_KEY]
     if file_id in seen:
         return seen[file_id]
-    checkpoint = load_checkpoint(data)
+    refused = st.session_state[REFUSED_UPLOADS_KEY]
+    if len(data) > MAX_FILE_BYTES:  # not even hashed
+        raise CheckpointError(f"{file_name}: larger than the {MAX_FILE_BYTES // (1 << 20)} MiB a checkpoint may have")
+    key = (file_id, hashlib.sha256(data).hexdigest())
+    if key in refused:
+        raise CheckpointError(refused[key])
+    try:
+        checkpoint = load_checkpoint(data)
+    except CheckpointError as exc:
+        refused[key] = str(exc).replace("uploaded file", file_name, 1)
+        raise CheckpointError(refused[key]) from None
     name = add_session_model(f"{Path(file_name).stem} (uploaded)", checkpoint)
     seen[file_id] = name
     choose_session_model(name)
@@ -136,9 +159,25 @@ def choose_session_model(name: str) -> None:
     st.session_state[PENDING_CHOICE_KEY] = f"{SESSION_PREFIX}{name}"
 
 
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def checkpoint_files(folder: Path | None = None) -> list[Path]:
-    """The ``*.pt`` files in ``folder`` (default :data:`CHECKPOINT_DIR`), the shipped VAE first."""
-    files = sorted((CHECKPOINT_DIR if folder is None else folder).glob("*.pt"))
+    """The checkpoint files (``*.safetensors``, legacy ``*.pt``) in ``folder`` (default
+    :data:`CHECKPOINT_DIR`), the shipped VAE first.
+
+    Only regular files are listed (a FIFO or folder of that name is skipped, so nothing
+    hangs); temporary files of killed saves are removed on the way
+    (:func:`explorer.core.files.reap_stale_temporaries`).
+    """
+    folder = CHECKPOINT_DIR if folder is None else folder
+    reap_stale_temporaries(folder)
+    files = sorted(p for suffix in CHECKPOINT_SUFFIXES for p in folder.glob(f"*{suffix}")
+                   if not p.name.startswith(".") and _is_regular_file(p))
     return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
 
 

@@ -18,6 +18,7 @@ SESSION_MODEL_IDS_KEY = "session_model_ids"  # name -> unique id (cache keys)
 PENDING_CHOICE_KEY = "pending_model_choice"  # choice value to apply on the next run
 TRAINING_JOB_KEY = "training_job"  # this session's TrainingJob | None
 UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"  # upload file_id -> session-model name
+REFUSED_UPLOADS_KEY = "refused_uploads"  # (upload file_id, SHA-256 of its bytes) -> why it was refused
 SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last selection acted on
 
@@ -30,6 +31,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(PENDING_CHOICE_KEY, None)
     st.session_state.setdefault(TRAINING_JOB_KEY, None)
     st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})
+    st.session_state.setdefault(REFUSED_UPLOADS_KEY, {})
     # A Plotly selection stays in session state across reruns; only a new one is acted on.
     st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
 

@@ -21,7 +21,7 @@ MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": AE, "vae": VAE, "cvae": Con
 assert tuple(MODEL_CLASSES) == MODEL_KINDS, "MODEL_CLASSES and config.MODEL_KINDS must list the same kinds"
 
 __all__ = ["AE", "VAE", "ConditionalVAE", "Autoencoder", "ModelConfig", "ModelOutput", "MODEL_CLASSES",
-           "build_model", "model_class", "reparameterize"]
+           "build_model", "model_class", "num_parameters", "reparameterize"]
 
 
 def model_class(kind: str) -> type[Autoencoder]:
@@ -34,6 +34,21 @@ def model_class(kind: str) -> type[Autoencoder]:
         return MODEL_CLASSES[kind]
     except KeyError:
         raise ValueError(f"kind must be one of {list(MODEL_CLASSES)}, got {kind!r}") from None
+
+
+def num_parameters(config: ModelConfig) -> int:
+    """Number of parameters (weights and biases) of ``build_model(config)``, without building it.
+
+    Raises:
+        ValueError: unknown kind or architecture.
+    """
+    from explorer.core.networks import NETWORK_SIZES
+
+    cls = model_class(config.kind)
+    if config.architecture not in NETWORK_SIZES:
+        raise ValueError(f"no networks for architecture {config.architecture!r}")
+    condition_size = config.num_classes if cls.is_conditional else 0
+    return NETWORK_SIZES[config.architecture](config, cls.code_per_dim * config.latent_dim, condition_size)
 
 
 def build_model(config: ModelConfig, seed: int | None = None) -> Autoencoder:

@@ -1,0 +1,71 @@
+"""Atomic writes' temporary files: their names, and removing those that killed writers left.
+
+A writer creates ``.<target name>.<pid>.<random>.tmp`` next to its target (through
+:func:`temporary_file`) and renames it over the target when done. A process killed
+mid-write leaves that file behind; :func:`reap_stale_temporaries` removes it once its
+writer is gone, and never touches a write in progress.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+#: A temporary file is removed once its writer is gone, or after this many seconds
+#: (files written before the pid was part of the name; no write takes that long).
+STALE_TEMPORARY_SECONDS = 600
+
+_TEMPORARY = re.compile(r"\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.tmp")
+
+
+def temporary_file(target: Path) -> tuple[int, str]:
+    """``mkstemp`` next to ``target``, named ``.<name>.<pid>.<random>.tmp``: (fd, path)."""
+    return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def reap_stale_temporaries(folder: Path | str, max_age: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
+    """Remove temporary files that killed writers left in ``folder``.
+
+    A ``.<name>.<pid>.<random>.tmp`` file is removed when the process ``pid`` no longer
+    exists, or when it is older than ``max_age`` seconds. A write in progress (writer
+    alive, file recent) is never touched; only regular files are considered.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if not match:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            pid = match.group("pid")
+            writer_gone = pid is not None and int(pid) != os.getpid() and not _pid_alive(int(pid))
+            if writer_gone or now - info.st_mtime > max_age:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except (OSError, ValueError):
+            continue  # removed by another reaper meanwhile, or not ours to remove
+    return removed
