@@ -22,6 +22,12 @@ def shipped():
     return load_classifier(DEFAULT_PATH)
 
 
+@pytest.fixture(scope="module")
+def shares(shipped, vae_checkpoint, ae_checkpoint):
+    """Prior shares (k=2000, seed 0) of the shipped VAE and AE, computed once."""
+    return [prior_share(c.model, shipped.model, k=2000, seed=0) for c in (vae_checkpoint, ae_checkpoint)]
+
+
 def test_shipped_classifier_reaches_98_percent_on_the_test_split(shipped, mnist):
     acc = accuracy(shipped.model, mnist.test_images, mnist.test_labels)
     assert acc >= 0.98
@@ -44,12 +50,11 @@ def test_real_digits_score_high_blank_and_noise_low(shipped, mnist):
     assert isinstance(strip, np.ndarray) and strip.shape == (5,)
 
 
-def test_the_vae_fills_its_prior_with_digits_more_than_the_ae(shipped, vae_checkpoint, ae_checkpoint):
-    vae = prior_share(vae_checkpoint.model, shipped.model, k=2000, seed=0)
-    ae = prior_share(ae_checkpoint.model, shipped.model, k=2000, seed=0)
+def test_the_vae_fills_its_prior_with_digits_more_than_the_ae(shipped, shares, vae_checkpoint):
+    vae, ae = shares
     assert 0.0 <= ae < vae <= 1.0
     assert vae > 0.5
-    assert prior_share(vae_checkpoint.model, shipped.model, k=2000, seed=0) == vae  # seeded
+    assert prior_share(vae_checkpoint.model, shipped.model, k=2000, seed=0) == vae  # seeded: repeatable
 
 
 def test_score_grid_rows_follow_z2_and_columns_z1(shipped, vae_checkpoint):
@@ -158,7 +163,7 @@ def _heatmaps(at, key):
     return [t for t in chart_spec(at, key)["data"] if t["type"] == "heatmap"]
 
 
-def test_holes_panel_shows_prior_share_and_toggles_the_heatmap(shipped, vae_checkpoint, ae_checkpoint):
+def test_holes_panel_shows_prior_share_and_toggles_the_heatmap(shipped, shares, ae_checkpoint):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_holes_page, default_timeout=120)
@@ -166,7 +171,6 @@ def test_holes_panel_shows_prior_share_and_toggles_the_heatmap(shipped, vae_chec
     assert not at.exception, at.exception
     metrics = {m.label: m for m in at.metric}
     assert len(at.metric) == 2 and set(metrics) == {"Prior samples that look like digits"}
-    shares = [prior_share(c.model, shipped.model, k=2000, seed=0) for c in (vae_checkpoint, ae_checkpoint)]
     assert [m.value for m in at.metric] == [f"{s:.0%}" for s in shares]
     assert all("N(0, I)" in m.proto.help for m in at.metric)
     assert _heatmaps(at, "a_latent_map") == [] and _heatmaps(at, "b_latent_map") == []

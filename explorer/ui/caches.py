@@ -79,7 +79,7 @@ def digit_classifier(path: str = str(CLASSIFIER_PATH)) -> TrainedClassifier:
 
 
 #: Grid points per axis of the digit-score heatmap.
-HOLES_GRID_N = 60
+HOLES_GRID_N = 40
 
 
 @st.cache_data(show_spinner="Scoring the decoder's images over the map...", max_entries=32)

@@ -42,7 +42,7 @@ def your_digit_panel(key_prefix: str = "") -> torch.Tensor | None:
     with st.container(key=f"{key_prefix}draw_panel"):
         canvas_col, upload_col = st.columns([3, 2])
         with canvas_col:
-            st.caption("Draw a digit (white on black) with the mouse; the toolbar below undoes or clears.")
+            st.caption("Draw one digit with the mouse, large, white on black.")
             result = _canvas(f"{key_prefix}draw_canvas")
         with upload_col:
             upload = st.file_uploader("...or upload a picture of a digit", type=["png", "jpg", "jpeg"],
@@ -101,10 +101,10 @@ def your_digit_code_panel(view, image: torch.Tensor) -> None:
         st.markdown("  \n".join(lines))
         cols = st.columns(1 + NEAREST_K)
         cols[0].image(png_bytes(upscale_nearest(reconstruction, PREVIEW_SCALE)), output_format="PNG",
-                      caption="reconstruction (decoder mean at mu)")
+                      caption="reconstruction (decoder mean at mu)", width=28 * PREVIEW_SCALE)
         for col, i, d in zip(cols[1:], indices.tolist(), distances.tolist()):
             col.image(png_bytes(upscale_nearest(train_images[i], PREVIEW_SCALE)), output_format="PNG",
-                      caption=f"training digit {int(train_labels[i])}, distance {d:.1f}")
+                      caption=f"training digit {int(train_labels[i])}, distance {d:.1f}", width=28 * PREVIEW_SCALE)
         st.caption("Right: the training images nearest to your digit in pixel space (Euclidean distance "
                    "over the 784 pixels): does the model just remember them? Compare mu with where those "
                    "digits lie on the map.")
