@@ -239,9 +239,11 @@ def latent_map(
 
 
 HEATMAP_NAME = "digit-likeness"
-#: Holes dark, digit-like regions light: neutral greys under the coloured digits.
-HEATMAP_COLORSCALE = "Greys_r"
-HEATMAP_OPACITY = 0.45
+#: Holes dark, digit-like regions light: neutral greys under the coloured digits, most of
+#: the range spent below the 0.9 that counts as a digit.
+HEATMAP_COLORSCALE = [[0.0, "rgb(10,10,10)"], [0.5, "rgb(70,70,70)"], [0.85, "rgb(175,175,175)"],
+                      [1.0, "rgb(255,255,255)"]]
+HEATMAP_OPACITY = 0.6
 
 
 def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray,
