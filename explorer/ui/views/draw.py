@@ -106,5 +106,6 @@ def your_digit_code_panel(view, image: torch.Tensor) -> None:
             col.image(png_bytes(upscale_nearest(train_images[i], PREVIEW_SCALE)), output_format="PNG",
                       caption=f"training digit {int(train_labels[i])}, distance {d:.1f}", width=28 * PREVIEW_SCALE)
         st.caption("mu (and sigma): the mean (and standard deviation) of the encoder's q(z|x) for your digit; "
-                   "compare mu with where the test digits lie on the map. Right: the training images nearest to your digit in pixel space (Euclidean distance "
-                   "over the 784 pixels): does the model just remember them?")
+                   "compare mu with where the test digits lie on the map. Right: the training images nearest "
+                   "to your digit in pixel space (Euclidean distance over the 784 pixels): does the model just "
+                   "remember them?")
