@@ -20,8 +20,13 @@ def test_a_drawn_stroke_is_encoded_and_reconstructed(page, app_url, artifacts_di
     canvas = panel.locator("canvas").last   # fabric.js: the upper canvas takes the mouse
     expect(canvas).to_be_visible(timeout=TIMEOUT)
     canvas.scroll_into_view_if_needed()
+    # the expander opens with an animation: wait until the canvas has its full 280 px and stands still
+    page.wait_for_function(
+        """(el) => { const r = el.getBoundingClientRect(), last = el.__lastRect;
+          el.__lastRect = [r.x, r.y, r.width];
+          return Math.abs(r.width - 280) < 2 && last && last[0] === r.x && last[1] === r.y; }""",
+        arg=canvas.element_handle(), polling=100, timeout=TIMEOUT)
     box = canvas.bounding_box()
-    assert box["width"] == pytest.approx(280, abs=2)
     # a vertical stroke, a "1", drawn off-centre in the canvas's right half
     x = box["x"] + 0.65 * box["width"]
     page.mouse.move(x, box["y"] + 40)
