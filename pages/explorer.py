@@ -7,6 +7,7 @@ from explorer.ui import caches, registry
 from explorer.ui.views import ModelView
 from explorer.ui.views.click import click_panel
 from explorer.ui.views.decoder import decoder_panel
+from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state
 
@@ -70,6 +71,11 @@ def explorer_page() -> None:
             file_name=f"{entry.label.removesuffix('.pt').removesuffix('.safetensors')}_test_encodings.csv", mime="text/csv",
             key="download_encodings", on_click="ignore",
         )
+
+    with st.expander("Draw your own digit", icon=":material/draw:"):
+        image = your_digit_panel("explorer_")
+        if image is not None:
+            your_digit_code_panel(view, image)
 
 
 explorer_page()

@@ -10,6 +10,8 @@ import streamlit as st
 import torch
 
 from explorer.core.checkpoints import Checkpoint, load_checkpoint
+from explorer.core.classifier import DEFAULT_PATH as CLASSIFIER_PATH
+from explorer.core.classifier import TrainedClassifier, load_classifier
 from explorer.core.data import DATASET_NAME, load_split, prepare_mnist
 from explorer.core.images import png_bytes
 from explorer.core.latent import Encodings, decode_manifold, encode_dataset, encodings_table
@@ -64,3 +66,37 @@ def manifold_png(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None
 def encodings_csv(key: str, _encodings: Encodings) -> bytes:
     """The test-set mu, sigma and labels as CSV bytes (``latent.encodings_table``)."""
     return encodings_table(_encodings).to_csv(index=False).encode()
+
+
+@st.cache_resource(show_spinner="Loading the digit classifier...")
+def digit_classifier(path: str = str(CLASSIFIER_PATH)) -> TrainedClassifier:
+    """The shipped MNIST classifier that scores digit-likeness, loaded once for all sessions.
+
+    Raises:
+        ClassifierFileError: the file is missing or invalid.
+    """
+    return load_classifier(path)
+
+
+#: Grid points per axis of the digit-score heatmap.
+HOLES_GRID_N = 40
+
+
+@st.cache_data(show_spinner="Scoring the decoder's images over the map...", max_entries=32)
+def hole_scores(key: str, _model: torch.nn.Module, ranges: tuple[tuple[float, float], tuple[float, float]],
+                n: int = HOLES_GRID_N, y: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``holes.score_grid`` of the model identified by ``key`` over ``ranges`` ((low, high) per axis):
+    (z1 (n,), z2 (n,), scores (n, n)) in [0, 1]."""
+    from explorer.core.holes import score_grid
+
+    return score_grid(_model, digit_classifier().model, ranges, n, y=y)
+
+
+@st.cache_data(show_spinner="Sampling the prior...", max_entries=32)
+def prior_share(key: str, _model: torch.nn.Module, k: int = 2000, threshold: float = 0.9,
+                y: int | None = None) -> float:
+    """``holes.prior_share`` of the model identified by ``key``: the share in [0, 1] of
+    ``k`` prior samples (seed 0) whose decoded image scores at least ``threshold``."""
+    from explorer.core.holes import prior_share as share
+
+    return share(_model, digit_classifier().model, k=k, threshold=threshold, seed=0, y=y)

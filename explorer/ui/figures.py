@@ -174,6 +174,7 @@ def latent_map(
     z_marker: tuple[float, float] | None = None,
     grid_z: np.ndarray | None = None,
     prior_circles: bool = False,
+    heatmap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> go.Figure:
     """The explorer's latent map: :func:`latent_scatter` plus click catcher and overlays.
 
@@ -191,6 +192,9 @@ def latent_map(
         z_marker: the decoder's current z, drawn as a star.
         grid_z: (n * n, 2) manifold grid codes, drawn as small crosses.
         prior_circles: draw the prior N(0, I)'s 1-, 2- and 3-sigma circles.
+        heatmap: (z1 (n,), z2 (n,), scores (n, n)) of ``explorer.core.holes.score_grid``,
+            drawn beneath the points by :func:`add_score_heatmap` (added last, so the
+            other traces keep their numbers).
 
     Returns:
         A ``go.Figure``.
@@ -229,6 +233,43 @@ def latent_map(
                                  showlegend=False, hoverinfo="skip",
                                  marker={"size": 18, "symbol": "star-open", "color": "black",
                                          "line": {"width": 2, "color": "black"}}))
+    if heatmap is not None:
+        add_score_heatmap(fig, *heatmap)
+    return fig
+
+
+HEATMAP_NAME = "digit-likeness"
+#: Holes dark, digit-like regions light: neutral greys under the coloured digits, most of
+#: the range spent below the 0.9 that counts as a digit.
+HEATMAP_COLORSCALE = [[0.0, "rgb(10,10,10)"], [0.5, "rgb(70,70,70)"], [0.85, "rgb(175,175,175)"],
+                      [1.0, "rgb(255,255,255)"]]
+HEATMAP_OPACITY = 0.6
+
+
+def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray,
+                      opacity: float = HEATMAP_OPACITY) -> go.Figure:
+    """Add a semi-transparent heatmap of digit scores under a latent map's points.
+
+    A ``go.Heatmap`` is drawn in the axes' SVG layer, beneath every WebGL trace
+    (``Scattergl`` digits, catcher, overlays), whatever its position in the trace list;
+    it takes no hover or clicks, so the map's click catcher keeps working.
+
+    Args:
+        fig: a latent map (:func:`latent_map` or :func:`latent_scatter`).
+        z1: (n,) cell centres along z1.
+        z2: (m,) cell centres along z2.
+        scores: (m, n) digit scores in [0, 1], ``scores[i, j]`` at (z1[j], z2[i]).
+        opacity: of the heatmap, in [0, 1].
+
+    Returns:
+        ``fig``, with the heatmap as its last trace and a colour bar titled "digit-likeness".
+    """
+    fig.add_trace(go.Heatmap(
+        x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
+        colorscale=HEATMAP_COLORSCALE, opacity=opacity, hoverinfo="skip", showscale=True, zsmooth="best",
+        colorbar={"title": {"text": HEATMAP_NAME, "side": "right"}, "thickness": 14, "len": 0.8,
+                  "tickvals": [0.1, 0.5, 0.9, 1.0]},
+    ))
     return fig
 
 

@@ -51,7 +51,7 @@ class ViewKeys:
             self("grid_n"): DEFAULT_GRID_N, self("grid_spacing"): DEFAULT_GRID_SPACING,
             self("grid_range"): PRIOR_GRID_RANGE,
             self("marker_follows_sliders"): False, self("show_grid_on_map"): False,
-            self("show_prior_on_map"): False,
+            self("show_prior_on_map"): False, self("show_holes"): False,
             # the last click on the map or grid: PointClick | SpaceClick | None
             self("last_click"): None,
             # what the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}
@@ -64,7 +64,7 @@ class ViewKeys:
         """Widget keys whose values carry over between pages."""
         return (*self.z_sliders, *(self(n) for n in (
             "decoder_sample", "condition_label", "grid_n", "grid_spacing", "grid_range",
-            "marker_follows_sliders", "show_grid_on_map", "show_prior_on_map")))
+            "marker_follows_sliders", "show_grid_on_map", "show_prior_on_map", "show_holes")))
 
 
 @dataclass(frozen=True)

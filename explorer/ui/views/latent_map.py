@@ -44,13 +44,15 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
-def latent_map_view(view: ModelView, z_marker=None, grid=None) -> None:
+def latent_map_view(view: ModelView, z_marker=None, grid=None, holes=None) -> None:
     """The map (a selectable Plotly chart in a container keyed ``<prefix>map_panel``).
 
     Args:
         view: the model's views.
         z_marker: the decoder's z to mark with a star (see :func:`record_map_state`).
         grid: manifold grid params whose cells to overlay, or None.
+        holes: (z1, z2, scores) digit-score grid to draw beneath the points
+            (:func:`explorer.ui.views.holes.holes_panel` returns it), or None.
     """
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
@@ -64,7 +66,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None) -> None:
             selected = (xy[click.index], None)
     fig = figures.latent_map(
         xy, encodings.labels, axis_names=axis_names, ranges=view.ranges, selected=selected, z_marker=z_marker,
-        grid_z=view.grid_codes(grid) if grid else None, prior_circles=view.state("show_prior_on_map"),
+        grid_z=view.grid_codes(grid) if grid else None, prior_circles=view.state("show_prior_on_map"), heatmap=holes,
     )
     with st.container(key=view.keys("map_panel")):
         st.plotly_chart(fig, key=view.keys("latent_map"), on_select="rerun", selection_mode="points",
