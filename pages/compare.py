@@ -1,0 +1,67 @@
+"""Compare page: two models' latent maps side by side, linked, with the lesson tools
+(samples from the prior, interpolation, the reparameterization cloud) for both."""
+
+import streamlit as st
+
+from explorer.ui.session import COMPARE_PREFIXES
+from explorer.ui.views import ModelView
+from explorer.ui.views import compare
+from explorer.ui.views.click import click_panel
+from explorer.ui.views.latent_map import latent_map_view
+
+MAP_HEIGHT = 400
+FONT_SIZE = 15
+
+
+def compare_page() -> None:
+    st.markdown("#### Compare two models: codes, samples, paths")
+    pair = compare.model_pair()
+    if pair is None:
+        st.stop()
+    views = [ModelView.create(entry, prefix) for entry, prefix in zip(pair, COMPARE_PREFIXES)]
+    # Clicks are read before any widget is drawn, so they can set the path's ends this run.
+    selected = compare.linked_selection(views)
+    st.session_state["cmp_theory_source"] = {"choices": [st.session_state["cmp_model_a"],
+                                                         st.session_state["cmp_model_b"]], "index": selected}
+    samples = compare.prior_sample_codes()
+    path = compare.current_path()
+
+    # The key view: map, panel, map, panel. Panels are written before their maps, so a
+    # click's panel shows while the 10,000-point scatters redraw.
+    columns = st.columns([5, 2.2, 5, 2.2], gap="small")
+    for view, map_col, panel_col in zip(views, columns[0::2], columns[1::2]):
+        with panel_col:
+            st.markdown(f"**{view.entry.label}**")
+            click_panel(view, compact=True)
+        with map_col:
+            latent_map_view(view, overlays=compare.map_overlays(view, samples, path), catcher=False,
+                            prior_circles=True, height=MAP_HEIGHT, font_size=FONT_SIZE,
+                            title=compare.map_title(view))
+    st.caption(compare.KEY_VIEW_CAPTION)
+
+    # Issue 8 item 2 (hole heatmap with an MNIST classifier) and item 6 (draw your own
+    # digit) plug in here as further tabs; item 2's classifier score along each path
+    # plugs into interpolation_panel's on_path_images.
+    sample_tab, path_tab, cloud_tab = st.tabs(["Sample from the prior", "Interpolate", "Reparameterization"])
+    with sample_tab:
+        compare.prior_sample_controls()
+        if samples is not None:
+            for view, column in zip(views, st.columns(2)):
+                with column:
+                    compare.prior_samples_panel(view, samples)
+    with path_tab:
+        compare.interpolation_controls()
+        if path is not None:
+            for view in views:
+                compare.interpolation_panel(view, compare.path_codes(view, *path), on_path_images=None)
+    with cloud_tab:
+        if selected is None:
+            st.caption("Click a digit on either map: its posterior q(z|x) is sampled here.")
+        else:
+            compare.reparameterization_controls()
+            for view, column in zip(views, st.columns(2)):
+                with column:
+                    compare.reparameterization_panel(view, selected)
+
+
+compare_page()
