@@ -3,10 +3,11 @@
 
 import streamlit as st
 
+from explorer.ui import session
+
 from explorer.ui.session import COMPARE_PREFIXES
 from explorer.ui.views import ModelView
 from explorer.ui.views import compare
-from explorer.ui.views.click import click_panel
 from explorer.ui.views.latent_map import latent_map_view
 
 MAP_HEIGHT = 400
@@ -14,7 +15,8 @@ FONT_SIZE = 15
 
 
 def compare_page() -> None:
-    st.markdown("#### Compare two models: codes, samples, paths")
+    # Idempotent; a link opened on a fresh server can run this page before app.py has.
+    session.init_session_state()
     pair = compare.model_pair()
     if pair is None:
         st.stop()
@@ -26,17 +28,16 @@ def compare_page() -> None:
     samples = compare.prior_sample_codes()
     path = compare.current_path()
 
-    # The key view: map, panel, map, panel. Panels are written before their maps, so a
-    # click's panel shows while the 10,000-point scatters redraw.
-    columns = st.columns([5, 2.2, 5, 2.2], gap="small")
-    for view, map_col, panel_col in zip(views, columns[0::2], columns[1::2]):
-        with panel_col:
-            st.markdown(f"**{view.entry.label}**")
-            click_panel(view, compact=True)
-        with map_col:
+    # The key view: map, the selected digit under both models, map. The panel is written
+    # before the maps, so a click's panel shows while the 10,000-point scatters redraw.
+    left, middle, right = st.columns([4, 3, 4], gap="small")
+    with middle:
+        compare.digit_panel(views, selected)
+    for view, column in zip(views, (left, right)):
+        with column:
             latent_map_view(view, overlays=compare.map_overlays(view, samples, path), catcher=False,
                             prior_circles=True, height=MAP_HEIGHT, font_size=FONT_SIZE,
-                            title=compare.map_title(view))
+                            title=compare.map_title(view), legend=False, modebar=False)
     st.caption(compare.KEY_VIEW_CAPTION)
 
     # Issue 8 item 2 (hole heatmap with an MNIST classifier) and item 6 (draw your own

@@ -3,10 +3,14 @@ loss, each with the numbers of the selected digit plugged in, and every term exp
 
 import streamlit as st
 
+from explorer.ui import session
+
 from explorer.ui.views import theory
 
 
 def theory_page() -> None:
+    # Idempotent; a link opened on a fresh server can run this page before app.py has.
+    session.init_session_state()
     st.markdown("#### Theory: what the two models minimise")
     numbers, page = theory.theory_source()
     if numbers:

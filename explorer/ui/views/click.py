@@ -17,22 +17,15 @@ def _fmt(values) -> str:
     return "(" + ", ".join(f"{v:.3f}" for v in values) + ")"
 
 
-def click_panel(view: ModelView, compact: bool = False) -> None:
+def click_panel(view: ModelView) -> None:
     """What the view's last click showed: a test digit (original, reconstruction, mu,
-    sigma, per-image KL and -ELBO) or the decoding of a clicked z.
-
-    Args:
-        view: the model's views.
-        compact: for a narrow column beside a map whose page explains the terms: a
-            shorter hint and no caption under the terms.
-    """
+    sigma, per-image KL and -ELBO) or the decoding of a clicked z."""
     click = view.click()
     model = view.model
     encodings = view.encodings
     with st.container(key=view.keys("click_panel")):
         if click is None:
-            st.caption("Click a digit on either map to see it with its reconstructions and loss terms." if compact
-                       else "Click a digit on the map to see it with its reconstruction, or empty space to decode it.")
+            st.caption("Click a digit on the map to see it with its reconstruction, or empty space to decode it.")
             return
         if isinstance(click, figures.SpaceClick):
             st.markdown(f"**Clicked z** = {_fmt(click.z)}")
@@ -63,6 +56,6 @@ def click_panel(view: ModelView, compact: bool = False) -> None:
             lines += [f"reconstruction = {terms.reconstruction:.2f} nats", f"KL = {terms.kl:.2f} nats",
                       f"-ELBO = {terms.neg_elbo:.2f} nats"]
         st.markdown("  \n".join(lines))
-        if terms.kl is not None and not compact:
+        if terms.kl is not None:
             st.caption("Reconstruction at one z drawn from q(z|x) with seed 0, KL in closed form: "
                        "the single-sample -ELBO the test metrics use.")

@@ -17,7 +17,7 @@ import torch
 
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import png_bytes, upscale_nearest
-from explorer.core.latent import image_strip, interpolate, posterior_samples, prior_samples
+from explorer.core.latent import decode_z, image_strip, image_terms, interpolate, posterior_samples, prior_samples
 from explorer.ui import caches, figures, registry
 from explorer.ui.registry import ModelEntry
 from explorer.ui.views.common import ModelView
@@ -86,6 +86,63 @@ def linked_selection(views: list[ModelView]) -> int | None:
     index = handle_linked_selection(views, on_digit=_set_path_end)
     st.session_state["cmp_selected"] = index
     return index
+
+
+def short_names(views: list[ModelView]) -> list[str]:
+    """Column headers for the views: their kinds ("AE", "VAE"), with the side when both are
+    of one kind."""
+    kinds = [v.model.config.kind.upper() for v in views]
+    if len(set(kinds)) == len(kinds):
+        return kinds
+    return [f"{k} ({side})" for k, side in zip(kinds, ("left", "right"))]
+
+
+def color_key() -> None:
+    """One key of the digits' colours for both maps (their own legends are off)."""
+    swatches = " ".join(f'<span style="color:{figures.DIGIT_COLORS[d]}">&#9679;</span>{d}' for d in range(10))
+    st.markdown(f'<div style="white-space:nowrap">{swatches}</div>', unsafe_allow_html=True,
+                help="A point's colour is its digit label.")
+
+
+def _number(value: float | None, fmt: str = "{:.2f}") -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def digit_panel(views: list[ModelView], index: int | None) -> None:
+    """The selected test digit under both models (container ``cmp_digit_panel``): the
+    original, each model's reconstruction (decoder mean at mu) and a table of mu, sigma
+    and the per-image terms in nats (KL and -ELBO n/a for a model without a posterior)."""
+    with st.container(key="cmp_digit_panel"):
+        color_key()
+        if index is None:
+            st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
+                       "and both models' loss terms.")
+            return
+        images, labels = caches.test_split()
+        label = int(labels[index])
+        original = images[index]
+        st.markdown(f"**Test digit {index}**, label **{label}**")
+        names = short_names(views)
+        rows = {"mu1": [], "mu2": [], "sigma1": [], "sigma2": [], "reconstruction": [], "KL": [], "-ELBO": []}
+        shown = [(original, "original")]
+        for view, name in zip(views, names):
+            y = label if view.model.is_conditional else None
+            mu = view.encodings.mu[index]
+            shown.append((decode_z(view.model, mu, y=y)[0], f"{name} recon."))
+            terms = image_terms(view.model, original, y=y)
+            sigma = view.encodings.sigma
+            for j in range(2):
+                rows[f"mu{j + 1}"].append(f"{mu[j]:.2f}")
+                rows[f"sigma{j + 1}"].append("n/a" if sigma is None else f"{sigma[index][j]:.3f}")
+            rows["reconstruction"].append(_number(terms.reconstruction))
+            rows["KL"].append(_number(terms.kl))
+            rows["-ELBO"].append(_number(terms.neg_elbo))
+        for column, (image, caption) in zip(st.columns(len(shown)), shown):
+            column.image(png_bytes(upscale_nearest(image, 3)), output_format="PNG", caption=caption)
+        header = "| | " + " | ".join(names) + " |\n|:--|" + "--:|" * len(names) + "\n"
+        st.markdown(header + "\n".join(f"| {k} | " + " | ".join(v) + " |" for k, v in rows.items()))
+        st.caption("Terms in nats per image; reconstruction at one z drawn from q(z|x) (seed 0) for a VAE, "
+                   "at the code for an AE.")
 
 
 # --- Samples from the prior --------------------------------------------------------------

@@ -79,7 +79,8 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
 
 def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catcher: bool = True,
                     prior_circles: bool | None = None, height: int | None = None,
-                    font_size: int | None = None, title: str | None = None) -> None:
+                    font_size: int | None = None, title: str | None = None, legend: bool = True,
+                    modebar: bool = True) -> None:
     """The map (a selectable Plotly chart in a container keyed ``<prefix>map_panel``).
 
     Args:
@@ -93,6 +94,8 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         height: figure height in pixels (None: the figure's default).
         font_size: font size of ticks, titles and legend (None: Plotly's).
         title: figure title (e.g. the model's name), or None.
+        legend: show the digits' legend (off where the page shows one colour key).
+        modebar: show Plotly's toolbar (zoom, pan, reset, download).
     """
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
@@ -112,8 +115,10 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
     )
     if height is not None:
         fig.update_layout(height=height)
+    if not legend:
+        fig.update_layout(showlegend=False, margin={"t": 30 if title else 10})
     if title is not None:
         fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.995, "yanchor": "top"})
     with st.container(key=view.keys("map_panel")):
         st.plotly_chart(fig, key=view.keys("latent_map"), on_select="rerun", selection_mode="points",
-                        config={"displaylogo": False})
+                        config={"displaylogo": False, "displayModeBar": modebar})
