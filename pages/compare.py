@@ -10,7 +10,7 @@ from explorer.ui.views import ModelView
 from explorer.ui.views import compare
 from explorer.ui.views.latent_map import latent_map_view
 
-MAP_HEIGHT = 400
+MAP_HEIGHT = 460
 FONT_SIZE = 15
 
 

@@ -235,7 +235,8 @@ def latent_map(
                                     "solid" if k == 1 else "dash", 2))
         fig.add_trace(go.Scattergl(x=[mu[0]], y=[mu[1]], mode="markers", name="selected digit", showlegend=False,
                                  hoverinfo="skip",
-                                 marker={"size": 14, "symbol": "circle-open", "line": {"width": 3, "color": "black"}}))
+                                 marker={"size": 14, "symbol": "circle-open", "color": "black",
+                                         "line": {"width": 3, "color": "black"}}))
     for overlay in overlays:
         fig.add_trace(overlay.trace())
     if zoom is not None:

@@ -121,7 +121,10 @@ def digit_panel(views: list[ModelView], index: int | None) -> None:
         images, labels = caches.test_split()
         label = int(labels[index])
         original = images[index]
-        st.markdown(f"**Test digit {index}**, label **{label}**")
+        st.markdown(f"**Test digit {index}**, label **{label}**",
+                    help="Terms in nats per image. Reconstruction -log p(x|z): for a VAE at one z drawn from "
+                         "q(z|x) (seed 0), for an AE at its code. KL and -ELBO are n/a for a model without a "
+                         "posterior.")
         names = short_names(views)
         rows = {"mu1": [], "mu2": [], "sigma1": [], "sigma2": [], "reconstruction": [], "KL": [], "-ELBO": []}
         shown = [(original, "original")]
@@ -141,8 +144,6 @@ def digit_panel(views: list[ModelView], index: int | None) -> None:
             column.image(png_bytes(upscale_nearest(image, 3)), output_format="PNG", caption=caption)
         header = "| | " + " | ".join(names) + " |\n|:--|" + "--:|" * len(names) + "\n"
         st.markdown(header + "\n".join(f"| {k} | " + " | ".join(v) + " |" for k, v in rows.items()))
-        st.caption("Terms in nats per image; reconstruction at one z drawn from q(z|x) (seed 0) for a VAE, "
-                   "at the code for an AE.")
 
 
 # --- Samples from the prior --------------------------------------------------------------
