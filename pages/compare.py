@@ -7,7 +7,7 @@ from explorer.ui import session
 
 from explorer.ui.session import COMPARE_PREFIXES
 from explorer.ui.views import ModelView
-from explorer.ui.views import compare
+from explorer.ui.views import compare, lesson
 from explorer.ui.views.latent_map import latent_map_view
 
 MAP_HEIGHT = 460
@@ -17,6 +17,8 @@ FONT_SIZE = 15
 def compare_page() -> None:
     # Idempotent; a link opened on a fresh server can run this page before app.py has.
     session.init_session_state()
+    lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
+    lesson.lesson_panel()
     pair = compare.model_pair()
     if pair is None:
         st.stop()
@@ -41,9 +43,9 @@ def compare_page() -> None:
     st.caption(compare.KEY_VIEW_CAPTION)
 
     # Issue 8 item 2 (hole heatmap with an MNIST classifier) and item 6 (draw your own
-    # digit) plug in here as further tabs; item 2's classifier score along each path
+    # digit) plug in here as further tabs (labels after lesson.TOOLS); item 2's classifier score along each path
     # plugs into interpolation_panel's on_path_images.
-    sample_tab, path_tab, cloud_tab = st.tabs(["Sample from the prior", "Interpolate", "Reparameterization"])
+    sample_tab, path_tab, cloud_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
     with sample_tab:
         compare.prior_sample_controls()
         if samples is not None:
@@ -63,6 +65,8 @@ def compare_page() -> None:
             for view, column in zip(views, st.columns(2)):
                 with column:
                     compare.reparameterization_panel(view, selected)
+
+    lesson.write_url_state((pair[0].label, pair[1].label))
 
 
 compare_page()

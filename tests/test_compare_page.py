@@ -260,3 +260,50 @@ def test_the_theory_page_falls_back_to_the_explorers_click(app_test, mnist, vae_
     assert not at.exception, at.exception
     assert "selected on the Explorer" in " ".join(m.value for m in at.markdown)
     assert f"{image_terms(vae_checkpoint.model, mnist.test_images[FIRST]).neg_elbo:.2f}" in _latex(at)
+
+
+def _sidebar_text(at):
+    return " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_url(compare, mnist):
+    at = compare
+    at.button(key="cmp_lesson_start").click().run()
+    assert "Lesson 1/6: The AE's map" in _sidebar_text(at) and at.button(key="cmp_lesson_back").disabled
+    assert at.query_params["step"] == "1" and at.query_params["left"] == "mnist_ae_z2.pt"
+    at.button(key="cmp_lesson_next").click().run()
+    assert "Lesson 2/6" in _sidebar_text(at)
+    assert _traces(at, "a", "prior sample") and at.query_params["seed"] == "0"
+    at.button(key="cmp_lesson_next").click().run()  # the VAE's map: samples hidden
+    assert not _traces(at, "b", "prior sample") and "seed" not in at.query_params
+    at.button(key="cmp_lesson_next").click().run()
+    at.button(key="cmp_lesson_next").click().run()  # interpolate: default ends, the Interpolate tab
+    labels = mnist.test_labels
+    start, end = at.number_input(key="cmp_path_start").value, at.number_input(key="cmp_path_end").value
+    assert (int(labels[start]), int(labels[end])) == (1, 7)
+    assert at.session_state["cmp_tool"] == "Interpolate" and _traces(at, "b", "interpolation path")
+    at.button(key="cmp_lesson_next").click().run()  # the cloud: a digit is selected
+    assert "Lesson 6/6" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    assert at.session_state["cmp_tool"] == "Reparameterization" and _has(at, "cmp_b_cloud_chart")
+    assert at.query_params["digit"] == str(end) and at.query_params["step"] == "6"
+    at.button(key="cmp_lesson_back").click().run()
+    assert "Lesson 5/6" in _sidebar_text(at)
+    at.button(key="cmp_lesson_end").click().run()
+    assert _has(at, "cmp_lesson_start") and "step" not in at.query_params
+
+
+def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings):
+    at = app_test()
+    at.run()
+    at.query_params.update({"step": "4", "left": "mnist_vae_z2.pt", "right": "mnist_ae_z2.pt", "digit": "42",
+                            "start": "5", "end": "6", "seed": "9"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert "Lesson 4/6" in _sidebar_text(at)
+    assert at.selectbox(key="cmp_model_a").value.endswith("mnist_vae_z2.pt")
+    assert at.selectbox(key="cmp_model_b").value.endswith("mnist_ae_z2.pt")
+    assert "Test digit 42" in _panel_text(at)
+    assert (at.number_input(key="cmp_path_start").value, at.number_input(key="cmp_path_end").value) == (5, 6)
+    assert np.allclose(_xy(_traces(at, "a", "prior sample")[0]), prior_samples(16, 2, seed=9), atol=1e-6)
+    # the left map is now the VAE's: its ring sits at the VAE's mu of digit 42
+    assert np.allclose(_xy(_traces(at, "a", "selected digit")[0])[0], encodings[1].mu[42], atol=1e-5)

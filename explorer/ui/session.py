@@ -31,9 +31,12 @@ COMPARE_DEFAULTS: dict[str, object] = {
     "cmp_path_next": "start",  # which end of the path the next map click sets
     "cmp_cloud_k": 32, "cmp_eps_seed": 0,  # reparameterization cloud: draws, seed of eps
     "cmp_theory_source": None,  # {"choices": [a, b], "index": i}: what the Theory page plugs in
+    "cmp_tool": "Sample from the prior",  # the open tab below the maps
+    "cmp_lesson_step": None,  # the guided lesson's step (0-based), None when off
+    "cmp_url_applied": False,  # the URL's state has been applied in this session
 }
 COMPARE_WIDGETS = ("cmp_model_a", "cmp_model_b", "cmp_prior_k", "cmp_path_start", "cmp_path_end", "cmp_path_n",
-                   "cmp_cloud_k")
+                   "cmp_cloud_k", "cmp_tool")
 
 
 def init_session_state() -> None:
