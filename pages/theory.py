@@ -25,7 +25,7 @@ def theory_page() -> None:
     vaes = [n for n in numbers if n.variational]
     aes = [n for n in numbers if not n.variational]
 
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns([2, 1], gap="large")
     with left:
         st.markdown("**The VAE's loss: minus the evidence lower bound (ELBO)** (Kingma & Welling 2013, Eq. 3 and 10)")
         st.latex(r"\log p(x) \ \ge\ \mathcal{L}(x) = \mathbb{E}_{q(z|x)}\big[\log p(x|z)\big]"

@@ -94,7 +94,9 @@ def kl_latex(n: DigitNumbers) -> str:
         parts.append(rf"(1 + \log {s:.3f}^2 - ({m:.3f})^2 - {s:.3f}^2)")
     kl = -0.5 * float(np.sum(1 + np.log(n.sigma.astype(np.float64) ** 2) - n.mu.astype(np.float64) ** 2
                              - n.sigma.astype(np.float64) ** 2))
-    return rf"D_{{KL}} = -\tfrac{{1}}{{2}}\big[{' + '.join(parts)}\big] = {kl:.2f}\ \text{{nats}}"
+    body = r" \\ &\qquad + ".join(parts)  # one line per latent dimension
+    return (rf"\begin{{aligned}} D_{{KL}} &= -\tfrac{{1}}{{2}}\big[{body}\big] \\ "
+            rf"&= {kl:.2f}\ \text{{nats}} \end{{aligned}}")
 
 
 def reparameterization_latex(n: DigitNumbers) -> str:
