@@ -243,7 +243,10 @@ def latent_map(
         fig.update_layout(xaxis={"range": list(zoom[0]), "constrain": "domain"},
                           yaxis={"range": list(zoom[1]), "constrain": "domain"})
     if font_size is not None:
-        fig.update_layout(font={"size": font_size})
+        # explicit per-axis sizes: Streamlit's chart theme sets its own tick and title fonts
+        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2)
+        fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
+        fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
     if z_marker is not None:
         fig.add_trace(go.Scattergl(x=[z_marker[0]], y=[z_marker[1]], mode="markers", name="decoder z",
                                  showlegend=False, hoverinfo="skip",
