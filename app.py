@@ -12,6 +12,8 @@ from explorer.ui import registry, session
 PAGES = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
     st.Page("pages/manifold.py", title="Manifold grid", icon=":material/grid_view:"),
+    st.Page("pages/compare.py", title="Compare AE and VAE", icon=":material/compare:"),
+    st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 

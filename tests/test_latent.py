@@ -194,3 +194,58 @@ def test_manifold_figure_cell_points_carry_their_z():
     assert figures.grid_click([{"curve_number": 0, "customdata": None}]) is None
     as_dict = {str(k): v for k, v in enumerate(cells.customdata[7])}
     assert figures.grid_click([{"curve_number": 1, "customdata": as_dict}]) == tuple(map(float, z[7]))
+
+
+# --- Lesson tools: interpolation, prior samples, the reparameterization cloud --------------
+
+
+def test_interpolate_runs_evenly_along_the_straight_line_between_the_ends():
+    from explorer.core.latent import interpolate
+
+    start, end = np.array([-1.0, 2.0]), np.array([3.0, -2.0])
+    path = interpolate(start, end, 5)
+    assert path.shape == (5, 2) and path.dtype == np.float32
+    np.testing.assert_allclose(path[0], start) and np.testing.assert_allclose(path[-1], end)
+    np.testing.assert_allclose(path, [[-1, 2], [0, 1], [1, 0], [2, -1], [3, -2]], atol=1e-6)
+    steps = np.diff(path, axis=0)
+    np.testing.assert_allclose(steps, np.tile(steps[0], (4, 1)), atol=1e-6)  # equal steps, one direction
+    assert interpolate(np.zeros(3), np.ones(3), 2).tolist() == [[0, 0, 0], [1, 1, 1]]
+    with pytest.raises(ValueError, match="at least 2"):
+        interpolate(start, end, 1)
+    with pytest.raises(ValueError, match="one shape"):
+        interpolate(start, np.zeros(3), 4)
+
+
+def test_prior_samples_are_seeded_standard_normal_draws():
+    from explorer.core.latent import prior_samples
+
+    a, b = prior_samples(16, 2, seed=3), prior_samples(16, 2, seed=3)
+    assert a.shape == (16, 2) and np.array_equal(a, b)
+    assert not np.array_equal(a, prior_samples(16, 2, seed=4))
+    many = prior_samples(20_000, 2, seed=0)
+    assert abs(many.mean()) < 0.03 and abs(many.std() - 1) < 0.03
+    with pytest.raises(ValueError):
+        prior_samples(0)
+
+
+def test_posterior_samples_are_mu_plus_sigma_eps_through_the_models_reparameterize(model):
+    from explorer.core.latent import posterior_samples, prior_samples
+
+    mu, logvar = np.array([0.5, -1.0], dtype=np.float32), np.log(np.array([0.1, 0.3], dtype=np.float32) ** 2)
+    z = posterior_samples(model, mu, logvar, 8, seed=2)
+    eps = prior_samples(8, 2, seed=2)  # the same generator draws, in the same order
+    np.testing.assert_allclose(z, mu + np.array([0.1, 0.3]) * eps, rtol=1e-5, atol=1e-6)
+    ae = build_model(ModelConfig(kind="ae", latent_dim=2, hidden_sizes=(8,)), seed=0)
+    with pytest.raises(ValueError, match="no posterior"):
+        posterior_samples(ae, mu, logvar, 8)
+
+
+def test_terms_noise_is_the_eps_of_the_reconstruction_term(vae_checkpoint, mnist):
+    from explorer.core.latent import terms_noise
+
+    model, image = vae_checkpoint.model, mnist.test_images[7]
+    mu, logvar = model.encode(image[None])
+    z = mu + torch.exp(0.5 * logvar) * torch.as_tensor(terms_noise(2))
+    with torch.inference_mode():
+        rec = float(model.likelihood.nll(model.decode(z), image[None])[0])
+    assert rec == pytest.approx(image_terms(model, image).reconstruction, abs=1e-4)

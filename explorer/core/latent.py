@@ -345,6 +345,16 @@ def image_terms(model: Autoencoder, image: torch.Tensor, seed: int = 0, y: int |
     return ImageTerms(rec, kl, rec + kl)
 
 
+def terms_noise(latent_dim: int, seed: int = 0) -> np.ndarray:
+    """The eps in z = mu + sigma * eps that :func:`image_terms` draws with ``seed``, so the
+    z its reconstruction term was computed at can be shown.
+
+    Returns:
+        (latent_dim,) float32.
+    """
+    return torch.randn((1, latent_dim), generator=torch.Generator().manual_seed(int(seed)))[0].numpy()
+
+
 def encodings_table(encodings: Encodings):
     """The encodings as a pandas DataFrame: index, label, mu_j and (VAE) sigma_j columns.
 
@@ -360,3 +370,98 @@ def encodings_table(encodings: Encodings):
         for j in range(encodings.sigma.shape[1]):
             data[f"sigma_{j + 1}"] = encodings.sigma[:, j]
     return pd.DataFrame(data)
+
+
+# --- Lesson tools: prior samples, interpolation, the reparameterization cloud -----------
+
+
+def prior_samples(k: int, latent_dim: int = 2, seed: int = 0) -> np.ndarray:
+    """``k`` codes drawn from the prior p(z) = N(0, I) (Kingma & Welling 2013, Section 3).
+
+    Args:
+        k: how many codes, >= 1.
+        latent_dim: dimension of z.
+        seed: seed of the draw (same seed, same codes).
+
+    Returns:
+        (k, latent_dim) float32.
+
+    Raises:
+        ValueError: k < 1.
+    """
+    if k < 1:
+        raise ValueError(f"need at least one sample, got k={k}")
+    generator = torch.Generator().manual_seed(int(seed))
+    return torch.randn((k, latent_dim), generator=generator).numpy()
+
+
+def interpolate(z_start, z_end, n: int) -> np.ndarray:
+    """``n`` evenly spaced codes on the straight line from ``z_start`` to ``z_end``, both included.
+
+    Linear interpolation z_t = (1 - t) z_start + t z_end for t = 0, 1/(n-1), ..., 1.
+
+    Args:
+        z_start, z_end: (latent_dim,) the two ends.
+        n: points on the path, >= 2.
+
+    Returns:
+        (n, latent_dim) float32; row 0 is ``z_start``, row n-1 is ``z_end``.
+
+    Raises:
+        ValueError: n < 2, or the ends differ in shape or are not vectors.
+    """
+    start = np.asarray(z_start, dtype=np.float64)
+    end = np.asarray(z_end, dtype=np.float64)
+    if start.ndim != 1 or start.shape != end.shape:
+        raise ValueError(f"ends must be vectors of one shape, got {start.shape} and {end.shape}")
+    if n < 2:
+        raise ValueError(f"a path needs at least 2 points, got n={n}")
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return ((1.0 - t) * start + t * end).astype(np.float32)
+
+
+@torch.inference_mode()
+def posterior_samples(model: Autoencoder, mu, logvar, k: int, seed: int = 0) -> np.ndarray:
+    """``k`` codes z = mu + sigma * eps, eps ~ N(0, I), from one image's posterior q(z|x),
+    through the model's own ``reparameterize`` (Kingma & Welling 2013, Eq. 10).
+
+    Args:
+        model: a variational model (has ``reparameterize``).
+        mu, logvar: (latent_dim,) the image's posterior parameters (logvar = log sigma^2).
+        k: how many draws, >= 1.
+        seed: seed of eps (same seed, same cloud).
+
+    Returns:
+        (k, latent_dim) float32.
+
+    Raises:
+        ValueError: the model has no posterior (an AE gives one code per image), or k < 1.
+    """
+    if not model.is_variational:
+        raise ValueError("this model has no posterior q(z|x): its encoder gives one code per image")
+    if k < 1:
+        raise ValueError(f"need at least one sample, got k={k}")
+    mu_t = torch.as_tensor(np.asarray(mu, dtype=np.float32)).expand(k, -1)
+    logvar_t = torch.as_tensor(np.asarray(logvar, dtype=np.float32)).expand(k, -1)
+    return model.reparameterize(mu_t, logvar_t, torch.Generator().manual_seed(int(seed))).numpy()
+
+
+@torch.inference_mode()
+def image_strip(model: Autoencoder, z: np.ndarray, nrow: int | None = None, padding: int = 2,
+                y: int | None = None) -> torch.Tensor:
+    """Decoder means of codes ``z`` tiled into one image (torchvision's make_grid):
+    a path as a strip (``nrow`` = len(z)) or samples as a grid.
+
+    Args:
+        model: any model of the family.
+        z: (B, latent_dim) codes.
+        nrow: images per row (default: all in one row).
+        padding: pixels between images.
+        y: the label every code is decoded with (conditional models).
+
+    Returns:
+        (3, H, W) float32 pixels in [0, 1].
+    """
+    from torchvision.utils import make_grid
+
+    return make_grid(decode_z(model, z, y=y), nrow=nrow or len(z), padding=padding, pad_value=1.0)

@@ -174,6 +174,10 @@ def latent_map(
     z_marker: tuple[float, float] | None = None,
     grid_z: np.ndarray | None = None,
     prior_circles: bool = False,
+    overlays: tuple["MapOverlay", ...] | list = (),
+    catcher: bool = True,
+    zoom: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    font_size: int | None = None,
     heatmap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> go.Figure:
     """The explorer's latent map: :func:`latent_scatter` plus click catcher and overlays.
@@ -192,6 +196,13 @@ def latent_map(
         z_marker: the decoder's current z, drawn as a star.
         grid_z: (n * n, 2) manifold grid codes, drawn as small crosses.
         prior_circles: draw the prior N(0, I)'s 1-, 2- and 3-sigma circles.
+        overlays: further codes to mark (prior samples, interpolation paths, a
+            posterior cloud), drawn above the digits in this order.
+        catcher: add the click catcher (with ``ranges``); off where a click on empty
+            space has no meaning.
+        zoom: ((x_low, x_high), (y_low, y_high)) axis ranges that override ``ranges``,
+            e.g. to show one posterior large.
+        font_size: font size in pixels of ticks, titles and legend (None: Plotly's).
         heatmap: (z1 (n,), z2 (n,), scores (n, n)) of ``explorer.core.holes.score_grid``,
             drawn beneath the points by :func:`add_score_heatmap` (added last, so the
             other traces keep their numbers).
@@ -203,7 +214,8 @@ def latent_map(
 
     fig = latent_scatter(xy, labels, axis_names=axis_names)
     if ranges is not None:
-        fig.add_trace(catcher_trace(ranges))
+        if catcher:
+            fig.add_trace(catcher_trace(ranges))
         fig.update_layout(
             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
             margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
@@ -227,7 +239,18 @@ def latent_map(
                                     "solid" if k == 1 else "dash", 2))
         fig.add_trace(go.Scattergl(x=[mu[0]], y=[mu[1]], mode="markers", name="selected digit", showlegend=False,
                                  hoverinfo="skip",
-                                 marker={"size": 14, "symbol": "circle-open", "line": {"width": 3, "color": "black"}}))
+                                 marker={"size": 14, "symbol": "circle-open", "color": "black",
+                                         "line": {"width": 3, "color": "black"}}))
+    for overlay in overlays:
+        fig.add_trace(overlay.trace())
+    if zoom is not None:
+        fig.update_layout(xaxis={"range": list(zoom[0]), "constrain": "domain"},
+                          yaxis={"range": list(zoom[1]), "constrain": "domain"})
+    if font_size is not None:
+        # explicit per-axis sizes: Streamlit's chart theme sets its own tick and title fonts
+        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2)
+        fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
+        fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
     if z_marker is not None:
         fig.add_trace(go.Scattergl(x=[z_marker[0]], y=[z_marker[1]], mode="markers", name="decoder z",
                                  showlegend=False, hoverinfo="skip",
@@ -271,6 +294,39 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
                   "tickvals": [0.1, 0.5, 0.9, 1.0]},
     ))
     return fig
+
+
+@dataclass(frozen=True)
+class MapOverlay:
+    """Codes to mark on the latent map: prior samples, an interpolation path, a cloud.
+
+    Attributes:
+        name: the trace name (hover shows it).
+        z: (K, 2) codes.
+        path: join them with a line (an interpolation path) instead of loose markers.
+        color: marker and line colour.
+        symbol: Plotly marker symbol.
+        size: marker size in pixels.
+    """
+
+    name: str
+    z: np.ndarray
+    path: bool = False
+    color: str = "black"
+    symbol: str = "x"
+    size: int = 9
+
+    def trace(self) -> go.Scattergl:
+        """The overlay as a WebGL trace (above the WebGL digits), without a legend entry."""
+        z = np.asarray(self.z, dtype=np.float64).reshape(-1, 2)
+        return go.Scattergl(
+            x=z[:, 0], y=z[:, 1], mode="lines+markers" if self.path else "markers", name=self.name,
+            showlegend=False, line={"color": self.color, "width": 3},
+            marker={"symbol": self.symbol, "size": self.size, "color": self.color,
+                    "line": {"width": 1, "color": "white"}},
+            unselected={"marker": {"opacity": 1.0}},
+            hovertemplate=f"{self.name}<br>z1 %{{x:.2f}}<br>z2 %{{y:.2f}}<extra></extra>",
+        )
 
 
 def _customdata(value) -> list:

@@ -22,6 +22,23 @@ REFUSED_UPLOADS_KEY = "refused_uploads"  # (upload file_id, SHA-256 of its bytes
 SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last selection acted on
 
+# The Compare page (two models side by side) and the Theory page that reads its selection.
+COMPARE_PREFIXES = ("cmp_a_", "cmp_b_")  # the two views' key prefixes
+COMPARE_DEFAULTS: dict[str, object] = {
+    "cmp_model_a": None, "cmp_model_b": None,  # choice values (registry.model_options); None: the shipped AE / VAE
+    "cmp_selected": None,  # index of the test digit selected on both maps, or None
+    "cmp_prior_k": 16, "cmp_prior_seed": 0, "cmp_prior_drawn": False,  # prior samples: K, seed, shown
+    "cmp_path_start": None, "cmp_path_end": None, "cmp_path_n": 10,  # interpolation: test-digit indices, steps
+    "cmp_path_next": "start",  # which end of the path the next map click sets
+    "cmp_cloud_k": 32, "cmp_eps_seed": 0,  # reparameterization cloud: draws, seed of eps
+    "cmp_theory_source": None,  # {"choices": [a, b], "index": i}: what the Theory page plugs in
+    "cmp_tool": "Sample from the prior",  # the open tab below the maps
+    "cmp_lesson_step": None,  # the guided lesson's step (0-based), None when off
+    "cmp_url_applied": False,  # the URL's state has been applied in this session
+}
+COMPARE_WIDGETS = ("cmp_model_a", "cmp_model_b", "cmp_prior_k", "cmp_path_start", "cmp_path_end", "cmp_path_n",
+                   "cmp_cloud_k", "cmp_tool")
+
 
 def init_session_state() -> None:
     """Set every app-wide session-state default, once per session (app.py calls it first)."""
@@ -34,6 +51,8 @@ def init_session_state() -> None:
     st.session_state.setdefault(REFUSED_UPLOADS_KEY, {})
     # A Plotly selection stays in session state across reruns; only a new one is acted on.
     st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
+    # the Compare page's widgets keep their values on pages that do not draw them
+    init_view_state(COMPARE_DEFAULTS, COMPARE_WIDGETS)
 
 
 def init_view_state(defaults: Mapping[str, object], persistent: tuple[str, ...] = ()) -> None:

@@ -32,7 +32,8 @@ MAP = ".st-key-map_panel .js-plotly-plot"
 
 # Page-side helpers: pixel positions of latent points on the map, isolated points.
 MAP_JS = """
-window.__map = () => document.querySelector('%s');
+window.__mapSelector = window.__mapSelector || '%s';
+window.__map = () => document.querySelector(window.__mapSelector);
 window.__px = (x, y) => {
   const gd = window.__map(), r = gd.getBoundingClientRect();
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
@@ -69,6 +70,12 @@ def wait_for_app_run(page, timeout_ms: int = 60_000) -> None:
     effect (which shows its run has started), then call this to let that run finish.
     """
     page.wait_for_function(APP_IDLE_JS, polling="raf", timeout=timeout_ms)
+
+
+def use_map(page, selector: str) -> None:
+    """Point the page-side helpers (:func:`isolated_points`, ``__px``) at the map under
+    ``selector`` (a ``.js-plotly-plot``), for pages with more than one map."""
+    page.evaluate("(sel) => { window.__mapSelector = sel; }", selector)
 
 
 def isolated_points(page, count: int, min_px: float = 10.0) -> list[dict]:

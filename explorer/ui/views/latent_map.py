@@ -21,6 +21,39 @@ def handle_map_selection(view: ModelView) -> None:
         view.set_slider_z(view.encodings.mu[click.index] if isinstance(click, figures.PointClick) else click.z)
 
 
+def handle_linked_selection(views: list[ModelView], on_digit=None) -> int | None:
+    """Link the views' maps: a new click on a digit in any map selects that test digit
+    in every view (all views show the same MNIST test split, so an index is one digit).
+    Clicks on anything but a digit are ignored. Call before the maps are drawn.
+
+    Args:
+        views: the linked views (each with its own prefix).
+        on_digit: called with the index of a newly clicked digit (e.g. to set path ends).
+
+    Returns:
+        The index of the selected digit (new or kept from before), or None.
+    """
+    index = None
+    for view in views:
+        points = new_selection(view.keys("latent_map"))
+        click = figures.map_click(points, catcher=False) if points else None
+        if isinstance(click, figures.PointClick):
+            index = click.index
+    if index is not None:
+        for view in views:
+            view.set_state("last_click", figures.PointClick(index))
+        if on_digit is not None:
+            on_digit(index)
+    clicks = [view.click() for view in views]
+    selected = [c.index for c in clicks if isinstance(c, figures.PointClick)]
+    if len(selected) != len(views) or len(set(selected)) != 1:  # views out of step: one selection for all
+        keep = selected[0] if selected else None
+        for view in views:
+            view.set_state("last_click", None if keep is None else figures.PointClick(keep))
+        return keep
+    return selected[0]
+
+
 def map_overlay_toggles(view: ModelView) -> None:
     """The map's overlay switches, in three columns."""
     keys = view.keys
@@ -44,13 +77,25 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
-def latent_map_view(view: ModelView, z_marker=None, grid=None, holes=None) -> None:
+def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catcher: bool = True,
+                    prior_circles: bool | None = None, height: int | None = None,
+                    font_size: int | None = None, title: str | None = None, legend: bool = True,
+                    modebar: bool = True, holes=None) -> None:
     """The map (a selectable Plotly chart in a container keyed ``<prefix>map_panel``).
 
     Args:
         view: the model's views.
         z_marker: the decoder's z to mark with a star (see :func:`record_map_state`).
         grid: manifold grid params whose cells to overlay, or None.
+        overlays: :class:`explorer.ui.figures.MapOverlay` s to draw (samples, paths).
+        catcher: clicks on empty space decode the z there (the Explorer); False where
+            only digits are clickable.
+        prior_circles: draw the prior's circles; None follows the view's toggle.
+        height: figure height in pixels (None: the figure's default).
+        font_size: font size of ticks, titles and legend (None: Plotly's).
+        title: figure title (e.g. the model's name), or None.
+        legend: show the digits' legend (off where the page shows one colour key).
+        modebar: show Plotly's toolbar (zoom, pan, reset, download).
         holes: (z1, z2, scores) digit-score grid to draw beneath the points
             (:func:`explorer.ui.views.holes.holes_panel` returns it), or None.
     """
@@ -66,8 +111,16 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, holes=None) -> No
             selected = (xy[click.index], None)
     fig = figures.latent_map(
         xy, encodings.labels, axis_names=axis_names, ranges=view.ranges, selected=selected, z_marker=z_marker,
-        grid_z=view.grid_codes(grid) if grid else None, prior_circles=view.state("show_prior_on_map"), heatmap=holes,
+        grid_z=view.grid_codes(grid) if grid else None,
+        prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
+        overlays=overlays, catcher=catcher, font_size=font_size, heatmap=holes,
     )
+    if height is not None:
+        fig.update_layout(height=height)
+    if not legend:
+        fig.update_layout(showlegend=False, margin={"t": 30 if title else 10})
+    if title is not None:
+        fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.995, "yanchor": "top"})
     with st.container(key=view.keys("map_panel")):
         st.plotly_chart(fig, key=view.keys("latent_map"), on_select="rerun", selection_mode="points",
-                        config={"displaylogo": False})
+                        config={"displaylogo": False, "displayModeBar": modebar})

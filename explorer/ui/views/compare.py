@@ -1,0 +1,313 @@
+"""Views that show two models at once (the Compare page): the model pair, the linked
+selection, and the lesson tools (samples from the prior, interpolation, the
+reparameterization cloud), each drawn per model by a :class:`ModelView`.
+
+Shared state lives in the ``cmp_`` session keys (:data:`explorer.ui.session.COMPARE_DEFAULTS`).
+Any pair of models with a 2-D latent space works; what makes no sense for a model
+without a posterior (KL, ellipses, the cloud) is left out for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.core.checkpoints import CheckpointError
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import decode_z, image_strip, image_terms, interpolate, posterior_samples, prior_samples
+from explorer.ui import caches, figures, registry
+from explorer.ui.registry import ModelEntry
+from explorer.ui.views.common import ModelView
+
+#: The pair a class starts with: the shipped AE on the left, the shipped VAE on the right.
+DEFAULT_PAIR = ("mnist_ae_z2.pt", "mnist_vae_z2.pt")
+SAMPLE_SCALE = 2  # prior samples and cloud decodings are shown at 2x (56 px a digit)
+STRIP_SCALE = 2
+SAMPLES_PER_ROW = 8
+PATH_COLORS = ("#d62728", "#111111")  # map path and its ends
+SAMPLE_COLOR = "#111111"
+CLOUD_COLOR = "#d62728"
+#: The zoomed cloud view shows mu +- this many of the larger sigma.
+CLOUD_ZOOM_SIGMAS = 4.0
+MAX_K = 256
+MIN_PATH_N, MAX_PATH_N = 2, 30
+#: Receives the decoded path images of one model: (view, (n, 1, 28, 28) pixels in [0, 1]).
+PathHook = Callable[[ModelView, torch.Tensor], None]
+
+
+def _default_choice(options: dict[str, str], name: str) -> str:
+    return next((value for value, label in options.items() if label == name), next(iter(options)))
+
+
+def model_pair() -> tuple[ModelEntry, ModelEntry] | None:
+    """Two model choices side by side (keys ``cmp_model_a``, ``cmp_model_b``), defaulting
+    to the shipped AE and VAE. Returns the two entries, or None (with a message) when
+    one cannot be used."""
+    options = registry.model_options()
+    if not options:
+        st.error(f"No checkpoints found in {registry.CHECKPOINT_DIR}: train a model on the Train page.")
+        return None
+    entries = []
+    for key, name, side, column in zip(("cmp_model_a", "cmp_model_b"), DEFAULT_PAIR, ("Left", "Right"),
+                                       st.columns(2)):
+        if st.session_state.get(key) not in options:
+            st.session_state[key] = _default_choice(options, name)
+        choice = column.selectbox(f"{side} map: model", list(options), format_func=options.__getitem__, key=key,
+                                  help="Any model with a 2-D latent space; models trained or uploaded in this "
+                                       "session are listed too.")
+        try:
+            entry = registry.resolve_model(choice)
+        except (CheckpointError, KeyError) as exc:
+            column.error(f"Cannot use this model: {exc}. Choose another one.")
+            return None
+        if entry.model.config.latent_dim != 2:
+            column.error(f"{entry.label} has a {entry.model.config.latent_dim}-D latent space; the side-by-side "
+                         "maps need 2-D models. Choose another one.")
+            return None
+        entries.append(entry)
+    return entries[0], entries[1]
+
+
+def _set_path_end(index: int) -> None:
+    """A clicked digit becomes the path's start, the next one its end, and so on."""
+    end = st.session_state["cmp_path_next"]
+    st.session_state[f"cmp_path_{end}"] = index
+    st.session_state["cmp_path_next"] = "end" if end == "start" else "start"
+
+
+def linked_selection(views: list[ModelView]) -> int | None:
+    """Act on clicks on either map (call before any widget): the clicked digit is
+    selected on both and becomes the next end of the interpolation path."""
+    from explorer.ui.views.latent_map import handle_linked_selection
+
+    index = handle_linked_selection(views, on_digit=_set_path_end)
+    st.session_state["cmp_selected"] = index
+    return index
+
+
+def short_names(views: list[ModelView]) -> list[str]:
+    """Column headers for the views: their kinds ("AE", "VAE"), with the side when both are
+    of one kind."""
+    kinds = [v.model.config.kind.upper() for v in views]
+    if len(set(kinds)) == len(kinds):
+        return kinds
+    return [f"{k} ({side})" for k, side in zip(kinds, ("left", "right"))]
+
+
+def color_key() -> None:
+    """One key of the digits' colours for both maps (their own legends are off)."""
+    swatches = " ".join(f'<span style="color:{figures.DIGIT_COLORS[d]}">&#9679;</span>{d}' for d in range(10))
+    st.markdown(f'<div style="white-space:nowrap">{swatches}</div>', unsafe_allow_html=True,
+                help="A point's colour is its digit label.")
+
+
+def _number(value: float | None, fmt: str = "{:.2f}") -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def digit_panel(views: list[ModelView], index: int | None) -> None:
+    """The selected test digit under both models (container ``cmp_digit_panel``): the
+    original, each model's reconstruction (decoder mean at mu) and a table of mu, sigma
+    and the per-image terms in nats (KL and -ELBO n/a for a model without a posterior)."""
+    with st.container(key="cmp_digit_panel"):
+        color_key()
+        if index is None:
+            st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
+                       "and both models' loss terms.")
+            return
+        images, labels = caches.test_split()
+        label = int(labels[index])
+        original = images[index]
+        st.markdown(f"**Test digit {index}**, label **{label}**",
+                    help="Terms in nats per image. Reconstruction -log p(x|z): for a VAE at one z drawn from "
+                         "q(z|x) (seed 0), for an AE at its code. KL and -ELBO are n/a for a model without a "
+                         "posterior.")
+        names = short_names(views)
+        rows = {"mu1": [], "mu2": [], "sigma1": [], "sigma2": [], "reconstruction": [], "KL": [], "-ELBO": []}
+        shown = [(original, "original")]
+        for view, name in zip(views, names):
+            y = label if view.model.is_conditional else None
+            mu = view.encodings.mu[index]
+            shown.append((decode_z(view.model, mu, y=y)[0], f"{name} recon."))
+            terms = image_terms(view.model, original, y=y)
+            sigma = view.encodings.sigma
+            for j in range(2):
+                rows[f"mu{j + 1}"].append(f"{mu[j]:.2f}")
+                rows[f"sigma{j + 1}"].append("n/a" if sigma is None else f"{sigma[index][j]:.3f}")
+            rows["reconstruction"].append(_number(terms.reconstruction))
+            rows["KL"].append(_number(terms.kl))
+            rows["-ELBO"].append(_number(terms.neg_elbo))
+        for column, (image, caption) in zip(st.columns(len(shown)), shown):
+            column.image(png_bytes(upscale_nearest(image, 3)), output_format="PNG", caption=caption)
+        header = "| | " + " | ".join(names) + " |\n|:--|" + "--:|" * len(names) + "\n"
+        st.markdown(header + "\n".join(f"| {k} | " + " | ".join(v) + " |" for k, v in rows.items()))
+
+
+# --- Samples from the prior --------------------------------------------------------------
+
+
+def _draw_prior(k_key: str = "cmp_prior_k") -> None:
+    if st.session_state["cmp_prior_drawn"]:
+        st.session_state["cmp_prior_seed"] += 1
+    st.session_state["cmp_prior_drawn"] = True
+
+
+def prior_sample_codes() -> np.ndarray | None:
+    """The current samples z ~ N(0, I) (K of them, seeded), or None before the first draw."""
+    if not st.session_state["cmp_prior_drawn"]:
+        return None
+    return prior_samples(int(st.session_state["cmp_prior_k"]), 2, int(st.session_state["cmp_prior_seed"]))
+
+
+def prior_sample_controls() -> None:
+    """K, the draw button ("new sample" once drawn) and a clear button."""
+    drawn = st.session_state["cmp_prior_drawn"]
+    k_col, draw_col, clear_col = st.columns([1, 1.4, 1], vertical_alignment="bottom")
+    k_col.number_input("K samples", 1, MAX_K, key="cmp_prior_k",
+                       help="How many codes z to draw from the prior p(z) = N(0, I).")
+    draw_col.button("New sample" if drawn else "Sample from the prior", key="cmp_prior_draw", on_click=_draw_prior,
+                    type="primary", help="Draw K codes z ~ N(0, I) and decode each with both models.")
+    if drawn:
+        clear_col.button("Clear samples", key="cmp_prior_clear",
+                         on_click=lambda: st.session_state.update(cmp_prior_drawn=False))
+        st.caption(f"Seed {st.session_state['cmp_prior_seed']}: the same seed gives the same K codes for both "
+                   "models; they are the crosses on both maps.")
+
+
+def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
+                  scale: int = SAMPLE_SCALE) -> torch.Tensor:
+    """Decoder means of ``z`` as one image (torchvision's make_grid) in a container keyed
+    ``<prefix><name>``. Returns the (K, C, H, W) decoded images."""
+    images = image_strip(view.model, z, nrow=min(nrow, len(z)), y=view.condition())
+    with st.container(key=view.keys(name)):
+        st.image(png_bytes(upscale_nearest(images, scale)), output_format="PNG", caption=caption)
+    return images
+
+
+def prior_samples_panel(view: ModelView, z: np.ndarray) -> None:
+    """Both models' decodings of the same prior samples."""
+    where = ("inside its prior: most look like digits" if view.variational else
+             "it has no prior, so most land where it put no digit")
+    decoded_codes(view, z, "prior_samples", f"{view.entry.label}: {len(z)} decoded z ~ N(0, I); {where}.")
+
+
+# --- Interpolation ------------------------------------------------------------------------
+
+
+def interpolation_controls() -> tuple[int, int, int] | None:
+    """Start and end digit (test-set indices) and the number of steps; returns them
+    when both ends are set and differ, else None (with a hint)."""
+    n_images = len(caches.test_split()[1])
+    start_col, end_col, n_col = st.columns(3)
+    start_col.number_input("Start digit (test index)", 0, n_images - 1, key="cmp_path_start",
+                           help="The first digit you click on a map sets the start, the second the end.")
+    end_col.number_input("End digit (test index)", 0, n_images - 1, key="cmp_path_end",
+                         help="The first digit you click on a map sets the start, the second the end.")
+    n_col.number_input("Steps n", MIN_PATH_N, MAX_PATH_N, key="cmp_path_n",
+                       help="Codes on the straight line between the two digits' codes, both ends included.")
+    path = current_path()
+    if path is None:
+        st.caption("Click two different digits on a map (first = start, second = end), or type their indices.")
+    return path
+
+
+def current_path() -> tuple[int, int, int] | None:
+    """(start index, end index, n) of the interpolation path when both ends are set and
+    differ, else None (read from state, so the maps can draw it before the controls)."""
+    start, end = st.session_state["cmp_path_start"], st.session_state["cmp_path_end"]
+    if start is None or end is None or start == end:
+        return None
+    return int(start), int(end), int(st.session_state["cmp_path_n"])
+
+
+def path_codes(view: ModelView, start: int, end: int, n: int) -> np.ndarray:
+    """(n, 2) codes on the straight line between two test digits' mu in this model."""
+    return interpolate(view.encodings.mu[start], view.encodings.mu[end], n)
+
+
+def interpolation_panel(view: ModelView, path: np.ndarray, on_path_images: PathHook | None = None) -> None:
+    """The decoded path as a strip; ``on_path_images`` (e.g. a classifier's score along
+    the path) receives the decoded images."""
+    images = decoded_codes(view, path, "path_strip",
+                           f"{view.entry.label}: decoder means along the path, start to end.",
+                           nrow=len(path), scale=STRIP_SCALE)
+    if on_path_images is not None:
+        on_path_images(view, images)
+
+
+# --- Reparameterization -------------------------------------------------------------------
+
+
+def _new_eps() -> None:
+    st.session_state["cmp_eps_seed"] += 1
+
+
+def reparameterization_controls() -> None:
+    """K draws and the "new eps" button."""
+    k_col, button_col = st.columns([1, 1], vertical_alignment="bottom")
+    k_col.number_input("K draws of z", 1, MAX_K, key="cmp_cloud_k",
+                       help="How many z = mu + sigma * eps to draw from the selected digit's posterior q(z|x).")
+    button_col.button("New eps", key="cmp_new_eps", on_click=_new_eps,
+                      help="Draw new noise eps ~ N(0, I); mu and sigma stay the same.")
+
+
+def cloud_codes(view: ModelView, index: int) -> np.ndarray:
+    """K draws z = mu + sigma * eps from the digit's posterior under this (variational) model."""
+    e = view.encodings
+    return posterior_samples(view.model, e.mu[index], e.logvar[index], int(st.session_state["cmp_cloud_k"]),
+                             int(st.session_state["cmp_eps_seed"]))
+
+
+def reparameterization_panel(view: ModelView, index: int, height: int = 360, font_size: int = 16) -> None:
+    """The selected digit's posterior, zoomed so sigma shows: its K draws as a cloud with
+    the 1- and 2-sigma ellipses, and the draws decoded. A model without a posterior gets
+    one line saying why it has no cloud."""
+    if not view.variational:
+        st.info(f"{view.entry.label} has no cloud: an AE's encoder gives one point z per image, not a "
+                "distribution q(z|x), so there is nothing to sample around it.")
+        return
+    e = view.encodings
+    mu, sigma = e.mu[index], e.sigma[index]
+    z = cloud_codes(view, index)
+    half = CLOUD_ZOOM_SIGMAS * float(sigma.max())
+    zoom = ((mu[0] - half, mu[0] + half), (mu[1] - half, mu[1] + half))
+    fig = figures.latent_map(
+        e.mu, e.labels, ranges=view.ranges, selected=(mu, sigma), catcher=False, zoom=zoom, font_size=font_size,
+        overlays=[figures.MapOverlay("z = mu + sigma * eps", z, color=CLOUD_COLOR, symbol="circle", size=7)],
+    )
+    fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 10, "b": 50})
+    with st.container(key=view.keys("cloud_map")):
+        st.plotly_chart(fig, key=view.keys("cloud_chart"), config={"displaylogo": False})
+    st.caption(f"Zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, {sigma[1]:.3f}): "
+               "red dots are the draws, solid and dashed ellipses the 1- and 2-sigma contours of q(z|x).")
+    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded: all of them look like this one digit.")
+
+
+KEY_VIEW_CAPTION = (
+    "Each point is one of the 10,000 MNIST test digits, coloured by its label: where the encoder puts it "
+    "(an AE's code z; a VAE's posterior mean mu). Grey dotted circles: the prior p(z) = N(0, I)'s 1-, 2- and "
+    "3-sigma circles. Click a digit on either map to select it on both. Terms in nats (natural-log units): "
+    "reconstruction = -log p(x|z), KL = how far q(z|x) is from the prior, -ELBO = their sum; see the Theory page."
+)
+
+
+def map_title(view: ModelView) -> str:
+    """What the map shows for this kind of model."""
+    return "VAE: posterior means mu" if view.variational else "AE: codes z (no prior)"
+
+
+# --- What the maps mark -------------------------------------------------------------------
+
+
+def map_overlays(view: ModelView, samples: np.ndarray | None, path: tuple[int, int, int] | None) -> list:
+    """The lesson tools' marks on this view's map: prior samples, the interpolation path."""
+    overlays = []
+    if samples is not None:
+        overlays.append(figures.MapOverlay("prior sample", samples, color=SAMPLE_COLOR, symbol="x", size=10))
+    if path is not None:
+        overlays.append(figures.MapOverlay("interpolation path", path_codes(view, *path), path=True,
+                                           color=PATH_COLORS[0], symbol="circle", size=7))
+    return overlays

@@ -1,0 +1,168 @@
+"""The guided lesson on the Compare page: six steps (the AE's map, sampling its prior,
+the VAE's map, sampling its prior, interpolation in both, the reparameterization
+cloud) with Back/Next, and the page's state in the URL so a link restores the view.
+
+URL parameters (all optional): ``step`` (1-6), ``left`` and ``right`` (model names as
+listed, e.g. ``mnist_ae_z2.pt``), ``digit`` (selected test digit), ``start`` and
+``end`` (interpolation ends), ``seed`` (prior-sample seed; present when samples show).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from explorer.ui import caches, figures, registry
+from explorer.ui.session import COMPARE_PREFIXES
+
+TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization")
+#: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
+DEFAULT_PATH_LABELS = (1, 7)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the lesson.
+
+    Attributes:
+        title: its heading.
+        text: two or three sentences for the class.
+        samples: prior samples are shown on this step.
+        tool: the tab below the maps this step opens.
+        needs_path: the step sets interpolation ends if none are set.
+        needs_digit: the step selects a digit if none is selected.
+    """
+
+    title: str
+    text: str
+    samples: bool = False
+    tool: str = TOOLS[0]
+    needs_path: bool = False
+    needs_digit: bool = False
+
+
+STEPS = (
+    Step("The AE's map", "Left: where the plain autoencoder puts each test digit. Its codes spread over tens of "
+         "units in odd shapes, with empty gaps between the digits; the small grey circles at 0 are the prior "
+         "N(0, I) that a VAE would follow. Nothing in the AE's loss says where codes should go."),
+    Step("Sample the AE's prior", "Draw 16 random codes z from N(0, I) (the crosses) and decode them with the AE "
+         "(images below, left). They land in a small patch that the AE's codes do not fill evenly, so many decode "
+         "to smudges or blends: the AE's code space has holes.", samples=True),
+    Step("The VAE's map", "Right: the VAE's posterior means mu. The KL term pulls every digit's posterior q(z|x) "
+         "towards the prior, so the codes fill a round region inside the 3-sigma circle, without big gaps."),
+    Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (images below, right): nearly all look "
+         "like digits, because the region the prior samples from is the region the VAE was trained to decode. "
+         "Press \"New sample\" for another draw.", samples=True),
+    Step("Interpolate in both", "The straight line between two digits' codes, decoded in 10 steps in each model "
+         "(the red paths and the strips in the Interpolate tab). The VAE's path morphs smoothly from one digit "
+         "into the other; the AE's can cross empty space and give unclear images on the way.",
+         tool=TOOLS[1], needs_path=True),
+    Step("The reparameterization cloud", "A VAE's encoder gives a distribution, not a point: z = mu + sigma * eps "
+         "with eps ~ N(0, I). The Reparameterization tab zooms into the selected digit: the draws stay within a "
+         "small ellipse and all decode to that digit. The AE gives one point, so it has no cloud.",
+         tool=TOOLS[2], needs_digit=True),
+)
+
+
+def _select_digit(index: int | None) -> None:
+    """Select test digit ``index`` on both maps (before the page draws them)."""
+    for prefix in COMPARE_PREFIXES:
+        st.session_state[f"{prefix}last_click"] = None if index is None else figures.PointClick(int(index))
+    st.session_state["cmp_selected"] = index
+
+
+def _first_of_label(label: int) -> int:
+    labels = caches.test_split()[1]
+    return int((labels == label).nonzero()[0, 0])
+
+
+def go_to_step(step: int | None) -> None:
+    """Enter lesson step ``step`` (0-based; None ends the lesson): show or hide the prior
+    samples, open the step's tab, and set path ends or a selected digit where it needs one."""
+    st.session_state["cmp_lesson_step"] = step
+    if step is None:
+        return
+    s = STEPS[step]
+    st.session_state["cmp_prior_drawn"] = s.samples
+    st.session_state["cmp_tool"] = s.tool
+    if s.needs_path and (st.session_state["cmp_path_start"] is None or st.session_state["cmp_path_end"] is None):
+        st.session_state["cmp_path_start"], st.session_state["cmp_path_end"] = map(_first_of_label,
+                                                                                  DEFAULT_PATH_LABELS)
+        st.session_state["cmp_path_next"] = "start"
+    if s.needs_digit and st.session_state["cmp_selected"] is None:
+        _select_digit(st.session_state["cmp_path_end"] or _first_of_label(DEFAULT_PATH_LABELS[1]))
+
+
+def lesson_panel() -> None:
+    """The lesson in the sidebar: a start button, or the step's text with Back/Next."""
+    step = st.session_state["cmp_lesson_step"]
+    with st.sidebar.container(key="cmp_lesson"):
+        st.divider()
+        if step is None:
+            st.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
+                      help="Six steps through the AE's and the VAE's maps; the address bar keeps the step, so "
+                           "the link can be shared.")
+            return
+        s = STEPS[step]
+        st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}**")
+        st.markdown(s.text)
+        back, forward = st.columns(2)
+        back.button("Back", key="cmp_lesson_back", on_click=go_to_step, args=(step - 1,), disabled=step == 0,
+                    width="stretch")
+        forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
+                       disabled=step == len(STEPS) - 1, width="stretch", type="primary")
+        st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,))
+        st.caption("The address bar holds this view (step, models, digits, seed): copy it to share it.")
+
+
+def _int(params, name: str, low: int, high: int) -> int | None:
+    try:
+        value = int(params[name])
+    except (KeyError, ValueError):
+        return None
+    return value if low <= value <= high else None
+
+
+def apply_url_state() -> None:
+    """Restore the view from the URL, once per session (before any Compare widget is
+    drawn). Unknown models and out-of-range numbers are ignored."""
+    if st.session_state.get("cmp_url_applied"):
+        return
+    st.session_state["cmp_url_applied"] = True
+    params = st.query_params
+    if not params:
+        return
+    by_label = {label: value for value, label in registry.model_options().items()}
+    for name, key in (("left", "cmp_model_a"), ("right", "cmp_model_b")):
+        if params.get(name) in by_label:
+            st.session_state[key] = by_label[params[name]]
+    last = len(caches.test_split()[1]) - 1
+    for name, key in (("start", "cmp_path_start"), ("end", "cmp_path_end")):
+        value = _int(params, name, 0, last)
+        if value is not None:
+            st.session_state[key] = value
+    seed = _int(params, "seed", 0, 2**31 - 1)
+    step = _int(params, "step", 1, len(STEPS))
+    if step is not None:
+        go_to_step(step - 1)
+    if seed is not None:
+        st.session_state["cmp_prior_seed"], st.session_state["cmp_prior_drawn"] = seed, True
+    digit = _int(params, "digit", 0, last)
+    if digit is not None:
+        _select_digit(digit)
+
+
+def write_url_state(labels: tuple[str, str]) -> None:
+    """Put the view into the URL (at the end of the page run)."""
+    state = st.session_state
+    params = {"left": labels[0], "right": labels[1]}
+    if state["cmp_lesson_step"] is not None:
+        params["step"] = str(state["cmp_lesson_step"] + 1)
+    for name, key in (("digit", "cmp_selected"), ("start", "cmp_path_start"), ("end", "cmp_path_end")):
+        if state[key] is not None:
+            params[name] = str(state[key])
+    if state["cmp_prior_drawn"]:
+        params["seed"] = str(state["cmp_prior_seed"])
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)

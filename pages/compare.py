@@ -1,0 +1,72 @@
+"""Compare page: two models' latent maps side by side, linked, with the lesson tools
+(samples from the prior, interpolation, the reparameterization cloud) for both."""
+
+import streamlit as st
+
+from explorer.ui import session
+
+from explorer.ui.session import COMPARE_PREFIXES
+from explorer.ui.views import ModelView
+from explorer.ui.views import compare, lesson
+from explorer.ui.views.latent_map import latent_map_view
+
+MAP_HEIGHT = 460
+FONT_SIZE = 15
+
+
+def compare_page() -> None:
+    # Idempotent; a link opened on a fresh server can run this page before app.py has.
+    session.init_session_state()
+    lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
+    lesson.lesson_panel()
+    pair = compare.model_pair()
+    if pair is None:
+        st.stop()
+    views = [ModelView.create(entry, prefix) for entry, prefix in zip(pair, COMPARE_PREFIXES)]
+    # Clicks are read before any widget is drawn, so they can set the path's ends this run.
+    selected = compare.linked_selection(views)
+    st.session_state["cmp_theory_source"] = {"choices": [st.session_state["cmp_model_a"],
+                                                         st.session_state["cmp_model_b"]], "index": selected}
+    samples = compare.prior_sample_codes()
+    path = compare.current_path()
+
+    # The key view: map, the selected digit under both models, map. The panel is written
+    # before the maps, so a click's panel shows while the 10,000-point scatters redraw.
+    left, middle, right = st.columns([4, 3, 4], gap="small")
+    with middle:
+        compare.digit_panel(views, selected)
+    for view, column in zip(views, (left, right)):
+        with column:
+            latent_map_view(view, overlays=compare.map_overlays(view, samples, path), catcher=False,
+                            prior_circles=True, height=MAP_HEIGHT, font_size=FONT_SIZE,
+                            title=compare.map_title(view), legend=False, modebar=False)
+    st.caption(compare.KEY_VIEW_CAPTION)
+
+    # Issue 8 item 2 (hole heatmap with an MNIST classifier) and item 6 (draw your own
+    # digit) plug in here as further tabs (labels after lesson.TOOLS); item 2's classifier score along each path
+    # plugs into interpolation_panel's on_path_images.
+    sample_tab, path_tab, cloud_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
+    with sample_tab:
+        compare.prior_sample_controls()
+        if samples is not None:
+            for view, column in zip(views, st.columns(2)):
+                with column:
+                    compare.prior_samples_panel(view, samples)
+    with path_tab:
+        compare.interpolation_controls()
+        if path is not None:
+            for view in views:
+                compare.interpolation_panel(view, compare.path_codes(view, *path), on_path_images=None)
+    with cloud_tab:
+        if selected is None:
+            st.caption("Click a digit on either map: its posterior q(z|x) is sampled here.")
+        else:
+            compare.reparameterization_controls()
+            for view, column in zip(views, st.columns(2)):
+                with column:
+                    compare.reparameterization_panel(view, selected)
+
+    lesson.write_url_state((pair[0].label, pair[1].label))
+
+
+compare_page()
