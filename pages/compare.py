@@ -7,7 +7,10 @@ from explorer.ui import session
 
 from explorer.ui.session import COMPARE_PREFIXES
 from explorer.ui.views import ModelView
+from explorer.ui import figures
 from explorer.ui.views import compare, lesson
+from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
+from explorer.ui.views.holes import holes_panel, path_score_chart
 from explorer.ui.views.latent_map import latent_map_view
 
 MAP_HEIGHT = 460
@@ -30,22 +33,10 @@ def compare_page() -> None:
     samples = compare.prior_sample_codes()
     path = compare.current_path()
 
-    # The key view: map, the selected digit under both models, map. The panel is written
-    # before the maps, so a click's panel shows while the 10,000-point scatters redraw.
-    left, middle, right = st.columns([4, 3, 4], gap="small")
-    with middle:
-        compare.digit_panel(views, selected)
-    for view, column in zip(views, (left, right)):
-        with column:
-            latent_map_view(view, overlays=compare.map_overlays(view, samples, path), catcher=False,
-                            prior_circles=True, height=MAP_HEIGHT, font_size=FONT_SIZE,
-                            title=compare.map_title(view), legend=False, modebar=False)
-    st.caption(compare.KEY_VIEW_CAPTION)
-
-    # Issue 8 item 2 (hole heatmap with an MNIST classifier) and item 6 (draw your own
-    # digit) plug in here as further tabs (labels after lesson.TOOLS); item 2's classifier score along each path
-    # plugs into interpolation_panel's on_path_images.
-    sample_tab, path_tab, cloud_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
+    # The key view comes first on the page but is filled last: the tools below decide what
+    # the maps show (the holes' shading, your digit's code).
+    key_view = st.container()
+    sample_tab, path_tab, cloud_tab, holes_tab, draw_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
     with sample_tab:
         compare.prior_sample_controls()
         if samples is not None:
@@ -56,7 +47,7 @@ def compare_page() -> None:
         compare.interpolation_controls()
         if path is not None:
             for view in views:
-                compare.interpolation_panel(view, compare.path_codes(view, *path), on_path_images=None)
+                compare.interpolation_panel(view, compare.path_codes(view, *path), on_path_images=path_score_chart)
     with cloud_tab:
         if selected is None:
             st.caption("Click a digit on either map: its posterior q(z|x) is sampled here.")
@@ -65,6 +56,36 @@ def compare_page() -> None:
             for view, column in zip(views, st.columns(2)):
                 with column:
                     compare.reparameterization_panel(view, selected)
+    with holes_tab:
+        holes = []
+        for view, column in zip(views, st.columns(2)):
+            with column:
+                st.markdown(f"**{view.entry.label}**")
+                holes.append(holes_panel(view))
+    with draw_tab:
+        drawn = your_digit_panel("cmp_")
+        if drawn is not None:
+            for view, column in zip(views, st.columns(2)):
+                with column:
+                    st.markdown(f"**{view.entry.label}**")
+                    your_digit_code_panel(view, drawn)
+
+    with key_view:
+        # The panel is written before the maps, so a click's panel shows while the
+        # 10,000-point scatters redraw.
+        left, middle, right = st.columns([4, 3, 4], gap="small")
+        with middle:
+            compare.digit_panel(views, selected)
+        for view, column, heat in zip(views, (left, right), holes):
+            overlays = compare.map_overlays(view, samples, path)
+            if drawn is not None:
+                overlays.append(figures.MapOverlay("your digit", compare.drawn_code(view, drawn),
+                                                   color="#d62728", symbol="star", size=18))
+            with column:
+                latent_map_view(view, overlays=overlays, catcher=False, prior_circles=True, height=MAP_HEIGHT,
+                                font_size=FONT_SIZE, title=compare.map_title(view), legend=False, modebar=False,
+                                holes=heat)
+        st.caption(compare.KEY_VIEW_CAPTION)
 
     lesson.write_url_state((pair[0].label, pair[1].label))
 

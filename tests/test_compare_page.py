@@ -307,3 +307,29 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
     assert np.allclose(_xy(_traces(at, "a", "prior sample")[0]), prior_samples(16, 2, seed=9), atol=1e-6)
     # the left map is now the VAE's: its ring sits at the VAE's mu of digit 42
     assert np.allclose(_xy(_traces(at, "a", "selected digit")[0])[0], encodings[1].mu[42], atol=1e-5)
+
+
+def test_the_holes_tab_shades_each_map_by_digit_likeness_and_scores_the_path(
+        compare, encodings, ae_checkpoint, vae_checkpoint):
+    from explorer.core.holes import DIGIT_THRESHOLD, path_scores, prior_share
+    from explorer.ui import caches
+    from explorer.ui.figures import HEATMAP_NAME
+
+    at = compare
+    classifier = caches.digit_classifier().model
+    values = [m.value for m in at.metric if "look like digits" in m.label]
+    expected = [f"{prior_share(c.model, classifier, k=2000, threshold=DIGIT_THRESHOLD, seed=0):.0%}"
+                for c in (ae_checkpoint, vae_checkpoint)]
+    assert values == expected
+    assert not _traces(at, "a", HEATMAP_NAME)
+    at.toggle(key="cmp_a_show_holes").set_value(True).run()
+    assert not at.exception, at.exception
+    assert len(_traces(at, "a", HEATMAP_NAME)) == 1 and not _traces(at, "b", HEATMAP_NAME)
+    # a path: each model's chart scores its own decoded strip
+    _click_digit(at, "a", encodings, FIRST)
+    _click_digit(at, "a", encodings, SECOND)
+    for side, e, model in zip("ab", encodings, (ae_checkpoint.model, vae_checkpoint.model)):
+        path = interpolate(e.mu[FIRST], e.mu[SECOND], 10)
+        scores = path_scores(classifier, decode_z(model, path))
+        shown = plotly_array(chart_spec(at, f"cmp_{side}_path_scores")["data"][0]["y"])
+        assert np.allclose(shown, scores, atol=1e-6)

@@ -75,6 +75,26 @@ def latent_scatter(
 RIGHT_AXIS_METRICS = ("test_kl",)
 
 
+def path_scores_figure(scores: np.ndarray, threshold: float, height: int = 220, font_size: int = 15) -> go.Figure:
+    """Digit-likeness along an interpolation path, one point per decoded step.
+
+    Args:
+        scores: (T,) classifier top probabilities in [0.1, 1], start to end.
+        threshold: the score above which an image counts as a digit (a dashed line).
+        height: figure height in pixels.
+        font_size: font size of ticks and titles.
+    """
+    steps = np.arange(1, len(scores) + 1)
+    fig = go.Figure(go.Scatter(x=steps, y=scores, mode="lines+markers", name="digit-likeness",
+                               hovertemplate="step %{x}<br>digit-likeness %{y:.2f}<extra></extra>"))
+    fig.add_hline(y=threshold, line={"dash": "dash", "color": "grey"})
+    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 40}, font={"size": font_size},
+                      showlegend=False)
+    fig.update_xaxes(title_text="step along the path", dtick=1 if len(scores) <= 15 else None)
+    fig.update_yaxes(title_text="digit-likeness", range=[0, 1.05])
+    return fig
+
+
 def training_curves(history: list[dict], variational: bool = True, height: int = 320) -> go.Figure:
     """Loss curves per epoch, in nats per image.
 

@@ -17,7 +17,7 @@ import torch
 
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import png_bytes, upscale_nearest
-from explorer.core.latent import decode_z, image_strip, image_terms, interpolate, posterior_samples, prior_samples
+from explorer.core.latent import decode_z, image_terms, interpolate, posterior_samples, prior_samples
 from explorer.ui import caches, figures, registry
 from explorer.ui.registry import ModelEntry
 from explorer.ui.views.common import ModelView
@@ -180,10 +180,13 @@ def prior_sample_controls() -> None:
 def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
                   scale: int = SAMPLE_SCALE) -> torch.Tensor:
     """Decoder means of ``z`` as one image (torchvision's make_grid) in a container keyed
-    ``<prefix><name>``. Returns the (K, C, H, W) decoded images."""
-    images = image_strip(view.model, z, nrow=min(nrow, len(z)), y=view.condition())
+    ``<prefix><name>``. Returns the (K, C, H, W) decoded images, pixels in [0, 1]."""
+    from torchvision.utils import make_grid
+
+    images = decode_z(view.model, z, y=view.condition())
+    tiled = make_grid(images, nrow=min(nrow, len(z)), padding=2, pad_value=1.0)
     with st.container(key=view.keys(name)):
-        st.image(png_bytes(upscale_nearest(images, scale)), output_format="PNG", caption=caption)
+        st.image(png_bytes(upscale_nearest(tiled, scale)), output_format="PNG", caption=caption)
     return images
 
 
@@ -300,6 +303,14 @@ def map_title(view: ModelView) -> str:
 
 
 # --- What the maps mark -------------------------------------------------------------------
+
+
+def drawn_code(view: ModelView, image: torch.Tensor) -> np.ndarray:
+    """The code mu of a drawn digit under this view's model, (1, 2), for its map."""
+    y = view.condition()
+    with torch.inference_mode():
+        mu, _ = view.model.encode(image.unsqueeze(0), None if y is None else torch.tensor([y]))
+    return mu.numpy()
 
 
 def map_overlays(view: ModelView, samples: np.ndarray | None, path: tuple[int, int, int] | None) -> list:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+import torch
 
 from explorer.core.classifier import ClassifierFileError
-from explorer.core.holes import DIGIT_THRESHOLD
-from explorer.ui import caches
+from explorer.core.holes import DIGIT_THRESHOLD, path_scores
+from explorer.ui import caches, figures
 from explorer.ui.views.common import ModelView
 
 PRIOR_SAMPLES = 2000
@@ -57,3 +58,22 @@ def holes_panel(view: ModelView) -> tuple[np.ndarray, np.ndarray, np.ndarray] | 
             return None
         ranges = tuple((r.low, r.high) for r in view.ranges)
         return caches.hole_scores(view.entry.key, model, ranges, caches.HOLES_GRID_N, y=y)
+
+
+def path_score_chart(view: ModelView, images: torch.Tensor) -> None:
+    """The classifier's digit-likeness of each image along an interpolation path (a hook
+    for :func:`explorer.ui.views.compare.interpolation_panel`): a path through a hole dips.
+
+    Args:
+        view: the model whose path it is (keys from its prefix).
+        images: (T, 1, 28, 28) decoded path images, pixels in [0, 1].
+    """
+    try:
+        classifier = caches.digit_classifier().model
+    except ClassifierFileError:
+        return  # holes_panel says what is wrong and how to fix it
+    scores = path_scores(classifier, images)
+    st.plotly_chart(figures.path_scores_figure(scores, DIGIT_THRESHOLD), key=view.keys("path_scores"),
+                    config={"displayModeBar": False})
+    st.caption(f"Digit-likeness along the path (the classifier's top probability; dashed: "
+               f"{DIGIT_THRESHOLD:.0%}). {sum(scores < DIGIT_THRESHOLD)} of {len(scores)} steps fall below it.")
