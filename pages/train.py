@@ -36,8 +36,12 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     if live:
         if st.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
+        # Always one element here, so the charts below keep their place in the fragment:
+        # an element inserted mid-fragment while an auto-rerun of it is in flight made the
+        # frontend fail ("Cannot set a node at a delta path") and blank the page.
+        stopping = st.empty()
         if job.stopping:
-            st.caption("Stopping...")
+            stopping.caption("Stopping...")
     map_col, curve_col = st.columns([3, 2])
     with map_col:
         if snap.snapshots:
