@@ -36,9 +36,13 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     if live:
         if st.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
-        # Always one element here, so the charts below keep their place in the fragment:
-        # an element inserted mid-fragment while an auto-rerun of it is in flight made the
-        # frontend fail ("Cannot set a node at a delta path") and blank the page.
+        # A slot that is there in every run, so the columns below keep their delta path
+        # when "Stopping..." appears. Streamlit 1.67 bug: when a fragment rerun starts
+        # before the previous one's messages were sent (a loaded server), it drops that
+        # run's deltas but keeps its cached-chart references (ForwardMsgQueue.clear keeps
+        # ref_hash messages: their delta.fragment_id is ""). Such a reference addressed
+        # to columns the browser does not have yet crashed the page ("Cannot set a node
+        # at a delta path") and closed its connection; into existing columns it is harmless.
         stopping = st.empty()
         if job.stopping:
             stopping.caption("Stopping...")

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,13 @@ def app_test(monkeypatch):
 
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
-    """Where browser tests save screenshots for people to look at."""
+    """Where browser tests save screenshots for people to look at. A failure's evidence
+    from an earlier local run is removed, so what is there belongs to this run."""
     ARTIFACTS.mkdir(exist_ok=True)
+    for pattern in ("*-failure*.png", "*-server.log", "*-pages.txt", "*-browser.log"):
+        for old in ARTIFACTS.glob(pattern):
+            if old != SERVER_LOG:
+                old.unlink()
     return ARTIFACTS
 
 
@@ -138,6 +144,14 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+# Streamlit's own connection and run state, and the start of what the page shows
+PAGE_STATE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const attrs = app ? Object.entries(app.dataset).map(([k, v]) => k + '=' + v).join(' ') : 'no stApp element';
+  return attrs + '\\n' + document.body.innerText.slice(0, 3000);
+}"""
+
+
 def _failed(item) -> bool:
     return any(getattr(getattr(item, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
 
@@ -148,11 +162,48 @@ def _artifact_stem(item) -> str:
 
 
 @pytest.fixture
-def failure_artifacts(request, browser, new_context, artifacts_dir):
+def browser_events() -> list[str]:
+    """What the browser reported during the test, one line per event: uncaught page
+    errors, console errors, crashes, closed websockets (a dead Streamlit connection)."""
+    return []
+
+
+@pytest.fixture
+def new_context(new_context, browser_events):
+    """pytest-playwright's context factory (``context`` and ``page`` use it too), with
+    every page of the context watched for :func:`browser_events`. Pages are numbered in
+    the order they open (``page-1``, ...), as the failure screenshots are."""
+    start = time.monotonic()
+    opened = []
+
+    def record(label: str, what: str) -> None:
+        browser_events.append(f"{time.monotonic() - start:8.2f}s {label} {what}")
+
+    def watch(page) -> None:
+        opened.append(page)
+        label = f"page-{len(opened)}"
+        page.on("pageerror", lambda error: record(label, f"uncaught error: {error}"))
+        page.on("console", lambda msg: record(label, f"console {msg.type}: {msg.text}")
+                if msg.type in ("error", "warning") else None)
+        page.on("crash", lambda _: record(label, "renderer crashed"))
+        page.on("websocket", lambda ws: ws.on("close", lambda _: record(label, f"websocket closed: {ws.url}")))
+
+    def make(**kwargs):
+        context = new_context(**kwargs)
+        context.on("page", watch)
+        return context
+
+    return make
+
+
+@pytest.fixture
+def failure_artifacts(request, browser, new_context, browser_events, artifacts_dir):
     """For browser tests (modules list it in ``pytestmark``): if the test fails, save
     ``artifacts/<test>-failure.png`` (``-failure-<k>.png`` when several pages are open)
-    for every page of every open browser context, and the tail of the server's log as
-    ``artifacts/<test>-server.log``.
+    for every page of every open browser context, what each page shows and Streamlit's
+    connection/run state (``<test>-pages.txt``), the browser's errors and closed
+    websockets (``<test>-browser.log``), and the tail of the server's log
+    (``<test>-server.log``).
 
     It depends on pytest-playwright's ``new_context`` (which ``context`` and ``page``
     use, and which tests use for extra sessions), so it runs its teardown while those
@@ -164,12 +215,17 @@ def failure_artifacts(request, browser, new_context, artifacts_dir):
         return
     stem = _artifact_stem(request.node)
     pages = [page for context in browser.contexts for page in context.pages if not page.is_closed()]
+    states = []
     for k, page in enumerate(pages, start=1):
         name = f"{stem}-failure.png" if len(pages) == 1 else f"{stem}-failure-{k}.png"
         try:
             page.screenshot(path=str(artifacts_dir / name), timeout=15_000)
+            state = page.evaluate(PAGE_STATE_JS)
         except Exception as exc:  # noqa: BLE001 - evidence is best effort; keep the real failure
-            (artifacts_dir / f"{name}.error.txt").write_text(f"{page.url}\n{type(exc).__name__}: {exc}\n")
+            state = f"{type(exc).__name__}: {exc}"
+        states.append(f"--- {name}: {page.url}\n{state}\n")
+    (artifacts_dir / f"{stem}-pages.txt").write_text("\n".join(states))
+    (artifacts_dir / f"{stem}-browser.log").write_text("".join(f"{line}\n" for line in browser_events))
     if SERVER_LOG.exists():
         with open(SERVER_LOG, "rb") as log:
             log.seek(max(0, SERVER_LOG.stat().st_size - SERVER_LOG_TAIL_BYTES))

@@ -33,8 +33,10 @@ def training_gate(monkeypatch):
     that follows the Train click: checks of the *running* page would race the job."""
     gate = threading.Event()
     real_train = tj.train
+    threads = []
 
     def gated_train(*args, **kwargs):
+        threads.append(threading.current_thread())
         if not gate.wait(120):
             raise RuntimeError("the test never released the training gate")
         return real_train(*args, **kwargs)
@@ -42,6 +44,8 @@ def training_gate(monkeypatch):
     monkeypatch.setattr(tj, "train", gated_train)
     yield gate
     gate.set()  # a failed test must not leave a thread waiting
+    for thread in threads:  # nor one still in torch when the interpreter exits (abort)
+        thread.join(120)
 
 
 def _start(at, **settings):
@@ -151,6 +155,36 @@ def test_stop_keeps_the_model_as_it_is(train_page):
     _wait(at)
     assert "Stopped by the user" in at.warning[0].value
     assert len(_session_choices(at)) == 1
+
+
+def _blocks_beside_stop(at) -> list[int]:
+    """Positions of the container blocks (the map/curve columns) among the live view's
+    children: the fragment's container is the block that holds the Stop button."""
+    from streamlit.testing.v1.element_tree import Block
+
+    def find(node):
+        kids = getattr(node, "children", None)
+        if not isinstance(kids, dict):
+            return None
+        if any(getattr(k, "key", None) == "stop_training" for k in kids.values()):
+            return kids
+        return next((found for k in kids.values() if (found := find(k)) is not None), None)
+
+    kids = find(at.main)
+    assert kids is not None, "no live view with a Stop button"
+    return [i for i, k in kids.items() if isinstance(k, Block)]
+
+
+def test_the_live_view_keeps_its_layout_when_stopping(train_page, training_gate):
+    """"Stopping..." fills a slot that is always there: the columns keep their delta
+    path, which a cached-chart reference from an interrupted fragment run relies on
+    (see pages/train.py; without the slot a loaded server crashed the page)."""
+    at = train_page
+    _start(at, train_epochs=100)
+    before = _blocks_beside_stop(at)
+    at.button(key="stop_training").click().run()  # the job waits at the gate: still live
+    assert "Stopping..." in [c.value for c in at.caption]
+    assert _blocks_beside_stop(at) == before and before
 
 
 def test_diverging_run_stops_with_a_clear_message(train_page):
