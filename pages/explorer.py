@@ -64,7 +64,7 @@ def explorer_page() -> None:
         metrics = entry.checkpoint.metrics
         shown = [m for m in METRICS.values() if m.applies_to(view.variational) and metrics.get(m.name) is not None]
         for col, m in zip(st.columns(max(3, len(shown))), shown):
-            col.metric(m.label, f"{metrics[m.name]:.2f}", help=m.help)
+            col.metric(m.label, m.format(metrics[m.name]), help=m.help)
     with export_col:
         st.download_button(
             "Download test-set mu, sigma, labels (CSV)", caches.encodings_csv(entry.key, view.encodings),

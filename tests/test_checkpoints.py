@@ -174,7 +174,7 @@ def test_shipped_vae_meets_the_quality_bar_through_the_cli():
     out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(VAE_CHECKPOINT)],
                          cwd=REPO, capture_output=True, text=True, check=True)
     metrics = json.loads(out.stdout)
-    assert set(metrics) == {"test_neg_elbo", "test_reconstruction", "test_kl"}
+    assert {"test_neg_elbo", "test_reconstruction", "test_kl"} <= set(metrics)
     assert metrics["test_neg_elbo"] <= 140
     assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
 

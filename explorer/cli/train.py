@@ -33,7 +33,7 @@ def _progress_bar(progress, epochs: int, width: int = 30) -> None:
 def _print_epoch(record) -> None:
     from explorer.core.metrics import METRICS
 
-    shown = ", ".join(f"{METRICS[k].label.split(' (')[0]} {'n/a' if v is None else f'{v:.2f}'}"
+    shown = ", ".join(f"{METRICS[k].short_label} {METRICS[k].format(v)}"
                       for k, v in record.metrics.items() if k in METRICS)
     sys.stderr.write(f"\repoch {record.epoch}: train loss {record.train_loss:.2f}, {shown} nats/image "
                      f"({record.seconds:.1f} s)\n")

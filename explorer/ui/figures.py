@@ -117,7 +117,7 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     epochs = [row["epoch"] for row in history]
     curves = [("train_loss", "training loss")] + [
-        (m.name, m.short_label[0].lower() + m.short_label[1:]) for m in METRICS.values() if m.applies_to(variational)]
+        (m.name, m.short_label[0].lower() + m.short_label[1:]) for m in METRICS.values() if m.applies_to(variational) and m.unit == "nats"]
     for key, name in curves:
         if not history or key not in history[0]:
             continue
