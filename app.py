@@ -14,6 +14,9 @@ PAGES = [
     st.Page("pages/manifold.py", title="Manifold grid", icon=":material/grid_view:"),
     st.Page("pages/compare.py", title="Compare AE and VAE", icon=":material/compare:"),
     st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
+    st.Page("pages/conditional.py", title="Conditional VAE", icon=":material/category:"),
+    st.Page("pages/denoising.py", title="Denoising AE", icon=":material/blur_on:"),
+    st.Page("pages/latent_size.py", title="Latent size and beta", icon=":material/stacked_bar_chart:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 

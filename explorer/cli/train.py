@@ -33,10 +33,12 @@ def _progress_bar(progress, epochs: int, width: int = 30) -> None:
 def _print_epoch(record) -> None:
     from explorer.core.metrics import METRICS
 
-    shown = ", ".join(f"{METRICS[k].short_label} {METRICS[k].format(v)}"
-                      for k, v in record.metrics.items() if k in METRICS)
-    sys.stderr.write(f"\repoch {record.epoch}: train loss {record.train_loss:.2f}, {shown} nats/image "
-                     f"({record.seconds:.1f} s)\n")
+    shown = {unit: ", ".join(f"{METRICS[k].short_label} {METRICS[k].format(v)}"
+                             for k, v in record.metrics.items() if k in METRICS and METRICS[k].unit == unit)
+             for unit in ("nats", "count")}
+    counts = f", {shown['count']}" if shown["count"] else ""
+    sys.stderr.write(f"\repoch {record.epoch}: train loss {record.train_loss:.2f}, {shown['nats']} nats/image"
+                     f"{counts} ({record.seconds:.1f} s)\n")
 
 
 def parser() -> argparse.ArgumentParser:

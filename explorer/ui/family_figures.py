@@ -1,0 +1,104 @@
+"""Plotly figures of the family pages (denoising, latent size and beta); the explorer's
+own figures are in :mod:`explorer.ui.figures`."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+#: Colours of the two models on the denoising chart (Plotly's default first two).
+DENOISING_COLORS = {"denoising AE": "#636efa", "plain AE": "#ef553b"}
+
+
+def error_curve_figure(levels: np.ndarray, curves: dict[str, np.ndarray], level_name: str,
+                       current: float | None = None, height: int = 420, font_size: int = 15) -> go.Figure:
+    """Mean reconstruction error against noise level, one line per model.
+
+    Args:
+        levels: (L,) noise levels (x axis).
+        curves: model name -> (L,) mean error in nats per image.
+        level_name: the x axis title, e.g. ``"masking probability p"``.
+        current: the level now chosen, drawn as a dashed vertical line.
+        height: figure height in pixels.
+        font_size: font size of ticks, titles and legend.
+
+    Returns:
+        A ``go.Figure`` with one ``Scatter`` trace per model.
+    """
+    fig = go.Figure()
+    for name, values in curves.items():
+        fig.add_trace(go.Scatter(x=levels, y=values, mode="lines+markers", name=name,
+                                 line={"color": DENOISING_COLORS.get(name)},
+                                 hovertemplate=f"{name}<br>{level_name} %{{x:.2f}}<br>%{{y:.1f}} nats<extra></extra>"))
+    if current is not None:
+        fig.add_vline(x=current, line={"dash": "dash", "color": "grey"})
+    fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 10, "b": 50}, font={"size": font_size},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    fig.update_xaxes(title_text=level_name)
+    fig.update_yaxes(title_text="error vs clean image (nats/image)", rangemode="tozero")
+    return fig
+
+
+def kl_per_dimension_figure(kl: np.ndarray, active: np.ndarray, height: int = 300, font_size: int = 15) -> go.Figure:
+    """KL per latent dimension as bars, active units in colour, inactive in grey.
+
+    Args:
+        kl: (latent_dim,) mean KL_d in nats per image.
+        active: (latent_dim,) bool, the dimension is active (Burda et al. 2015).
+        height: figure height in pixels.
+        font_size: font size.
+
+    Returns:
+        A ``go.Figure`` with one ``Bar`` trace (x: z1, z2, ...).
+    """
+    names = [f"z{d + 1}" for d in range(len(kl))]
+    colors = ["#636efa" if a else "#b0b0b0" for a in active]
+    fig = go.Figure(go.Bar(x=names, y=kl, marker_color=colors, name="KL per dimension",
+                           customdata=np.where(active, "active", "inactive"),
+                           hovertemplate="%{x}: %{y:.2f} nats (%{customdata})<extra></extra>"))
+    fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 10, "b": 40}, font={"size": font_size},
+                      showlegend=False)
+    fig.update_yaxes(title_text="KL_d (nats/image)", rangemode="tozero")
+    fig.update_xaxes(title_text="latent dimension (grey: inactive)", type="category")
+    return fig
+
+
+def image_rows_figure(png: bytes, n_rows: int, n_cols: int, row_labels: list[str] | None = None,
+                      col_labels: list[str] | None = None, cell: int = 28, padding: int = 2,
+                      height: int | None = None, font_size: int = 15) -> go.Figure:
+    """An image grid (torchvision's ``make_grid``, unscaled) with its rows and columns
+    named on the axes, so each row of digits carries a readable label beside it.
+
+    Args:
+        png: the grid as PNG, ``n_rows`` x ``n_cols`` cells of ``cell`` pixels with ``padding``
+            pixels around each.
+        n_rows, n_cols: cells per column and per row.
+        row_labels: one label per row (left axis), top row first.
+        col_labels: one label per column (top axis).
+        cell: cell size in pixels (28 for MNIST).
+        padding: pixels between cells.
+        height: figure height in pixels (default: 2 screen pixels per image pixel).
+        font_size: font size of the labels.
+
+    Returns:
+        A ``go.Figure`` with one ``Image`` trace (drawn pixelated, not smoothed).
+    """
+    import base64
+
+    width_px = n_cols * (cell + padding) + padding
+    height_px = n_rows * (cell + padding) + padding
+    centres = lambda n: padding + np.arange(n) * (cell + padding) + (cell - 1) / 2  # noqa: E731
+    fig = go.Figure(go.Image(source="data:image/png;base64," + base64.b64encode(png).decode(), hoverinfo="skip"))
+    left = 10 + (8 * max(map(len, row_labels)) if row_labels else 0)
+    top = 30 if col_labels else 0
+    fig.update_layout(
+        xaxis={"range": [-0.5, width_px - 0.5], "constrain": "domain", "side": "top", "showgrid": False,
+               "zeroline": False, "visible": bool(col_labels), "tickvals": centres(n_cols) if col_labels else None,
+               "ticktext": col_labels, "ticks": ""},
+        yaxis={"range": [height_px - 0.5, -0.5], "scaleanchor": "x", "constrain": "domain", "showgrid": False,
+               "zeroline": False, "visible": bool(row_labels), "tickvals": centres(n_rows) if row_labels else None,
+               "ticktext": row_labels, "ticks": ""},
+        margin={"l": left, "r": 0, "t": top, "b": 0}, dragmode=False, font={"size": font_size},
+        height=height or (2 * height_px + top),
+    )
+    return fig

@@ -1,0 +1,102 @@
+"""Denoising page: a denoising AE (Vincent et al. 2008) against the plain AE on corrupted
+test digits, per digit and as the mean error against the noise level."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+from torchvision.utils import make_grid
+
+from explorer.core.family import denoising_error, noisy_copy, reconstruct
+from explorer.core.images import png_bytes
+from explorer.ui import caches, session
+from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
+from explorer.ui.family_figures import error_curve_figure, image_rows_figure
+from explorer.ui.shipped import require_shipped
+
+DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.pt"
+#: Test digits shown per page of digits.
+N_DIGITS = 8
+NOISES = {"masking": "masking: each pixel set to 0 with probability p",
+          "gaussian": "Gaussian: x + s * N(0, 1), clipped to [0, 1]"}
+#: Noise type -> (slider label, help, levels of the curve).
+LEVELS = {
+    "masking": ("Masking probability p", "Share of pixels set to 0 (black), each independently.",
+                tuple(np.round(np.arange(0.0, 0.91, 0.1), 2))),
+    "gaussian": ("Gaussian noise std s", "Standard deviation of the noise added to every pixel (pixels in [0, 1]).",
+                 tuple(np.round(np.arange(0.0, 1.01, 0.1), 2))),
+}
+DEFAULTS = {"dae_noise": "masking", "dae_masking_level": 0.5, "dae_gaussian_level": 0.3, "dae_first_index": 0,
+            "dae_noise_seed": 0}
+EXPLAIN = (
+    "A **denoising AE** (Vincent et al. 2008) learns to give back the clean image from a corrupted copy: the "
+    "encoder sees the noisy input, the loss compares the reconstruction with the clean image (shipped: masking "
+    "p = 0.5, z of 2). The **plain AE** has the same networks, trained on clean images. **Error** = -log "
+    "p(x_clean | z) in nats: binary cross-entropy of the clean image under the decoder, summed over the 784 "
+    "pixels, at the code z of the noisy input (lower is better)."
+)
+
+
+def _new_noise() -> None:
+    st.session_state["dae_noise_seed"] += 1
+
+
+def _grid_png(images: torch.Tensor) -> bytes:
+    return png_bytes(make_grid(images, nrow=N_DIGITS, padding=2, pad_value=1.0))
+
+
+def denoising_page() -> None:
+    st.title("Denoising autoencoder")
+    session.init_view_state(DEFAULTS, tuple(DEFAULTS))
+    dae, ae = require_shipped(DAE_FILE), require_shipped(AE_FILE)
+    st.caption(EXPLAIN)
+    images, labels = caches.test_split()
+
+    type_col, level_col, digits_col = st.columns([2, 2, 1])
+    with type_col:
+        noise = st.radio("Noise type", list(NOISES), format_func=NOISES.get, key="dae_noise",
+                         help="How the input is corrupted (explorer.core.train.corrupt, as in training).")
+    label, help_text, curve_levels = LEVELS[noise]
+    with level_col:
+        level = st.slider(label, 0.0, 0.9 if noise == "masking" else 1.0, step=0.05, key=f"dae_{noise}_level",
+                          help=help_text)
+        st.button("New noise", key="dae_new_noise", on_click=_new_noise, icon=":material/casino:",
+                  help="Draw the corruption again (the next seed).")
+    with digits_col:
+        first = int(st.number_input("First test digit", 0, len(images) - N_DIGITS, step=N_DIGITS,
+                                    key="dae_first_index", help=f"Shows test digits index ... index + {N_DIGITS - 1}."))
+
+    clean = images[first : first + N_DIGITS]
+    seed = st.session_state["dae_noise_seed"]
+    noisy = noisy_copy(clean, noise, level, seed=seed)
+    rows = {"denoising AE": dae, "plain AE": ae}
+    with torch.inference_mode():
+        errors = {name: denoising_error(e.model, clean, noisy) for name, e in rows.items()}
+
+    recons = {name: reconstruct(entry.model, noisy) for name, entry in rows.items()}
+    tiles = torch.cat([clean, noisy, *recons.values()])
+    row_labels = ["clean", "noisy input", *(f"{name}: {float(errors[name].mean()):.0f} nats" for name in rows)]
+    fig = image_rows_figure(_grid_png(tiles), 4, N_DIGITS, row_labels,
+                            [f"{first + i}" for i in range(N_DIGITS)], height=330)
+    digits_col, chart_col = st.columns([1, 1], gap="medium")
+    with digits_col:
+        with st.container(key="dae_digits"):
+            st.plotly_chart(fig, key="dae_digits_chart", config={"displayModeBar": False})
+        st.caption(f"Test digits {first}-{first + N_DIGITS - 1} (index on top): clean, corrupted ({noise}, "
+                   f"{label.split()[-1]} = {level:.2f}), and each model's reconstruction of the corrupted input "
+                   "(decoder mean), with its mean error against the clean digits.")
+        table = pd.DataFrame({name: e.numpy() for name, e in errors.items()},
+                             index=[f"{first + i} (a {int(labels[first + i])})" for i in range(N_DIGITS)]).T
+        st.dataframe(table.style.format("{:.0f}"), key="dae_error_table")
+        st.caption("Error against the clean image per digit in nats (columns: test index and label).")
+    with chart_col:
+        curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
+        fig = error_curve_figure(np.array(curve_levels), curves, label[0].lower() + label[1:], current=level,
+                                 height=360)
+        with st.container(key="dae_curve"):
+            st.plotly_chart(fig, key="dae_curve_chart", config={"displaylogo": False})
+        st.caption(f"Mean error against the clean image over {CURVE_IMAGES:,} test digits (a seeded random choice, "
+                   "noise seeded too) at each noise level; the dashed line is the level chosen above. At level 0 "
+                   "both models see clean digits.")
+
+denoising_page()

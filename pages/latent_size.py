@@ -1,0 +1,178 @@
+"""Latent size and beta page: every shipped VAE in one table (test -ELBO, reconstruction,
+KL, importance-sampled -log p(x), active units), the same digits reconstructed by each,
+KL per latent dimension and latent traversals."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+from torchvision.utils import make_grid
+
+from explorer.core.family import TRAVERSAL_RANGE, reconstruct, traversal_codes
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import decode_z
+from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
+from explorer.ui import caches, session
+from explorer.ui.family_caches import test_latent_usage
+from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure
+from explorer.ui.shipped import VAE_FAMILY, load_shipped
+
+#: Checkpoint metric of the importance-sampled -log p(x) (Burda et al. 2015), when present.
+IW_KEY = "iw_nll"
+#: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
+SIZES = ("z=2", "z=5", "z=10", "z=20")
+DEFAULTS = {"ls_model": "z=10", "ls_digit": 0, "ls_steps": 9}
+FIGURE_2 = (
+    "**Kingma & Welling (2013), Figure 2** trains the same VAE (their AEVB) on MNIST with latent spaces of "
+    "several sizes N_z (3, 5, 10, 20, 200) and plots the variational lower bound per image on training and "
+    "test data as training goes on, against the wake-sleep algorithm. The bound reached is higher (better) "
+    "for larger N_z, and even N_z = 200 does not overfit: the KL term regularises, and dimensions the data "
+    "does not need stay at the prior. Their Figure 5 shows samples for N_z = 2, 5, 10, 20, sharper as N_z grows. "
+    "Here: compare the -ELBO column across z (lower is better), the reconstructions below, and how many "
+    "dimensions are active."
+)
+BETA = ("**beta** weights the KL term in the training loss, reconstruction + beta * KL (beta = 1 is the true "
+        "-ELBO; Higgins et al. 2017 call beta > 1 a beta-VAE). A larger beta pays more for every nat of KL, so "
+        "fewer dimensions are used; a smaller one spends more KL on sharper reconstructions. The table's -ELBO is "
+        "always the true one (beta = 1), so the models compare fairly.")
+COLUMN_HELP = {
+    "z": "Latent dimension: the size of the code z.",
+    "beta": "Weight of the KL term in the training loss (1: the plain VAE).",
+    "test -ELBO": "Reconstruction + KL on the 10,000 test digits, nats per image (one z drawn from q(z|x) per "
+                  "image): an upper bound on -log p(x). Lower is better.",
+    "reconstruction": "-log p(x|z): how well the decoder explains the test image from its code, nats per image.",
+    "KL": "KL(q(z|x) || p(z)): how far the posterior lies from the prior N(0, I), nats per image (Appendix B).",
+    "-log p(x) (IS)": "Importance-sampled estimate of -log p(x) (Burda et al. 2015, k-sample bound), nats per "
+                      "image: tighter than the -ELBO. n/a: not measured for this checkpoint.",
+    "active units": f"Dimensions d with Var over test images of mu_d > {ACTIVE_UNIT_THRESHOLD} (Burda et al. 2015, "
+                    "Sec. 5.2): the ones the encoder uses; the rest stay at the prior.",
+}
+
+
+def _png(images: torch.Tensor, nrow: int) -> bytes:
+    return png_bytes(make_grid(images, nrow=nrow, padding=2, pad_value=1.0))
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def family_table(models: dict) -> pd.DataFrame:
+    """One row per shipped VAE: the checkpoint's stored test metrics and the live active units."""
+    rows = []
+    for name, entry in models.items():
+        config, metrics = entry.checkpoint.model_config, entry.checkpoint.metrics
+        usage = test_latent_usage(entry.key, entry.model)
+        rows.append({"model": name, "z": config.latent_dim, "beta": f"{config.beta:g}",
+                     "test -ELBO": _number(metrics.get("test_neg_elbo")),
+                     "reconstruction": _number(metrics.get("test_reconstruction")),
+                     "KL": _number(metrics.get("test_kl")), "-log p(x) (IS)": _number(metrics.get(IW_KEY)),
+                     "active units": f"{usage.active_units} of {config.latent_dim}"})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def reconstructions_panel(models: dict) -> None:
+    """The first test digit of each class, then its reconstruction by each latent size."""
+    images, labels = caches.test_split()
+    rows = [int(torch.nonzero(labels == d)[0]) for d in range(10)]
+    x, y = images[rows], labels[rows]
+    shown = [name for name in SIZES if name in models]
+    tiles = torch.cat([x, *(reconstruct(models[name].model, x, y) for name in shown)])
+    fig = image_rows_figure(_png(tiles, 10), 1 + len(shown), 10, ["original", *(f"VAE {n}" for n in shown)],
+                            [str(i) for i in rows], height=110 + 62 * len(shown))
+    with st.container(key="ls_reconstructions"):
+        st.plotly_chart(fig, key="ls_reconstructions_chart", config={"displayModeBar": False})
+    st.caption("The first test digit of each class (test index on top), then the decoder mean at the encoder's mu "
+               "for each latent size. With z = 2 the code must "
+               "squeeze every digit onto a plane, so strokes blur and some digits turn into others; with more "
+               "dimensions the reconstructions keep more detail.")
+
+
+def kl_panel(entry, name: str) -> None:
+    usage = test_latent_usage(entry.key, entry.model)
+    kl = usage.kl_per_dimension.numpy()
+    with st.container(key="ls_kl"):
+        st.plotly_chart(kl_per_dimension_figure(kl, usage.active.numpy()), key="ls_kl_chart",
+                        config={"displaylogo": False})
+    st.caption(f"VAE {name}: KL_d = -1/2 (1 + log sigma_d^2 - mu_d^2 - sigma_d^2) per dimension averaged over the "
+               f"10,000 test digits (Kingma & Welling 2013, Appendix B, term by term; they add up to the KL column: "
+               f"{kl.sum():.2f} nats). {usage.active_units} of {len(kl)} dimensions are active (blue): their mu "
+               f"varies across digits with variance above {ACTIVE_UNIT_THRESHOLD}. A grey one costs almost no KL "
+               "because q(z_d|x) is the prior for every digit: the decoder ignores it.")
+
+
+def traversal_panel(entry, name: str) -> None:
+    images, labels = caches.test_split()
+    usage = test_latent_usage(entry.key, entry.model)
+    controls, grid = st.columns([1, 3])
+    with controls:
+        index = int(st.number_input("Test digit (index)", 0, len(images) - 1, key="ls_digit",
+                                    help="The digit whose code mu the traversal starts from."))
+        steps = st.slider("Steps per dimension", 5, 15, step=2, key="ls_steps",
+                          help=f"Values of z_d, evenly spaced over {TRAVERSAL_RANGE[0]:g}..{TRAVERSAL_RANGE[1]:g}.")
+        st.image(png_bytes(upscale_nearest(images[index], 3)), output_format="PNG",
+                 caption=f"test digit {index} (a {int(labels[index])})")
+    mu = caches.test_encodings(entry.key, entry.model).mu[index]
+    order = np.argsort(-usage.kl_per_dimension.numpy(), kind="stable")
+    codes = traversal_codes(mu, order, n=steps)
+    kl = usage.kl_per_dimension.numpy()
+    values = np.linspace(*TRAVERSAL_RANGE, steps)
+    fig = image_rows_figure(_png(decode_z(entry.model, codes), steps), len(order), steps,
+                            [f"z{d + 1}: {kl[d]:.1f} nats" for d in order], [f"{v:+.1f}" for v in values],
+                            height=40 + 44 * len(order))
+    with grid:
+        with st.container(key="ls_traversal"):
+            st.plotly_chart(fig, key="ls_traversal_chart", config={"displayModeBar": False})
+        st.caption(f"VAE {name}, a traversal: each row sweeps one latent dimension z_d from {TRAVERSAL_RANGE[0]:g} to "
+                   f"{TRAVERSAL_RANGE[1]:g} (the prior's +-3 sigma; value on top), every other dimension held at the "
+                   "digit's mu. Rows are sorted by the dimension's KL (largest first). Rows of inactive dimensions "
+                   "barely change: the decoder ignores them.")
+
+
+def latent_size_page() -> None:
+    st.title("Latent size and beta")
+    session.init_view_state(DEFAULTS, tuple(DEFAULTS))
+    models, missing = {}, []
+    for file_name, name in VAE_FAMILY:
+        entry, message = load_shipped(file_name)
+        if entry is None:
+            missing.append(message)
+        else:
+            models[name] = entry
+    if not models:
+        for message in missing:
+            st.error(message, icon=":material/error:")
+        st.stop()
+
+    table_col, text_col = st.columns([3, 2])
+    with table_col:
+        with st.container(key="ls_table"):
+            st.dataframe(family_table(models), key="ls_table_frame",
+                         column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
+        st.caption("Every shipped VAE (same 784-512-256 networks, Bernoulli decoder), measured on the 10,000 MNIST "
+                   "test digits; the numbers are those stored in each checkpoint, the active units are counted "
+                   "here. Hover a column title for its meaning.")
+        if missing:
+            with st.expander(f"{len(missing)} checkpoint(s) missing", icon=":material/warning:"):
+                for message in missing:
+                    st.markdown(message)
+    with text_col:
+        st.markdown(FIGURE_2)
+        st.markdown(BETA)
+
+    names = list(models)
+    if st.session_state["ls_model"] not in names:
+        st.session_state["ls_model"] = names[0]
+    recon_tab, kl_tab, traversal_tab = st.tabs(["Reconstructions by latent size", "KL per dimension", "Traversals"])
+    with recon_tab:
+        reconstructions_panel(models)
+    with kl_tab:
+        name = st.selectbox("Model", names, key="ls_model",
+                            help="The VAE whose latent dimensions are shown here and on the Traversals tab.")
+        kl_panel(models[name], name)
+    with traversal_tab:
+        st.caption(f"Model: VAE {name} (chosen on the KL per dimension tab).")
+        traversal_panel(models[name], name)
+
+
+latent_size_page()
