@@ -64,3 +64,12 @@ def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_tes
     # the good model is still there and works
     box.set_value(f"file:{tmp_path / VAE_CHECKPOINT.name}").run()
     assert not at.exception and _scatter_points(at) == 10_000
+
+
+def test_the_explorer_says_whether_the_weights_were_checked(app):
+    captions = " ".join(c.value for c in app.caption)
+    assert "Unverified" in captions  # the shipped VAE is a format-1 .pt file without a checksum
+    dae = app.sidebar.selectbox(key="model_choice")
+    dae.set_value(next(o for o in dae.options if o.endswith("mnist_dae_z2.safetensors"))).run()
+    captions = " ".join(c.value for c in app.caption)
+    assert "Weights checked against the SHA-256" in captions and "Unverified" not in captions
