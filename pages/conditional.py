@@ -47,7 +47,8 @@ def _grid_png(images: torch.Tensor, nrow: int) -> bytes:
 def style_decoder(view: ModelView) -> None:
     """The digit selector and the z sliders, decoding live (a fragment: only it reruns)."""
     st.segmented_control("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
-                         required=True, help="The digit the decoder is told to write: y goes into p(x|z, y).")
+                         required=True, width="stretch",
+                         help="The digit the decoder is told to write: y goes into p(x|z, y).")
     sliders, image = st.columns([1, 1])
     with sliders:
         for j, (key, r) in enumerate(zip(view.keys.z_sliders, view.ranges)):
@@ -89,7 +90,7 @@ def style_grid_panel(view: ModelView) -> None:
         tiles = torch.cat([images[first : first + k, None], rows], dim=1).flatten(0, 1)
         columns = ["orig."] + columns
         row_labels = [f"test {first + i} (a {int(labels[first + i])})" for i in range(k)]
-    fig = image_rows_figure(_grid_png(tiles, len(columns)), k, len(columns), row_labels, columns)
+    fig = image_rows_figure(_grid_png(tiles, len(columns)), k, len(columns), row_labels, columns, scale=1.3)
     with st.container(key="cvae_style_grid"):
         st.plotly_chart(fig, key="cvae_style_chart", config={"displayModeBar": False})
     what = "drawn from the prior" if first is None else "the posterior mean of the test digit in the first column"
@@ -109,7 +110,7 @@ def analogy_panel(view: ModelView) -> None:
                  caption=f"test digit {index}, a {label}")
     mu = view.encodings.mu[index]
     fig = image_rows_figure(_grid_png(style_grid(view.model, mu[None, :]), 10), 1, 10, None,
-                            [f"y={d}" for d in range(10)], height=200)
+                            [f"y={d}" for d in range(10)], scale=2.0)
     with row, st.container(key="cvae_analogy"):
         st.plotly_chart(fig, key="cvae_analogy_chart", config={"displayModeBar": False})
         st.caption(f"Analogies: the style of test digit {index} (a {label}), z = mu of q(z|x, y={label}) = "
@@ -124,9 +125,9 @@ def conditional_page() -> None:
     view = ModelView.create(entry, PREFIX)
     view.set_state("map_drawn_state", {})  # no latent map here: nothing to keep in step
     st.caption(EXPLAIN + f" Model: `{entry.label}`.")
-    decoder_col, tools_col = st.columns([2, 3], gap="large")
+    decoder_col, tools_col = st.columns([5, 7], gap="large")
     with decoder_col:
-        st.subheader("Decoder: pick a digit, move the style")
+        st.subheader("Decoder")
         style_decoder(view)
     with tools_col:
         grid_tab, analogy_tab = st.tabs(["Same style, every digit", "Analogies"])

@@ -52,7 +52,7 @@ def denoising_page() -> None:
     st.caption(EXPLAIN)
     images, labels = caches.test_split()
 
-    type_col, level_col, digits_col = st.columns([2, 2, 1])
+    type_col, level_col, digits_col, button_col = st.columns([4, 4, 2, 2], vertical_alignment="bottom")
     with type_col:
         noise = st.radio("Noise type", list(NOISES), format_func=NOISES.get, key="dae_noise",
                          help="How the input is corrupted (explorer.core.train.corrupt, as in training).")
@@ -60,11 +60,12 @@ def denoising_page() -> None:
     with level_col:
         level = st.slider(label, 0.0, 0.9 if noise == "masking" else 1.0, step=0.05, key=f"dae_{noise}_level",
                           help=help_text)
-        st.button("New noise", key="dae_new_noise", on_click=_new_noise, icon=":material/casino:",
-                  help="Draw the corruption again (the next seed).")
     with digits_col:
         first = int(st.number_input("First test digit", 0, len(images) - N_DIGITS, step=N_DIGITS,
                                     key="dae_first_index", help=f"Shows test digits index ... index + {N_DIGITS - 1}."))
+    with button_col:
+        st.button("New noise", key="dae_new_noise", on_click=_new_noise, icon=":material/casino:",
+                  help="Draw the corruption again (the next seed).")
 
     clean = images[first : first + N_DIGITS]
     seed = st.session_state["dae_noise_seed"]
@@ -75,10 +76,10 @@ def denoising_page() -> None:
 
     recons = {name: reconstruct(entry.model, noisy) for name, entry in rows.items()}
     tiles = torch.cat([clean, noisy, *recons.values()])
-    row_labels = ["clean", "noisy input", *(f"{name}: {float(errors[name].mean()):.0f} nats" for name in rows)]
+    row_labels = ["clean", "noisy input", *(f"{name}<br>{float(errors[name].mean()):.0f} nats" for name in rows)]
     fig = image_rows_figure(_grid_png(tiles), 4, N_DIGITS, row_labels,
-                            [f"{first + i}" for i in range(N_DIGITS)], height=330)
-    digits_col, chart_col = st.columns([1, 1], gap="medium")
+                            [f"{first + i}" for i in range(N_DIGITS)], scale=1.9)
+    digits_col, chart_col = st.columns([3, 2], gap="medium")
     with digits_col:
         with st.container(key="dae_digits"):
             st.plotly_chart(fig, key="dae_digits_chart", config={"displayModeBar": False})
@@ -92,7 +93,7 @@ def denoising_page() -> None:
     with chart_col:
         curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
         fig = error_curve_figure(np.array(curve_levels), curves, label[0].lower() + label[1:], current=level,
-                                 height=360)
+                                 height=330)
         with st.container(key="dae_curve"):
             st.plotly_chart(fig, key="dae_curve_chart", config={"displaylogo": False})
         st.caption(f"Mean error against the clean image over {CURVE_IMAGES:,} test digits (a seeded random choice, "

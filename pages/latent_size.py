@@ -24,10 +24,10 @@ SIZES = ("z=2", "z=5", "z=10", "z=20")
 DEFAULTS = {"ls_model": "z=10", "ls_digit": 0, "ls_steps": 9}
 FIGURE_2 = (
     "**Kingma & Welling (2013), Figure 2** trains the same VAE (their AEVB) on MNIST with latent spaces of "
-    "several sizes N_z (3, 5, 10, 20, 200) and plots the variational lower bound per image on training and "
+    "several sizes N_z (from 3 to 200) and plots the variational lower bound per image on training and "
     "test data as training goes on, against the wake-sleep algorithm. The bound reached is higher (better) "
-    "for larger N_z, and even N_z = 200 does not overfit: the KL term regularises, and dimensions the data "
-    "does not need stay at the prior. Their Figure 5 shows samples for N_z = 2, 5, 10, 20, sharper as N_z grows. "
+    "for larger N_z, and more latent variables do not overfit: the KL term regularises, and dimensions the data "
+    "does not need stay at the prior. Their Figure 5 (appendix) shows samples for N_z = 2, 5, 10 and 20. "
     "Here: compare the -ELBO column across z (lower is better), the reconstructions below, and how many "
     "dimensions are active."
 )
@@ -63,12 +63,12 @@ def family_table(models: dict) -> pd.DataFrame:
     for name, entry in models.items():
         config, metrics = entry.checkpoint.model_config, entry.checkpoint.metrics
         usage = test_latent_usage(entry.key, entry.model)
-        rows.append({"model": name, "z": config.latent_dim, "beta": f"{config.beta:g}",
+        rows.append({"z": config.latent_dim, "beta": f"{config.beta:g}",
                      "test -ELBO": _number(metrics.get("test_neg_elbo")),
                      "reconstruction": _number(metrics.get("test_reconstruction")),
                      "KL": _number(metrics.get("test_kl")), "-log p(x) (IS)": _number(metrics.get(IW_KEY)),
                      "active units": f"{usage.active_units} of {config.latent_dim}"})
-    return pd.DataFrame(rows).set_index("model")
+    return pd.DataFrame(rows)
 
 
 def reconstructions_panel(models: dict) -> None:
@@ -79,7 +79,7 @@ def reconstructions_panel(models: dict) -> None:
     shown = [name for name in SIZES if name in models]
     tiles = torch.cat([x, *(reconstruct(models[name].model, x, y) for name in shown)])
     fig = image_rows_figure(_png(tiles, 10), 1 + len(shown), 10, ["original", *(f"VAE {n}" for n in shown)],
-                            [str(i) for i in rows], height=110 + 62 * len(shown))
+                            [str(i) for i in rows], scale=2.0)
     with st.container(key="ls_reconstructions"):
         st.plotly_chart(fig, key="ls_reconstructions_chart", config={"displayModeBar": False})
     st.caption("The first test digit of each class (test index on top), then the decoder mean at the encoder's mu "
@@ -119,7 +119,7 @@ def traversal_panel(entry, name: str) -> None:
     values = np.linspace(*TRAVERSAL_RANGE, steps)
     fig = image_rows_figure(_png(decode_z(entry.model, codes), steps), len(order), steps,
                             [f"z{d + 1}: {kl[d]:.1f} nats" for d in order], [f"{v:+.1f}" for v in values],
-                            height=40 + 44 * len(order))
+                            scale=1.5 if len(order) <= 10 else 1.0)
     with grid:
         with st.container(key="ls_traversal"):
             st.plotly_chart(fig, key="ls_traversal_chart", config={"displayModeBar": False})
@@ -144,10 +144,10 @@ def latent_size_page() -> None:
             st.error(message, icon=":material/error:")
         st.stop()
 
-    table_col, text_col = st.columns([3, 2])
+    table_col, text_col = st.columns([5, 3])
     with table_col:
         with st.container(key="ls_table"):
-            st.dataframe(family_table(models), key="ls_table_frame",
+            st.dataframe(family_table(models), key="ls_table_frame", hide_index=True,
                          column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
         st.caption("Every shipped VAE (same 784-512-256 networks, Bernoulli decoder), measured on the 10,000 MNIST "
                    "test digits; the numbers are those stored in each checkpoint, the active units are counted "

@@ -65,7 +65,7 @@ def kl_per_dimension_figure(kl: np.ndarray, active: np.ndarray, height: int = 30
 
 def image_rows_figure(png: bytes, n_rows: int, n_cols: int, row_labels: list[str] | None = None,
                       col_labels: list[str] | None = None, cell: int = 28, padding: int = 2,
-                      height: int | None = None, font_size: int = 15) -> go.Figure:
+                      scale: float = 2.0, font_size: int = 15) -> go.Figure:
     """An image grid (torchvision's ``make_grid``, unscaled) with its rows and columns
     named on the axes, so each row of digits carries a readable label beside it.
 
@@ -77,7 +77,8 @@ def image_rows_figure(png: bytes, n_rows: int, n_cols: int, row_labels: list[str
         col_labels: one label per column (top axis).
         cell: cell size in pixels (28 for MNIST).
         padding: pixels between cells.
-        height: figure height in pixels (default: 2 screen pixels per image pixel).
+        scale: screen pixels per image pixel the figure's height allows (the image keeps
+            square pixels and sits at the top left of a wider plot area).
         font_size: font size of the labels.
 
     Returns:
@@ -89,16 +90,18 @@ def image_rows_figure(png: bytes, n_rows: int, n_cols: int, row_labels: list[str
     height_px = n_rows * (cell + padding) + padding
     centres = lambda n: padding + np.arange(n) * (cell + padding) + (cell - 1) / 2  # noqa: E731
     fig = go.Figure(go.Image(source="data:image/png;base64," + base64.b64encode(png).decode(), hoverinfo="skip"))
-    left = 10 + (8 * max(map(len, row_labels)) if row_labels else 0)
+    longest = max((len(line) for label in row_labels or [] for line in label.split("<br>")), default=0)
+    left = 10 + int(0.55 * font_size * longest)
     top = 30 if col_labels else 0
     fig.update_layout(
-        xaxis={"range": [-0.5, width_px - 0.5], "constrain": "domain", "side": "top", "showgrid": False,
+        xaxis={"range": [-0.5, width_px - 0.5], "constrain": "domain", "constraintoward": "left", "side": "top", "showgrid": False,
                "zeroline": False, "visible": bool(col_labels), "tickvals": centres(n_cols) if col_labels else None,
                "ticktext": col_labels, "ticks": ""},
-        yaxis={"range": [height_px - 0.5, -0.5], "scaleanchor": "x", "constrain": "domain", "showgrid": False,
+        yaxis={"range": [height_px - 0.5, -0.5], "scaleanchor": "x", "constrain": "domain", "constraintoward": "top",
+               "showgrid": False,
                "zeroline": False, "visible": bool(row_labels), "tickvals": centres(n_rows) if row_labels else None,
                "ticktext": row_labels, "ticks": ""},
         margin={"l": left, "r": 0, "t": top, "b": 0}, dragmode=False, font={"size": font_size},
-        height=height or (2 * height_px + top),
+        height=int(round(scale * height_px)) + top,
     )
     return fig

@@ -9,18 +9,20 @@ from explorer.core.checkpoints import CheckpointError
 from explorer.ui import registry
 from explorer.ui.registry import ModelEntry
 
-_TRAIN = "python -m explorer.cli.train --epochs 60 --batch-size 128 --lr 1e-3 --lr-schedule cosine --seed 0"
+_COMMON = "python -m explorer.cli.train --batch-size 128 --lr 1e-3 --lr-schedule cosine --seed 0"
 
-#: File name in checkpoints/ -> the command that makes it (see checkpoints/README.md).
+#: File name in checkpoints/ -> the command that made it (as listed in checkpoints/README.md;
+#: the two legacy ``.pt`` files are remade as ``.safetensors``).
 COMMANDS: dict[str, str] = {
-    "mnist_vae_z2.pt": f"{_TRAIN} --model vae --latent-dim 2 --out checkpoints/mnist_vae_z2.safetensors",
-    "mnist_ae_z2.pt": f"{_TRAIN.replace('60', '30')} --model ae --latent-dim 2 --out checkpoints/mnist_ae_z2.safetensors",
-    "mnist_cvae_z2.safetensors": f"{_TRAIN} --model cvae --latent-dim 2 --out checkpoints/mnist_cvae_z2.safetensors",
-    "mnist_dae_z2.safetensors": f"{_TRAIN.replace('60', '30')} --model ae --latent-dim 2 --input-noise masking "
+    "mnist_vae_z2.pt": f"{_COMMON} --model vae --latent-dim 2 --epochs 60 --out checkpoints/mnist_vae_z2.safetensors",
+    "mnist_ae_z2.pt": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
+    "mnist_cvae_z2.safetensors": f"{_COMMON} --model cvae --latent-dim 2 --epochs 60 "
+                                 "--out checkpoints/mnist_cvae_z2.safetensors",
+    "mnist_dae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --input-noise masking "
                                 "--noise-level 0.5 --out checkpoints/mnist_dae_z2.safetensors",
-    **{f"mnist_vae_z{z}.safetensors": f"{_TRAIN} --model vae --latent-dim {z} --out checkpoints/mnist_vae_z{z}.safetensors"
-       for z in (5, 10, 20)},
-    **{f"mnist_vae_z10_beta{b}.safetensors": f"{_TRAIN} --model vae --latent-dim 10 --beta {b} "
+    **{f"mnist_vae_z{z}.safetensors": f"{_COMMON} --model vae --latent-dim {z} --epochs 60 "
+                                      f"--out checkpoints/mnist_vae_z{z}.safetensors" for z in (5, 10, 20)},
+    **{f"mnist_vae_z10_beta{b}.safetensors": f"{_COMMON} --model vae --latent-dim 10 --beta {b} --epochs 60 "
                                              f"--out checkpoints/mnist_vae_z10_beta{b}.safetensors" for b in ("0.5", "4")},
 }
 
