@@ -3,7 +3,6 @@ KL, importance-sampled -log p(x), active units), the same digits reconstructed b
 KL per latent dimension and latent traversals."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 import torch
 from torchvision.utils import make_grid
@@ -15,10 +14,8 @@ from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
 from explorer.ui import caches, session
 from explorer.ui.family_caches import test_latent_usage
 from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure
-from explorer.ui.shipped import VAE_FAMILY, load_shipped
+from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
 
-#: Checkpoint metric of the importance-sampled -log p(x) (Burda et al. 2015), when present.
-IW_KEY = "iw_nll"
 #: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
 SIZES = ("z=2", "z=5", "z=10", "z=20")
 DEFAULTS = {"ls_model": "z=10", "ls_digit": 0, "ls_steps": 9}
@@ -35,40 +32,10 @@ BETA = ("**beta** weights the KL term in the training loss, reconstruction + bet
         "-ELBO; Higgins et al. 2017 call beta > 1 a beta-VAE). A larger beta pays more for every nat of KL, so "
         "fewer dimensions are used; a smaller one spends more KL on sharper reconstructions. The table's -ELBO is "
         "always the true one (beta = 1), so the models compare fairly.")
-COLUMN_HELP = {
-    "z": "Latent dimension: the size of the code z.",
-    "beta": "Weight of the KL term in the training loss (1: the plain VAE).",
-    "test -ELBO": "Reconstruction + KL on the 10,000 test digits, nats per image (one z drawn from q(z|x) per "
-                  "image): an upper bound on -log p(x). Lower is better.",
-    "reconstruction": "-log p(x|z): how well the decoder explains the test image from its code, nats per image.",
-    "KL": "KL(q(z|x) || p(z)): how far the posterior lies from the prior N(0, I), nats per image (Appendix B).",
-    "-log p(x) (IS)": "Importance-sampled estimate of -log p(x) (Burda et al. 2015, k-sample bound), nats per "
-                      "image: tighter than the -ELBO. n/a: not measured for this checkpoint.",
-    "active units": f"Dimensions d with Var over test images of mu_d > {ACTIVE_UNIT_THRESHOLD} (Burda et al. 2015, "
-                    "Sec. 5.2): the ones the encoder uses; the rest stay at the prior.",
-}
 
 
 def _png(images: torch.Tensor, nrow: int) -> bytes:
     return png_bytes(make_grid(images, nrow=nrow, padding=2, pad_value=1.0))
-
-
-def _number(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
-def family_table(models: dict) -> pd.DataFrame:
-    """One row per shipped VAE: the checkpoint's stored test metrics and the live active units."""
-    rows = []
-    for name, entry in models.items():
-        config, metrics = entry.checkpoint.model_config, entry.checkpoint.metrics
-        usage = test_latent_usage(entry.key, entry.model)
-        rows.append({"z": config.latent_dim, "beta": f"{config.beta:g}",
-                     "test -ELBO": _number(metrics.get("test_neg_elbo")),
-                     "reconstruction": _number(metrics.get("test_reconstruction")),
-                     "KL": _number(metrics.get("test_kl")), "-log p(x) (IS)": _number(metrics.get(IW_KEY)),
-                     "active units": f"{usage.active_units} of {config.latent_dim}"})
-    return pd.DataFrame(rows)
 
 
 def reconstructions_panel(models: dict) -> None:
@@ -147,7 +114,8 @@ def latent_size_page() -> None:
     table_col, text_col = st.columns([5, 3])
     with table_col:
         with st.container(key="ls_table"):
-            st.dataframe(family_table(models), key="ls_table_frame", hide_index=True,
+            table = family_table(models, lambda entry: test_latent_usage(entry.key, entry.model).active_units)
+            st.dataframe(table, key="ls_table_frame", hide_index=True,
                          column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
         st.caption("Every shipped VAE (same 784-512-256 networks, Bernoulli decoder), measured on the 10,000 MNIST "
                    "test digits; the numbers are those stored in each checkpoint, the active units are counted "

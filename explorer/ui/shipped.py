@@ -3,9 +3,13 @@ makes each one, so a missing file is reported with what to run."""
 
 from __future__ import annotations
 
+from typing import Callable
+
+import pandas as pd
 import streamlit as st
 
 from explorer.core.checkpoints import CheckpointError
+from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
 from explorer.ui import registry
 from explorer.ui.registry import ModelEntry
 
@@ -64,3 +68,46 @@ def require_shipped(file_name: str) -> ModelEntry:
         st.error(message, icon=":material/error:")
         st.stop()
     return entry
+
+
+#: Checkpoint metric of the importance-sampled -log p(x) (Burda et al. 2015), when present.
+IW_KEY = "iw_nll"
+COLUMN_HELP = {
+    "z": "Latent dimension: the size of the code z.",
+    "beta": "Weight of the KL term in the training loss (1: the plain VAE).",
+    "test -ELBO": "Reconstruction + KL on the 10,000 test digits, nats per image (one z drawn from q(z|x) per "
+                  "image): an upper bound on -log p(x). Lower is better.",
+    "reconstruction": "-log p(x|z): how well the decoder explains the test image from its code, nats per image.",
+    "KL": "KL(q(z|x) || p(z)): how far the posterior lies from the prior N(0, I), nats per image (Appendix B).",
+    "-log p(x) (IS)": "Importance-sampled estimate of -log p(x) (Burda et al. 2015, k-sample bound), nats per "
+                      "image: tighter than the -ELBO. n/a: not measured for this checkpoint.",
+    "active units": f"Dimensions d with Var over test images of mu_d > {ACTIVE_UNIT_THRESHOLD} (Burda et al. 2015, "
+                    "Sec. 5.2): the ones the encoder uses; the rest stay at the prior.",
+}
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def family_table(models: dict[str, ModelEntry], active_units: Callable[[ModelEntry], int]) -> pd.DataFrame:
+    """One row per VAE: z, beta, the checkpoint's stored test metrics in nats per image
+    (-ELBO, reconstruction, KL, and the importance-sampled -log p(x) under :data:`IW_KEY`;
+    "n/a" where a checkpoint lacks one) and ``active_units(entry)`` as "k of z".
+
+    Args:
+        models: name -> entry, in row order.
+        active_units: counts an entry's active units (Burda et al. 2015).
+
+    Returns:
+        A DataFrame with the columns of :data:`COLUMN_HELP`.
+    """
+    rows = []
+    for name, entry in models.items():
+        config, metrics = entry.checkpoint.model_config, entry.checkpoint.metrics
+        rows.append({"z": config.latent_dim, "beta": f"{config.beta:g}",
+                     "test -ELBO": _number(metrics.get("test_neg_elbo")),
+                     "reconstruction": _number(metrics.get("test_reconstruction")),
+                     "KL": _number(metrics.get("test_kl")), "-log p(x) (IS)": _number(metrics.get(IW_KEY)),
+                     "active units": f"{active_units(entry)} of {config.latent_dim}"})
+    return pd.DataFrame(rows)
