@@ -1,0 +1,63 @@
+"""The family pages in headless chromium against `streamlit run app.py`: each page's main
+figure renders (a Plotly image grid, the error curve, the family table) and fits a
+1366x768 screen without scrolling (skips without chromium)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers.browser import wait_for_app_run
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 90_000
+SCREEN = {"width": 1366, "height": 768}
+
+# Page-side: the figure in container `sel` has drawn its traces (Plotly's own state) and,
+# for an image trace, the <image> element carrying the PNG.
+DRAWN = """([sel, kind]) => { const gd = document.querySelector(sel + ' .js-plotly-plot');
+  if (!gd || !gd._fullData || !gd._fullData.length || gd._fullData[0].type !== kind) return false;
+  if (kind === 'image') { const img = gd.querySelector('.imagelayer image');
+    return !!img && (img.getAttribute('href') || '').startsWith('data:image/png'); }
+  return gd.querySelectorAll('.scatterlayer .trace').length === gd._fullData.length; }"""
+
+
+def _open(page, url: str, link: str) -> None:
+    page.set_viewport_size(SCREEN)
+    page.goto(url)
+    # app.py's first run (before it a fresh server shows the legacy pages/ navigation)
+    page.locator(".st-key-latent_map .js-plotly-plot").wait_for(timeout=TIMEOUT)
+    wait_for_app_run(page)
+    page.get_by_role("link", name=link).click()
+
+
+def _inside_screen(page, selector: str) -> None:
+    box = page.locator(selector).bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= SCREEN["height"], box
+
+
+def test_the_conditional_page_draws_the_style_grid(page, app_url, artifacts_dir):
+    _open(page, app_url, "Conditional VAE")
+    page.wait_for_function(DRAWN, arg=[".st-key-cvae_style_grid", "image"], timeout=TIMEOUT)
+    expect(page.locator(".st-key-cvae_decoded img")).to_have_count(1)
+    wait_for_app_run(page)
+    _inside_screen(page, ".st-key-cvae_style_grid .js-plotly-plot")
+    page.screenshot(path=str(artifacts_dir / "family-conditional.png"))
+
+
+def test_the_denoising_page_draws_digits_and_the_error_curve(page, app_url, artifacts_dir):
+    _open(page, app_url, "Denoising AE")
+    page.wait_for_function(DRAWN, arg=[".st-key-dae_digits", "image"], timeout=TIMEOUT)
+    page.wait_for_function(DRAWN, arg=[".st-key-dae_curve", "scatter"], timeout=TIMEOUT)
+    expect(page.locator(".st-key-dae_curve .legendtext")).to_have_count(2)
+    wait_for_app_run(page)
+    _inside_screen(page, ".st-key-dae_curve .js-plotly-plot")
+    page.screenshot(path=str(artifacts_dir / "family-denoising.png"))
+
+
+def test_the_latent_size_page_draws_the_table_and_reconstructions(page, app_url, artifacts_dir):
+    _open(page, app_url, "Latent size and beta")
+    table = page.locator(".st-key-ls_table [data-testid='stDataFrame']")
+    expect(table).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_function(DRAWN, arg=[".st-key-ls_reconstructions", "image"], timeout=TIMEOUT)
+    wait_for_app_run(page)
+    _inside_screen(page, ".st-key-ls_table")
+    page.screenshot(path=str(artifacts_dir / "family-latent-size.png"))
