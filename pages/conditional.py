@@ -46,9 +46,8 @@ def _grid_png(images: torch.Tensor, nrow: int) -> bytes:
 @st.fragment
 def style_decoder(view: ModelView) -> None:
     """The digit selector and the z sliders, decoding live (a fragment: only it reruns)."""
-    st.segmented_control("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
-                         required=True, width="stretch",
-                         help="The digit the decoder is told to write: y goes into p(x|z, y).")
+    st.select_slider("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
+                     help="The digit the decoder is told to write: y goes into p(x|z, y).")
     sliders, image = st.columns([1, 1])
     with sliders:
         for j, (key, r) in enumerate(zip(view.keys.z_sliders, view.ranges)):

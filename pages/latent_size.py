@@ -46,13 +46,12 @@ def reconstructions_panel(models: dict) -> None:
     shown = [name for name in SIZES if name in models]
     tiles = torch.cat([x, *(reconstruct(models[name].model, x, y) for name in shown)])
     fig = image_rows_figure(_png(tiles, 10), 1 + len(shown), 10, ["original", *(f"VAE {n}" for n in shown)],
-                            [str(i) for i in rows], scale=2.0)
+                            [str(i) for i in rows], scale=1.4)
     with st.container(key="ls_reconstructions"):
         st.plotly_chart(fig, key="ls_reconstructions_chart", config={"displayModeBar": False})
-    st.caption("The first test digit of each class (test index on top), then the decoder mean at the encoder's mu "
-               "for each latent size. With z = 2 the code must "
-               "squeeze every digit onto a plane, so strokes blur and some digits turn into others; with more "
-               "dimensions the reconstructions keep more detail.")
+    st.caption("The first test digit of each class (test index on top), then each model's decoder mean at mu: "
+               "z = 2 squeezes every digit onto a plane (blurred strokes, some digits turn into others); more "
+               "dimensions keep more detail.")
 
 
 def kl_panel(entry, name: str) -> None:
@@ -117,13 +116,13 @@ def latent_size_page() -> None:
             table = family_table(models, lambda entry: test_latent_usage(entry.key, entry.model).active_units)
             st.dataframe(table, key="ls_table_frame", hide_index=True,
                          column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
-        st.caption("Every shipped VAE (same 784-512-256 networks, Bernoulli decoder), measured on the 10,000 MNIST "
-                   "test digits; the numbers are those stored in each checkpoint, the active units are counted "
-                   "here. Hover a column title for its meaning.")
+        st.caption("Every shipped VAE (784-512-256 networks, Bernoulli decoder) on the 10,000 MNIST test digits, "
+                   "nats per image as stored in each checkpoint; active units counted here. Hover a column title.")
         if missing:
             with st.expander(f"{len(missing)} checkpoint(s) missing", icon=":material/warning:"):
                 for message in missing:
                     st.markdown(message)
+        reconstructions_panel(models)
     with text_col:
         st.markdown(FIGURE_2)
         st.markdown(BETA)
@@ -131,9 +130,7 @@ def latent_size_page() -> None:
     names = list(models)
     if st.session_state["ls_model"] not in names:
         st.session_state["ls_model"] = names[0]
-    recon_tab, kl_tab, traversal_tab = st.tabs(["Reconstructions by latent size", "KL per dimension", "Traversals"])
-    with recon_tab:
-        reconstructions_panel(models)
+    kl_tab, traversal_tab = st.tabs(["KL per dimension", "Traversals"])
     with kl_tab:
         name = st.selectbox("Model", names, key="ls_model",
                             help="The VAE whose latent dimensions are shown here and on the Traversals tab.")

@@ -45,7 +45,7 @@ def test_the_digit_selector_and_the_style_sliders_decode_live(app_test, cvae):
     at = _open(app_test, "pages/conditional.py")
     assert "M2" in at.caption[0].value and "style" in at.caption[0].value
     assert shown_ids(at, "cvae_decoded") == [image_id(decode_z(cvae, (0.0, 0.0), y=0)[0], DECODED_SCALE)]
-    at.segmented_control(key="cvae_condition_label").set_value(3).run()
+    at.select_slider(key="cvae_condition_label").set_value(3).run()
     assert shown_ids(at, "cvae_decoded") == [image_id(decode_z(cvae, (0.0, 0.0), y=3)[0], DECODED_SCALE)]
     at.slider(key="cvae_z1_slider").set_value(1.5).run()
     at.slider(key="cvae_z2_slider").set_value(-0.5).run()
