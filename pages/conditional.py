@@ -100,17 +100,17 @@ def style_grid_panel(view: ModelView) -> None:
 def analogy_panel(view: ModelView) -> None:
     """One test digit's z decoded with all ten labels."""
     images, labels = caches.test_split()
-    pick, row = st.columns([1, 4])
+    pick, original, _ = st.columns([2, 1, 3], vertical_alignment="center")
     with pick:
         index = int(st.number_input("Test digit (index)", 0, len(images) - 1, key="cvae_analogy_index",
                                     help="Any of the 10,000 MNIST test digits."))
-        label = int(labels[index])
-        st.image(png_bytes(upscale_nearest(images[index], 4)), output_format="PNG",
-                 caption=f"test digit {index}, a {label}")
+    label = int(labels[index])
+    with original:
+        st.image(png_bytes(upscale_nearest(images[index], 3)), output_format="PNG", caption=f"a {label}")
     mu = view.encodings.mu[index]
     fig = image_rows_figure(_grid_png(style_grid(view.model, mu[None, :]), 10), 1, 10, None,
                             [f"y={d}" for d in range(10)], scale=2.0)
-    with row, st.container(key="cvae_analogy"):
+    with st.container(key="cvae_analogy"):
         st.plotly_chart(fig, key="cvae_analogy_chart", config={"displayModeBar": False})
         st.caption(f"Analogies: the style of test digit {index} (a {label}), z = mu of q(z|x, y={label}) = "
                    f"({mu[0]:.2f}, {mu[1]:.2f}), decoded with each label y. Its own digit comes back as "
