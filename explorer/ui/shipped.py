@@ -3,6 +3,7 @@ makes each one, so a missing file is reported with what to run."""
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 import pandas as pd
@@ -86,14 +87,29 @@ COLUMN_HELP = {
 }
 
 
+#: Figures measured after training (not stored in the checkpoint files), by file name.
+EVALUATIONS_FILE = "evaluations.json"
+
+
+def stored_iw_nll(file_name: str) -> float | None:
+    """The importance-sampled -log p(x) of ``checkpoints/<file_name>`` recorded in
+    ``checkpoints/evaluations.json`` (nats per image, k = 5000; the command that measured
+    it is in that file), or None when none is recorded or the file cannot be read."""
+    try:
+        value = json.loads((registry.CHECKPOINT_DIR / EVALUATIONS_FILE).read_text())["test_iw_nll"][file_name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _number(value) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
 def family_table(models: dict[str, ModelEntry], active_units: Callable[[ModelEntry], int]) -> pd.DataFrame:
     """One row per VAE: z, beta, the checkpoint's stored test metrics in nats per image
-    (-ELBO, reconstruction, KL, and the importance-sampled -log p(x) under :data:`IW_KEY`;
-    "n/a" where a checkpoint lacks one) and ``active_units(entry)`` as "k of z".
+    (-ELBO, reconstruction, KL, and the importance-sampled -log p(x) under :data:`IW_KEY`,
+    else as recorded for its file by :func:`stored_iw_nll`; "n/a" where neither has one) and ``active_units(entry)`` as "k of z".
 
     Args:
         models: name -> entry, in row order.
@@ -108,6 +124,6 @@ def family_table(models: dict[str, ModelEntry], active_units: Callable[[ModelEnt
         rows.append({"z": config.latent_dim, "beta": f"{config.beta:g}",
                      "test -ELBO": _number(metrics.get("test_neg_elbo")),
                      "reconstruction": _number(metrics.get("test_reconstruction")),
-                     "KL": _number(metrics.get("test_kl")), "-log p(x) (IS)": _number(metrics.get(IW_KEY)),
+                     "KL": _number(metrics.get("test_kl")), "-log p(x) (IS)": _number(metrics.get(IW_KEY, stored_iw_nll(entry.label))),
                      "active units": f"{active_units(entry)} of {config.latent_dim}"})
     return pd.DataFrame(rows)
