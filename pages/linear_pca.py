@@ -8,8 +8,7 @@ import streamlit as st
 
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
-from explorer.ui import caches, figures
-from explorer.ui.registry import CHECKPOINT_DIR
+from explorer.ui import caches, figures, registry
 
 LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
 TRAIN_COMMAND = ("python -m explorer.cli.train --model ae --latent-dim 2 --hidden --likelihood gaussian_identity "
@@ -47,7 +46,7 @@ def linear_pca_page() -> None:
         "rotated and stretched coordinates (Baldi & Hornik 1989). Left: its codes z of the 10,000 test digits; "
         "right: their coordinates along the test set's first two principal components."
     )
-    path = CHECKPOINT_DIR / LINEAR_AE_FILE
+    path = registry.CHECKPOINT_DIR / LINEAR_AE_FILE
     if not path.is_file():
         st.info(f"The linear autoencoder `checkpoints/{LINEAR_AE_FILE}` is not there yet. Train it (a few "
                 f"minutes on a CPU) from the project folder with:\n\n```\n{TRAIN_COMMAND}\n```")
