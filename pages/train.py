@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from explorer.core.config import ARCHITECTURES
 from explorer.core.checkpoints import CheckpointError, save_new_checkpoint
 from explorer.core.metrics import METRICS
 from explorer.core.models import MODEL_CLASSES, model_class
@@ -13,6 +14,8 @@ LIVE_REFRESH_SECONDS = 2.0  # each redraw costs ~70 ms of CPU taken from trainin
 FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuilt only on change
 # the VAE first: the radio's default
 KINDS = {kind: MODEL_CLASSES[kind].title for kind in sorted(MODEL_CLASSES, key=lambda k: k != "vae")}
+ARCHITECTURE_LABELS = {"mlp": "Fully connected (MLP)", "conv": "Convolutional"}
+assert tuple(ARCHITECTURE_LABELS) == ARCHITECTURES, "label every architecture of config.ARCHITECTURES"
 
 def _figure(job: tj.TrainingJob, kind: str, epoch: int, build):
     """The figure ``kind`` of ``job`` at ``epoch``, built once (redraws reuse it)."""
@@ -95,8 +98,16 @@ def train_page() -> None:
             latent_dim = c1.number_input(
                 "Latent dimension", min_value=1, max_value=64, value=m0.latent_dim, key="train_latent_dim",
                 help="More than 2: the map shows the first two principal components of mu.")
+            architecture = c1.selectbox(
+                "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
+                key="train_architecture",
+                help="Fully connected layers, or convolutions (Conv2D 32, 64 stride 2, 64, 64, then the "
+                     "hidden sizes as dense layers; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1). "
+                     "The convolutional network is several times slower on a CPU; its usual hidden size is 32.")
             hidden = c1.text_input("Hidden sizes (encoder; the decoder mirrors them)",
-                                   ", ".join(map(str, m0.hidden_sizes)), key="train_hidden")
+                                   ", ".join(map(str, m0.hidden_sizes)), key="train_hidden",
+                                   help="Fully connected: the encoder's layer widths, mirrored by the decoder. "
+                                        "Convolutional: the dense widths after the convolutions (e.g. 32).")
             beta = c1.number_input("beta (KL weight; variational models only)", min_value=0.0, value=m0.beta, step=0.5,
                                    key="train_beta")
             epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
@@ -116,7 +127,8 @@ def train_page() -> None:
         try:
             model_config, train_config = form.make_configs(
                 kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
-                batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset)
+                batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset,
+                architecture=architecture)
         except ValueError as exc:
             st.error(f"Cannot train with these settings: {exc}")
         else:

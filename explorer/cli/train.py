@@ -5,7 +5,9 @@ Usage::
     python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.safetensors
 
 ``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
-trains a denoising model (the loss compares with the clean image).
+trains a denoising model (the loss compares with the clean image); ``--architecture conv``
+the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
+linear autoencoder (one linear layer each way, identity mean, squared error).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.core.config import INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
+from explorer.core.config import ARCHITECTURES, INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
 
 
 def _progress_bar(progress, epochs: int, width: int = 30) -> None:
@@ -41,14 +43,23 @@ def _print_epoch(record) -> None:
                      f"{counts} ({record.seconds:.1f} s)\n")
 
 
+#: ``--hidden`` for ``--architecture conv`` when not given (the reference network's Dense 32).
+CONV_DEFAULT_HIDDEN = (32,)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's options (defaults from the configs)."""
     m, t = ModelConfig(), TrainConfig()
     p = argparse.ArgumentParser(prog="python -m explorer.cli.train", description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=MODEL_KINDS, default=m.kind)
     p.add_argument("--latent-dim", type=int, default=m.latent_dim)
-    p.add_argument("--hidden", type=int, nargs="*", default=list(m.hidden_sizes),
-                   help="encoder hidden widths; the decoder mirrors them; none: linear maps")
+    p.add_argument("--architecture", choices=ARCHITECTURES, default=m.architecture,
+                   help="mlp: fully connected; conv: Conv2D 32, 64 stride 2, 64, 64, dense --hidden, "
+                        "decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1")
+    p.add_argument("--hidden", type=int, nargs="*", default=None,
+                   help=f"encoder hidden widths; mlp: the decoder mirrors them, none (--hidden alone) gives "
+                        f"linear maps, default {' '.join(map(str, m.hidden_sizes))}; conv: the dense widths "
+                        f"after the convolutions, default {' '.join(map(str, CONV_DEFAULT_HIDDEN))}")
     p.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood)
     p.add_argument("--decoder-std", type=float, default=m.decoder_std, help="std of the Gaussian decoder")
     p.add_argument("--beta", type=float, default=m.beta)
@@ -81,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.suffix != ".safetensors":
         p.error(f"--out must end in .safetensors (checkpoints are safetensors files), got {args.out}")
     try:
+        if args.hidden is None:
+            args.hidden = CONV_DEFAULT_HIDDEN if args.architecture == "conv" else ModelConfig().hidden_sizes
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
+                                   architecture=args.architecture,
                                    likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,

@@ -18,10 +18,14 @@ from typing import Literal
 #: Model families (see :mod:`explorer.core.models`): plain autoencoder, variational
 #: autoencoder (Kingma & Welling 2013), conditional VAE (Kingma et al. 2014, M2 with labels).
 MODEL_KINDS = ("ae", "vae", "cvae")
-#: Encoder/decoder network types (see :mod:`explorer.core.networks`).
-ARCHITECTURES = ("mlp",)
-#: Decoder distributions p(x|z) (see :mod:`explorer.core.likelihoods`).
-LIKELIHOODS = ("bernoulli", "gaussian")
+#: Encoder/decoder network types (see :mod:`explorer.core.networks`): fully connected
+#: (``hidden_sizes`` wide, mirrored) or convolutional (Conv2D 32, 64 stride 2, 64, 64,
+#: dense ``hidden_sizes``; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1).
+ARCHITECTURES = ("mlp", "conv")
+#: Decoder distributions p(x|z) (see :mod:`explorer.core.likelihoods`): Bernoulli,
+#: Gaussian with mean sigmoid(output), Gaussian with mean = the output itself (identity
+#: link, for a linear autoencoder).
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_identity")
 #: Input corruptions the trainer can apply while keeping the clean target (denoising AE,
 #: Vincent et al. 2008): none, masking noise (each pixel set to 0 with probability
 #: ``noise_level``) or additive Gaussian noise (std ``noise_level``, clipped to [0, 1]).
@@ -32,8 +36,8 @@ IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 
 ModelKind = Literal["ae", "vae", "cvae"]
-Architecture = Literal["mlp"]
-LikelihoodName = Literal["bernoulli", "gaussian"]
+Architecture = Literal["mlp", "conv"]
+LikelihoodName = Literal["bernoulli", "gaussian", "gaussian_identity"]
 InputNoise = Literal["none", "masking", "gaussian"]
 LRSchedule = Literal["constant", "cosine"]
 
@@ -107,13 +111,18 @@ class ModelConfig:
         kind: model family, one of :data:`MODEL_KINDS`.
         latent_dim: size of z.
         hidden_sizes: widths of the encoder's hidden layers, the decoder mirrors them;
-            empty gives one linear layer each way (a linear encoder and decoder).
-        likelihood: decoder p(x|z): ``"bernoulli"`` (binary cross-entropy) or
-            ``"gaussian"`` (squared error, fixed standard deviation ``decoder_std``).
-        decoder_std: standard deviation of the Gaussian decoder, pixels in [0, 1].
+            empty gives one linear layer each way (a linear encoder and decoder). For
+            ``architecture="conv"``: the encoder's dense widths after the convolutions
+            (reference network ``(32,)``); its decoder does not mirror them.
+        likelihood: decoder p(x|z): ``"bernoulli"`` (binary cross-entropy),
+            ``"gaussian"`` (squared error, mean sigmoid(output), fixed standard deviation
+            ``decoder_std``) or ``"gaussian_identity"`` (the same with mean = the output
+            itself, unbounded: with ``hidden_sizes=()`` a linear autoencoder).
+        decoder_std: standard deviation of both Gaussian decoders, pixels in [0, 1].
         beta: weight of the KL term in the training loss (1.0 is the true ELBO;
             Higgins et al. 2017 call beta > 1 a beta-VAE); unused by models without a KL.
-        architecture: encoder/decoder network type, one of :data:`ARCHITECTURES`.
+        architecture: encoder/decoder network type, one of :data:`ARCHITECTURES`
+            (files written before the field existed hold MLPs: a missing key is ``"mlp"``).
         image_shape: (channels, height, width) of the images.
         num_classes: number of labels y a conditional model takes (unused otherwise).
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explorer.core.likelihoods import display_pixels
 from explorer.core.models import Autoencoder
 from explorer.core.objective import loss_terms
 
@@ -130,7 +131,8 @@ def decode_z(
     Args:
         model: any model of the family.
         z: (latent_dim,) one code or (B, latent_dim) codes.
-        sample: False gives the decoder mean E[x|z]; True one draw x ~ p(x|z) from the
+        sample: False gives the decoder mean E[x|z] (clipped to [0, 1] for display: the
+            ``gaussian_identity`` mean is unbounded); True one draw x ~ p(x|z) from the
             model's likelihood (Bernoulli: 0 or 1 per pixel; Gaussian: mean + std * eps,
             clipped to [0, 1] for display).
         generator: source of the draw, for reproducible samples.
@@ -147,7 +149,7 @@ def decode_z(
         z = z.unsqueeze(0)
     if sample:
         return model.decode_sample(z, y, generator).clamp_(0.0, 1.0)
-    return model.decode_mean(z, y)
+    return display_pixels(model.decode_mean(z, y))  # an identity-link Gaussian mean may leave [0, 1]
 
 
 def manifold_coordinates(n: int, spacing: str = "paper", low: float = -3.0, high: float = 3.0,

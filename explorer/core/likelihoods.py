@@ -8,6 +8,12 @@ The decoder network outputs one unconstrained value per pixel, ``params`` of sha
 - :class:`Gaussian`: mean sigmoid(params) (pixels stay in [0, 1]), fixed standard
   deviation ``std``; -log p = sum (x - mean)^2 / (2 std^2) + log(std sqrt(2 pi))
   (Appendix C.2 with a fixed variance).
+- :class:`GaussianIdentity`: the same Gaussian with mean = ``params`` itself (identity
+  link, no sigmoid). A linear decoder with this likelihood is the linear autoencoder
+  whose squared-error optimum spans the principal subspace (Baldi & Hornik 1989). Its
+  mean is not bounded to [0, 1]: whatever draws it as an image clips it there
+  (:func:`explorer.core.latent.decode_z`, :func:`display_pixels`); losses and metrics use
+  the unclipped mean.
 
 Every model owns one (``model.likelihood``), built from its config by
 :func:`likelihood_for`; the objective, the metrics and the decoding views use it, so
@@ -47,7 +53,8 @@ class Likelihood:
         raise NotImplementedError
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
-        """E[x|z], (B, C, H, W), pixels in [0, 1]."""
+        """E[x|z], (B, C, H, W): pixels in [0, 1], except for :class:`GaussianIdentity`,
+        whose mean is unbounded (clip it with :func:`display_pixels` to draw it)."""
         raise NotImplementedError
 
     def sample(self, params: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -109,8 +116,38 @@ class Gaussian(Likelihood):
         return mean + self.std * eps
 
 
+class GaussianIdentity(Gaussian):
+    """Per-pixel Gaussian N(params, std^2): the decoder output is the mean itself (identity
+    link, no sigmoid), fixed ``std``.
+
+    -log p(x|z) = sum_pixels (x - params)^2 / (2 std^2) + log(std sqrt(2 pi)) in nats: the
+    squared error scaled by 1 / (2 std^2) plus a constant, so minimising it is least
+    squares. The mean may leave [0, 1]; clip it only to draw it (:func:`display_pixels`).
+
+    Raises:
+        ValueError: std is not finite and > 0.
+    """
+
+    name = "gaussian_identity"
+
+    def __init__(self, std: float) -> None:
+        super().__init__(std)
+        self.description = f"Gaussian decoder, identity mean (squared error, std {self.std:g})"
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        return params
+
+
+def display_pixels(images: torch.Tensor) -> torch.Tensor:
+    """Decoder means made drawable: clipped to [0, 1] (a no-op for the sigmoid likelihoods;
+    a :class:`GaussianIdentity` mean may leave that range)."""
+    return images.clamp(0.0, 1.0)
+
+
 def likelihood_for(config: ModelConfig) -> Likelihood:
     """The likelihood object ``config.likelihood`` names (with ``config.decoder_std``)."""
     if config.likelihood == "bernoulli":
         return Bernoulli()
+    if config.likelihood == "gaussian_identity":
+        return GaussianIdentity(config.decoder_std)
     return Gaussian(config.decoder_std)

@@ -13,6 +13,7 @@ to :data:`explorer.core.config.ARCHITECTURES`.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -90,11 +91,122 @@ def mlp_num_parameters(config: ModelConfig, code_size: int, condition_size: int 
     return sum((n_in + 1) * n_out for sizes in (encoder, decoder) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
+# ---- convolutional pair (Chollet, "Deep Learning with Python", 2017, section 8.4: the
+# Keras VAE's Conv2D 32, 64 stride 2, 64, 64, Dense 32 encoder; Dense, reshape,
+# Conv2DTranspose 32 stride 2, Conv2D 1 decoder). Every kernel is 3x3 with padding 1
+# ("same"), so only the stride-2 layers change the size: 28x28 -> 14x14 -> 28x28.
+
+#: (in -> out channels, stride) of the encoder's convolutions after the image's channels.
+CONV_ENCODER_LAYERS = ((32, 1), (64, 2), (64, 1), (64, 1))
+#: Channels of the decoder's transposed convolution (stride 2, back to full size).
+CONV_DECODER_CHANNELS = 32
+
+
+def _conv_feature_shape(image_shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(channels, height, width) after the encoder's convolutions (padding 1, kernel 3)."""
+    _, h, w = image_shape
+    for _, stride in CONV_ENCODER_LAYERS:
+        h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
+    return CONV_ENCODER_LAYERS[-1][0], h, w
+
+
+def _check_conv_image(image_shape: tuple[int, int, int]) -> None:
+    _, h, w = image_shape
+    if h % 2 or w % 2:
+        raise ValueError(f"the convolutional networks need even image height and width, got {h}x{w}")
+
+
+class ConvEncoder(nn.Module):
+    """Conv2D 32, 64 stride 2, 64, 64 (3x3, ReLU), flatten, append the condition, then
+    :func:`mlp` through the dense widths to the code: (B, C, H, W) [+ (B, K)] -> (B, code_size).
+
+    The dense layers get ReLU between them and none after the last (the code, or mu and
+    logvar, are linear heads).
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], widths: list[int], code_size: int,
+                 condition_size: int = 0) -> None:
+        super().__init__()
+        _check_conv_image(image_shape)
+        layers: list[nn.Module] = []
+        channels = image_shape[0]
+        for out_channels, stride in CONV_ENCODER_LAYERS:
+            layers += [nn.Conv2d(channels, out_channels, 3, stride=stride, padding=1), nn.ReLU()]
+            channels = out_channels
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        features = math.prod(_conv_feature_shape(image_shape))
+        self.dense = mlp([features + condition_size, *widths, code_size])
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.dense(_with_condition(self.features(x), c))
+
+
+class ConvDecoder(nn.Module):
+    """Append the condition to z, Dense (ReLU) to the encoder's feature map size, reshape,
+    ConvTranspose2D 32 stride 2 (ReLU), Conv2D C (3x3, no activation):
+    (B, L) [+ (B, K)] -> (B, C, H, W), the likelihood's parameters (Bernoulli logits:
+    the sigmoid lives in the likelihood).
+    """
+
+    def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], condition_size: int = 0) -> None:
+        super().__init__()
+        _check_conv_image(image_shape)
+        shape = (CONV_ENCODER_LAYERS[-1][0], image_shape[1] // 2, image_shape[2] // 2)
+        self.dense = nn.Sequential(nn.Linear(latent_dim + condition_size, math.prod(shape)), nn.ReLU(),
+                                   nn.Unflatten(1, shape))
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(shape[0], CONV_DECODER_CHANNELS, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),
+            nn.Conv2d(CONV_DECODER_CHANNELS, image_shape[0], 3, padding=1),
+        )
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.deconv(self.dense(_with_condition(z, c)))
+
+
+def conv_networks(config: ModelConfig, code_size: int, condition_size: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Convolutional encoder and decoder (:class:`ConvEncoder`, :class:`ConvDecoder`).
+
+    ``config.hidden_sizes`` are the encoder's dense widths between the flattened feature
+    map and the code (the reference network: ``(32,)``); the decoder has one dense layer
+    to the feature map and does not mirror them.
+
+    Raises:
+        ValueError: odd image height or width (the stride-2 layers halve and double it).
+    """
+    encoder = ConvEncoder(config.image_shape, list(config.hidden_sizes), code_size, condition_size)
+    decoder = ConvDecoder(config.latent_dim, config.image_shape, condition_size)
+    return encoder, decoder
+
+
+def conv_num_parameters(config: ModelConfig, code_size: int, condition_size: int = 0) -> int:
+    """Weights plus biases of :func:`conv_networks`' pair, from the config alone (nothing
+    allocated; see :func:`mlp_num_parameters`).
+
+    Raises:
+        ValueError: odd image height or width.
+    """
+    _check_conv_image(config.image_shape)
+    channels, h, w = config.image_shape
+    total = 0
+    for out_channels, _ in CONV_ENCODER_LAYERS:
+        total += (channels * 9 + 1) * out_channels
+        channels = out_channels
+    dense = [math.prod(_conv_feature_shape(config.image_shape)) + condition_size, *config.hidden_sizes, code_size]
+    total += sum((n_in + 1) * n_out for n_in, n_out in zip(dense[:-1], dense[1:]))
+    feature_map = CONV_ENCODER_LAYERS[-1][0] * (h // 2) * (w // 2)
+    total += (config.latent_dim + condition_size + 1) * feature_map
+    total += (CONV_ENCODER_LAYERS[-1][0] * 9 + 1) * CONV_DECODER_CHANNELS  # ConvTranspose2d: (in, out, 3, 3)
+    total += (CONV_DECODER_CHANNELS * 9 + 1) * config.image_shape[0]
+    return total
+
+
 NetworkBuilder = Callable[[ModelConfig, int, int], tuple[nn.Module, nn.Module]]
 #: ``ModelConfig.architecture`` -> builder of its (encoder, decoder).
-NETWORKS: dict[str, NetworkBuilder] = {"mlp": mlp_networks}
+NETWORKS: dict[str, NetworkBuilder] = {"mlp": mlp_networks, "conv": conv_networks}
 #: ``ModelConfig.architecture`` -> number of parameters of its pair (same arguments as the builder).
-NETWORK_SIZES: dict[str, Callable[[ModelConfig, int, int], int]] = {"mlp": mlp_num_parameters}
+NETWORK_SIZES: dict[str, Callable[[ModelConfig, int, int], int]] = {"mlp": mlp_num_parameters,
+                                                                    "conv": conv_num_parameters}
 
 
 def build_networks(config: ModelConfig, code_size: int, condition_size: int = 0) -> tuple[nn.Module, nn.Module]:

@@ -35,19 +35,22 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
 
 def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, epochs: int,
                  batch_size: int, lr: float, lr_schedule: str, seed: int,
-                 subset: int) -> tuple[ModelConfig, TrainConfig]:
+                 subset: int, architecture: str = "mlp") -> tuple[ModelConfig, TrainConfig]:
     """Model and training settings from the Train page's form.
 
     Args:
         hidden_sizes: text such as ``"512, 256"`` (see :func:`parse_hidden_sizes`).
         subset: training images to use; 0 means all of them.
+        architecture: ``"mlp"`` or ``"conv"`` (``hidden_sizes`` are then the dense widths
+            after the convolutions).
         Others: as in :class:`ModelConfig` and :class:`TrainConfig`.
 
     Raises:
         ValueError: any invalid setting, with a message naming it.
     """
     model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim),
-                               hidden_sizes=parse_hidden_sizes(hidden_sizes), beta=float(beta))
+                               hidden_sizes=parse_hidden_sizes(hidden_sizes), beta=float(beta),
+                               architecture=architecture)
     train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
                                lr_schedule=lr_schedule, seed=int(seed),
                                subset=int(subset) if subset else None)
@@ -56,7 +59,8 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
 
 def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: int,
              when: datetime | None = None) -> str:
-    """A descriptive name such as ``vae_z2_h512-256_b1_e7_20261121T102400Z``.
+    """A descriptive name such as ``vae_z2_h512-256_b1_e7_20261121T102400Z`` (``vae_conv_z2_h32_...``
+    for the convolutional networks).
 
     Args:
         model_config, train_config: the run's settings.
@@ -67,7 +71,8 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: 
     hidden = "-".join(map(str, model_config.hidden_sizes))
     beta = f"_b{model_config.beta:g}" if model_class(model_config.kind).is_variational else ""
     subset = f"_n{train_config.subset}" if train_config.subset else ""
-    return (f"{model_config.kind}_z{model_config.latent_dim}_h{hidden}{beta}_e{epochs_done}{subset}"
+    net = "_conv" if model_config.architecture == "conv" else ""
+    return (f"{model_config.kind}{net}_z{model_config.latent_dim}_h{hidden}{beta}_e{epochs_done}{subset}"
             f"_s{train_config.seed}_{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
 
 

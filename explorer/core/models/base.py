@@ -121,7 +121,9 @@ class Autoencoder(nn.Module):
         return self.decoder(z, self.condition(y, len(z)))
 
     def decode_mean(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Decoder mean E[x|z], pixels in [0, 1], shape (B, C, H, W)."""
+        """Decoder mean E[x|z], shape (B, C, H, W): pixels in [0, 1] except for the
+        ``gaussian_identity`` likelihood (unbounded; :func:`explorer.core.latent.decode_z`
+        clips it for display)."""
         return self.likelihood.mean(self.decode(z, y))
 
     def decode_sample(self, z: torch.Tensor, y: torch.Tensor | None = None,
