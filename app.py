@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/manifold.py", title="Manifold grid", icon=":material/grid_view:"),
     st.Page("pages/compare.py", title="Compare AE and VAE", icon=":material/compare:"),
     st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
+    st.Page("pages/linear_pca.py", title="Linear AE = PCA", icon=":material/linear_scale:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 

@@ -137,6 +137,8 @@ def test_legacy_checkpoint_loads_unverified(tmp_path):
         (lambda c: c["model_config"].update(kind="diffusion"), "invalid config.*kind"),
         (lambda c: c["model_config"].update(latent_dim=2.0), "latent_dim.*must be an integer"),
         (lambda c: c["model_config"].update(latent_dim=10**6), "parameters, more than"),
+        (lambda c: c["model_config"].update(architecture="conv", hidden_sizes=[10**6]), "parameters, more than"),
+        (lambda c: c["model_config"].update(architecture="conv"), "tensor"),
         (lambda c: c["model_config"].update(image_shape=[784]), "image_shape"),
         (lambda c: c.pop("metrics"), r"missing key\(s\) \['metrics'\]"),
     ],
@@ -171,11 +173,12 @@ def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
 
 
 def test_shipped_vae_meets_the_quality_bar_through_the_cli():
-    out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(VAE_CHECKPOINT)],
+    out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(VAE_CHECKPOINT), "--iw-samples", "5"],
                          cwd=REPO, capture_output=True, text=True, check=True)
     metrics = json.loads(out.stdout)
-    assert set(metrics) == {"test_neg_elbo", "test_reconstruction", "test_kl"}
+    assert set(metrics) == {"test_neg_elbo", "test_reconstruction", "test_kl", "test_iw_nll", "iw_samples"}
     assert metrics["test_neg_elbo"] <= 140
+    assert metrics["iw_samples"] == 5 and metrics["test_iw_nll"] < metrics["test_neg_elbo"]
     assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
 
 
@@ -184,6 +187,7 @@ def test_evaluate_cli_reports_null_elbo_for_the_ae_and_errors_for_bad_files(tmp_
                          cwd=REPO, capture_output=True, text=True, check=True)
     metrics = json.loads(out.stdout)
     assert metrics["test_neg_elbo"] is None and metrics["test_kl"] == 0.0
+    assert "test_iw_nll" not in metrics  # no posterior, no importance sampling
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
     out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", str(bad)],

@@ -1,0 +1,97 @@
+"""Linear AE = PCA page: a linear autoencoder's 2-D codes beside the first two principal
+components of the test set, the principal angles between the subspaces they span, and
+both reconstruction errors."""
+
+import math
+
+import streamlit as st
+
+from explorer.core.checkpoints import CheckpointError
+from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
+from explorer.ui import caches, figures
+from explorer.ui.registry import CHECKPOINT_DIR
+
+LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
+TRAIN_COMMAND = ("python -m explorer.cli.train --model ae --latent-dim 2 --hidden --likelihood gaussian_identity "
+                 f"--epochs 10 --batch-size 100 --lr 3e-2 --lr-schedule cosine --seed 0 "
+                 f"--out checkpoints/{LINEAR_AE_FILE}")
+FIGURE_HEIGHT = 400
+
+
+@st.cache_data(show_spinner="Fitting PCA to the 10,000 test digits...", max_entries=4)
+def _comparison(path: str, mtime_ns: int):
+    """(codes, PCA codes, labels, angles to the training set's and the test set's top-2 PCA
+    planes, mean squared errors, nats per image or None, decoder description)."""
+    checkpoint = caches.checkpoint_file(path, mtime_ns)
+    images, labels = caches.test_split()
+    result = compare_with_pca(checkpoint.model, images)
+    train_images = caches.train_split()[0]
+    train_angles = principal_angles(linear_decoder_columns(checkpoint.model), pca(train_images, 2).components)
+    likelihood = checkpoint.model.likelihood
+    nats = None
+    if likelihood.name == "gaussian_identity":  # -log N(x; mean, s^2 I) = SE / (2 s^2) + D log(s sqrt(2 pi))
+        constant = images[0].numel() * (math.log(likelihood.std) + 0.5 * math.log(2 * math.pi))
+        nats = tuple(float(e.mean()) / (2 * likelihood.std**2) + constant
+                     for e in (result.ae_squared_error, result.pca_squared_error))
+    return (result.codes.numpy(), result.pca_codes.numpy(), labels.numpy(), train_angles.tolist(),
+            result.angles.tolist(),
+            float(result.ae_squared_error.mean()), float(result.pca_squared_error.mean()), nats,
+            likelihood.description)
+
+
+def linear_pca_page() -> None:
+    st.title("Linear autoencoder = PCA")
+    st.caption(
+        "An autoencoder with one linear encoder layer and one linear decoder layer, no activation, trained "
+        "with squared error, learns the same plane as the first two principal components (PCA), in its own "
+        "rotated and stretched coordinates (Baldi & Hornik 1989). Left: its codes z of the 10,000 test digits; "
+        "right: their coordinates along the test set's first two principal components."
+    )
+    path = CHECKPOINT_DIR / LINEAR_AE_FILE
+    if not path.is_file():
+        st.info(f"The linear autoencoder `checkpoints/{LINEAR_AE_FILE}` is not there yet. Train it (a few "
+                f"minutes on a CPU) from the project folder with:\n\n```\n{TRAIN_COMMAND}\n```")
+        st.stop()
+    try:
+        codes, pca_codes, labels, angles, test_angles, ae_se, pca_se, nats, description = _comparison(
+            str(path), path.stat().st_mtime_ns)
+    except (CheckpointError, ValueError) as exc:
+        st.error(f"Cannot compare `{LINEAR_AE_FILE}` with PCA: {exc}. Retrain it with:\n\n```\n{TRAIN_COMMAND}\n```")
+        st.stop()
+
+    cols = st.columns(4)
+    cols[0].metric("Principal angle 1", f"{angles[0]:.2f}°", help=(
+        "Principal angles between two planes: 0° means they share a direction, 90° that the direction is "
+        "orthogonal to the other plane. Here between the plane the decoder's two columns span and the plane "
+        "of the top two principal components of the training set it learned from (Björck & Golub 1973). "
+        f"Against the test set's PCA plane (drawn on the right): {test_angles[0]:.1f}° and {test_angles[1]:.1f}°, "
+        "because the two data sets' planes themselves differ by a few degrees."))
+    cols[1].metric("Principal angle 2", f"{angles[1]:.2f}°", help=(
+        "The second (larger) angle. Both near 0°: the linear autoencoder found the PCA plane."))
+    cols[2].metric("Linear AE squared error", f"{ae_se:.2f}", help=(
+        "Reconstruction error per test image: the sum over the 784 pixels (in [0, 1]) of "
+        "(x - reconstruction)^2, averaged over the 10,000 test digits."))
+    cols[3].metric("PCA squared error", f"{pca_se:.2f}", help=(
+        "The same for the projection onto the mean plus the first two principal components of the test set: "
+        "the least squared error any rank-2 linear reconstruction of these images can reach (Eckart & Young 1936)."))
+    if nats:
+        st.caption(f"As -log p(x|z) under the autoencoder's decoder ({description}; a nat is the natural-log "
+                   f"unit of information): linear AE {nats[0]:.1f}, PCA {nats[1]:.1f} nats per image.")
+
+    left, right = st.columns(2)
+    with left:
+        fig = figures.latent_scatter(codes, labels, title="Linear AE codes z", axis_names=("z1", "z2"))
+        fig.update_layout(height=FIGURE_HEIGHT, legend={"orientation": "h", "y": -0.18, "title": ""})
+        st.plotly_chart(fig, key="linear_pca_ae_map", config={"displaylogo": False})
+    with right:
+        fig = figures.latent_scatter(pca_codes, labels, title="First two principal components",
+                                     axis_names=("PC1", "PC2"))
+        fig.update_layout(height=FIGURE_HEIGHT, legend={"orientation": "h", "y": -0.18, "title": ""})
+        st.plotly_chart(fig, key="linear_pca_pca_map", config={"displaylogo": False})
+    st.caption("Same plane, different coordinates: the codes are a linear transform (rotation, scaling, "
+               "shear) of the PCA coordinates, so the digit clouds match up to that transform. The angles compare "
+               "with the training set's PCA; the right map and the errors use the test set's. Image pixels are "
+               "clipped to [0, 1] only where drawn: the linear decoder's mean is unbounded.")
+
+
+linear_pca_page()
