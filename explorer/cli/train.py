@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
                    help="masking probability or Gaussian noise std")
+    p.add_argument("--device", default="cpu",
+                   help="torch device to train on, e.g. cuda (default cpu); the saved weights and the "
+                        "final test metrics are computed on the CPU either way")
     p.add_argument("--out", type=Path, required=True,
                    help="checkpoint path to write (a .safetensors file, checkpoint format 2)")
     return p
@@ -106,12 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     model = build_model(model_config, seed=train_config.seed)
     epochs = train_config.epochs
     try:
-        result = train(model, data.train_images, data.test_images, train_config,
+        device = torch.device(args.device)
+        model.to(device)
+        on_device = [t.to(device) for t in (data.train_images, data.test_images, data.train_labels, data.test_labels)]
+    except RuntimeError as exc:  # no such device here
+        p.error(f"cannot use device {args.device!r}: {' '.join(str(exc).split())[:200]}")
+    try:
+        result = train(model, on_device[0], on_device[1], train_config,
                        on_batch=lambda b: _progress_bar(b, epochs), on_epoch=_print_epoch,
-                       train_labels=data.train_labels, test_labels=data.test_labels)
+                       train_labels=on_device[2], test_labels=on_device[3])
     except TrainingDiverged as exc:
         sys.stderr.write(f"\n{exc}\n")
         return 1
+    model.to("cpu")
     metrics = evaluate(model, data.test_images, data.test_labels)
     save_checkpoint(args.out, model, train_config=train_config,
                     history=[r.to_dict() for r in result.history], metrics=metrics,

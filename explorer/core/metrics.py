@@ -144,7 +144,7 @@ def evaluate(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | No
         raise ValueError("a conditional model is evaluated with the labels of its images")
     was_training = model.training
     model.eval()
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(device=images.device).manual_seed(seed)
     recs, kls = [], []
     try:
         for start in range(0, len(images), batch_size):

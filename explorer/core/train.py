@@ -113,10 +113,10 @@ def corrupt(x: torch.Tensor, noise: str, level: float, generator: torch.Generato
     if noise == "none" or level == 0:
         return x
     if noise == "masking":
-        keep = torch.rand(x.shape, generator=generator, dtype=x.dtype) >= level
+        keep = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device) >= level
         return x * keep
     if noise == "gaussian":
-        return (x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype)).clamp_(0.0, 1.0)
+        return (x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)).clamp_(0.0, 1.0)
     raise ValueError(f"unknown input noise {noise!r}")
 
 
@@ -124,7 +124,7 @@ def _subset(size: int | None, n: int, generator: torch.Generator) -> torch.Tenso
     """Row indices of a random subset of ``size`` of ``n`` rows (None: all rows)."""
     if size is None or size >= n:
         return None
-    return torch.randperm(n, generator=generator)[:size]
+    return torch.randperm(n, generator=generator, device=generator.device)[:size]
 
 
 def train(
@@ -143,7 +143,8 @@ def train(
 
     Args:
         model: any model of the family (:func:`explorer.core.models.build_model`).
-        train_images: (N, C, H, W), pixels in [0, 1].
+        train_images: (N, C, H, W), pixels in [0, 1], on the model's device (training
+            runs where the data and the model are: CPU, or a GPU).
         test_images: (M, C, H, W), evaluated after every epoch.
         config: optimisation settings (with the input corruption, if any).
         on_batch: called after every step with a :class:`BatchProgress`.
@@ -169,7 +170,9 @@ def train(
     # torch's worker threads copy it when they are created, so processes that run
     # torch ops before calling train() should set it first thing (as the CLI does).
     torch.set_flush_denormal(True)
-    generator = torch.Generator().manual_seed(config.seed)
+    # The noise comes from a generator on the data's device (a CPU run repeats exactly;
+    # a GPU run draws other numbers from the same seed).
+    generator = torch.Generator(device=train_images.device).manual_seed(config.seed)
     rows = _subset(config.subset, len(train_images), generator)
     images = train_images if rows is None else train_images[rows]
     labels = train_labels if rows is None or train_labels is None else train_labels[rows]
@@ -186,7 +189,7 @@ def train(
     model.train()
     try:
         for epoch in range(1, config.epochs + 1):
-            order = torch.randperm(len(images), generator=generator)
+            order = torch.randperm(len(images), generator=generator, device=images.device)
             loss_sum = 0.0
             for batch in range(num_batches):
                 if should_stop is not None and should_stop():
