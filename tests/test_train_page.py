@@ -193,13 +193,22 @@ def test_diverging_run_stops_with_a_clear_message(train_page):
     _start(at, train_lr=10.0)
     _wait(at)
     assert "Training diverged" in at.error[0].value and "smaller learning rate" in at.error[0].value
-    assert _session_choices(at) == []  # diverged before epoch 1 ended: nothing to keep
+    assert _session_choices(at) == []  # a diverged run is never offered as a model
 
 
 def test_invalid_settings_are_refused_before_training(train_page):
     at = train_page
     _start(at, train_hidden="512, lots")
     assert "Cannot train with these settings" in at.error[0].value and "'lots'" in at.error[0].value
+    assert at.session_state[session.TRAINING_JOB_KEY] is None
+
+
+def test_a_huge_hidden_size_is_refused_before_anything_is_built(train_page):
+    at = train_page
+    _start(at, train_hidden="100000000")
+    error = at.error[0].value
+    assert "Cannot train with these settings" in error and "this server trains at most 50,000,000" in error
+    assert "Choose smaller hidden sizes" in error
     assert at.session_state[session.TRAINING_JOB_KEY] is None
 
 

@@ -31,6 +31,7 @@ import torch
 from explorer.core.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.latent import encode_dataset, project_2d
+from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder, build_model
 from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
@@ -89,7 +90,7 @@ class JobSnapshot:
         sample_labels: (n,) labels of the sampled test digits.
         message: what ended the run (diverged/failed/stopped), else "".
         checkpoint: the trained model once the job is done (None while running, or
-            when a run diverged before completing an epoch, or failed).
+            when the run diverged or failed: a diverged run is never offered).
         name: descriptive name of the trained model (:func:`run_name`), "" until done.
     """
 
@@ -284,20 +285,32 @@ class TrainingJob:
                 state, message = "diverged", str(exc)
             with self._lock:
                 history = list(self._history)
-            if state == "diverged" and not history:
-                message += " No epoch was completed, so there is no trained model to keep."
-            if state != "diverged" or history:
-                self._package(history)
+            if state != "diverged":
+                problem = self._package(history)
+                if problem is not None:
+                    state = "diverged"
+                    message = (f"Training diverged: at the end {problem} (learning rate "
+                               f"{self.train_config.lr:g}). Try a smaller learning rate.")
+            if state == "diverged":
+                message += " A diverged run is not offered as a model."
         except Exception as exc:  # noqa: BLE001 - reported to the page, never lost
             state, message = "failed", f"Training failed: {type(exc).__name__}: {exc}"
         with self._lock:
             self._state, self._message = state, message
             self._end = time.perf_counter()
 
-    def _package(self, history: list[EpochRecord]) -> None:
+    def _package(self, history: list[EpochRecord]) -> str | None:
         """Evaluate the final weights and build a validated checkpoint (one path:
-        serialise with checkpoint_bytes, load back with load_checkpoint)."""
+        serialise with checkpoint_bytes, load back with load_checkpoint).
+
+        Returns:
+            None, or what is non-finite or absurd in the final weights or metrics
+            (:func:`explorer.core.limits.absurd_results`); then nothing is kept.
+        """
         metrics = evaluate(self.model, self.test_images, self.test_labels, seed=self.train_config.seed)
+        problem = absurd_results(self.model, metrics, reconstruction_bound(self.model_config))
+        if problem is not None:
+            return problem
         data = checkpoint_bytes(self.model, train_config=self.train_config,
                                 history=[r.to_dict() for r in history], metrics=metrics,
                                 dataset=self.dataset)
@@ -305,3 +318,4 @@ class TrainingJob:
         name = run_name(self.model_config, self.train_config, len(history))
         with self._lock:
             self._checkpoint_bytes, self._checkpoint, self._name = data, checkpoint, name
+        return None
