@@ -8,6 +8,7 @@ from explorer.core.models import MODEL_CLASSES, model_class
 from explorer.ui import caches, figures, registry, session
 from explorer.ui import train_form as form
 from explorer.ui import training_job as tj
+from explorer.ui import training_queue as tq
 
 LIVE_REFRESH_SECONDS = 2.0  # each redraw costs ~70 ms of CPU taken from training
 FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuilt only on change
@@ -29,10 +30,15 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     snap = job.snapshot()
     if live and snap.state in tj.DONE_STATES:
         st.rerun()  # whole app: the sidebar offers the new model, the result section shows
-    text = (f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
-            if snap.num_batches else "Starting...")
-    st.progress(snap.fraction, text=f"{text}  ·  elapsed {form.format_seconds(snap.elapsed)}"
-                f"  ·  about {form.format_seconds(snap.eta)} left")
+    if snap.state == "queued":
+        text = (f"Waiting for a free training slot: {tq.ordinal(max(snap.queue_position, 1))} in line "
+                f"(this server trains {job.queue.limit} at a time); it starts by itself")
+    else:
+        text = (f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
+                if snap.num_batches else "Starting...")
+    if snap.state != "queued":
+        text += f"  ·  elapsed {form.format_seconds(snap.elapsed)}  ·  about {form.format_seconds(snap.eta)} left"
+    st.progress(snap.fraction, text=text)
     if live:
         if st.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
