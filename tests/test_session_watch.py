@@ -1,7 +1,6 @@
 """The watchdog that stops a closed session's training, and the per-browser store that
 lets models survive a reload (bounded)."""
 
-
 from explorer.ui.browser_store import BrowserStore
 from explorer.ui.session_watch import STOP_REASON, Watchdog
 
