@@ -33,12 +33,13 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     if snap.state == "queued":
         text = (f"Waiting for a free training slot: {tq.ordinal(max(snap.queue_position, 1))} in line "
                 f"(this server trains {job.queue.limit} at a time); it starts by itself")
+    elif snap.num_batches:
+        text = f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
     else:
-        text = (f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
-                if snap.num_batches else "Starting...")
-    if snap.state != "queued":
+        text = "No training step was taken" if snap.state in tj.DONE_STATES else "Starting..."
+    if snap.state != "queued" and (snap.num_batches or snap.state not in tj.DONE_STATES):
         text += f"  ·  elapsed {form.format_seconds(snap.elapsed)}  ·  about {form.format_seconds(snap.eta)} left"
-    st.progress(snap.fraction, text=text)
+    st.progress(snap.fraction if snap.num_batches else 0.0, text=text)
     if live:
         if st.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
@@ -94,6 +95,7 @@ def train_page() -> None:
     running = job is not None and not job.done
     m0, t0 = form.DEFAULT_MODEL_CONFIG, form.DEFAULT_TRAIN_CONFIG
 
+    refusal = st.empty()  # above the settings: the open form fills a 768 px screen
     with st.expander("Settings", expanded=job is None):
         with st.form(key="train_settings", border=False):
             c1, c2, c3 = st.columns(3)
@@ -124,7 +126,7 @@ def train_page() -> None:
                 kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
                 batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset)
         except ValueError as exc:
-            st.error(f"Cannot train with these settings: {exc}")
+            refusal.error(f"Cannot train with these settings: {exc}")
         else:
             train_images, train_labels, dataset = caches.train_split()
             test_images, test_labels = caches.test_split()
