@@ -17,6 +17,11 @@ on a server: a started job first waits in the server's FIFO queue (state ``"queu
 :attr:`JobSnapshot.queue_position` is its place in line), then runs. :meth:`TrainingJob.stop`
 works while queued too. Anything that starts jobs (the Train page, the Compare page's
 joint training) goes through the same queue by default; pass ``queue=`` to use another.
+A job kept in the session under :data:`explorer.ui.session.TRAINING_JOB_KEY` is also
+stopped when its browser tab closes and handed to the next session after a reload
+(:mod:`explorer.ui.browser_store`); a job kept elsewhere gets the first of these with
+``session_watch.WATCHDOG.watch(job, session_watch.current_session_id())``.
+``stop(reason)`` names who stopped it in the message; ``stop()`` means the user.
 
 The Train page's settings, run names and time formats are in :mod:`explorer.ui.train_form`.
 
