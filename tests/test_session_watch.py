@@ -23,10 +23,10 @@ def test_a_job_is_stopped_once_its_session_is_gone_for_the_grace_period():
     assert dog.check_once(now=1) == []  # gone since t=1
     assert dog.check_once(now=10.9) == []
     assert dog.check_once(now=11) == [job] and job.reason == STOP_REASON
-    assert dog.owner(job) is None  # no longer watched
+    assert dog.sessions(job) == frozenset()  # no longer watched
 
 
-def test_a_reconnect_or_a_reload_within_the_grace_period_keeps_the_job():
+def test_a_reconnect_or_another_session_of_the_browser_keeps_the_job():
     alive = {"s1": True}
     dog = Watchdog(is_alive=lambda sid: alive.get(sid, False), grace=10, check=3600)
     job = FakeJob()
@@ -37,9 +37,12 @@ def test_a_reconnect_or_a_reload_within_the_grace_period_keeps_the_job():
     dog.check_once(now=5)
     alive["s1"] = False
     assert dog.check_once(now=12) == []  # the clock restarted at the reconnect
-    dog.adopt(job, "s2")  # a reload: the new session takes the job
+    dog.watch(job, "s2")  # a reload (or a second tab): the new session joins
     alive["s2"] = True
-    assert dog.check_once(now=30) == [] and job.reason is None and dog.owner(job) == "s2"
+    assert dog.check_once(now=30) == [] and job.reason is None and dog.sessions(job) == {"s1", "s2"}
+    alive["s2"] = False  # the last tab closes too
+    dog.check_once(now=31)
+    assert dog.check_once(now=41) == [job] and job.reason == STOP_REASON
 
 
 def test_finished_jobs_are_forgotten():
@@ -47,7 +50,7 @@ def test_finished_jobs_are_forgotten():
     job = FakeJob()
     dog.watch(job, "s1")
     job.done = True
-    assert dog.check_once(now=100) == [] and job.reason is None and dog.owner(job) is None
+    assert dog.check_once(now=100) == [] and job.reason is None and dog.sessions(job) == frozenset()
 
 
 def test_browser_store_is_bounded_per_browser_and_overall():

@@ -21,7 +21,7 @@ random token the browser keeps in a cookie:
   are stored; at most :data:`MAX_MODELS_PER_BROWSER` models each).
 - A browser without cookies (or a blocked script) just loses its models on reload, as before.
 
-The training job is handed over too: the new session shows it and becomes the owner the
+The training job is handed over too: the new session shows it and joins the sessions the
 :mod:`explorer.ui.session_watch` watchdog checks, so a reload does not stop a training.
 """
 
@@ -150,17 +150,14 @@ def sync_browser(add_model: Callable[[str, Checkpoint], object]) -> None:
                 add_model(name, checkpoint)
         if job is not None and st.session_state[job_key] is None:
             st.session_state[job_key] = job
-            owner = current_session_id()
-            if owner is not None:
-                WATCHDOG.adopt(job, owner)
     job = st.session_state[job_key]
     if job is not None:
         _, stored = STORE.recall(token)
         if stored is not job:
             STORE.remember_job(token, job)
         owner = current_session_id()
-        if owner is not None and not job.done and WATCHDOG.owner(job) is None:
-            WATCHDOG.watch(job, owner)
+        if owner is not None and not job.done and owner not in WATCHDOG.sessions(job):
+            WATCHDOG.watch(job, owner)  # this session joins the job's sessions
     if _cookie_token() != token:
         with st.sidebar:
             st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={COOKIE_SECONDS}; "

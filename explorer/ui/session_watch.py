@@ -3,13 +3,13 @@
 Streamlit keeps a session "active" while its browser's websocket is connected
 (``Runtime.is_active_session``, documented as safe from any thread); a closed tab
 disconnects it at once, and a network blip reconnects the same session within seconds.
-A watchdog thread checks every owner session each :data:`CHECK_SECONDS`; a job whose
-owner has been inactive for :data:`GRACE_SECONDS` in a row is stopped
+A watchdog thread checks every job's sessions each :data:`CHECK_SECONDS`; a job all of
+whose sessions have been inactive for :data:`GRACE_SECONDS` in a row is stopped
 (``job.stop("its browser session ended")``), so a closed tab's training ends within
 about ``GRACE_SECONDS + CHECK_SECONDS`` plus one optimiser step. A page reload in the
-same browser makes a new session, which takes the job over
-(:func:`explorer.ui.browser_store.sync_browser` calls :meth:`Watchdog.adopt`) within
-the grace period, so a reload does not stop it.
+same browser (or a second tab) makes a new session, which joins the job's sessions
+(:func:`explorer.ui.browser_store.sync_browser` calls :meth:`Watchdog.watch`), so a
+reload does not stop it, and neither does closing one of two tabs that show it.
 
 Any object with ``done`` and ``stop(reason)`` can be watched (a
 :class:`explorer.ui.training_job.TrainingJob`; a page that keeps its job elsewhere than
@@ -53,7 +53,7 @@ def current_session_id() -> str | None:
 
 
 class Watchdog:
-    """Stops watched jobs whose owner session has been gone for ``grace`` seconds.
+    """Stops watched jobs all of whose sessions have been gone for ``grace`` seconds.
 
     Args:
         is_alive: session id -> still connected (default :func:`session_alive`).
@@ -66,28 +66,24 @@ class Watchdog:
                  check: float = CHECK_SECONDS) -> None:
         self._is_alive, self.grace, self.check = is_alive, grace, check
         self._lock = threading.Lock()
-        self._owners: dict[object, list] = {}  # job -> [session id, monotonic time it was first seen gone]
+        self._owners: dict[object, list] = {}  # job -> [session ids, monotonic time all were first seen gone]
         self._thread: threading.Thread | None = None
 
     def watch(self, job, session_id: str) -> None:
-        """Stop ``job`` once ``session_id`` has been gone for the grace period."""
+        """Add ``session_id`` to the sessions of ``job``; the job is stopped once all of
+        them have been gone for the grace period."""
         with self._lock:
-            self._owners[job] = [session_id, None]
+            entry = self._owners.setdefault(job, [set(), None])
+            entry[0] = entry[0] | {session_id}
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="training-watchdog", daemon=True)
                 self._thread.start()
 
-    def adopt(self, job, session_id: str) -> None:
-        """Hand ``job`` to a new owner session (a reload in the same browser)."""
-        with self._lock:
-            if job in self._owners:
-                self._owners[job] = [session_id, None]
-
-    def owner(self, job) -> str | None:
-        """The session id watching over ``job`` (None if not watched)."""
+    def sessions(self, job) -> frozenset[str]:
+        """The session ids watching over ``job`` (empty if not watched)."""
         with self._lock:
             entry = self._owners.get(job)
-            return entry[0] if entry else None
+            return frozenset(entry[0]) if entry else frozenset()
 
     def check_once(self, now: float | None = None) -> list:
         """One round of checks; returns the jobs it stopped."""
@@ -100,7 +96,7 @@ class Watchdog:
                 with self._lock:
                     self._owners.pop(job, None)
                 continue
-            if self._is_alive(entry[0]):
+            if any(self._is_alive(sid) for sid in entry[0]):
                 entry[1] = None
                 continue
             if entry[1] is None:
