@@ -3,7 +3,6 @@ is allocated, and a run whose weights or test metrics go non-finite or absurd is
 as diverged and never offered as a model (trainer, background job, CLI)."""
 
 import math
-import resource
 import subprocess
 import sys
 import time
@@ -34,14 +33,17 @@ def test_hidden_size_of_a_hundred_million_is_refused_instantly_by_the_form():
     assert f"at most {MAX_PARAMETERS:,}" in message and "Choose smaller hidden sizes" in message
 
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (pytest,
+# about 2 GB here), while VmHWM belongs to the process's own address space since exec.
 PEAK_RSS_SCRIPT = """
-import resource, sys
+import sys
 from explorer.cli.train import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+print(int(status.split()[0]))  # KiB
 sys.exit(code)
 """
 
