@@ -7,7 +7,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from explorer.ui import registry, session
+from explorer.ui import browser_store, registry, session
 
 PAGES = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
@@ -31,6 +31,8 @@ def run() -> None:
     with st.sidebar:
         for entry in PAGES:
             st.page_link(entry)
+    # a reload gets this browser's models and training back
+    browser_store.sync_browser(lambda name, checkpoint: registry.add_session_model(name, checkpoint, remember=False))
     registry.select_model()
     page.run()
 

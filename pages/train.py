@@ -9,6 +9,7 @@ from explorer.core.models import MODEL_CLASSES, model_class
 from explorer.ui import caches, figures, registry, session
 from explorer.ui import train_form as form
 from explorer.ui import training_job as tj
+from explorer.ui import training_queue as tq
 
 LIVE_REFRESH_SECONDS = 2.0  # each redraw costs ~70 ms of CPU taken from training
 FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuilt only on change
@@ -32,10 +33,16 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     snap = job.snapshot()
     if live and snap.state in tj.DONE_STATES:
         st.rerun()  # whole app: the sidebar offers the new model, the result section shows
-    text = (f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
-            if snap.num_batches else "Starting...")
-    st.progress(snap.fraction, text=f"{text}  ·  elapsed {form.format_seconds(snap.elapsed)}"
-                f"  ·  about {form.format_seconds(snap.eta)} left")
+    if snap.state == "queued":
+        text = (f"Waiting for a free training slot: {tq.ordinal(max(snap.queue_position, 1))} in line "
+                f"(this server trains {job.queue.limit} at a time); it starts by itself")
+    elif snap.num_batches:
+        text = f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
+    else:
+        text = "No training step was taken" if snap.state in tj.DONE_STATES else "Starting..."
+    if snap.state != "queued" and (snap.num_batches or snap.state not in tj.DONE_STATES):
+        text += f"  ·  elapsed {form.format_seconds(snap.elapsed)}  ·  about {form.format_seconds(snap.eta)} left"
+    st.progress(snap.fraction if snap.num_batches else 0.0, text=text)
     if live:
         if st.button("Stop", key="stop_training", icon=":material/stop:"):
             job.stop()
@@ -91,6 +98,7 @@ def train_page() -> None:
     running = job is not None and not job.done
     m0, t0 = form.DEFAULT_MODEL_CONFIG, form.DEFAULT_TRAIN_CONFIG
 
+    refusal = st.empty()  # above the settings: the open form fills a 768 px screen
     with st.expander("Settings", expanded=job is None):
         with st.form(key="train_settings", border=False):
             c1, c2, c3 = st.columns(3)
@@ -130,7 +138,7 @@ def train_page() -> None:
                 batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset,
                 architecture=architecture)
         except ValueError as exc:
-            st.error(f"Cannot train with these settings: {exc}")
+            refusal.error(f"Cannot train with these settings: {exc}")
         else:
             train_images, train_labels, dataset = caches.train_split()
             test_images, test_labels = caches.test_split()

@@ -100,7 +100,9 @@ def app_url(artifacts_dir):
     Its output goes to artifacts/streamlit-server.log."""
     from tests.helpers.browser import streamlit_server
 
-    with streamlit_server(SERVER_LOG) as (url, _):
+    # the browser tests train two sessions at once: at least 2 slots on any machine
+    slots = os.environ.get("EXPLORER_MAX_TRAININGS") or str(max(2, os.cpu_count() or 1))
+    with streamlit_server(SERVER_LOG, env={"EXPLORER_MAX_TRAININGS": slots}) as (url, _):
         yield url
 
 

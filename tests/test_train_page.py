@@ -193,7 +193,7 @@ def test_diverging_run_stops_with_a_clear_message(train_page):
     _start(at, train_lr=10.0)
     _wait(at)
     assert "Training diverged" in at.error[0].value and "smaller learning rate" in at.error[0].value
-    assert _session_choices(at) == []  # diverged before epoch 1 ended: nothing to keep
+    assert _session_choices(at) == []  # a diverged run is never offered as a model
 
 
 def test_invalid_settings_are_refused_before_training(train_page):
@@ -201,6 +201,53 @@ def test_invalid_settings_are_refused_before_training(train_page):
     _start(at, train_hidden="512, lots")
     assert "Cannot train with these settings" in at.error[0].value and "'lots'" in at.error[0].value
     assert at.session_state[session.TRAINING_JOB_KEY] is None
+
+
+def test_a_huge_hidden_size_is_refused_before_anything_is_built(train_page):
+    at = train_page
+    _start(at, train_hidden="100000000")
+    error = at.error[0].value
+    assert "Cannot train with these settings" in error and "this server trains at most 50,000,000" in error
+    assert "Choose smaller hidden sizes" in error
+    assert at.session_state[session.TRAINING_JOB_KEY] is None
+
+
+def test_a_run_beyond_the_server_limit_waits_in_line_and_starts_when_a_slot_frees(train_page, monkeypatch):
+    from explorer.ui.training_queue import TrainingQueue
+
+    queue = TrainingQueue(1)
+    monkeypatch.setattr(tj, "SLOTS", queue)
+    other = object()  # another session's training holds the only slot
+    assert queue.wait_turn(other, lambda: False)
+    at = train_page
+    _start(at, train_epochs=1, train_subset=500)
+    job = at.session_state[session.TRAINING_JOB_KEY]
+    deadline = time.monotonic() + 30
+    while job.snapshot().queue_position != 1:
+        assert time.monotonic() < deadline, "the job never queued"
+        time.sleep(0.01)
+    at.run()
+    progress = [e for e in at.main if e.type == "progress"]
+    assert "1st in line" in progress[0].proto.text and "trains 1 at a time" in progress[0].proto.text
+    queue.leave(other)  # the slot frees: the job starts by itself
+    _wait(at)
+    assert job.snapshot().state == "finished" and _session_choices(at)
+
+
+def test_stop_works_while_queued(train_page, monkeypatch):
+    from explorer.ui.training_queue import TrainingQueue
+
+    queue = TrainingQueue(1)
+    monkeypatch.setattr(tj, "SLOTS", queue)
+    other = object()
+    assert queue.wait_turn(other, lambda: False)
+    at = train_page
+    _start(at, train_epochs=1, train_subset=500)
+    at.button(key="stop_training").click().run()
+    _wait(at, seconds=10)
+    assert "Stopped while waiting in line" in at.warning[0].value
+    assert _session_choices(at) == [] and queue.counts() == (1, 0)
+    queue.leave(other)
 
 
 def test_save_writes_a_new_file_and_never_overwrites(train_page, tmp_path, monkeypatch):

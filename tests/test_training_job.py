@@ -75,7 +75,7 @@ def test_divergence_is_reported_and_leaves_no_untrained_model(mnist):
     snap = job.snapshot()
     assert snap.state == "diverged" and snap.checkpoint is None
     assert "diverged" in snap.message and "smaller learning rate" in snap.message
-    assert "no trained model" in snap.message
+    assert "not offered as a model" in snap.message
     assert all(torch.isfinite(p).all() for p in job.model.parameters())
 
 

@@ -82,10 +82,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train a model on MNIST and save a checkpoint; exit 1 if training diverged."""
+    """Train a model on MNIST and save a checkpoint; exit 1 if training diverged (nothing
+    saved), 2 for settings refused before anything is allocated (too large, invalid)."""
     torch.set_flush_denormal(True)  # before any torch op starts worker threads (see core.train)
     from explorer.core.checkpoints import save_checkpoint
     from explorer.core.data import DataError, load_mnist
+    from explorer.core.limits import absurd_results, check_training_limits, reconstruction_bound
     from explorer.core.metrics import evaluate
     from explorer.core.models import build_model
     from explorer.core.train import TrainingDiverged, train
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
                                    input_noise=args.input_noise, noise_level=args.noise_level)
+        check_training_limits(model_config, train_config)
         data = load_mnist()
     except (ValueError, DataError) as exc:
         p.error(str(exc))
@@ -119,10 +122,15 @@ def main(argv: list[str] | None = None) -> int:
                        on_batch=lambda b: _progress_bar(b, epochs), on_epoch=_print_epoch,
                        train_labels=on_device[2], test_labels=on_device[3])
     except TrainingDiverged as exc:
-        sys.stderr.write(f"\n{exc}\n")
+        sys.stderr.write(f"\n{exc} Nothing was saved.\n")
         return 1
     model.to("cpu")
     metrics = evaluate(model, data.test_images, data.test_labels)
+    problem = absurd_results(model, metrics, reconstruction_bound(model_config))
+    if problem is not None:  # a run that ends absurd is not saved
+        sys.stderr.write(f"\nTraining diverged: at the end {problem} (learning rate {train_config.lr:g}). "
+                         f"Try a smaller learning rate. Nothing was saved.\n")
+        return 1
     save_checkpoint(args.out, model, train_config=train_config,
                     history=[r.to_dict() for r in result.history], metrics=metrics,
                     dataset=data.dataset_info())

@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 
 from explorer.core.config import TrainConfig
+from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
 from explorer.core.objective import loss_terms
@@ -83,7 +84,8 @@ class TrainResult:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite.
+    """The loss became NaN or infinite, or after an epoch the weights or the test
+    metrics were non-finite or absurd (:func:`explorer.core.limits.absurd_results`).
 
     The model has been restored to its weights at the end of the last completed
     epoch (or its initial weights); ``history`` holds the completed epochs.
@@ -158,7 +160,11 @@ def train(
         :class:`TrainResult`; the model is left in eval mode.
 
     Raises:
-        TrainingDiverged: the loss became NaN/inf; the model holds its last good weights.
+        TrainingDiverged: the loss became NaN/inf, or after an epoch a weight was
+            non-finite or over :data:`explorer.core.checkpoints.MAX_ABS_WEIGHT`, or a test
+            metric non-finite or above :func:`explorer.core.limits.reconstruction_bound`
+            (10 times the 543 nats of an all-0.5 Bernoulli decoder); the model holds the
+            weights of its last good epoch (or its initial weights).
         ValueError: a conditional model without labels, or labels of the wrong length.
     """
     if model.is_conditional and (train_labels is None or test_labels is None):
@@ -184,6 +190,7 @@ def train(
         else None
     )
     history: list[EpochRecord] = []
+    bound = reconstruction_bound(model.config)
     good_state = copy.deepcopy(model.state_dict())
     start = time.perf_counter()
     model.train()
@@ -219,6 +226,12 @@ def train(
                 if on_batch is not None:
                     on_batch(BatchProgress(epoch, batch + 1, num_batches, loss_value))
             metrics = evaluate(model, test_images, test_labels, seed=config.seed)
+            problem = absurd_results(model, metrics, bound)
+            if problem is not None:
+                model.load_state_dict(good_state)
+                raise TrainingDiverged(
+                    f"Training diverged: after epoch {epoch} {problem} (learning rate {config.lr:g}). "
+                    "Try a smaller learning rate (the default is 2e-3).", history)
             model.train()
             good_state = copy.deepcopy(model.state_dict())
             record = EpochRecord(epoch=epoch, train_loss=loss_sum / len(images),

@@ -31,7 +31,7 @@ from explorer.core.checkpoints import (
 )
 from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
-from explorer.ui import caches
+from explorer.ui import browser_store, caches
 from explorer.ui.session import (
     CURRENT_MODEL_KEY,
     MODEL_CHOICE_KEY,
@@ -72,13 +72,15 @@ class ModelEntry:
         return self.checkpoint.model
 
 
-def add_session_model(name: str, checkpoint: Checkpoint) -> str:
+def add_session_model(name: str, checkpoint: Checkpoint, remember: bool = True) -> str:
     """Offer ``checkpoint`` in this session's model choice, on every page, at once.
 
     Args:
         name: wanted name; ``-2``, ``-3``, ... is appended if this session already
             has a model of that name (nothing is replaced).
         checkpoint: a loaded, validated checkpoint.
+        remember: also keep it for this browser's later sessions, so it survives a
+            reload (:mod:`explorer.ui.browser_store`).
 
     Returns:
         The name it was stored under.
@@ -91,6 +93,8 @@ def add_session_model(name: str, checkpoint: Checkpoint) -> str:
     models[unique] = checkpoint
     # a per-model id in the cache key: two sessions (or uploads) may use the same name
     st.session_state[SESSION_MODEL_IDS_KEY][unique] = uuid.uuid4().hex
+    if remember:
+        browser_store.remember_session_model(unique, checkpoint)
     return unique
 
 

@@ -21,6 +21,8 @@ UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"  # upload file_id -> session-model n
 REFUSED_UPLOADS_KEY = "refused_uploads"  # (upload file_id, SHA-256 of its bytes) -> why it was refused
 SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last selection acted on
+BROWSER_TOKEN_KEY = "browser_token"  # this browser's token (cookie), see browser_store
+BROWSER_RESTORED_KEY = "browser_restored"  # this browser's stored models and job were taken back
 
 # The Compare page (two models side by side) and the Theory page that reads its selection.
 COMPARE_PREFIXES = ("cmp_a_", "cmp_b_")  # the two views' key prefixes
@@ -51,6 +53,8 @@ def init_session_state() -> None:
     st.session_state.setdefault(REFUSED_UPLOADS_KEY, {})
     # A Plotly selection stays in session state across reruns; only a new one is acted on.
     st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
+    st.session_state.setdefault(BROWSER_TOKEN_KEY, None)
+    st.session_state.setdefault(BROWSER_RESTORED_KEY, False)
     # the Compare page's widgets keep their values on pages that do not draw them
     init_view_state(COMPARE_DEFAULTS, COMPARE_WIDGETS)
 

@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timezone
 
 from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.limits import check_training_limits
 from explorer.core.models import model_class
 
 #: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
@@ -46,7 +47,9 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
         Others: as in :class:`ModelConfig` and :class:`TrainConfig`.
 
     Raises:
-        ValueError: any invalid setting, with a message naming it.
+        ValueError: any invalid setting, with a message naming it;
+            :class:`explorer.core.limits.TrainingTooLarge` for a model or memory need
+            over this server's limits (computed from the configs, nothing allocated).
     """
     model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim),
                                hidden_sizes=parse_hidden_sizes(hidden_sizes), beta=float(beta),
@@ -54,6 +57,7 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
     train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
                                lr_schedule=lr_schedule, seed=int(seed),
                                subset=int(subset) if subset else None)
+    check_training_limits(model_config, train_config)
     return model_config, train_config
 
 

@@ -12,6 +12,17 @@ reads through :meth:`TrainingJob.snapshot`:
 - at the end, the outcome (finished, stopped, diverged, failed) and the trained model
   as a validated :class:`explorer.core.checkpoints.Checkpoint`.
 
+At most :data:`explorer.ui.training_queue.MAX_CONCURRENT_TRAININGS` jobs train at once
+on a server: a started job first waits in the server's FIFO queue (state ``"queued"``,
+:attr:`JobSnapshot.queue_position` is its place in line), then runs. :meth:`TrainingJob.stop`
+works while queued too. Anything that starts jobs (the Train page, the Compare page's
+joint training) goes through the same queue by default; pass ``queue=`` to use another.
+A job kept in the session under :data:`explorer.ui.session.TRAINING_JOB_KEY` is also
+stopped when its browser tab closes and handed to the next session after a reload
+(:mod:`explorer.ui.browser_store`); a job kept elsewhere gets the first of these with
+``session_watch.WATCHDOG.watch(job, session_watch.current_session_id())``.
+``stop(reason)`` names who stopped it in the message; ``stop()`` means the user.
+
 The Train page's settings, run names and time formats are in :mod:`explorer.ui.train_form`.
 
 Stop is a :class:`threading.Event` that the trainer polls before every step. Nothing
@@ -31,12 +42,14 @@ import torch
 from explorer.core.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.latent import encode_dataset, project_2d
+from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder, build_model
 from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
 from explorer.ui.train_form import run_name
+from explorer.ui.training_queue import SLOTS, TrainingQueue
 
-JobState = Literal["running", "finished", "stopped", "diverged", "failed"]
+JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 #: States in which the thread has ended.
 DONE_STATES = ("finished", "stopped", "diverged", "failed")
 #: Test digits in the live latent map (a fixed sample, the same for every epoch).
@@ -77,7 +90,8 @@ class JobSnapshot:
     """A consistent copy of a job's state for drawing.
 
     Attributes:
-        state: ``"running"``, ``"finished"``, ``"stopped"``, ``"diverged"`` or ``"failed"``.
+        state: ``"queued"`` (waiting for a free training slot), ``"running"``,
+            ``"finished"``, ``"stopped"``, ``"diverged"`` or ``"failed"``.
         epoch: current 1-based epoch (0 before the first step).
         batch: batches done in that epoch.
         num_batches: batches per epoch (0 before the first step).
@@ -89,8 +103,9 @@ class JobSnapshot:
         sample_labels: (n,) labels of the sampled test digits.
         message: what ended the run (diverged/failed/stopped), else "".
         checkpoint: the trained model once the job is done (None while running, or
-            when a run diverged before completing an epoch, or failed).
+            when the run diverged or failed: a diverged run is never offered).
         name: descriptive name of the trained model (:func:`run_name`), "" until done.
+        queue_position: while queued, the 1-based place in line (1: starts next); else 0.
     """
 
     state: JobState
@@ -106,6 +121,7 @@ class JobSnapshot:
     message: str
     checkpoint: Checkpoint | None
     name: str
+    queue_position: int = 0
 
     @property
     def fraction(self) -> float:
@@ -129,6 +145,8 @@ class TrainingJob:
         dataset: ``{"name", "sha256"}`` of the training data, stored in the checkpoint.
         sample_size: test digits in the live latent map.
         train_labels: (N,) digit labels; required by a conditional model.
+        queue: the queue that limits trainings at once (default: the server's,
+            :data:`explorer.ui.training_queue.SLOTS`).
 
     Attributes:
         model: the model being trained (built from ``model_config`` and the seed by
@@ -145,10 +163,12 @@ class TrainingJob:
     dataset: dict
     sample_size: int = SAMPLE_SIZE
     train_labels: torch.Tensor | None = None
+    queue: TrainingQueue | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
-    _state: JobState = field(default="running", init=False)
+    _state: JobState = field(default="queued", init=False)
+    _stop_reason: str | None = field(default=None, init=False)
     _start: float = field(default=0.0, init=False)
     _end: float | None = field(default=None, init=False)
     _progress: BatchProgress | None = field(default=None, init=False)
@@ -174,14 +194,23 @@ class TrainingJob:
         """
         if self._thread is not None:
             raise RuntimeError("this training job has already been started")
-        self._start = time.perf_counter()
+        if self.queue is None:
+            self.queue = SLOTS
         self._thread = threading.Thread(target=self._run, name="training-job", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
         """Ask training to end before its next step (within one step, ~10 ms, plus
-        any test evaluation in progress); the model keeps its current weights."""
+        any test evaluation in progress); the model keeps its current weights. A
+        queued job leaves the queue without training.
+
+        Args:
+            reason: why, for the message (default: the user pressed Stop), e.g.
+                ``"its browser session ended"``.
+        """
+        if reason is not None and not self._stop.is_set():
+            self._stop_reason = reason
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> bool:
@@ -227,6 +256,7 @@ class TrainingJob:
                 message=self._message,
                 checkpoint=self._checkpoint,
                 name=self._name,
+                queue_position=self.queue.position(self) if state == "queued" and self.queue else 0,
             )
         if state in DONE_STATES:
             eta = 0.0
@@ -263,6 +293,16 @@ class TrainingJob:
             torch.set_num_threads(TRAINING_THREADS)  # this thread's intra-op threads only
         state: JobState = "finished"
         message = ""
+        if not self.queue.wait_turn(self, self._stop.is_set):
+            with self._lock:
+                self._state = "stopped"
+                self._message = (f"Stopped while waiting in line ({self._stop_reason or 'by the user'}); "
+                                 "nothing was trained.")
+                self._end = self._start = time.perf_counter()
+            return
+        with self._lock:
+            self._state = "running"
+            self._start = time.perf_counter()
         try:
             # Torch work starts here, not in the constructor: a thread that runs parallel
             # torch ops keeps an OpenMP worker team that slows other threads' torch work
@@ -278,26 +318,41 @@ class TrainingJob:
                 if result.stopped:
                     state = "stopped"
                     done = len(result.history)
-                    message = (f"Stopped by the user after {done} complete epoch{'s' if done != 1 else ''}; "
+                    who = f"Stopped ({self._stop_reason})" if self._stop_reason else "Stopped by the user"
+                    message = (f"{who} after {done} complete epoch{'s' if done != 1 else ''}; "
                                "the model keeps its weights from the moment it stopped.")
             except TrainingDiverged as exc:
                 state, message = "diverged", str(exc)
             with self._lock:
                 history = list(self._history)
-            if state == "diverged" and not history:
-                message += " No epoch was completed, so there is no trained model to keep."
-            if state != "diverged" or history:
-                self._package(history)
+            if state != "diverged":
+                problem = self._package(history)
+                if problem is not None:
+                    state = "diverged"
+                    message = (f"Training diverged: at the end {problem} (learning rate "
+                               f"{self.train_config.lr:g}). Try a smaller learning rate.")
+            if state == "diverged":
+                message += " A diverged run is not offered as a model."
         except Exception as exc:  # noqa: BLE001 - reported to the page, never lost
             state, message = "failed", f"Training failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.queue.leave(self)  # the next in line starts
         with self._lock:
             self._state, self._message = state, message
             self._end = time.perf_counter()
 
-    def _package(self, history: list[EpochRecord]) -> None:
+    def _package(self, history: list[EpochRecord]) -> str | None:
         """Evaluate the final weights and build a validated checkpoint (one path:
-        serialise with checkpoint_bytes, load back with load_checkpoint)."""
+        serialise with checkpoint_bytes, load back with load_checkpoint).
+
+        Returns:
+            None, or what is non-finite or absurd in the final weights or metrics
+            (:func:`explorer.core.limits.absurd_results`); then nothing is kept.
+        """
         metrics = evaluate(self.model, self.test_images, self.test_labels, seed=self.train_config.seed)
+        problem = absurd_results(self.model, metrics, reconstruction_bound(self.model_config))
+        if problem is not None:
+            return problem
         data = checkpoint_bytes(self.model, train_config=self.train_config,
                                 history=[r.to_dict() for r in history], metrics=metrics,
                                 dataset=self.dataset)
@@ -305,3 +360,4 @@ class TrainingJob:
         name = run_name(self.model_config, self.train_config, len(history))
         with self._lock:
             self._checkpoint_bytes, self._checkpoint, self._name = data, checkpoint, name
+        return None

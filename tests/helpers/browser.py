@@ -235,9 +235,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(log_path: Path, timeout_s: float = 60):
+def streamlit_server(log_path: Path, timeout_s: float = 60, env: dict[str, str] | None = None):
     """``streamlit run app.py`` on a free loopback port, its output in ``log_path``
-    (unbuffered, so a failing test can copy its tail while it runs).
+    (unbuffered, so a failing test can copy its tail while it runs); ``env`` adds
+    environment variables (e.g. ``EXPLORER_MAX_TRAININGS``).
 
     Yields:
         (url, start): the app's URL once its health endpoint answers, and the
@@ -252,7 +253,7 @@ def streamlit_server(log_path: Path, timeout_s: float = 60):
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
              "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         try:
             url = f"http://127.0.0.1:{port}"

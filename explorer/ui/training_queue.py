@@ -1,0 +1,106 @@
+"""At most N trainings at once on this server; the others wait in a first-in, first-out queue.
+
+Several students training at once on 2 cores slowed each other about 20-fold; queued, each
+run gets the cores it was measured with. :data:`SLOTS` is the server-wide queue every
+:class:`explorer.ui.training_job.TrainingJob` uses unless it is given its own.
+
+N comes from the environment variable ``EXPLORER_MAX_TRAININGS`` (default: the number of
+CPU cores, ``os.cpu_count()``). No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+
+
+def _limit_from_environment() -> int:
+    """``EXPLORER_MAX_TRAININGS`` as a positive integer, else the core count."""
+    text = os.environ.get("EXPLORER_MAX_TRAININGS", "").strip()
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    return max(1, os.cpu_count() or 1)
+
+
+#: Trainings that may run at once on this server.
+MAX_CONCURRENT_TRAININGS = _limit_from_environment()
+
+
+class TrainingQueue:
+    """A counting semaphore with a visible FIFO queue.
+
+    A holder (any hashable object, e.g. a job) calls :meth:`wait_turn`, which returns
+    once it is first in line and a slot is free, and :meth:`leave` when it is done (or
+    gives up). :meth:`position` tells the page where it stands. Thread-safe.
+
+    Args:
+        limit: slots (trainings that may run at once), at least 1.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"a training queue needs at least one slot, got {limit}")
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._running: set[int] = set()
+        self._waiting: deque[int] = deque()
+
+    def wait_turn(self, holder: object, cancelled: Callable[[], bool], poll_seconds: float = 0.1) -> bool:
+        """Queue ``holder`` and block until it may run (True) or ``cancelled()`` (False).
+
+        ``cancelled`` is polled every ``poll_seconds`` while waiting; a cancelled holder
+        leaves the queue. Starting is strictly first-in, first-out.
+        """
+        key = id(holder)
+        with self._cond:
+            if key not in self._running and key not in self._waiting:
+                self._waiting.append(key)
+            while True:
+                if cancelled():
+                    self._remove(key)
+                    return False
+                if self._waiting and self._waiting[0] == key and len(self._running) < self.limit:
+                    self._waiting.popleft()
+                    self._running.add(key)
+                    self._cond.notify_all()  # the next in line may fit too
+                    return True
+                self._cond.wait(poll_seconds)
+
+    def leave(self, holder: object) -> None:
+        """Free ``holder``'s slot or place in line (nothing if it has neither)."""
+        with self._cond:
+            self._remove(id(holder))
+
+    def position(self, holder: object) -> int:
+        """0 when ``holder`` runs (or is not queued), else its 1-based place in line."""
+        key = id(holder)
+        with self._cond:
+            try:
+                return self._waiting.index(key) + 1
+            except ValueError:
+                return 0
+
+    def counts(self) -> tuple[int, int]:
+        """(running, waiting)."""
+        with self._cond:
+            return len(self._running), len(self._waiting)
+
+    def _remove(self, key: int) -> None:
+        self._running.discard(key)
+        try:
+            self._waiting.remove(key)
+        except ValueError:
+            pass
+        self._cond.notify_all()
+
+
+#: The server-wide queue (one per process).
+SLOTS = TrainingQueue(MAX_CONCURRENT_TRAININGS)
+
+
+def ordinal(n: int) -> str:
+    """``"1st"``, ``"2nd"``, ``"3rd"``, ``"4th"``, ``"11th"``, ``"22nd"``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
