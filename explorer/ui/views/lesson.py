@@ -16,7 +16,8 @@ import streamlit as st
 from explorer.ui import caches, figures, registry
 from explorer.ui.session import COMPARE_PREFIXES
 
-TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit")
+TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
+         "Watch the holes form")
 #: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
 DEFAULT_PATH_LABELS = (1, 7)
 
