@@ -48,11 +48,11 @@ STEPS = (
          "units in odd shapes, with empty gaps between the digits; the small grey circles at 0 are the prior "
          "N(0, I) that a VAE would follow. Nothing in the AE's loss says where codes should go."),
     Step("Sample the AE's prior", "Draw 16 random codes z from N(0, I) (the crosses) and decode them with the AE "
-         "(images below, left). They land in a small patch that the AE's codes do not fill evenly, so many decode "
+         "(the upper images between the maps). They land in a small patch that the AE's codes do not fill evenly, so many decode "
          "to smudges or blends: the AE's code space has holes.", samples=True),
     Step("The VAE's map", "Right: the VAE's posterior means mu. The KL term pulls every digit's posterior q(z|x) "
          "towards the prior, so the codes fill a round region inside the 3-sigma circle, without big gaps."),
-    Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (images below, right): nearly all look "
+    Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (the lower images between the maps): nearly all look "
          "like digits, because the region the prior samples from is the region the VAE was trained to decode. "
          "Press \"New sample\" for another draw.", samples=True),
     Step("Interpolate in both", "The straight line between two digits' codes, decoded in 10 steps in each model "
