@@ -79,7 +79,7 @@ def compare_page() -> None:
         # 10,000-point scatters redraw.
         left, middle, right = st.columns([4, 3, 4], gap="small")
         with middle:
-            compare.digit_panel(views, selected, samples)
+            compare.digit_panel(views, selected, samples, path)
         for view, column, heat in zip(views, (left, right), holes):
             overlays = compare.map_overlays(view, samples, path)
             if drawn is not None:
