@@ -56,7 +56,7 @@ STEPS = (
          "like digits, because the region the prior samples from is the region the VAE was trained to decode. "
          "Press \"New sample\" for another draw.", samples=True),
     Step("Interpolate in both", "The straight line between two digits' codes, decoded in 10 steps in each model "
-         "(the red paths and the strips in the Interpolate tab). The VAE's path morphs smoothly from one digit "
+         "(the red paths on the maps, the strips between them). The VAE's path morphs smoothly from one digit "
          "into the other; the AE's can cross empty space and give unclear images on the way.",
          tool=TOOLS[1], needs_path=True),
     Step("The reparameterization cloud", "A VAE's encoder gives a distribution, not a point: z = mu + sigma * eps "
