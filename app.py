@@ -2,12 +2,18 @@
 
 # Heavy modules are imported here, before any page runs: a rerun that interrupts a
 # first lazy import (pandas through Plotly) leaves a half-initialised module.
+from pathlib import Path
+
 import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
 from explorer.ui import browser_store, registry, session
+
+#: The browser tab's icon, a file served by this server: a ":material/...:" icon here
+#: made every browser fetch it from fonts.gstatic.com, and the app fetches nothing from outside.
+PAGE_ICON = Path(__file__).parent / "explorer" / "ui" / "favicon.png"
 
 PAGES = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
@@ -24,7 +30,7 @@ PAGES = [
 
 def run() -> None:
     """Set up the session, draw the menu and the model choice, run the chosen page."""
-    st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/scatter_plot:", layout="wide")
+    st.set_page_config(page_title="VAE latent-space explorer", page_icon=str(PAGE_ICON), layout="wide")
     session.init_session_state()
     # The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
     page = st.navigation(PAGES, position="hidden")

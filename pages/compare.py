@@ -12,6 +12,7 @@ from explorer.ui.views import compare, lesson
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.holes import holes_panel, path_score_chart
 from explorer.ui.views.latent_map import latent_map_view
+from explorer.ui.views.twins import adopt_finished_twins, twin_panel
 
 MAP_HEIGHT = 460
 FONT_SIZE = 15
@@ -22,6 +23,7 @@ def compare_page() -> None:
     session.init_session_state()
     lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
     lesson.lesson_panel()
+    adopt_finished_twins()  # a finished "watch the holes form" run joins the model choices
     pair = compare.model_pair()
     if pair is None:
         st.stop()
@@ -36,7 +38,7 @@ def compare_page() -> None:
     # The key view comes first on the page but is filled last: the tools below decide what
     # the maps show (the holes' shading, your digit's code).
     key_view = st.container()
-    sample_tab, path_tab, cloud_tab, holes_tab, draw_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
+    sample_tab, path_tab, cloud_tab, holes_tab, draw_tab, twin_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
     with sample_tab:
         compare.prior_sample_controls()
         if samples is not None:
@@ -69,13 +71,15 @@ def compare_page() -> None:
                 with column:
                     st.markdown(f"**{view.entry.label}**")
                     your_digit_code_panel(view, drawn)
+    with twin_tab:
+        twin_panel()
 
     with key_view:
         # The panel is written before the maps, so a click's panel shows while the
         # 10,000-point scatters redraw.
         left, middle, right = st.columns([4, 3, 4], gap="small")
         with middle:
-            compare.digit_panel(views, selected)
+            compare.digit_panel(views, selected, samples, path)
         for view, column, heat in zip(views, (left, right), holes):
             overlays = compare.map_overlays(view, samples, path)
             if drawn is not None:

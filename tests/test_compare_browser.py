@@ -33,7 +33,7 @@ PANEL_SHOWS = """([sel, text]) => { const p = document.querySelector(sel);
 def open_compare(page, url: str) -> None:
     """Load the app, follow the menu link to the Compare page, wait for both full maps."""
     page.goto(url)
-    page.get_by_role("link", name="Compare AE and VAE").click()
+    page.get_by_role("link", name="Compare AE and VAE").click(timeout=TIMEOUT)
     for selector in MAPS.values():
         page.locator(selector).wait_for(timeout=TIMEOUT)
     page.add_script_tag(content=MAP_JS)

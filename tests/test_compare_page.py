@@ -137,6 +137,20 @@ def test_two_clicks_set_the_interpolation_path_drawn_on_both_maps_and_decoded(
     assert at.number_input(key="cmp_path_start").value == 99
 
 
+def test_with_no_digit_selected_the_path_is_decoded_between_the_maps(compare, encodings, ae_checkpoint,
+                                                                       vae_checkpoint):
+    at = compare
+    at.number_input(key="cmp_path_start").set_value(FIRST).run()
+    at.number_input(key="cmp_path_end").set_value(SECOND).run()
+    assert not at.exception, at.exception
+    assert at.session_state["cmp_selected"] is None
+    for side, e, model in zip("ab", encodings, (ae_checkpoint.model, vae_checkpoint.model)):
+        path = interpolate(e.mu[FIRST], e.mu[SECOND], 10)
+        assert shown_ids(at, f"cmp_{side}_path_preview") == [image_id(image_strip(model, path, nrow=5), SAMPLE_SCALE)]
+    _click_digit(at, "a", encodings, 99)  # a selected digit takes the panel back
+    assert not _has(at, "cmp_a_path_preview") and "Test digit 99" in _panel_text(at)
+
+
 def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(compare, ae_checkpoint, vae_checkpoint):
     at = compare
     assert not _traces(at, "a", "prior sample")
@@ -146,6 +160,8 @@ def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(comp
     for side, model in zip("ab", (ae_checkpoint.model, vae_checkpoint.model)):
         assert np.allclose(_xy(_traces(at, side, "prior sample")[0]), z, atol=1e-6)
         assert shown_ids(at, f"cmp_{side}_prior_samples") == [image_id(image_strip(model, z, nrow=8), SAMPLE_SCALE)]
+        # with no digit selected, the panel between the maps shows them too (4 x 4: a small screen sees them)
+        assert shown_ids(at, f"cmp_{side}_prior_preview") == [image_id(image_strip(model, z, nrow=4), SAMPLE_SCALE)]
     # "new sample" draws with the next seed; K sets how many
     assert at.button(key="cmp_prior_draw").label == "New sample"
     at.button(key="cmp_prior_draw").click().run()

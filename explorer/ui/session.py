@@ -37,9 +37,11 @@ COMPARE_DEFAULTS: dict[str, object] = {
     "cmp_tool": "Sample from the prior",  # the open tab below the maps
     "cmp_lesson_step": None,  # the guided lesson's step (0-based), None when off
     "cmp_url_applied": False,  # the URL's state has been applied in this session
+    # "Watch the holes form": this session's twin_job.TwinJob | None, and its settings
+    "cmp_twin_job": None, "cmp_twin_subset": 10_000, "cmp_twin_epochs": 10, "cmp_twin_seed": 0,
 }
 COMPARE_WIDGETS = ("cmp_model_a", "cmp_model_b", "cmp_prior_k", "cmp_path_start", "cmp_path_end", "cmp_path_n",
-                   "cmp_cloud_k", "cmp_tool")
+                   "cmp_cloud_k", "cmp_tool", "cmp_twin_subset", "cmp_twin_epochs", "cmp_twin_seed")
 
 
 def init_session_state() -> None:

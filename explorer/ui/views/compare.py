@@ -108,15 +108,38 @@ def _number(value: float | None, fmt: str = "{:.2f}") -> str:
     return "n/a" if value is None else fmt.format(value)
 
 
-def digit_panel(views: list[ModelView], index: int | None) -> None:
+#: Prior samples shown between the maps while no digit is selected (4 x 4 at 2x).
+PREVIEW_SAMPLES, PREVIEW_PER_ROW = 16, 4
+#: Interpolation steps per row between the maps.
+PREVIEW_PATH_PER_ROW = 5
+
+
+def digit_panel(views: list[ModelView], index: int | None, samples: np.ndarray | None = None,
+                path: tuple[int, int, int] | None = None) -> None:
     """The selected test digit under both models (container ``cmp_digit_panel``): the
     original, each model's reconstruction (decoder mean at mu) and a table of mu, sigma
-    and the per-image terms in nats (KL and -ELBO n/a for a model without a posterior)."""
+    and the per-image terms in nats (KL and -ELBO n/a for a model without a posterior).
+
+    With no digit selected it shows, so that a small screen sees them beside the maps
+    (the tabs below show them in full): the first 16 prior ``samples`` (K, 2) decoded by
+    both models (containers ``<prefix>prior_preview``), else the interpolation ``path``
+    (start, end, n) decoded by both (``<prefix>path_preview``)."""
     with st.container(key="cmp_digit_panel"):
         color_key()
         if index is None:
-            st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
-                       "and both models' loss terms.")
+            names = short_names(views)
+            if samples is not None:
+                for view, name in zip(views, names):
+                    decoded_codes(view, samples[:PREVIEW_SAMPLES], "prior_preview",
+                                  f"{name}: {min(len(samples), PREVIEW_SAMPLES)} decoded z ~ N(0, I)",
+                                  nrow=PREVIEW_PER_ROW)
+            elif path is not None:
+                for view, name in zip(views, names):
+                    decoded_codes(view, path_codes(view, *path), "path_preview",
+                                  f"{name}: the path decoded, start to end", nrow=PREVIEW_PATH_PER_ROW)
+            else:
+                st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
+                           "and both models' loss terms.")
             return
         images, labels = caches.test_split()
         label = int(labels[index])

@@ -16,7 +16,8 @@ import streamlit as st
 from explorer.ui import caches, figures, registry
 from explorer.ui.session import COMPARE_PREFIXES
 
-TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit")
+TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
+         "Watch the holes form")
 #: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
 DEFAULT_PATH_LABELS = (1, 7)
 
@@ -47,15 +48,15 @@ STEPS = (
          "units in odd shapes, with empty gaps between the digits; the small grey circles at 0 are the prior "
          "N(0, I) that a VAE would follow. Nothing in the AE's loss says where codes should go."),
     Step("Sample the AE's prior", "Draw 16 random codes z from N(0, I) (the crosses) and decode them with the AE "
-         "(images below, left). They land in a small patch that the AE's codes do not fill evenly, so many decode "
+         "(the upper images between the maps). They land in a small patch that the AE's codes do not fill evenly, so many decode "
          "to smudges or blends: the AE's code space has holes.", samples=True),
     Step("The VAE's map", "Right: the VAE's posterior means mu. The KL term pulls every digit's posterior q(z|x) "
          "towards the prior, so the codes fill a round region inside the 3-sigma circle, without big gaps."),
-    Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (images below, right): nearly all look "
+    Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (the lower images between the maps): nearly all look "
          "like digits, because the region the prior samples from is the region the VAE was trained to decode. "
          "Press \"New sample\" for another draw.", samples=True),
     Step("Interpolate in both", "The straight line between two digits' codes, decoded in 10 steps in each model "
-         "(the red paths and the strips in the Interpolate tab). The VAE's path morphs smoothly from one digit "
+         "(the red paths on the maps, the strips between them). The VAE's path morphs smoothly from one digit "
          "into the other; the AE's can cross empty space and give unclear images on the way.",
          tool=TOOLS[1], needs_path=True),
     Step("The reparameterization cloud", "A VAE's encoder gives a distribution, not a point: z = mu + sigma * eps "

@@ -1,0 +1,105 @@
+"""The Compare page's lesson tools in headless chromium: an interpolation picked by two
+clicks on a map, a digit drawn with the mouse that lands on both maps, and a lesson link
+that restores its step and selection (skips without chromium)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers.browser import MAP_JS, click_screen, isolated_points, use_map, wait_for_app_run
+from tests.test_compare_browser import COMPARE_JS, MAPS, PANEL, PANEL_SHOWS, TIMEOUT, open_compare
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
+
+# a named trace of n points running from the code of test digit `start` to that of `end`
+PATH_JS = """([sel, name, n, start, end]) => { const t = window.__trace(sel, name);
+  const a = window.__codeOf(sel, start), b = window.__codeOf(sel, end);
+  if (!t || !a || !b || t.x.length !== n) return false;
+  const near = (x, y, c) => Math.abs(x - c[0]) < 1e-4 && Math.abs(y - c[1]) < 1e-4;
+  return near(t.x[0], t.y[0], a) && near(t.x[n - 1], t.y[n - 1], b); }"""
+IMAGE_LOADED_JS = """(sel) => { const i = document.querySelector(sel); return !!i && i.complete && i.naturalWidth > 0; }"""
+
+
+def test_two_clicks_on_a_map_pick_an_interpolation_shown_on_both_maps(page, app_url, artifacts_dir):
+    open_compare(page, app_url)
+    use_map(page, MAPS["a"])
+    first, second = isolated_points(page, 2, min_px=12)
+    start, end = first["index"], second["index"]
+    for point in (first, second):  # the first click sets the start, the second the end
+        click_screen(page, point["px"], point["py"])
+        page.wait_for_function(PANEL_SHOWS, arg=[PANEL, f"Test digit {point['index']}"], timeout=TIMEOUT)
+        wait_for_app_run(page)
+    for side, selector in MAPS.items():
+        page.wait_for_function(PATH_JS, arg=[selector, "interpolation path", 10, start, end], timeout=TIMEOUT)
+    wait_for_app_run(page)
+    page.get_by_role("tab", name="Interpolate").click()
+    expect(page.locator(".st-key-cmp_path_start input")).to_have_value(str(start))
+    expect(page.locator(".st-key-cmp_path_end input")).to_have_value(str(end))
+    for side in "ab":  # both models' decoded strips
+        expect(page.locator(f".st-key-cmp_{side}_path_strip img")).to_be_visible()
+        page.wait_for_function(IMAGE_LOADED_JS, arg=f".st-key-cmp_{side}_path_strip img", timeout=TIMEOUT)
+    page.screenshot(path=str(artifacts_dir / "compare-interpolation-by-clicks.png"))
+
+
+def test_a_digit_drawn_with_the_mouse_lands_on_both_maps(page, app_url, artifacts_dir):
+    open_compare(page, app_url)
+    wait_for_app_run(page)
+    page.get_by_role("tab", name="Your own digit").click()
+    canvas = page.locator(".st-key-cmp_draw_panel canvas").last  # fabric.js: the upper canvas takes the mouse
+    expect(canvas).to_be_visible(timeout=TIMEOUT)
+    canvas.scroll_into_view_if_needed()
+    # the tab's canvas is laid out in steps: wait until it has its 280 px and stands still
+    page.wait_for_function(
+        """(el) => { const r = el.getBoundingClientRect(), last = el.__lastRect;
+          el.__lastRect = [r.x, r.y, r.width];
+          return Math.abs(r.width - 280) < 2 && last && last[0] === r.x && last[1] === r.y; }""",
+        arg=canvas.element_handle(), polling=100, timeout=TIMEOUT)
+    box = canvas.bounding_box()
+    x = box["x"] + 0.5 * box["width"]
+    page.mouse.move(x, box["y"] + 40)
+    page.mouse.down()
+    for step in range(1, 21):  # a vertical stroke, a "1"
+        page.mouse.move(x - step * 0.5, box["y"] + 40 + step * 9)
+    page.mouse.up()
+
+    mu_text = re.compile(r"mu = \((-?\d+\.\d{3}), (-?\d+\.\d{3})\)")
+    for side, selector in MAPS.items():
+        result = page.locator(f".st-key-cmp_{side}_draw_result")
+        expect(result).to_contain_text(mu_text, timeout=TIMEOUT)
+        mu = [float(v) for v in mu_text.search(result.inner_text()).groups()]
+        # the map marks the drawn digit at the code the panel reports (3 decimals there)
+        page.wait_for_function(
+            """([sel, mu]) => { const t = window.__trace(sel, 'your digit');
+               return !!t && t.x.length === 1 && Math.abs(t.x[0] - mu[0]) < 6e-4 && Math.abs(t.y[0] - mu[1]) < 6e-4; }""",
+            arg=[selector, mu], timeout=TIMEOUT)
+    wait_for_app_run(page)
+    page.screenshot(path=str(artifacts_dir / "compare-drawn-digit-on-both-maps.png"))
+
+
+def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, app_url, artifacts_dir):
+    digit, start, end = 42, 5, 6
+    page.goto(f"{app_url}/compare?step=5&left=mnist_ae_z2.pt&right=mnist_vae_z2.pt&digit={digit}"
+              f"&start={start}&end={end}")
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar).to_contain_text("Lesson 5/6: Interpolate in both", timeout=TIMEOUT)
+    for selector in MAPS.values():
+        page.locator(selector).wait_for(timeout=TIMEOUT)
+    page.add_script_tag(content=MAP_JS)
+    page.add_script_tag(content=COMPARE_JS)
+    # the selected digit on both maps and in the panel, the path between the link's ends
+    page.wait_for_function(PANEL_SHOWS, arg=[PANEL, f"Test digit {digit}"], timeout=TIMEOUT)
+    for selector in MAPS.values():
+        page.wait_for_function("([sel, i]) => window.__ringAt(sel, i)", arg=[selector, digit], timeout=TIMEOUT)
+        page.wait_for_function(PATH_JS, arg=[selector, "interpolation path", 10, start, end], timeout=TIMEOUT)
+    expect(page.get_by_role("tab", name="Interpolate")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("combobox", name="Left map: model")).to_have_value("mnist_ae_z2.pt")
+    expect(page.get_by_role("combobox", name="Right map: model")).to_have_value("mnist_vae_z2.pt")
+    # Next moves on and the address bar follows
+    wait_for_app_run(page)
+    sidebar.get_by_role("button", name="Next").click()
+    expect(sidebar).to_contain_text("Lesson 6/6: The reparameterization cloud", timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(r"[?&]step=6(&|$)"), timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(rf"[?&]digit={digit}(&|$)"))
+    wait_for_app_run(page)
+    page.screenshot(path=str(artifacts_dir / "compare-lesson-link.png"))

@@ -1,0 +1,74 @@
+"""Watch the holes form (Compare page) through AppTest: "Train both" starts an AE and a
+VAE from the same initial weights, both live maps show, and once done both models join
+the model choices and become the page's pair at a click; Stop keeps the models of that
+moment."""
+
+import numpy as np
+import pytest
+
+from conftest import chart_spec, plotly_array
+from explorer.core.twins import shared_weights_equal
+from explorer.ui.twin_job import SAMPLE_SIZE
+
+
+@pytest.fixture
+def compare(app_test):
+    at = app_test()
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _start(at, subset, epochs):
+    at.number_input(key="cmp_twin_subset").set_value(subset)
+    at.number_input(key="cmp_twin_epochs").set_value(epochs)
+    at.button(key="cmp_twin_start").click().run()
+    assert not at.exception, at.exception
+    return at.session_state["cmp_twin_job"]
+
+
+def _map_points(at, i) -> int:
+    return sum(len(plotly_array(t["x"])) for t in chart_spec(at, f"cmp_twin_chart_{i}")["data"]
+               if t.get("name", "").startswith("digit"))
+
+
+def test_train_both_shows_both_live_maps_then_offers_the_pair(compare):
+    at = compare
+    assert at.button(key="cmp_twin_start").label == "Train both"
+    job = _start(at, 500, 2)  # 8 steps of 128 images
+    assert job is not None and at.button(key="cmp_twin_start").disabled
+    assert job.join(120) and job.snapshot().state == "finished"
+    at.run()  # the run after the end: results adopted, outcome shown
+    assert not at.exception, at.exception
+    for i in range(2):  # both maps, at the last step
+        assert _map_points(at, i) == SAMPLE_SIZE
+        assert chart_spec(at, f"cmp_twin_chart_{i}")["layout"]["title"]["text"].endswith("step 8")
+    assert any("Both models trained" in s.value for s in at.success)
+    ae_name, vae_name = job.session_names
+    assert ae_name.startswith("twin AE") and vae_name.startswith("twin VAE")
+    options = at.selectbox(key="cmp_model_a").options
+    assert f"{ae_name} (this session)" in options and f"{vae_name} (this session)" in options
+    at.button(key="cmp_twin_use").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="cmp_model_a").value == f"session:{ae_name}"
+    assert at.selectbox(key="cmp_model_b").value == f"session:{vae_name}"
+    # the big maps are now the new models' maps: the AE's codes of all 10,000 test digits
+    ae, vae = (at.session_state["session_models"][n].model for n in job.session_names)
+    assert not ae.is_variational and vae.is_variational
+    xs = np.concatenate([plotly_array(t["x"]) for t in chart_spec(at, "cmp_a_latent_map")["data"]
+                         if t.get("name", "").startswith("digit")])
+    assert len(xs) == 10_000
+    assert not shared_weights_equal(ae, vae)  # trained apart by their objectives
+
+
+def test_stop_ends_the_run_and_keeps_both_models(compare):
+    at = compare
+    job = _start(at, 60_000, 50)  # far more than a test waits for
+    assert at.button(key="cmp_twin_stop").label == "Stop"
+    at.button(key="cmp_twin_stop").click().run()
+    assert job.stopping
+    assert job.join(120) and job.snapshot().state == "stopped"
+    at.run()
+    assert any("Stopped by the user" in w.value for w in at.warning)
+    assert job.session_names is not None and not at.button(key="cmp_twin_start").disabled
