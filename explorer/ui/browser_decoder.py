@@ -71,18 +71,19 @@ def decoder_weights(payload: bytes, key: str) -> None:
     _component(key=key, data=payload, height=0)
 
 
-def decoded_view(net_id: str, key: str, sliders: tuple[str, str], z: tuple[float, float], maps: list[str],
-                 y: int | None = None, size: int = 280) -> None:
+def decoded_view(net_id: str, key: str, sliders: tuple[str, ...], z: tuple[float, float], maps: list[str],
+                 y: int | None = None, size: int = 280, label: str = "") -> None:
     """The canvas with the decoder mean of the sliders' z, or of the z under the mouse on a map.
 
     Args:
         net_id: the id in the packed decoder's description (sent by :func:`decoder_weights`).
         key: the element's key.
-        sliders: widget keys of the z1 and z2 sliders (their DOM inputs are read).
+        sliders: widget keys of the z1 and z2 sliders (their DOM inputs are read); () for none.
         z: the sliders' z as the server knows it (used until the inputs are found).
         maps: CSS selectors of ``.js-plotly-plot`` latent maps whose hover decodes.
         y: the label of a conditional decoder.
         size: the canvas's width and height in CSS pixels (28 x 28 shown enlarged).
+        label: written before the caption's z (the model's name where several are shown).
     """
     _component(key=key, data={"net": net_id, "sliders": list(sliders), "z": [float(v) for v in z], "maps": maps,
-                              "y": 0 if y is None else int(y), "size": int(size)})
+                              "y": 0 if y is None else int(y), "size": int(size), "label": label})

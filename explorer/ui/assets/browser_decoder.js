@@ -93,11 +93,13 @@ function mountView(component) {
     canvas.dataset.z = `${z[0]},${z[1]}`;
     canvas.dataset.source = hover ? "hover" : "sliders";
     canvas.dataset.draws = String(Number(canvas.dataset.draws || 0) + 1);
-    caption.textContent = `z = (${fmt(z[0])}, ${fmt(z[1])}): the decoder mean` + (hover ? " (under the cursor)" : "");
+    const zText = `z = (${fmt(z[0])}, ${fmt(z[1])})`;
+    caption.textContent = data.label ? `${data.label} at ${zText}`
+      : `${zText}: the decoder mean` + (hover ? " (under the cursor)" : "");
   };
   const sliderZ = () => {
     const inputs = sliders();
-    return inputs.map((el, j) => (el && el.value !== "" ? Number(el.value) : data.z[j]));
+    return data.z.map((v, j) => (inputs[j] && inputs[j].value !== "" ? Number(inputs[j].value) : v));
   };
   const poll = () => {
     if (!alive) return;
