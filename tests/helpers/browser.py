@@ -226,6 +226,32 @@ def slider_step_ms(page) -> float:
     return _elapsed_when(page, SRC_CHANGED, old)
 
 
+CANVAS_Z = "(sel) => { const c = document.querySelector(sel); return c ? c.dataset.z || '' : ''; }"
+CANVAS_Z_CHANGED = "([sel, old]) => { const c = document.querySelector(sel); return !!c && !!c.dataset.z && c.dataset.z !== old; }"
+
+
+def hover_ms(page, px: float, py: float, canvas: str = ".st-key-decoded_image canvas.vx-canvas") -> float:
+    """Mouse move to (px, py) over a map to the browser decoder's canvas showing a new z."""
+    old = page.evaluate(CANVAS_Z, canvas)
+    _mark(page)
+    page.mouse.move(px, py)
+    return _elapsed_when(page, CANVAS_Z_CHANGED, [canvas, old])
+
+
+def hover_sweep(page, start: tuple[float, float], end: tuple[float, float], steps: int,
+                canvas: str = ".st-key-decoded_image canvas.vx-canvas") -> dict:
+    """Move the mouse from ``start`` to ``end`` in ``steps`` mouse events (as fast as the
+    browser takes them): seconds, mouse events and canvas redraws per second."""
+    page.mouse.move(*start)
+    draws = "(sel) => Number(document.querySelector(sel).dataset.draws || 0)"
+    before = page.evaluate(draws, canvas)
+    _mark(page)
+    page.mouse.move(*end, steps=steps)
+    seconds = page.evaluate("() => (performance.now() - window.__t0) / 1000")
+    redraws = page.evaluate(draws, canvas) - before
+    return {"seconds": seconds, "moves_per_s": steps / seconds, "draws_per_s": redraws / seconds}
+
+
 def click_to_panel_ms(page, point: dict) -> float:
     """Mouse click on a digit to its click panel showing "Test digit <index>" with both images."""
     wait_for_app_run(page)

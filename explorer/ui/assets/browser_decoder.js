@@ -60,6 +60,8 @@ function decodeMean(net, z, y) {
   return x;
 }
 
+REG.decodeMean = decodeMean;  // for the benchmark (bench/browser.py)
+
 function fmt(v) { return (Math.abs(v) < 0.005 ? 0 : v).toFixed(2); }
 
 function mountView(component) {
@@ -78,8 +80,11 @@ function mountView(component) {
   const sliders = () => data.sliders.map((k) => document.querySelector(`.st-key-${k} input[type=range]`));
   let net = null, last = "", hovering = false, frame = 0, alive = true;
 
+  let shown = "";
   const draw = (z, hover) => {
-    if (!net) return;
+    const key = `${z[0]},${z[1]},${hover}`;
+    if (!net || key === shown) return;  // one drawing per new z (several listeners may see one move)
+    shown = key;
     const x = decodeMean(net, z, data.y);
     const [c, hgt, wid] = net.shape, img = ctx.createImageData(wid, hgt);
     for (let p = 0; p < hgt * wid; p++) {
