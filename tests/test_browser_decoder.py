@@ -24,6 +24,7 @@ from tests.helpers.browser import (
     streamlit_server,
     use_map,
     wait_for_app_run,
+    wait_for_map_markers,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
@@ -66,6 +67,8 @@ def test_a_slider_step_redraws_the_canvas_with_pytorchs_pixels(explorer, vae_che
     pixels = _assert_model_pixels(after, vae_checkpoint.model)
     assert not np.array_equal(pixels, np.asarray(before["pixels"]) / 255)
     expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00): the decoder mean")
+    # the map's star follows in the page (the slider's fragment run does not redraw the map)
+    wait_for_map_markers(page, None, [0.05, 0.0], TIMEOUT)
     wait_for_app_run(page)  # the slider's rerun keeps the drawing
     assert canvas_pixels(page)["pixels"] == after["pixels"]
     page.screenshot(path=str(artifacts_dir / "browser-decoder-slider.png"))

@@ -43,6 +43,10 @@ _CSS = """
 _component = st.components.v2.component("vae_explorer_browser_decoder", js=_JS, css=_CSS, isolate_styles=False)
 
 
+#: The name of the map's trace that marks the decoder's z (explorer.ui.figures.latent_map_figure).
+STAR_TRACE = "decoder z"
+
+
 def enabled() -> bool:
     """False when ``EXPLORER_BROWSER_DECODER=0``: every decoder runs on the server."""
     return os.environ.get("EXPLORER_BROWSER_DECODER", "1") != "0"
@@ -72,7 +76,7 @@ def decoder_weights(payload: bytes, key: str) -> None:
 
 
 def decoded_view(net_id: str, key: str, sliders: tuple[str, ...], z: tuple[float, float], maps: list[str],
-                 y: int | None = None, size: int = 280, label: str = "") -> None:
+                 y: int | None = None, size: int = 280, label: str = "", star: str | None = None) -> None:
     """The canvas with the decoder mean of the sliders' z, or of the z under the mouse on a map.
 
     Args:
@@ -84,6 +88,9 @@ def decoded_view(net_id: str, key: str, sliders: tuple[str, ...], z: tuple[float
         y: the label of a conditional decoder.
         size: the canvas's width and height in CSS pixels (28 x 28 shown enlarged).
         label: written before the caption's z (the model's name where several are shown).
+        star: CSS selector of a map whose trace named "decoder z" (the star) follows the
+            sliders' z in the page, without a rerun.
     """
     _component(key=key, data={"net": net_id, "sliders": list(sliders), "z": [float(v) for v in z], "maps": maps,
-                              "y": 0 if y is None else int(y), "size": int(size), "label": label})
+                              "y": 0 if y is None else int(y), "size": int(size), "label": label,
+                              "star": None if star is None else {"map": star, "trace": STAR_TRACE}})

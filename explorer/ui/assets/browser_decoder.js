@@ -102,6 +102,17 @@ function mountView(component) {
     caption.textContent = data.label ? `${data.label} at ${zText}`
       : `${zText}: the decoder mean` + (hover ? " (under the cursor)" : "");
   };
+  // The map's star (trace data.star.trace on the map data.star.map) follows the sliders' z
+  // through Plotly's own restyle, without a rerun of the page.
+  const moveStar = (z) => {
+    if (!data.star || !globalThis.Plotly) return;
+    const gd = document.querySelector(data.star.map);
+    const i = gd && gd._fullData ? gd._fullData.findIndex((t) => t.name === data.star.trace) : -1;
+    if (i < 0) return;
+    const t = gd.data[gd._fullData[i].index];
+    if (t.x && t.x[0] === z[0] && t.y && t.y[0] === z[1]) return;
+    globalThis.Plotly.restyle(gd, { x: [[z[0]]], y: [[z[1]]] }, [gd._fullData[i].index]);
+  };
   const sliderZ = () => {
     const inputs = sliders();
     return data.z.map((v, j) => (inputs[j] && inputs[j].value !== "" ? Number(inputs[j].value) : v));
@@ -109,7 +120,7 @@ function mountView(component) {
   const poll = () => {
     if (!alive) return;
     const z = sliderZ(), key = z.join(",");
-    if (key !== last && !hovering) { last = key; draw(z, false); }
+    if (key !== last && !hovering) { last = key; draw(z, false); moveStar(z); }
     frame = requestAnimationFrame(poll);
   };
   const mapUnder = (e) => {

@@ -48,9 +48,9 @@ def decoder_panel(view: ModelView) -> None:
     with st.container(key=keys("decoded_image")):
         if in_browser is not None:  # the page decodes the sliders' z and the map's hover itself
             payload, net_id = in_browser
-            browser_decoder.decoded_view(net_id, keys("browser_decoded"), keys.z_sliders, z,
-                                         [f".st-key-{keys('map_panel')} .js-plotly-plot"], y=view.condition(),
-                                         size=28 * DECODED_SCALE)
+            latent_map = f".st-key-{keys('map_panel')} .js-plotly-plot"
+            browser_decoder.decoded_view(net_id, keys("browser_decoded"), keys.z_sliders, z, [latent_map],
+                                         y=view.condition(), size=28 * DECODED_SCALE, star=latent_map)
             browser_decoder.decoder_weights(payload, keys("browser_decoder_weights"))
         else:
             what = f"a {likelihood.name.capitalize()} sample x ~ p(x|z)" if sample else "the decoder mean"
