@@ -104,6 +104,13 @@ function mountView(component) {
   };
   // The map's star (trace data.star.trace on the map data.star.map) follows the sliders' z
   // through Plotly's own restyle, without a rerun of the page.
+  // Plotly redraws the whole WebGL scene on a restyle (slow in software rendering), so
+  // the star moves after the frame that shows the new image, at most one redraw at a time.
+  let starZ = null, starTimer = 0;
+  const moveStarSoon = (z) => {
+    starZ = z;
+    if (!starTimer) starTimer = setTimeout(() => { starTimer = 0; if (alive) moveStar(starZ); }, 50);
+  };
   const moveStar = (z) => {
     if (!data.star || !globalThis.Plotly) return;
     const gd = document.querySelector(data.star.map);
@@ -120,7 +127,7 @@ function mountView(component) {
   const poll = () => {
     if (!alive) return;
     const z = sliderZ(), key = z.join(",");
-    if (key !== last && !hovering) { last = key; draw(z, false); moveStar(z); }
+    if (key !== last && !hovering) { last = key; draw(z, false); moveStarSoon(z); }
     frame = requestAnimationFrame(poll);
   };
   const mapUnder = (e) => {
@@ -146,6 +153,7 @@ function mountView(component) {
   return () => {
     alive = false;
     cancelAnimationFrame(frame);
+    clearTimeout(starTimer);
     document.removeEventListener("mousemove", onMove, { capture: true });
     document.documentElement.removeEventListener("mouseleave", onLeave);
   };
