@@ -71,6 +71,13 @@ def test_a_slider_step_redraws_the_canvas_with_pytorchs_pixels(explorer, vae_che
     wait_for_map_markers(page, None, [0.05, 0.0], TIMEOUT)
     wait_for_app_run(page)  # the slider's rerun keeps the drawing
     assert canvas_pixels(page)["pixels"] == after["pixels"]
+    # the rerun mounted the view again: one mouse move still draws once (no listener left behind)
+    draws = "() => Number(document.querySelector('%s').dataset.draws)" % CANVAS
+    before_move = page.evaluate(draws)
+    spot = empty_spot(page)
+    page.mouse.move(spot["px"], spot["py"])
+    _wait_canvas(page, CANVAS, "c.dataset.source === 'hover'")
+    assert page.evaluate(draws) == before_move + 1
     page.screenshot(path=str(artifacts_dir / "browser-decoder-slider.png"))
 
 

@@ -73,6 +73,9 @@ function mountView(component) {
     root.innerHTML = '<canvas class="vx-canvas" width="28" height="28"></canvas><div class="vx-caption"></div>';
     parentElement.appendChild(root);
   }
+  // Streamlit calls this function again whenever the element's data changes, but runs the
+  // returned cleanup only when the element goes away: end the previous mount's listeners here.
+  if (root.__vxCleanup) root.__vxCleanup();
   const canvas = root.querySelector("canvas"), caption = root.querySelector(".vx-caption");
   const ctx = canvas.getContext("2d");
   canvas.style.width = `${data.size}px`;  // max-width 100% and aspect-ratio 1 in the CSS
@@ -150,13 +153,17 @@ function mountView(component) {
   document.addEventListener("mousemove", onMove, { capture: true, passive: true });
   document.documentElement.addEventListener("mouseleave", onLeave);
   whenNet(data.net, (n) => { if (!alive) return; net = n; last = ""; if (!frame) poll(); });
-  return () => {
+  const cleanup = () => {
+    if (!alive) return;
     alive = false;
     cancelAnimationFrame(frame);
     clearTimeout(starTimer);
     document.removeEventListener("mousemove", onMove, { capture: true });
     document.documentElement.removeEventListener("mouseleave", onLeave);
+    if (root.__vxCleanup === cleanup) root.__vxCleanup = null;
   };
+  root.__vxCleanup = cleanup;
+  return cleanup;
 }
 
 export default function (component) {
