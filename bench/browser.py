@@ -2,15 +2,25 @@
 
 Usage::
 
-    python -m bench.browser [--repeats 15]
+    python -m bench.browser [--repeats 15] [--server-decoder]
 
 Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 (``/usr/bin/chromium``) through Playwright and prints medians (and all samples) as JSON:
 
 - ``cold_start_to_scatter_s``: server process start to the 10,000-point scatter drawn;
-- ``slider_step_ms``: an ArrowRight on the z1 slider to the new decoded image in the page;
+- ``slider_step_ms``: an ArrowRight on the z1 slider to the new decoded image in the page
+  (the browser decoder's canvas, or with ``--server-decoder`` the server's image loaded);
+- ``slider_step_bytes``: bytes the page received for one slider step (websocket frames,
+  plus HTTP responses such as the server's PNG), counted until the step's rerun ended;
+- ``hover_ms``: a mouse move to another spot on the map to the canvas showing its z;
+- ``hover_sweep``: the mouse swept across the map in 120 events: mouse events and
+  canvas redraws per second;
 - ``click_to_panel_ms``: a mouse click on a scatter point to its click panel shown;
-- ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid image.
+- ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid image;
+- ``decode_in_page_ms``: the page's decoder alone, per image (200 random z);
+- ``first_load_websocket_bytes`` and ``first_load_http_bytes`` (the first page load), ``weights_bytes`` (the packed
+  decoder, ``explorer.core.export.pack_decoder``) and ``js_heap_mb`` (the page's used
+  JS heap after the runs, Chrome's ``performance.memory``).
 
 Every interval is measured with the page's own clock (see tests/helpers/browser.py).
 Timings are reported, never asserted. The pauses between samples let the app settle so
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from pathlib import Path
@@ -29,12 +40,54 @@ from tests.helpers.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     click_to_panel_ms,
+    hover_ms,
+    hover_sweep,
     isolated_points,
     open_explorer,
     set_grid_n_by_track_click,
     slider_step_ms,
     streamlit_server,
+    wait_for_app_run,
 )
+
+MAP_AREA_JS = """() => { const gd = window.__map(), r = gd.getBoundingClientRect();
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  return [r.left + xa._offset, r.top + ya._offset, xa._length, ya._length]; }"""
+
+
+# The page's decoder alone: milliseconds per decoder mean (one z), over 200 random codes.
+DECODE_TIME_JS = """() => { const reg = globalThis.__vxDecoders, net = reg.nets.values().next().value;
+  const t0 = performance.now();
+  for (let k = 0; k < 200; k++) reg.decodeMean(net, [Math.random() * 8 - 4, Math.random() * 8 - 4], 0);
+  return (performance.now() - t0) / 200; }"""
+
+
+class ByteCounter:
+    """Bytes the page receives: websocket frames and HTTP response bodies."""
+
+    def __init__(self, page) -> None:
+        self.ws = 0
+        self.responses = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+        page.on("requestfinished", lambda request: self.responses.append(request))
+
+    def _frame(self, payload) -> None:
+        self.ws += len(payload)
+
+    def take(self) -> tuple[int, int]:
+        """(websocket, HTTP) bytes since the last call."""
+        http = sum(max(0, r.sizes()["responseBodySize"]) for r in self.responses)
+        ws, self.ws, self.responses[:] = self.ws, 0, []
+        return ws, http
+
+
+def _weights_bytes() -> int:
+    from explorer.core.checkpoints import load_checkpoint
+    from explorer.core.export import export_decoder, pack_decoder
+    from explorer.ui.registry import CHECKPOINT_DIR, DEFAULT_CHECKPOINT
+
+    exported = export_decoder(load_checkpoint(CHECKPOINT_DIR / DEFAULT_CHECKPOINT).model)
+    return 0 if exported is None else len(pack_decoder(exported))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,25 +95,49 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=15, help="samples per interactive measure")
+    parser.add_argument("--server-decoder", action="store_true",
+                        help="decode on the server (EXPLORER_BROWSER_DECODER=0), the path before the browser decoder")
     parser.add_argument("--log", type=Path, default=Path("/tmp/bench_browser_streamlit.log"))
     args = parser.parse_args(argv)
+    env = {"EXPLORER_BROWSER_DECODER": "0"} if args.server_decoder else {}
     results: dict[str, list[float]] = {}
+    rng = random.Random(0)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
-        with streamlit_server(args.log) as (url, start):
+        counter = ByteCounter(page)
+        with streamlit_server(args.log, env=env) as (url, start):
             open_explorer(page, url, idle=False)
             results["cold_start_to_scatter_s"] = [time.perf_counter() - start]
+            wait_for_app_run(page)
             page.wait_for_timeout(1000)
-            results["slider_step_ms"] = []
+            ws, http = counter.take()
+            results["first_load_websocket_bytes"], results["first_load_http_bytes"] = [ws], [http]
+            results["slider_step_ms"], results["slider_step_bytes"] = [], []
             for _ in range(args.repeats):
                 results["slider_step_ms"].append(slider_step_ms(page))
+                wait_for_app_run(page)
                 page.wait_for_timeout(300)
+                results["slider_step_bytes"].append(sum(counter.take()))
+            if not args.server_decoder:
+                left, top, width, height = page.evaluate(MAP_AREA_JS)
+                spot = lambda: (left + rng.uniform(0.1, 0.9) * width, top + rng.uniform(0.1, 0.9) * height)
+                results["hover_ms"] = []
+                for _ in range(args.repeats):
+                    results["hover_ms"].append(hover_ms(page, *spot()))
+                    page.wait_for_timeout(100)
+                sweeps = [hover_sweep(page, (left + 5, top + 5 + k), (left + width - 5, top + height - 5 - k), 120)
+                          for k in range(max(3, args.repeats // 3))]
+                for name in ("moves_per_s", "draws_per_s"):
+                    results[f"hover_sweep_{name}"] = [s[name] for s in sweeps]
+                page.mouse.move(5, 5)
+                results["decode_in_page_ms"] = [page.evaluate(DECODE_TIME_JS)]
             points = isolated_points(page, 2)
             results["click_to_panel_ms"] = []
             for k in range(args.repeats):
                 results["click_to_panel_ms"].append(click_to_panel_ms(page, points[k % 2]))
                 page.wait_for_timeout(500)
+            results["js_heap_mb"] = [page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20]
             results["grid_n_20_to_30_ms"] = []
             for _ in range(max(3, args.repeats // 3)):
                 page.reload()  # a new session: n is back at its default, 20
@@ -70,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         browser.close()
     summary = {k: {"median": round(statistics.median(v), 3), "samples": [round(x, 3) for x in v]}
                for k, v in results.items()}
+    summary["weights_bytes"] = 0 if args.server_decoder else _weights_bytes()
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -11,6 +11,7 @@ from explorer.ui import figures
 from explorer.ui.views import compare, lesson
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.holes import holes_panel, path_score_chart
+from explorer.ui.views.hover import hover_decoders
 from explorer.ui.views.latent_map import latent_map_view
 from explorer.ui.views.twins import adopt_finished_twins, twin_panel
 
@@ -80,6 +81,7 @@ def compare_page() -> None:
         left, middle, right = st.columns([4, 3, 4], gap="small")
         with middle:
             compare.digit_panel(views, selected, samples, path)
+            hover_decoders(views, compare.short_names(views))
         for view, column, heat in zip(views, (left, right), holes):
             overlays = compare.map_overlays(view, samples, path)
             if drawn is not None:

@@ -13,7 +13,7 @@ from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
 from explorer.core.images import png_bytes
-from tests.helpers.apptest import image_id, shown_ids
+from tests.helpers.apptest import assert_decodes, image_id, shown_ids
 from explorer.core.latent import (
     decode_manifold,
     decode_z,
@@ -82,7 +82,7 @@ def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_t
     # the sliders moved to mu (on their 0.05 grid) and decode it
     ranges = latent_ranges(vae_encodings.mu, stochastic=True)
     assert _z(at) == pytest.approx((ranges[0].snap(mu[0]), ranges[1].snap(mu[1])))
-    assert shown_ids(at, "decoded_image") == [image_id(decode_z(model, _z(at))[0], DECODED_SCALE)]
+    assert assert_decodes(at, "decoded_image", model, _z(at), DECODED_SCALE) == "browser"
     # highlighted on the map with its posterior's 1- and 2-sigma ellipses
     marker = _trace(at, "selected digit")
     assert (marker["x"][0], marker["y"][0]) == pytest.approx(tuple(mu), abs=1e-5)
@@ -104,7 +104,7 @@ def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_check
     assert _z(at) == (2.5, -3.0)
     expected = decode_z(vae_checkpoint.model, (2.5, -3.0))[0]
     assert shown_ids(at, "click_panel") == [image_id(expected, CLICK_SCALE)]
-    assert shown_ids(at, "decoded_image") == [image_id(expected, DECODED_SCALE)]
+    assert_decodes(at, "decoded_image", vae_checkpoint.model, (2.5, -3.0), DECODED_SCALE)
     star = _trace(at, "decoder z")
     assert (star["x"][0], star["y"][0]) == (2.5, -3.0)
     # the same selection, seen again on a later run, does not move the sliders back
@@ -119,11 +119,11 @@ def test_sliders_decode_live_and_the_bernoulli_toggle_samples(app_test, vae_chec
         slider = at.slider(key=key)  # the prior's [-4, 4] by 0.05, widened to take in every mu
         assert slider.step == 0.05 and slider.min <= -4.0 and slider.max >= 4.0
         assert slider.min <= vae_encodings.mu[:, j].min() and slider.max >= vae_encodings.mu[:, j].max()
-    before = shown_ids(at, "decoded_image")
+    assert_decodes(at, "decoded_image", model, (0.0, 0.0), DECODED_SCALE)
     at.slider(key="z1_slider").set_value(2.0).run()
     at.slider(key="z2_slider").set_value(-1.5).run()
-    after = shown_ids(at, "decoded_image")
-    assert after != before and after == [image_id(decode_z(model, (2.0, -1.5))[0], DECODED_SCALE)]
+    assert assert_decodes(at, "decoded_image", model, (2.0, -1.5), DECODED_SCALE) == "browser"
+    # a sample comes from torch's generator: drawn on the server
     at.toggle(key="decoder_sample").set_value(True).run()
     sample = decode_z(model, (2.0, -1.5), sample=True, generator=torch.Generator().manual_seed(0))[0]
     assert shown_ids(at, "decoded_image") == [image_id(sample, DECODED_SCALE)]
@@ -202,4 +202,19 @@ def test_the_manifold_page_shows_the_grid_and_sliders(app_test, vae_checkpoint):
     assert not at.exception, at.exception
     np.testing.assert_array_equal(_grid_image(at), _expected_grid(vae_checkpoint.model, 20, "paper"))
     at.slider(key="z1_slider").set_value(1.0).run()
-    assert shown_ids(at, "decoded_image") == [image_id(decode_z(vae_checkpoint.model, (1.0, 0.0))[0], DECODED_SCALE)]
+    assert_decodes(at, "decoded_image", vae_checkpoint.model, (1.0, 0.0), DECODED_SCALE)
+
+
+def test_a_decoder_the_browser_cannot_run_is_decoded_on_the_server(app_test, vae_checkpoint, monkeypatch):
+    from explorer.ui import browser_decoder
+
+    browser_decoder.decoder_payload.clear()
+    monkeypatch.setattr(browser_decoder, "export_decoder", lambda model: None)
+    try:
+        at = _start(app_test)
+        at.slider(key="z1_slider").set_value(1.5).run()
+        assert assert_decodes(at, "decoded_image", vae_checkpoint.model, (1.5, 0.0), DECODED_SCALE) == "server"
+        caption = at.get_by_key("decoded_image").children[0].proto.imgs[0].caption
+        assert caption == "z = (1.50, 0.00): the decoder mean"
+    finally:
+        browser_decoder.decoder_payload.clear()

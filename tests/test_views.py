@@ -6,7 +6,7 @@ import pytest
 from conftest import chart_spec, plotly_array
 from explorer.core.latent import decode_z, encode_dataset, latent_ranges
 from explorer.ui.views.decoder import DECODED_SCALE
-from tests.helpers.apptest import image_id, shown_ids
+from tests.helpers.apptest import assert_decodes, decoded_view
 
 
 def _two_models_page():
@@ -66,20 +66,21 @@ def test_two_models_stand_on_one_page_with_their_own_widgets(two_models, mnist, 
 def test_moving_one_views_slider_changes_only_that_views_image(two_models, vae_checkpoint, ae_checkpoint):
     at = two_models
     b_z = (at.slider(key="b_z1_slider").value, at.slider(key="b_z2_slider").value)
-    b_before = shown_ids(at, "b_decoded_image")
-    assert b_before == [image_id(decode_z(ae_checkpoint.model, b_z)[0], DECODED_SCALE)]
+    assert_decodes(at, "b_decoded_image", ae_checkpoint.model, b_z, DECODED_SCALE)
+    b_before = decoded_view(at, "b_decoded_image")[1]
     at.slider(key="a_z1_slider").set_value(1.5).run()
     assert not at.exception
     a_z = (1.5, at.slider(key="a_z2_slider").value)
-    # each view decodes with its own model; the other view is untouched
-    assert shown_ids(at, "a_decoded_image") == [image_id(decode_z(vae_checkpoint.model, a_z)[0], DECODED_SCALE)]
-    assert shown_ids(at, "b_decoded_image") == b_before
+    # each view decodes with its own model (its own weights in the browser); the other view is untouched
+    assert_decodes(at, "a_decoded_image", vae_checkpoint.model, a_z, DECODED_SCALE)
+    assert decoded_view(at, "b_decoded_image")[1] == b_before
+    assert decoded_view(at, "a_decoded_image")[1]["net"] != b_before["net"]
     assert (at.slider(key="b_z1_slider").value, at.slider(key="b_z2_slider").value) == b_z
     b = at.slider(key="b_z1_slider")
     b.set_value(b.min + 10 * b.step).run()
     b_z = (b.min + 10 * b.step, b_z[1])
-    assert shown_ids(at, "b_decoded_image") == [image_id(decode_z(ae_checkpoint.model, b_z)[0], DECODED_SCALE)]
-    assert shown_ids(at, "a_decoded_image") == [image_id(decode_z(vae_checkpoint.model, a_z)[0], DECODED_SCALE)]
+    assert_decodes(at, "b_decoded_image", ae_checkpoint.model, b_z, DECODED_SCALE)
+    assert_decodes(at, "a_decoded_image", vae_checkpoint.model, a_z, DECODED_SCALE)
 
 
 def test_a_click_on_one_map_selects_in_that_view_only(two_models, vae_checkpoint):

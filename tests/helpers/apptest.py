@@ -23,3 +23,41 @@ def shown_ids(at, container_key) -> list[str]:
     """Media ids of the images inside the container with this key."""
     urls = [img.url for element in at.get_by_key(container_key).children.values() for img in _imgs(element)]
     return [url.rsplit("/", 1)[1].split(".")[0] for url in urls]
+
+
+def decoded_view(at, container_key):
+    """What the decoded-image container shows: ``("browser", data, exported)`` for the
+    in-browser decoder (the view element's JSON and the weights unpacked from the
+    weights element), or ``("server", media ids, None)`` for server-drawn images."""
+    import json
+
+    from explorer.core.export import unpack_decoder
+
+    children = list(at.get_by_key(container_key).children.values())
+    components = [c for c in children if c.type == "bidi_component"]
+    if not components:
+        return "server", shown_ids(at, container_key), None
+    views = [json.loads(c.proto.json) for c in components if c.proto.WhichOneof("data") == "json"]
+    weights = [unpack_decoder(c.proto.bytes) for c in components if c.proto.WhichOneof("data") == "bytes"]
+    assert len(views) == 1 and len(weights) == 1, (views, weights)
+    return "browser", views[0], weights[0]
+
+
+def assert_decodes(at, container_key, model, z, scale, y=None) -> str:
+    """The container decodes ``z`` with ``model``'s decoder mean: in the browser (the view
+    is told z and y, and the weights it gets give the model's pixels within 1e-5) or on
+    the server (the PNG of that image). Returns which of the two."""
+    import numpy as np
+
+    from explorer.core.export import decode_mean_exported
+    from explorer.core.latent import decode_z
+
+    expected = decode_z(model, z, y=y)[0]
+    where, shown, exported = decoded_view(at, container_key)
+    if where == "server":
+        assert shown == [image_id(expected, scale)]
+        return where
+    assert shown["z"] == [float(v) for v in z] and shown["y"] == (0 if y is None else y)
+    assert shown["net"] == exported["id"] and shown["size"] == 28 * scale
+    np.testing.assert_allclose(decode_mean_exported(exported, np.asarray(z), y), expected.numpy(), atol=1e-5)
+    return where

@@ -165,8 +165,28 @@ def wait_for_map_markers(page, selected, star, timeout_ms: int = 60_000) -> None
     page.wait_for_function(MAP_MARKERS_JS, arg=[selected, star], timeout=timeout_ms)
 
 
-def decoded_src(page) -> str:
-    return page.locator(".st-key-decoded_image img").get_attribute("src")
+# What the decoded-image container shows, as a string that changes with the image: the
+# browser decoder's canvas ("canvas:" + the z it drew) or the server's image ("img:" + src).
+DECODED_JS = """(sel) => { const box = document.querySelector(sel || '.st-key-decoded_image');
+  const c = box && box.querySelector('canvas.vx-canvas');
+  if (c) return c.dataset.z ? 'canvas:' + c.dataset.z : null;
+  const i = box && box.querySelector('img');
+  return i && i.src && i.complete && i.naturalWidth > 0 ? 'img:' + i.src : null; }"""
+
+
+def decoded_src(page, container: str = ".st-key-decoded_image") -> str | None:
+    """The decoded image's signature (see ``DECODED_JS``); None while nothing is drawn."""
+    return page.evaluate(DECODED_JS, container)
+
+
+def canvas_pixels(page, container: str = ".st-key-decoded_image") -> dict:
+    """The browser decoder's drawing in ``container``: ``z`` it decoded, ``pixels`` (the
+    canvas read back, 28 * 28 values in 0..255) and ``mean`` (the float decoder mean it drew)."""
+    return page.evaluate("""(sel) => { const c = document.querySelector(sel + ' canvas.vx-canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, px = [];
+      for (let i = 0; i < d.length; i += 4) px.push(d[i]);
+      return {z: c.dataset.z.split(',').map(Number), source: c.dataset.source, net: c.dataset.net,
+              pixels: px, mean: Array.from(c.__vxMean)}; }""", container)
 
 
 def grid_source(page) -> str:
@@ -186,23 +206,50 @@ def _elapsed_when(page, condition_js: str, arg, timeout_ms: int = 30_000) -> flo
     return page.evaluate("() => window.__t1 - window.__t0")
 
 
-SRC_CHANGED = "(old) => { const i = document.querySelector('.st-key-decoded_image img'); return i && i.src && !i.src.endsWith(old); }"
+SRC_CHANGED = "(old) => { const now = (" + DECODED_JS + ")(); return !!now && now !== old; }"
 PANEL_SHOWS = "(text) => { const p = document.querySelector('.st-key-click_panel'); return p && p.innerText.includes(text) && p.querySelectorAll('img').length === 2 && [...p.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0); }"
 GRID_CHANGED = "(old) => { const g = document.querySelector('.st-key-manifold_grid .js-plotly-plot'); return g && g.data && g.data[0].source !== old && g.querySelector('image'); }"
 
 
 def slider_step_ms(page) -> float:
-    """ArrowRight on the z1 slider to the new decoded image (src changed, image loaded).
+    """ArrowRight on the z1 slider to the new decoded image (drawn on the browser
+    decoder's canvas, or the server's image loaded).
 
     Starts from an idle app: an image still arriving from an earlier run would otherwise
     count as this step's result."""
     wait_for_app_run(page)
-    old = decoded_src(page).rsplit("/", 1)[-1]
+    old = decoded_src(page)
     slider = page.locator(".st-key-z1_slider input[type=range]")
     slider.focus()
     _mark(page)
     slider.press("ArrowRight")
     return _elapsed_when(page, SRC_CHANGED, old)
+
+
+CANVAS_Z = "(sel) => { const c = document.querySelector(sel); return c ? c.dataset.z || '' : ''; }"
+CANVAS_Z_CHANGED = "([sel, old]) => { const c = document.querySelector(sel); return !!c && !!c.dataset.z && c.dataset.z !== old; }"
+
+
+def hover_ms(page, px: float, py: float, canvas: str = ".st-key-decoded_image canvas.vx-canvas") -> float:
+    """Mouse move to (px, py) over a map to the browser decoder's canvas showing a new z."""
+    old = page.evaluate(CANVAS_Z, canvas)
+    _mark(page)
+    page.mouse.move(px, py)
+    return _elapsed_when(page, CANVAS_Z_CHANGED, [canvas, old])
+
+
+def hover_sweep(page, start: tuple[float, float], end: tuple[float, float], steps: int,
+                canvas: str = ".st-key-decoded_image canvas.vx-canvas") -> dict:
+    """Move the mouse from ``start`` to ``end`` in ``steps`` mouse events (as fast as the
+    browser takes them): seconds, mouse events and canvas redraws per second."""
+    page.mouse.move(*start)
+    draws = "(sel) => Number(document.querySelector(sel).dataset.draws || 0)"
+    before = page.evaluate(draws, canvas)
+    _mark(page)
+    page.mouse.move(*end, steps=steps)
+    seconds = page.evaluate("() => (performance.now() - window.__t0) / 1000")
+    redraws = page.evaluate(draws, canvas) - before
+    return {"seconds": seconds, "moves_per_s": steps / seconds, "draws_per_s": redraws / seconds}
 
 
 def click_to_panel_ms(page, point: dict) -> float:

@@ -7,6 +7,7 @@ import torch
 
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z
+from explorer.ui import browser_decoder
 from explorer.ui.views.common import ModelView
 
 #: Decoded images are shown this many times their 28 px size (nearest, so crisp).
@@ -43,9 +44,17 @@ def decoder_panel(view: ModelView) -> None:
         generator = torch.Generator().manual_seed(view.state("decoder_sample_seed"))
     image = decode_z(view.model, z, sample=sample, generator=generator, y=view.condition())[0]
     png = png_bytes(upscale_nearest(image, DECODED_SCALE))
+    in_browser = None if sample else browser_decoder.browser_payload(view.entry)
     with st.container(key=keys("decoded_image")):
-        what = f"a {likelihood.name.capitalize()} sample x ~ p(x|z)" if sample else "the decoder mean"
-        st.image(png, output_format="PNG", caption=f"z = ({z[0]:.2f}, {z[1]:.2f}): {what}")
+        if in_browser is not None:  # the page decodes the sliders' z and the map's hover itself
+            payload, net_id = in_browser
+            latent_map = f".st-key-{keys('map_panel')} .js-plotly-plot"
+            browser_decoder.decoded_view(net_id, keys("browser_decoded"), keys.z_sliders, z, [latent_map],
+                                         y=view.condition(), size=28 * DECODED_SCALE, star=latent_map)
+            browser_decoder.decoder_weights(payload, keys("browser_decoder_weights"))
+        else:
+            what = f"a {likelihood.name.capitalize()} sample x ~ p(x|z)" if sample else "the decoder mean"
+            st.image(png, output_format="PNG", caption=f"z = ({z[0]:.2f}, {z[1]:.2f}): {what}")
     st.download_button("Download decoded image (PNG)", png, file_name=f"decoded_z1_{z[0]:.2f}_z2_{z[1]:.2f}.png",
                        mime="image/png", key=keys("download_decoded"), on_click="ignore")
     drawn = view.state("map_drawn_state")

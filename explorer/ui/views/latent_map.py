@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.latent import project_2d
-from explorer.ui import figures
+from explorer.ui import browser_decoder, figures
 from explorer.ui.views.common import ModelView, new_selection
 
 
@@ -63,9 +63,13 @@ def map_overlay_toggles(view: ModelView) -> None:
                         "39%, 86% and 99% of its mass.")
     cols[1].toggle("Grid sample locations on the map", key=keys("show_grid_on_map"), disabled=not view.is_2d,
                    help="Each cross is the z of one manifold grid cell.")
-    cols[2].toggle("Map marker follows the sliders", key=keys("marker_follows_sliders"), disabled=not view.is_2d,
-                   help="Off: the star shows the z of the last click or page run; the sliders stay fast. "
-                        "On: every slider step also redraws the map.")
+    if view.is_2d and browser_decoder.browser_payload(view.entry) is not None:
+        cols[2].caption("The star follows the sliders; hover the map to decode the z under the cursor.")
+        view.set_state("marker_follows_sliders", False)  # the page moves the star itself
+    else:  # decoded on the server: moving the star costs a redraw of the map
+        cols[2].toggle("Map marker follows the sliders", key=keys("marker_follows_sliders"), disabled=not view.is_2d,
+                       help="Off: the star shows the z of the last click or page run; the sliders stay fast. "
+                            "On: every slider step also redraws the map.")
 
 
 def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple | None]:

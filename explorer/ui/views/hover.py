@@ -1,0 +1,37 @@
+"""Decoding under the cursor for pages with several maps (the Compare page): every
+model's decoder mean of the z under the mouse on any of the maps, computed in the
+browser (:mod:`explorer.ui.browser_decoder`), so one z is seen through each decoder."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.ui import browser_decoder
+from explorer.ui.views.common import ModelView
+
+#: Hover images are shown this many times their 28 px size.
+HOVER_SCALE = 4
+
+
+def map_selector(view: ModelView) -> str:
+    """CSS selector of the view's latent map (its Plotly graph div)."""
+    return f".st-key-{view.keys('map_panel')} .js-plotly-plot"
+
+
+def hover_decoders(views: list[ModelView], names: list[str]) -> None:
+    """One small decoded image per view (containers ``<prefix>hover_decoded``) of the z
+    under the mouse on any of the views' maps; z = (0, 0) until the mouse is over one.
+    A model whose decoder the browser cannot run says so instead."""
+    maps = [map_selector(v) for v in views]
+    st.caption("Under the cursor: move the mouse over either map to see what each decoder makes of that z.",
+               help="The decoder mean E[x|z], computed in your browser from the models' weights.")
+    for view, column, name in zip(views, st.columns(len(views)), names):
+        with column, st.container(key=view.keys("hover_decoded")):
+            payload = browser_decoder.browser_payload(view.entry)
+            if payload is None:
+                st.caption(f"{name}: this decoder is not run in the browser; click the map to decode.")
+                continue
+            data, net_id = payload
+            browser_decoder.decoded_view(net_id, view.keys("hover_view"), (), (0.0, 0.0), maps,
+                                         y=view.condition(), size=28 * HOVER_SCALE, label=name)
+            browser_decoder.decoder_weights(data, view.keys("hover_weights"))

@@ -1,0 +1,156 @@
+"""The decoder in the browser, in headless chromium against `streamlit run app.py`: a
+slider step and a mouse move over empty map space redraw the canvas at once, with the
+pixels PyTorch gives for that z; the Compare page's two models decode with their own
+weights; with the browser path off the server draws the image as before (skips without
+chromium)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from explorer.core.latent import decode_z
+from explorer.ui.views.decoder import DECODED_SCALE
+from tests.helpers.browser import (
+    MAP,
+    MAP_JS,
+    canvas_pixels,
+    decoded_src,
+    empty_spot,
+    open_explorer,
+    slider_step_ms,
+    streamlit_server,
+    use_map,
+    wait_for_app_run,
+    wait_for_map_markers,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
+TIMEOUT = 60_000
+CANVAS = ".st-key-decoded_image canvas.vx-canvas"
+
+
+def _assert_model_pixels(drawn: dict, model) -> np.ndarray:
+    """The canvas holds ``model``'s decoder mean at the z it reports: the float mean
+    within 1e-5 of PyTorch's, the drawn 8-bit pixels within 1/255."""
+    expected = decode_z(model, drawn["z"])[0, 0].numpy()
+    mean = np.asarray(drawn["mean"], dtype=np.float32).reshape(28, 28)
+    pixels = np.asarray(drawn["pixels"], dtype=np.float32).reshape(28, 28) / 255
+    assert np.abs(mean - expected).max() <= 1e-5
+    assert np.abs(pixels - expected).max() <= 1 / 255
+    return pixels
+
+
+def _wait_canvas(page, selector: str, condition: str, arg=None) -> None:
+    page.wait_for_function(
+        "([sel, arg]) => { const c = document.querySelector(sel); return !!c && !!c.dataset.z && (" + condition + "); }",
+        arg=[selector, arg], polling="raf", timeout=TIMEOUT)
+
+
+@pytest.fixture
+def explorer(page, app_url):
+    open_explorer(page, app_url, TIMEOUT)
+    _wait_canvas(page, CANVAS, "true")
+    return page
+
+
+def test_a_slider_step_redraws_the_canvas_with_pytorchs_pixels(explorer, vae_checkpoint, artifacts_dir):
+    page = explorer
+    before = canvas_pixels(page)
+    assert before["z"] == [0, 0] and before["source"] == "sliders"
+    _assert_model_pixels(before, vae_checkpoint.model)
+    slider_step_ms(page)  # ArrowRight on z1; returns once the canvas shows the new z
+    after = canvas_pixels(page)
+    assert after["z"] == [0.05, 0]
+    pixels = _assert_model_pixels(after, vae_checkpoint.model)
+    assert not np.array_equal(pixels, np.asarray(before["pixels"]) / 255)
+    expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00): the decoder mean")
+    # the map's star follows in the page (the slider's fragment run does not redraw the map)
+    wait_for_map_markers(page, None, [0.05, 0.0], TIMEOUT)
+    wait_for_app_run(page)  # the slider's rerun keeps the drawing
+    assert canvas_pixels(page)["pixels"] == after["pixels"]
+    # the rerun mounted the view again: one mouse move still draws once (no listener left behind)
+    draws = "() => Number(document.querySelector('%s').dataset.draws)" % CANVAS
+    before_move = page.evaluate(draws)
+    spot = empty_spot(page)
+    page.mouse.move(spot["px"], spot["py"])
+    _wait_canvas(page, CANVAS, "c.dataset.source === 'hover'")
+    assert page.evaluate(draws) == before_move + 1
+    page.screenshot(path=str(artifacts_dir / "browser-decoder-slider.png"))
+
+
+def test_a_mouse_move_over_empty_map_space_decodes_the_z_there(explorer, vae_checkpoint, artifacts_dir):
+    page = explorer
+    start = canvas_pixels(page)
+    spot = empty_spot(page)
+    assert spot is not None
+    page.mouse.move(spot["px"], spot["py"])
+    _wait_canvas(page, CANVAS, "c.dataset.source === 'hover'")
+    drawn = canvas_pixels(page)
+    # the cursor's z, to within a screen pixel (whole-pixel mouse positions)
+    assert abs(drawn["z"][0] - spot["x"]) < 0.05 and abs(drawn["z"][1] - spot["y"]) < 0.05
+    pixels = _assert_model_pixels(drawn, vae_checkpoint.model)
+    assert not np.array_equal(pixels, np.asarray(start["pixels"]) / 255)
+    expect(page.locator(".st-key-decoded_image")).to_contain_text("(under the cursor)")
+    page.screenshot(path=str(artifacts_dir / "browser-decoder-hover.png"))
+    # a second move decodes the new position
+    page.mouse.move(spot["px"] + 30, spot["py"] - 20)
+    _wait_canvas(page, CANVAS, "c.dataset.z !== arg", f"{drawn['z'][0]},{drawn['z'][1]}")
+    moved = canvas_pixels(page)
+    assert moved["z"][0] > drawn["z"][0] and moved["z"][1] > drawn["z"][1]
+    _assert_model_pixels(moved, vae_checkpoint.model)
+    # off the map, the sliders' z is shown again
+    page.mouse.move(5, 5)
+    _wait_canvas(page, CANVAS, "c.dataset.source === 'sliders'")
+    assert canvas_pixels(page)["pixels"] == start["pixels"]
+
+
+def test_the_compare_pages_models_decode_the_hovered_z_with_their_own_weights(page, app_url, vae_checkpoint,
+                                                                              ae_checkpoint, artifacts_dir):
+    canvases = {side: f".st-key-cmp_{side}_hover_decoded canvas.vx-canvas" for side in "ab"}
+    page.goto(app_url)
+    page.get_by_role("link", name="Compare AE and VAE").click(timeout=TIMEOUT)
+    right_map = ".st-key-cmp_b_map_panel .js-plotly-plot"
+    page.locator(right_map).wait_for(timeout=TIMEOUT)
+    page.add_script_tag(content=MAP_JS)
+    use_map(page, right_map)
+    page.wait_for_function("() => window.__scatterCount() === 10000", timeout=TIMEOUT)
+    for selector in canvases.values():
+        _wait_canvas(page, selector, "true")
+    px, py = page.evaluate("() => window.__px(1.5, -2.0)")  # on the VAE's map
+    page.mouse.move(px, py)
+    drawn = {}
+    for side, selector in canvases.items():
+        _wait_canvas(page, selector, "c.dataset.source === 'hover'")
+        drawn[side] = canvas_pixels(page, f".st-key-cmp_{side}_hover_decoded")
+    assert drawn["a"]["z"] == drawn["b"]["z"] and abs(drawn["b"]["z"][0] - 1.5) < 0.05
+    assert drawn["a"]["net"] != drawn["b"]["net"]
+    ae = _assert_model_pixels(drawn["a"], ae_checkpoint.model)
+    vae = _assert_model_pixels(drawn["b"], vae_checkpoint.model)
+    assert np.abs(ae - vae).max() > 0.2  # two decoders, two different images of one z
+    expect(page.locator(".st-key-cmp_a_hover_decoded")).to_contain_text("AE at z = (")
+    page.screenshot(path=str(artifacts_dir / "browser-decoder-compare-hover.png"))
+
+
+@pytest.fixture(scope="module")
+def server_only_url(artifacts_dir):
+    """A second server with the browser decoder off: every model decodes on the server."""
+    with streamlit_server(artifacts_dir / "streamlit-server-no-browser-decoder.log",
+                          env={"EXPLORER_BROWSER_DECODER": "0"}) as (url, _):
+        yield url
+
+
+def test_with_the_browser_path_off_the_server_draws_the_image(page, server_only_url, vae_checkpoint):
+    open_explorer(page, server_only_url, TIMEOUT)
+    expect(page.locator(".st-key-decoded_image img")).to_have_count(1)
+    assert page.locator(CANVAS).count() == 0
+    before = decoded_src(page)
+    slider_step_ms(page)  # returns once the new image has loaded
+    assert decoded_src(page) != before
+    expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00): the decoder mean")
+    src = page.locator(".st-key-decoded_image img").get_attribute("src")
+    png = Image.open(io.BytesIO(page.request.get(server_only_url + src if src.startswith("/") else src).body()))
+    pixels = np.asarray(png.convert("L"), dtype=np.float32)[::DECODED_SCALE, ::DECODED_SCALE] / 255
+    assert np.abs(pixels - decode_z(vae_checkpoint.model, (0.05, 0.0))[0, 0].numpy()).max() <= 1 / 255
