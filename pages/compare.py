@@ -14,6 +14,7 @@ from explorer.ui.views.holes import holes_panel, path_score_chart
 from explorer.ui.views.hover import hover_decoders
 from explorer.ui.views.latent_map import latent_map_view
 from explorer.ui.views.twins import adopt_finished_twins, twin_panel
+from explorer.ui.session import require_router
 
 MAP_HEIGHT = 460
 FONT_SIZE = 15
@@ -96,4 +97,5 @@ def compare_page() -> None:
     lesson.write_url_state((pair[0].label, pair[1].label))
 
 
+require_router()
 compare_page()

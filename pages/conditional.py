@@ -13,6 +13,7 @@ from explorer.ui.shipped import require_shipped
 from explorer.ui.views import ModelView
 from explorer.ui.family_figures import image_rows_figure
 from explorer.ui.views.decoder import DECODED_SCALE
+from explorer.ui.session import require_router
 
 PREFIX = "cvae_"
 SHIPPED = "mnist_cvae_z2.safetensors"
@@ -136,4 +137,5 @@ def conditional_page() -> None:
             analogy_panel(view)
 
 
+require_router()
 conditional_page()

@@ -13,6 +13,7 @@ from explorer.ui import caches, session
 from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
 from explorer.ui.family_figures import error_curve_figure, image_rows_figure
 from explorer.ui.shipped import require_shipped
+from explorer.ui.session import require_router
 
 DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.pt"
 #: Test digits shown per page of digits.
@@ -100,4 +101,5 @@ def denoising_page() -> None:
                    "noise seeded too) at each noise level; the dashed line is the level chosen above. At level 0 "
                    "both models see clean digits.")
 
+require_router()
 denoising_page()

@@ -10,6 +10,7 @@ from explorer.ui.views.decoder import decoder_panel
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state
+from explorer.ui.session import require_router
 
 
 def explorer_page() -> None:
@@ -81,4 +82,5 @@ def explorer_page() -> None:
             your_digit_code_panel(view, image)
 
 
+require_router()
 explorer_page()

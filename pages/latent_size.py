@@ -15,6 +15,7 @@ from explorer.ui import caches, session
 from explorer.ui.family_caches import test_latent_usage
 from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure
 from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
+from explorer.ui.session import require_router
 
 #: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
 SIZES = ("z=2", "z=5", "z=10", "z=20")
@@ -140,4 +141,5 @@ def latent_size_page() -> None:
         traversal_panel(models[name], name)
 
 
+require_router()
 latent_size_page()

@@ -9,6 +9,7 @@ import streamlit as st
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
 from explorer.ui import caches, figures, registry
+from explorer.ui.session import require_router
 
 LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
 TRAIN_COMMAND = ("python -m explorer.cli.train --model ae --latent-dim 2 --hidden --likelihood gaussian_identity "
@@ -93,4 +94,5 @@ def linear_pca_page() -> None:
                "clipped to [0, 1] only where drawn: the linear decoder's mean is unbounded.")
 
 
+require_router()
 linear_pca_page()

@@ -6,6 +6,7 @@ from explorer.ui import registry
 from explorer.ui.views import ModelView
 from explorer.ui.views.decoder import decoder_panel
 from explorer.ui.views.grid import manifold_panel
+from explorer.ui.session import require_router
 
 
 def manifold_page() -> None:
@@ -31,4 +32,5 @@ def manifold_page() -> None:
         decoder_panel(view)
 
 
+require_router()
 manifold_page()

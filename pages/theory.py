@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.ui import session
 
 from explorer.ui.views import theory
+from explorer.ui.session import require_router
 
 
 def theory_page() -> None:
@@ -62,4 +63,5 @@ def theory_page() -> None:
         st.markdown("\n".join(f"- **{term}**: {text}" for term, text in theory.GLOSSARY.items()))
 
 
+require_router()
 theory_page()

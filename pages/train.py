@@ -10,6 +10,7 @@ from explorer.ui import caches, figures, registry, session
 from explorer.ui import train_form as form
 from explorer.ui import training_job as tj
 from explorer.ui import training_queue as tq
+from explorer.ui.session import require_router
 
 LIVE_REFRESH_SECONDS = 2.0  # each redraw costs ~70 ms of CPU taken from training
 FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuilt only on change
@@ -203,4 +204,5 @@ def train_page() -> None:
                           "weights checksum: its integrity was checked by its zip CRCs only."))
 
 
+require_router()
 train_page()

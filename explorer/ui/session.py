@@ -23,6 +23,7 @@ SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last selection acted on
 BROWSER_TOKEN_KEY = "browser_token"  # this browser's token (cookie), see browser_store
 BROWSER_RESTORED_KEY = "browser_restored"  # this browser's stored models and job were taken back
+ROUTED_KEY = "routed_by_app"  # app.py's router has run in this session (see require_router)
 
 # The Compare page (two models side by side) and the Theory page that reads its selection.
 COMPARE_PREFIXES = ("cmp_a_", "cmp_b_")  # the two views' key prefixes
@@ -46,6 +47,7 @@ COMPARE_WIDGETS = ("cmp_model_a", "cmp_model_b", "cmp_prior_k", "cmp_path_start"
 
 def init_session_state() -> None:
     """Set every app-wide session-state default, once per session (app.py calls it first)."""
+    st.session_state[ROUTED_KEY] = True
     st.session_state.setdefault(SESSION_MODELS_KEY, {})
     st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})
     st.session_state.setdefault(CURRENT_MODEL_KEY, None)
@@ -59,6 +61,25 @@ def init_session_state() -> None:
     st.session_state.setdefault(BROWSER_RESTORED_KEY, False)
     # the Compare page's widgets keep their values on pages that do not draw them
     init_view_state(COMPARE_DEFAULTS, COMPARE_WIDGETS)
+
+
+def require_router() -> None:
+    """Make sure this page runs inside app.py's router; every page file calls it first.
+
+    With a ``pages/`` folder beside app.py, a freshly started Streamlit server is in its
+    legacy multipage mode until app.py's first ``st.navigation`` call: if the first visit
+    is a page URL (a shared lesson link such as ``/compare?step=3``), Streamlit runs that
+    page file alone, without app.py, so the sidebar, the model choice and the session
+    defaults are missing. Here that mode is switched off, as ``st.navigation`` itself
+    does (``PagesManager.uses_pages_directory``, Streamlit-internal), and the run is
+    repeated: app.py then routes the same URL, query parameters included, to this page.
+    """
+    if st.session_state.get(ROUTED_KEY):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def init_view_state(defaults: Mapping[str, object], persistent: tuple[str, ...] = ()) -> None:
