@@ -100,6 +100,23 @@ class TrainingQueue:
 SLOTS = TrainingQueue(MAX_CONCURRENT_TRAININGS)
 
 
+def waiting_text(position: int, limit: int) -> str:
+    """What a queued training's progress bar says: its place in line and the server's limit.
+
+    Args:
+        position: the 1-based place in line (:meth:`TrainingQueue.position`; 0 is read as 1).
+        limit: trainings the server runs at once.
+    """
+    return (f"Waiting for a free training slot: {ordinal(max(position, 1))} in line "
+            f"(this server trains {limit} at a time); it starts by itself")
+
+
+def stopped_in_line_message(reason: str | None) -> str:
+    """The message of a training stopped before its turn came (``reason``: why, or None
+    when the user pressed Stop)."""
+    return f"Stopped while waiting in line ({reason or 'by the user'}); nothing was trained."
+
+
 def ordinal(n: int) -> str:
     """``"1st"``, ``"2nd"``, ``"3rd"``, ``"4th"``, ``"11th"``, ``"22nd"``."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")

@@ -30,7 +30,7 @@ from explorer.core.metrics import evaluate
 from explorer.core.train import TrainingDiverged
 from explorer.core.twins import TwinReport, build_twins, train_twins
 from explorer.ui.training_job import fixed_sample
-from explorer.ui.training_queue import SLOTS, TrainingQueue
+from explorer.ui.training_queue import SLOTS, TrainingQueue, stopped_in_line_message
 
 JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 DONE_STATES = ("finished", "stopped", "diverged", "failed")
@@ -204,8 +204,7 @@ class TwinJob:
         if not self.queue.wait_turn(self, self._stop.is_set):
             with self._lock:
                 self._state = "stopped"
-                self._message = (f"Stopped while waiting in line ({self._stop_reason or 'by the user'}); "
-                                 "nothing was trained.")
+                self._message = stopped_in_line_message(self._stop_reason)
                 self._end = self._start = time.perf_counter()
             return
         with self._lock:

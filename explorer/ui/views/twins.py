@@ -15,7 +15,7 @@ from explorer.core.config import TrainConfig
 from explorer.ui import caches, figures, registry
 from explorer.ui import twin_job as tj
 from explorer.ui.session_watch import WATCHDOG, current_session_id
-from explorer.ui.training_queue import ordinal
+from explorer.ui.training_queue import waiting_text
 from explorer.ui.train_form import format_seconds
 
 JOB_KEY = "cmp_twin_job"
@@ -66,8 +66,7 @@ def _live_view(job: tj.TwinJob, live: bool) -> None:
     if live and snap.state in tj.DONE_STATES:
         st.rerun()  # whole app: the results join the model choice, the outcome shows
     if snap.state == "queued":
-        text = (f"Waiting for a free training slot: {ordinal(max(snap.queue_position, 1))} in line (this "
-                f"server trains {job.queue.limit} at a time); it starts by itself")
+        text = waiting_text(snap.queue_position, job.queue.limit)
     elif snap.num_steps:
         text = f"Epoch {snap.epoch}/{snap.epochs}, step {snap.step}/{snap.num_steps}"
     else:
