@@ -84,3 +84,50 @@ def test_a_reload_in_the_same_browser_keeps_the_model_choice(app_test):
     assert not reloaded.exception, reloaded.exception
     assert "mnist_ae_z2" in reloaded.selectbox(key="model_choice").value
     assert options == reloaded.selectbox(key="model_choice").options
+
+
+def _thread_nice() -> int:
+    import os
+    import threading
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_lower_thread_priority_lowers_only_the_calling_thread():
+    import threading
+
+    from explorer.ui.training_queue import lower_thread_priority
+
+    seen = {}
+
+    def worker():
+        seen["before"] = _thread_nice()
+        seen["lowered"] = lower_thread_priority(5)
+        seen["after"] = _thread_nice()
+        child = threading.Thread(target=lambda: seen.setdefault("child", _thread_nice()))
+        child.start()
+        child.join()
+
+    main_before = _thread_nice()
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen["lowered"] and seen["after"] == min(19, seen["before"] + 5)
+    assert seen["child"] == seen["after"]  # threads it starts (PyTorch's workers) inherit it
+    assert _thread_nice() == main_before  # the server's other threads keep theirs
+
+
+def test_a_twin_run_trains_at_lowered_priority(mnist, monkeypatch):
+    from explorer.ui.training_queue import TRAINING_NICE
+
+    seen = []
+    real_train = tj.train_twins
+
+    def recording_train(*args, **kwargs):
+        seen.append(_thread_nice())
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(tj, "train_twins", recording_train)
+    base = _thread_nice()
+    assert _job(mnist, TrainingQueue(1)).start().join(120)
+    assert seen == [min(19, base + TRAINING_NICE)]

@@ -30,7 +30,7 @@ from explorer.core.metrics import evaluate
 from explorer.core.train import TrainingDiverged
 from explorer.core.twins import TwinReport, build_twins, train_twins
 from explorer.ui.training_job import fixed_sample
-from explorer.ui.training_queue import SLOTS, TrainingQueue, stopped_in_line_message
+from explorer.ui.training_queue import SLOTS, TrainingQueue, lower_thread_priority, stopped_in_line_message
 
 JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 DONE_STATES = ("finished", "stopped", "diverged", "failed")
@@ -199,6 +199,7 @@ class TwinJob:
                 self._codes = (report.codes[0], report.codes[1])
 
     def _run(self) -> None:
+        lower_thread_priority()  # sliders and clicks of every session come first
         torch.set_flush_denormal(True)  # before any torch op of this thread (see training_job)
         torch.set_num_threads(TRAINING_THREADS)
         if not self.queue.wait_turn(self, self._stop.is_set):
