@@ -17,7 +17,10 @@ to its click panel. Prints JSON:
 - ``server_peak_rss_mib``: the server process's peak resident memory (``VmHWM``), and its
   RSS sampled after the sessions opened and at the end;
 - ``trainings``: how many of the training sessions were running or queued at the end
-  (the Train page's progress text), and the server's slot count.
+  (the Train page's progress text), and the server's slot count;
+- ``own_state_kept``: before the rounds, session k sets its manifold grid to n = 5 + k % 5
+  cells a side; afterwards each session's grid slider is read back: how many still show
+  their own n (all of them, unless sessions leak state into each other).
 
 Timings are reported, never asserted. Run the full size (30 sessions, 5 training) on an
 idle machine only: it keeps both cores busy for several minutes.
@@ -102,6 +105,27 @@ def _training_state(page) -> str:
     return "queued" if "in line" in text else "running" if "Epoch" in text else "ended"
 
 
+GRID_N = ".st-key-grid_n input[type=range]"
+
+
+def _set_grid_n(page, steps: int) -> None:
+    """Grid n to its minimum, then ``steps`` up (keyboard on the slider's thumb)."""
+    wait_for_app_run(page)
+    thumb = page.locator(GRID_N)
+    thumb.focus()
+    thumb.press("Home")
+    for _ in range(steps):
+        wait_for_app_run(page)
+        thumb.press("ArrowRight")
+    wait_for_app_run(page)
+
+
+def _grid_n(page) -> int:
+    wait_for_app_run(page)
+    thumb = page.locator(GRID_N)
+    return int(thumb.get_attribute("aria-valuenow") or thumb.input_value())
+
+
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -130,11 +154,16 @@ def main(argv: list[str] | None = None) -> int:
                 _start_training(page, url)
                 open_explorer(page, url, timeout_ms=300_000)  # a new session of the same browser
         after_open = _memory_mib(pid) if pid else {}
+        wanted = {}
+        for k, page in enumerate(pages):
+            _set_grid_n(page, k % 5)
+            wanted[id(page)] = _grid_n(page)
         points = {id(page): isolated_points(page, 2) for page in pages}
         for r in range(args.rounds):
             for page in pages:
                 slider.append(slider_step_ms(page))
                 clicks.append(click_to_panel_ms(page, points[id(page)][r % 2]))
+        kept = sum(_grid_n(page) == wanted[id(page)] for page in pages)
         for page in pages[: args.training]:
             states.append(_training_state(page))
         at_end = _memory_mib(pid) if pid else {}
@@ -149,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         "server_peak_rss_mib": at_end.get("VmHWM"), "server_rss_mib": {"after_open": after_open.get("VmRSS"),
                                                                        "at_end": at_end.get("VmRSS")},
         "trainings": {s: states.count(s) for s in ("running", "queued", "ended")},
+        "own_state_kept": f"{kept} of {len(pages)} sessions",
+        "grid_n_set": sorted(set(wanted.values())),
         "wall_s": round(time.perf_counter() - t0, 1),
     }, indent=1))
     return 0

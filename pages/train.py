@@ -35,8 +35,7 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     if live and snap.state in tj.DONE_STATES:
         st.rerun()  # whole app: the sidebar offers the new model, the result section shows
     if snap.state == "queued":
-        text = (f"Waiting for a free training slot: {tq.ordinal(max(snap.queue_position, 1))} in line "
-                f"(this server trains {job.queue.limit} at a time); it starts by itself")
+        text = tq.waiting_text(snap.queue_position, job.queue.limit)
     elif snap.num_batches:
         text = f"Epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/{snap.num_batches}"
     else:

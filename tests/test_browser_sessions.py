@@ -1,5 +1,5 @@
 """Sessions in headless chromium (skips without chromium): a finished run survives a
-reload of the same browser; a closed tab's training stops and frees its slot."""
+reload of the same browser, still chosen; a closed tab's training stops and frees its slot."""
 
 import re
 
@@ -37,6 +37,8 @@ def test_a_finished_run_survives_a_page_reload(page, app_url, artifacts_dir):
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=60_000)  # the run's result is back
     assert f"{name} (this session)" in _session_options(page)
+    # and it is still the chosen model, not the default one
+    page.wait_for_function(f"(name) => ({SIDEBAR_CHOICE_JS})().includes(name + ' (this session)')", arg=name)
     page.screenshot(path=str(artifacts_dir / "reload-keeps-model.png"))
 
 

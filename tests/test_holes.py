@@ -50,6 +50,17 @@ def test_real_digits_score_high_blank_and_noise_low(shipped, mnist):
     assert isinstance(strip, np.ndarray) and strip.shape == (5,)
 
 
+def test_images_outside_the_unit_range_are_scored_as_shown(shipped, mnist):
+    """An identity-link decoder's mean (the linear AE) leaves [0, 1]; the score is that of
+    the clipped image the app shows."""
+    clf = shipped.model
+    digits = mnist.test_images[:50]
+    overshoot = (digits - 0.5) * 6  # pixels in [-3, 3]: clipped, the same strokes
+    clipped = overshoot.clamp(0, 1)
+    assert torch.equal(digit_score(clf, overshoot), digit_score(clf, clipped))
+    assert not torch.equal(clf.probabilities(overshoot), clf.probabilities(clipped))  # the clip matters
+
+
 def test_the_vae_fills_its_prior_with_digits_more_than_the_ae(shipped, shares, vae_checkpoint):
     vae, ae = shares
     assert 0.0 <= ae < vae <= 1.0

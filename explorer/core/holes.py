@@ -32,12 +32,14 @@ def digit_score(classifier: DigitClassifier, images: torch.Tensor) -> torch.Tens
 
     Args:
         classifier: a trained :class:`DigitClassifier`.
-        images: (B, 1, 28, 28) float pixels in [0, 1].
+        images: (B, 1, 28, 28) float pixels in [0, 1]. Values outside are clipped
+            first, as the app shows them: an identity-link decoder's mean (the linear
+            AE) is unbounded, and the classifier only saw pixels in [0, 1].
 
     Returns:
         (B,) float32 scores in [0.1, 1] (a probability; 0.1 is chance over 10 classes).
     """
-    return classifier.probabilities(images).max(-1).values
+    return classifier.probabilities(images.clamp(0.0, 1.0)).max(-1).values
 
 
 def path_scores(classifier: DigitClassifier, images: torch.Tensor) -> np.ndarray:

@@ -23,6 +23,8 @@ random token the browser keeps in a cookie:
 
 The training job is handed over too: the new session shows it and joins the sessions the
 :mod:`explorer.ui.session_watch` watchdog checks, so a reload does not stop a training.
+So is the sidebar's model choice: a reload shows the model the browser was looking at
+(a run finished before the reload stays chosen), not the default one.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class BrowserRecord:
 
     models: OrderedDict = field(default_factory=OrderedDict)  # name -> Checkpoint, oldest first
     job: object | None = None  # its latest TrainingJob
+    choice: str | None = None  # its latest sidebar model choice (a registry.model_options() value)
     last_seen: float = field(default_factory=time.monotonic)
 
 
@@ -91,6 +94,16 @@ class BrowserStore:
         """Keep ``job`` as this browser's training job."""
         with self._lock:
             self._record(token).job = job
+
+    def remember_choice(self, token: str, choice: str) -> None:
+        """Keep ``choice`` as this browser's sidebar model choice."""
+        with self._lock:
+            self._record(token).choice = choice
+
+    def recall_choice(self, token: str) -> str | None:
+        """This browser's latest sidebar model choice (None if it made none)."""
+        with self._lock:
+            return self._record(token).choice
 
     def recall(self, token: str) -> tuple[dict[str, Checkpoint], object | None]:
         """This browser's models (name -> checkpoint, oldest first) and latest job."""
@@ -130,8 +143,15 @@ def remember_session_model(name: str, checkpoint: Checkpoint) -> None:
     STORE.remember_model(browser_token(), name, checkpoint)
 
 
+def remember_choice(choice: str) -> None:
+    """Keep the sidebar's model choice for this browser's later sessions (called by
+    :func:`explorer.ui.registry.select_model` on every run)."""
+    STORE.remember_choice(browser_token(), choice)
+
+
 def sync_browser(add_model: Callable[[str, Checkpoint], object]) -> None:
-    """Once per session: take back this browser's models and job (a reload); on every
+    """Once per session: take back this browser's models, job and model choice (a
+    reload; the choice is applied by :func:`explorer.ui.registry.select_model`); on every
     run: keep the session's job in the store and under the watchdog, and set the cookie
     when the browser did not send it. app.py calls it after the session defaults.
 
@@ -150,6 +170,9 @@ def sync_browser(add_model: Callable[[str, Checkpoint], object]) -> None:
                 add_model(name, checkpoint)
         if job is not None and st.session_state[job_key] is None:
             st.session_state[job_key] = job
+        choice = STORE.recall_choice(token)
+        if choice is not None and st.session_state.get(session.PENDING_CHOICE_KEY) is None:
+            st.session_state[session.PENDING_CHOICE_KEY] = choice
     job = st.session_state[job_key]
     if job is not None:
         _, stored = STORE.recall(token)

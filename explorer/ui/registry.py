@@ -231,6 +231,7 @@ def select_model() -> None:
     choice = st.sidebar.selectbox(
         "Model", list(options), format_func=options.__getitem__, key=MODEL_CHOICE_KEY
     )
+    browser_store.remember_choice(choice)  # a reload in this browser shows the same model
     try:
         st.session_state[CURRENT_MODEL_KEY] = resolve_model(choice)
     except (CheckpointError, KeyError) as exc:

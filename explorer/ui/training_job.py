@@ -47,7 +47,7 @@ from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder, build_model
 from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
 from explorer.ui.train_form import run_name
-from explorer.ui.training_queue import SLOTS, TrainingQueue
+from explorer.ui.training_queue import SLOTS, TrainingQueue, stopped_in_line_message
 
 JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 #: States in which the thread has ended.
@@ -296,8 +296,7 @@ class TrainingJob:
         if not self.queue.wait_turn(self, self._stop.is_set):
             with self._lock:
                 self._state = "stopped"
-                self._message = (f"Stopped while waiting in line ({self._stop_reason or 'by the user'}); "
-                                 "nothing was trained.")
+                self._message = stopped_in_line_message(self._stop_reason)
                 self._end = self._start = time.perf_counter()
             return
         with self._lock:

@@ -27,6 +27,33 @@ def _limit_from_environment() -> int:
 #: Trainings that may run at once on this server.
 MAX_CONCURRENT_TRAININGS = _limit_from_environment()
 
+#: How much a training thread steps back for the page work of every session (its Linux
+#: nice increment; environment variable ``EXPLORER_TRAINING_NICE``, default 10; 0 keeps
+#: it level). Only matters when the cores are busy: an idle server trains at full speed,
+#: a busy one serves sliders and clicks first (a nice-10 thread gets about a tenth of
+#: the CPU a nice-0 one gets while both want it).
+TRAINING_NICE = int(os.environ.get("EXPLORER_TRAINING_NICE", "10") or 0)
+
+
+def lower_thread_priority(increment: int | None = None) -> bool:
+    """Lower the calling thread's CPU priority by ``increment`` (default
+    :data:`TRAINING_NICE`), so a training yields the cores to the page work of every
+    session. Call it first in a training thread: threads it starts later (PyTorch's
+    intra-op workers) inherit the priority; other threads keep theirs.
+
+    Best effort: returns False where the platform has no per-thread priority (not Linux)
+    or refuses; the training then runs at normal priority.
+    """
+    increment = TRAINING_NICE if increment is None else increment
+    if increment <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return False
+    try:
+        thread = threading.get_native_id()  # on Linux a thread is a task of its own
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + increment))
+    except OSError:
+        return False
+    return True
+
 
 class TrainingQueue:
     """A counting semaphore with a visible FIFO queue.
@@ -98,6 +125,23 @@ class TrainingQueue:
 
 #: The server-wide queue (one per process).
 SLOTS = TrainingQueue(MAX_CONCURRENT_TRAININGS)
+
+
+def waiting_text(position: int, limit: int) -> str:
+    """What a queued training's progress bar says: its place in line and the server's limit.
+
+    Args:
+        position: the 1-based place in line (:meth:`TrainingQueue.position`; 0 is read as 1).
+        limit: trainings the server runs at once.
+    """
+    return (f"Waiting for a free training slot: {ordinal(max(position, 1))} in line "
+            f"(this server trains {limit} at a time); it starts by itself")
+
+
+def stopped_in_line_message(reason: str | None) -> str:
+    """The message of a training stopped before its turn came (``reason``: why, or None
+    when the user pressed Stop)."""
+    return f"Stopped while waiting in line ({reason or 'by the user'}); nothing was trained."
 
 
 def ordinal(n: int) -> str:

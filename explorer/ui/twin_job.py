@@ -2,6 +2,12 @@
 on the Compare page): progress, the latest codes of both, Stop, and both results as
 validated checkpoints.
 
+A twin run is a training like any other on this server: it waits its turn in the
+server's queue (:data:`explorer.ui.training_queue.SLOTS`, state ``"queued"``) and the
+page has :data:`explorer.ui.session_watch.WATCHDOG` stop it when its browser session
+ends. Its results pass the same check as the Train page's
+(:func:`explorer.core.limits.absurd_results`) before they are offered as models.
+
 :class:`TwinJob` runs :func:`explorer.core.twins.train_twins` in a daemon thread and
 keeps, under a lock, what the page reads through :meth:`TwinJob.snapshot`. Nothing here
 touches Streamlit: the page keeps one job per session in ``st.session_state``.
@@ -19,12 +25,14 @@ import torch
 
 from explorer.core.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.train import TrainingDiverged
 from explorer.core.twins import TwinReport, build_twins, train_twins
 from explorer.ui.training_job import fixed_sample
+from explorer.ui.training_queue import SLOTS, TrainingQueue, lower_thread_priority, stopped_in_line_message
 
-JobState = Literal["running", "finished", "stopped", "diverged", "failed"]
+JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 DONE_STATES = ("finished", "stopped", "diverged", "failed")
 #: Test digits on the live maps (a fixed sample, the same for both models and every report).
 SAMPLE_SIZE = 2000
@@ -43,7 +51,8 @@ class TwinSnapshot:
     """A consistent copy of a :class:`TwinJob`'s state for drawing.
 
     Attributes:
-        state: one of ``running``, ``finished``, ``stopped``, ``diverged``, ``failed``.
+        state: one of ``queued`` (waiting for a free training slot), ``running``,
+            ``finished``, ``stopped``, ``diverged``, ``failed``.
         step: optimiser steps done (each model); num_steps: steps in the whole run.
         epoch: current 1-based epoch (0 before the first step); epochs: asked for.
         elapsed: seconds since the start.
@@ -52,6 +61,7 @@ class TwinSnapshot:
         sample_labels: (n,) labels of the sample digits.
         message: what ended the run (stopped, diverged, failed), else "".
         checkpoints: (AE, VAE) once done with a result, else None.
+        queue_position: while queued, the 1-based place in line (1: starts next); else 0.
     """
 
     state: JobState
@@ -65,6 +75,7 @@ class TwinSnapshot:
     sample_labels: np.ndarray
     message: str
     checkpoints: tuple[Checkpoint, Checkpoint] | None
+    queue_position: int = 0
 
     @property
     def fraction(self) -> float:
@@ -88,6 +99,8 @@ class TwinJob:
         test_labels: (M,) digit labels.
         dataset: ``{"name", "sha256"}`` of the training data, stored in the checkpoints.
         model_config: the networks (its kind is ignored: one AE, one VAE).
+        queue: the queue that limits trainings at once (default: the server's,
+            :data:`explorer.ui.training_queue.SLOTS`); the pair takes one slot.
 
     Attributes:
         session_names: (AE, VAE) names in the session's model choice, set by the page
@@ -101,15 +114,17 @@ class TwinJob:
     dataset: dict
     model_config: ModelConfig = MODEL_CONFIG
     sample_size: int = SAMPLE_SIZE
+    queue: TrainingQueue | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
-    _state: JobState = field(default="running", init=False)
+    _state: JobState = field(default="queued", init=False)
     _start: float = field(default=0.0, init=False)
     _end: float | None = field(default=None, init=False)
     _report: TwinReport | None = field(default=None, init=False)
     _codes: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False)
     _message: str = field(default="", init=False)
+    _stop_reason: str | None = field(default=None, init=False)
     _checkpoints: tuple[Checkpoint, Checkpoint] | None = field(default=None, init=False)
     session_names: tuple[str, str] | None = field(default=None, init=False)
 
@@ -125,13 +140,22 @@ class TwinJob:
         """
         if self._thread is not None:
             raise RuntimeError("this job has already been started")
-        self._start = time.perf_counter()
+        if self.queue is None:
+            self.queue = SLOTS
         self._thread = threading.Thread(target=self._run, name="twin-training", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Ask training to end before its next step; both models keep their weights."""
+    def stop(self, reason: str | None = None) -> None:
+        """Ask training to end before its next step; both models keep their weights. A
+        queued job leaves the queue without training.
+
+        Args:
+            reason: why, for the message (default: the user pressed Stop), e.g.
+                ``"its browser session ended"`` (:mod:`explorer.ui.session_watch`).
+        """
+        if reason is not None and not self._stop.is_set():
+            self._stop_reason = reason
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> bool:
@@ -155,13 +179,15 @@ class TwinJob:
         """A consistent copy of the state (thread-safe; no tensors copied)."""
         with self._lock:
             r = self._report
+            state = self._state
             now = self._end if self._end is not None else time.perf_counter()
             return TwinSnapshot(
-                state=self._state, step=r.step if r else 0, num_steps=r.num_steps if r else 0,
+                state=state, step=r.step if r else 0, num_steps=r.num_steps if r else 0,
                 epoch=r.epoch if r else 0, epochs=self.train_config.epochs,
                 elapsed=now - self._start if self._start else 0.0,
                 losses=r.losses if r else None, codes=self._codes, sample_labels=self._sample_labels,
                 message=self._message, checkpoints=self._checkpoints,
+                queue_position=self.queue.position(self) if state == "queued" and self.queue else 0,
             )
 
     # --- the training thread -------------------------------------------------------
@@ -173,8 +199,18 @@ class TwinJob:
                 self._codes = (report.codes[0], report.codes[1])
 
     def _run(self) -> None:
+        lower_thread_priority()  # sliders and clicks of every session come first
         torch.set_flush_denormal(True)  # before any torch op of this thread (see training_job)
         torch.set_num_threads(TRAINING_THREADS)
+        if not self.queue.wait_turn(self, self._stop.is_set):
+            with self._lock:
+                self._state = "stopped"
+                self._message = stopped_in_line_message(self._stop_reason)
+                self._end = self._start = time.perf_counter()
+            return
+        with self._lock:
+            self._state = "running"
+            self._start = time.perf_counter()
         state: JobState = "finished"
         message = ""
         try:
@@ -189,25 +225,42 @@ class TwinJob:
             else:
                 if result.stopped:
                     state = "stopped"
-                    message = (f"Stopped by the user after {result.steps} of {self._report.num_steps} steps; "
+                    who = f"Stopped ({self._stop_reason})" if self._stop_reason else "Stopped by the user"
+                    message = (f"{who} after {result.steps} of {self._report.num_steps} steps; "
                                "both models keep their weights from that moment.")
-                self._package(models, result.histories)
+                problem = self._package(models, result.histories)
+                if problem is not None:
+                    state = "diverged"
+                    message = (f"Training diverged: at the end {problem} (learning rate "
+                               f"{self.train_config.lr:g}). A diverged run is not offered as a model.")
         except Exception as exc:  # noqa: BLE001 - reported to the page, never lost
             state, message = "failed", f"Training failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.queue.leave(self)  # the next in line starts
         with self._lock:
             self._state, self._message = state, message
             self._end = time.perf_counter()
 
-    def _package(self, models, histories: list[list[dict]]) -> None:
-        """Test metrics and validated checkpoints of both models (serialised, loaded back)."""
+    def _package(self, models, histories: list[list[dict]]) -> str | None:
+        """Test metrics and validated checkpoints of both models (serialised, loaded back).
+
+        Returns:
+            None, or what is non-finite or absurd in either model's final weights or
+            metrics (:func:`explorer.core.limits.absurd_results`, named with the model);
+            then neither result is kept.
+        """
         checkpoints = []
-        for model, history in zip(models, histories):
+        for name, model, history in zip(("AE", "VAE"), models, histories):
             metrics = evaluate(model, self.test_images, self.test_labels, seed=self.train_config.seed)
+            problem = absurd_results(model, metrics, reconstruction_bound(model.config))
+            if problem is not None:
+                return f"the {name}'s {problem.removeprefix('the ')}"
             data = checkpoint_bytes(model, train_config=self.train_config, history=history, metrics=metrics,
                                     dataset=self.dataset)
             checkpoints.append(load_checkpoint(data))
         with self._lock:
             self._checkpoints = (checkpoints[0], checkpoints[1])
+        return None
 
 
 def run_names(job: TwinJob) -> tuple[str, str]:

@@ -14,6 +14,8 @@ import streamlit as st
 from explorer.core.config import TrainConfig
 from explorer.ui import caches, figures, registry
 from explorer.ui import twin_job as tj
+from explorer.ui.session_watch import WATCHDOG, current_session_id
+from explorer.ui.training_queue import waiting_text
 from explorer.ui.train_form import format_seconds
 
 JOB_KEY = "cmp_twin_job"
@@ -45,7 +47,11 @@ def _start() -> None:
     config = TrainConfig(epochs=int(state["cmp_twin_epochs"]), batch_size=BATCH_SIZE, lr=LEARNING_RATE,
                          lr_schedule="cosine", seed=int(state["cmp_twin_seed"]),
                          subset=int(state["cmp_twin_subset"]))
-    state[JOB_KEY] = tj.TwinJob(config, train_images, test_images, test_labels, dataset).start()
+    job = tj.TwinJob(config, train_images, test_images, test_labels, dataset).start()
+    state[JOB_KEY] = job
+    session_id = current_session_id()
+    if session_id is not None:  # a closed tab stops the run (see explorer.ui.session_watch)
+        WATCHDOG.watch(job, session_id)
 
 
 def _use_twins() -> None:
@@ -59,8 +65,12 @@ def _live_view(job: tj.TwinJob, live: bool) -> None:
     snap = job.snapshot()
     if live and snap.state in tj.DONE_STATES:
         st.rerun()  # whole app: the results join the model choice, the outcome shows
-    text = (f"Epoch {snap.epoch}/{snap.epochs}, step {snap.step}/{snap.num_steps}" if snap.num_steps
-            else "Starting...")
+    if snap.state == "queued":
+        text = waiting_text(snap.queue_position, job.queue.limit)
+    elif snap.num_steps:
+        text = f"Epoch {snap.epoch}/{snap.epochs}, step {snap.step}/{snap.num_steps}"
+    else:
+        text = "Starting..."
     st.progress(snap.fraction, text=f"{text}  ·  elapsed {format_seconds(snap.elapsed)}")
     if live:
         st.button("Stop", key="cmp_twin_stop", icon=":material/stop:", on_click=job.stop,
