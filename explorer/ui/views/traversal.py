@@ -28,6 +28,9 @@ from explorer.ui.views.common import ModelView
 #: A model without a posterior is swept over mean(mu_d) +- this many std(mu_d) on the test set.
 CODE_SPREAD_SIGMAS = 3.0
 DEFAULT_STEPS = 9
+TRAVERSAL_HELP = ("A latent space of more than two dimensions has no plane to tile with a manifold grid: a "
+                  "traversal changes one latent dimension at a time, starting from one digit's code, to show "
+                  "what each dimension does to the image.")
 
 
 @dataclass(frozen=True)
