@@ -30,6 +30,7 @@ def compare_page() -> None:
     if pair is None:
         st.stop()
     views = [ModelView.create(entry, prefix) for entry, prefix in zip(pair, COMPARE_PREFIXES)]
+    compare.condition_selectors(views)  # a conditional model decodes with a label
     # Clicks are read before any widget is drawn, so they can set the path's ends this run.
     selected = compare.linked_selection(views)
     st.session_state["cmp_theory_source"] = {"choices": [st.session_state["cmp_model_a"],

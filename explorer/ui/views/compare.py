@@ -64,11 +64,29 @@ def model_pair() -> tuple[ModelEntry, ModelEntry] | None:
             column.error(f"Cannot use this model: {exc}. Choose another one.")
             return None
         if entry.model.config.latent_dim != 2:
-            column.error(f"{entry.label} has a {entry.model.config.latent_dim}-D latent space; the side-by-side "
-                         "maps need 2-D models. Choose another one.")
+            column.error(f"{entry.label} has {entry.model.config.latent_dim} latent dimensions, but this page "
+                         "draws each model's codes z themselves on a plane, so it needs models with a 2-D latent "
+                         f"space. Choose a 2-D model for the {side.lower()} map; the Explorer page shows this one "
+                         "(principal components of mu and traversals).")
             return None
         entries.append(entry)
     return entries[0], entries[1]
+
+
+def condition_selectors(views: list[ModelView]) -> None:
+    """A digit label for each conditional model, under its model choice (key
+    ``<prefix>condition_label``): every decoding on that side (prior samples, the path,
+    the cloud, the holes, the hover image) uses it. Nothing for other models."""
+    if not any(view.model.is_conditional for view in views):
+        return
+    for view, column, side in zip(views, st.columns(2), ("Left", "Right")):
+        if view.model.is_conditional:
+            column.selectbox(f"{side} map: digit label y for decoding", list(range(view.model.config.num_classes)),
+                             key=view.keys("condition_label"),
+                             help="A conditional VAE decodes z together with a label y: z holds the style, y "
+                                  "the digit. Prior samples, the interpolation path, the cloud, the holes and "
+                                  "the image under the cursor on this side are decoded with this label. (A "
+                                  "selected digit's reconstruction uses its own label.)")
 
 
 def _set_path_end(index: int) -> None:
