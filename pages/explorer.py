@@ -28,7 +28,8 @@ def explorer_page() -> None:
     map_overlay_toggles(view)
     z_marker, grid = record_map_state(view)
 
-    map_col, grid_col, side_col = st.columns([5, 4, 3], gap="medium")
+    # a traversal needs a wider column than the grid: a row of images per latent dimension
+    map_col, grid_col, side_col = st.columns([5, 4, 3] if view.is_2d else [5, 5, 3], gap="medium")
     # The panels are written before the map: their deltas reach the browser first, so a
     # click's panel shows while the 10,000-point WebGL scatter is still redrawing.
     with grid_col:
@@ -37,7 +38,7 @@ def explorer_page() -> None:
             manifold_panel(view, height=420)
         else:  # no plane of z to tile or slide over: sweep one dimension at a time
             st.subheader("Traversals", help=TRAVERSAL_HELP)
-            traversal_panel(view, entry.label, layout="stacked", scale=1.0)
+            traversal_panel(view, entry.label, layout="stacked")
     with side_col:
         if view.is_2d:
             st.subheader("Decoder")

@@ -127,9 +127,9 @@ def train_page() -> None:
                     help="Fully connected layers, or convolutions (Conv2D 32, 64 stride 2, 64, 64, then the "
                          "hidden sizes as dense layers; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1). "
                          "The convolutional network is several times slower on a CPU; its usual hidden size is 32.")
-                hidden = c1.text_input("Hidden sizes (encoder; the decoder mirrors them)",
+                hidden = c1.text_input("Hidden sizes",
                                        ", ".join(map(str, m0.hidden_sizes)), key="train_hidden",
-                                       help="Fully connected: the encoder's layer widths, mirrored by the decoder. "
+                                       help="Fully connected: the encoder's layer widths; the decoder mirrors them. "
                                             "Convolutional: the dense widths after the convolutions (e.g. 32).")
                 likelihood = c3.selectbox(
                     "Decoder p(x|z)", list(form.LIKELIHOOD_LABELS), format_func=form.LIKELIHOOD_LABELS.__getitem__,

@@ -104,12 +104,16 @@ def traversal_panel(view: ModelView, name: str, *, layout: str = "side", with_cl
     plan = traversal_plan(view)
     if layout == "side":
         controls, grid = st.columns([1, 3])
+        digit_col = steps_col = controls
     else:
         controls = grid = st.container()
-    with controls:
+        digit_col, steps_col = controls.columns(2)
+    with digit_col:
         index = _start_digit(view, len(images), with_click)
+    with steps_col:
         steps = st.slider("Steps per dimension", 5, 15, step=2, key=view.keys("traversal_steps"),
                           help="How many values of z_d each row shows, evenly spaced over its sweep.")
+    with controls:
         if layout == "side":
             st.image(png_bytes(upscale_nearest(images[index], 3)), output_format="PNG",
                      caption=f"test digit {index} (a {int(labels[index])})")
