@@ -153,7 +153,7 @@ def test_compare_refuses_a_z10_model_with_a_clear_message(app_test):
     assert "10 latent dimensions" in message and "2-D latent space" in message and "left map" in message
 
 
-def test_the_train_page_trains_and_saves_a_linear_ae(app_test, tmp_path, monkeypatch):
+def test_the_train_page_trains_and_saves_a_linear_ae(app_test, tmp_path, monkeypatch, mnist):
     monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
     at = app_test()
     at.run()
@@ -165,7 +165,7 @@ def test_the_train_page_trains_and_saves_a_linear_ae(app_test, tmp_path, monkeyp
     shown = {w.key for w in (*at.get("text_input"), *at.selectbox, *at.number_input)}
     assert not shown & {"train_hidden", "train_architecture", "train_likelihood", "train_beta"}
     assert any("no hidden layers" in c.value for c in at.caption)
-    for key, value in {"train_epochs": 1, "train_subset": 500}.items():
+    for key, value in {"train_epochs": 1, "train_subset": 500, "train_latent_dim": 3}.items():
         at.number_input(key=key).set_value(value)
     at.button(key="start_training").click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -176,10 +176,21 @@ def test_the_train_page_trains_and_saves_a_linear_ae(app_test, tmp_path, monkeyp
     history = job.snapshot().history
     assert np.isfinite(history[-1].metrics["test_reconstruction"])
     name = at.text_input(key=session.SAVE_NAME_KEY).value
-    assert name.startswith("ae_linear_z2_e1_n500_s0_")
+    assert name.startswith("ae_linear_z3_e1_n500_s0_")
     at.button(key="save_checkpoint").click().run()
     saved = load_checkpoint(tmp_path / name)
     config = saved.model_config
     assert (config.kind, config.hidden_sizes, config.likelihood) == ("ae", (), "gaussian_identity")
     assert [type(m).__name__ for m in saved.model.modules() if len(list(m.children())) == 0
             and any(True for _ in m.parameters())] == ["Linear", "Linear"]
+
+    # the new model (chosen in the sidebar) has no posterior and z = 3: the Explorer's
+    # traversals sweep each dimension over its codes' spread, sorted by their variance
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    mu = encode_dataset(job.snapshot().checkpoint.model, mnist.test_images, mnist.test_labels).mu
+    variance = mu.astype(np.float64).std(axis=0) ** 2
+    rows = chart_spec(at, "traversal_chart")["layout"]["yaxis"]["ticktext"]
+    assert rows == [f"z{d + 1}: var {variance[d]:.2g}" for d in np.argsort(-mu.std(axis=0), kind="stable")]
+    assert chart_spec(at, "traversal_chart")["layout"]["xaxis"]["ticktext"][0] == "-3.0 sd"
+    assert any("has no prior" in c.value and "standard deviations" in c.value for c in at.caption)
