@@ -26,10 +26,12 @@ def compare_page() -> None:
     lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
     lesson.lesson_panel()
     adopt_finished_twins()  # a finished "watch the holes form" run joins the model choices
-    pair = compare.model_pair()
+    label_slots = []
+    pair = compare.model_pair(label_slots)
     if pair is None:
         st.stop()
     views = [ModelView.create(entry, prefix) for entry, prefix in zip(pair, COMPARE_PREFIXES)]
+    compare.condition_selectors(views, label_slots)  # a conditional model decodes with a label
     # Clicks are read before any widget is drawn, so they can set the path's ends this run.
     selected = compare.linked_selection(views)
     st.session_state["cmp_theory_source"] = {"choices": [st.session_state["cmp_model_a"],

@@ -6,10 +6,11 @@ from explorer.core.metrics import METRICS
 from explorer.ui import caches, registry
 from explorer.ui.views import ModelView
 from explorer.ui.views.click import click_panel
-from explorer.ui.views.decoder import decoder_panel
+from explorer.ui.views.decoder import condition_selector, decoder_panel
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state
+from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
 
@@ -27,32 +28,42 @@ def explorer_page() -> None:
     map_overlay_toggles(view)
     z_marker, grid = record_map_state(view)
 
-    map_col, grid_col, side_col = st.columns([5, 4, 3], gap="medium")
+    # a traversal needs a wider column than the grid: a row of images per latent dimension
+    map_col, grid_col, side_col = st.columns([5, 4, 3] if view.is_2d else [5, 5, 3], gap="medium")
     # The panels are written before the map: their deltas reach the browser first, so a
     # click's panel shows while the 10,000-point WebGL scatter is still redrawing.
-    needs_2d = f"needs a 2-D latent space; this model has latent_dim={model_config.latent_dim}."
     with grid_col:
-        st.subheader("Manifold grid")
         if view.is_2d:
+            st.subheader("Manifold grid")
             manifold_panel(view, height=420)
-        else:
-            st.info(f"The manifold grid {needs_2d}")
+        else:  # no plane of z to tile or slide over: sweep one dimension at a time
+            st.subheader("Traversals", help=TRAVERSAL_HELP)
+            traversal_panel(view, entry.label, layout="stacked")
     with side_col:
-        st.subheader("Decoder")
         if view.is_2d:
+            st.subheader("Decoder")
             decoder_panel(view)
         else:
-            st.info(f"The z sliders {needs_2d}")
+            condition_selector(view)
         st.subheader("Clicked")
         click_panel(view)
 
     with map_col:
         latent_map_view(view, z_marker=z_marker, grid=grid)
-        st.caption(
-            "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label; "
-            "click a legend entry to hide or show a digit. Click a digit to inspect it, or empty space to decode "
-            "the z there (snapped to the slider step). The star is the decoder's z."
-        )
+        if view.is_2d:
+            st.caption(
+                "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label; "
+                "click a legend entry to hide or show a digit. Click a digit to inspect it, or empty space to decode "
+                "the z there (snapped to the slider step). The star is the decoder's z."
+            )
+        else:
+            st.caption(
+                f"This model's latent space has {model_config.latent_dim} dimensions, so the map shows the first two "
+                "principal components (PC1, PC2) of the encoder means mu of the 10,000 MNIST test digits: the plane "
+                "in which their codes spread most. Each point is one digit, coloured by its label. Click a digit "
+                "to inspect it and start the traversals from it; click empty space to decode the z there "
+                "(mean of mu + PC1 and PC2 along the two principal directions; marked with a star)."
+            )
 
     st.divider()
     info_col, export_col = st.columns([3, 1])

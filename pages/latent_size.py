@@ -2,24 +2,24 @@
 KL, importance-sampled -log p(x), active units), the same digits reconstructed by each,
 KL per latent dimension and latent traversals."""
 
-import numpy as np
 import streamlit as st
 import torch
 from torchvision.utils import make_grid
 
-from explorer.core.family import TRAVERSAL_RANGE, reconstruct, traversal_codes
-from explorer.core.images import png_bytes, upscale_nearest
-from explorer.core.latent import decode_z
+from explorer.core.family import reconstruct
+from explorer.core.images import png_bytes
 from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
 from explorer.ui import caches, session
 from explorer.ui.family_caches import test_latent_usage
 from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure
 from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
 from explorer.ui.session import require_router
+from explorer.ui.views import ModelView
+from explorer.ui.views.traversal import traversal_panel
 
 #: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
 SIZES = ("z=2", "z=5", "z=10", "z=20")
-DEFAULTS = {"ls_model": "z=10", "ls_digit": 0, "ls_steps": 9}
+DEFAULTS = {"ls_model": "z=10"}
 FIGURE_2 = (
     "**Kingma & Welling (2013), Figure 2** trains the same VAE (their AEVB) on MNIST with latent spaces of "
     "several sizes N_z (from 3 to 200) and plots the variational lower bound per image on training and "
@@ -68,34 +68,6 @@ def kl_panel(entry, name: str) -> None:
                "because q(z_d|x) is the prior for every digit: the decoder ignores it.")
 
 
-def traversal_panel(entry, name: str) -> None:
-    images, labels = caches.test_split()
-    usage = test_latent_usage(entry.key, entry.model)
-    controls, grid = st.columns([1, 3])
-    with controls:
-        index = int(st.number_input("Test digit (index)", 0, len(images) - 1, key="ls_digit",
-                                    help="The digit whose code mu the traversal starts from."))
-        steps = st.slider("Steps per dimension", 5, 15, step=2, key="ls_steps",
-                          help=f"Values of z_d, evenly spaced over {TRAVERSAL_RANGE[0]:g}..{TRAVERSAL_RANGE[1]:g}.")
-        st.image(png_bytes(upscale_nearest(images[index], 3)), output_format="PNG",
-                 caption=f"test digit {index} (a {int(labels[index])})")
-    mu = caches.test_encodings(entry.key, entry.model).mu[index]
-    order = np.argsort(-usage.kl_per_dimension.numpy(), kind="stable")
-    codes = traversal_codes(mu, order, n=steps)
-    kl = usage.kl_per_dimension.numpy()
-    values = np.linspace(*TRAVERSAL_RANGE, steps)
-    fig = image_rows_figure(_png(decode_z(entry.model, codes), steps), len(order), steps,
-                            [f"z{d + 1}: {kl[d]:.1f} nats" for d in order], [f"{v:+.1f}" for v in values],
-                            scale=1.5 if len(order) <= 10 else 1.0)
-    with grid:
-        with st.container(key="ls_traversal"):
-            st.plotly_chart(fig, key="ls_traversal_chart", config={"displayModeBar": False})
-        st.caption(f"VAE {name}, a traversal: each row sweeps one latent dimension z_d from {TRAVERSAL_RANGE[0]:g} to "
-                   f"{TRAVERSAL_RANGE[1]:g} (the prior's +-3 sigma; value on top), every other dimension held at the "
-                   "digit's mu. Rows are sorted by the dimension's KL (largest first). Rows of inactive dimensions "
-                   "barely change: the decoder ignores them.")
-
-
 def latent_size_page() -> None:
     st.title("Latent size and beta")
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
@@ -138,7 +110,7 @@ def latent_size_page() -> None:
         kl_panel(models[name], name)
     with traversal_tab:
         st.caption(f"Model: VAE {name} (chosen on the KL per dimension tab).")
-        traversal_panel(models[name], name)
+        traversal_panel(ModelView.create(models[name], "ls_"), f"VAE {name}", with_click=False)
 
 
 require_router()

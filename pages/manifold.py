@@ -1,4 +1,5 @@
-"""Manifold page: the decoded manifold grid large, beside the decoder sliders."""
+"""Manifold page: the decoded manifold grid large, beside the decoder sliders; for a latent
+space of more than two dimensions, traversals instead."""
 
 import streamlit as st
 
@@ -6,6 +7,7 @@ from explorer.ui import registry
 from explorer.ui.views import ModelView
 from explorer.ui.views.decoder import decoder_panel
 from explorer.ui.views.grid import manifold_panel
+from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
 
@@ -15,12 +17,14 @@ def manifold_page() -> None:
     if entry is None:
         st.info("Choose a usable model in the sidebar.")
         st.stop()
-    if entry.checkpoint.model_config.latent_dim != 2:
-        st.info(f"The manifold grid needs a 2-D latent space; this model has "
-                f"latent_dim={entry.checkpoint.model_config.latent_dim}.")
-        st.stop()
-
     view = ModelView.create(entry)
+    if not view.is_2d:
+        latent_dim = entry.checkpoint.model_config.latent_dim
+        st.caption(f"This model's latent space has {latent_dim} dimensions: no plane of z to tile with a grid "
+                   "(Kingma & Welling 2013 draw Figure 4 for a 2-D latent space). Instead, a traversal: each row "
+                   "changes one dimension of a test digit's code and decodes it.", help=TRAVERSAL_HELP)
+        traversal_panel(view, entry.label, layout="side")
+        return
     view.set_state("map_drawn_state", {})  # no latent map on this page: nothing to keep in step
     st.caption("Kingma & Welling (2013), Figure 4: decoder means on a grid of z. "
                "Click a cell to decode it with the sliders.")

@@ -5,7 +5,7 @@ import streamlit as st
 from explorer.core.config import ARCHITECTURES
 from explorer.core.checkpoints import CheckpointError, save_new_checkpoint
 from explorer.core.metrics import METRICS
-from explorer.core.models import MODEL_CLASSES, model_class
+from explorer.core.models import model_class
 from explorer.ui import caches, figures, registry, session
 from explorer.ui import train_form as form
 from explorer.ui import training_job as tj
@@ -14,8 +14,14 @@ from explorer.ui.session import require_router
 
 LIVE_REFRESH_SECONDS = 2.0  # each redraw costs ~70 ms of CPU taken from training
 FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuilt only on change
-# the VAE first: the radio's default
-KINDS = {kind: MODEL_CLASSES[kind].title for kind in sorted(MODEL_CLASSES, key=lambda k: k != "vae")}
+KINDS = form.MODEL_CHOICES  # the VAE first: the radio's default
+MODEL_HELP = ("VAE: encoder q(z|x), prior N(0, I), loss -ELBO = reconstruction + beta * KL. AE: one code z per image, "
+              "reconstruction loss only. Conditional VAE: the digit label goes into encoder and decoder (Kingma et "
+              "al. 2014, M2). Linear AE: one linear layer each way, no activation, squared error; it learns the "
+              "subspace of the first principal components (compare it on the Linear AE = PCA page).")
+LINEAR_AE_NOTE = ("Linear AE: encoder z = W x + b and decoder mean W' z + b', no hidden layers and no sigmoid, "
+                  "trained with squared error (a Gaussian decoder with identity mean); network, hidden sizes, "
+                  "decoder and beta do not apply.")
 ARCHITECTURE_LABELS = {"mlp": "Fully connected (MLP)", "conv": "Convolutional"}
 assert tuple(ARCHITECTURE_LABELS) == ARCHITECTURES, "label every architecture of config.ARCHITECTURES"
 
@@ -100,24 +106,39 @@ def train_page() -> None:
 
     refusal = st.empty()  # above the settings: the open form fills a 768 px screen
     with st.expander("Settings", expanded=job is None):
+        # outside the form: the choice shows only the settings that apply to it
+        kind = st.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind", horizontal=True,
+                        help=MODEL_HELP)
+        linear = kind == form.LINEAR_AE
+        variational = not linear and model_class(kind).is_variational
+        architecture, hidden, beta, likelihood = "mlp", "", m0.beta, m0.likelihood
         with st.form(key="train_settings", border=False):
             c1, c2, c3 = st.columns(3)
-            kind = c1.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind")
             latent_dim = c1.number_input(
                 "Latent dimension", min_value=1, max_value=64, value=m0.latent_dim, key="train_latent_dim",
                 help="More than 2: the map shows the first two principal components of mu.")
-            architecture = c1.selectbox(
-                "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
-                key="train_architecture",
-                help="Fully connected layers, or convolutions (Conv2D 32, 64 stride 2, 64, 64, then the "
-                     "hidden sizes as dense layers; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1). "
-                     "The convolutional network is several times slower on a CPU; its usual hidden size is 32.")
-            hidden = c1.text_input("Hidden sizes (encoder; the decoder mirrors them)",
-                                   ", ".join(map(str, m0.hidden_sizes)), key="train_hidden",
-                                   help="Fully connected: the encoder's layer widths, mirrored by the decoder. "
-                                        "Convolutional: the dense widths after the convolutions (e.g. 32).")
-            beta = c1.number_input("beta (KL weight; variational models only)", min_value=0.0, value=m0.beta, step=0.5,
-                                   key="train_beta")
+            if linear:
+                c1.caption(LINEAR_AE_NOTE)
+            else:
+                architecture = c1.selectbox(
+                    "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
+                    key="train_architecture",
+                    help="Fully connected layers, or convolutions (Conv2D 32, 64 stride 2, 64, 64, then the "
+                         "hidden sizes as dense layers; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1). "
+                         "The convolutional network is several times slower on a CPU; its usual hidden size is 32.")
+                hidden = c1.text_input("Hidden sizes",
+                                       ", ".join(map(str, m0.hidden_sizes)), key="train_hidden",
+                                       help="Fully connected: the encoder's layer widths; the decoder mirrors them. "
+                                            "Convolutional: the dense widths after the convolutions (e.g. 32).")
+                likelihood = c3.selectbox(
+                    "Decoder p(x|z)", list(form.LIKELIHOOD_LABELS), format_func=form.LIKELIHOOD_LABELS.__getitem__,
+                    key="train_likelihood",
+                    help="How the reconstruction is scored, in nats: Bernoulli treats each pixel's grey value as "
+                         "the probability of ink (binary cross-entropy); Gaussian uses squared error (std 0.1).")
+            if variational:
+                beta = c1.number_input("beta (KL weight)", min_value=0.0, value=m0.beta, step=0.5, key="train_beta",
+                                       help="Loss = reconstruction + beta * KL; beta = 1 is the true -ELBO, "
+                                            "beta > 1 a beta-VAE (Higgins et al. 2017).")
             epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
             batch_size = c2.number_input("Batch size", min_value=1, max_value=60_000, value=t0.batch_size,
                                          key="train_batch_size")
@@ -129,6 +150,16 @@ def train_page() -> None:
             subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
                                      value=0, step=1000, key="train_subset",
                                      help="A few thousand give a quick demo.")
+            noise_col, level_col = c3.columns(2)
+            noise = noise_col.selectbox(
+                "Input noise", list(form.NOISE_LABELS), format_func=form.NOISE_LABELS.__getitem__, key="train_noise",
+                help="A denoising autoencoder (Vincent et al. 2008): the encoder sees a corrupted image, the loss "
+                     "compares the reconstruction with the clean one. Masking sets each pixel to 0 with the "
+                     "probability below; Gaussian adds noise of that std and clips to [0, 1].")
+            noise_level = level_col.number_input(
+                "Noise level", min_value=0.0, max_value=1.0, value=0.5, step=0.1, key="train_noise_level",
+                help="Masking: the share of pixels set to 0. Gaussian: the noise's standard deviation "
+                     "(pixels in [0, 1]). Unused without input noise.")
             start = st.form_submit_button("Train", type="primary", disabled=running, key="start_training")
 
     if start:
@@ -136,7 +167,7 @@ def train_page() -> None:
             model_config, train_config = form.make_configs(
                 kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
                 batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset,
-                architecture=architecture)
+                architecture=architecture, likelihood=likelihood, input_noise=noise, noise_level=noise_level)
         except ValueError as exc:
             refusal.error(f"Cannot train with these settings: {exc}")
         else:

@@ -228,7 +228,7 @@ def test_any_pair_of_2d_models_works_and_other_models_are_refused(app_test, mnis
     assert "| | VAE (left) | VAE (right) |" in _panel_text(at)
     at.selectbox(key="cmp_model_b").set_value(f"file:{tmp_path / 'z3.pt'}").run()
     assert not at.exception
-    assert any("3-D latent space" in e.value for e in at.error)
+    assert any("3 latent dimensions" in e.value and "2-D latent space" in e.value for e in at.error)
     assert not _has(at, "cmp_a_latent_map")
 
 

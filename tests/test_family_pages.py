@@ -160,10 +160,10 @@ def test_the_model_choice_digit_and_steps_drive_kl_bars_and_traversals(app_test,
     order = np.argsort(-usage.kl_per_dimension.numpy(), kind="stable")
     assert rows == [f"z{d + 1}: {usage.kl_per_dimension[d]:.1f} nats" for d in order]  # sorted by KL
     assert _axis_text(at, "ls_traversal_chart", "xaxis") == [f"{v:+.1f}" for v in np.linspace(-3, 3, 9)]
-    at.slider(key="ls_steps").set_value(5).run()
+    at.slider(key="ls_traversal_steps").set_value(5).run()
     assert _axis_text(at, "ls_traversal_chart", "xaxis") == ["-3.0", "-1.5", "+0.0", "+1.5", "+3.0"]
     source = _image_source(at, "ls_traversal_chart")
-    at.number_input(key="ls_digit").set_value(7).run()
+    at.number_input(key="ls_traversal_digit").set_value(7).run()
     assert _image_source(at, "ls_traversal_chart") != source
     assert not at.exception
 

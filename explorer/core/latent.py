@@ -93,9 +93,40 @@ def project_2d(mu: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
         return mu.astype(np.float32, copy=False), ("z1", "z2")
     if mu.shape[1] == 1:
         return np.concatenate([mu, np.zeros_like(mu)], axis=1).astype(np.float32), ("z1", "(none)")
-    centred = mu - mu.mean(axis=0, keepdims=True)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return (centred @ vt[:2].T).astype(np.float32), ("PC1 of mu", "PC2 of mu")
+    mean, components = pc_basis(mu)
+    return ((mu - mean) @ components.T).astype(np.float32), ("PC1 of mu", "PC2 of mu")
+
+
+def pc_basis(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and the first two principal components of ``mu``: the basis of the
+    projected map of :func:`project_2d` (PCA by SVD of the centred rows).
+
+    Args:
+        mu: (N, latent_dim) latent means, latent_dim >= 2.
+
+    Returns:
+        (mean (latent_dim,), components (2, latent_dim) orthonormal rows PC1, PC2).
+    """
+    mean = mu.mean(axis=0)
+    _, _, vt = np.linalg.svd(mu - mean, full_matrices=False)
+    return mean, vt[:2]
+
+
+def back_project(mu: np.ndarray, xy) -> np.ndarray:
+    """The code z at a point (x, y) of the projected map of :func:`project_2d`:
+    z = mean(mu) + x * PC1 + y * PC2 (the other principal directions held at the mean).
+
+    Args:
+        mu: (N, latent_dim) the latent means the map was drawn from.
+        xy: (x, y) map coordinates.
+
+    Returns:
+        (latent_dim,) float32 code.
+    """
+    if mu.shape[1] == 2:
+        return np.asarray(xy, dtype=np.float32)
+    mean, components = pc_basis(mu)
+    return (mean + np.asarray(xy, dtype=np.float64) @ components).astype(np.float32)
 
 
 # --- Decoding, the manifold grid and posterior geometry ---------------------------------

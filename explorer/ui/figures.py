@@ -160,7 +160,7 @@ class SpaceClick:
     z: tuple[float, float]
 
 
-def catcher_trace(ranges) -> go.Scattergl:
+def catcher_trace(ranges, axis_names: tuple[str, str] = ("z1", "z2")) -> go.Scattergl:
     """A dense, nearly invisible grid of points over the whole map, so that a click on
     empty space selects the grid point under the cursor (Streamlit reports selections
     of existing points only).
@@ -175,7 +175,7 @@ def catcher_trace(ranges) -> go.Scattergl:
         x=x.ravel().round(6), y=y.ravel().round(6), mode="markers", name=CATCHER_NAME, showlegend=False,
         marker={"size": 6, "color": "black", "opacity": CATCHER_OPACITY},
         unselected={"marker": {"opacity": CATCHER_OPACITY}}, selected={"marker": {"opacity": CATCHER_OPACITY}},
-        hovertemplate="z1 %{x:.2f}<br>z2 %{y:.2f}<br>click to decode<extra></extra>",
+        hovertemplate=f"{axis_names[0]} %{{x:.2f}}<br>{axis_names[1]} %{{y:.2f}}<br>click to decode<extra></extra>",
     )
 
 
@@ -209,8 +209,8 @@ def latent_map(
         xy: (N, 2) map coordinates (mu of a 2-D latent space).
         labels: (N,) digits.
         axis_names: axis titles.
-        ranges: two ``LatentRange`` (2-D latent space only): fixes the axes to them and
-            adds the click catcher; None for a projected (PCA) map.
+        ranges: two ``LatentRange`` of the map's coordinates: fixes the axes to them and
+            adds the click catcher; None for neither.
         selected: (mu (2,), sigma (2,) or None) of the clicked digit: highlighted, with
             its posterior's 1- and 2-sigma ellipses when sigma is given.
         z_marker: the decoder's current z, drawn as a star.
@@ -235,7 +235,7 @@ def latent_map(
     fig = latent_scatter(xy, labels, axis_names=axis_names)
     if ranges is not None:
         if catcher:
-            fig.add_trace(catcher_trace(ranges))
+            fig.add_trace(catcher_trace(ranges, axis_names))
         fig.update_layout(
             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
             margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,

@@ -9,12 +9,26 @@ from datetime import datetime, timezone
 
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.limits import check_training_limits
-from explorer.core.models import model_class
+from explorer.core.models import MODEL_CLASSES, model_class
 
 #: Settings that reach test -ELBO <= 145 nats within about 30 s on 2 CPU cores
 #: (measured with ``python -m bench.training``; see the README).
 DEFAULT_MODEL_CONFIG = ModelConfig()
 DEFAULT_TRAIN_CONFIG = TrainConfig(epochs=7, batch_size=128, lr=2e-3, lr_schedule="cosine", seed=0)
+
+
+#: The Train page's choice for the linear autoencoder: an AE with no hidden layer and an
+#: identity-mean Gaussian decoder (squared error), which learns the principal subspace.
+LINEAR_AE = "linear_ae"
+#: The Train page's model choices (the VAE first: the default), each a model kind of
+#: :data:`explorer.core.config.MODEL_KINDS` or :data:`LINEAR_AE`.
+MODEL_CHOICES = {
+    **{kind: MODEL_CLASSES[kind].title for kind in sorted(MODEL_CLASSES, key=lambda k: k != "vae")},
+    LINEAR_AE: "Linear AE (= PCA)",
+}
+#: Decoder likelihoods offered for the nonlinear models (the linear AE has its own).
+LIKELIHOOD_LABELS = {"bernoulli": "Bernoulli (binary cross-entropy)", "gaussian": "Gaussian (squared error)"}
+NOISE_LABELS = {"none": "none", "masking": "masking (pixels set to 0)", "gaussian": "Gaussian (clipped)"}
 
 
 def parse_hidden_sizes(text: str) -> tuple[int, ...]:
@@ -36,14 +50,21 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
 
 def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, epochs: int,
                  batch_size: int, lr: float, lr_schedule: str, seed: int,
-                 subset: int, architecture: str = "mlp") -> tuple[ModelConfig, TrainConfig]:
+                 subset: int, architecture: str = "mlp", likelihood: str = "bernoulli",
+                 input_noise: str = "none", noise_level: float = 0.5) -> tuple[ModelConfig, TrainConfig]:
     """Model and training settings from the Train page's form.
 
     Args:
+        kind: a key of :data:`MODEL_CHOICES`. :data:`LINEAR_AE` is an AE with one linear
+            layer each way (no hidden layer, no activation) and the identity-mean Gaussian
+            decoder (``gaussian_identity``, squared error): ``hidden_sizes``,
+            ``architecture``, ``likelihood`` and ``beta`` are then ignored.
         hidden_sizes: text such as ``"512, 256"`` (see :func:`parse_hidden_sizes`).
         subset: training images to use; 0 means all of them.
         architecture: ``"mlp"`` or ``"conv"`` (``hidden_sizes`` are then the dense widths
             after the convolutions).
+        input_noise, noise_level: corruption of the training input (a denoising
+            autoencoder, Vincent et al. 2008; see :class:`TrainConfig`).
         Others: as in :class:`ModelConfig` and :class:`TrainConfig`.
 
     Raises:
@@ -51,12 +72,16 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
             :class:`explorer.core.limits.TrainingTooLarge` for a model or memory need
             over this server's limits (computed from the configs, nothing allocated).
     """
-    model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim),
-                               hidden_sizes=parse_hidden_sizes(hidden_sizes), beta=float(beta),
-                               architecture=architecture)
+    if kind == LINEAR_AE:
+        kind, hidden, architecture, likelihood, beta = "ae", (), "mlp", "gaussian_identity", 1.0
+    else:
+        hidden = parse_hidden_sizes(hidden_sizes)
+    model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim), hidden_sizes=hidden, beta=float(beta),
+                               architecture=architecture, likelihood=likelihood)
     train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
                                lr_schedule=lr_schedule, seed=int(seed),
-                               subset=int(subset) if subset else None)
+                               subset=int(subset) if subset else None,
+                               input_noise=input_noise, noise_level=float(noise_level))
     check_training_limits(model_config, train_config)
     return model_config, train_config
 
@@ -64,7 +89,8 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
 def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: int,
              when: datetime | None = None) -> str:
     """A descriptive name such as ``vae_z2_h512-256_b1_e7_20261121T102400Z`` (``vae_conv_z2_h32_...``
-    for the convolutional networks).
+    for the convolutional networks, ``ae_linear_z2_...`` for a network without hidden layers,
+    ``..._masking0.5_...`` for a denoising run).
 
     Args:
         model_config, train_config: the run's settings.
@@ -72,11 +98,12 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: 
         when: time stamp (UTC; default now), to the second.
     """
     when = when or datetime.now(timezone.utc)
-    hidden = "-".join(map(str, model_config.hidden_sizes))
+    hidden = "_h" + "-".join(map(str, model_config.hidden_sizes)) if model_config.hidden_sizes else ""
     beta = f"_b{model_config.beta:g}" if model_class(model_config.kind).is_variational else ""
     subset = f"_n{train_config.subset}" if train_config.subset else ""
-    net = "_conv" if model_config.architecture == "conv" else ""
-    return (f"{model_config.kind}{net}_z{model_config.latent_dim}_h{hidden}{beta}_e{epochs_done}{subset}"
+    net = "_conv" if model_config.architecture == "conv" else "" if model_config.hidden_sizes else "_linear"
+    noise = "" if train_config.input_noise == "none" else f"_{train_config.input_noise}{train_config.noise_level:g}"
+    return (f"{model_config.kind}{net}_z{model_config.latent_dim}{hidden}{beta}{noise}_e{epochs_done}{subset}"
             f"_s{train_config.seed}_{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
 
 

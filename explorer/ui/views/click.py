@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.images import png_bytes, upscale_nearest
-from explorer.core.latent import decode_z, image_terms
+from explorer.core.latent import back_project, decode_z, image_terms
 from explorer.ui import caches, figures
 from explorer.ui.views.common import ModelView
 
@@ -28,10 +28,20 @@ def click_panel(view: ModelView) -> None:
             st.caption("Click a digit on the map to see it with its reconstruction, or empty space to decode it.")
             return
         if isinstance(click, figures.SpaceClick):
-            st.markdown(f"**Clicked z** = {_fmt(click.z)}")
-            image = decode_z(model, click.z, y=view.condition())[0]
+            if view.is_2d:
+                z = click.z
+                st.markdown(f"**Clicked z** = {_fmt(z)}")
+            else:  # a point of the projected map: back to the latent space through the principal components
+                z = back_project(encodings.mu, click.z)
+                st.markdown(f"**Clicked (PC1, PC2)** = {_fmt(click.z)}  \n**z** = {_fmt(z)}",
+                            help="The map shows the first two principal components of mu, so a point of it "
+                                 "is not a code yet: z = mean of mu + PC1 * (principal direction 1) + PC2 * "
+                                 "(principal direction 2), the other principal directions held at the mean "
+                                 "of the 10,000 test digits' mu.")
+            image = decode_z(model, z, y=view.condition())[0]
             st.image(png_bytes(upscale_nearest(image, CLICK_SCALE)), output_format="PNG",
-                     caption="decoder mean at the clicked z")
+                     caption="decoder mean at the clicked z" if view.is_2d else
+                     "decoder mean at the back-projected z (mean of mu + PC1 and PC2 along the principal directions)")
             return
         images, _ = caches.test_split()
         i = click.index

@@ -42,10 +42,22 @@ def _default_choice(options: dict[str, str], name: str) -> str:
     return next((value for value, label in options.items() if label == name), next(iter(options)))
 
 
-def model_pair() -> tuple[ModelEntry, ModelEntry] | None:
+def _is_conditional(choice: str) -> bool:
+    try:
+        return registry.resolve_model(choice).model.is_conditional
+    except (CheckpointError, KeyError):
+        return False
+
+
+def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry] | None:
     """Two model choices side by side (keys ``cmp_model_a``, ``cmp_model_b``), defaulting
     to the shipped AE and VAE. Returns the two entries, or None (with a message) when
-    one cannot be used."""
+    one cannot be used.
+
+    Args:
+        label_slots: if given, receives per side a container beside the model choice
+            for :func:`condition_selectors` (None where the chosen model is not conditional).
+    """
     options = registry.model_options()
     if not options:
         st.error(f"No checkpoints found in {registry.CHECKPOINT_DIR}: train a model on the Train page.")
@@ -55,6 +67,11 @@ def model_pair() -> tuple[ModelEntry, ModelEntry] | None:
                                        st.columns(2)):
         if st.session_state.get(key) not in options:
             st.session_state[key] = _default_choice(options, name)
+        label_slot = None
+        if _is_conditional(st.session_state[key]):  # the choice of this run, known before its widget is drawn
+            column, label_slot = column.columns([3, 2])
+        if label_slots is not None:
+            label_slots.append(label_slot)
         choice = column.selectbox(f"{side} map: model", list(options), format_func=options.__getitem__, key=key,
                                   help="Any model with a 2-D latent space; models trained or uploaded in this "
                                        "session are listed too.")
@@ -64,11 +81,28 @@ def model_pair() -> tuple[ModelEntry, ModelEntry] | None:
             column.error(f"Cannot use this model: {exc}. Choose another one.")
             return None
         if entry.model.config.latent_dim != 2:
-            column.error(f"{entry.label} has a {entry.model.config.latent_dim}-D latent space; the side-by-side "
-                         "maps need 2-D models. Choose another one.")
+            column.error(f"{entry.label} has {entry.model.config.latent_dim} latent dimensions, but this page "
+                         "draws each model's codes z themselves on a plane, so it needs models with a 2-D latent "
+                         f"space. Choose a 2-D model for the {side.lower()} map; the Explorer page shows this one "
+                         "(principal components of mu and traversals).")
             return None
         entries.append(entry)
     return entries[0], entries[1]
+
+
+def condition_selectors(views: list[ModelView], slots: list) -> None:
+    """A digit label for each conditional model, beside its model choice (in ``slots``
+    from :func:`model_pair`; key ``<prefix>condition_label``): every decoding on that
+    side (prior samples, the path, the cloud, the holes, the hover image) uses it.
+    Nothing for other models. Call after the views are created (they set its default)."""
+    for view, slot, side in zip(views, slots, ("Left", "Right")):
+        if view.model.is_conditional and slot is not None:
+            slot.selectbox(f"{side} map: digit label y", list(range(view.model.config.num_classes)),
+                             key=view.keys("condition_label"),
+                             help="A conditional VAE decodes z together with a label y: z holds the style, y "
+                                  "the digit. Prior samples, the interpolation path, the cloud, the holes and "
+                                  "the image under the cursor on this side are decoded with this label. (A "
+                                  "selected digit's reconstruction uses its own label.)")
 
 
 def _set_path_end(index: int) -> None:
@@ -322,7 +356,8 @@ KEY_VIEW_CAPTION = (
 
 def map_title(view: ModelView) -> str:
     """What the map shows for this kind of model."""
-    return "VAE: posterior means mu" if view.variational else "AE: codes z (no prior)"
+    kind = view.model.config.kind.upper()
+    return f"{kind}: posterior means mu" if view.variational else f"{kind}: codes z (no prior)"
 
 
 # --- What the maps mark -------------------------------------------------------------------

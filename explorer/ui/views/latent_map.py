@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.core.latent import project_2d
+from explorer.core.latent import latent_ranges, project_2d
 from explorer.ui import browser_decoder, figures
 from explorer.ui.views.common import ModelView, new_selection
 
@@ -13,7 +13,7 @@ def handle_map_selection(view: ModelView) -> None:
     """Act on a new click on the view's map: remember it and move the sliders to its z.
     Call before the sliders are drawn, so a click moves them in the same run."""
     points = new_selection(view.keys("latent_map"))
-    click = figures.map_click(points, catcher=view.is_2d) if points else None
+    click = figures.map_click(points) if points else None
     if click is None:
         return
     view.set_state("last_click", click)
@@ -61,13 +61,15 @@ def map_overlay_toggles(view: ModelView) -> None:
     cols[0].toggle("Prior 1/2/3-sigma circles", key=keys("show_prior_on_map"),
                    help="Circles of radius 1, 2 and 3 around 0: where the prior p(z) = N(0, I) puts "
                         "39%, 86% and 99% of its mass.")
-    cols[1].toggle("Grid sample locations on the map", key=keys("show_grid_on_map"), disabled=not view.is_2d,
+    if not view.is_2d:  # no grid, no sliders: nothing else to overlay
+        return
+    cols[1].toggle("Grid sample locations on the map", key=keys("show_grid_on_map"),
                    help="Each cross is the z of one manifold grid cell.")
     if view.is_2d and browser_decoder.browser_payload(view.entry) is not None:
         cols[2].caption("The star follows the sliders; hover the map to decode the z under the cursor.")
         view.set_state("marker_follows_sliders", False)  # the page moves the star itself
     else:  # decoded on the server: moving the star costs a redraw of the map
-        cols[2].toggle("Map marker follows the sliders", key=keys("marker_follows_sliders"), disabled=not view.is_2d,
+        cols[2].toggle("Map marker follows the sliders", key=keys("marker_follows_sliders"),
                        help="Off: the star shows the z of the last click or page run; the sliders stay fast. "
                             "On: every slider step also redraws the map.")
 
@@ -113,8 +115,13 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
             selected = (encodings.mu[click.index], sigma[click.index] if sigma is not None else None)
         else:
             selected = (xy[click.index], None)
+    ranges = view.ranges
+    if not view.is_2d:  # a projected map: axes over the projected codes, a click decodes back-projected z
+        ranges = latent_ranges(xy, stochastic=False)
+        if isinstance(click, figures.SpaceClick) and z_marker is None:
+            z_marker = click.z
     fig = figures.latent_map(
-        xy, encodings.labels, axis_names=axis_names, ranges=view.ranges, selected=selected, z_marker=z_marker,
+        xy, encodings.labels, axis_names=axis_names, ranges=ranges, selected=selected, z_marker=z_marker,
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
         overlays=overlays, catcher=catcher, font_size=font_size, heatmap=holes,
