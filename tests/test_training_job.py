@@ -132,3 +132,26 @@ def test_save_new_checkpoint_never_overwrites_and_refuses_bad_names(mnist, tmp_p
 
 def test_format_seconds():
     assert train_form.format_seconds(65.4) == "1:05" and train_form.format_seconds(None) == "--"
+
+
+def test_training_runs_at_lowered_priority(mnist, monkeypatch):
+    """The training thread steps back for page work (explorer.ui.training_queue.TRAINING_NICE)."""
+    import os
+    import threading
+
+    from explorer.ui.training_queue import TRAINING_NICE
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen = []
+    real_train = tj.train
+
+    def recording_train(*args, **kwargs):
+        seen.append(nice())
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(tj, "train", recording_train)
+    job = _job(mnist, epochs=1, subset=256)
+    assert job.start().join(120) and job.snapshot().state == "finished"
+    assert seen == [min(19, nice() + TRAINING_NICE)]

@@ -47,7 +47,7 @@ from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder, build_model
 from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
 from explorer.ui.train_form import run_name
-from explorer.ui.training_queue import SLOTS, TrainingQueue, stopped_in_line_message
+from explorer.ui.training_queue import SLOTS, TrainingQueue, lower_thread_priority, stopped_in_line_message
 
 JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 #: States in which the thread has ended.
@@ -289,6 +289,7 @@ class TrainingJob:
         # they are created. Set later (inside train()), the workers would run without it
         # and slow down several-fold once weights and gradients turn denormal.
         torch.set_flush_denormal(True)
+        lower_thread_priority()  # sliders and clicks of every session come first (a busy server)
         if TRAINING_THREADS is not None:
             torch.set_num_threads(TRAINING_THREADS)  # this thread's intra-op threads only
         state: JobState = "finished"
