@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import torch
-from torchvision.utils import save_image
 
 
 def upscale_nearest(images: torch.Tensor, factor: int) -> torch.Tensor:
@@ -35,6 +34,8 @@ def png_bytes(image: torch.Tensor) -> bytes:
     Returns:
         The PNG file's bytes (8-bit).
     """
+    from torchvision.utils import save_image  # importing torchvision takes seconds: only when an image is made
+
     buffer = io.BytesIO()
     save_image(image, buffer, format="png")
     return buffer.getvalue()
