@@ -12,7 +12,7 @@ def test_warmup_imports_torchvision_once_in_a_background_thread():
     code = ("import sys\n"
             "from explorer.ui import warmup\n"
             "assert 'torchvision' not in sys.modules\n"
-            "thread = warmup.start()\n"
+            "thread = warmup.start(delay=0)\n"
             "assert thread is not None and thread.daemon and warmup.start() is None\n"
             "thread.join(120)\n"
             "print(all(name in sys.modules for name in warmup.MODULES))")
