@@ -1,7 +1,8 @@
 """Entry point: `streamlit run app.py`. A router over the pages in pages/."""
 
 # Heavy modules are imported here, before any page runs: a rerun that interrupts a
-# first lazy import (pandas through Plotly) leaves a half-initialised module.
+# first lazy import (pandas through Plotly) leaves a half-initialised module. torchvision,
+# which the first page does not need, is imported by explorer.ui.warmup's thread.
 from pathlib import Path
 
 import pandas  # noqa: F401
@@ -9,7 +10,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from explorer.ui import browser_store, registry, session
+from explorer.ui import browser_store, registry, session, warmup
 
 #: The browser tab's icon, a file served by this server: a ":material/...:" icon here
 #: made every browser fetch it from fonts.gstatic.com, and the app fetches nothing from outside.
@@ -41,6 +42,7 @@ def run() -> None:
     browser_store.sync_browser(lambda name, checkpoint: registry.add_session_model(name, checkpoint, remember=False))
     registry.select_model()
     page.run()
+    warmup.start()  # after the first page is drawn
 
 
 run()

@@ -7,7 +7,8 @@ Usage::
 Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 (``/usr/bin/chromium``) through Playwright and prints medians (and all samples) as JSON:
 
-- ``cold_start_to_scatter_s``: server process start to the 10,000-point scatter drawn;
+- ``cold_start_to_scatter_s``: server process start to the 10,000-point scatter drawn
+  (``--cold-starts N``: only this, N times, each with a new server and page);
 - ``slider_step_ms``: an ArrowRight on the z1 slider to the new decoded image in the page
   (the browser decoder's canvas, or with ``--server-decoder`` the server's image loaded);
 - ``slider_step_bytes``: bytes the page received for one slider step (websocket frames,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import time
@@ -90,6 +92,34 @@ def _weights_bytes() -> int:
     return 0 if exported is None else len(pack_decoder(exported))
 
 
+def _server_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process's ``streamlit run`` child
+    (Linux /proc): a measure of the server's work that other load on the machine does not inflate."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == os.getpid() and b"streamlit" in cmdline:
+            return (int(fields[11]) + int(fields[12])) / ticks
+    return float("nan")
+
+
+def _cold_start(browser, log: Path, env: dict) -> tuple[float, float]:
+    """Seconds from a new server process's start to the scatter drawn in a new page, and
+    the server's CPU seconds by then."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    with streamlit_server(log, env=env) as (url, start):
+        open_explorer(page, url, idle=False)
+        seconds, cpu = time.perf_counter() - start, _server_cpu_seconds()
+        wait_for_app_run(page)  # the next server starts on an idle machine
+    page.close()
+    return seconds, cpu
+
+
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -97,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=15, help="samples per interactive measure")
     parser.add_argument("--server-decoder", action="store_true",
                         help="decode on the server (EXPLORER_BROWSER_DECODER=0), the path before the browser decoder")
+    parser.add_argument("--cold-starts", type=int, default=0,
+                        help="only measure this many cold starts (a new server and page each) and stop")
     parser.add_argument("--log", type=Path, default=Path("/tmp/bench_browser_streamlit.log"))
     args = parser.parse_args(argv)
     env = {"EXPLORER_BROWSER_DECODER": "0"} if args.server_decoder else {}
@@ -104,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(0)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        if args.cold_starts:
+            starts = [_cold_start(browser, args.log, env) for _ in range(args.cold_starts)]
+            results["cold_start_to_scatter_s"] = [wall for wall, _ in starts]
+            results["cold_start_server_cpu_s"] = [cpu for _, cpu in starts]
+            browser.close()
+            print(json.dumps({k: {"median": round(statistics.median(v), 3), "samples": [round(x, 3) for x in v]}
+                              for k, v in results.items()}, indent=2))
+            return 0
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
         counter = ByteCounter(page)
         with streamlit_server(args.log, env=env) as (url, start):

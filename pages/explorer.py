@@ -1,5 +1,7 @@
 """Explorer page: latent map, decoder sliders, manifold grid and click panel, linked."""
 
+import functools
+
 import streamlit as st
 
 from explorer.core.metrics import METRICS
@@ -82,7 +84,8 @@ def explorer_page() -> None:
             col.metric(m.label, m.format(metrics[m.name]), help=m.help)
     with export_col:
         st.download_button(
-            "Download test-set mu, sigma, labels (CSV)", caches.encodings_csv(entry.key, view.encodings),
+            # made on click (deferred): the first page run then needs no pandas
+            "Download test-set mu, sigma, labels (CSV)", functools.partial(caches.encodings_csv, entry.key, view.encodings),
             file_name=f"{entry.label.removesuffix('.pt').removesuffix('.safetensors')}_test_encodings.csv", mime="text/csv",
             key="download_encodings", on_click="ignore",
         )

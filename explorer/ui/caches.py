@@ -12,9 +12,10 @@ import torch
 from explorer.core.checkpoints import Checkpoint, load_checkpoint
 from explorer.core.classifier import DEFAULT_PATH as CLASSIFIER_PATH
 from explorer.core.classifier import TrainedClassifier, load_classifier
+from explorer.core import encoding_cache
 from explorer.core.data import DATASET_NAME, load_split, prepare_mnist
 from explorer.core.images import png_bytes
-from explorer.core.latent import Encodings, decode_manifold, encode_dataset, encodings_table
+from explorer.core.latent import Encodings, decode_manifold, encodings_table
 
 #: Pixels between the manifold grid's cells.
 GRID_PADDING = 2
@@ -48,9 +49,15 @@ def checkpoint_file(path: str, mtime_ns: int) -> Checkpoint:
 @st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32)
 def test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
     """Encodings of the MNIST test split under the model identified by ``key``
-    (``_model`` is not hashed: ``key`` must identify its weights)."""
-    images, labels = test_split()
-    return encode_dataset(_model, images, labels)
+    (``_model`` is not hashed: ``key`` must identify its weights). Read from the disk
+    cache (``encoding_cache``, keyed by the weights' and the test files' SHA-256) when an
+    earlier server computed them: a fresh server then draws its map without loading the
+    test images. The data files are verified either way (``prepare_mnist``).
+
+    Raises:
+        DataError: an MNIST file is missing or corrupt.
+    """
+    return encoding_cache.cached_encodings(_model, prepare_mnist(), test_split)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
