@@ -65,15 +65,16 @@ def grid_payload(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None
 
 
 def describe(n: int, spacing: str, low: float, high: float, coords: np.ndarray, image_shape, padding: int,
-             size: int, overlay: dict | None = None, model: str = "") -> str:
+             size: int, overlay: dict | None = None, model: str = "", fit_below: int | None = None) -> str:
     """The JSON description the page reads: grid side, spacing, range, the (n,) ascending
     axis coordinates (``latent.manifold_coordinates``), cell shape (C, H, W), padding in
     pixels, the canvas's largest side in CSS pixels (it also fits its column), and the map
-    overlay to move (``{"map": CSS selector, "trace": name}``) or None, and the model's label."""
+    overlay to move (``{"map": CSS selector, "trace": name}``) or None, the model's label,
+    and ``fit_below``: the canvas keeps within the window's height less this many CSS pixels (or None)."""
     return json.dumps({"n": int(n), "spacing": spacing, "low": float(low), "high": float(high),
                        "coords": [float(c) for c in coords], "shape": [int(s) for s in image_shape],
                        "padding": int(padding), "size": int(size), "overlay": overlay,
-                       "model": model}, separators=(",", ":"))
+                       "model": model, "fit_below": fit_below}, separators=(",", ":"))
 
 
 def pack_grid(description: dict, pixels: np.ndarray) -> bytes:

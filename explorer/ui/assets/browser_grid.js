@@ -76,7 +76,8 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   const canvas = root.querySelector("canvas"), hover = root.querySelector(".vx-grid-hover");
-  canvas.style.maxWidth = `${grid.desc.size}px`;
+  const { size, fit_below: fit } = grid.desc;
+  canvas.style.maxWidth = fit ? `min(${size}px, calc(100vh - ${fit}px))` : `${size}px`;
   draw(canvas, grid);
   const { n, spacing, low, high } = grid.desc;
   canvas.__vxGrid = grid;

@@ -22,9 +22,17 @@ def _on_grid_cell(view: ModelView) -> None:
 
 
 @st.fragment
-def manifold_panel(view: ModelView, height: int = 600) -> None:
+def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = False,
+                   fit_below: int | None = None) -> None:
     """Live manifold grid with its controls (a fragment); a click on a cell moves the
     view's sliders to its z and reruns the page.
+
+    Args:
+        view: the model's views.
+        height: the grid's largest side in CSS pixels.
+        controls_in_row: n, spacing and range side by side (a large grid below them).
+        fit_below: the canvas also keeps within the window's height less this many CSS
+            pixels (so a page's grid fits on the screen), or None.
 
     The grid is drawn on a canvas from raw pixels (``browser_grid``), and its overlay on
     the latent map moves in the page; with ``EXPLORER_BROWSER_DECODER=0`` it is the
@@ -37,10 +45,11 @@ def manifold_panel(view: ModelView, height: int = 600) -> None:
         view.set_state("last_click", figures.SpaceClick(z))
         view.set_slider_z(z)
         st.rerun(scope="app")
-    st.slider("Grid n x n", GRID_MIN, GRID_MAX, key=keys("grid_n"), help="Cells per row and column.")
-    st.radio("Spacing", SPACINGS, key=keys("grid_spacing"), help=SPACING_HELP, horizontal=True)
+    places = st.columns(3, gap="medium") if controls_in_row else [st.container() for _ in range(3)]
+    places[0].slider("Grid n x n", GRID_MIN, GRID_MAX, key=keys("grid_n"), help="Cells per row and column.")
+    places[1].radio("Spacing", SPACINGS, key=keys("grid_spacing"), help=SPACING_HELP, horizontal=True)
     bounds = view.grid_range_bounds()
-    st.slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=keys("grid_range"),
+    places[2].slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=keys("grid_range"),
               disabled=view.state("grid_spacing") != "linear", format="%.2f",
               help="The z range the linear grid covers on both axes.")
     params = view.grid_params()
@@ -53,7 +62,7 @@ def manifold_panel(view: ModelView, height: int = 600) -> None:
         shape = view.model.config.image_shape
         description = browser_grid.describe(n, spacing, low, high, manifold_coordinates(n, spacing, low, high),
                                             shape, caches.GRID_PADDING, height, overlay,
-                                            model=view.entry.label)
+                                            model=view.entry.label, fit_below=fit_below)
         payload = browser_grid.grid_payload(view.entry.key, view.model, codes, view.condition(), description)
         with st.container(key=keys("manifold_grid")):
             clicked = browser_grid.grid_canvas(payload, keys("manifold_canvas"),
