@@ -27,16 +27,17 @@ def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = F
     """Live manifold grid with its controls (a fragment); a click on a cell moves the
     view's sliders to its z and reruns the page.
 
+    The grid is drawn on a canvas from raw pixels (``browser_grid``), and its overlay on
+    the latent map moves in the page; with ``EXPLORER_BROWSER_DECODER=0`` it is the
+    Plotly figure of a PNG as before, and a changed overlay reruns the page.
+
     Args:
         view: the model's views.
         height: the grid's largest side in CSS pixels.
         controls_in_row: n, spacing and range side by side (a large grid below them).
         fit_below: the canvas also keeps within the window's height less this many CSS
             pixels (so a page's grid fits on the screen), or None.
-
-    The grid is drawn on a canvas from raw pixels (``browser_grid``), and its overlay on
-    the latent map moves in the page; with ``EXPLORER_BROWSER_DECODER=0`` it is the
-    Plotly figure of a PNG as before, and a changed overlay reruns the page."""
+    """
     keys = view.keys
     canvas = browser_decoder.enabled()
     points = None if canvas else new_selection(keys("manifold_chart"))
@@ -50,8 +51,8 @@ def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = F
     places[1].radio("Spacing", SPACINGS, key=keys("grid_spacing"), help=SPACING_HELP, horizontal=True)
     bounds = view.grid_range_bounds()
     places[2].slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=keys("grid_range"),
-              disabled=view.state("grid_spacing") != "linear", format="%.2f",
-              help="The z range the linear grid covers on both axes.")
+                     disabled=view.state("grid_spacing") != "linear", format="%.2f",
+                     help="The z range the linear grid covers on both axes.")
     params = view.grid_params()
     n, spacing, (low, high) = params
     codes = view.grid_codes(params)
