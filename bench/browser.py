@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench.browser [--repeats 15] [--server-decoder]
+    python -m bench.browser [--repeats 15] [--server-decoder] [--grid-only]
 
 Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 (``/usr/bin/chromium``) through Playwright and prints medians (and all samples) as JSON:
@@ -17,8 +17,12 @@ Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 - ``hover_sweep``: the mouse swept across the map in 120 events: mouse events and
   canvas redraws per second;
 - ``click_to_panel_ms``: a mouse click on a scatter point to its click panel shown;
-- ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid image;
+- ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid drawn
+  (the canvas of ``explorer/ui/browser_grid.py``, or with ``--server-decoder`` the Plotly
+  figure's PNG as before); ``--grid-only`` measures only this, ``--repeats`` times;
 - ``decode_in_page_ms``: the page's decoder alone, per image (200 random z);
+- ``decode_grid_30_in_page_ms``: the page's JavaScript decoder on the 30 x 30 "paper" grid's
+  codes (what decoding the grid in the page would cost; the grid is decoded by PyTorch);
 - ``first_load_websocket_bytes`` and ``first_load_http_bytes`` (the first page load), ``weights_bytes`` (the packed
   decoder, ``explorer.core.export.pack_decoder``) and ``js_heap_mb`` (the page's used
   JS heap after the runs, Chrome's ``performance.memory``).
@@ -62,6 +66,28 @@ DECODE_TIME_JS = """() => { const reg = globalThis.__vxDecoders, net = reg.nets.
   const t0 = performance.now();
   for (let k = 0; k < 200; k++) reg.decodeMean(net, [Math.random() * 8 - 4, Math.random() * 8 - 4], 0);
   return (performance.now() - t0) / 200; }"""
+# The page's decoder on a whole grid: milliseconds for the codes given (one z at a time).
+DECODE_GRID_JS = """(codes) => { const reg = globalThis.__vxDecoders, net = reg.nets.values().next().value;
+  const t0 = performance.now();
+  for (const z of codes) reg.decodeMean(net, z, 0);
+  return performance.now() - t0; }"""
+
+
+def _grid_codes(n: int = 30) -> list[list[float]]:
+    from explorer.core.latent import manifold_coordinates, manifold_z
+
+    return manifold_z(manifold_coordinates(n, "paper")).tolist()
+
+
+def _grid_n_samples(page, url: str, repeats: int) -> list[float]:
+    """``grid_n_20_to_30_ms`` samples, each in a new session (n back at its default, 20)."""
+    samples = []
+    for _ in range(repeats):
+        page.reload()
+        open_explorer(page, url)
+        page.wait_for_timeout(500)
+        samples.append(set_grid_n_by_track_click(page, 30))
+    return samples
 
 
 class ByteCounter:
@@ -129,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="decode on the server (EXPLORER_BROWSER_DECODER=0), the path before the browser decoder")
     parser.add_argument("--cold-starts", type=int, default=0,
                         help="only measure this many cold starts (a new server and page each) and stop")
+    parser.add_argument("--grid-only", action="store_true",
+                        help="measure only grid_n_20_to_30_ms (and decode_grid_30_in_page_ms), --repeats times")
     parser.add_argument("--log", type=Path, default=Path("/tmp/bench_browser_streamlit.log"))
     args = parser.parse_args(argv)
     env = {"EXPLORER_BROWSER_DECODER": "0"} if args.server_decoder else {}
@@ -151,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
             results["cold_start_to_scatter_s"] = [time.perf_counter() - start]
             wait_for_app_run(page)
             page.wait_for_timeout(1000)
+            if args.grid_only:
+                if not args.server_decoder:
+                    results["decode_grid_30_in_page_ms"] = [page.evaluate(DECODE_GRID_JS, _grid_codes())
+                                                            for _ in range(3)]
+                results["grid_n_20_to_30_ms"] = _grid_n_samples(page, url, args.repeats)
+                browser.close()
+                return _report(results, args)
             ws, http = counter.take()
             results["first_load_websocket_bytes"], results["first_load_http_bytes"] = [ws], [http]
             results["slider_step_ms"], results["slider_step_bytes"] = [], []
@@ -172,19 +207,19 @@ def main(argv: list[str] | None = None) -> int:
                     results[f"hover_sweep_{name}"] = [s[name] for s in sweeps]
                 page.mouse.move(5, 5)
                 results["decode_in_page_ms"] = [page.evaluate(DECODE_TIME_JS)]
+                results["decode_grid_30_in_page_ms"] = [page.evaluate(DECODE_GRID_JS, _grid_codes())]
             points = isolated_points(page, 2)
             results["click_to_panel_ms"] = []
             for k in range(args.repeats):
                 results["click_to_panel_ms"].append(click_to_panel_ms(page, points[k % 2]))
                 page.wait_for_timeout(500)
             results["js_heap_mb"] = [page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20]
-            results["grid_n_20_to_30_ms"] = []
-            for _ in range(max(3, args.repeats // 3)):
-                page.reload()  # a new session: n is back at its default, 20
-                open_explorer(page, url)
-                page.wait_for_timeout(500)
-                results["grid_n_20_to_30_ms"].append(set_grid_n_by_track_click(page, 30))
+            results["grid_n_20_to_30_ms"] = _grid_n_samples(page, url, max(3, args.repeats // 3))
         browser.close()
+    return _report(results, args)
+
+
+def _report(results: dict[str, list[float]], args) -> int:
     summary = {k: {"median": round(statistics.median(v), 3), "samples": [round(x, 3) for x in v]}
                for k, v in results.items()}
     summary["weights_bytes"] = 0 if args.server_decoder else _weights_bytes()

@@ -30,7 +30,7 @@ def manifold_page() -> None:
                "Click a cell to decode it with the sliders.")
     grid_col, side_col = st.columns([3, 1])
     with grid_col:
-        manifold_panel(view, height=900)
+        manifold_panel(view, height=900, controls_in_row=True, fit_below=330)
     with side_col:
         st.subheader("Decoder")
         decoder_panel(view)

@@ -1,23 +1,16 @@
 """The Explorer in headless chromium against `streamlit run app.py`: real mouse clicks on
-the WebGL scatter, keyboard on the sliders, the grid image (skips without chromium)."""
-
-import base64
-import io
+the WebGL scatter, keyboard on the sliders (the grid: test_browser_grid.py; skips without chromium)."""
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from tests.helpers.browser import (
-    GRID_CHANGED,
     PANEL_SHOWS,
     click_screen,
     decoded_src,
     empty_spot,
-    grid_source,
     isolated_points,
     open_explorer,
-    set_grid_n_by_track_click,
     slider_step_ms,
     wait_for_app_run,
     wait_for_map_markers,
@@ -82,22 +75,3 @@ def test_a_slider_moved_by_keyboard_changes_the_decoded_image(explorer, artifact
     expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00)")
     wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "explorer-slider.png"))
-
-
-def test_the_grid_image_renders_and_follows_n(explorer, artifacts_dir):
-    page = explorer
-    image = page.locator(".st-key-manifold_grid .js-plotly-plot image")
-    expect(image).to_have_count(1)
-    assert image.bounding_box()["width"] > 200
-    png = Image.open(io.BytesIO(base64.b64decode(grid_source(page).split(",", 1)[1])))
-    assert png.size == (20 * 30 + 2, 20 * 30 + 2)
-    old = grid_source(page)
-    set_grid_n_by_track_click(page, 30)  # returns once the grid image has changed
-    page.wait_for_function(GRID_CHANGED, arg=old, timeout=TIMEOUT)
-    wait_for_app_run(page)  # the slider's value and the grid come from the same, finished run
-    n = int(page.locator(".st-key-grid_n input[type=range]").get_attribute("aria-valuenow")
-            or page.locator(".st-key-grid_n input[type=range]").input_value())
-    assert 27 <= n <= 33  # a click on the track lands within a step or so of 30
-    png = Image.open(io.BytesIO(base64.b64decode(grid_source(page).split(",", 1)[1])))
-    assert png.size == (n * 30 + 2, n * 30 + 2)
-    page.screenshot(path=str(artifacts_dir / "explorer-grid-n.png"))

@@ -1,7 +1,6 @@
 """The Explorer and Manifold pages through AppTest, with map and grid clicks injected as
 Streamlit's selection events (see STACK-NOTES.md), on the shipped checkpoints."""
 
-import base64
 import io
 
 import numpy as np
@@ -13,7 +12,7 @@ from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
 from explorer.core.images import png_bytes
-from tests.helpers.apptest import assert_decodes, image_id, shown_ids
+from tests.helpers.apptest import assert_decodes, grid_shown, image_id, shown_ids
 from explorer.core.latent import (
     decode_manifold,
     decode_z,
@@ -133,13 +132,13 @@ def test_sliders_decode_live_and_the_bernoulli_toggle_samples(app_test, vae_chec
 
 
 def _grid_image(at) -> np.ndarray:
-    source = chart_spec(at, "manifold_chart")["data"][0]["source"]
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+    """The grid shown (canvas pixels or the Plotly figure's PNG) as (H, W, 3) uint8."""
+    return grid_shown(at)[1]
 
 
 def _expected_grid(model, n, spacing, low=-3.0, high=3.0) -> np.ndarray:
     grid = decode_manifold(model, manifold_z(manifold_coordinates(n, spacing, low, high)))
-    return np.asarray(Image.open(io.BytesIO(png_bytes(grid))))
+    return np.asarray(Image.open(io.BytesIO(png_bytes(grid))).convert("RGB"))
 
 
 def test_grid_n_spacing_and_range_change_the_grid(app_test, vae_checkpoint):
@@ -153,11 +152,25 @@ def test_grid_n_spacing_and_range_change_the_grid(app_test, vae_checkpoint):
     np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 30, "linear"))
     at.slider(key="grid_range").set_value((-1.0, 2.0)).run()
     np.testing.assert_array_equal(_grid_image(at), _expected_grid(model, 30, "linear", -1.0, 2.0))
+    # the page is told the cells' axis coordinates (hover and click give their z)
+    description = grid_shown(at)[0]
+    assert (description["n"], description["spacing"], description["low"], description["high"]) == (
+        30, "linear", -1.0, 2.0)
+    np.testing.assert_allclose(description["coords"], manifold_coordinates(30, "linear", -1.0, 2.0), atol=1e-12)
+
+
+def test_with_the_browser_path_off_the_grid_is_a_plotly_figure(app_test, vae_checkpoint, monkeypatch):
+    monkeypatch.setenv("EXPLORER_BROWSER_DECODER", "0")
+    at = _start(app_test)
+    at.slider(key="grid_n").set_value(30).run()
+    np.testing.assert_array_equal(_grid_image(at), _expected_grid(vae_checkpoint.model, 30, "paper"))
     cells = plotly_array(chart_spec(at, "manifold_chart")["data"][1]["customdata"])
-    np.testing.assert_allclose(cells[:, :2], manifold_z(manifold_coordinates(30, "linear", -1.0, 2.0)), atol=1e-6)
+    np.testing.assert_allclose(cells[:, :2], manifold_z(manifold_coordinates(30, "paper")), atol=1e-6)
 
 
-def test_a_grid_cell_click_moves_the_sliders_and_the_overlay_shows_the_grid(app_test):
+def test_a_grid_cell_click_moves_the_sliders_and_the_overlay_shows_the_grid(app_test, monkeypatch):
+    # the Plotly figure's selection event (with the browser path off); the canvas's click: test_browser_grid
+    monkeypatch.setenv("EXPLORER_BROWSER_DECODER", "0")
     at = _start(app_test)
     cells = plotly_array(chart_spec(at, "manifold_chart")["data"][1]["customdata"])
     cell = 3 * 20 + 15  # row 3, column 15

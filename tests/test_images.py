@@ -1,4 +1,5 @@
-"""Tiling and PNG encoding without torchvision give exactly torchvision's results."""
+"""PNG encoding without torchvision gives exactly torchvision's bytes; the first page's
+modules do not import torchvision."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 from conftest import REPO
-from explorer.core.images import png_bytes, tile, upscale_nearest
+from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_manifold, decode_z, image_strip, manifold_z
 
 
@@ -20,23 +21,6 @@ def _save_image_bytes(image: torch.Tensor) -> bytes:
     buffer = io.BytesIO()
     save_image(image, buffer, format="png")
     return buffer.getvalue()
-
-
-@pytest.mark.parametrize("count, nrow, padding, pad_value", [(9, 3, 2, 1.0), (7, 3, 2, 0.0), (5, 8, 1, 0.5), (1, 4, 2, 1.0), (4, 1, 0, 1.0)])
-@pytest.mark.parametrize("channels", [1, 3])
-def test_tile_equals_make_grid(mnist, count, nrow, padding, pad_value, channels):
-    images = mnist.test_images[:count].expand(-1, channels, -1, -1)
-    expected = make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value)
-    got = tile(images, nrow=nrow, padding=padding, pad_value=pad_value)
-    assert got.shape == expected.shape
-    assert torch.equal(got, expected)
-
-
-def test_tile_refuses_what_is_not_an_image_batch():
-    with pytest.raises(ValueError, match="expected"):
-        tile(torch.zeros(2, 28, 28), nrow=2)
-    with pytest.raises(ValueError, match="expected"):
-        tile(torch.zeros(2, 2, 28, 28), nrow=2)
 
 
 def test_png_bytes_are_save_image_bytes(mnist, vae_checkpoint):
@@ -61,7 +45,8 @@ def test_the_first_page_modules_do_not_import_torchvision():
     code = ("import sys\n"
             "import explorer.ui.registry, explorer.ui.session, explorer.ui.browser_store, explorer.ui.caches\n"
             "import explorer.ui.views.click, explorer.ui.views.decoder, explorer.ui.views.grid\n"
-            "import explorer.ui.views.latent_map, explorer.ui.views.draw, explorer.core.images\n"
+            "import explorer.ui.views.latent_map, explorer.ui.views.draw, explorer.ui.views.traversal\n"
+            "import explorer.core.images, explorer.ui.browser_grid\n"
             "print('torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(REPO))

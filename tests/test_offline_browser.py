@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.browser import wait_for_app_run
+from tests.helpers.browser import GRID, wait_for_app_run
 from tests.test_compare_browser import MAPS
 from explorer.ui.views.lesson import TOOLS
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
 TIMEOUT = 90_000
 #: What each page shows once drawn (a selector that appears at the end of its first run).
 PAGES = {
-    "Manifold grid": ".st-key-manifold_grid .js-plotly-plot",
+    "Manifold grid": GRID,
     "Compare AE and VAE": MAPS["b"],
     "Theory": ".stLatex, [data-testid=stLatex], .katex",
     "Train": "[data-testid=stFileUploader]",

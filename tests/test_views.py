@@ -53,7 +53,7 @@ def test_two_models_stand_on_one_page_with_their_own_widgets(two_models, mnist, 
         assert (z1.min, z1.max, z1.step) == pytest.approx((expected.low, expected.high, expected.step))
     assert at.slider(key="a_z1_slider").step == 0.05 and at.slider(key="b_z1_slider").step != 0.05
     for prefix in ("a_", "b_"):
-        for key in ("latent_map", "manifold_chart"):
+        for key in ("latent_map", "manifold_canvas"):
             assert at.get_by_key(f"{prefix}{key}") is not None
     # each map shows its own model's codes
     for prefix, ckpt in (("a_", vae_checkpoint), ("b_", ae_checkpoint)):

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.core.images import tile
 from explorer.core.likelihoods import display_pixels
 from explorer.core.models import Autoencoder
 from explorer.core.objective import loss_terms
@@ -238,8 +237,7 @@ def manifold_z(coords: np.ndarray) -> np.ndarray:
 @torch.inference_mode()
 def decode_manifold(model: Autoencoder, z: np.ndarray, padding: int = 2,
                     y: int | None = None) -> torch.Tensor:
-    """Decoder means of a square grid of codes, tiled into one image (``images.tile``,
-    torchvision's make_grid layout).
+    """Decoder means of a square grid of codes, tiled into one image (torchvision's make_grid).
 
     Args:
         model: any model of the family with a 2-D latent space.
@@ -258,7 +256,9 @@ def decode_manifold(model: Autoencoder, z: np.ndarray, padding: int = 2,
     n = int(round(len(z) ** 0.5))
     if n * n != len(z):
         raise ValueError(f"expected n*n codes, got {len(z)}")
-    return tile(decode_z(model, z, y=y), nrow=n, padding=padding, pad_value=1.0)
+    from torchvision.utils import make_grid  # a seconds-long import: only when a grid is made
+
+    return make_grid(decode_z(model, z, y=y), nrow=n, padding=padding, pad_value=1.0)
 
 
 def posterior_ellipse(mu: np.ndarray, sigma: np.ndarray, k: float, n_points: int = 73) -> np.ndarray:
@@ -482,7 +482,7 @@ def posterior_samples(model: Autoencoder, mu, logvar, k: int, seed: int = 0) -> 
 @torch.inference_mode()
 def image_strip(model: Autoencoder, z: np.ndarray, nrow: int | None = None, padding: int = 2,
                 y: int | None = None) -> torch.Tensor:
-    """Decoder means of codes ``z`` tiled into one image (``images.tile``, torchvision's make_grid layout):
+    """Decoder means of codes ``z`` tiled into one image (torchvision's make_grid):
     a path as a strip (``nrow`` = len(z)) or samples as a grid.
 
     Args:
@@ -495,4 +495,6 @@ def image_strip(model: Autoencoder, z: np.ndarray, nrow: int | None = None, padd
     Returns:
         (3, H, W) float32 pixels in [0, 1].
     """
-    return tile(decode_z(model, z, y=y), nrow=nrow or len(z), padding=padding, pad_value=1.0)
+    from torchvision.utils import make_grid  # a seconds-long import: only when a grid is made
+
+    return make_grid(decode_z(model, z, y=y), nrow=nrow or len(z), padding=padding, pad_value=1.0)

@@ -61,3 +61,34 @@ def assert_decodes(at, container_key, model, z, scale, y=None) -> str:
     assert shown["net"] == exported["id"] and shown["size"] == 28 * scale
     np.testing.assert_allclose(decode_mean_exported(exported, np.asarray(z), y), expected.numpy(), atol=1e-5)
     return where
+
+
+def grid_shown(at, container_key: str = "manifold_grid"):
+    """The manifold grid a container shows: ``(description, image)`` with the image as
+    (H, W, 3) uint8, from the canvas element's packed pixels (``browser_grid``) tiled as
+    torchvision's make_grid does (white padding), or from the Plotly figure's PNG
+    (description None) when the browser path is off."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from explorer.ui.browser_grid import unpack_grid
+
+    children = list(at.get_by_key(container_key).children.values())
+    components = [c for c in children if c.type == "bidi_component"]
+    if not components:
+        import json
+
+        spec = json.loads(children[0].proto.spec)
+        source = spec["data"][0]["source"]
+        return None, np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))).convert("RGB"))
+    (component,) = components
+    description, pixels = unpack_grid(component.proto.bytes)
+    n, (c, h, w), pad = description["n"], description["shape"], description["padding"]
+    image = np.full((c, n * (h + pad) + pad, n * (w + pad) + pad), 255, dtype=np.uint8)
+    for k, cell in enumerate(pixels.reshape(n * n, c, h, w)):
+        top, left = pad + (k // n) * (h + pad), pad + (k % n) * (w + pad)
+        image[:, top:top + h, left:left + w] = cell
+    return description, np.repeat(image, 3, axis=0).transpose(1, 2, 0) if c == 1 else image.transpose(1, 2, 0)

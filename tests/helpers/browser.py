@@ -29,6 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 MAP = ".st-key-map_panel .js-plotly-plot"
+#: The manifold grid: the canvas (explorer/ui/browser_grid.py) or, with the browser path off, the Plotly figure.
+GRID_CANVAS = ".st-key-manifold_grid canvas.vx-grid"
+GRID = f"{GRID_CANVAS}, .st-key-manifold_grid .js-plotly-plot"
 
 # Page-side helpers: pixel positions of latent points on the map, isolated points.
 MAP_JS = """
@@ -131,7 +134,7 @@ def open_explorer(page, url: str, timeout_ms: int = 60_000, idle: bool = True) -
     page.locator(MAP).wait_for(timeout=timeout_ms)
     page.add_script_tag(content=MAP_JS)
     page.wait_for_function("() => window.__scatterCount() === 10000", timeout=timeout_ms)
-    page.locator(".st-key-manifold_grid .js-plotly-plot").wait_for(timeout=timeout_ms)
+    page.locator(GRID).first.wait_for(timeout=timeout_ms)
     if idle:
         wait_for_app_run(page, timeout_ms)
 
@@ -189,8 +192,27 @@ def canvas_pixels(page, container: str = ".st-key-decoded_image") -> dict:
               pixels: px, mean: Array.from(c.__vxMean)}; }""", container)
 
 
-def grid_source(page) -> str:
-    return page.evaluate("() => document.querySelector('.st-key-manifold_grid .js-plotly-plot').data[0].source")
+# What the grid shows, as a string that changes with it: the canvas's grid ("canvas:" + n|spacing|low|high
+# + its draw count) or the Plotly figure's image ("img:" + its PNG data URL).
+GRID_JS = """() => { const c = document.querySelector('%s');
+  if (c) return c.dataset.grid ? 'canvas:' + c.dataset.grid + '#' + c.dataset.draws : null;
+  const g = document.querySelector('.st-key-manifold_grid .js-plotly-plot');
+  return g && g.data && g.querySelector('image') ? 'img:' + g.data[0].source : null; }""" % GRID_CANVAS
+
+
+def grid_source(page) -> str | None:
+    """The manifold grid's signature (see ``GRID_JS``); None while nothing is drawn."""
+    return page.evaluate(GRID_JS)
+
+
+def grid_pixels(page, selector: str = GRID_CANVAS) -> dict:
+    """The grid canvas read back: ``n``, ``coords`` (the axis coordinates it was sent),
+    ``padding``, ``width`` and ``pixels`` (the red channel, row-major, 0..255)."""
+    return page.evaluate("""(sel) => { const c = document.querySelector(sel), g = c.__vxGrid.desc;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, px = new Array(d.length / 4);
+      for (let i = 0; i < px.length; i++) px[i] = d[4 * i];
+      return {n: g.n, coords: g.coords, padding: g.padding, width: c.width, height: c.height, pixels: px}; }""",
+                         selector)
 
 
 def _mark(page) -> None:
@@ -208,7 +230,7 @@ def _elapsed_when(page, condition_js: str, arg, timeout_ms: int = 30_000) -> flo
 
 SRC_CHANGED = "(old) => { const now = (" + DECODED_JS + ")(); return !!now && now !== old; }"
 PANEL_SHOWS = "(text) => { const p = document.querySelector('.st-key-click_panel'); return p && p.innerText.includes(text) && p.querySelectorAll('img').length === 2 && [...p.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0); }"
-GRID_CHANGED = "(old) => { const g = document.querySelector('.st-key-manifold_grid .js-plotly-plot'); return g && g.data && g.data[0].source !== old && g.querySelector('image'); }"
+GRID_CHANGED = "(old) => { const now = (" + GRID_JS + ")(); return !!now && now !== old; }"
 
 
 def slider_step_ms(page) -> float:

@@ -4,45 +4,90 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.core.latent import GRID_MAX, GRID_MIN, SPACINGS
-from explorer.ui import caches, figures
+from explorer.core.latent import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
+from explorer.ui import browser_decoder, browser_grid, caches, figures
 from explorer.ui.views.common import ModelView, new_selection
 
 SPACING_HELP = ("paper: evenly spaced points on [0.05, 0.95] through the inverse Gaussian CDF "
                 "(Kingma & Welling 2013, Figure 4); linear: evenly spaced over the range.")
 
 
+def _on_grid_cell(view: ModelView) -> None:
+    """A click on a cell of the grid canvas (``browser_grid``): decode its z with the sliders."""
+    cell = getattr(st.session_state.get(view.keys("manifold_canvas")), "cell", None)
+    if cell:
+        z = (float(cell["z"][0]), float(cell["z"][1]))
+        view.set_state("last_click", figures.SpaceClick(z))
+        view.set_slider_z(z)
+
+
 @st.fragment
-def manifold_panel(view: ModelView, height: int = 600) -> None:
+def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = False,
+                   fit_below: int | None = None) -> None:
     """Live manifold grid with its controls (a fragment); a click on a cell moves the
-    view's sliders to its z and reruns the page."""
+    view's sliders to its z and reruns the page.
+
+    The grid is drawn on a canvas from raw pixels (``browser_grid``), and its overlay on
+    the latent map moves in the page; with ``EXPLORER_BROWSER_DECODER=0`` it is the
+    Plotly figure of a PNG as before, and a changed overlay reruns the page.
+
+    Args:
+        view: the model's views.
+        height: the grid's largest side in CSS pixels.
+        controls_in_row: n, spacing and range side by side (a large grid below them).
+        fit_below: the canvas also keeps within the window's height less this many CSS
+            pixels (so a page's grid fits on the screen), or None.
+    """
     keys = view.keys
-    points = new_selection(keys("manifold_chart"))
+    canvas = browser_decoder.enabled()
+    points = None if canvas else new_selection(keys("manifold_chart"))
     z = figures.grid_click(points) if points else None
     if z is not None:
         view.set_state("last_click", figures.SpaceClick(z))
         view.set_slider_z(z)
         st.rerun(scope="app")
-    st.slider("Grid n x n", GRID_MIN, GRID_MAX, key=keys("grid_n"), help="Cells per row and column.")
-    st.radio("Spacing", SPACINGS, key=keys("grid_spacing"), help=SPACING_HELP, horizontal=True)
+    places = st.columns(3, gap="medium") if controls_in_row else [st.container() for _ in range(3)]
+    places[0].slider("Grid n x n", GRID_MIN, GRID_MAX, key=keys("grid_n"), help="Cells per row and column.")
+    places[1].radio("Spacing", SPACINGS, key=keys("grid_spacing"), help=SPACING_HELP, horizontal=True)
     bounds = view.grid_range_bounds()
-    st.slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=keys("grid_range"),
-              disabled=view.state("grid_spacing") != "linear", format="%.2f",
-              help="The z range the linear grid covers on both axes.")
+    places[2].slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=keys("grid_range"),
+                     disabled=view.state("grid_spacing") != "linear", format="%.2f",
+                     help="The z range the linear grid covers on both axes.")
     params = view.grid_params()
     n, spacing, (low, high) = params
     codes = view.grid_codes(params)
-    png = caches.manifold_png(view.entry.key, view.model, codes, view.condition())
-    fig = figures.manifold_figure(png, codes, cell=view.model.config.image_shape[-1], padding=caches.GRID_PADDING)
-    fig.update_layout(height=height)
-    with st.container(key=keys("manifold_grid")):
-        st.plotly_chart(fig, key=keys("manifold_chart"), on_select="rerun", selection_mode="points",
-                        config={"displayModeBar": False})
+    drawn = view.state("map_drawn_state")
+    if canvas:
+        overlay = ({"map": f".st-key-{keys('map_panel')} .js-plotly-plot", "trace": figures.GRID_OVERLAY_NAME}
+                   if view.state("show_grid_on_map") else None)
+        shape = view.model.config.image_shape
+        description = browser_grid.describe(n, spacing, low, high, manifold_coordinates(n, spacing, low, high),
+                                            shape, caches.GRID_PADDING, height, overlay,
+                                            model=view.entry.label, fit_below=fit_below)
+        payload = browser_grid.grid_payload(view.entry.key, view.model, codes, view.condition(), description)
+        with st.container(key=keys("manifold_grid")):
+            clicked = browser_grid.grid_canvas(payload, keys("manifold_canvas"),
+                                               on_cell=lambda: _on_grid_cell(view))
+        if getattr(clicked, "cell", None):
+            st.rerun(scope="app")  # the map's star, the click panel and the sliders show the cell's z
+    else:
+        png = caches.manifold_png(view.entry.key, view.model, codes, view.condition())
+        fig = figures.manifold_figure(png, codes, cell=view.model.config.image_shape[-1],
+                                      padding=caches.GRID_PADDING)
+        fig.update_layout(height=height)
+        with st.container(key=keys("manifold_grid")):
+            st.plotly_chart(fig, key=keys("manifold_chart"), on_select="rerun", selection_mode="points",
+                            config={"displayModeBar": False})
     where = ("inverse Gaussian CDF of 0.05..0.95" if spacing == "paper" else f"linear {low:g}..{high:g}")
     st.caption(f"{n} x {n} decoder means, z on a grid: {where}. z1 runs left to right, z2 bottom to top; "
                "hover a cell for its z, click it to decode it with the sliders.")
-    st.download_button("Download grid (PNG)", png, file_name=f"manifold_{n}x{n}_{spacing}.png", mime="image/png",
+    # the PNG is made when the button is pressed (deferred data), not on every change of the grid
+    entry, y = view.entry, view.condition()
+    st.download_button("Download grid (PNG)", lambda: caches.manifold_png(entry.key, entry.model, codes, y),
+                       file_name=f"manifold_{n}x{n}_{spacing}.png", mime="image/png",
                        key=keys("download_grid"), on_click="ignore")
-    drawn = view.state("map_drawn_state")
     if view.state("show_grid_on_map") and drawn and drawn.get("grid") != params:
-        st.rerun(scope="app")
+        if canvas:  # the page moved the overlay (browser_grid.js): the map now shows these cells
+            view.set_state("map_drawn_state", {**drawn, "grid": params})
+        else:
+            st.rerun(scope="app")

@@ -1,0 +1,121 @@
+"""The manifold grid drawn on a canvas in the page: the server decodes the grid in torch
+and sends its 8-bit pixels in one binary element; the page tiles them onto a canvas, shows
+the z of the cell under the cursor, reports a click on a cell, and moves the grid's
+overlay on the latent map (Plotly's restyle) without a rerun of the page.
+
+Why the server decodes (measured on this machine, see bench/browser.py and the README):
+a 30 x 30 grid of the shipped 2-256-512-784 decoder is about 480 M multiply-adds
+(165 M after skipping ReLU zeros); plain JavaScript took 0.3-1.1 s for it, PyTorch takes
+about 5 ms. The old path's cost was not the decoding but a Plotly figure carrying a
+base64 PNG, rebuilt by Plotly.js on every change; this path sends raw pixels (n * n *
+784 bytes) that the page puts on a canvas at once. It works for every decoder (MLP
+and conv alike), so the grid looks the same for all models.
+
+Packed layout (:func:`pack_grid`), little-endian: the 4 bytes ``VXG1``, a uint32 n, n
+bytes of UTF-8 JSON (the description, padded with spaces to a multiple of 4), then the
+cells' pixels as uint8, cell after cell (row-major, top row first), each C * H * W.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.core.latent import decode_z
+
+MAGIC = b"VXG1"
+_JS = (Path(__file__).parent / "assets" / "browser_grid.js").read_text()
+_CSS = """
+.vx-grid-view { display: flex; flex-direction: column; align-items: center; width: 100%; }
+.vx-grid { image-rendering: pixelated; display: block; width: 100%; height: auto; aspect-ratio: 1;
+           cursor: pointer; }
+.vx-grid-hover { font-size: 0.875rem; color: var(--st-text-color); opacity: 0.75; min-height: 1.4em;
+                 font-family: var(--st-font); line-height: 1.4; text-align: center; }
+"""
+_component = st.components.v2.component("vae_explorer_manifold_grid", js=_JS, css=_CSS, isolate_styles=False)
+
+
+def grid_pixels(model: torch.nn.Module, z: np.ndarray, y: int | None = None) -> np.ndarray:
+    """The decoder means of the grid codes as 8-bit pixels, quantised as the PNG download is
+    (torchvision's ``save_image``: round(255 * x)).
+
+    Args:
+        model: any model of the family with a 2-D latent space.
+        z: (n * n, 2) codes (``latent.manifold_z``), row-major, top row first.
+        y: the label of a conditional model.
+
+    Returns:
+        (n * n, C * H * W) uint8.
+    """
+    x = decode_z(model, z, y=y)
+    return x.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).reshape(len(z), -1).numpy()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def grid_payload(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None, description: str) -> bytes:
+    """:func:`pack_grid` of the model identified by ``key`` (``_model`` is not hashed) at
+    codes ``z``; ``description`` is the JSON of :func:`describe`."""
+    return pack_grid(json.loads(description), grid_pixels(_model, z, y))
+
+
+def describe(n: int, spacing: str, low: float, high: float, coords: np.ndarray, image_shape, padding: int,
+             size: int, overlay: dict | None = None, model: str = "", fit_below: int | None = None) -> str:
+    """The JSON description the page reads: grid side, spacing, range, the (n,) ascending
+    axis coordinates (``latent.manifold_coordinates``), cell shape (C, H, W), padding in
+    pixels, the canvas's largest side in CSS pixels (it also fits its column), and the map
+    overlay to move (``{"map": CSS selector, "trace": name}``) or None, the model's label,
+    and ``fit_below``: the canvas keeps within the window's height less this many CSS pixels (or None)."""
+    return json.dumps({"n": int(n), "spacing": spacing, "low": float(low), "high": float(high),
+                       "coords": [float(c) for c in coords], "shape": [int(s) for s in image_shape],
+                       "padding": int(padding), "size": int(size), "overlay": overlay,
+                       "model": model, "fit_below": fit_below}, separators=(",", ":"))
+
+
+def pack_grid(description: dict, pixels: np.ndarray) -> bytes:
+    """The grid as bytes (layout in the module docstring).
+
+    Raises:
+        ValueError: ``pixels`` is not (n * n, C * H * W) uint8 for the description's n and shape.
+    """
+    n, cell = description["n"], int(np.prod(description["shape"]))
+    if pixels.dtype != np.uint8 or pixels.shape != (n * n, cell):
+        raise ValueError(f"expected ({n * n}, {cell}) uint8 pixels, got {pixels.shape} {pixels.dtype}")
+    text = json.dumps(description, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)
+    return MAGIC + struct.pack("<I", len(text)) + text + np.ascontiguousarray(pixels).tobytes()
+
+
+def unpack_grid(data: bytes) -> tuple[dict, np.ndarray]:
+    """Inverse of :func:`pack_grid`: (description, (n * n, C * H * W) uint8 pixels).
+
+    Raises:
+        ValueError: not a packed grid.
+    """
+    if data[:4] != MAGIC or len(data) < 8:
+        raise ValueError("not a packed grid (no VXG1 header)")
+    (n,) = struct.unpack_from("<I", data, 4)
+    description = json.loads(data[8:8 + n])
+    pixels = np.frombuffer(data, dtype=np.uint8, offset=8 + n)
+    return description, pixels.reshape(description["n"] ** 2, -1)
+
+
+def grid_canvas(payload: bytes, key: str, on_cell=None):
+    """Mount the grid canvas. A click on a cell sets the trigger ``cell`` to
+    ``{"row", "col", "z": [z1, z2]}`` and calls ``on_cell`` (a Streamlit callback that
+    reads it from ``st.session_state[key].cell``).
+
+    Args:
+        payload: from :func:`grid_payload`.
+        key: the element's key.
+        on_cell: callback run before the rerun a cell click causes.
+
+    Returns:
+        The component's result (``.cell``: the click's trigger value, or None).
+    """
+    return _component(key=key, data=payload, on_cell_change=on_cell or (lambda: None))
