@@ -12,6 +12,10 @@ from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state
 from explorer.ui.session import require_router
 
+#: The grid's figure height in px: with n and the spacing above it, its bottom stays on a
+#: 1366x768 screen (the column is about 280 px wide there, 480 px at 1920x1080).
+GRID_HEIGHT = 320
+
 
 def explorer_page() -> None:
     st.title("Latent space explorer")
@@ -34,7 +38,7 @@ def explorer_page() -> None:
     with grid_col:
         st.subheader("Manifold grid")
         if view.is_2d:
-            manifold_panel(view, height=420)
+            manifold_panel(view, height=GRID_HEIGHT)
         else:
             st.info(f"The manifold grid {needs_2d}")
     with side_col:

@@ -1,8 +1,9 @@
-"""The guided lesson on the Compare page: six steps (the AE's map, sampling its prior,
+"""The guided lesson on the Compare page: seven steps (the AE's map, sampling its prior,
 the VAE's map, sampling its prior, interpolation in both, the reparameterization
-cloud) with Back/Next, and the page's state in the URL so a link restores the view.
+cloud, watching an AE and a VAE train side by side) with Back/Next, and the page's
+state in the URL so a link restores the view.
 
-URL parameters (all optional): ``step`` (1-6), ``left`` and ``right`` (model names as
+URL parameters (all optional): ``step`` (1-7), ``left`` and ``right`` (model names as
 listed, e.g. ``mnist_ae_z2.pt``), ``digit`` (selected test digit), ``start`` and
 ``end`` (interpolation ends), ``seed`` (prior-sample seed; present when samples show).
 """
@@ -20,6 +21,8 @@ TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where th
          "Watch the holes form")
 #: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
 DEFAULT_PATH_LABELS = (1, 7)
+#: The twin run's duration with the page's defaults, measured by ``python -m bench.twins``.
+TWIN_RUN_TIME = "With the defaults it takes about 1.5 minutes on two shared CPU cores."
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ STEPS = (
          "with eps ~ N(0, I). The Reparameterization tab zooms into the selected digit: the draws stay within a "
          "small ellipse and all decode to that digit. The AE gives one point, so it has no cloud.",
          tool=TOOLS[2], needs_digit=True),
+    Step("Watch the holes form", "Press \"Train both\": a new AE and a new VAE start from the same weights and "
+         "see the same batches; only the loss differs (the VAE's adds the KL term). Watch the AE's codes (left) "
+         f"spread over tens of units and leave gaps, while the VAE's (right) stay packed inside the prior's "
+         f"circles. {TWIN_RUN_TIME}", tool=TOOLS[5]),
 )
 
 
@@ -95,6 +102,12 @@ def go_to_step(step: int | None) -> None:
         _select_digit(st.session_state["cmp_path_end"] or _first_of_label(DEFAULT_PATH_LABELS[1]))
 
 
+def current_step() -> Step | None:
+    """The lesson step on screen, or None when the lesson is off."""
+    step = st.session_state["cmp_lesson_step"]
+    return None if step is None else STEPS[step]
+
+
 def lesson_panel() -> None:
     """The lesson in the sidebar: a start button, or the step's text with Back/Next."""
     step = st.session_state["cmp_lesson_step"]
@@ -102,17 +115,18 @@ def lesson_panel() -> None:
         st.divider()
         if step is None:
             st.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
-                      help="Six steps through the AE's and the VAE's maps; the address bar keeps the step, so "
+                      help=f"{len(STEPS)} steps through the AE's and the VAE's maps; the address bar keeps the step, so "
                            "the link can be shared.")
             return
         s = STEPS[step]
         st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}**")
-        st.markdown(s.text)
+        # Back/Next above the text, so a 768 px high screen shows them without scrolling the sidebar
         back, forward = st.columns(2)
         back.button("Back", key="cmp_lesson_back", on_click=go_to_step, args=(step - 1,), disabled=step == 0,
                     width="stretch")
         forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
                        disabled=step == len(STEPS) - 1, width="stretch", type="primary")
+        st.markdown(s.text)
         st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,))
         st.caption("The address bar holds this view (step, models, digits, seed): copy it to share it.")
 

@@ -55,7 +55,7 @@ def _use_twins() -> None:
     st.session_state["cmp_model_b"] = f"{registry.SESSION_PREFIX}{names[1]}"
 
 
-def _live_view(job: tj.TwinJob, live: bool) -> None:
+def _live_view(job: tj.TwinJob, live: bool, map_height: int = MAP_HEIGHT) -> None:
     snap = job.snapshot()
     if live and snap.state in tj.DONE_STATES:
         st.rerun()  # whole app: the results join the model choice, the outcome shows
@@ -76,7 +76,7 @@ def _live_view(job: tj.TwinJob, live: bool) -> None:
                 st.caption("Encoding the first codes...")
                 continue
             fig = figures.latent_map(snap.codes[i], snap.sample_labels, prior_circles=True, font_size=FONT_SIZE)
-            fig.update_layout(height=MAP_HEIGHT, showlegend=False, title=f"{NAMES[i]}, step {snap.step}",
+            fig.update_layout(height=map_height, showlegend=False, title=f"{NAMES[i]}, step {snap.step}",
                               margin={"l": 50, "r": 10, "t": 40, "b": 45})
             st.plotly_chart(fig, key=f"cmp_twin_chart_{i}", config={"displaylogo": False, "displayModeBar": False})
             loss = "--" if snap.losses is None else f"{snap.losses[i]:.1f}"
@@ -84,16 +84,18 @@ def _live_view(job: tj.TwinJob, live: bool) -> None:
                        + ("reconstruction only)" if i == 0 else "reconstruction + KL, the -ELBO)"))
 
 
-def twin_panel() -> None:
+def twin_panel(intro: bool = True, map_height: int = MAP_HEIGHT) -> None:
     """Settings, Start, the live maps with Stop, then the outcome and a button that makes
-    the two results the page's pair."""
+    the two results the page's pair. ``intro`` False leaves out the caption that explains
+    the run (the lesson step's text does), ``map_height`` the live maps' height in px."""
     job: tj.TwinJob | None = st.session_state[JOB_KEY]
     running = job is not None and not job.done
-    st.caption("Trains a new AE and a new VAE at once: built from the same seed with the same initial weights "
-               "(the VAE's extra sigma output aside), fed the same batches in the same order. Only the loss "
-               "differs, so the two maps show what the VAE's KL term does: watch the AE's codes spread out "
-               f"and leave holes while the VAE's stay packed inside the prior's circles. {tj.SAMPLE_SIZE:,} "
-               "test digits, redrawn as training runs.")
+    if intro:
+        st.caption("Trains a new AE and a new VAE at once: built from the same seed with the same initial weights "
+                   "(the VAE's extra sigma output aside), fed the same batches in the same order. Only the loss "
+                   "differs, so the two maps show what the VAE's KL term does: watch the AE's codes spread out "
+                   f"and leave holes while the VAE's stay packed inside the prior's circles. {tj.SAMPLE_SIZE:,} "
+                   "test digits, redrawn as training runs.")
     subset_col, epochs_col, seed_col, start_col = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
     subset_col.number_input("Training images", 500, 60_000, step=1000, key="cmp_twin_subset", disabled=running,
                             help="A random subset of the 60,000 MNIST training images (10,000 ends in about a "
@@ -109,7 +111,7 @@ def twin_panel() -> None:
     if job is None:
         return
     live = not job.done
-    st.fragment(_live_view, run_every=LIVE_REFRESH_SECONDS if live else None)(job, live)
+    st.fragment(_live_view, run_every=LIVE_REFRESH_SECONDS if live else None)(job, live, map_height)
     if live:
         return
     snap = job.snapshot()
