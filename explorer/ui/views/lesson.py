@@ -33,7 +33,7 @@ class Step:
         title: its heading.
         text: two or three sentences for the class.
         samples: prior samples are shown on this step.
-        tool: the tab below the maps this step opens.
+        tool: the tab below the maps a link to this step opens.
         needs_path: the step sets interpolation ends if none are set.
         needs_digit: the step selects a digit if none is selected.
     """
@@ -63,7 +63,7 @@ STEPS = (
          "into the other; the AE's can cross empty space and give unclear images on the way.",
          tool=TOOLS[1], needs_path=True),
     Step("The reparameterization cloud", "A VAE's encoder gives a distribution, not a point: z = mu + sigma * eps "
-         "with eps ~ N(0, I). The Reparameterization tab zooms into the selected digit: the draws stay within a "
+         "with eps ~ N(0, I). Between the maps, the view zooms into the selected digit: the draws stay within a "
          "small ellipse and all decode to that digit. The AE gives one point, so it has no cloud.",
          tool=TOOLS[2], needs_digit=True),
     Step("Watch the holes form", "Press \"Train both\": a new AE and a new VAE start from the same weights and "
@@ -85,15 +85,21 @@ def _first_of_label(label: int) -> int:
     return int((labels == label).nonzero()[0, 0])
 
 
-def go_to_step(step: int | None) -> None:
+def go_to_step(step: int | None, open_tool: bool = False) -> None:
     """Enter lesson step ``step`` (0-based; None ends the lesson): show or hide the prior
-    samples, open the step's tab, and set path ends or a selected digit where it needs one."""
+    samples, set path ends or a selected digit where it needs one, and (``open_tool``,
+    when a link is opened) open the step's tab.
+
+    Back/Next leave the tab alone: the page shows each step's key view above the tabs,
+    and a tab opened from code makes Streamlit scroll the page to the tab bar (its tabs
+    scroll the active tab into view), which moved that key view off a 768 px screen."""
     st.session_state["cmp_lesson_step"] = step
     if step is None:
         return
     s = STEPS[step]
     st.session_state["cmp_prior_drawn"] = s.samples
-    st.session_state["cmp_tool"] = s.tool
+    if open_tool:
+        st.session_state["cmp_tool"] = s.tool
     if s.needs_path and (st.session_state["cmp_path_start"] is None or st.session_state["cmp_path_end"] is None):
         st.session_state["cmp_path_start"], st.session_state["cmp_path_end"] = map(_first_of_label,
                                                                                   DEFAULT_PATH_LABELS)
@@ -160,7 +166,7 @@ def apply_url_state() -> None:
     seed = _int(params, "seed", 0, 2**31 - 1)
     step = _int(params, "step", 1, len(STEPS))
     if step is not None:
-        go_to_step(step - 1)
+        go_to_step(step - 1, open_tool=True)
     if seed is not None:
         st.session_state["cmp_prior_seed"], st.session_state["cmp_prior_drawn"] = seed, True
     digit = _int(params, "digit", 0, last)
