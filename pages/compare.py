@@ -33,7 +33,7 @@ def compare_page() -> None:
     step = lesson.current_step()
     # In the lesson the step's key view comes first (the link holds the models): the model
     # choice moves below the maps, and the step's controls stand beside or above the maps.
-    beside = step is not None and (step.samples or step.tool in (lesson.TOOLS[2], lesson.TOOLS[5]))
+    sample_beside = step is not None and step.samples
     twins_above = st.container() if step is not None and step.tool == lesson.TOOLS[5] else None
     key_view = st.container() if step is not None else None
     with st.container():
@@ -51,10 +51,12 @@ def compare_page() -> None:
     # The key view comes first on the page but is filled last: the tools below decide what
     # the maps show (the holes' shading, your digit's code).
     key_view = key_view or st.container()
-    cloud_beside = beside and step.tool == lesson.TOOLS[2] and selected is not None
+    # the lesson's cloud step: the first model with a posterior gets its cloud between the maps
+    cloud_view = (next((v for v in views if v.variational), None)
+                  if step is not None and step.tool == lesson.TOOLS[2] and selected is not None else None)
     sample_tab, path_tab, cloud_tab, holes_tab, draw_tab, twin_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
     with sample_tab:
-        compare.prior_sample_controls(draw_button=not (beside and step.samples))
+        compare.prior_sample_controls(draw_button=not sample_beside)
         if samples is not None:
             for view, column in zip(views, st.columns(2)):
                 with column:
@@ -68,11 +70,11 @@ def compare_page() -> None:
         if selected is None:
             st.caption("Click a digit on either map: its posterior q(z|x) is sampled here.")
         else:
-            compare.reparameterization_controls(eps_button=not cloud_beside)
-            if cloud_beside:
-                st.caption("In this lesson step the cloud stands between the maps.")
+            compare.reparameterization_controls(eps_button=cloud_view is None)
+            if cloud_view is not None:
+                st.caption(f"In this lesson step {cloud_view.entry.label}'s cloud stands between the maps.")
             for view, column in zip(views, st.columns(2)):
-                if not (cloud_beside and view.variational):
+                if view is not cloud_view:
                     with column:
                         compare.reparameterization_panel(view, selected)
     with holes_tab:
@@ -102,10 +104,12 @@ def compare_page() -> None:
         # 10,000-point scatters redraw.
         left, middle, right = st.columns([4, 3, 4], gap="small")
         with middle:
-            if beside and step.samples:
+            if sample_beside:
                 compare.prior_draw_button(width="stretch")
-            if cloud_beside:
-                lesson_cloud(views, selected)
+            if cloud_view is not None:
+                compare.new_eps_button(width="stretch")
+                compare.reparameterization_panel(cloud_view, selected, height=LESSON_CLOUD_HEIGHT, font_size=14,
+                                                 compact=True)
             else:
                 compare.digit_panel(views, selected, samples, path)
             hover_decoders(views, compare.short_names(views))
@@ -121,15 +125,6 @@ def compare_page() -> None:
         st.caption(compare.KEY_VIEW_CAPTION)
 
     lesson.write_url_state((pair[0].label, pair[1].label))
-
-
-def lesson_cloud(views: list[ModelView], index: int) -> None:
-    """The lesson's cloud step between the maps: "New eps" and each variational model's
-    zoomed cloud (the Reparameterization tab keeps K and the other models)."""
-    compare.new_eps_button(width="stretch")
-    for view in views:
-        if view.variational:
-            compare.reparameterization_panel(view, index, height=LESSON_CLOUD_HEIGHT, font_size=14, compact=True)
 
 
 require_router()

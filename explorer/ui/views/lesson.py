@@ -21,8 +21,8 @@ TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where th
          "Watch the holes form")
 #: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
 DEFAULT_PATH_LABELS = (1, 7)
-#: The twin run's duration with the page's defaults, measured by ``python -m bench.twins``.
-TWIN_RUN_TIME = "With the defaults it takes about 1.5 minutes on two shared CPU cores."
+#: The twin run's duration with the page's defaults (:data:`explorer.ui.views.twins.RUN_TIME`).
+TWIN_RUN_TIME = "With the defaults it takes about 40 seconds on two CPU cores (longer when the server is busy)."
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ FONT_SIZE = 15
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 NAMES = ("AE: codes z", "VAE: posterior means mu")
+#: The default run's duration (10,000 images, 10 epochs), measured with ``python -m bench.twins``
+#: on the 2-core server: 37 s and 39 s at a load average of 6-9, 129 s and 165 s at 14-17
+#: (other jobs on the same cores).
+RUN_TIME = "10,000 for 10 epochs take about 40 s on two CPU cores, 2-3 minutes while other jobs share them"
 
 
 def adopt_finished_twins() -> None:
@@ -98,8 +102,7 @@ def twin_panel(intro: bool = True, map_height: int = MAP_HEIGHT) -> None:
                    "test digits, redrawn as training runs.")
     subset_col, epochs_col, seed_col, start_col = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
     subset_col.number_input("Training images", 500, 60_000, step=1000, key="cmp_twin_subset", disabled=running,
-                            help="A random subset of the 60,000 MNIST training images (10,000 ends in about a "
-                                 "minute on two CPU cores).")
+                            help=f"A random subset of the 60,000 MNIST training images ({RUN_TIME}).")
     epochs_col.number_input("Epochs", 1, 100, key="cmp_twin_epochs", disabled=running,
                             help="Passes over the training images.")
     seed_col.number_input("Seed", 0, 2**31 - 1, key="cmp_twin_seed", disabled=running,
