@@ -117,8 +117,6 @@ def train_page() -> None:
                                    ", ".join(map(str, m0.hidden_sizes)), key="train_hidden",
                                    help="Fully connected: the encoder's layer widths, mirrored by the decoder. "
                                         "Convolutional: the dense widths after the convolutions (e.g. 32).")
-            beta = c1.number_input("beta (KL weight; variational models only)", min_value=0.0, value=m0.beta, step=0.5,
-                                   key="train_beta")
             epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
             batch_size = c2.number_input("Batch size", min_value=1, max_value=60_000, value=t0.batch_size,
                                          key="train_batch_size")
@@ -130,6 +128,9 @@ def train_page() -> None:
             subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
                                      value=0, step=1000, key="train_subset",
                                      help="A few thousand give a quick demo.")
+            # in the shortest column: the first one ended below a 768 px screen, with Train under it
+            beta = c3.number_input("beta (KL weight; variational models only)", min_value=0.0, value=m0.beta, step=0.5,
+                                   key="train_beta")
             start = st.form_submit_button("Train", type="primary", disabled=running, key="start_training")
 
     if start:
