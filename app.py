@@ -10,7 +10,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from explorer.ui import browser_store, registry, session, warmup
+from explorer.ui import browser_store, layout, registry, session, warmup
 
 #: The browser tab's icon, a file served by this server: a ":material/...:" icon here
 #: made every browser fetch it from fonts.gstatic.com, and the app fetches nothing from outside.
@@ -33,6 +33,7 @@ def run() -> None:
     """Set up the session, draw the menu and the model choice, run the chosen page."""
     st.set_page_config(page_title="VAE latent-space explorer", page_icon=str(PAGE_ICON), layout="wide")
     session.init_session_state()
+    layout.classroom_layout()  # key views fit a 1366x768 screen
     # The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
     page = st.navigation(PAGES, position="hidden")
     with st.sidebar:

@@ -18,6 +18,10 @@ from explorer.ui.session import require_router
 
 MAP_HEIGHT = 460
 FONT_SIZE = 15
+#: In the lesson the step's tool stands between the maps (or above them) and must fit a
+#: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
+LESSON_CLOUD_HEIGHT = 250
+LESSON_TWIN_MAP_HEIGHT = 330
 
 
 def compare_page() -> None:
@@ -26,8 +30,15 @@ def compare_page() -> None:
     lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
     lesson.lesson_panel()
     adopt_finished_twins()  # a finished "watch the holes form" run joins the model choices
+    step = lesson.current_step()
+    # In the lesson the step's key view comes first (the link holds the models): the model
+    # choice moves below the maps, and the step's controls stand beside or above the maps.
+    sample_beside = step is not None and step.samples
+    twins_above = st.container() if step is not None and step.tool == lesson.TOOLS[5] else None
+    key_view = st.container() if step is not None else None
     label_slots = []
-    pair = compare.model_pair(label_slots)
+    with st.container():
+        pair = compare.model_pair(label_slots)
     if pair is None:
         st.stop()
     views = [ModelView.create(entry, prefix) for entry, prefix in zip(pair, COMPARE_PREFIXES)]
@@ -41,10 +52,13 @@ def compare_page() -> None:
 
     # The key view comes first on the page but is filled last: the tools below decide what
     # the maps show (the holes' shading, your digit's code).
-    key_view = st.container()
+    key_view = key_view or st.container()
+    # the lesson's cloud step: the first model with a posterior gets its cloud between the maps
+    cloud_view = (next((v for v in views if v.variational), None)
+                  if step is not None and step.tool == lesson.TOOLS[2] and selected is not None else None)
     sample_tab, path_tab, cloud_tab, holes_tab, draw_tab, twin_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
     with sample_tab:
-        compare.prior_sample_controls()
+        compare.prior_sample_controls(draw_button=not sample_beside)
         if samples is not None:
             for view, column in zip(views, st.columns(2)):
                 with column:
@@ -58,10 +72,13 @@ def compare_page() -> None:
         if selected is None:
             st.caption("Click a digit on either map: its posterior q(z|x) is sampled here.")
         else:
-            compare.reparameterization_controls()
+            compare.reparameterization_controls(eps_button=cloud_view is None)
+            if cloud_view is not None:
+                st.caption(f"In this lesson step {cloud_view.entry.label}'s cloud stands between the maps.")
             for view, column in zip(views, st.columns(2)):
-                with column:
-                    compare.reparameterization_panel(view, selected)
+                if view is not cloud_view:
+                    with column:
+                        compare.reparameterization_panel(view, selected)
     with holes_tab:
         holes = []
         for view, column in zip(views, st.columns(2)):
@@ -75,15 +92,28 @@ def compare_page() -> None:
                 with column:
                     st.markdown(f"**{view.entry.label}**")
                     your_digit_code_panel(view, drawn)
-    with twin_tab:
-        twin_panel()
+    if twins_above is not None:
+        with twins_above:
+            twin_panel(intro=False, map_height=LESSON_TWIN_MAP_HEIGHT)
+        with twin_tab:
+            st.caption("In this lesson step the two training maps stand at the top of the page.")
+    else:
+        with twin_tab:
+            twin_panel()
 
     with key_view:
         # The panel is written before the maps, so a click's panel shows while the
         # 10,000-point scatters redraw.
         left, middle, right = st.columns([4, 3, 4], gap="small")
         with middle:
-            compare.digit_panel(views, selected, samples, path)
+            if sample_beside:
+                compare.prior_draw_button(width="stretch")
+            if cloud_view is not None:
+                compare.new_eps_button(width="stretch")
+                compare.reparameterization_panel(cloud_view, selected, height=LESSON_CLOUD_HEIGHT, font_size=14,
+                                                 compact=True)
+            else:
+                compare.digit_panel(views, selected, samples, path)
             hover_decoders(views, compare.short_names(views))
         for view, column, heat in zip(views, (left, right), holes):
             overlays = compare.map_overlays(view, samples, path)

@@ -17,6 +17,8 @@ from explorer.ui.session import require_router
 
 DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.pt"
 #: Test digits shown per page of digits.
+#: The error plot's font in px (ticks, axis titles, legend): readable from the back of a room.
+CURVE_FONT_SIZE = 18
 N_DIGITS = 8
 NOISES = {"masking": "masking: each pixel set to 0 with probability p",
           "gaussian": "Gaussian: x + s * N(0, 1), clipped to [0, 1]"}
@@ -94,7 +96,7 @@ def denoising_page() -> None:
     with chart_col:
         curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
         fig = error_curve_figure(np.array(curve_levels), curves, label[0].lower() + label[1:], current=level,
-                                 height=330)
+                                 height=360, font_size=CURVE_FONT_SIZE)
         with st.container(key="dae_curve"):
             st.plotly_chart(fig, key="dae_curve_chart", config={"displaylogo": False})
         st.caption(f"Mean error against the clean image over {CURVE_IMAGES:,} test digits (a seeded random choice, "

@@ -15,6 +15,12 @@ from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, 
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
+#: The grid's largest side in px (the column is about 280 px wide at 1366x768, 480 px at
+#: 1920x1080), and the window height it leaves free: with n and the spacing above it, its
+#: bottom stays on a 768 px high screen and it grows on a taller one.
+GRID_HEIGHT = 420
+GRID_FIT_BELOW = 400
+
 
 def explorer_page() -> None:
     st.title("Latent space explorer")
@@ -37,7 +43,7 @@ def explorer_page() -> None:
     with grid_col:
         if view.is_2d:
             st.subheader("Manifold grid")
-            manifold_panel(view, height=420)
+            manifold_panel(view, height=GRID_HEIGHT, fit_below=GRID_FIT_BELOW)
         else:  # no plane of z to tile or slide over: sweep one dimension at a time
             st.subheader("Traversals", help=TRAVERSAL_HELP)
             traversal_panel(view, entry.label, layout="stacked")

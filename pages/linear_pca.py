@@ -15,7 +15,18 @@ LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
 TRAIN_COMMAND = ("python -m explorer.cli.train --model ae --latent-dim 2 --hidden --likelihood gaussian_identity "
                  f"--epochs 10 --batch-size 100 --lr 3e-2 --lr-schedule cosine --seed 0 "
                  f"--out checkpoints/{LINEAR_AE_FILE}")
-FIGURE_HEIGHT = 400
+FIGURE_HEIGHT = 360
+#: One column of digits right of each map: a horizontal legend under a half-width map
+#: wrapped into three rows and was cut off at the figure's bottom.
+LEGEND = {"orientation": "v", "x": 1.02, "y": 0.5, "yanchor": "middle", "title": ""}
+FONT_SIZE = 15
+
+
+def _readable(fig):
+    """Ticks, axis titles and legend at FONT_SIZE px (Streamlit's chart theme sets smaller ones)."""
+    fig.update_layout(height=FIGURE_HEIGHT, legend=LEGEND, font={"size": FONT_SIZE})
+    fig.update_xaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE)
+    return fig.update_yaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE)
 
 
 @st.cache_data(show_spinner="Fitting PCA to the 10,000 test digits...", max_entries=4)
@@ -81,12 +92,12 @@ def linear_pca_page() -> None:
     left, right = st.columns(2)
     with left:
         fig = figures.latent_scatter(codes, labels, title="Linear AE codes z", axis_names=("z1", "z2"))
-        fig.update_layout(height=FIGURE_HEIGHT, legend={"orientation": "h", "y": -0.18, "title": ""})
+        _readable(fig)
         st.plotly_chart(fig, key="linear_pca_ae_map", config={"displaylogo": False})
     with right:
         fig = figures.latent_scatter(pca_codes, labels, title="First two principal components",
                                      axis_names=("PC1", "PC2"))
-        fig.update_layout(height=FIGURE_HEIGHT, legend={"orientation": "h", "y": -0.18, "title": ""})
+        _readable(fig)
         st.plotly_chart(fig, key="linear_pca_pca_map", config={"displaylogo": False})
     st.caption("Same plane, different coordinates: the codes are a linear transform (rotation, scaling, "
                "shear) of the PCA coordinates, so the digit clouds match up to that transform. The angles compare "

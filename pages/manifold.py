@@ -10,6 +10,11 @@ from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
+#: The grid's largest side in px, and the window height it leaves free: under the title and
+#: caption (its controls beside it) it ends on a 768 px high screen and grows on a taller one.
+GRID_HEIGHT = 900
+GRID_FIT_BELOW = 220
+
 
 def manifold_page() -> None:
     st.title("Manifold grid")
@@ -28,9 +33,9 @@ def manifold_page() -> None:
     view.set_state("map_drawn_state", {})  # no latent map on this page: nothing to keep in step
     st.caption("Kingma & Welling (2013), Figure 4: decoder means on a grid of z. "
                "Click a cell to decode it with the sliders.")
-    grid_col, side_col = st.columns([3, 1])
-    with grid_col:
-        manifold_panel(view, height=900, controls_in_row=True, fit_below=330)
+    grid_col, side_col = st.columns([4, 1])
+    with grid_col:  # the controls beside the grid: it starts under the caption and fits a 768 px high screen
+        manifold_panel(view, height=GRID_HEIGHT, controls_beside=True, fit_below=GRID_FIT_BELOW)
     with side_col:
         st.subheader("Decoder")
         decoder_panel(view)

@@ -10,6 +10,14 @@ import plotly.graph_objects as go
 DENOISING_COLORS = {"denoising AE": "#636efa", "plain AE": "#ef553b"}
 
 
+def _readable(fig: go.Figure, font_size: int) -> go.Figure:
+    """Ticks and axis titles at ``font_size`` px: Streamlit's chart theme sets its own
+    (smaller) tick and title fonts, which a layout-wide font does not override."""
+    fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
+    fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
+    return fig
+
+
 def error_curve_figure(levels: np.ndarray, curves: dict[str, np.ndarray], level_name: str,
                        current: float | None = None, height: int = 420, font_size: int = 15) -> go.Figure:
     """Mean reconstruction error against noise level, one line per model.
@@ -36,7 +44,7 @@ def error_curve_figure(levels: np.ndarray, curves: dict[str, np.ndarray], level_
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     fig.update_xaxes(title_text=level_name)
     fig.update_yaxes(title_text="error vs clean image (nats/image)", rangemode="tozero")
-    return fig
+    return _readable(fig, font_size)
 
 
 def kl_per_dimension_figure(kl: np.ndarray, active: np.ndarray, height: int = 300, font_size: int = 15) -> go.Figure:
@@ -60,7 +68,7 @@ def kl_per_dimension_figure(kl: np.ndarray, active: np.ndarray, height: int = 30
                       showlegend=False)
     fig.update_yaxes(title_text="KL_d (nats/image)", rangemode="tozero")
     fig.update_xaxes(title_text="latent dimension (grey: inactive)", type="category")
-    return fig
+    return _readable(fig, font_size)
 
 
 def image_rows_figure(png: bytes, n_rows: int, n_cols: int, row_labels: list[str] | None = None,
@@ -104,4 +112,4 @@ def image_rows_figure(png: bytes, n_rows: int, n_cols: int, row_labels: list[str
         margin={"l": left, "r": 0, "t": top, "b": 0}, dragmode=False, font={"size": font_size},
         height=int(round(scale * height_px)) + top,
     )
-    return fig
+    return _readable(fig, font_size)

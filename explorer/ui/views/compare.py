@@ -219,14 +219,25 @@ def prior_sample_codes() -> np.ndarray | None:
     return prior_samples(int(st.session_state["cmp_prior_k"]), 2, int(st.session_state["cmp_prior_seed"]))
 
 
-def prior_sample_controls() -> None:
-    """K, the draw button ("new sample" once drawn) and a clear button."""
+def prior_draw_button(width: str = "content") -> None:
+    """The draw button: "Sample from the prior", "New sample" once drawn (key ``cmp_prior_draw``)."""
+    drawn = st.session_state["cmp_prior_drawn"]
+    st.button("New sample" if drawn else "Sample from the prior", key="cmp_prior_draw", on_click=_draw_prior,
+              type="primary", width=width, help="Draw K codes z ~ N(0, I) and decode each with both models.")
+
+
+def prior_sample_controls(draw_button: bool = True) -> None:
+    """K, the draw button ("new sample" once drawn; left out with ``draw_button`` False,
+    when the page shows it beside the maps) and a clear button."""
     drawn = st.session_state["cmp_prior_drawn"]
     k_col, draw_col, clear_col = st.columns([1, 1.4, 1], vertical_alignment="bottom")
     k_col.number_input("K samples", 1, MAX_K, key="cmp_prior_k",
                        help="How many codes z to draw from the prior p(z) = N(0, I).")
-    draw_col.button("New sample" if drawn else "Sample from the prior", key="cmp_prior_draw", on_click=_draw_prior,
-                    type="primary", help="Draw K codes z ~ N(0, I) and decode each with both models.")
+    if draw_button:
+        with draw_col:
+            prior_draw_button()
+    else:
+        draw_col.caption("\"New sample\" is between the maps in this lesson step.")
     if drawn:
         clear_col.button("Clear samples", key="cmp_prior_clear",
                          on_click=lambda: st.session_state.update(cmp_prior_drawn=False))
@@ -305,13 +316,21 @@ def _new_eps() -> None:
     st.session_state["cmp_eps_seed"] += 1
 
 
-def reparameterization_controls() -> None:
-    """K draws and the "new eps" button."""
+def new_eps_button(width: str = "content") -> None:
+    """The "New eps" button (key ``cmp_new_eps``)."""
+    st.button("New eps", key="cmp_new_eps", on_click=_new_eps, width=width,
+              help="Draw new noise eps ~ N(0, I); mu and sigma stay the same.")
+
+
+def reparameterization_controls(eps_button: bool = True) -> None:
+    """K draws and the "new eps" button (left out with ``eps_button`` False, when the page
+    shows it beside the maps)."""
     k_col, button_col = st.columns([1, 1], vertical_alignment="bottom")
     k_col.number_input("K draws of z", 1, MAX_K, key="cmp_cloud_k",
                        help="How many z = mu + sigma * eps to draw from the selected digit's posterior q(z|x).")
-    button_col.button("New eps", key="cmp_new_eps", on_click=_new_eps,
-                      help="Draw new noise eps ~ N(0, I); mu and sigma stay the same.")
+    if eps_button:
+        with button_col:
+            new_eps_button()
 
 
 def cloud_codes(view: ModelView, index: int) -> np.ndarray:
@@ -321,10 +340,12 @@ def cloud_codes(view: ModelView, index: int) -> np.ndarray:
                              int(st.session_state["cmp_eps_seed"]))
 
 
-def reparameterization_panel(view: ModelView, index: int, height: int = 360, font_size: int = 16) -> None:
+def reparameterization_panel(view: ModelView, index: int, height: int = 360, font_size: int = 16,
+                             compact: bool = False) -> None:
     """The selected digit's posterior, zoomed so sigma shows: its K draws as a cloud with
     the 1- and 2-sigma ellipses, and the draws decoded. A model without a posterior gets
-    one line saying why it has no cloud."""
+    one line saying why it has no cloud. ``compact``: short captions and 8 draws a row
+    smaller, for a narrow column beside the maps."""
     if not view.variational:
         st.info(f"{view.entry.label} has no cloud: an AE's encoder gives one point z per image, not a "
                 "distribution q(z|x), so there is nothing to sample around it.")
@@ -341,9 +362,14 @@ def reparameterization_panel(view: ModelView, index: int, height: int = 360, fon
     fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 10, "b": 50})
     with st.container(key=view.keys("cloud_map")):
         st.plotly_chart(fig, key=view.keys("cloud_chart"), config={"displaylogo": False})
-    st.caption(f"Zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, {sigma[1]:.3f}): "
-               "red dots are the draws, solid and dashed ellipses the 1- and 2-sigma contours of q(z|x).")
-    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded: all of them look like this one digit.")
+    if compact:
+        st.caption(f"{view.entry.label}, zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, "
+                   f"{sigma[1]:.3f}): red dots are {len(z)} draws, ellipses the 1- and 2-sigma contours.")
+    else:
+        st.caption(f"Zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, {sigma[1]:.3f}): "
+                   "red dots are the draws, solid and dashed ellipses the 1- and 2-sigma contours of q(z|x).")
+    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded: all of them look like this one digit.",
+                  scale=1 if compact else SAMPLE_SCALE)
 
 
 KEY_VIEW_CAPTION = (

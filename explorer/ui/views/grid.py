@@ -22,7 +22,7 @@ def _on_grid_cell(view: ModelView) -> None:
 
 
 @st.fragment
-def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = False,
+def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = False,
                    fit_below: int | None = None) -> None:
     """Live manifold grid with its controls (a fragment); a click on a cell moves the
     view's sliders to its z and reruns the page.
@@ -34,7 +34,9 @@ def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = F
     Args:
         view: the model's views.
         height: the grid's largest side in CSS pixels.
-        controls_in_row: n, spacing and range side by side (a large grid below them).
+        controls_beside: the controls stand in a column right of the grid; else n and the
+            spacing stand above it and the linear range below it, so that the grid starts
+            high enough on the page for a 768 px high screen.
         fit_below: the canvas also keeps within the window's height less this many CSS
             pixels (so a page's grid fits on the screen), or None.
     """
@@ -46,13 +48,17 @@ def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = F
         view.set_state("last_click", figures.SpaceClick(z))
         view.set_slider_z(z)
         st.rerun(scope="app")
-    places = st.columns(3, gap="medium") if controls_in_row else [st.container() for _ in range(3)]
-    places[0].slider("Grid n x n", GRID_MIN, GRID_MAX, key=keys("grid_n"), help="Cells per row and column.")
-    places[1].radio("Spacing", SPACINGS, key=keys("grid_spacing"), help=SPACING_HELP, horizontal=True)
+    if controls_beside:
+        grid_area, above = st.columns([3, 1])
+        below = above
+    else:
+        above, grid_area, below = st.container(), st.container(), st.container()
+    above.slider("Grid n x n", GRID_MIN, GRID_MAX, key=keys("grid_n"), help="Cells per row and column.")
+    above.radio("Spacing", SPACINGS, key=keys("grid_spacing"), help=SPACING_HELP, horizontal=True)
     bounds = view.grid_range_bounds()
-    places[2].slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=keys("grid_range"),
-                     disabled=view.state("grid_spacing") != "linear", format="%.2f",
-                     help="The z range the linear grid covers on both axes.")
+    below.slider("Linear range (z1 and z2)", bounds.low, bounds.high, step=bounds.step, key=keys("grid_range"),
+                 disabled=view.state("grid_spacing") != "linear", format="%.2f",
+                 help="The z range the linear grid covers on both axes.")
     params = view.grid_params()
     n, spacing, (low, high) = params
     codes = view.grid_codes(params)
@@ -65,7 +71,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = F
                                             shape, caches.GRID_PADDING, height, overlay,
                                             model=view.entry.label, fit_below=fit_below)
         payload = browser_grid.grid_payload(view.entry.key, view.model, codes, view.condition(), description)
-        with st.container(key=keys("manifold_grid")):
+        with grid_area.container(key=keys("manifold_grid")):
             clicked = browser_grid.grid_canvas(payload, keys("manifold_canvas"),
                                                on_cell=lambda: _on_grid_cell(view))
         if getattr(clicked, "cell", None):
@@ -75,17 +81,18 @@ def manifold_panel(view: ModelView, height: int = 600, controls_in_row: bool = F
         fig = figures.manifold_figure(png, codes, cell=view.model.config.image_shape[-1],
                                       padding=caches.GRID_PADDING)
         fig.update_layout(height=height)
-        with st.container(key=keys("manifold_grid")):
+        with grid_area.container(key=keys("manifold_grid")):
             st.plotly_chart(fig, key=keys("manifold_chart"), on_select="rerun", selection_mode="points",
                             config={"displayModeBar": False})
     where = ("inverse Gaussian CDF of 0.05..0.95" if spacing == "paper" else f"linear {low:g}..{high:g}")
-    st.caption(f"{n} x {n} decoder means, z on a grid: {where}. z1 runs left to right, z2 bottom to top; "
-               "hover a cell for its z, click it to decode it with the sliders.")
-    # the PNG is made when the button is pressed (deferred data), not on every change of the grid
     entry, y = view.entry, view.condition()
-    st.download_button("Download grid (PNG)", lambda: caches.manifold_png(entry.key, entry.model, codes, y),
-                       file_name=f"manifold_{n}x{n}_{spacing}.png", mime="image/png",
-                       key=keys("download_grid"), on_click="ignore")
+    with below:
+        st.caption(f"{n} x {n} decoder means, z on a grid: {where}. z1 runs left to right, z2 bottom to top; "
+                   "hover a cell for its z, click it to decode it with the sliders.")
+        # the PNG is made when the button is pressed (deferred data), not on every change of the grid
+        st.download_button("Download grid (PNG)", lambda: caches.manifold_png(entry.key, entry.model, codes, y),
+                           file_name=f"manifold_{n}x{n}_{spacing}.png", mime="image/png",
+                           key=keys("download_grid"), on_click="ignore")
     if view.state("show_grid_on_map") and drawn and drawn.get("grid") != params:
         if canvas:  # the page moved the overlay (browser_grid.js): the map now shows these cells
             view.set_state("map_drawn_state", {**drawn, "grid": params})

@@ -1,8 +1,9 @@
-"""The guided lesson on the Compare page: six steps (the AE's map, sampling its prior,
+"""The guided lesson on the Compare page: seven steps (the AE's map, sampling its prior,
 the VAE's map, sampling its prior, interpolation in both, the reparameterization
-cloud) with Back/Next, and the page's state in the URL so a link restores the view.
+cloud, watching an AE and a VAE train side by side) with Back/Next, and the page's
+state in the URL so a link restores the view.
 
-URL parameters (all optional): ``step`` (1-6), ``left`` and ``right`` (model names as
+URL parameters (all optional): ``step`` (1-7), ``left`` and ``right`` (model names as
 listed, e.g. ``mnist_ae_z2.pt``), ``digit`` (selected test digit), ``start`` and
 ``end`` (interpolation ends), ``seed`` (prior-sample seed; present when samples show).
 """
@@ -20,6 +21,8 @@ TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where th
          "Watch the holes form")
 #: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
 DEFAULT_PATH_LABELS = (1, 7)
+#: The twin run's duration with the page's defaults (:data:`explorer.ui.views.twins.RUN_TIME`).
+TWIN_RUN_TIME = "With the defaults it takes about 40 seconds on two CPU cores (longer when the server is busy)."
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Step:
         title: its heading.
         text: two or three sentences for the class.
         samples: prior samples are shown on this step.
-        tool: the tab below the maps this step opens.
+        tool: the tab below the maps a link to this step opens.
         needs_path: the step sets interpolation ends if none are set.
         needs_digit: the step selects a digit if none is selected.
     """
@@ -60,9 +63,13 @@ STEPS = (
          "into the other; the AE's can cross empty space and give unclear images on the way.",
          tool=TOOLS[1], needs_path=True),
     Step("The reparameterization cloud", "A VAE's encoder gives a distribution, not a point: z = mu + sigma * eps "
-         "with eps ~ N(0, I). The Reparameterization tab zooms into the selected digit: the draws stay within a "
+         "with eps ~ N(0, I). Between the maps, the view zooms into the selected digit: the draws stay within a "
          "small ellipse and all decode to that digit. The AE gives one point, so it has no cloud.",
          tool=TOOLS[2], needs_digit=True),
+    Step("Watch the holes form", "Press \"Train both\": a new AE and a new VAE start from the same weights and "
+         "see the same batches; only the loss differs (the VAE's adds the KL term). Watch the AE's codes (left) "
+         f"spread over tens of units and leave gaps, while the VAE's (right) stay packed inside the prior's "
+         f"circles. {TWIN_RUN_TIME}", tool=TOOLS[5]),
 )
 
 
@@ -78,21 +85,33 @@ def _first_of_label(label: int) -> int:
     return int((labels == label).nonzero()[0, 0])
 
 
-def go_to_step(step: int | None) -> None:
+def go_to_step(step: int | None, open_tool: bool = False) -> None:
     """Enter lesson step ``step`` (0-based; None ends the lesson): show or hide the prior
-    samples, open the step's tab, and set path ends or a selected digit where it needs one."""
+    samples, set path ends or a selected digit where it needs one, and (``open_tool``,
+    when a link is opened) open the step's tab.
+
+    Back/Next leave the tab alone: the page shows each step's key view above the tabs,
+    and a tab opened from code makes Streamlit scroll the page to the tab bar (its tabs
+    scroll the active tab into view), which moved that key view off a 768 px screen."""
     st.session_state["cmp_lesson_step"] = step
     if step is None:
         return
     s = STEPS[step]
     st.session_state["cmp_prior_drawn"] = s.samples
-    st.session_state["cmp_tool"] = s.tool
+    if open_tool:
+        st.session_state["cmp_tool"] = s.tool
     if s.needs_path and (st.session_state["cmp_path_start"] is None or st.session_state["cmp_path_end"] is None):
         st.session_state["cmp_path_start"], st.session_state["cmp_path_end"] = map(_first_of_label,
                                                                                   DEFAULT_PATH_LABELS)
         st.session_state["cmp_path_next"] = "start"
     if s.needs_digit and st.session_state["cmp_selected"] is None:
         _select_digit(st.session_state["cmp_path_end"] or _first_of_label(DEFAULT_PATH_LABELS[1]))
+
+
+def current_step() -> Step | None:
+    """The lesson step on screen, or None when the lesson is off."""
+    step = st.session_state["cmp_lesson_step"]
+    return None if step is None else STEPS[step]
 
 
 def lesson_panel() -> None:
@@ -102,17 +121,18 @@ def lesson_panel() -> None:
         st.divider()
         if step is None:
             st.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
-                      help="Six steps through the AE's and the VAE's maps; the address bar keeps the step, so "
+                      help=f"{len(STEPS)} steps through the AE's and the VAE's maps; the address bar keeps the step, so "
                            "the link can be shared.")
             return
         s = STEPS[step]
         st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}**")
-        st.markdown(s.text)
+        # Back/Next above the text, so a 768 px high screen shows them without scrolling the sidebar
         back, forward = st.columns(2)
         back.button("Back", key="cmp_lesson_back", on_click=go_to_step, args=(step - 1,), disabled=step == 0,
                     width="stretch")
         forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
                        disabled=step == len(STEPS) - 1, width="stretch", type="primary")
+        st.markdown(s.text)
         st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,))
         st.caption("The address bar holds this view (step, models, digits, seed): copy it to share it.")
 
@@ -146,7 +166,7 @@ def apply_url_state() -> None:
     seed = _int(params, "seed", 0, 2**31 - 1)
     step = _int(params, "step", 1, len(STEPS))
     if step is not None:
-        go_to_step(step - 1)
+        go_to_step(step - 1, open_tool=True)
     if seed is not None:
         st.session_state["cmp_prior_seed"], st.session_state["cmp_prior_drawn"] = seed, True
     digit = _int(params, "digit", 0, last)

@@ -25,6 +25,10 @@ FONT_SIZE = 15
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 NAMES = ("AE: codes z", "VAE: posterior means mu")
+#: The default run's duration (10,000 images, 10 epochs), measured with ``python -m bench.twins``
+#: on the 2-core server: 37 s and 39 s at a load average of 6-9, 129 s and 165 s at 14-17
+#: (other jobs on the same cores).
+RUN_TIME = "10,000 for 10 epochs take about 40 s on two CPU cores, 2-3 minutes while other jobs share them"
 
 
 def adopt_finished_twins() -> None:
@@ -61,7 +65,7 @@ def _use_twins() -> None:
     st.session_state["cmp_model_b"] = f"{registry.SESSION_PREFIX}{names[1]}"
 
 
-def _live_view(job: tj.TwinJob, live: bool) -> None:
+def _live_view(job: tj.TwinJob, live: bool, map_height: int = MAP_HEIGHT) -> None:
     snap = job.snapshot()
     if live and snap.state in tj.DONE_STATES:
         st.rerun()  # whole app: the results join the model choice, the outcome shows
@@ -86,7 +90,7 @@ def _live_view(job: tj.TwinJob, live: bool) -> None:
                 st.caption("Encoding the first codes...")
                 continue
             fig = figures.latent_map(snap.codes[i], snap.sample_labels, prior_circles=True, font_size=FONT_SIZE)
-            fig.update_layout(height=MAP_HEIGHT, showlegend=False, title=f"{NAMES[i]}, step {snap.step}",
+            fig.update_layout(height=map_height, showlegend=False, title=f"{NAMES[i]}, step {snap.step}",
                               margin={"l": 50, "r": 10, "t": 40, "b": 45})
             st.plotly_chart(fig, key=f"cmp_twin_chart_{i}", config={"displaylogo": False, "displayModeBar": False})
             loss = "--" if snap.losses is None else f"{snap.losses[i]:.1f}"
@@ -94,20 +98,21 @@ def _live_view(job: tj.TwinJob, live: bool) -> None:
                        + ("reconstruction only)" if i == 0 else "reconstruction + KL, the -ELBO)"))
 
 
-def twin_panel() -> None:
+def twin_panel(intro: bool = True, map_height: int = MAP_HEIGHT) -> None:
     """Settings, Start, the live maps with Stop, then the outcome and a button that makes
-    the two results the page's pair."""
+    the two results the page's pair. ``intro`` False leaves out the caption that explains
+    the run (the lesson step's text does), ``map_height`` the live maps' height in px."""
     job: tj.TwinJob | None = st.session_state[JOB_KEY]
     running = job is not None and not job.done
-    st.caption("Trains a new AE and a new VAE at once: built from the same seed with the same initial weights "
-               "(the VAE's extra sigma output aside), fed the same batches in the same order. Only the loss "
-               "differs, so the two maps show what the VAE's KL term does: watch the AE's codes spread out "
-               f"and leave holes while the VAE's stay packed inside the prior's circles. {tj.SAMPLE_SIZE:,} "
-               "test digits, redrawn as training runs.")
+    if intro:
+        st.caption("Trains a new AE and a new VAE at once: built from the same seed with the same initial weights "
+                   "(the VAE's extra sigma output aside), fed the same batches in the same order. Only the loss "
+                   "differs, so the two maps show what the VAE's KL term does: watch the AE's codes spread out "
+                   f"and leave holes while the VAE's stay packed inside the prior's circles. {tj.SAMPLE_SIZE:,} "
+                   "test digits, redrawn as training runs.")
     subset_col, epochs_col, seed_col, start_col = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
     subset_col.number_input("Training images", 500, 60_000, step=1000, key="cmp_twin_subset", disabled=running,
-                            help="A random subset of the 60,000 MNIST training images (10,000 ends in about a "
-                                 "minute on two CPU cores).")
+                            help=f"A random subset of the 60,000 MNIST training images ({RUN_TIME}).")
     epochs_col.number_input("Epochs", 1, 100, key="cmp_twin_epochs", disabled=running,
                             help="Passes over the training images.")
     seed_col.number_input("Seed", 0, 2**31 - 1, key="cmp_twin_seed", disabled=running,
@@ -119,7 +124,7 @@ def twin_panel() -> None:
     if job is None:
         return
     live = not job.done
-    st.fragment(_live_view, run_every=LIVE_REFRESH_SECONDS if live else None)(job, live)
+    st.fragment(_live_view, run_every=LIVE_REFRESH_SECONDS if live else None)(job, live, map_height)
     if live:
         return
     snap = job.snapshot()
