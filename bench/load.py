@@ -22,7 +22,9 @@ to its click panel. Prints JSON:
   cells a side; afterwards each session's grid slider is read back: how many still show
   their own n (all of them, unless sessions leak state into each other).
 
-Timings are reported, never asserted. Run the full size (30 sessions, 5 training) on an
+A partial report goes to standard error after the sessions are open and after every
+round, so a run cut short still leaves its figures. Timings are reported, never
+asserted. Run the full size (30 sessions, 5 training) on an
 idle machine only: it keeps both cores busy for several minutes.
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import os
 import re
 import statistics
@@ -159,10 +162,18 @@ def main(argv: list[str] | None = None) -> int:
             _set_grid_n(page, k % 5)
             wanted[id(page)] = _grid_n(page)
         points = {id(page): isolated_points(page, 2) for page in pages}
+        def partial(stage: str) -> None:
+            print(json.dumps({"stage": stage, "slider_step_ms": _summary(slider),
+                              "click_to_panel_ms": _summary(clicks), "open_session_s": _summary(opened),
+                              "server_memory_mib": _memory_mib(pid) if pid else {},
+                              "elapsed_s": round(time.perf_counter() - t0, 1)}), file=sys.stderr, flush=True)
+
+        partial("sessions open")
         for r in range(args.rounds):
             for page in pages:
                 slider.append(slider_step_ms(page))
                 clicks.append(click_to_panel_ms(page, points[id(page)][r % 2]))
+            partial(f"round {r + 1} of {args.rounds}")
         kept = sum(_grid_n(page) == wanted[id(page)] for page in pages)
         for page in pages[: args.training]:
             states.append(_training_state(page))
