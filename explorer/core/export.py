@@ -76,6 +76,27 @@ def export_decoder(model) -> dict | None:
             "image_shape": tuple(int(s) for s in config.image_shape), "mean": "sigmoid", "layers": layers}
 
 
+def pack_framed(magic: bytes, header: dict, body: bytes) -> bytes:
+    """One binary message for the page: 4-byte ``magic``, the header's length as a
+    little-endian uint32, the header as compact JSON padded with spaces to a multiple of
+    4 bytes (so a Float32Array over the body is aligned), then ``body``."""
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)
+    return magic + struct.pack("<I", len(text)) + text + body
+
+
+def unpack_framed(data: bytes, magic: bytes, what: str) -> tuple[dict, int]:
+    """Inverse of :func:`pack_framed`: (header, offset of the body).
+
+    Raises:
+        ValueError: ``data`` does not start with ``magic`` (``what`` names it in the message).
+    """
+    if data[:4] != magic or len(data) < 8:
+        raise ValueError(f"not a packed {what} (no {magic.decode()} header)")
+    (n,) = struct.unpack_from("<I", data, 4)
+    return json.loads(data[8:8 + n]), 8 + n
+
+
 def pack_decoder(exported: dict) -> bytes:
     """:func:`export_decoder`'s result as bytes (layout in the module docstring).
 
@@ -95,9 +116,7 @@ def pack_decoder(exported: dict) -> bytes:
     header = {"id": hashlib.sha256(weights).hexdigest()[:16], "latent_dim": exported["latent_dim"],
               "condition_size": exported["condition_size"], "image_shape": list(exported["image_shape"]),
               "mean": exported["mean"], "layers": layers}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 4)
-    return MAGIC + struct.pack("<I", len(text)) + text + weights
+    return pack_framed(MAGIC, header, weights)
 
 
 def unpack_decoder(data: bytes) -> dict:
@@ -107,11 +126,8 @@ def unpack_decoder(data: bytes) -> dict:
     Raises:
         ValueError: not a packed decoder.
     """
-    if data[:4] != MAGIC or len(data) < 8:
-        raise ValueError("not a packed decoder (no VXD1 header)")
-    (n,) = struct.unpack_from("<I", data, 4)
-    header = json.loads(data[8:8 + n])
-    floats = np.frombuffer(data, dtype="<f4", offset=8 + n)
+    header, offset = unpack_framed(data, MAGIC, "decoder")
+    floats = np.frombuffer(data, dtype="<f4", offset=offset)
     layers = [{"weight": floats[l["weight"]:l["weight"] + l["in"] * l["out"]].reshape(l["out"], l["in"]),
                "bias": floats[l["bias"]:l["bias"] + l["out"]], "activation": l["activation"]}
               for l in header["layers"]]

@@ -19,7 +19,6 @@ cells' pixels as uint8, cell after cell (row-major, top row first), each C * H *
 from __future__ import annotations
 
 import json
-import struct
 
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.core.export import pack_framed, unpack_framed
 from explorer.core.latent import decode_z
 
 MAGIC = b"VXG1"
@@ -86,9 +86,7 @@ def pack_grid(description: dict, pixels: np.ndarray) -> bytes:
     n, cell = description["n"], int(np.prod(description["shape"]))
     if pixels.dtype != np.uint8 or pixels.shape != (n * n, cell):
         raise ValueError(f"expected ({n * n}, {cell}) uint8 pixels, got {pixels.shape} {pixels.dtype}")
-    text = json.dumps(description, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 4)
-    return MAGIC + struct.pack("<I", len(text)) + text + np.ascontiguousarray(pixels).tobytes()
+    return pack_framed(MAGIC, description, np.ascontiguousarray(pixels).tobytes())
 
 
 def unpack_grid(data: bytes) -> tuple[dict, np.ndarray]:
@@ -97,11 +95,8 @@ def unpack_grid(data: bytes) -> tuple[dict, np.ndarray]:
     Raises:
         ValueError: not a packed grid.
     """
-    if data[:4] != MAGIC or len(data) < 8:
-        raise ValueError("not a packed grid (no VXG1 header)")
-    (n,) = struct.unpack_from("<I", data, 4)
-    description = json.loads(data[8:8 + n])
-    pixels = np.frombuffer(data, dtype=np.uint8, offset=8 + n)
+    description, offset = unpack_framed(data, MAGIC, "grid")
+    pixels = np.frombuffer(data, dtype=np.uint8, offset=offset)
     return description, pixels.reshape(description["n"] ** 2, -1)
 
 
