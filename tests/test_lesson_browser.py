@@ -7,7 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.browser import MAP_JS, click_screen, isolated_points, use_map, wait_for_app_run
+from tests.helpers.browser import (
+    MAP_JS, click_screen, isolated_points, runs_ended, use_map, wait_for_app_run, wait_for_run_after,
+)
 from tests.test_compare_browser import COMPARE_JS, MAPS, PANEL, PANEL_SHOWS, TIMEOUT, open_compare
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
@@ -45,7 +47,9 @@ def test_two_clicks_on_a_map_pick_an_interpolation_shown_on_both_maps(page, app_
 def test_a_digit_drawn_with_the_mouse_lands_on_both_maps(page, app_url, artifacts_dir):
     open_compare(page, app_url)
     wait_for_app_run(page)
+    before = runs_ended(page)
     page.get_by_role("tab", name="Your own digit").click()
+    wait_for_run_after(page, before)  # the tab switch's rerun is over before the stroke
     canvas = page.locator(".st-key-cmp_draw_panel canvas").last  # fabric.js: the upper canvas takes the mouse
     expect(canvas).to_be_visible(timeout=TIMEOUT)
     canvas.scroll_into_view_if_needed()

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.browser import wait_for_app_run
+from tests.helpers.browser import runs_ended, wait_for_app_run, wait_for_run_after
 from tests.test_compare_browser import MAPS, open_compare
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
@@ -23,9 +23,12 @@ POINTS_JS = """(sel) => { const gd = document.querySelector(sel); if (!gd || !gd
 
 
 def _set_number(page, key: str, value) -> None:
+    """Type ``value`` and wait for the run it asks for, so no later run can still overwrite it."""
     box = page.locator(f".st-key-{key} input")
+    before = runs_ended(page)
     box.fill(str(value))
     box.press("Tab")
+    wait_for_run_after(page, before)
     expect(box).to_have_value(str(value))
 
 
@@ -33,7 +36,11 @@ def test_train_both_watch_both_maps_stop_and_compare_the_results(page, app_url, 
     open_compare(page, app_url)
     shipped_code = page.evaluate("(sel) => window.__codeOf(sel, 0)", MAPS["a"])
     wait_for_app_run(page)
+    before = runs_ended(page)
+    # the tab switch reruns the page (it keeps the open tab): a number typed while that
+    # run is under way would be reset by it, so wait for it to end
     page.get_by_role("tab", name="Watch the holes form").click()
+    wait_for_run_after(page, before)
     # by role: a button with help text also has a hidden copy (Streamlit 1.67 measures its width)
     start = page.locator(".st-key-cmp_twin_start").get_by_role("button", name="Train both")
     expect(start).to_be_enabled()

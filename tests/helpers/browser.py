@@ -75,6 +75,32 @@ def wait_for_app_run(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function(APP_IDLE_JS, polling="raf", timeout=timeout_ms)
 
 
+#: Counts finished script runs from now on (installs a MutationObserver on the app's run
+#: state once; returns the count so far). A run ends when the state leaves "running".
+RUNS_ENDED_JS = """() => {
+  if (window.__runsEnded === undefined) {
+    window.__runsEnded = 0;
+    const app = document.querySelector('[data-testid="stApp"]');
+    new MutationObserver(records => { for (const r of records) if (r.oldValue === 'running') window.__runsEnded++; })
+      .observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
+  }
+  return window.__runsEnded;
+}"""
+
+
+def runs_ended(page) -> int:
+    """Script runs finished since the counter was installed (installs it on the first call)."""
+    return page.evaluate(RUNS_ENDED_JS)
+
+
+def wait_for_run_after(page, count: int, timeout_ms: int = 60_000) -> None:
+    """Wait until a script run has finished since ``runs_ended`` returned ``count``, then
+    until the app is idle: the run an action asked for is over, even when the action has
+    no visible effect of its own (a tab switch that reruns the page)."""
+    page.wait_for_function("(n) => window.__runsEnded > n", arg=count, timeout=timeout_ms)
+    wait_for_app_run(page, timeout_ms)
+
+
 def use_map(page, selector: str) -> None:
     """Point the page-side helpers (:func:`isolated_points`, ``__px``) at the map under
     ``selector`` (a ``.js-plotly-plot``), for pages with more than one map."""
