@@ -79,6 +79,14 @@ def test_a_slider_step_redraws_the_canvas_with_pytorchs_pixels(explorer, vae_che
     _wait_canvas(page, CANVAS, "c.dataset.source === 'hover'")
     assert page.evaluate(draws) == before_move + 1
     page.screenshot(path=str(artifacts_dir / "browser-decoder-slider.png"))
+    # the download (made when pressed) is the server's decoding of the sliders' z
+    with page.expect_download(timeout=TIMEOUT) as download:
+        page.locator(".st-key-download_decoded button").click()
+    assert download.value.suggested_filename == "decoded_z1_0.05_z2_0.00.png"
+    png = np.asarray(Image.open(download.value.path()).convert("L"), dtype=np.float32) / 255
+    assert png.shape == (28 * DECODED_SCALE, 28 * DECODED_SCALE)
+    expected = decode_z(vae_checkpoint.model, (0.05, 0.0))[0, 0].numpy()
+    assert np.abs(png[::DECODED_SCALE, ::DECODED_SCALE] - expected).max() <= 1 / 255
 
 
 def test_a_mouse_move_over_empty_map_space_decodes_the_z_there(explorer, vae_checkpoint, artifacts_dir):
