@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench.browser [--repeats 15] [--server-decoder] [--grid-only]
+    python -m bench.browser [--repeats 15] [--server-decoder] [--grid-only] [--click-only]
 
 Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 (``/usr/bin/chromium``) through Playwright and prints medians (and all samples) as JSON:
@@ -16,7 +16,8 @@ Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 - ``hover_ms``: a mouse move to another spot on the map to the canvas showing its z;
 - ``hover_sweep``: the mouse swept across the map in 120 events: mouse events and
   canvas redraws per second;
-- ``click_to_panel_ms``: a mouse click on a scatter point to its click panel shown;
+- ``click_to_panel_ms``: a mouse click on a scatter point to its click panel shown
+  (``--click-only`` measures only this, ``--repeats`` times);
 - ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid drawn
   (the canvas of ``explorer/ui/browser_grid.py``, or with ``--server-decoder`` the Plotly
   figure's PNG as before); ``--grid-only`` measures only this, ``--repeats`` times;
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only measure this many cold starts (a new server and page each) and stop")
     parser.add_argument("--grid-only", action="store_true",
                         help="measure only grid_n_20_to_30_ms (and decode_grid_30_in_page_ms), --repeats times")
+    parser.add_argument("--click-only", action="store_true",
+                        help="measure only click_to_panel_ms, --repeats times")
     parser.add_argument("--log", type=Path, default=Path("/tmp/bench_browser_streamlit.log"))
     args = parser.parse_args(argv)
     env = {"EXPLORER_BROWSER_DECODER": "0"} if args.server_decoder else {}
@@ -186,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
                 results["grid_n_20_to_30_ms"] = _grid_n_samples(page, url, args.repeats)
                 browser.close()
                 return _report(results, args)
+            if args.click_only:
+                results["click_to_panel_ms"] = _click_samples(page, args.repeats)
+                browser.close()
+                return _report(results, args)
             ws, http = counter.take()
             results["first_load_websocket_bytes"], results["first_load_http_bytes"] = [ws], [http]
             results["slider_step_ms"], results["slider_step_bytes"] = [], []
@@ -208,15 +215,21 @@ def main(argv: list[str] | None = None) -> int:
                 page.mouse.move(5, 5)
                 results["decode_in_page_ms"] = [page.evaluate(DECODE_TIME_JS)]
                 results["decode_grid_30_in_page_ms"] = [page.evaluate(DECODE_GRID_JS, _grid_codes())]
-            points = isolated_points(page, 2)
-            results["click_to_panel_ms"] = []
-            for k in range(args.repeats):
-                results["click_to_panel_ms"].append(click_to_panel_ms(page, points[k % 2]))
-                page.wait_for_timeout(500)
+            results["click_to_panel_ms"] = _click_samples(page, args.repeats)
             results["js_heap_mb"] = [page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20]
             results["grid_n_20_to_30_ms"] = _grid_n_samples(page, url, max(3, args.repeats // 3))
         browser.close()
     return _report(results, args)
+
+
+def _click_samples(page, repeats: int) -> list[float]:
+    """``click_to_panel_ms`` samples: clicks on two isolated digits in turn."""
+    points = isolated_points(page, 2)
+    samples = []
+    for k in range(repeats):
+        samples.append(click_to_panel_ms(page, points[k % 2]))
+        page.wait_for_timeout(500)
+    return samples
 
 
 def _report(results: dict[str, list[float]], args) -> int:
