@@ -36,3 +36,20 @@ def test_every_page_runs_with_every_shipped_checkpoint(app_test, checkpoint):
             continue  # the form does not depend on the chosen model; covered by test_train_page
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
+
+
+def test_the_apps_remake_commands_are_the_ones_checkpoints_readme_lists():
+    """A missing file is reported with the command that makes it (explorer/ui/shipped.py):
+    the same flags as the README's table (legacy .pt files are remade as .safetensors)."""
+    from explorer.ui.shipped import COMMANDS
+
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([^`]+)` \|[^|]*\| `([^`]+)` \|",
+                                                         (REPO / "checkpoints" / "README.md").read_text(), re.M)}
+    assert set(COMMANDS) == set(rows)
+
+    def flags(command: str) -> dict[str, str]:
+        words = command.replace(".pt", ".safetensors").split()
+        return {w: words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
+
+    for name, command in COMMANDS.items():
+        assert command.startswith("python -m explorer.cli.train ") and flags(command) == flags(rows[name]), name

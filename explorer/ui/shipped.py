@@ -16,8 +16,9 @@ from explorer.ui.registry import ModelEntry
 
 _COMMON = "python -m explorer.cli.train --batch-size 128 --lr 1e-3 --lr-schedule cosine --seed 0"
 
-#: File name in checkpoints/ -> the command that made it (as listed in checkpoints/README.md;
-#: the two legacy ``.pt`` files are remade as ``.safetensors``).
+#: File name in checkpoints/ -> the command that made it (as listed in checkpoints/README.md,
+#: which tests/test_shipped_checkpoints.py holds it to; the two legacy ``.pt`` files are remade
+#: as ``.safetensors``).
 COMMANDS: dict[str, str] = {
     "mnist_vae_z2.pt": f"{_COMMON} --model vae --latent-dim 2 --epochs 60 --out checkpoints/mnist_vae_z2.safetensors",
     "mnist_ae_z2.pt": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
@@ -29,6 +30,11 @@ COMMANDS: dict[str, str] = {
                                       f"--out checkpoints/mnist_vae_z{z}.safetensors" for z in (5, 10, 20)},
     **{f"mnist_vae_z10_beta{b}.safetensors": f"{_COMMON} --model vae --latent-dim 10 --beta {b} --epochs 60 "
                                              f"--out checkpoints/mnist_vae_z10_beta{b}.safetensors" for b in ("0.5", "4")},
+    "mnist_conv_vae_z2.safetensors": f"{_COMMON} --model vae --architecture conv --latent-dim 2 --epochs 100 "
+                                     "--device cuda --out checkpoints/mnist_conv_vae_z2.safetensors",
+    "mnist_linear_ae_z2.safetensors": "python -m explorer.cli.train --model ae --latent-dim 2 --hidden "
+                                      "--likelihood gaussian_identity --epochs 30 --batch-size 100 --lr 3e-2 "
+                                      "--lr-schedule cosine --seed 0 --out checkpoints/mnist_linear_ae_z2.safetensors",
 }
 
 #: The VAEs of the Latent size and beta page: (file name, short name), z = 2 first.
