@@ -4,6 +4,15 @@
 // make_grid), shown enlarged with nearest-neighbour scaling. Hovering a cell shows its z;
 // a click sets the trigger "cell" ({row, col, z}); the grid's overlay trace on the latent
 // map follows the new cells through Plotly's restyle, without a rerun of the page.
+//
+// In-page redraw: every animation frame the grid's controls (n slider, spacing radio, linear
+// range slider; their widget keys are in desc.controls) are read from the DOM; when they ask
+// for another grid and the page holds the model's decoder (desc.net, registered by
+// browser_decoder.js), the grid is decoded in WebGL2 (grid_gl.js, in front of this file) and
+// drawn at once. The server's fragment rerun then brings its pixels (equal within 1/255);
+// they are drawn when they are the grid the controls ask for, so an older answer never
+// replaces a newer drawing. Without WebGL2 or the decoder, the server's pixels are drawn as before.
+// Each drawing sets data-source ("server" or "webgl") and dispatches "vx-grid-drawn" on the canvas.
 
 function parseGrid(bytes) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -64,10 +73,48 @@ function moveOverlay(desc) {
   globalThis.Plotly.restyle(gd, { x: [x], y: [y] }, [gd._fullData[i].index]);
 }
 
+// The grid the controls in the page ask for: the description with their n, spacing, low and
+// high (its own value for any control not (yet) in the page).
+function controlsGrid(desc) {
+  const ctl = desc.controls, out = { ...desc };
+  if (!ctl) return out;
+  const n = document.querySelector(`.st-key-${ctl.n} input[type=range]`);
+  if (n && n.value !== "") out.n = Math.round(Number(n.value));
+  const checked = document.querySelector(`.st-key-${ctl.spacing} input[type=radio]:checked`);
+  if (checked && desc.spacings[Number(checked.value)]) out.spacing = desc.spacings[Number(checked.value)];
+  const range = document.querySelectorAll(`.st-key-${ctl.range} input[type=range]`);
+  if (range.length === 2 && range[0].value !== "" && range[1].value !== "") {
+    out.low = Number(range[0].value);
+    out.high = Number(range[1].value);
+  }
+  return out;
+}
+
+// Whether two grid descriptions show the same cells: model, label and n, spacing and (for
+// "linear" spacing) range.
+function sameCells(a, b) {
+  if (a.n !== b.n || a.spacing !== b.spacing || a.model !== b.model || a.net !== b.net || a.y !== b.y) return false;
+  return a.spacing !== "linear" || (Math.abs(a.low - b.low) < 1e-9 && Math.abs(a.high - b.high) < 1e-9);
+}
+
+// The grid g decoded in the page for the server's description desc, or null where it cannot be.
+function decodeInPage(desc, g) {
+  const reg = globalThis.__vxDecoders, net = desc.net && reg && reg.nets.get(desc.net);
+  if (!net || net.latent !== 2 || g.n < desc.n_min || g.n > desc.n_max || !(g.low < g.high)) return null;
+  try {
+    const coords = gridCoordinates(g.n, g.spacing, g.low, g.high, desc.margin);
+    const pixels = decodeGridGL(net, gridCodes(coords), desc.y || 0);
+    return pixels && { desc: { ...g, coords }, pixels };
+  } catch (e) {
+    console.warn("manifold grid: decoding in the page failed, the server's pixels are drawn", e);
+    return null;
+  }
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (!(data instanceof Uint8Array)) return;
-  const grid = parseGrid(data);
+  const served = parseGrid(data);
   let root = parentElement.querySelector(":scope > .vx-grid-view");
   if (!root) {
     root = document.createElement("div");
@@ -75,28 +122,62 @@ export default function (component) {
     root.innerHTML = '<canvas class="vx-grid"></canvas><div class="vx-grid-hover"></div>';
     parentElement.appendChild(root);
   }
+  // Streamlit calls this function again whenever the element's data changes: end the previous mount's polling.
+  if (root.__vxCleanup) root.__vxCleanup();
   const canvas = root.querySelector("canvas"), hover = root.querySelector(".vx-grid-hover");
-  const { size, fit_below: fit } = grid.desc;
+  const { size, fit_below: fit } = served.desc;
   canvas.style.maxWidth = fit ? `min(${size}px, calc(100vh - ${fit}px))` : `${size}px`;
-  draw(canvas, grid);
-  const { n, spacing, low, high } = grid.desc;
-  canvas.__vxGrid = grid;
-  canvas.dataset.grid = `${n}|${spacing}|${low}|${high}`;
-  canvas.dataset.n = String(n);
-  canvas.dataset.model = grid.desc.model || "";
-  canvas.dataset.draws = String(Number(canvas.dataset.draws || 0) + 1);
+  canvas.dataset.model = served.desc.model || "";
+  const show = (grid, source) => {
+    draw(canvas, grid);
+    const { n, spacing, low, high } = grid.desc;
+    canvas.__vxGrid = grid;
+    canvas.dataset.grid = `${n}|${spacing}|${low}|${high}`;
+    canvas.dataset.n = String(n);
+    canvas.dataset.source = source;
+    canvas.dataset.draws = String(Number(canvas.dataset.draws || 0) + 1);
+    canvas.dispatchEvent(new CustomEvent("vx-grid-drawn", { detail: { source, grid: canvas.dataset.grid } }));
+    // after the frame that shows the grid: a WebGL map redraw is slow in software rendering
+    requestAnimationFrame(() => setTimeout(() => moveOverlay(grid.desc), 0));
+  };
+  let alive = true, frame = 0, failed = "";
+  // Draw the grid the controls ask for in the page when it is not the one shown.
+  const poll = () => {
+    if (!alive) return;
+    const wanted = controlsGrid(served.desc), shown = canvas.__vxGrid;
+    const key = `${wanted.n}|${wanted.spacing}|${wanted.low}|${wanted.high}`;
+    if ((!shown || !sameCells(wanted, shown.desc)) && key !== failed) {
+      const grid = decodeInPage(served.desc, wanted);
+      if (grid) show(grid, "webgl");
+      else failed = key;  // not again for these controls: the server's answer will come
+    }
+    frame = requestAnimationFrame(poll);
+  };
+  // The server's grid is drawn unless the controls already ask for another one that the page can decode.
+  const wanted = controlsGrid(served.desc);
+  if (sameCells(wanted, served.desc)) show(served, "server");
+  else if (!canvas.__vxGrid || !sameCells(wanted, canvas.__vxGrid.desc)) {
+    const grid = decodeInPage(served.desc, wanted);
+    show(grid || served, grid ? "webgl" : "server");
+  }
+  poll();
   const idle = "";  // the caption below says what hovering and clicking do
   hover.textContent = idle;
   // Assigned handlers (not addEventListener): a new mount replaces the old ones.
   canvas.onmousemove = (e) => {
-    const cell = cellAt(canvas, grid, e);
+    const cell = cellAt(canvas, canvas.__vxGrid, e);
     hover.textContent = cell ? `row ${cell.row}, column ${cell.col}: z = (${fmt(cell.z[0])}, ${fmt(cell.z[1])})` : idle;
   };
   canvas.onmouseleave = () => { hover.textContent = idle; };
   canvas.onclick = (e) => {
-    const cell = cellAt(canvas, grid, e);
+    const cell = cellAt(canvas, canvas.__vxGrid, e);
     if (cell) setTriggerValue("cell", cell);
   };
-  // after the frame that shows the grid: a WebGL map redraw is slow in software rendering
-  requestAnimationFrame(() => setTimeout(() => moveOverlay(grid.desc), 0));
+  const cleanup = () => {
+    alive = false;
+    cancelAnimationFrame(frame);
+    if (root.__vxCleanup === cleanup) root.__vxCleanup = null;
+  };
+  root.__vxCleanup = cleanup;
+  return cleanup;
 }
