@@ -97,14 +97,15 @@ function sameCells(a, b) {
   return a.spacing !== "linear" || (Math.abs(a.low - b.low) < 1e-9 && Math.abs(a.high - b.high) < 1e-9);
 }
 
-// The grid g decoded in the page for the server's description desc, or null where it cannot be.
-function decodeInPage(desc, g) {
+// Start decoding grid g (the server's description desc with the controls' n, spacing, range) in
+// the page: {desc, job} (grid_gl.js startGridGL), or null where the page cannot decode it.
+function startInPage(desc, g) {
   const reg = globalThis.__vxDecoders, net = desc.net && reg && reg.nets.get(desc.net);
   if (!net || net.latent !== 2 || g.n < desc.n_min || g.n > desc.n_max || !(g.low < g.high)) return null;
   try {
     const coords = gridCoordinates(g.n, g.spacing, g.low, g.high, desc.margin);
-    const pixels = decodeGridGL(net, gridCodes(coords), desc.y || 0);
-    return pixels && { desc: { ...g, coords }, pixels };
+    const job = startGridGL(net, gridCodes(coords), desc.y || 0);
+    return job && { desc: { ...g, coords }, job };
   } catch (e) {
     console.warn("manifold grid: decoding in the page failed, the server's pixels are drawn", e);
     return null;
@@ -140,26 +141,35 @@ export default function (component) {
     // after the frame that shows the grid: a WebGL map redraw is slow in software rendering
     requestAnimationFrame(() => setTimeout(() => moveOverlay(grid.desc), 0));
   };
+  // The decoding under way in the page (kept across mounts: a rerun must not lose it).
   let alive = true, frame = 0, failed = "";
-  // Draw the grid the controls ask for in the page when it is not the one shown.
+  const wantsAnother = (wanted) => !canvas.__vxGrid || !sameCells(wanted, canvas.__vxGrid.desc);
+  // Every frame: draw a finished decoding if the controls still ask for it and nothing drew it
+  // yet; start one when the controls ask for a grid not shown and not under way.
   const poll = () => {
     if (!alive) return;
-    const wanted = controlsGrid(served.desc), shown = canvas.__vxGrid;
-    const key = `${wanted.n}|${wanted.spacing}|${wanted.low}|${wanted.high}`;
-    if ((!shown || !sameCells(wanted, shown.desc)) && key !== failed) {
-      const grid = decodeInPage(served.desc, wanted);
-      if (grid) show(grid, "webgl");
-      else failed = key;  // not again for these controls: the server's answer will come
+    const wanted = controlsGrid(served.desc), pending = root.__vxPending;
+    if (pending && pending.job.ready()) {
+      root.__vxPending = null;
+      const pixels = sameCells(pending.desc, wanted) && wantsAnother(wanted) ? pending.job.pixels() : null;
+      if (pixels) show({ desc: pending.desc, pixels }, "webgl");
+      else pending.job.discard();
+    }
+    const key = `${wanted.n}|${wanted.spacing}|${wanted.low}|${wanted.high}|${wanted.model}|${wanted.y}`;
+    if (wantsAnother(wanted) && !(root.__vxPending && sameCells(root.__vxPending.desc, wanted)) && key !== failed) {
+      const started = startInPage(served.desc, wanted);
+      if (root.__vxPending) root.__vxPending.job.discard();  // the controls moved on
+      root.__vxPending = started;
+      if (!started) failed = key;  // not again for these controls: the server's answer will come
     }
     frame = requestAnimationFrame(poll);
   };
-  // The server's grid is drawn unless the controls already ask for another one that the page can decode.
-  const wanted = controlsGrid(served.desc);
-  if (sameCells(wanted, served.desc)) show(served, "server");
-  else if (!canvas.__vxGrid || !sameCells(wanted, canvas.__vxGrid.desc)) {
-    const grid = decodeInPage(served.desc, wanted);
-    show(grid || served, grid ? "webgl" : "server");
-  }
+  // The server's grid is drawn when it is the one the controls ask for (also when the page drew
+  // it first: these are the download's pixels); an older answer is not, where the page can decode
+  // the newer one itself.
+  const wanted = controlsGrid(served.desc), reg = globalThis.__vxDecoders;
+  const canDecode = !!(served.desc.net && reg && reg.nets.has(served.desc.net) && GRID_GL.available());
+  if (sameCells(wanted, served.desc) || !canvas.__vxGrid || !canDecode) show(served, "server");
   poll();
   const idle = "";  // the caption below says what hovering and clicking do
   hover.textContent = idle;

@@ -2,10 +2,11 @@
 // spacing or range shows at once, before the server's fragment rerun answers:
 // - gridCoordinates: the grid's axis coordinates, the numbers of explorer/core/latent.py's
 //   manifold_coordinates ("paper": the inverse Gaussian CDF, as PyTorch computes it);
-// - decodeGridGL: the decoder mean of all n * n codes at once in WebGL2, for the MLP decoders
+// - startGridGL: the decoder mean of all n * n codes at once in WebGL2, for the MLP decoders
 //   the page already holds (explorer/ui/assets/browser_decoder.js keeps them parsed in
-//   globalThis.__vxDecoders.nets). One fragment-shader pass per layer over all codes; each
-//   output texel holds 4 units: activation(bias + W x). Float32 textures (WebGL2 with
+//   globalThis.__vxDecoders.nets). One fragment-shader pass per layer over all codes (each
+//   output texel: 4 units of K codes, activation(bias + W x)); the result is read back
+//   without blocking the page (a pixel-pack buffer and a fence). Float32 textures (WebGL2 with
 //   EXT_color_buffer_float); null where that is missing, and the page draws the server's pixels.
 // No imports or exports: browser_grid.py puts this file in front of browser_grid.js, and the
 // tests run it as a plain script.
@@ -83,29 +84,40 @@ const LAYER_VS = `#version 300 es
 in vec2 position;
 void main() { gl_Position = vec4(position, 0.0, 1.0); }`;
 
-// One layer for every code: texel (col, code) of the output holds units 4 col .. 4 col + 3.
-const LAYER_FS = `#version 300 es
+// One layer for K codes at a time (K render targets, 4 to 8): texel (col, q) of layer t of the
+// output (a texture array) holds units 4 col .. 4 col + 3 of code K q + t. Each weight texel
+// fetched serves the K codes (software rendering's cost is mostly texture fetches).
+function layerShader(K) {
+  const each = (f) => Array.from({ length: K }, (_, t) => f(t)).join("\n");
+  return `#version 300 es
 precision highp float;
 precision highp int;
 precision highp sampler2D;
-uniform sampler2D inputs;   // (in4, codes): the layer's input, 4 units a texel
-uniform sampler2D weights;  // (in4, 4 out4): row o holds W[o, :], 4 inputs a texel, zero padded
-uniform sampler2D biases;   // (out4, 1)
+precision highp sampler2DArray;
+uniform sampler2DArray inputs;  // (in4, codes / K, K): the layer's input, 4 units a texel
+uniform sampler2D weights;      // (in4, 4 out4): row o holds W[o, :], 4 inputs a texel, zero padded
+uniform sampler2D biases;       // (out4, 1)
 uniform int in4;
-uniform int activation;     // 0: none, 1: ReLU, 2: sigmoid (the likelihood's mean)
-out vec4 result;
+uniform int activation;         // 0: none, 1: ReLU, 2: sigmoid (the likelihood's mean)
+${each((t) => `layout(location = ${t}) out vec4 out${t};`)}
+vec4 act(vec4 a) {
+  if (activation == 1) return max(a, 0.0);
+  if (activation == 2) return 1.0 / (1.0 + exp(-clamp(a, -80.0, 80.0)));
+  return a;
+}
 void main() {
-  int col = int(gl_FragCoord.x), code = int(gl_FragCoord.y), row = 4 * col;
-  vec4 acc = texelFetch(biases, ivec2(col, 0), 0);
+  int col = int(gl_FragCoord.x), q = int(gl_FragCoord.y), row = 4 * col;
+  vec4 b = texelFetch(biases, ivec2(col, 0), 0);
+${each((t) => `  vec4 a${t} = b;`)}
   for (int i = 0; i < in4; i++) {
-    vec4 h = texelFetch(inputs, ivec2(i, code), 0);
-    acc += vec4(dot(texelFetch(weights, ivec2(i, row), 0), h), dot(texelFetch(weights, ivec2(i, row + 1), 0), h),
-                dot(texelFetch(weights, ivec2(i, row + 2), 0), h), dot(texelFetch(weights, ivec2(i, row + 3), 0), h));
+    // columns: the 4 weight rows, so that h * w = (dot(h, row 0), ..., dot(h, row 3))
+    mat4 w = mat4(texelFetch(weights, ivec2(i, row), 0), texelFetch(weights, ivec2(i, row + 1), 0),
+                  texelFetch(weights, ivec2(i, row + 2), 0), texelFetch(weights, ivec2(i, row + 3), 0));
+${each((t) => `    a${t} += texelFetch(inputs, ivec3(i, q, ${t}), 0) * w;`)}
   }
-  if (activation == 1) acc = max(acc, 0.0);
-  if (activation == 2) acc = 1.0 / (1.0 + exp(-clamp(acc, -80.0, 80.0)));
-  result = acc;
+${each((t) => `  out${t} = act(a${t});`)}
 }`;
+}
 
 // The page's one WebGL2 context for grids (a page may hold only a few contexts): created on
 // first use; null where WebGL2 or float render targets are missing.
@@ -127,7 +139,8 @@ function glState() {
     };
     const program = gl.createProgram();
     gl.attachShader(program, shader(gl.VERTEX_SHADER, LAYER_VS));
-    gl.attachShader(program, shader(gl.FRAGMENT_SHADER, LAYER_FS));
+    const K = Math.min(8, gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
+    gl.attachShader(program, shader(gl.FRAGMENT_SHADER, layerShader(K)));
     gl.linkProgram(program);
     if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(program));
     const vao = gl.createVertexArray();  // one triangle over the whole target
@@ -139,20 +152,33 @@ function glState() {
     gl.vertexAttribPointer(at, 2, gl.FLOAT, false, 0, 0);
     const u = {};
     for (const name of ["inputs", "weights", "biases", "in4", "activation"]) u[name] = gl.getUniformLocation(program, name);
-    GRID_GL.state = { gl, program, vao, u, max: gl.getParameter(gl.MAX_TEXTURE_SIZE), nets: new Map(), targets: new Map() };
+    GRID_GL.state = { gl, program, vao, u, K, max: gl.getParameter(gl.MAX_TEXTURE_SIZE), nets: new Map(), targets: new Map() };
   } catch (e) {
     console.warn("manifold grid: no WebGL2 decoding, the server's pixels are drawn", e);
   }
   return GRID_GL.state;
 }
 
-// A float32 RGBA texture of width x height texels (data: Float32Array of 4 * width * height, or null).
+function nearest(gl, kind) {  // texelFetch needs a complete texture: no mipmaps
+  gl.texParameteri(kind, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+  gl.texParameteri(kind, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+}
+
+// A float32 RGBA texture of width x height texels (data: Float32Array of 4 * width * height).
 function floatTexture(gl, width, height, data) {
   const t = gl.createTexture();
   gl.bindTexture(gl.TEXTURE_2D, t);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);  // complete without mipmaps
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+  nearest(gl, gl.TEXTURE_2D);
   gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA32F, width, height, 0, gl.RGBA, gl.FLOAT, data);
+  return t;
+}
+
+// A float32 RGBA texture array of `layers` layers of width x height texels (data as floatTexture's, layer after layer).
+function floatLayers(gl, width, height, layers, data) {
+  const t = gl.createTexture();
+  gl.bindTexture(gl.TEXTURE_2D_ARRAY, t);
+  nearest(gl, gl.TEXTURE_2D_ARRAY);
+  gl.texImage3D(gl.TEXTURE_2D_ARRAY, 0, gl.RGBA32F, width, height, layers, 0, gl.RGBA, gl.FLOAT, data);
   return t;
 }
 
@@ -171,67 +197,103 @@ function netTextures(s, net) {
   return layers;
 }
 
-// A render target of width x height float texels, kept for reuse (one per layer index and size).
+// A render target of K layers of width x height float texels, kept for reuse (one per layer index and size).
 function target(s, key, width, height) {
   if (s.targets.has(key)) return s.targets.get(key);
-  const gl = s.gl, texture = floatTexture(gl, width, height, null), fb = gl.createFramebuffer();
+  const gl = s.gl, texture = floatLayers(gl, width, height, s.K, null), fb = gl.createFramebuffer();
   gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
-  gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
-  const t = gl.checkFramebufferStatus(gl.FRAMEBUFFER) === gl.FRAMEBUFFER_COMPLETE ? { texture, fb } : null;
-  s.targets.set(key, t);
-  return t;
+  const buffers = Array.from({ length: s.K }, (_, t) => gl.COLOR_ATTACHMENT0 + t);
+  buffers.forEach((b, t) => gl.framebufferTextureLayer(gl.FRAMEBUFFER, b, texture, 0, t));
+  gl.drawBuffers(buffers);
+  const ok = gl.checkFramebufferStatus(gl.FRAMEBUFFER) === gl.FRAMEBUFFER_COMPLETE;
+  s.targets.set(key, ok ? { texture, fb } : null);
+  return s.targets.get(key);
 }
 
-// The decoder mean of every code, quantised like the server's grid (round(255 x), browser_grid.grid_pixels).
-// net: a parsed decoder (browser_decoder.js parseNet: latent, cond, shape, layers {nIn, nOut, relu, w, b});
-// codes: Float32Array of latent * count values; y: the label of a conditional decoder.
-// Returns a Uint8Array of count * C * H * W pixels, cell after cell, or null where WebGL2 cannot run it.
-function decodeGridGL(net, codes, y) {
+// Start decoding every code on the GPU; the page goes on while it runs (software rendering
+// takes hundreds of ms for a 30 x 30 grid). net: a parsed decoder (browser_decoder.js parseNet:
+// id, latent, cond, layers {nIn, nOut, relu, w, b}); codes: Float32Array of latent * count values;
+// y: the label of a conditional decoder. Returns null where WebGL2 cannot run it, else a job:
+// ready() is true once the GPU is done; discard() drops it; pixels() gives the decoder means of the codes quantised
+// like the server's grid (round(255 x), browser_grid.grid_pixels), a Uint8Array of count * C * H * W
+// values cell after cell (waiting for the GPU if it is not done), or null after a GL error.
+function startGridGL(net, codes, y) {
   const s = glState();
   if (!s) return null;
-  const gl = s.gl, count = codes.length / net.latent, nIn = net.latent + net.cond;
-  if (count > s.max || net.layers.some((l) => 4 * Math.ceil(l.nOut / 4) > s.max)) return null;
+  const gl = s.gl, K = s.K, count = codes.length / net.latent, rows = Math.ceil(count / K), nIn = net.latent + net.cond;
+  if (rows > s.max || net.layers.some((l) => 4 * Math.ceil(l.nOut / 4) > s.max)) return null;
   const layers = netTextures(s, net), in4 = Math.ceil(nIn / 4);
-  const input = new Float32Array(4 * in4 * count);
-  for (let k = 0; k < count; k++) {
-    for (let i = 0; i < net.latent; i++) input[4 * in4 * k + i] = codes[net.latent * k + i];
-    if (net.cond) input[4 * in4 * k + net.latent + y] = 1;
+  const input = new Float32Array(4 * in4 * rows * K);  // code c: layer c % K, row floor(c / K)
+  for (let c = 0; c < count; c++) {
+    const at = 4 * in4 * ((c % K) * rows + Math.floor(c / K));
+    for (let i = 0; i < net.latent; i++) input[at + i] = codes[net.latent * c + i];
+    if (net.cond) input[at + net.latent + y] = 1;
   }
-  const inputTexture = floatTexture(gl, in4, count, input);
+  const inputTexture = floatLayers(gl, in4, rows, K, input);
   gl.useProgram(s.program);
   gl.bindVertexArray(s.vao);
   gl.uniform1i(s.u.inputs, 0);
   gl.uniform1i(s.u.weights, 1);
   gl.uniform1i(s.u.biases, 2);
-  let source = inputTexture, last = null;
+  let source = inputTexture, out4 = 0;
   for (let k = 0; k < layers.length; k++) {
-    const l = layers[k], out = target(s, `${k}:${l.out4}x${count}`, l.out4, count);
+    const l = layers[k], out = target(s, `${k}:${l.out4}x${rows}`, l.out4, rows);
     if (!out) { gl.deleteTexture(inputTexture); return null; }
     gl.bindFramebuffer(gl.FRAMEBUFFER, out.fb);
-    gl.viewport(0, 0, l.out4, count);
-    gl.activeTexture(gl.TEXTURE0); gl.bindTexture(gl.TEXTURE_2D, source);
+    gl.viewport(0, 0, l.out4, rows);
+    gl.activeTexture(gl.TEXTURE0); gl.bindTexture(gl.TEXTURE_2D_ARRAY, source);
     gl.activeTexture(gl.TEXTURE1); gl.bindTexture(gl.TEXTURE_2D, l.weights);
     gl.activeTexture(gl.TEXTURE2); gl.bindTexture(gl.TEXTURE_2D, l.biases);
     gl.uniform1i(s.u.in4, l.in4);
     gl.uniform1i(s.u.activation, k === layers.length - 1 ? 2 : l.relu ? 1 : 0);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     source = out.texture;
-    last = l;
+    out4 = l.out4;
   }
-  const stride = 4 * last.out4, values = new Float32Array(stride * count);
-  gl.readPixels(0, 0, last.out4, count, gl.RGBA, gl.FLOAT, values);
+  // read the K output layers back into a buffer of this job's (no wait here), then a fence
+  const stride = 4 * out4, buffer = gl.createBuffer();
+  gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buffer);
+  gl.bufferData(gl.PIXEL_PACK_BUFFER, 4 * stride * rows * K, gl.STREAM_READ);
+  for (let t = 0; t < K; t++) {
+    gl.readBuffer(gl.COLOR_ATTACHMENT0 + t);
+    gl.readPixels(0, 0, out4, rows, gl.RGBA, gl.FLOAT, 4 * t * stride * rows);
+  }
+  gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
   gl.deleteTexture(inputTexture);
-  if (gl.getError() !== gl.NO_ERROR) return null;
-  const cell = net.layers[net.layers.length - 1].nOut, pixels = new Uint8Array(cell * count);
-  for (let k = 0; k < count; k++) {
-    for (let p = 0; p < cell; p++) {
-      const v = Math.floor(values[k * stride + p] * 255 + 0.5);
-      pixels[k * cell + p] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
-  return pixels;
+  const fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+  gl.flush();
+  const cell = net.layers[net.layers.length - 1].nOut;
+  const discard = () => { gl.deleteBuffer(buffer); gl.deleteSync(fence); };
+  return {
+    ready: () => gl.getSyncParameter(fence, gl.SYNC_STATUS) === gl.SIGNALED,
+    discard,
+    pixels: () => {
+      const values = new Float32Array(stride * rows * K);
+      gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buffer);
+      gl.getBufferSubData(gl.PIXEL_PACK_BUFFER, 0, values);
+      gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
+      discard();
+      if (gl.getError() !== gl.NO_ERROR) return null;
+      const pixels = new Uint8Array(cell * count);
+      for (let c = 0; c < count; c++) {
+        const at = stride * ((c % K) * rows + Math.floor(c / K));
+        for (let p = 0; p < cell; p++) {
+          const v = Math.floor(values[at + p] * 255 + 0.5);
+          pixels[c * cell + p] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
+      }
+      return pixels;
+    },
+  };
 }
 
-GRID_GL.decodeGridGL = decodeGridGL;  // for the benchmark and the tests
+// startGridGL's pixels at once (waits for the GPU): for the benchmark and the tests.
+function decodeGridGL(net, codes, y) {
+  const job = startGridGL(net, codes, y);
+  return job && job.pixels();
+}
+
+GRID_GL.decodeGridGL = decodeGridGL;
+GRID_GL.available = () => !!glState();
 GRID_GL.gridCoordinates = gridCoordinates;
 GRID_GL.gridCodes = gridCodes;
