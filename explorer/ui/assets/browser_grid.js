@@ -112,6 +112,22 @@ function startInPage(desc, g) {
   }
 }
 
+// Once per decoder and page, when the page is idle: upload its weights and run the shaders on
+// one code (software rendering compiles a shader on its first draw), so that the first change of
+// the grid does not wait for that.
+function warmUp(desc) {
+  const reg = globalThis.__vxDecoders, warm = (GRID_GL.warm = GRID_GL.warm || new Set());
+  if (!desc.net || warm.has(desc.net)) return;
+  const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 200));
+  idle(() => {
+    const net = reg && reg.nets.get(desc.net);
+    if (!net || warm.has(desc.net)) return;
+    warm.add(desc.net);
+    const job = startGridGL(net, new Float32Array(net.latent), 0);
+    if (job) { const drop = () => (job.ready() ? job.discard() : setTimeout(drop, 100)); drop(); }
+  }, { timeout: 2000 });
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (!(data instanceof Uint8Array)) return;
@@ -171,6 +187,7 @@ export default function (component) {
   const canDecode = !!(served.desc.net && reg && reg.nets.has(served.desc.net) && GRID_GL.available());
   if (sameCells(wanted, served.desc) || !canvas.__vxGrid || !canDecode) show(served, "server");
   poll();
+  warmUp(served.desc);
   const idle = "";  // the caption below says what hovering and clicking do
   hover.textContent = idle;
   // Assigned handlers (not addEventListener): a new mount replaces the old ones.

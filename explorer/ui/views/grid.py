@@ -64,6 +64,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     params = view.grid_params()
     n, spacing, (low, high) = params
     codes = view.grid_codes(params)
+    view.set_state("grid_drawn_label", view.condition())
     drawn = view.state("map_drawn_state")
     if canvas:
         overlay = ({"map": f".st-key-{keys('map_panel')} .js-plotly-plot", "trace": figures.GRID_OVERLAY_NAME}
