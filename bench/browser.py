@@ -28,7 +28,8 @@ Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
   grid's redraw in the page) on the same codes, to the 8-bit pixels read back; the first
   call (shader compile, weights upload) is ``decode_grid_30_webgl_first_ms``;
 - ``grid_first_draw_webgl``: per ``grid_n_20_to_30_ms`` sample, 1 when the page's WebGL
-  drawing came first, 0 when the server's pixels did;
+  drawing came first, 0 when the server's pixels did (the page decodes only where it expects
+  that to take at most 100 ms: ``grid_webgl_ms_per_code``, its measure, times 900 codes);
 - ``first_load_websocket_bytes`` and ``first_load_http_bytes`` (the first page load), ``weights_bytes`` (the packed
   decoder, ``explorer.core.export.pack_decoder``) and ``js_heap_mb`` (the page's used
   JS heap after the runs, Chrome's ``performance.memory``).
@@ -96,18 +97,24 @@ def _grid_codes(n: int = 30) -> list[list[float]]:
     return manifold_z(manifold_coordinates(n, "paper")).tolist()
 
 
-def _grid_n_samples(page, url: str, repeats: int) -> tuple[list[float], list[int]]:
-    """``grid_n_20_to_30_ms`` samples, each in a new session (n back at its default, 20),
-    and for each whether the page's WebGL drawing came first (1) or the server's (0)."""
-    samples, webgl_first = [], []
+MS_PER_CODE_JS = "() => { const g = globalThis.__vxGridGL; return g ? [...g.msPerCode.values()][0] ?? null : null; }"
+
+
+def _grid_n_samples(page, url: str, repeats: int) -> tuple[list[float], list[int], list[float]]:
+    """``grid_n_20_to_30_ms`` samples, each in a new session (n back at its default, 20);
+    for each whether the page's WebGL drawing came first (1) or the server's (0), and the
+    page's measured WebGL ms per code at the click (browser_grid.js warmUp; none if not yet)."""
+    samples, webgl_first, rates = [], [], []
     for _ in range(repeats):
         page.reload()
         open_explorer(page, url)
         page.wait_for_timeout(500)
         page.evaluate(GRID_DRAWS_JS, GRID_CANVAS)
+        rate = page.evaluate(MS_PER_CODE_JS)
         samples.append(set_grid_n_by_track_click(page, 30))
         webgl_first.append(int(page.evaluate("() => window.__gridDraws[0] === 'webgl'")))
-    return samples, webgl_first
+        rates += [] if rate is None else [rate]
+    return samples, webgl_first, rates
 
 
 def _webgl_grid_ms(page) -> dict[str, list[float]]:
@@ -213,9 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                     results["decode_grid_30_in_page_ms"] = [page.evaluate(DECODE_GRID_JS, _grid_codes())
                                                             for _ in range(3)]
                     results.update(_webgl_grid_ms(page))
-                results["grid_n_20_to_30_ms"], webgl_first = _grid_n_samples(page, url, args.repeats)
+                results["grid_n_20_to_30_ms"], webgl_first, rates = _grid_n_samples(page, url, args.repeats)
                 if not args.server_decoder:
                     results["grid_first_draw_webgl"] = webgl_first
+                    if rates:
+                        results["grid_webgl_ms_per_code"] = rates
                 browser.close()
                 return _report(results, args)
             ws, http = counter.take()
@@ -247,9 +256,11 @@ def main(argv: list[str] | None = None) -> int:
                 results["click_to_panel_ms"].append(click_to_panel_ms(page, points[k % 2]))
                 page.wait_for_timeout(500)
             results["js_heap_mb"] = [page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20]
-            results["grid_n_20_to_30_ms"], webgl_first = _grid_n_samples(page, url, max(3, args.repeats // 3))
+            results["grid_n_20_to_30_ms"], webgl_first, rates = _grid_n_samples(page, url, max(3, args.repeats // 3))
             if not args.server_decoder:
                 results["grid_first_draw_webgl"] = webgl_first
+                if rates:
+                    results["grid_webgl_ms_per_code"] = rates
         browser.close()
     return _report(results, args)
 

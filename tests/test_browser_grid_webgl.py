@@ -3,8 +3,9 @@ in headless chromium: the page's grid coordinates are latent.manifold_coordinate
 WebGL2 decoding of the shipped MLP decoders equals PyTorch's within 1/255, and in the app a
 new n or spacing is drawn at once from WebGL2, then the server's pixels of the same grid
 follow (no other image in between); a conditional model's grid uses its label; a click on a
-cell still moves the sliders; and with WebGL2 missing the server's pixels draw the same
-grid. Skips without chromium; the WebGL2 checks skip where the browser has no WebGL2."""
+cell still moves the sliders; with WebGL2 missing the server's pixels draw the same grid, and
+so they do where the page expects its own decoding to take longer than its budget. Skips
+without chromium; the WebGL2 checks skip where the browser has no WebGL2."""
 
 import base64
 import re
@@ -141,8 +142,12 @@ class HeldAnswers:
 
 @pytest.fixture
 def explorer(page, app_url):
+    """The Explorer page, recording the grid's drawings, with the server's answers held on
+    demand; the page decodes in WebGL2 however long it expects that to take (headless
+    chromium's software renderer is slower than the page's budget on a 2-core machine)."""
     answers = HeldAnswers(page)
     open_explorer(page, app_url, TIMEOUT)
+    page.evaluate("() => { globalThis.__vxGridGL.budgetMs = Infinity; }")
     page.evaluate(RECORD_DRAWS_JS, GRID_CANVAS)
     return page, answers
 
@@ -238,3 +243,17 @@ def test_without_webgl2_the_server_draws_the_same_grid(page, app_url, vae_checkp
     assert n != 20 and n == int(page.locator(".st-key-grid_n input[type=range]").input_value())
     expect(page.locator(GRID_CANVAS)).to_have_attribute("data-source", "server")
     _assert_cells_are_torchs(page, 0, vae_checkpoint.model, draws[0]["coords"])
+
+
+def test_a_page_too_slow_for_its_budget_leaves_the_grid_to_the_server(page, app_url):
+    open_explorer(page, app_url, TIMEOUT)
+    _needs_webgl2(page)
+    # the page times its decoding once it is idle (ms per code), then keeps within its budget
+    page.wait_for_function("() => globalThis.__vxGridGL.msPerCode.size > 0", timeout=TIMEOUT)
+    assert page.evaluate("() => [...globalThis.__vxGridGL.msPerCode.values()][0]") > 0
+    page.evaluate("() => { globalThis.__vxGridGL.budgetMs = 0; }")
+    page.evaluate(RECORD_DRAWS_JS, GRID_CANVAS)
+    set_grid_n_by_track_click(page, 30)  # returns once the canvas shows another grid
+    wait_for_app_run(page)
+    assert [d["source"] for d in page.evaluate(DRAWS_JS)] == ["server"]
+    expect(page.locator(GRID_CANVAS)).to_have_attribute("data-source", "server")

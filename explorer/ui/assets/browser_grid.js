@@ -99,13 +99,19 @@ function sameCells(a, b) {
 
 // Start decoding grid g (the server's description desc with the controls' n, spacing, range) in
 // the page: {desc, job} (grid_gl.js startGridGL), or null where the page cannot decode it.
+// Only where the page's decoding is expected to take at most GRID_GL.budgetMs (default 100 ms,
+// the time a new grid should take to show): on a slow software renderer it would only take the
+// CPU from the server's answer. The expected time is the last measured ms per code (warmUp, and
+// every finished decoding) times the grid's codes; unknown, the page waits for the server.
 function startInPage(desc, g) {
   const reg = globalThis.__vxDecoders, net = desc.net && reg && reg.nets.get(desc.net);
   if (!net || net.latent !== 2 || g.n < desc.n_min || g.n > desc.n_max || !(g.low < g.high)) return null;
+  const budget = GRID_GL.budgetMs ?? 100, rate = GRID_GL.msPerCode.get(desc.net);
+  if (!(budget === Infinity || (rate !== undefined && rate * g.n * g.n <= budget))) return null;
   try {
     const coords = gridCoordinates(g.n, g.spacing, g.low, g.high, desc.margin);
     const job = startGridGL(net, gridCodes(coords), desc.y || 0);
-    return job && { desc: { ...g, coords }, job };
+    return job && { desc: { ...g, coords }, job, net: desc.net, count: g.n * g.n, t0: performance.now() };
   } catch (e) {
     console.warn("manifold grid: decoding in the page failed, the server's pixels are drawn", e);
     return null;
@@ -113,18 +119,24 @@ function startInPage(desc, g) {
 }
 
 // Once per decoder and page, when the page is idle: upload its weights and run the shaders on
-// one code (software rendering compiles a shader on its first draw), so that the first change of
-// the grid does not wait for that.
+// one code (software rendering compiles a shader on its first draw), then time the decoding of
+// the grid shown (GRID_GL.msPerCode: ms per code, for startInPage's choice).
 function warmUp(desc) {
   const reg = globalThis.__vxDecoders, warm = (GRID_GL.warm = GRID_GL.warm || new Set());
   if (!desc.net || warm.has(desc.net)) return;
   const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 200));
+  const whenReady = (job, then) => (job.ready() ? then() : setTimeout(() => whenReady(job, then), 0));
   idle(() => {
     const net = reg && reg.nets.get(desc.net);
     if (!net || warm.has(desc.net)) return;
     warm.add(desc.net);
-    const job = startGridGL(net, new Float32Array(net.latent), 0);
-    if (job) { const drop = () => (job.ready() ? job.discard() : setTimeout(drop, 100)); drop(); }
+    const first = startGridGL(net, new Float32Array(net.latent), 0);
+    if (!first) return;
+    whenReady(first, () => {
+      first.discard();
+      const codes = gridCodes(desc.coords), t0 = performance.now(), job = startGridGL(net, codes, desc.y || 0);
+      if (job) whenReady(job, () => { GRID_GL.msPerCode.set(desc.net, (performance.now() - t0) / (codes.length / 2)); job.discard(); });
+    });
   }, { timeout: 2000 });
 }
 
@@ -167,6 +179,7 @@ export default function (component) {
     const wanted = controlsGrid(served.desc), pending = root.__vxPending;
     if (pending && pending.job.ready()) {
       root.__vxPending = null;
+      GRID_GL.msPerCode.set(pending.net, (performance.now() - pending.t0) / pending.count);
       const pixels = sameCells(pending.desc, wanted) && wantsAnother(wanted) ? pending.job.pixels() : null;
       if (pixels) show({ desc: pending.desc, pixels }, "webgl");
       else pending.job.discard();

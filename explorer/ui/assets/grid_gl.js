@@ -121,7 +121,9 @@ ${each((t) => `  out${t} = act(a${t});`)}
 
 // The page's one WebGL2 context for grids (a page may hold only a few contexts): created on
 // first use; null where WebGL2 or float render targets are missing.
-const GRID_GL = (globalThis.__vxGridGL = globalThis.__vxGridGL || { state: undefined });
+// budgetMs: the longest expected decoding worth starting in the page (browser_grid.js; unset: 100 ms);
+// msPerCode: the measured milliseconds per code, by decoder id.
+const GRID_GL = (globalThis.__vxGridGL = globalThis.__vxGridGL || { state: undefined, msPerCode: new Map() });
 
 function glState() {
   const s = GRID_GL.state;
