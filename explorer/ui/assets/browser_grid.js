@@ -9,7 +9,8 @@
 // range slider; their widget keys are in desc.controls) are read from the DOM; when they ask
 // for another grid and the page holds the model's decoder (desc.net, registered by
 // browser_decoder.js), the grid is decoded in WebGL2 (grid_gl.js, in front of this file) and
-// drawn at once. The server's fragment rerun then brings its pixels (equal within 1/255);
+// drawn when done, where the page expects that to take at most 100 ms (startInPage). The
+// server's fragment rerun then brings its pixels (equal within 1/255);
 // they are drawn when they are the grid the controls ask for, so an older answer never
 // replaces a newer drawing. Without WebGL2 or the decoder, the server's pixels are drawn as before.
 // Each drawing sets data-source ("server" or "webgl") and dispatches "vx-grid-drawn" on the canvas.
