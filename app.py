@@ -5,6 +5,10 @@
 # which the first page does not need, is imported by explorer.ui.warmup's thread.
 from pathlib import Path
 
+from explorer.core.threads import configure_openmp
+
+configure_openmp()  # before torch loads OpenMP: workers spin briefly, then sleep (a shared server)
+
 import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import streamlit as st
