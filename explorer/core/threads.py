@@ -9,10 +9,10 @@ process or thread holds a core, a spinning worker burns the time slice that its
 descheduled partner needs, and every small region waits for a slice of its own. A training
 step has dozens of regions (a layer's matmul, activation, loss terms, Adam), milliseconds
 apart at most. Measured on the 2-core server with ``python -m bench.thread_training`` (the
-Train page's training, 3 epochs of 10,000 images, in a background thread of a process
-like the app's) while another session's test suite held the load average at 4-6: default
-spin 47-51 s, ``GOMP_SPINCOUNT=2000`` see :data:`SPIN_COUNT`, ``0`` (sleep at once) 11-13 s.
-The README gives the idle figures.
+Train page's training in a background thread of a process like the app's) while other
+sessions' test suites held the load average at 4-6: 3 epochs of 10,000 images took
+47-51 s with the default spin, 14-16 s with 3,000 spins, 11-13 s with 0 (sleep at once);
+the README gives the figures of both threads with 2,000 spins at load 7-11.
 
 libgomp reads its environment once, when it is loaded (``import torch``), so
 :func:`configure_openmp` must run before the first ``import torch`` of the process:
