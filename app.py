@@ -5,7 +5,11 @@
 # which the first page does not need, is imported by explorer.ui.warmup's thread.
 from pathlib import Path
 
-import pandas  # noqa: F401
+from explorer.core.threads import configure_openmp
+
+configure_openmp()  # before torch loads OpenMP: workers spin briefly, then sleep (a shared server)
+
+import pandas  # noqa: F401  (also Streamlit's components.v2 imports it for dict data)
 import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401

@@ -45,6 +45,7 @@ from explorer.core.latent import encode_dataset, project_2d
 from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder, build_model
+from explorer.core.threads import default_threads
 from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
 from explorer.ui.train_form import run_name
 from explorer.ui.training_queue import SLOTS, TrainingQueue, lower_thread_priority, stopped_in_line_message
@@ -55,11 +56,13 @@ DONE_STATES = ("finished", "stopped", "diverged", "failed")
 #: Test digits in the live latent map (a fixed sample, the same for every epoch).
 SAMPLE_SIZE = 2000
 SAMPLE_SEED = 0
-#: Intra-op threads of a training thread (None: torch's default, one per core).
+#: Intra-op threads of a training thread (None: one per core, ``threads.default_threads()``).
 #: Measured on 2 cores, 2 epochs of 20,000 images, default model, in a thread of a
 #: process whose main thread runs no torch ops (as in the app): 2 threads 3.1-3.2 s,
 #: 1 thread 4.8-4.9 s. (Where the main thread has run parallel torch ops first, a
-#: second thread's work slows to about 5.5 s with either setting.)
+#: second thread's work slows to about 5.5 s with either setting.) Set explicitly in the
+#: thread: its default is whatever the last ``torch.set_num_threads`` of any thread asked
+#: for (the twin run asks for 1), see :mod:`explorer.core.threads`.
 TRAINING_THREADS: int | None = None
 
 
@@ -290,8 +293,8 @@ class TrainingJob:
         # and slow down several-fold once weights and gradients turn denormal.
         torch.set_flush_denormal(True)
         lower_thread_priority()  # sliders and clicks of every session come first (a busy server)
-        if TRAINING_THREADS is not None:
-            torch.set_num_threads(TRAINING_THREADS)  # this thread's intra-op threads only
+        # this thread's intra-op threads (and, as a side effect, the default of threads started later)
+        torch.set_num_threads(TRAINING_THREADS or default_threads())
         state: JobState = "finished"
         message = ""
         if not self.queue.wait_turn(self, self._stop.is_set):
