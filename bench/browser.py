@@ -223,11 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                     results["decode_grid_30_in_page_ms"] = [page.evaluate(DECODE_GRID_JS, _grid_codes())
                                                             for _ in range(3)]
                     results.update(_webgl_grid_ms(page))
-                results["grid_n_20_to_30_ms"], webgl_first, rates = _grid_n_samples(page, url, args.repeats)
-                if not args.server_decoder:
-                    results["grid_first_draw_webgl"] = webgl_first
-                    if rates:
-                        results["grid_webgl_ms_per_code"] = rates
+                results.update(_grid_results(page, url, args.repeats, args.server_decoder))
                 browser.close()
                 return _report(results, args)
             if args.click_only:
@@ -259,13 +255,21 @@ def main(argv: list[str] | None = None) -> int:
                 results.update(_webgl_grid_ms(page))
             results["click_to_panel_ms"] = _click_samples(page, args.repeats)
             results["js_heap_mb"] = [page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20]
-            results["grid_n_20_to_30_ms"], webgl_first, rates = _grid_n_samples(page, url, max(3, args.repeats // 3))
-            if not args.server_decoder:
-                results["grid_first_draw_webgl"] = webgl_first
-                if rates:
-                    results["grid_webgl_ms_per_code"] = rates
+            results.update(_grid_results(page, url, max(3, args.repeats // 3), args.server_decoder))
         browser.close()
     return _report(results, args)
+
+
+def _grid_results(page, url: str, repeats: int, server_decoder: bool) -> dict[str, list[float]]:
+    """``grid_n_20_to_30_ms`` samples and, with the browser path, which drew first and
+    the page's measured WebGL milliseconds per code."""
+    results = {}
+    results["grid_n_20_to_30_ms"], webgl_first, rates = _grid_n_samples(page, url, repeats)
+    if not server_decoder:
+        results["grid_first_draw_webgl"] = webgl_first
+        if rates:
+            results["grid_webgl_ms_per_code"] = rates
+    return results
 
 
 def _click_samples(page, repeats: int) -> list[float]:

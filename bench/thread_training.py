@@ -77,23 +77,10 @@ def _script_run(decode_only: bool = False) -> None:
 
 def _redraw(job, memo: dict, script_torch: bool) -> None:
     """The Train page's live fragment: the snapshot, the figures (built once per epoch),
-    both serialised as Streamlit does."""
-    import plotly.io
+    both serialised as Streamlit does (:func:`bench.training.redraw`)."""
+    from bench.training import redraw  # imports torch: only once the process has set up OpenMP
 
-    from explorer.ui import figures
-
-    snap = job.snapshot()
-    if snap.snapshots:
-        shown = snap.snapshots[-1]
-        key = ("map", shown.epoch)
-        if key not in memo:
-            memo[key] = figures.latent_scatter(shown.xy, snap.sample_labels, axis_names=shown.axis_names)
-        plotly.io.to_json(memo[key])
-    if snap.history:
-        key = ("curves", len(snap.history))
-        if key not in memo:
-            memo[key] = figures.training_curves([r.to_dict() for r in snap.history])
-        plotly.io.to_json(memo[key])
+    redraw(job.snapshot(), memo)
     if script_torch:
         _script_run(decode_only=True)
 

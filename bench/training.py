@@ -44,7 +44,7 @@ TARGET_NEG_ELBO = 145.0
 REFRESH_SECONDS = 2.0  # as the Train page (LIVE_REFRESH_SECONDS)
 
 
-def _redraw(snapshot: tj.JobSnapshot, memo: dict) -> float:
+def redraw(snapshot: tj.JobSnapshot, memo: dict) -> float:
     """Seconds to redraw the page's two figures for one snapshot, as the page does:
     build a figure when its epoch changes, serialise both to JSON every time."""
     start = time.perf_counter()
@@ -79,7 +79,7 @@ def run_job(data, config=form.DEFAULT_TRAIN_CONFIG) -> dict:
     start = time.perf_counter()
     job.start()
     while not job.join(REFRESH_SECONDS):
-        redraws.append(_redraw(job.snapshot(), memo))
+        redraws.append(redraw(job.snapshot(), memo))
     total = time.perf_counter() - start
     snap = job.snapshot()
     curve = [(round(r.seconds, 2), round(r.metrics["test_neg_elbo"], 2)) for r in snap.history]

@@ -8,22 +8,16 @@ import pytest
 
 from explorer.core.latent import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS
 from explorer.ui import browser_grid
-from tests.helpers.apptest import decoded_view, grid_shown
+from tests.helpers.apptest import decoded_view, grid_shown, run_page_function
 
 
 def _vae_and_cvae_page():
     """The shipped VAE (prefix a_) and conditional VAE (prefix b_), each with its decoder and grid."""
-    import streamlit as st
-
-    from explorer.ui import registry, session
-    from explorer.ui.views import ModelView
     from explorer.ui.views.decoder import decoder_panel
     from explorer.ui.views.grid import manifold_panel
+    from tests.helpers.apptest import shipped_views
 
-    session.init_session_state()
-    for column, prefix, name in zip(st.columns(2), ("a_", "b_"), ("mnist_vae_z2.pt", "mnist_cvae_z2.safetensors")):
-        entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
-        view = ModelView.create(entry, prefix)
+    for column, view in shipped_views(("mnist_vae_z2.pt", "mnist_cvae_z2.safetensors")):
         with column:
             decoder_panel(view)
             manifold_panel(view, height=300)
@@ -38,12 +32,7 @@ def _weights_id(at, prefix: str) -> str:
 
 @pytest.fixture
 def page():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_function(_vae_and_cvae_page, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page_function(_vae_and_cvae_page)
 
 
 def test_the_grid_names_the_decoder_in_the_page_its_controls_and_label(page):

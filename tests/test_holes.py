@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from conftest import chart_spec, plotly_array
+from tests.helpers.apptest import run_page_function
 from explorer.core.classifier import (
     DEFAULT_PATH, ClassifierConfig, ClassifierFileError, DigitClassifier, TrainedClassifier, accuracy,
     load_classifier, save_classifier, train_classifier,
@@ -154,17 +155,11 @@ def test_config_refuses_nonsense():
 # --- the holes panel on a page, for both shipped models ---------------------------------
 
 def _holes_page():
-    import streamlit as st
-
-    from explorer.ui import registry, session
-    from explorer.ui.views import ModelView
     from explorer.ui.views.holes import holes_panel
     from explorer.ui.views.latent_map import latent_map_view
+    from tests.helpers.apptest import shipped_views
 
-    session.init_session_state()
-    for column, prefix, name in zip(st.columns(2), ("a_", "b_"), ("mnist_vae_z2.pt", "mnist_ae_z2.pt")):
-        entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
-        view = ModelView.create(entry, prefix)
+    for column, view in shipped_views(("mnist_vae_z2.pt", "mnist_ae_z2.pt")):
         with column:
             holes = holes_panel(view)
             latent_map_view(view, holes=holes)
@@ -175,11 +170,7 @@ def _heatmaps(at, key):
 
 
 def test_holes_panel_shows_prior_share_and_toggles_the_heatmap(shipped, shares, ae_checkpoint):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_function(_holes_page, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
+    at = run_page_function(_holes_page, timeout=120)
     metrics = {m.label: m for m in at.metric}
     assert len(at.metric) == 2 and set(metrics) == {"Prior samples that look like digits"}
     assert [m.value for m in at.metric] == [f"{s:.0%}" for s in shares]

@@ -6,24 +6,18 @@ import pytest
 from conftest import chart_spec, plotly_array
 from explorer.core.latent import decode_z, encode_dataset, latent_ranges
 from explorer.ui.views.decoder import DECODED_SCALE
-from tests.helpers.apptest import assert_decodes, decoded_view
+from tests.helpers.apptest import assert_decodes, decoded_view, run_page_function
 
 
 def _two_models_page():
     """A page with the shipped VAE (prefix a_) and AE (prefix b_) side by side."""
-    import streamlit as st
-
-    from explorer.ui import registry, session
-    from explorer.ui.views import ModelView
     from explorer.ui.views.click import click_panel
     from explorer.ui.views.decoder import decoder_panel
     from explorer.ui.views.grid import manifold_panel
     from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, record_map_state
+    from tests.helpers.apptest import shipped_views
 
-    session.init_session_state()
-    for column, prefix, name in zip(st.columns(2), ("a_", "b_"), ("mnist_vae_z2.pt", "mnist_ae_z2.pt")):
-        entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
-        view = ModelView.create(entry, prefix)
+    for column, view in shipped_views(("mnist_vae_z2.pt", "mnist_ae_z2.pt")):
         handle_map_selection(view)
         z_marker, grid = record_map_state(view)
         with column:
@@ -35,12 +29,7 @@ def _two_models_page():
 
 @pytest.fixture
 def two_models():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_function(_two_models_page, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page_function(_two_models_page)
 
 
 def test_two_models_stand_on_one_page_with_their_own_widgets(two_models, mnist, vae_checkpoint, ae_checkpoint):

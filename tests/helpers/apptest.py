@@ -92,3 +92,28 @@ def grid_shown(at, container_key: str = "manifold_grid"):
         top, left = pad + (k // n) * (h + pad), pad + (k % n) * (w + pad)
         image[:, top:top + h, left:left + w] = cell
     return description, np.repeat(image, 3, axis=0).transpose(1, 2, 0) if c == 1 else image.transpose(1, 2, 0)
+
+
+def shipped_views(names: tuple[str, ...], prefixes: tuple[str, ...] = ("a_", "b_")):
+    """For a page function run by ``AppTest.from_function``: the session set up, then
+    (column, view) for each shipped checkpoint in ``names``, side by side, each view with
+    its own key prefix."""
+    import streamlit as st
+
+    from explorer.ui import registry, session
+    from explorer.ui.views import ModelView
+
+    session.init_session_state()
+    for column, prefix, name in zip(st.columns(len(names)), prefixes, names):
+        entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
+        yield column, ModelView.create(entry, prefix)
+
+
+def run_page_function(page, timeout: int = 60):
+    """An AppTest of the page function ``page``, run once without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(page, default_timeout=timeout)
+    at.run()
+    assert not at.exception, at.exception
+    return at
