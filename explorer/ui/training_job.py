@@ -48,7 +48,7 @@ from explorer.core.models import Autoencoder, build_model
 from explorer.core.threads import default_threads
 from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
 from explorer.ui.train_form import run_name
-from explorer.ui.training_queue import SLOTS, TrainingQueue, lower_thread_priority, stopped_in_line_message
+from explorer.ui.training_queue import SLOTS, QueuedJob, TrainingQueue
 
 JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 #: States in which the thread has ended.
@@ -135,7 +135,7 @@ class JobSnapshot:
 
 
 @dataclass(eq=False)  # identity, not field-wise comparison of tensors
-class TrainingJob:
+class TrainingJob(QueuedJob):
     """One training run in a background daemon thread (create, then :meth:`start`).
 
     Args:
@@ -287,25 +287,10 @@ class TrainingJob:
         self._take_snapshot(record.epoch)
 
     def _run(self) -> None:
-        # First, before any torch op in this thread: flushing denormals is a per-thread
-        # CPU flag, and the intra-op worker threads this thread starts inherit it when
-        # they are created. Set later (inside train()), the workers would run without it
-        # and slow down several-fold once weights and gradients turn denormal.
-        torch.set_flush_denormal(True)
-        lower_thread_priority()  # sliders and clicks of every session come first (a busy server)
-        # this thread's intra-op threads (and, as a side effect, the default of threads started later)
-        torch.set_num_threads(TRAINING_THREADS or default_threads())
+        if not self._enter_slot(TRAINING_THREADS or default_threads()):
+            return
         state: JobState = "finished"
         message = ""
-        if not self.queue.wait_turn(self, self._stop.is_set):
-            with self._lock:
-                self._state = "stopped"
-                self._message = stopped_in_line_message(self._stop_reason)
-                self._end = self._start = time.perf_counter()
-            return
-        with self._lock:
-            self._state = "running"
-            self._start = time.perf_counter()
         try:
             # Torch work starts here, not in the constructor: a thread that runs parallel
             # torch ops keeps an OpenMP worker team that slows other threads' torch work

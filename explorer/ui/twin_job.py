@@ -30,7 +30,7 @@ from explorer.core.metrics import evaluate
 from explorer.core.train import TrainingDiverged
 from explorer.core.twins import TwinReport, build_twins, train_twins
 from explorer.ui.training_job import fixed_sample
-from explorer.ui.training_queue import SLOTS, TrainingQueue, lower_thread_priority, stopped_in_line_message
+from explorer.ui.training_queue import SLOTS, QueuedJob, TrainingQueue
 
 JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
 DONE_STATES = ("finished", "stopped", "diverged", "failed")
@@ -86,7 +86,7 @@ class TwinSnapshot:
 
 
 @dataclass(eq=False)
-class TwinJob:
+class TwinJob(QueuedJob):
     """An AE and a VAE with the same initial weights, trained on the same batches in a
     daemon thread (create, then :meth:`start`).
 
@@ -199,18 +199,8 @@ class TwinJob:
                 self._codes = (report.codes[0], report.codes[1])
 
     def _run(self) -> None:
-        lower_thread_priority()  # sliders and clicks of every session come first
-        torch.set_flush_denormal(True)  # before any torch op of this thread (see training_job)
-        torch.set_num_threads(TRAINING_THREADS)
-        if not self.queue.wait_turn(self, self._stop.is_set):
-            with self._lock:
-                self._state = "stopped"
-                self._message = stopped_in_line_message(self._stop_reason)
-                self._end = self._start = time.perf_counter()
+        if not self._enter_slot(TRAINING_THREADS):
             return
-        with self._lock:
-            self._state = "running"
-            self._start = time.perf_counter()
         state: JobState = "finished"
         message = ""
         try:
