@@ -123,17 +123,8 @@ function startInPage(desc, g) {
 // one code (software rendering compiles a shader on its first draw), then time the decoding of
 // the grid shown (GRID_GL.msPerCode: ms per code, for startInPage's choice).
 function warmUp(desc) {
-  // the registry of browser_decoder.js (the same shape if this module runs first)
-  const reg = (globalThis.__vxDecoders = globalThis.__vxDecoders || { nets: new Map(), waiters: new Map() });
-  const warm = (GRID_GL.warm = GRID_GL.warm || new Set());
+  const reg = globalThis.__vxDecoders, warm = (GRID_GL.warm = GRID_GL.warm || new Set());
   if (!desc.net || warm.has(desc.net)) return;
-  if (!reg.nets.has(desc.net)) {
-    // The weights' element comes after the grid's on the page (and 2 MB take a while on a
-    // busy machine): warm up once they are parsed, not never.
-    if (!reg.waiters.has(desc.net)) reg.waiters.set(desc.net, []);
-    reg.waiters.get(desc.net).push(() => warmUp(desc));
-    return;
-  }
   const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 200));
   const whenReady = (job, then) => (job.ready() ? then() : setTimeout(() => whenReady(job, then), 0));
   idle(() => {
