@@ -40,6 +40,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -228,6 +229,7 @@ def _click_samples(page, repeats: int) -> list[float]:
     samples = []
     for k in range(repeats):
         samples.append(click_to_panel_ms(page, points[k % 2]))
+        print(f"click {k + 1} on digit {points[k % 2]['index']}: {samples[-1]:.0f} ms", file=sys.stderr, flush=True)
         page.wait_for_timeout(500)
     return samples
 
