@@ -34,6 +34,14 @@ def test_explorer_shows_all_test_digits_of_the_shipped_vae(app, mnist, vae_check
     assert "Test -ELBO (nats/image)" in labels
 
 
+def test_the_map_states_its_click_behaviour_in_its_own_layout(app):
+    # Left to Streamlit's chart component, clickmode and dragmode arrived after the first
+    # draw, and a redraw could lose them for good: the map then ignored clicks (see
+    # explorer.ui.views.common.point_select_chart).
+    layout = chart_spec(app, "latent_map")["layout"]
+    assert (layout["clickmode"], layout["hovermode"], layout["dragmode"]) == ("event+select", "closest", "pan")
+
+
 def test_switching_to_the_ae_redraws_the_map_without_elbo(app):
     box = app.sidebar.selectbox(key="model_choice")
     assert "mnist_ae_z2.pt" in box.options

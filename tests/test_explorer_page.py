@@ -166,6 +166,8 @@ def test_with_the_browser_path_off_the_grid_is_a_plotly_figure(app_test, vae_che
     np.testing.assert_array_equal(_grid_image(at), _expected_grid(vae_checkpoint.model, 30, "paper"))
     cells = plotly_array(chart_spec(at, "manifold_chart")["data"][1]["customdata"])
     np.testing.assert_allclose(cells[:, :2], manifold_z(manifold_coordinates(30, "paper")), atol=1e-6)
+    layout = chart_spec(at, "manifold_chart")["layout"]  # clicks select a cell; no drag (see point_select_chart)
+    assert (layout["clickmode"], layout["hovermode"], layout["dragmode"]) == ("event+select", "closest", False)
 
 
 def test_a_grid_cell_click_moves_the_sliders_and_the_overlay_shows_the_grid(app_test, monkeypatch):

@@ -178,6 +178,24 @@ class ModelView:
         self.set_state("grid_range", (low, high) if low < high else self.grid_range_default())
 
 
+def point_select_chart(fig, key: str, config: dict | None = None) -> None:
+    """Draw ``fig`` as a chart whose clicks on points rerun the app; the selection is in
+    ``st.session_state[key]`` (read it with :func:`new_selection`).
+
+    The figure's layout states the click behaviour itself: clickmode "event+select",
+    hovermode "closest" and, unless the figure sets one, dragmode "pan". Streamlit's chart
+    component would add these in an effect after its first draw; its element id changes
+    with the figure, so the chart is drawn anew after every click, and a figure update
+    that Plotly reported in between could put the layout without them back for good: the
+    map then zoomed on drag and ignored every later click (``bench.browser --click-only``
+    lost up to 3 clicks in 15).
+    """
+    fig.update_layout(clickmode="event+select", hovermode="closest")
+    if fig.layout.dragmode is None:
+        fig.update_layout(dragmode="pan")
+    st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points", config=config or {})
+
+
 def new_selection(chart_key: str) -> list[dict] | None:
     """The points of chart ``chart_key``'s selection if it changed since last asked, else None.
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.core.latent import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
 from explorer.ui import browser_decoder, browser_grid, caches, figures
-from explorer.ui.views.common import ModelView, new_selection
+from explorer.ui.views.common import ModelView, new_selection, point_select_chart
 
 SPACING_HELP = ("paper: evenly spaced points on [0.05, 0.95] through the inverse Gaussian CDF "
                 "(Kingma & Welling 2013, Figure 4); linear: evenly spaced over the range.")
@@ -82,8 +82,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
                                       padding=caches.GRID_PADDING)
         fig.update_layout(height=height)
         with grid_area.container(key=keys("manifold_grid")):
-            st.plotly_chart(fig, key=keys("manifold_chart"), on_select="rerun", selection_mode="points",
-                            config={"displayModeBar": False})
+            point_select_chart(fig, keys("manifold_chart"), config={"displayModeBar": False})
     where = ("inverse Gaussian CDF of 0.05..0.95" if spacing == "paper" else f"linear {low:g}..{high:g}")
     entry, y = view.entry, view.condition()
     with below:

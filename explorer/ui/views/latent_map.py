@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.core.latent import latent_ranges, project_2d
 from explorer.ui import browser_decoder, figures
-from explorer.ui.views.common import ModelView, new_selection
+from explorer.ui.views.common import ModelView, new_selection, point_select_chart
 
 
 def handle_map_selection(view: ModelView) -> None:
@@ -133,5 +133,4 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
     if title is not None:
         fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.995, "yanchor": "top"})
     with st.container(key=view.keys("map_panel")):
-        st.plotly_chart(fig, key=view.keys("latent_map"), on_select="rerun", selection_mode="points",
-                        config={"displaylogo": False, "displayModeBar": modebar})
+        point_select_chart(fig, view.keys("latent_map"), config={"displaylogo": False, "displayModeBar": modebar})
