@@ -12,7 +12,8 @@ TIMEOUT = 90_000
 MAPS = {side: f".st-key-cmp_{side}_map_panel .js-plotly-plot" for side in "ab"}
 PANEL = ".st-key-cmp_digit_panel"
 
-# Page-side: the code of test digit `index` on a map, and the x, y of a named trace.
+# Page-side: the code of test digit `index` on a map, the x, y of a named trace, and
+# whether the ring the page puts on a map (explorer/ui/map_marks.py) is at a digit's code.
 COMPARE_JS = """
 window.__codeOf = (sel, index) => { const gd = document.querySelector(sel);
   for (const t of gd._fullData) { if (!(t.name || '').startsWith('digit')) continue;
@@ -21,8 +22,9 @@ window.__codeOf = (sel, index) => { const gd = document.querySelector(sel);
 window.__trace = (sel, name) => { const gd = document.querySelector(sel);
   const t = gd && gd._fullData && gd._fullData.find(t => t.name === name);
   return t ? {x: Array.from(t.x), y: Array.from(t.y)} : null; };
-window.__ringAt = (sel, index) => { const ring = window.__trace(sel, 'selected digit'), code = window.__codeOf(sel, index);
-  return !!(ring && code && Math.abs(ring.x[0] - code[0]) < 1e-4 && Math.abs(ring.y[0] - code[1]) < 1e-4); };
+window.__ringAt = (sel, index) => { const gd = document.querySelector(sel), code = window.__codeOf(sel, index);
+  const ring = gd && gd.layout && (gd.layout.shapes || []).find(s => s.name === 'selected digit');
+  return !!(ring && code && Math.abs(ring.xanchor - code[0]) < 1e-4 && Math.abs(ring.yanchor - code[1]) < 1e-4); };
 """
 PANEL_SHOWS = """([sel, text]) => { const p = document.querySelector(sel);
   if (!p || !p.innerText.includes(text)) return false;

@@ -16,7 +16,7 @@ from explorer.core.latent import (
     prior_samples,
 )
 from explorer.ui.views.compare import SAMPLE_SCALE, STRIP_SCALE
-from tests.helpers.apptest import image_id, shown_ids
+from tests.helpers.apptest import image_id, map_mark, shown_ids
 
 FIRST, SECOND = 1234, 4321  # two test digits
 
@@ -61,6 +61,12 @@ def _traces(at, side, name):
     return [t for t in chart_spec(at, f"cmp_{side}_latent_map")["data"] if t.get("name") == name]
 
 
+def _ring(at, side):
+    """Where the page rings the selected digit on a map (None: no ring)."""
+    ring = map_mark(at, "selected digit", prefix=f"cmp_{side}_")
+    return None if ring is None else np.array([ring["xanchor"], ring["yanchor"]])
+
+
 def _xy(trace):
     return np.stack([plotly_array(trace["x"]), plotly_array(trace["y"])], axis=1)
 
@@ -103,13 +109,13 @@ def test_a_click_on_either_map_selects_the_digit_on_both_with_both_models_terms(
     assert f"| sigma1 | n/a | {encodings[1].sigma[FIRST, 0]:.3f} |" in text
     # both maps ring the digit at their own code; only the VAE draws its posterior's ellipses
     for side, e in zip("ab", encodings):
-        ring = _traces(at, side, "selected digit")
-        assert len(ring) == 1 and np.allclose(_xy(ring[0])[0], e.mu[FIRST], atol=1e-5)
-    assert not _traces(at, "a", "posterior 1 sigma") and len(_traces(at, "b", "posterior 1 sigma")) == 1
+        assert np.allclose(_ring(at, side), e.mu[FIRST], atol=1e-5)
+    assert map_mark(at, "posterior 1 sigma", prefix="cmp_a_") is None
+    assert map_mark(at, "posterior 1 sigma", prefix="cmp_b_") is not None
     # a click on the other map moves the selection on both
     _click_digit(at, "b", encodings, SECOND)
     assert f"Test digit {SECOND}" in _panel_text(at)
-    assert np.allclose(_xy(_traces(at, "a", "selected digit")[0])[0], encodings[0].mu[SECOND], atol=1e-5)
+    assert np.allclose(_ring(at, "a"), encodings[0].mu[SECOND], atol=1e-5)
     assert at.session_state["cmp_theory_source"]["index"] == SECOND
 
 
@@ -329,7 +335,7 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
     assert (at.number_input(key="cmp_path_start").value, at.number_input(key="cmp_path_end").value) == (5, 6)
     assert np.allclose(_xy(_traces(at, "a", "prior sample")[0]), prior_samples(16, 2, seed=9), atol=1e-6)
     # the left map is now the VAE's: its ring sits at the VAE's mu of digit 42
-    assert np.allclose(_xy(_traces(at, "a", "selected digit")[0])[0], encodings[1].mu[42], atol=1e-5)
+    assert np.allclose(_ring(at, "a"), encodings[1].mu[42], atol=1e-5)
 
 
 def test_the_holes_tab_shades_each_map_by_digit_likeness_and_scores_the_path(

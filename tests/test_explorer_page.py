@@ -12,7 +12,7 @@ from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
 from explorer.core.images import png_bytes
-from tests.helpers.apptest import assert_decodes, grid_shown, image_id, shown_ids
+from tests.helpers.apptest import assert_decodes, grid_shown, image_id, map_mark, shown_ids
 from explorer.core.latent import (
     decode_manifold,
     decode_z,
@@ -65,6 +65,10 @@ def _trace(at, name):
     return next(t for t in chart_spec(at, "latent_map")["data"] if t.get("name") == name)
 
 
+def _mark(at, name):
+    return map_mark(at, name)
+
+
 def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_test, vae_checkpoint, mnist, vae_encodings):
     at = _start(app_test)
     _select(at, "latent_map", [_digit_point(vae_encodings, INDEX)])
@@ -83,13 +87,28 @@ def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_t
     assert _z(at) == pytest.approx((ranges[0].snap(mu[0]), ranges[1].snap(mu[1])))
     assert assert_decodes(at, "decoded_image", model, _z(at), DECODED_SCALE) == "browser"
     # highlighted on the map with its posterior's 1- and 2-sigma ellipses
-    marker = _trace(at, "selected digit")
-    assert (marker["x"][0], marker["y"][0]) == pytest.approx(tuple(mu), abs=1e-5)
-    for k in (1, 2):
-        ellipse = _trace(at, f"posterior {k} sigma")
-        x, y = plotly_array(ellipse["x"]), plotly_array(ellipse["y"])
-        assert (x.max() - x.min()) / 2 == pytest.approx(k * sigma[0], rel=1e-3)
-        assert (y.max() - y.min()) / 2 == pytest.approx(k * sigma[1], rel=1e-3)
+    ring = _mark(at, "selected digit")
+    assert (ring["xanchor"], ring["yanchor"]) == pytest.approx(tuple(mu), abs=1e-5)
+    for k in (1, 2):  # axis-aligned ellipses centred on mu with half-axes k * sigma
+        ellipse = _mark(at, f"posterior {k} sigma")
+        assert ellipse["type"] == "circle" and (ellipse["xref"], ellipse["yref"]) == ("x", "y")
+        assert ((ellipse["x0"] + ellipse["x1"]) / 2, (ellipse["y0"] + ellipse["y1"]) / 2) == pytest.approx(
+            tuple(mu), abs=1e-5)
+        assert ((ellipse["x1"] - ellipse["x0"]) / 2, (ellipse["y1"] - ellipse["y0"]) / 2) == pytest.approx(
+            (k * sigma[0], k * sigma[1]), rel=1e-5)
+
+
+def test_a_click_leaves_the_maps_figure_as_it_was(app_test, vae_encodings):
+    # The page puts the ring, ellipses and star on the map (explorer.ui.map_marks): the same
+    # figure keeps the same element id, so the browser keeps its chart instead of drawing
+    # 10,000 points anew while the click's panel waits.
+    at = _start(app_test)
+    before = at.get_by_key("latent_map").proto
+    assert _mark(at, "selected digit") is None
+    _select(at, "latent_map", [_digit_point(vae_encodings, INDEX)])
+    assert _mark(at, "selected digit")["xanchor"] == pytest.approx(vae_encodings.mu[INDEX, 0], abs=1e-5)
+    after = at.get_by_key("latent_map").proto
+    assert (after.id, after.spec) == (before.id, before.spec)
 
 
 def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_checkpoint):
@@ -104,8 +123,8 @@ def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_check
     expected = decode_z(vae_checkpoint.model, (2.5, -3.0))[0]
     assert shown_ids(at, "click_panel") == [image_id(expected, CLICK_SCALE)]
     assert_decodes(at, "decoded_image", vae_checkpoint.model, (2.5, -3.0), DECODED_SCALE)
-    star = _trace(at, "decoder z")
-    assert (star["x"][0], star["y"][0]) == (2.5, -3.0)
+    star = _mark(at, "decoder z")
+    assert (star["xanchor"], star["yanchor"]) == (2.5, -3.0)
     # the same selection, seen again on a later run, does not move the sliders back
     at.slider(key="z1_slider").set_value(0.5).run()
     assert _z(at) == (0.5, -3.0)
@@ -203,8 +222,7 @@ def test_the_ae_gets_its_own_ranges_and_no_elbo(app_test, ae_checkpoint, mnist):
     assert reconstruction == image_id(decode_z(model, enc.mu[INDEX])[0], CLICK_SCALE)
     text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
     assert "sigma = n/a" in text and "-ELBO = n/a" in text
-    names = {t.get("name") for t in chart_spec(at, "latent_map")["data"]}
-    assert "selected digit" in names and "posterior 1 sigma" not in names
+    assert _mark(at, "selected digit") is not None and _mark(at, "posterior 1 sigma") is None
     # no prior: the grid starts linear over the codes' extent
     assert at.radio(key="grid_spacing").value == "linear"
     low, high = at.slider(key="grid_range").value

@@ -182,7 +182,10 @@ def test_latent_map_traces_catcher_covers_the_range_and_overlays():
     assert np.diff(np.unique(catcher.x)).max() <= figures.CATCHER_STEPS * ranges[0].step + 1e-6
     names = [t.name for t in fig.data]
     assert names[:10] == [f"digit {d}" for d in range(10)]
-    assert {"prior 3 sigma", "posterior 1 sigma", "posterior 2 sigma", "decoder z", figures.GRID_OVERLAY_NAME} <= set(names)
+    assert {"prior 3 sigma", figures.GRID_OVERLAY_NAME} <= set(names)
+    # the selection and the star are layout shapes (above the WebGL points), see figures.map_marks
+    assert [s.name for s in fig.layout.shapes] == [*figures.SELECTION_MARKS, figures.STAR_MARK]
+    assert (fig.layout.shapes[-1].xanchor, fig.layout.shapes[-1].yanchor) == (1.0, 1.0)
 
 
 def test_manifold_figure_cell_points_carry_their_z():

@@ -31,6 +31,7 @@ import streamlit as st
 import torch
 
 from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
+from explorer.ui.figures import STAR_MARK
 
 _JS = (Path(__file__).parent / "assets" / "browser_decoder.js").read_text()
 _CSS = """
@@ -41,10 +42,6 @@ _CSS = """
               font-family: var(--st-font); line-height: 1.4; text-align: center; }
 """
 _component = st.components.v2.component("vae_explorer_browser_decoder", js=_JS, css=_CSS, isolate_styles=False)
-
-
-#: The name of the map's trace that marks the decoder's z (explorer.ui.figures.latent_map_figure).
-STAR_TRACE = "decoder z"
 
 
 def enabled() -> bool:
@@ -88,9 +85,10 @@ def decoded_view(net_id: str, key: str, sliders: tuple[str, ...], z: tuple[float
         y: the label of a conditional decoder.
         size: the canvas's width and height in CSS pixels (28 x 28 shown enlarged).
         label: written before the caption's z (the model's name where several are shown).
-        star: CSS selector of a map whose trace named "decoder z" (the star) follows the
+        star: CSS selector of a map whose star (the layout shape named
+            ``figures.STAR_MARK``, put there by :mod:`explorer.ui.map_marks`) follows the
             sliders' z in the page, without a rerun.
     """
     _component(key=key, data={"net": net_id, "sliders": list(sliders), "z": [float(v) for v in z], "maps": maps,
                               "y": 0 if y is None else int(y), "size": int(size), "label": label,
-                              "star": None if star is None else {"map": star, "trace": STAR_TRACE}})
+                              "star": None if star is None else {"map": star, "shape": STAR_MARK}})

@@ -185,6 +185,64 @@ def _line(xy: np.ndarray, name: str, color: str, dash: str = "solid", width: flo
                       line={"color": color, "dash": dash, "width": width})
 
 
+#: The map's marks of the selected digit: its posterior's k-sigma ellipses and a ring
+#: around its mu (names of layout shapes, see :func:`map_marks`).
+SELECTION_MARKS = tuple(f"posterior {k} sigma" for k in POSTERIOR_SIGMAS) + ("selected digit",)
+#: The map's mark of the decoder's z (a star).
+STAR_MARK = "decoder z"
+#: Radius in pixels of the ring around the selected digit.
+RING_RADIUS_PX = 7
+#: Outer radius in pixels of the decoder's star.
+STAR_RADIUS_PX = 10
+
+
+def _star_path(radius: float = STAR_RADIUS_PX, points: int = 5) -> str:
+    """A closed star outline as an SVG path in pixels around (0, 0), a point upwards."""
+    angles = np.pi / 2 + np.arange(2 * points) * np.pi / points
+    r = np.where(np.arange(2 * points) % 2 == 0, radius, 0.45 * radius)
+    xy = np.stack([r * np.cos(angles), r * np.sin(angles)], axis=1).round(2)
+    return "M " + " L ".join(f"{x:g},{y:g}" for x, y in xy) + " Z"
+
+
+def map_marks(selected: tuple[np.ndarray, np.ndarray | None] | None,
+              z_marker: tuple[float, float] | None) -> list[dict]:
+    """The latent map's marks as Plotly layout shapes, each named (``name``) by one of
+    :data:`SELECTION_MARKS` or :data:`STAR_MARK`; only the marks shown.
+
+    Shapes, not traces: they are drawn above the WebGL points (``layer="above"``) and a
+    new position is a relayout of the shapes alone, not a redraw of 10,000 points.
+
+    Args:
+        selected: (mu (2,), sigma (2,) or None) of the clicked digit: a ring of
+            :data:`RING_RADIUS_PX` pixels around mu and, when sigma is given, the 1- and
+            2-sigma contours of q(z|x) = N(mu, diag sigma^2), the axis-aligned ellipses
+            with half-axes k * sigma (solid, dashed).
+        z_marker: the decoder's z, marked by a star of :data:`STAR_RADIUS_PX` pixels.
+    """
+    shapes = []
+    line = {"color": "black"}
+    if selected is not None:
+        mu, sigma = (None if v is None else np.asarray(v, dtype=np.float64) for v in selected)
+        if sigma is not None:
+            for k in POSTERIOR_SIGMAS:
+                shapes.append({"type": "circle", "name": f"posterior {k} sigma", "layer": "above",
+                               "xref": "x", "yref": "y",
+                               "x0": float(mu[0] - k * sigma[0]), "x1": float(mu[0] + k * sigma[0]),
+                               "y0": float(mu[1] - k * sigma[1]), "y1": float(mu[1] + k * sigma[1]),
+                               "line": {**line, "width": 2, "dash": "solid" if k == 1 else "dash"}})
+        shapes.append({"type": "circle", "name": "selected digit", "layer": "above", "xref": "x", "yref": "y",
+                       "xsizemode": "pixel", "ysizemode": "pixel",
+                       "xanchor": float(mu[0]), "yanchor": float(mu[1]),
+                       "x0": -RING_RADIUS_PX, "x1": RING_RADIUS_PX, "y0": -RING_RADIUS_PX, "y1": RING_RADIUS_PX,
+                       "line": {**line, "width": 3}})
+    if z_marker is not None:
+        shapes.append({"type": "path", "name": STAR_MARK, "layer": "above", "xref": "x", "yref": "y",
+                       "xsizemode": "pixel", "ysizemode": "pixel",
+                       "xanchor": float(z_marker[0]), "yanchor": float(z_marker[1]), "path": _star_path(),
+                       "line": {**line, "width": 2}})
+    return shapes
+
+
 def latent_map(
     xy: np.ndarray,
     labels: np.ndarray,
@@ -199,6 +257,7 @@ def latent_map(
     zoom: tuple[tuple[float, float], tuple[float, float]] | None = None,
     font_size: int | None = None,
     heatmap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    marks_in_page: bool = False,
 ) -> go.Figure:
     """The explorer's latent map: :func:`latent_scatter` plus click catcher and overlays.
 
@@ -226,12 +285,21 @@ def latent_map(
         heatmap: (z1 (n,), z2 (n,), scores (n, n)) of ``explorer.core.holes.score_grid``,
             drawn beneath the points by :func:`add_score_heatmap` (added last, so the
             other traces keep their numbers).
+        marks_in_page: leave the selection's and the star's shapes (:func:`map_marks`) to
+            the page (``explorer.ui.map_marks``): the figure then stays the same when only
+            the selection or the decoder's z changes. ``selected`` and ``z_marker`` must
+            be None.
 
     Returns:
         A ``go.Figure``.
+
+    Raises:
+        ValueError: ``marks_in_page`` with ``selected`` or ``z_marker``.
     """
     from explorer.core.latent import posterior_ellipse
 
+    if marks_in_page and (selected is not None or z_marker is not None):
+        raise ValueError("with marks_in_page the page draws the selection and the star (map_marks)")
     fig = latent_scatter(xy, labels, axis_names=axis_names)
     if ranges is not None:
         if catcher:
@@ -251,16 +319,6 @@ def latent_map(
             marker={"symbol": "cross-thin", "size": 7, "line": {"width": 1, "color": "black"}},
             hovertemplate="grid cell<br>z1 %{x:.2f}<br>z2 %{y:.2f}<extra></extra>",
         ))
-    if selected is not None:
-        mu, sigma = selected
-        if sigma is not None:
-            for k in POSTERIOR_SIGMAS:
-                fig.add_trace(_line(posterior_ellipse(mu, sigma, k), f"posterior {k} sigma", "black",
-                                    "solid" if k == 1 else "dash", 2))
-        fig.add_trace(go.Scattergl(x=[mu[0]], y=[mu[1]], mode="markers", name="selected digit", showlegend=False,
-                                 hoverinfo="skip",
-                                 marker={"size": 14, "symbol": "circle-open", "color": "black",
-                                         "line": {"width": 3, "color": "black"}}))
     for overlay in overlays:
         fig.add_trace(overlay.trace())
     if zoom is not None:
@@ -271,11 +329,8 @@ def latent_map(
         fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2)
         fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
         fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
-    if z_marker is not None:
-        fig.add_trace(go.Scattergl(x=[z_marker[0]], y=[z_marker[1]], mode="markers", name="decoder z",
-                                 showlegend=False, hoverinfo="skip",
-                                 marker={"size": 18, "symbol": "star-open", "color": "black",
-                                         "line": {"width": 2, "color": "black"}}))
+    if not marks_in_page:
+        fig.update_layout(shapes=map_marks(selected, z_marker))
     if heatmap is not None:
         add_score_heatmap(fig, *heatmap)
     return fig

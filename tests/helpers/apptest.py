@@ -117,3 +117,19 @@ def run_page_function(page, timeout: int = 60):
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def map_mark(at, name: str, prefix: str = "") -> dict | None:
+    """The mark ``name`` (``figures.SELECTION_MARKS`` or ``figures.STAR_MARK``), a Plotly
+    layout shape, that the page puts on the view's latent map (element ``<prefix>map_marks``,
+    see ``explorer.ui.map_marks``), or None where it is not shown. Also checks that the
+    map's figure itself has no marks (so a click leaves it as it was)."""
+    import json
+
+    spec = json.loads(at.get_by_key(f"{prefix}latent_map").proto.spec)
+    assert not [s for s in spec["layout"].get("shapes", []) if s.get("name") == name]
+    data = json.loads(at.get_by_key(f"{prefix}map_marks").proto.json)
+    assert data["map"] == f".st-key-{prefix}map_panel .js-plotly-plot" and name in data["names"]
+    shapes = [s for s in data["shapes"] if s["name"] == name]
+    assert len(shapes) <= 1
+    return shapes[0] if shapes else None

@@ -181,16 +181,17 @@ def click_screen(page, px: float, py: float) -> None:
 
 MAP_MARKERS_JS = """([selected, star]) => {
   const gd = document.querySelector('%s');
-  if (!gd || !gd._fullData) return false;
-  const near = (name, xy) => { const t = gd._fullData.find(t => t.name === name);
-    return xy === null ? !t : !!t && t.x.length === 1 && Math.abs(t.x[0] - xy[0]) < 1e-6 && Math.abs(t.y[0] - xy[1]) < 1e-6; };
+  if (!gd || !gd._fullLayout) return false;
+  const near = (name, xy) => { const s = (gd.layout.shapes || []).filter(s => s.name === name);
+    return xy === null ? !s.length : s.length === 1 && Math.abs(s[0].xanchor - xy[0]) < 1e-6 && Math.abs(s[0].yanchor - xy[1]) < 1e-6; };
   return near('selected digit', selected) && near('decoder z', star);
 }""" % MAP
 
 
 def wait_for_map_markers(page, selected, star, timeout_ms: int = 60_000) -> None:
-    """Wait until the map has drawn its highlight of the clicked digit at ``selected``
-    (None: no highlighted digit) and the decoder's star at ``star`` (latent x, y)."""
+    """Wait until the map shows its ring around the clicked digit at ``selected``
+    (None: no ring) and the decoder's star at ``star`` (latent x, y): layout shapes that
+    the page puts on the map (explorer/ui/map_marks.py)."""
     page.wait_for_function(MAP_MARKERS_JS, arg=[selected, star], timeout=timeout_ms)
 
 

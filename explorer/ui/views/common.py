@@ -42,6 +42,11 @@ class ViewKeys:
     def z_sliders(self) -> tuple[str, str]:
         return self("z1_slider"), self("z2_slider")
 
+    @property
+    def map_selector(self) -> str:
+        """CSS selector of the view's latent map in the page (its Plotly graph div)."""
+        return f".st-key-{self('map_panel')} .js-plotly-plot"
+
     def defaults(self) -> dict[str, object]:
         """Every state key of a view with its default value."""
         return {

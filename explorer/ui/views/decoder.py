@@ -48,7 +48,7 @@ def decoder_panel(view: ModelView) -> None:
     with st.container(key=keys("decoded_image")):
         if in_browser is not None:  # the page decodes the sliders' z and the map's hover itself
             payload, net_id = in_browser
-            latent_map = f".st-key-{keys('map_panel')} .js-plotly-plot"
+            latent_map = keys.map_selector
             browser_decoder.decoded_view(net_id, keys("browser_decoded"), keys.z_sliders, z, [latent_map],
                                          y=view.condition(), size=28 * DECODED_SCALE, star=latent_map)
             browser_decoder.decoder_weights(payload, keys("browser_decoder_weights"))

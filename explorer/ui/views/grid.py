@@ -64,7 +64,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     codes = view.grid_codes(params)
     drawn = view.state("map_drawn_state")
     if canvas:
-        overlay = ({"map": f".st-key-{keys('map_panel')} .js-plotly-plot", "trace": figures.GRID_OVERLAY_NAME}
+        overlay = ({"map": keys.map_selector, "trace": figures.GRID_OVERLAY_NAME}
                    if view.state("show_grid_on_map") else None)
         shape = view.model.config.image_shape
         description = browser_grid.describe(n, spacing, low, high, manifold_coordinates(n, spacing, low, high),

@@ -13,16 +13,11 @@ from explorer.ui.views.common import ModelView
 HOVER_SCALE = 4
 
 
-def map_selector(view: ModelView) -> str:
-    """CSS selector of the view's latent map (its Plotly graph div)."""
-    return f".st-key-{view.keys('map_panel')} .js-plotly-plot"
-
-
 def hover_decoders(views: list[ModelView], names: list[str]) -> None:
     """One small decoded image per view (containers ``<prefix>hover_decoded``) of the z
     under the mouse on any of the views' maps; z = (0, 0) until the mouse is over one.
     A model whose decoder the browser cannot run says so instead."""
-    maps = [map_selector(v) for v in views]
+    maps = [v.keys.map_selector for v in views]
     st.caption("Under the cursor: move the mouse over either map to see what each decoder makes of that z.",
                help="The decoder mean E[x|z], computed in your browser from the models' weights.")
     for view, column, name in zip(views, st.columns(len(views)), names):

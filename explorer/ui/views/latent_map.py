@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.latent import latent_ranges, project_2d
-from explorer.ui import browser_decoder, figures
+from explorer.ui import browser_decoder, figures, map_marks
 from explorer.ui.views.common import ModelView, new_selection, point_select_chart
 
 
@@ -71,7 +71,7 @@ def map_overlay_toggles(view: ModelView) -> None:
     else:  # decoded on the server: moving the star costs a redraw of the map
         cols[2].toggle("Map marker follows the sliders", key=keys("marker_follows_sliders"),
                        help="Off: the star shows the z of the last click or page run; the sliders stay fast. "
-                            "On: every slider step also redraws the map.")
+                            "On: every slider step also reruns the page to move the star.")
 
 
 def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple | None]:
@@ -87,7 +87,9 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
                     modebar: bool = True, holes=None) -> None:
-    """The map (a selectable Plotly chart in a container keyed ``<prefix>map_panel``).
+    """The map (a selectable Plotly chart in a container keyed ``<prefix>map_panel``), its
+    selected digit and star drawn by the page (:mod:`explorer.ui.map_marks`, element
+    ``<prefix>map_marks``).
 
     Args:
         view: the model's views.
@@ -121,7 +123,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         if isinstance(click, figures.SpaceClick) and z_marker is None:
             z_marker = click.z
     fig = figures.latent_map(
-        xy, encodings.labels, axis_names=axis_names, ranges=ranges, selected=selected, z_marker=z_marker,
+        xy, encodings.labels, axis_names=axis_names, ranges=ranges, marks_in_page=True,
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
         overlays=overlays, catcher=catcher, font_size=font_size, heatmap=holes,
@@ -134,3 +136,6 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.995, "yanchor": "top"})
     with st.container(key=view.keys("map_panel")):
         point_select_chart(fig, view.keys("latent_map"), config={"displaylogo": False, "displayModeBar": modebar})
+        # the selection and the star are put on the map by the page: a click leaves the figure as it was
+        map_marks.map_marks(view.keys("map_marks"), view.keys.map_selector,
+                            figures.map_marks(selected, z_marker))
