@@ -13,6 +13,7 @@ from explorer.core.latent import (
     LatentRange,
     decode_manifold,
     decode_z,
+    encode_dataset,
     encodings_table,
     image_terms,
     latent_ranges,
@@ -252,3 +253,42 @@ def test_terms_noise_is_the_eps_of_the_reconstruction_term(vae_checkpoint, mnist
     with torch.inference_mode():
         rec = float(model.likelihood.nll(model.decode(z), image[None])[0])
     assert rec == pytest.approx(image_terms(model, image).reconstruction, abs=1e-4)
+
+
+def _spec(fig):
+    """The JSON Streamlit sends for a figure, parsed (key order aside)."""
+    import json
+
+    import plotly.io
+    import plotly.tools
+
+    return json.loads(plotly.io.to_json(plotly.tools.return_figure_from_figure_or_data(fig, True), validate=False))
+
+
+def test_latent_scatter_from_the_cache_equals_a_validated_figure_and_is_independent(model, mnist):
+    mu = encode_dataset(model, mnist.test_images[:500], mnist.test_labels[:500]).mu
+    labels = mnist.test_labels[:500].numpy()
+    reference = _spec(figures._validated_scatter(mu, labels, None, ("z1", "z2")))
+    first = figures.latent_scatter(mu, labels)
+    assert _spec(first) == reference
+    # a caller's changes are validated as on any figure (a title string becomes {"text": ...})
+    # and stay in its own figure
+    def change(fig):
+        fig.add_trace(figures.catcher_trace(latent_ranges(mu, stochastic=True)))
+        fig.update_layout(height=123, title="step 8", xaxis_title="z1 (nats)", font={"size": 15})
+        fig.update_yaxes(tickfont_size=18, range=[-1, 1])
+        fig.data[0].marker.size = 9
+        return _spec(fig)
+
+    changed = change(first)
+    assert changed == change(figures._validated_scatter(mu, labels, None, ("z1", "z2")))
+    assert changed["layout"]["title"] == {"text": "step 8"}
+    again = figures.latent_scatter(mu, labels)
+    assert _spec(again) == reference
+    assert len(again.data) == 10 and again.layout.height == 600
+    # different codes, labels or axis names are a different figure
+    other = figures.latent_scatter(mu + 1, labels)
+    assert _spec(other)["data"][0]["x"] != reference["data"][0]["x"]
+    named = _spec(figures.latent_scatter(mu, labels, axis_names=("PC1 of mu", "PC2 of mu")))
+    assert named["layout"]["xaxis"]["title"]["text"] == "PC1 of mu"
+    assert named["data"][0]["hovertemplate"] != reference["data"][0]["hovertemplate"]
