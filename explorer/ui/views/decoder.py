@@ -38,12 +38,15 @@ def decoder_panel(view: ModelView) -> None:
     sample = st.toggle(f"{likelihood.name.capitalize()} sample instead of the mean", key=keys("decoder_sample"),
                        help=f"Off: the decoder mean E[x|z]. On: one random image x ~ p(x|z) from the "
                             f"{likelihood.description}.")
-    generator = None
     if sample:
         st.button("New sample", key=keys("decoder_new_sample"), on_click=_new_sample, args=(view,))
-        generator = torch.Generator().manual_seed(view.state("decoder_sample_seed"))
-    image = decode_z(view.model, z, sample=sample, generator=generator, y=view.condition())[0]
-    png = png_bytes(upscale_nearest(image, DECODED_SCALE))
+    model, y, seed = view.model, view.condition(), view.state("decoder_sample_seed")
+
+    def png() -> bytes:  # the image shown (server path) and downloaded: the same z, label and draw
+        generator = torch.Generator().manual_seed(seed) if sample else None
+        return png_bytes(upscale_nearest(decode_z(model, z, sample=sample, generator=generator, y=y)[0],
+                                         DECODED_SCALE))
+
     in_browser = None if sample else browser_decoder.browser_payload(view.entry)
     with st.container(key=keys("decoded_image")):
         if in_browser is not None:  # the page decodes the sliders' z and the map's hover itself
@@ -54,7 +57,8 @@ def decoder_panel(view: ModelView) -> None:
             browser_decoder.decoder_weights(payload, keys("browser_decoder_weights"))
         else:
             what = f"a {likelihood.name.capitalize()} sample x ~ p(x|z)" if sample else "the decoder mean"
-            st.image(png, output_format="PNG", caption=f"z = ({z[0]:.2f}, {z[1]:.2f}): {what}")
+            st.image(png(), output_format="PNG", caption=f"z = ({z[0]:.2f}, {z[1]:.2f}): {what}")
+    # made when pressed (deferred data): with the browser decoding, a run encodes no PNG
     st.download_button("Download decoded image (PNG)", png, file_name=f"decoded_z1_{z[0]:.2f}_z2_{z[1]:.2f}.png",
                        mime="image/png", key=keys("download_decoded"), on_click="ignore")
     drawn = view.state("map_drawn_state")
