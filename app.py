@@ -40,6 +40,7 @@ def run() -> None:
     layout.classroom_layout()  # key views fit a 1366x768 screen
     # The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
     page = st.navigation(PAGES, position="hidden")
+    session.enter_page(page.url_path)
     with st.sidebar:
         for entry in PAGES:
             st.page_link(entry)

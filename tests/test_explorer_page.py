@@ -251,3 +251,26 @@ def test_a_decoder_the_browser_cannot_run_is_decoded_on_the_server(app_test, vae
         assert caption == "z = (1.50, 0.00): the decoder mean"
     finally:
         browser_decoder.decoder_payload.clear()
+
+
+def test_widget_values_carry_between_pages_and_a_rerun_does_not_send_them_back(app_test):
+    at = _start(app_test)
+    at.slider(key="z1_slider").set_value(1.0).run()
+    at.slider(key="grid_n").set_value(12).run()
+    # another run of the same page (a click, a tab switch) leaves the widgets alone: a value
+    # written by the server is sent to the browser and would undo a change made meanwhile
+    at.run()
+    for key in ("z1_slider", "z2_slider", "grid_n"):
+        assert not at.slider(key=key).proto.set_value, key
+    # the Manifold page draws the same view's widgets as new elements: they get the values
+    at.switch_page("pages/manifold.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="z1_slider").value == 1.0 and at.slider(key="grid_n").value == 12
+    at.run()
+    assert not at.slider(key="z1_slider").proto.set_value
+    # a page without them drops them; back on the Explorer they are put back
+    at.switch_page("pages/theory.py").run()
+    at.run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="z1_slider").value == 1.0 and at.slider(key="grid_n").value == 12

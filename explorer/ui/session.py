@@ -24,6 +24,8 @@ SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last se
 BROWSER_TOKEN_KEY = "browser_token"  # this browser's token (cookie), see browser_store
 BROWSER_RESTORED_KEY = "browser_restored"  # this browser's stored models and job were taken back
 ROUTED_KEY = "routed_by_app"  # app.py's router has run in this session (see require_router)
+KEPT_WIDGETS_KEY = "kept_widget_values"  # widget key -> (last value, (page, context)), see init_view_state
+PAGE_KEY = "current_page"  # the url path of the page this run shows (enter_page)
 
 # The Compare page (two models side by side) and the Theory page that reads its selection.
 COMPARE_PREFIXES = ("cmp_a_", "cmp_b_")  # the two views' key prefixes
@@ -59,8 +61,15 @@ def init_session_state() -> None:
     st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
     st.session_state.setdefault(BROWSER_TOKEN_KEY, None)
     st.session_state.setdefault(BROWSER_RESTORED_KEY, False)
-    # the Compare page's widgets keep their values on pages that do not draw them
-    init_view_state(COMPARE_DEFAULTS, COMPARE_WIDGETS)
+
+
+def enter_page(page: str) -> None:
+    """Record the page this run shows (app.py, after ``st.navigation``; widgets' values
+    are carried between pages by :func:`init_view_state`), and keep the Compare page's
+    widget values on pages that do not draw them (their model choices' options grow with
+    this session's models)."""
+    st.session_state[PAGE_KEY] = page
+    init_view_state(COMPARE_DEFAULTS, COMPARE_WIDGETS, context=",".join(st.session_state[SESSION_MODELS_KEY]))
 
 
 def require_router() -> None:
@@ -82,17 +91,34 @@ def require_router() -> None:
     st.rerun()
 
 
-def init_view_state(defaults: Mapping[str, object], persistent: tuple[str, ...] = ()) -> None:
+def init_view_state(defaults: Mapping[str, object], persistent: tuple[str, ...] = (), context: str = "") -> None:
     """Give a view's keys their defaults (once per session) and keep its widget values.
 
     Args:
         defaults: full session key -> default value.
         persistent: widget keys whose values must survive a run of a page without that
-            widget. Streamlit drops a widget's value when a page without it runs;
-            re-assigning makes it session state proper, so sliders and grid settings
-            carry over between pages that show the same view.
+            widget. Streamlit drops a widget's value at the end of a run that did not
+            draw it, and a widget drawn on another page, or with other bounds or
+            options, is a new element that starts from its default unless its key is
+            written in that run. Each run remembers the values present
+            (:data:`KEPT_WIDGETS_KEY`) with the page and ``context`` they were drawn
+            in, and writes a key only when it was dropped or the page or context
+            changed; so sliders and grid settings carry over between pages that show
+            the same view. Writing every run would send the value to the browser each
+            time and undo a number being typed while a run (a tab switch) was under way.
+        context: what else the widgets' bounds and options depend on (the model's key
+            for a model's view), "" for nothing.
     """
+    where = (st.session_state.get(PAGE_KEY), context)
+    kept = st.session_state.setdefault(KEPT_WIDGETS_KEY, {})
+    for key in persistent:  # before the defaults, which would fill a dropped key with its default
+        if key in st.session_state:
+            value = st.session_state[key]
+            if key not in kept or kept[key][1] != where:
+                st.session_state[key] = value  # a new page or model: its widget is a new element
+            kept[key] = (value, where)
+        elif key in kept:  # dropped by a run that did not draw it
+            st.session_state[key] = kept[key][0]
+            kept[key] = (kept[key][0], where)
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
-    for key in persistent:
-        st.session_state[key] = st.session_state[key]

@@ -95,7 +95,7 @@ class ModelView:
         """Bind ``entry`` to the views with ``prefix``: set their state defaults, encode
         the test set (cached), and keep the slider and grid state valid for the model."""
         keys = ViewKeys(prefix)
-        session.init_view_state(keys.defaults(), keys.persistent())
+        session.init_view_state(keys.defaults(), keys.persistent(), context=entry.key)
         model = entry.model
         encodings = caches.test_encodings(entry.key, model)
         ranges = (latent_ranges(encodings.mu, stochastic=model.is_variational)
@@ -171,16 +171,23 @@ class ModelView:
         the grid to the model's default (with a prior: "paper" spacing and range +-3;
         without one: "linear" over its codes' extent, since the paper's inverse-CDF grid
         (+-1.64) would cover a speck of a prior-less code space)."""
+        # Only changed values are written: writing a widget's key sends the value to the
+        # browser, which would undo a slider moved while this run was under way.
         for key, r in zip(self.keys.z_sliders, self.ranges):
-            st.session_state[key] = r.snap(st.session_state.get(key, 0.0))
+            value = st.session_state.get(key)
+            snapped = r.snap(0.0 if value is None else value)
+            if value is None or snapped != value:
+                st.session_state[key] = snapped
         if self.state("explorer_defaults_for") != self.entry.key:
             self.set_state("explorer_defaults_for", self.entry.key)
             self.set_state("grid_range", self.grid_range_default())
             self.set_state("grid_spacing", "paper" if self.variational else "linear")
         low, high = self.state("grid_range")
         bounds = self.grid_range_bounds()
-        low, high = max(low, bounds.low), min(high, bounds.high)
-        self.set_state("grid_range", (low, high) if low < high else self.grid_range_default())
+        fitted = (max(low, bounds.low), min(high, bounds.high))
+        fitted = fitted if fitted[0] < fitted[1] else self.grid_range_default()
+        if tuple(fitted) != (low, high):
+            self.set_state("grid_range", fitted)
 
 
 def point_select_chart(fig, key: str, config: dict | None = None) -> None:
