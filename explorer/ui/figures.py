@@ -350,7 +350,9 @@ def latent_map(
             fig.add_trace(catcher_trace(ranges, axis_names))
         fig.update_layout(
             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
-            margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
+            # Plotly's toolbar stands down the right edge: across the top it covered the
+            # legend (the digit toggles) whenever the mouse was over the map
+            modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
             xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
             yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
         )
