@@ -19,11 +19,18 @@ Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 - ``click_to_panel_ms``: a mouse click on a scatter point to its click panel shown
   (``--click-only`` measures only this, ``--repeats`` times);
 - ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid drawn
-  (the canvas of ``explorer/ui/browser_grid.py``, or with ``--server-decoder`` the Plotly
+  by whichever path draws first (the canvas of ``explorer/ui/browser_grid.py``: decoded in
+  the page with WebGL2, or the server's pixels; with ``--server-decoder`` the Plotly
   figure's PNG as before); ``--grid-only`` measures only this, ``--repeats`` times;
 - ``decode_in_page_ms``: the page's decoder alone, per image (200 random z);
-- ``decode_grid_30_in_page_ms``: the page's JavaScript decoder on the 30 x 30 "paper" grid's
-  codes (what decoding the grid in the page would cost; the grid is decoded by PyTorch);
+- ``decode_grid_30_in_page_ms``: the page's JavaScript decoder (one z at a time, the
+  decoder panel's) on the 30 x 30 "paper" grid's codes;
+- ``decode_grid_30_webgl_ms``: the page's WebGL2 grid decoder (``assets/grid_gl.js``, the
+  grid's redraw in the page) on the same codes, to the 8-bit pixels read back; the first
+  call (shader compile, weights upload) is ``decode_grid_30_webgl_first_ms``;
+- ``grid_first_draw_webgl``: per ``grid_n_20_to_30_ms`` sample, 1 when the page's WebGL
+  drawing came first, 0 when the server's pixels did (the page decodes only where it expects
+  that to take at most 100 ms: ``grid_webgl_ms_per_code``, its measure, times 900 codes);
 - ``first_load_websocket_bytes`` and ``first_load_http_bytes`` (the first page load), ``weights_bytes`` (the packed
   decoder, ``explorer.core.export.pack_decoder``) and ``js_heap_mb`` (the page's used
   JS heap after the runs, Chrome's ``performance.memory``).
@@ -47,6 +54,7 @@ from pathlib import Path
 from tests.helpers.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    GRID_CANVAS,
     click_to_panel_ms,
     hover_ms,
     hover_sweep,
@@ -75,21 +83,49 @@ DECODE_GRID_JS = """(codes) => { const reg = globalThis.__vxDecoders, net = reg.
   return performance.now() - t0; }"""
 
 
+# The page's WebGL2 grid decoder on a whole grid: milliseconds to the pixels read back (None: no WebGL2).
+DECODE_GRID_WEBGL_JS = """(codes) => { const reg = globalThis.__vxDecoders, net = reg.nets.values().next().value;
+  const z = new Float32Array(codes.flat()), t0 = performance.now();
+  const pixels = globalThis.__vxGridGL.decodeGridGL(net, z, 0);
+  return pixels ? performance.now() - t0 : null; }"""
+# Records the source ("webgl" or "server") of every grid drawing from now on.
+GRID_DRAWS_JS = """(sel) => { window.__gridDraws = []; const c = document.querySelector(sel);
+  if (c) c.addEventListener('vx-grid-drawn', (e) => window.__gridDraws.push(e.detail.source)); }"""
+
+
 def _grid_codes(n: int = 30) -> list[list[float]]:
     from explorer.core.latent import manifold_coordinates, manifold_z
 
     return manifold_z(manifold_coordinates(n, "paper")).tolist()
 
 
-def _grid_n_samples(page, url: str, repeats: int) -> list[float]:
-    """``grid_n_20_to_30_ms`` samples, each in a new session (n back at its default, 20)."""
-    samples = []
+MS_PER_CODE_JS = "() => { const g = globalThis.__vxGridGL; return g ? [...g.msPerCode.values()][0] ?? null : null; }"
+
+
+def _grid_n_samples(page, url: str, repeats: int) -> tuple[list[float], list[int], list[float]]:
+    """``grid_n_20_to_30_ms`` samples, each in a new session (n back at its default, 20);
+    for each whether the page's WebGL drawing came first (1) or the server's (0), and the
+    page's measured WebGL ms per code at the click (browser_grid.js warmUp; none if not yet)."""
+    samples, webgl_first, rates = [], [], []
     for _ in range(repeats):
         page.reload()
         open_explorer(page, url)
         page.wait_for_timeout(500)
+        page.evaluate(GRID_DRAWS_JS, GRID_CANVAS)
+        rate = page.evaluate(MS_PER_CODE_JS)
         samples.append(set_grid_n_by_track_click(page, 30))
-    return samples
+        webgl_first.append(int(page.evaluate("() => window.__gridDraws[0] === 'webgl'")))
+        rates += [] if rate is None else [rate]
+    return samples, webgl_first, rates
+
+
+def _webgl_grid_ms(page) -> dict[str, list[float]]:
+    """``decode_grid_30_webgl_first_ms`` and ``decode_grid_30_webgl_ms`` (5 calls), or {} without WebGL2."""
+    first = page.evaluate(DECODE_GRID_WEBGL_JS, _grid_codes())
+    if first is None:
+        return {}
+    return {"decode_grid_30_webgl_first_ms": [first],
+            "decode_grid_30_webgl_ms": [page.evaluate(DECODE_GRID_WEBGL_JS, _grid_codes()) for _ in range(5)]}
 
 
 class ByteCounter:
@@ -187,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.server_decoder:
                     results["decode_grid_30_in_page_ms"] = [page.evaluate(DECODE_GRID_JS, _grid_codes())
                                                             for _ in range(3)]
-                results["grid_n_20_to_30_ms"] = _grid_n_samples(page, url, args.repeats)
+                    results.update(_webgl_grid_ms(page))
+                results.update(_grid_results(page, url, args.repeats, args.server_decoder))
                 browser.close()
                 return _report(results, args)
             if args.click_only:
@@ -216,11 +253,24 @@ def main(argv: list[str] | None = None) -> int:
                 page.mouse.move(5, 5)
                 results["decode_in_page_ms"] = [page.evaluate(DECODE_TIME_JS)]
                 results["decode_grid_30_in_page_ms"] = [page.evaluate(DECODE_GRID_JS, _grid_codes())]
+                results.update(_webgl_grid_ms(page))
             results["click_to_panel_ms"] = _click_samples(page, args.repeats)
             results["js_heap_mb"] = [page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20]
-            results["grid_n_20_to_30_ms"] = _grid_n_samples(page, url, max(3, args.repeats // 3))
+            results.update(_grid_results(page, url, max(3, args.repeats // 3), args.server_decoder))
         browser.close()
     return _report(results, args)
+
+
+def _grid_results(page, url: str, repeats: int, server_decoder: bool) -> dict[str, list[float]]:
+    """``grid_n_20_to_30_ms`` samples and, with the browser path, which drew first and
+    the page's measured WebGL milliseconds per code."""
+    results = {}
+    results["grid_n_20_to_30_ms"], webgl_first, rates = _grid_n_samples(page, url, repeats)
+    if not server_decoder:
+        results["grid_first_draw_webgl"] = webgl_first
+        if rates:
+            results["grid_webgl_ms_per_code"] = rates
+    return results
 
 
 def _click_samples(page, repeats: int) -> list[float]:

@@ -11,6 +11,18 @@ base64 PNG, rebuilt by Plotly.js on every change; this path sends raw pixels (n 
 784 bytes) that the page puts on a canvas at once. It works for every decoder (MLP
 and conv alike), so the grid looks the same for all models.
 
+Why the page also decodes: the round trip (control -> fragment rerun -> new element) is
+most of the time a new n takes to show. For a decoder the page already holds (the MLP
+decoders of :mod:`explorer.ui.browser_decoder`), the page reads the grid's controls from
+the DOM and decodes the new grid with WebGL2 (``assets/grid_gl.js``: one fragment-shader
+pass per layer over all codes, float32 textures) at once; the server's pixels of the same
+grid follow (equal within 1/255, they replace the drawing: they are the download's) and
+an older answer never replaces a newer drawing. The page does so only where it expects
+its decoding to take at most 100 ms (ms per code measured in the page): headless
+chromium's software renderer (SwiftShader) took 0.4-0.9 ms per code on the 2-core
+machine, 240-780 ms for 30 x 30, and would only slow the server's answer. Without WebGL2
+and float render targets, or for other decoders, the server's pixels are drawn as before.
+
 Packed layout (:func:`pack_grid`), little-endian: the 4 bytes ``VXG1``, a uint32 n, n
 bytes of UTF-8 JSON (the description, padded with spaces to a multiple of 4), then the
 cells' pixels as uint8, cell after cell (row-major, top row first), each C * H * W.
@@ -27,10 +39,11 @@ import streamlit as st
 import torch
 
 from explorer.core.export import pack_framed, unpack_framed
-from explorer.core.latent import decode_z
+from explorer.core.latent import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS, decode_z
 
 MAGIC = b"VXG1"
-_JS = (Path(__file__).parent / "assets" / "browser_grid.js").read_text()
+#: The WebGL2 grid decoder and coordinates (assets/grid_gl.js), then the component (assets/browser_grid.js).
+_JS = "\n".join((Path(__file__).parent / "assets" / name).read_text() for name in ("grid_gl.js", "browser_grid.js"))
 _CSS = """
 .vx-grid-view { display: flex; flex-direction: column; align-items: center; width: 100%; }
 .vx-grid { image-rendering: pixelated; display: block; width: 100%; height: auto; aspect-ratio: 1;
@@ -65,16 +78,26 @@ def grid_payload(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None
 
 
 def describe(n: int, spacing: str, low: float, high: float, coords: np.ndarray, image_shape, padding: int,
-             size: int, overlay: dict | None = None, model: str = "", fit_below: int | None = None) -> str:
+             size: int, overlay: dict | None = None, model: str = "", fit_below: int | None = None,
+             net: str | None = None, y: int | None = None, controls: dict | None = None) -> str:
     """The JSON description the page reads: grid side, spacing, range, the (n,) ascending
     axis coordinates (``latent.manifold_coordinates``), cell shape (C, H, W), padding in
     pixels, the canvas's largest side in CSS pixels (it also fits its column), and the map
     overlay to move (``{"map": CSS selector, "trace": name}``) or None, the model's label,
-    and ``fit_below``: the canvas keeps within the window's height less this many CSS pixels (or None)."""
+    and ``fit_below``: the canvas keeps within the window's height less this many CSS pixels (or None).
+
+    For the redraw in the page (``assets/grid_gl.js``): ``net``, the id of the model's
+    decoder in the page (``browser_decoder.browser_payload``; None: the page cannot decode
+    it), ``y``, the label of a conditional model, and ``controls``, the widget keys
+    ``{"n", "spacing", "range"}`` of the grid's controls (None: no redraw in the page); with
+    them go the grid's limits (``latent.GRID_MIN``, ``GRID_MAX``), the spacings in the
+    radio's order (``latent.SPACINGS``) and the "paper" margin (``latent.PAPER_MARGIN``)."""
     return json.dumps({"n": int(n), "spacing": spacing, "low": float(low), "high": float(high),
                        "coords": [float(c) for c in coords], "shape": [int(s) for s in image_shape],
                        "padding": int(padding), "size": int(size), "overlay": overlay,
-                       "model": model, "fit_below": fit_below}, separators=(",", ":"))
+                       "model": model, "fit_below": fit_below, "net": net, "y": None if y is None else int(y),
+                       "controls": controls, "n_min": GRID_MIN, "n_max": GRID_MAX, "spacings": list(SPACINGS),
+                       "margin": PAPER_MARGIN}, separators=(",", ":"))
 
 
 def pack_grid(description: dict, pixels: np.ndarray) -> bytes:

@@ -63,6 +63,8 @@ class ViewKeys:
             self("map_drawn_state"): {},
             # the model whose defaults the grid settings hold
             self("explorer_defaults_for"): None,
+            # the label the manifold grid was last decoded with (conditional models), None before
+            self("grid_drawn_label"): None,
         }
 
     def persistent(self) -> tuple[str, ...]:

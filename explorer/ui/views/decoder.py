@@ -33,6 +33,9 @@ def decoder_panel(view: ModelView) -> None:
         st.slider(f"z{j + 1}", r.low, r.high, step=r.step, key=key, format="%.2f",
                   help=f"Coordinate {j + 1} of the latent code z that the decoder turns into an image.")
     condition_selector(view)
+    if view.state("grid_drawn_label") not in (None, view.condition()):
+        view.set_state("grid_drawn_label", None)
+        st.rerun(scope="app")  # the grid, another fragment, decodes with the new label
     z = view.slider_z()
     likelihood = view.model.likelihood
     sample = st.toggle(f"{likelihood.name.capitalize()} sample instead of the mean", key=keys("decoder_sample"),

@@ -28,7 +28,9 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     view's sliders to its z and reruns the page.
 
     The grid is drawn on a canvas from raw pixels (``browser_grid``), and its overlay on
-    the latent map moves in the page; with ``EXPLORER_BROWSER_DECODER=0`` it is the
+    the latent map moves in the page; for a decoder the page holds (``browser_decoder``,
+    sent by the view's decoder panel), a new n, spacing or range is decoded and drawn in
+    the page (WebGL2) before this fragment's rerun brings the same pixels; with ``EXPLORER_BROWSER_DECODER=0`` it is the
     Plotly figure of a PNG as before, and a changed overlay reruns the page.
 
     Args:
@@ -62,14 +64,19 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     params = view.grid_params()
     n, spacing, (low, high) = params
     codes = view.grid_codes(params)
+    view.set_state("grid_drawn_label", view.condition())
     drawn = view.state("map_drawn_state")
     if canvas:
         overlay = ({"map": keys.map_selector, "trace": figures.GRID_OVERLAY_NAME}
                    if view.state("show_grid_on_map") else None)
         shape = view.model.config.image_shape
+        in_page = browser_decoder.browser_payload(view.entry)  # the page redraws the grid itself (WebGL2)
+        controls = {"n": keys("grid_n"), "spacing": keys("grid_spacing"), "range": keys("grid_range")}
         description = browser_grid.describe(n, spacing, low, high, manifold_coordinates(n, spacing, low, high),
                                             shape, caches.GRID_PADDING, height, overlay,
-                                            model=view.entry.label, fit_below=fit_below)
+                                            model=view.entry.label, fit_below=fit_below,
+                                            net=in_page[1] if in_page else None, y=view.condition(),
+                                            controls=controls)
         payload = browser_grid.grid_payload(view.entry.key, view.model, codes, view.condition(), description)
         with grid_area.container(key=keys("manifold_grid")):
             clicked = browser_grid.grid_canvas(payload, keys("manifold_canvas"),
