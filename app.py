@@ -9,10 +9,15 @@ from explorer.core.threads import configure_openmp
 
 configure_openmp()  # before torch loads OpenMP: workers spin briefly, then sleep (a shared server)
 
-import pandas  # noqa: F401  (also Streamlit's components.v2 imports it for dict data)
-import plotly.graph_objects  # noqa: F401
-import streamlit as st
-import torch  # noqa: F401
+import streamlit as st  # noqa: E402  (loaded already by the server)
+
+from explorer.ui.preload import preload_plotly  # noqa: E402
+
+preload_plotly()  # the browser loads Plotly.js while the imports below run
+
+import pandas  # noqa: E402, F401  (also Streamlit's components.v2 imports it for dict data)
+import plotly.graph_objects  # noqa: E402, F401
+import torch  # noqa: E402, F401
 
 from explorer.ui import browser_store, layout, registry, session, warmup
 
