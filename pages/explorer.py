@@ -96,10 +96,14 @@ def explorer_page() -> None:
             key="download_encodings", on_click="ignore",
         )
 
-    with st.expander("Draw your own digit", icon=":material/draw:"):
-        image = your_digit_panel("explorer_")
-        if image is not None:
-            your_digit_code_panel(view, image)
+    # drawn only while open (a rerun opens it): the canvas's iframe and scripts then stay off
+    # the page's first load, where they competed with the map's first draw
+    drawing = st.expander("Draw your own digit", icon=":material/draw:", key="explorer_draw_open", on_change="rerun")
+    with drawing:
+        if drawing.open:
+            image = your_digit_panel("explorer_")
+            if image is not None:
+                your_digit_code_panel(view, image)
 
 
 require_router()
