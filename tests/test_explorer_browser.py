@@ -49,6 +49,28 @@ def test_a_mouse_click_on_a_point_shows_its_original_and_reconstruction(explorer
     page.screenshot(path=str(artifacts_dir / "explorer-point-click.png"))
 
 
+# The live chart's click behaviour and whether Plotly drew it anew (a new graph div).
+CHART_STATE = """() => { const gd = document.querySelector('.st-key-map_panel .js-plotly-plot');
+  const fresh = !gd.__seen; gd.__seen = true;
+  return [gd._fullLayout.clickmode, gd._fullLayout.dragmode, fresh]; }"""
+
+
+def test_click_after_click_each_reaches_its_panel_and_the_map_is_kept(explorer):
+    # A redraw of the map after a click could leave it in zoom mode without point
+    # selection, and later clicks were lost (explorer.ui.views.common.point_select_chart);
+    # the page now moves the marks itself, so the chart is not drawn anew at all.
+    page = explorer
+    points = isolated_points(page, 2)
+    assert page.evaluate(CHART_STATE) == ["event+select", "pan", True]
+    for k in range(4):
+        point = points[k % 2]
+        click_screen(page, point["px"], point["py"])
+        page.wait_for_function(PANEL_SHOWS, arg=f"Test digit {point['index']}", timeout=TIMEOUT)
+        wait_for_map_markers(page, [point["x"], point["y"]], [_snap(point["x"]), _snap(point["y"])], TIMEOUT)
+        wait_for_app_run(page)
+        assert page.evaluate(CHART_STATE) == ["event+select", "pan", False], f"after click {k + 1}"
+
+
 def test_a_mouse_click_on_empty_space_decodes_the_z_there(explorer, artifacts_dir):
     page = explorer
     spot = empty_spot(page)
