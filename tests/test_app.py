@@ -37,9 +37,10 @@ def test_explorer_shows_all_test_digits_of_the_shipped_vae(app, mnist, vae_check
 def test_the_map_states_its_click_behaviour_in_its_own_layout(app):
     # Left to Streamlit's chart component, clickmode and dragmode arrived after the first
     # draw, and a redraw could lose them for good: the map then ignored clicks (see
-    # explorer.ui.views.common.point_select_chart).
+    # explorer.ui.views.common._click_layout). Clicks are events the page sends
+    # (explorer.ui.map_marks), not Plotly selections: a selection redraws every point first.
     layout = chart_spec(app, "latent_map")["layout"]
-    assert (layout["clickmode"], layout["hovermode"], layout["dragmode"]) == ("event+select", "closest", "pan")
+    assert (layout["clickmode"], layout["hovermode"], layout["dragmode"]) == ("event", "closest", "pan")
 
 
 def test_switching_to_the_ae_redraws_the_map_without_elbo(app):

@@ -1,9 +1,8 @@
 """The Compare and Theory pages through AppTest, on the shipped AE and VAE, with map
-clicks injected as Streamlit's selection events (see STACK-NOTES.md)."""
+clicks injected as the page sends them (``tests.helpers.apptest.click_map``)."""
 
 import numpy as np
 import pytest
-from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 
 from conftest import AE_CHECKPOINT, VAE_CHECKPOINT, chart_spec, plotly_array
 from explorer.core.latent import (
@@ -16,7 +15,7 @@ from explorer.core.latent import (
     prior_samples,
 )
 from explorer.ui.views.compare import SAMPLE_SCALE, STRIP_SCALE
-from tests.helpers.apptest import image_id, map_mark, shown_ids
+from tests.helpers.apptest import click_map, image_id, map_mark, shown_ids
 
 FIRST, SECOND = 1234, 4321  # two test digits
 
@@ -43,9 +42,7 @@ def _click_digit(at, side, encodings, index):
     position = int(np.flatnonzero(e.labels == label).tolist().index(index))
     point = {"curve_number": label, "point_number": position, "point_index": position,
              "x": float(e.mu[index, 0]), "y": float(e.mu[index, 1]), "customdata": [index, label]}
-    at.session_state[f"cmp_{side}_latent_map"] = PlotlyState({"selection": PlotlySelectionState(
-        {"points": [point], "point_indices": [position], "box": [], "lasso": []})})
-    at.run()
+    click_map(at, [point], prefix=f"cmp_{side}_")
     assert not at.exception, at.exception
 
 
@@ -273,11 +270,8 @@ def test_the_theory_page_falls_back_to_the_explorers_click(app_test, mnist, vae_
     at = app_test()
     at.run()
     e = encode_dataset(vae_checkpoint.model, mnist.test_images, mnist.test_labels)
-    _select = {"curve_number": int(e.labels[FIRST]), "point_number": 0, "point_index": 0, "x": 0.0, "y": 0.0,
-               "customdata": [FIRST, int(e.labels[FIRST])]}
-    at.session_state["latent_map"] = PlotlyState({"selection": PlotlySelectionState(
-        {"points": [_select], "point_indices": [0], "box": [], "lasso": []})})
-    at.run()
+    click_map(at, [{"curve_number": int(e.labels[FIRST]), "point_number": 0, "point_index": 0, "x": 0.0,
+                    "y": 0.0, "customdata": [FIRST, int(e.labels[FIRST])]}])
     at.switch_page("pages/theory.py").run()
     assert not at.exception, at.exception
     assert "selected on the Explorer" in " ".join(m.value for m in at.markdown)

@@ -5,7 +5,6 @@ real MNIST."""
 
 import numpy as np
 import pytest
-from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 from torchvision.utils import make_grid
 
 from conftest import REPO, chart_spec
@@ -16,7 +15,7 @@ from explorer.ui import registry, session
 from explorer.ui.figures import CATCHER_TRACE
 from explorer.ui.views.click import CLICK_SCALE
 from explorer.ui.views.compare import PREVIEW_PER_ROW, PREVIEW_SAMPLES, SAMPLE_SCALE
-from tests.helpers.apptest import image_id, shown_ids
+from tests.helpers.apptest import click_map, image_id, shown_ids
 
 CHECKPOINTS = REPO / "checkpoints"
 Z10, CVAE = CHECKPOINTS / "mnist_vae_z10.safetensors", CHECKPOINTS / "mnist_cvae_z2.safetensors"
@@ -41,13 +40,6 @@ def _open(app_test, page, model):
         at.switch_page(page).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def _select(at, key, point):
-    at.session_state[key] = PlotlyState({"selection": PlotlySelectionState(
-        {"points": [point], "point_indices": [point["point_index"]], "box": [], "lasso": []})})
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
 
 
 def _no_2d_notice(at):
@@ -79,8 +71,8 @@ def test_the_explorer_shows_traversals_and_a_pc_map_for_a_z10_vae(app_test, z10,
     label = int(mnist.test_labels[INDEX])
     xy, _ = project_2d(z10_mu)
     source = next(t for t in chart_spec(at, "traversal_chart")["data"] if t["type"] == "image")["source"]
-    _select(at, "latent_map", {"curve_number": label, "point_number": 0, "point_index": 0,
-                               "x": float(xy[INDEX, 0]), "y": float(xy[INDEX, 1]), "customdata": [INDEX, label]})
+    click_map(at, [{"curve_number": label, "point_number": 0, "point_index": 0,
+                               "x": float(xy[INDEX, 0]), "y": float(xy[INDEX, 1]), "customdata": [INDEX, label]}])
     panel = " ".join(m.value for m in at.get_by_key("click_panel").markdown)
     assert f"Test digit {INDEX}" in panel
     assert "mu = (" + ", ".join(f"{v:.3f}" for v in z10_mu[INDEX]) + ")" in panel
@@ -88,8 +80,8 @@ def test_the_explorer_shows_traversals_and_a_pc_map_for_a_z10_vae(app_test, z10,
     assert next(t for t in chart_spec(at, "traversal_chart")["data"] if t["type"] == "image")["source"] != source
 
     # a click on empty space: the back-projected z is decoded and shown as such
-    _select(at, "latent_map", {"curve_number": CATCHER_TRACE, "point_number": 0, "point_index": 0,
-                               "x": 1.0, "y": -0.5})
+    click_map(at, [{"curve_number": CATCHER_TRACE, "point_number": 0, "point_index": 0,
+                     "x": 1.0, "y": -0.5}])
     z = back_project(z10_mu, (1.0, -0.5))
     np.testing.assert_allclose(project_2d(np.vstack([z10_mu, z]))[0][-1], (1.0, -0.5), atol=0.05)
     panel = " ".join(m.value for m in at.get_by_key("click_panel").markdown)

@@ -57,18 +57,30 @@ CHART_STATE = """() => { const gd = document.querySelector('.st-key-map_panel .j
 
 def test_click_after_click_each_reaches_its_panel_and_the_map_is_kept(explorer):
     # A redraw of the map after a click could leave it in zoom mode without point
-    # selection, and later clicks were lost (explorer.ui.views.common.point_select_chart);
+    # selection, and later clicks were lost (explorer.ui.views.common._click_layout);
     # the page now moves the marks itself, so the chart is not drawn anew at all.
     page = explorer
     points = isolated_points(page, 2)
-    assert page.evaluate(CHART_STATE) == ["event+select", "pan", True]
+    assert page.evaluate(CHART_STATE) == ["event", "pan", True]
     for k in range(4):
         point = points[k % 2]
         click_screen(page, point["px"], point["py"])
         page.wait_for_function(PANEL_SHOWS, arg=f"Test digit {point['index']}", timeout=TIMEOUT)
         wait_for_map_markers(page, [point["x"], point["y"]], [_snap(point["x"]), _snap(point["y"])], TIMEOUT)
         wait_for_app_run(page)
-        assert page.evaluate(CHART_STATE) == ["event+select", "pan", False], f"after click {k + 1}"
+        assert page.evaluate(CHART_STATE) == ["event", "pan", False], f"after click {k + 1}"
+    # a click on the digit already selected, after the sliders moved away, takes them back
+    # to its mu (a click is an event, not a selection that has to change)
+    point = points[1]
+    at_mu = f"z = ({_snap(point['x']):.2f}, {_snap(point['y']):.2f})"
+    slider = page.locator(".st-key-z1_slider input[type=range]")
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    expect(page.locator(".st-key-decoded_image")).not_to_contain_text(at_mu, timeout=TIMEOUT)
+    wait_for_app_run(page)
+    click_screen(page, point["px"], point["py"])
+    expect(page.locator(".st-key-decoded_image")).to_contain_text(at_mu, timeout=TIMEOUT)
 
 
 def test_a_mouse_click_on_empty_space_decodes_the_z_there(explorer, artifacts_dir):

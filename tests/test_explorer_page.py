@@ -1,5 +1,5 @@
-"""The Explorer and Manifold pages through AppTest, with map and grid clicks injected as
-Streamlit's selection events (see STACK-NOTES.md), on the shipped checkpoints."""
+"""The Explorer and Manifold pages through AppTest, with map clicks injected as the page
+sends them (``click_map``) and grid clicks as Streamlit's selection events (see STACK-NOTES.md), on the shipped checkpoints."""
 
 import io
 
@@ -12,7 +12,7 @@ from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
 from explorer.core.images import png_bytes
-from tests.helpers.apptest import assert_decodes, grid_shown, image_id, map_mark, shown_ids
+from tests.helpers.apptest import assert_decodes, click_map, grid_shown, image_id, map_mark, shown_ids
 from explorer.core.latent import (
     decode_manifold,
     decode_z,
@@ -49,6 +49,11 @@ def _select(at, key, points):
     assert not at.exception, at.exception
 
 
+def _click(at, points):
+    click_map(at, points)
+    assert not at.exception, at.exception
+
+
 def _digit_point(encodings, index):
     label = int(encodings.labels[index])
     position = int(np.flatnonzero(encodings.labels == label).tolist().index(index))
@@ -71,7 +76,7 @@ def _mark(at, name):
 
 def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_test, vae_checkpoint, mnist, vae_encodings):
     at = _start(app_test)
-    _select(at, "latent_map", [_digit_point(vae_encodings, INDEX)])
+    _click(at, [_digit_point(vae_encodings, INDEX)])
     model, image = vae_checkpoint.model, mnist.test_images[INDEX]
     mu, sigma = vae_encodings.mu[INDEX], vae_encodings.sigma[INDEX]
     original, reconstruction = shown_ids(at, "click_panel")
@@ -105,7 +110,7 @@ def test_a_click_leaves_the_maps_figure_as_it_was(app_test, vae_encodings):
     at = _start(app_test)
     before = at.get_by_key("latent_map").proto
     assert _mark(at, "selected digit") is None
-    _select(at, "latent_map", [_digit_point(vae_encodings, INDEX)])
+    _click(at, [_digit_point(vae_encodings, INDEX)])
     assert _mark(at, "selected digit")["xanchor"] == pytest.approx(vae_encodings.mu[INDEX, 0], abs=1e-5)
     after = at.get_by_key("latent_map").proto
     assert (after.id, after.spec) == (before.id, before.spec)
@@ -117,7 +122,7 @@ def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_check
     assert catcher["name"] == figures.CATCHER_NAME
     xs, ys = plotly_array(catcher["x"]), plotly_array(catcher["y"])
     i = int(np.flatnonzero((np.abs(xs - 2.5) < 1e-6) & (np.abs(ys + 3.0) < 1e-6))[0])
-    _select(at, "latent_map", [{"curve_number": figures.CATCHER_TRACE, "point_number": i, "point_index": i,
+    _click(at, [{"curve_number": figures.CATCHER_TRACE, "point_number": i, "point_index": i,
                                 "x": float(xs[i]), "y": float(ys[i])}])
     assert _z(at) == (2.5, -3.0)
     expected = decode_z(vae_checkpoint.model, (2.5, -3.0))[0]
@@ -125,7 +130,7 @@ def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_check
     assert_decodes(at, "decoded_image", vae_checkpoint.model, (2.5, -3.0), DECODED_SCALE)
     star = _mark(at, "decoder z")
     assert (star["xanchor"], star["yanchor"]) == (2.5, -3.0)
-    # the same selection, seen again on a later run, does not move the sliders back
+    # the click, acted on once, does not move the sliders back on a later run
     at.slider(key="z1_slider").set_value(0.5).run()
     assert _z(at) == (0.5, -3.0)
 
@@ -216,7 +221,7 @@ def test_the_ae_gets_its_own_ranges_and_no_elbo(app_test, ae_checkpoint, mnist):
     assert (slider.min, slider.max, slider.step) == (ranges[0].low, ranges[0].high, ranges[0].step)
     assert slider.min <= enc.mu[:, 0].min() and slider.max >= enc.mu[:, 0].max()
     assert at.slider(key="grid_range").value == (min(r.low for r in ranges), max(r.high for r in ranges))
-    _select(at, "latent_map", [_digit_point(enc, INDEX)])
+    _click(at, [_digit_point(enc, INDEX)])
     original, reconstruction = shown_ids(at, "click_panel")
     assert original == image_id(mnist.test_images[INDEX], CLICK_SCALE)
     assert reconstruction == image_id(decode_z(model, enc.mu[INDEX])[0], CLICK_SCALE)

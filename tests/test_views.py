@@ -6,7 +6,7 @@ import pytest
 from conftest import chart_spec, plotly_array
 from explorer.core.latent import decode_z, encode_dataset, latent_ranges
 from explorer.ui.views.decoder import DECODED_SCALE
-from tests.helpers.apptest import assert_decodes, decoded_view, run_page_function
+from tests.helpers.apptest import assert_decodes, click_map, decoded_view, run_page_function
 
 
 def _two_models_page():
@@ -73,8 +73,6 @@ def test_moving_one_views_slider_changes_only_that_views_image(two_models, vae_c
 
 
 def test_a_click_on_one_map_selects_in_that_view_only(two_models, vae_checkpoint):
-    from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
-
     at = two_models
     trace = chart_spec(at, "a_latent_map")["data"][3]
     from conftest import plotly_array
@@ -82,9 +80,7 @@ def test_a_click_on_one_map_selects_in_that_view_only(two_models, vae_checkpoint
     index = int(plotly_array(trace["customdata"])[0][0])
     point = {"curve_number": 3, "point_number": 0, "point_index": 0, "x": 0.0, "y": 0.0,
              "customdata": [index, 3]}
-    at.session_state["a_latent_map"] = PlotlyState(
-        {"selection": PlotlySelectionState({"points": [point], "point_indices": [0], "box": [], "lasso": []})})
-    at.run()
+    click_map(at, [point], prefix="a_")
     assert not at.exception
     assert f"Test digit {index}" in at.get_by_key("a_click_panel").markdown[0].value
     assert "Click a digit" in at.get_by_key("b_click_panel").caption[0].value
@@ -120,3 +116,20 @@ def test_every_kind_of_model_renders_on_the_explorer_and_manifold_pages(config, 
         assert not at.exception
     at.switch_page("pages/manifold.py").run()
     assert not at.exception, at.exception
+
+
+def test_the_map_marks_callback_keeps_a_clicks_points_and_ignores_anything_else(monkeypatch):
+    # the page's click reaches the run through this callback (explorer.ui.map_marks): it runs
+    # before the page, with the component's trigger value in its session-state entry
+    from explorer.ui import map_marks
+
+    point = {"curve_number": 3, "point_index": 7, "x": 0.5, "y": -1.0, "customdata": [12, 3]}
+    state = {"m": {"click": {"points": [point, "junk"]}}}
+    monkeypatch.setattr(map_marks.st, "session_state", state)
+    map_marks._keep_click("m", "map_click")
+    assert state["map_click"] == [point]
+    for value in (None, {}, {"click": None}, {"click": {"points": []}}, {"click": {"points": "x"}}, "x"):
+        state = {"m": value}
+        monkeypatch.setattr(map_marks.st, "session_state", state)
+        map_marks._keep_click("m", "map_click")
+        assert "map_click" not in state

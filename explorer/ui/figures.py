@@ -459,11 +459,12 @@ def _customdata(value) -> list:
 
 
 def map_click(points: list[dict], catcher: bool = True) -> PointClick | SpaceClick | None:
-    """What a selection event on :func:`latent_map` means.
+    """What a click on :func:`latent_map` means.
 
     Args:
-        points: ``event.selection.points`` (dicts with ``curve_number``, ``x``, ``y``,
-            ``customdata``); the last one counts.
+        points: the clicked points (dicts with ``curve_number``, ``x``, ``y``,
+            ``customdata``, as in Streamlit's ``event.selection.points``; sent by
+            :mod:`explorer.ui.map_marks`); the last one counts.
         catcher: the map has the click catcher (a 2-D latent space).
 
     Returns:

@@ -1,7 +1,8 @@
-"""The latent map's marks drawn by the page: the selected digit's ring and posterior
-ellipses and the decoder's star (a Streamlit component, ``st.components.v2``, inline JS).
+"""The latent map's marks and clicks, handled by the page: the selected digit's ring and
+posterior ellipses, the decoder's star, and the clicks on the map (a Streamlit component,
+``st.components.v2``, inline JS).
 
-Why: Streamlit's chart element id includes the figure, so a figure that changed with
+Marks: Streamlit's chart element id includes the figure, so a figure that changed with
 every click made the browser build the chart anew: parse about 400 kB of JSON and draw
 10,000 WebGL points, on the main thread, while the click's panel waited. The map is now
 sent without them (``figures.latent_map(..., marks_in_page=True)``), so it is the same
@@ -9,10 +10,17 @@ figure before and after a click (Streamlit then sends a reference to the cached 
 and the chart stays as it is), and this small element puts the marks on it as layout
 shapes (``figures.map_marks``) with ``Plotly.relayout``, again whenever the chart is drawn
 anew. Moving a shape redraws the shapes only, not the WebGL points.
+
+Clicks: the map is not a Streamlit selection chart (its clickmode is "event"): a Plotly
+selection restyles and redraws every WebGL point before Streamlit sends it (about 100 ms
+in software rendering). This element sends each ``plotly_click`` as its trigger
+``"click"``; the callback keeps its points in the view's session key ``map_click`` for
+:func:`explorer.ui.views.latent_map.new_map_click`, before the page runs.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -23,15 +31,28 @@ _JS = (Path(__file__).parent / "assets" / "map_marks.js").read_text()
 _component = st.components.v2.component("vae_explorer_map_marks", js=_JS)
 
 
-def map_marks(key: str, map_selector: str, shapes: list[dict]) -> None:
-    """Put the marks ``shapes`` on the map, in place of the marks it shows: an element
-    that draws nothing itself.
+def _keep_click(key: str, click_key: str) -> None:
+    """The trigger's callback (runs before the page): keep the click's points in ``click_key``."""
+    value = st.session_state.get(key)
+    click = value.get("click") if isinstance(value, dict) else None
+    points = click.get("points") if isinstance(click, dict) else None
+    if isinstance(points, list) and points:
+        st.session_state[click_key] = [p for p in points if isinstance(p, dict)]
+
+
+def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str) -> None:
+    """Put the marks ``shapes`` on the map, in place of the marks it shows, and report its
+    clicks: an element that draws nothing itself.
 
     Args:
         key: the element's key.
         map_selector: CSS selector of the map's Plotly graph div (``.js-plotly-plot``).
         shapes: the marks shown (:func:`explorer.ui.figures.map_marks`); the map's other
             shapes stay.
+        click_key: session key that receives a click's points (a list of dicts with
+            ``curve_number``, ``point_index``, ``x``, ``y``, ``customdata``: the shape of
+            Streamlit's selection points, read by :func:`explorer.ui.figures.map_click`)
+            before the run that the click starts.
     """
     _component(key=key, data={"map": map_selector, "names": [*SELECTION_MARKS, STAR_MARK], "shapes": shapes},
-               height=0)
+               height=0, on_click_change=functools.partial(_keep_click, key, click_key))

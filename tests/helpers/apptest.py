@@ -119,6 +119,15 @@ def run_page_function(page, timeout: int = 60):
     return at
 
 
+def click_map(at, points: list[dict], prefix: str = "") -> None:
+    """Click the view's latent map as the page reports it, and run: the marks element's
+    trigger callback (``explorer.ui.map_marks``) keeps the clicked points, dicts with
+    ``curve_number``, ``point_index``, ``x``, ``y``, ``customdata``, in ``<prefix>map_click``
+    before the run (the browser tests click the real map)."""
+    at.session_state[f"{prefix}map_click"] = list(points)
+    at.run()
+
+
 def map_mark(at, name: str, prefix: str = "") -> dict | None:
     """The mark ``name`` (``figures.SELECTION_MARKS`` or ``figures.STAR_MARK``), a Plotly
     layout shape, that the page puts on the view's latent map (element ``<prefix>map_marks``,

@@ -1,12 +1,19 @@
-// The latent map's marks in the page (explorer/ui/map_marks.py). The server sends the map
-// without its marks (the selected digit's ring and posterior ellipses, the decoder's star),
-// so a click leaves the map's figure as it was: Streamlit keeps the chart instead of drawing
-// its 10,000 points anew. This element carries the marks as layout shapes ({map: CSS
-// selector, names: the marks' names, shapes: the ones shown}) and puts them on the map with
-// one Plotly.relayout (shapes only: no redraw of the points); again whenever the chart is
-// drawn anew (a new graph div).
+// The latent map's marks and clicks in the page (explorer/ui/map_marks.py).
+//
+// Marks: the server sends the map without its marks (the selected digit's ring and
+// posterior ellipses, the decoder's star), so a click leaves the map's figure as it was:
+// Streamlit keeps the chart instead of drawing its 10,000 points anew. This element carries
+// the marks as layout shapes ({map: CSS selector, names: the marks' names, shapes: the ones
+// shown}) and puts them on the map with one Plotly.relayout (shapes only: no redraw of the
+// points); again whenever the chart is drawn anew (a new graph div).
+//
+// Clicks: the map's clickmode is "event" (no Plotly selection: selecting a point restyles
+// and redraws every WebGL point, about 100 ms in software rendering, before Streamlit's
+// selection event is even sent). A plotly_click is sent at once as this element's trigger
+// "click": {points: [{curve_number, point_number, point_index, x, y, customdata}]}, the
+// shape of Streamlit's selection points.
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   // nothing to show: take the element out of the layout (no gap in the column)
   const box = parentElement.closest && parentElement.closest('[data-testid="stElementContainer"]');
   if (box) box.style.display = "none";
@@ -14,13 +21,29 @@ export default function (component) {
   // cleanup only when the element goes away: end the previous call's loop here.
   if (parentElement.__vxMarksCleanup) parentElement.__vxMarksCleanup();
   let alive = true, frame = 0;
+  const sendClick = (event) => {
+    const points = (event && event.points ? event.points : []).map((p) => ({
+      curve_number: p.curveNumber, point_number: p.pointNumber,
+      point_index: p.pointIndex === undefined ? p.pointNumber : p.pointIndex,
+      x: p.x, y: p.y, customdata: p.customdata === undefined ? null : p.customdata,
+    }));
+    if (points.length) setTriggerValue("click", { points });
+  };
   const apply = () => {
     if (!alive) return;
     const gd = document.querySelector(data.map);
-    if (gd && gd._fullLayout && globalThis.Plotly && gd.__vxMarks !== data) {
-      gd.__vxMarks = data;
-      const others = (gd.layout.shapes || []).filter((s) => !data.names.includes(s.name));
-      globalThis.Plotly.relayout(gd, { shapes: [...others, ...JSON.parse(JSON.stringify(data.shapes))] });
+    if (gd && gd._fullLayout && globalThis.Plotly) {
+      // the graph div outlives this call (data changes): its one listener calls the latest sender
+      gd.__vxSendClick = sendClick;
+      if (!gd.__vxClickListener && gd.on) {
+        gd.__vxClickListener = (event) => gd.__vxSendClick && gd.__vxSendClick(event);
+        gd.on("plotly_click", gd.__vxClickListener);
+      }
+      if (gd.__vxMarks !== data) {
+        gd.__vxMarks = data;
+        const others = (gd.layout.shapes || []).filter((s) => !data.names.includes(s.name));
+        globalThis.Plotly.relayout(gd, { shapes: [...others, ...JSON.parse(JSON.stringify(data.shapes))] });
+      }
     }
     frame = requestAnimationFrame(apply);
   };
@@ -28,6 +51,8 @@ export default function (component) {
   const cleanup = () => {
     alive = false;
     cancelAnimationFrame(frame);
+    const gd = document.querySelector(data.map);
+    if (gd && gd.__vxSendClick === sendClick) gd.__vxSendClick = null;
     if (parentElement.__vxMarksCleanup === cleanup) parentElement.__vxMarksCleanup = null;
   };
   parentElement.__vxMarksCleanup = cleanup;

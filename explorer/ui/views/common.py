@@ -59,6 +59,8 @@ class ViewKeys:
             self("show_prior_on_map"): False, self("show_holes"): False,
             # the last click on the map or grid: PointClick | SpaceClick | None
             self("last_click"): None,
+            # the points of a click on the map that the page sent and no run has acted on yet
+            self("map_click"): None,
             # what the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}
             self("map_drawn_state"): {},
             # the model whose defaults the grid settings hold
@@ -192,22 +194,33 @@ class ModelView:
             self.set_state("grid_range", fitted)
 
 
-def point_select_chart(fig, key: str, config: dict | None = None) -> None:
-    """Draw ``fig`` as a chart whose clicks on points rerun the app; the selection is in
-    ``st.session_state[key]`` (read it with :func:`new_selection`).
+def _click_layout(fig, clickmode: str) -> None:
+    """State the chart's click behaviour in its own layout: ``clickmode``, hovermode
+    "closest" and, unless the figure sets one, dragmode "pan".
 
-    The figure's layout states the click behaviour itself: clickmode "event+select",
-    hovermode "closest" and, unless the figure sets one, dragmode "pan". Streamlit's chart
-    component would add these in an effect after its first draw; its element id changes
-    with the figure, so the chart is drawn anew after every click, and a figure update
-    that Plotly reported in between could put the layout without them back for good: the
-    map then zoomed on drag and ignored every later click (``bench.browser --click-only``
-    lost up to 3 clicks in 15).
+    Streamlit's chart component would add these in an effect after its first draw; its
+    element id changes with the figure, so a chart drawn anew after a click could get a
+    figure update that Plotly reported in between, with the layout without them, for good:
+    the map then zoomed on drag and ignored every later click (``bench.browser
+    --click-only`` lost up to 3 clicks in 15).
     """
-    fig.update_layout(clickmode="event+select", hovermode="closest")
+    fig.update_layout(clickmode=clickmode, hovermode="closest")
     if fig.layout.dragmode is None:
         fig.update_layout(dragmode="pan")
+
+
+def point_select_chart(fig, key: str, config: dict | None = None) -> None:
+    """Draw ``fig`` as a chart whose clicks on points rerun the app; the selection is in
+    ``st.session_state[key]`` (read it with :func:`new_selection`)."""
+    _click_layout(fig, "event+select")
     st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points", config=config or {})
+
+
+def page_click_chart(fig, key: str, config: dict | None = None) -> None:
+    """Draw ``fig`` as a chart whose clicks the page reports (``plotly_click``, clickmode
+    "event", no Plotly selection): :mod:`explorer.ui.map_marks` sends them."""
+    _click_layout(fig, "event")
+    st.plotly_chart(fig, key=key, config=config or {})
 
 
 def new_selection(chart_key: str) -> list[dict] | None:

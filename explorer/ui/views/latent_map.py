@@ -6,13 +6,22 @@ import streamlit as st
 
 from explorer.core.latent import latent_ranges, project_2d
 from explorer.ui import browser_decoder, figures, map_marks
-from explorer.ui.views.common import ModelView, new_selection, point_select_chart
+from explorer.ui.views.common import ModelView, page_click_chart
+
+
+def new_map_click(view: ModelView) -> list[dict] | None:
+    """The points of a click on the view's map that no run has acted on yet (sent by the
+    page, :mod:`explorer.ui.map_marks`), or None; each click is reported once."""
+    points = view.state("map_click")
+    if points is not None:
+        view.set_state("map_click", None)
+    return points
 
 
 def handle_map_selection(view: ModelView) -> None:
     """Act on a new click on the view's map: remember it and move the sliders to its z.
     Call before the sliders are drawn, so a click moves them in the same run."""
-    points = new_selection(view.keys("latent_map"))
+    points = new_map_click(view)
     click = figures.map_click(points) if points else None
     if click is None:
         return
@@ -35,7 +44,7 @@ def handle_linked_selection(views: list[ModelView], on_digit=None) -> int | None
     """
     index = None
     for view in views:
-        points = new_selection(view.keys("latent_map"))
+        points = new_map_click(view)
         click = figures.map_click(points, catcher=False) if points else None
         if isinstance(click, figures.PointClick):
             index = click.index
@@ -87,7 +96,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
                     modebar: bool = True, holes=None) -> None:
-    """The map (a selectable Plotly chart in a container keyed ``<prefix>map_panel``), its
+    """The map (a Plotly chart in a container keyed ``<prefix>map_panel``), its
     selected digit and star drawn by the page (:mod:`explorer.ui.map_marks`, element
     ``<prefix>map_marks``).
 
@@ -135,7 +144,8 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
     if title is not None:
         fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.995, "yanchor": "top"})
     with st.container(key=view.keys("map_panel")):
-        point_select_chart(fig, view.keys("latent_map"), config={"displaylogo": False, "displayModeBar": modebar})
-        # the selection and the star are put on the map by the page: a click leaves the figure as it was
+        page_click_chart(fig, view.keys("latent_map"), config={"displaylogo": False, "displayModeBar": modebar})
+        # the selection and the star are put on the map by the page, which also sends its
+        # clicks: a click leaves the figure as it was
         map_marks.map_marks(view.keys("map_marks"), view.keys.map_selector,
-                            figures.map_marks(selected, z_marker))
+                            figures.map_marks(selected, z_marker), click_key=view.keys("map_click"))
