@@ -38,24 +38,10 @@ def explorer_page() -> None:
 
     # a traversal needs a wider column than the grid: a row of images per latent dimension
     map_col, grid_col, side_col = st.columns([5, 4, 3] if view.is_2d else [5, 5, 3], gap="medium")
-    # The panels are written before the map: their deltas reach the browser first, so a
-    # click's panel shows while the 10,000-point WebGL scatter is still redrawing.
-    with grid_col:
-        if view.is_2d:
-            st.subheader("Manifold grid")
-            manifold_panel(view, height=GRID_HEIGHT, fit_below=GRID_FIT_BELOW)
-        else:  # no plane of z to tile or slide over: sweep one dimension at a time
-            st.subheader("Traversals", help=TRAVERSAL_HELP)
-            traversal_panel(view, entry.label, layout="stacked")
-    with side_col:
-        if view.is_2d:
-            st.subheader("Decoder")
-            decoder_panel(view)
-        else:
-            condition_selector(view)
-        st.subheader("Clicked")
-        click_panel(view)
-
+    # The map is written first: on a first load the browser draws its 10,000 WebGL points
+    # while the server still decodes the grid and packs the decoder's weights. A click
+    # leaves the map's figure as it was (its marks and clicks are the page's), so a later
+    # run sends only a reference to it and the click panel does not wait for it.
     with map_col:
         latent_map_view(view, z_marker=z_marker, grid=grid)
         if view.is_2d:
@@ -72,6 +58,22 @@ def explorer_page() -> None:
                 "to inspect it and start the traversals from it; click empty space to decode the z there "
                 "(mean of mu + PC1 and PC2 along the two principal directions; marked with a star)."
             )
+
+    with grid_col:
+        if view.is_2d:
+            st.subheader("Manifold grid")
+            manifold_panel(view, height=GRID_HEIGHT, fit_below=GRID_FIT_BELOW)
+        else:  # no plane of z to tile or slide over: sweep one dimension at a time
+            st.subheader("Traversals", help=TRAVERSAL_HELP)
+            traversal_panel(view, entry.label, layout="stacked")
+    with side_col:
+        if view.is_2d:
+            st.subheader("Decoder")
+            decoder_panel(view)
+        else:
+            condition_selector(view)
+        st.subheader("Clicked")
+        click_panel(view)
 
     st.divider()
     info_col, export_col = st.columns([3, 1])
