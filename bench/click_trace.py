@@ -12,8 +12,9 @@ from the click on, in its own clock (ms): the mouse events, Plotly's events on t
 (over 5 kB, with their sizes), the app's run state, and the live chart's click settings
 before the click. This is how the lost clicks of 2026-11-22 were found: Plotly fired
 ``plotly_click`` but no ``plotly_selected`` (nothing was sent) because the chart had
-fallen back to ``clickmode`` "event" and ``dragmode`` "zoom"
-(``explorer.ui.views.common.point_select_chart``).
+fallen back to ``clickmode`` "event" and ``dragmode`` "zoom" (fixed by
+``explorer.ui.views.common._click_layout``). Since then the map's clicks are sent by the
+page on ``plotly_click`` (``explorer.ui.map_marks``), without a Plotly selection.
 """
 
 from __future__ import annotations
