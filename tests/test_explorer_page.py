@@ -116,6 +116,20 @@ def test_a_click_leaves_the_maps_figure_as_it_was(app_test, vae_encodings):
     assert (after.id, after.spec) == (before.id, before.spec)
 
 
+def test_a_click_that_is_no_digit_or_z_changes_nothing(app_test, vae_encodings):
+    # the page sends the clicked points; an index beyond the test set or a malformed point
+    # is ignored (no error, the sliders stay), and the next good click still counts
+    at = _start(app_test)
+    z = _z(at)
+    bad_index = {**_digit_point(vae_encodings, INDEX), "customdata": [10_000, 3]}
+    for points in ([bad_index], [{"curve_number": "x"}], "junk", [None]):
+        _click(at, points)
+        assert _z(at) == z
+        assert "Click a digit" in at.get_by_key("click_panel").caption[0].value
+    _click(at, [_digit_point(vae_encodings, INDEX)])
+    assert f"Test digit {INDEX}" in at.get_by_key("click_panel").markdown[0].value
+
+
 def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_checkpoint):
     at = _start(app_test)
     catcher = chart_spec(at, "latent_map")["data"][figures.CATCHER_TRACE]

@@ -292,3 +292,26 @@ def test_latent_scatter_from_the_cache_equals_a_validated_figure_and_is_independ
     named = _spec(figures.latent_scatter(mu, labels, axis_names=("PC1 of mu", "PC2 of mu")))
     assert named["layout"]["xaxis"]["title"]["text"] == "PC1 of mu"
     assert named["data"][0]["hovertemplate"] != reference["data"][0]["hovertemplate"]
+
+
+@pytest.mark.parametrize("point", [
+    {"curve_number": "3", "customdata": [12, 3]},  # a curve that is not a number
+    {"curve_number": True, "customdata": [12, 3]},
+    {"curve_number": -1, "customdata": [12, 3]},
+    {"curve_number": 3},  # no customdata
+    {"curve_number": 3, "customdata": []},
+    {"curve_number": 3, "customdata": ["12", 3]},
+    {"curve_number": 3, "customdata": [-4, 3]},
+    {"curve_number": 3, "customdata": [1.5, 3]},
+    {"curve_number": 3, "customdata": {"a": 1}},
+    {"curve_number": figures.CATCHER_TRACE, "x": "left", "y": 0.0},
+    {"curve_number": figures.CATCHER_TRACE, "x": float("nan"), "y": 0.0},
+    {"curve_number": figures.CATCHER_TRACE, "x": 1.0},
+    "not a point",
+], ids=repr)
+def test_map_click_skips_malformed_points(point):
+    # the page sends the clicked points (explorer.ui.map_marks): anything may arrive
+    good = {"curve_number": 3, "point_index": 7, "x": 0.1, "y": 0.2, "customdata": [1234, 3]}
+    assert figures.map_click([point]) is None
+    assert figures.map_click([good, point]) == figures.PointClick(1234)  # the last usable one counts
+    assert figures.map_click([{**good, "customdata": [1234.0, 3]}]) == figures.PointClick(1234)

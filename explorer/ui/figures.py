@@ -469,14 +469,33 @@ def map_click(points: list[dict], catcher: bool = True) -> PointClick | SpaceCli
 
     Returns:
         :class:`PointClick` for a digit, :class:`SpaceClick` for the catcher or a grid
-        overlay point, None for nothing usable.
+        overlay point, None for nothing usable. Malformed points (the page sends them, so
+        anything may arrive: wrong types, a negative index, non-finite coordinates) are
+        skipped; whether an index is one of the shown digits is the caller's check.
     """
     for point in reversed(points or []):
-        curve = point.get("curve_number")
-        if curve is not None and 0 <= curve < CATCHER_TRACE and point.get("customdata") is not None:
-            return PointClick(int(_customdata(point["customdata"])[0]))
-        if catcher and curve is not None and curve >= CATCHER_TRACE and "x" in point and "y" in point:
-            return SpaceClick((float(point["x"]), float(point["y"])))
+        click = _point_click(point, catcher) if isinstance(point, dict) else None
+        if click is not None:
+            return click
+    return None
+
+
+def _point_click(point: dict, catcher: bool) -> PointClick | SpaceClick | None:
+    """:func:`map_click` of one point, or None if it is not a usable click."""
+    curve = point.get("curve_number")
+    if not isinstance(curve, int) or isinstance(curve, bool) or curve < 0:
+        return None
+    try:
+        if curve < CATCHER_TRACE:
+            index = _customdata(point["customdata"])[0]
+            if isinstance(index, float) and index.is_integer():
+                index = int(index)
+            return PointClick(index) if isinstance(index, int) and not isinstance(index, bool) and index >= 0 else None
+        if catcher:
+            z = (float(point["x"]), float(point["y"]))
+            return SpaceClick(z) if all(np.isfinite(z)) else None
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
     return None
 
 

@@ -9,20 +9,30 @@ from explorer.ui import browser_decoder, figures, map_marks
 from explorer.ui.views.common import ModelView, page_click_chart
 
 
-def new_map_click(view: ModelView) -> list[dict] | None:
-    """The points of a click on the view's map that no run has acted on yet (sent by the
-    page, :mod:`explorer.ui.map_marks`), or None; each click is reported once."""
+def new_map_click(view: ModelView, catcher: bool = True) -> figures.PointClick | figures.SpaceClick | None:
+    """The click on the view's map that no run has acted on yet (sent by the page,
+    :mod:`explorer.ui.map_marks`), or None; each click is reported once. A click that is
+    not one of the view's test digits or a usable z (malformed, or an index beyond the
+    test set) counts as none.
+
+    Args:
+        view: the model's views.
+        catcher: clicks on empty space count (:func:`explorer.ui.figures.map_click`).
+    """
     points = view.state("map_click")
-    if points is not None:
-        view.set_state("map_click", None)
-    return points
+    if points is None:
+        return None
+    view.set_state("map_click", None)
+    click = figures.map_click(points, catcher=catcher) if isinstance(points, list) else None
+    if isinstance(click, figures.PointClick) and click.index >= len(view.encodings.labels):
+        return None
+    return click
 
 
 def handle_map_selection(view: ModelView) -> None:
     """Act on a new click on the view's map: remember it and move the sliders to its z.
     Call before the sliders are drawn, so a click moves them in the same run."""
-    points = new_map_click(view)
-    click = figures.map_click(points) if points else None
+    click = new_map_click(view)
     if click is None:
         return
     view.set_state("last_click", click)
@@ -44,8 +54,7 @@ def handle_linked_selection(views: list[ModelView], on_digit=None) -> int | None
     """
     index = None
     for view in views:
-        points = new_map_click(view)
-        click = figures.map_click(points, catcher=False) if points else None
+        click = new_map_click(view, catcher=False)
         if isinstance(click, figures.PointClick):
             index = click.index
     if index is not None:
