@@ -11,6 +11,7 @@ Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
   (``--cold-starts N``: only this, N times, each with a new server and page);
 - ``slider_step_ms``: an ArrowRight on the z1 slider to the new decoded image in the page
   (the browser decoder's canvas, or with ``--server-decoder`` the server's image loaded);
+- ``conditional_slider_step_ms``: the same on the Conditional VAE page's z1 (style) slider;
 - ``slider_step_bytes``: bytes the page received for one slider step (websocket frames,
   plus HTTP responses such as the server's PNG), counted until the step's rerun ended;
 - ``hover_ms``: a mouse move to another spot on the map to the canvas showing its z;
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             results["click_to_panel_ms"] = _click_samples(page, args.repeats)
             results["js_heap_mb"] = [page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20]
             results.update(_grid_results(page, url, max(3, args.repeats // 3), args.server_decoder))
+            results["conditional_slider_step_ms"] = _conditional_slider_samples(page, args.repeats)
         browser.close()
     return _report(results, args)
 
@@ -271,6 +273,17 @@ def _grid_results(page, url: str, repeats: int, server_decoder: bool) -> dict[st
         if rates:
             results["grid_webgl_ms_per_code"] = rates
     return results
+
+
+def _conditional_slider_samples(page, repeats: int) -> list[float]:
+    """``conditional_slider_step_ms`` samples: the Conditional VAE page's z1 (style) slider."""
+    page.get_by_role("link", name="Conditional VAE").click()
+    page.locator(".st-key-cvae_decoded canvas.vx-canvas, .st-key-cvae_decoded img").first.wait_for()
+    samples = []
+    for _ in range(repeats):
+        samples.append(slider_step_ms(page, ".st-key-cvae_z1_slider", ".st-key-cvae_decoded"))
+        page.wait_for_timeout(300)
+    return samples
 
 
 def _click_samples(page, repeats: int) -> list[float]:

@@ -8,7 +8,7 @@ from torchvision.utils import make_grid
 from explorer.core.family import style_grid
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z, prior_samples
-from explorer.ui import caches, registry, session
+from explorer.ui import browser_decoder, caches, registry, session
 from explorer.ui.shipped import require_shipped
 from explorer.ui.views import ModelView
 from explorer.ui.family_figures import image_rows_figure
@@ -46,7 +46,9 @@ def _grid_png(images: torch.Tensor, nrow: int) -> bytes:
 
 @st.fragment
 def style_decoder(view: ModelView) -> None:
-    """The digit selector and the z sliders, decoding live (a fragment: only it reruns)."""
+    """The digit selector and the z sliders, decoding live: in the page for a decoder it runs
+    (:mod:`explorer.ui.browser_decoder`, no round trip per slider step), else on the server
+    (a fragment: only it reruns)."""
     st.select_slider("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
                      help="The digit the decoder is told to write: y goes into p(x|z, y).")
     sliders, image = st.columns([1, 1])
@@ -55,10 +57,17 @@ def style_decoder(view: ModelView) -> None:
             st.slider(f"z{j + 1} (style)", r.low, r.high, step=r.step, key=key, format="%.2f",
                       help=f"Coordinate {j + 1} of the style code z, in units of the prior's standard deviation.")
     z, y = view.slider_z(), view.condition()
+    in_browser = browser_decoder.browser_payload(view.entry)
     with image, st.container(key="cvae_decoded"):
-        decoded = decode_z(view.model, z, y=y)[0]
-        st.image(png_bytes(upscale_nearest(decoded, DECODED_SCALE)), output_format="PNG",
-                 caption=f"decoder mean at z = ({z[0]:.2f}, {z[1]:.2f}), y = {y}")
+        if in_browser is not None:  # the page decodes each slider step itself (a new label reruns)
+            payload, net_id = in_browser
+            browser_decoder.decoded_view(net_id, view.keys("browser_decoded"), view.keys.z_sliders, z, [], y=y,
+                                         size=28 * DECODED_SCALE, label=f"decoder mean with y = {y}")
+            browser_decoder.decoder_weights(payload, view.keys("browser_decoder_weights"))
+        else:
+            decoded = decode_z(view.model, z, y=y)[0]
+            st.image(png_bytes(upscale_nearest(decoded, DECODED_SCALE)), output_format="PNG",
+                     caption=f"decoder mean at z = ({z[0]:.2f}, {z[1]:.2f}), y = {y}")
 
 
 def style_grid_panel(view: ModelView) -> None:

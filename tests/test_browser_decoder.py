@@ -32,10 +32,11 @@ TIMEOUT = 60_000
 CANVAS = ".st-key-decoded_image canvas.vx-canvas"
 
 
-def _assert_model_pixels(drawn: dict, model) -> np.ndarray:
-    """The canvas holds ``model``'s decoder mean at the z it reports: the float mean
-    within 1e-5 of PyTorch's, the drawn 8-bit pixels within 1/255."""
-    expected = decode_z(model, drawn["z"])[0, 0].numpy()
+def _assert_model_pixels(drawn: dict, model, y: int | None = None) -> np.ndarray:
+    """The canvas holds ``model``'s decoder mean at the z it reports (with label ``y`` for
+    a conditional model): the float mean within 1e-5 of PyTorch's, the drawn 8-bit pixels
+    within 1/255."""
+    expected = decode_z(model, drawn["z"], y=y)[0, 0].numpy()
     mean = np.asarray(drawn["mean"], dtype=np.float32).reshape(28, 28)
     pixels = np.asarray(drawn["pixels"], dtype=np.float32).reshape(28, 28) / 255
     assert np.abs(mean - expected).max() <= 1e-5
@@ -140,6 +141,36 @@ def test_the_compare_pages_models_decode_the_hovered_z_with_their_own_weights(pa
     assert np.abs(ae - vae).max() > 0.2  # two decoders, two different images of one z
     expect(page.locator(".st-key-cmp_a_hover_decoded")).to_contain_text("AE at z = (")
     page.screenshot(path=str(artifacts_dir / "browser-decoder-compare-hover.png"))
+
+
+def test_the_conditional_pages_style_sliders_decode_in_the_page_with_the_label(page, app_url, artifacts_dir):
+    from explorer.core.checkpoints import load_checkpoint
+    from explorer.ui.registry import CHECKPOINT_DIR
+
+    cvae = load_checkpoint(CHECKPOINT_DIR / "mnist_cvae_z2.safetensors").model
+    canvas = ".st-key-cvae_decoded canvas.vx-canvas"
+    page.goto(app_url)
+    page.get_by_role("link", name="Conditional VAE").click(timeout=TIMEOUT)
+    _wait_canvas(page, canvas, "true")
+    wait_for_app_run(page)
+    start = canvas_pixels(page, ".st-key-cvae_decoded")
+    assert start["z"] == [0, 0]
+    _assert_model_pixels(start, cvae, y=0)
+    slider = page.locator(".st-key-cvae_z1_slider input[type=range]")
+    slider.focus()
+    slider.press("ArrowRight")
+    _wait_canvas(page, canvas, "c.dataset.z !== '0,0'")
+    step = canvas_pixels(page, ".st-key-cvae_decoded")
+    assert step["z"][0] > 0 and step["z"][1] == 0
+    assert not np.array_equal(_assert_model_pixels(step, cvae, y=0), np.asarray(start["pixels"]) / 255)
+    # a new label reruns the fragment; the page then decodes with it
+    wait_for_app_run(page)
+    label = page.locator(".st-key-cvae_condition_label input[type=range]")
+    label.focus()
+    label.press("ArrowRight")
+    expect(page.locator(".st-key-cvae_decoded")).to_contain_text("decoder mean with y = 1 at z = (", timeout=TIMEOUT)
+    _assert_model_pixels(canvas_pixels(page, ".st-key-cvae_decoded"), cvae, y=1)
+    page.screenshot(path=str(artifacts_dir / "browser-decoder-conditional.png"))
 
 
 @pytest.fixture(scope="module")

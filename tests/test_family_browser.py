@@ -37,7 +37,7 @@ def _inside_screen(page, selector: str) -> None:
 def test_the_conditional_page_draws_the_style_grid(page, app_url, artifacts_dir):
     _open(page, app_url, "Conditional VAE")
     page.wait_for_function(DRAWN, arg=[".st-key-cvae_style_grid", "image"], timeout=TIMEOUT)
-    expect(page.locator(".st-key-cvae_decoded img")).to_have_count(1)
+    expect(page.locator(".st-key-cvae_decoded canvas.vx-canvas")).to_have_count(1)  # decoded in the page
     wait_for_app_run(page)
     _inside_screen(page, ".st-key-cvae_style_grid .js-plotly-plot")
     page.screenshot(path=str(artifacts_dir / "family-conditional.png"))

@@ -14,7 +14,7 @@ from explorer.core.metrics import latent_usage
 from explorer.ui.views.decoder import DECODED_SCALE
 
 from conftest import REPO, chart_spec, plotly_array
-from tests.helpers.apptest import image_id, shown_ids
+from tests.helpers.apptest import assert_decodes, decoded_view, image_id, shown_ids
 
 CHECKPOINTS = REPO / "checkpoints"
 
@@ -46,14 +46,26 @@ def cvae():
 def test_the_digit_selector_and_the_style_sliders_decode_live(app_test, cvae):
     at = _open(app_test, "pages/conditional.py")
     assert "M2" in at.caption[0].value and "style" in at.caption[0].value
-    assert shown_ids(at, "cvae_decoded") == [image_id(decode_z(cvae, (0.0, 0.0), y=0)[0], DECODED_SCALE)]
+    # the page decodes (its MLP decoder runs in the browser): the view gets z, y and the weights
+    assert assert_decodes(at, "cvae_decoded", cvae, (0.0, 0.0), DECODED_SCALE, y=0) == "browser"
     at.select_slider(key="cvae_condition_label").set_value(3).run()
-    assert shown_ids(at, "cvae_decoded") == [image_id(decode_z(cvae, (0.0, 0.0), y=3)[0], DECODED_SCALE)]
+    assert_decodes(at, "cvae_decoded", cvae, (0.0, 0.0), DECODED_SCALE, y=3)
     at.slider(key="cvae_z1_slider").set_value(1.5).run()
     at.slider(key="cvae_z2_slider").set_value(-0.5).run()
     assert not at.exception
-    assert shown_ids(at, "cvae_decoded") == [image_id(decode_z(cvae, (1.5, -0.5), y=3)[0], DECODED_SCALE)]
-    assert "z = (1.50, -0.50), y = 3" in at.get_by_key("cvae_decoded").image[0].proto.imgs[0].caption
+    assert_decodes(at, "cvae_decoded", cvae, (1.5, -0.5), DECODED_SCALE, y=3)
+    _, view, _ = decoded_view(at, "cvae_decoded")
+    assert view["sliders"] == ["cvae_z1_slider", "cvae_z2_slider"] and view["label"] == "decoder mean with y = 3"
+
+
+def test_with_the_browser_path_off_the_conditional_page_decodes_on_the_server(app_test, cvae, monkeypatch):
+    monkeypatch.setenv("EXPLORER_BROWSER_DECODER", "0")
+    at = _open(app_test, "pages/conditional.py")
+    at.select_slider(key="cvae_condition_label").set_value(3).run()
+    at.slider(key="cvae_z1_slider").set_value(1.5).run()
+    assert not at.exception
+    assert shown_ids(at, "cvae_decoded") == [image_id(decode_z(cvae, (1.5, 0.0), y=3)[0], DECODED_SCALE)]
+    assert "z = (1.50, 0.00), y = 3" in at.get_by_key("cvae_decoded").image[0].proto.imgs[0].caption
 
 
 def test_the_style_grid_takes_rows_from_the_prior_or_from_test_digits(app_test, cvae, mnist):

@@ -255,24 +255,25 @@ def _elapsed_when(page, condition_js: str, arg, timeout_ms: int = 30_000) -> flo
     return page.evaluate("() => window.__t1 - window.__t0")
 
 
-SRC_CHANGED = "(old) => { const now = (" + DECODED_JS + ")(); return !!now && now !== old; }"
+SRC_CHANGED = "([sel, old]) => { const now = (" + DECODED_JS + ")(sel); return !!now && now !== old; }"
 PANEL_SHOWS = "(text) => { const p = document.querySelector('.st-key-click_panel'); return p && p.innerText.includes(text) && p.querySelectorAll('img').length === 2 && [...p.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0); }"
 GRID_CHANGED = "(old) => { const now = (" + GRID_JS + ")(); return !!now && now !== old; }"
 
 
-def slider_step_ms(page) -> float:
-    """ArrowRight on the z1 slider to the new decoded image (drawn on the browser
-    decoder's canvas, or the server's image loaded).
+def slider_step_ms(page, slider: str = ".st-key-z1_slider", container: str = ".st-key-decoded_image") -> float:
+    """ArrowRight on a z slider (``slider``: its widget's container) to the new decoded
+    image in ``container`` (drawn on the browser decoder's canvas, or the server's image
+    loaded).
 
     Starts from an idle app: an image still arriving from an earlier run would otherwise
     count as this step's result."""
     wait_for_app_run(page)
-    old = decoded_src(page)
-    slider = page.locator(".st-key-z1_slider input[type=range]")
-    slider.focus()
+    old = decoded_src(page, container)
+    thumb = page.locator(f"{slider} input[type=range]")
+    thumb.focus()
     _mark(page)
-    slider.press("ArrowRight")
-    return _elapsed_when(page, SRC_CHANGED, old)
+    thumb.press("ArrowRight")
+    return _elapsed_when(page, SRC_CHANGED, [container, old])
 
 
 CANVAS_Z = "(sel) => { const c = document.querySelector(sel); return c ? c.dataset.z || '' : ''; }"
