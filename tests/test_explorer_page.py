@@ -1,5 +1,6 @@
 """The Explorer and Manifold pages through AppTest, with map clicks injected as the page
-sends them (``click_map``) and grid clicks as Streamlit's selection events (see STACK-NOTES.md), on the shipped checkpoints."""
+sends them (``click_map``) and grid clicks as Streamlit's selection events (see
+STACK-NOTES.md), on the shipped checkpoints."""
 
 import io
 
