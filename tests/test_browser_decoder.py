@@ -170,13 +170,15 @@ def test_the_conditional_pages_style_sliders_decode_in_the_page_with_the_label(p
     _assert_model_pixels(start, cvae, y=0)
     slider = page.locator(".st-key-cvae_z1_slider input[type=range]")
     slider.focus()
+    runs = runs_ended(page)
     slider.press("ArrowRight")
     _wait_canvas(page, canvas, "c.dataset.z !== '0,0'")
     step = canvas_pixels(page, ".st-key-cvae_decoded")
     assert step["z"][0] > 0 and step["z"][1] == 0
     assert not np.array_equal(_assert_model_pixels(step, cvae, y=0), np.asarray(start["pixels"]) / 255)
-    # a new label reruns the fragment; the page then decodes with it
-    wait_for_app_run(page)
+    # a new label reruns the fragment; the page then decodes with it (once the z step's
+    # run, which the page's drawing does not wait for, is over)
+    wait_for_run_after(page, runs)
     label = page.locator(".st-key-cvae_condition_label input[type=range]")
     label.focus()
     label.press("ArrowRight")

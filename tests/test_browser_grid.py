@@ -67,6 +67,9 @@ def test_a_new_n_redraws_the_grid_with_the_models_pixels(explorer, vae_checkpoin
     old = grid_source(page)
     set_grid_n_by_track_click(page, 30)  # returns once the canvas shows another grid
     page.wait_for_function(GRID_CHANGED, arg=old, timeout=TIMEOUT)
+    # where the page's WebGL draws the grid first, the server's grid (what the download
+    # button is made from) comes after it: wait for that one
+    expect(page.locator(GRID_CANVAS)).to_have_attribute("data-source", "server", timeout=TIMEOUT)
     wait_for_app_run(page)
     n = int(page.locator(".st-key-grid_n input[type=range]").input_value())
     assert 27 <= n <= 33  # a click on the track lands within a step or so of 30

@@ -5,7 +5,7 @@ key view (two maps and the digit panel) fits a classroom screen (skips without c
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.browser import MAP_JS, click_screen, isolated_points, use_map
+from tests.helpers.browser import MAP_JS, click_screen, isolated_points, use_map, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 90_000
@@ -43,6 +43,7 @@ def open_compare(page, url: str) -> None:
     for selector in MAPS.values():
         use_map(page, selector)
         page.wait_for_function("() => window.__scatterCount() === 10000", timeout=TIMEOUT)
+    wait_for_app_run(page)  # the maps are drawn, so the page's run has started: let it end
 
 
 def select_on(page, side: str) -> int:

@@ -11,9 +11,11 @@ from tests.helpers.browser import (
     empty_spot,
     isolated_points,
     open_explorer,
+    runs_ended,
     slider_step_ms,
     wait_for_app_run,
     wait_for_map_markers,
+    wait_for_run_after,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
@@ -75,10 +77,10 @@ def test_click_after_click_each_reaches_its_panel_and_the_map_is_kept(explorer):
     at_mu = f"z = ({_snap(point['x']):.2f}, {_snap(point['y']):.2f})"
     slider = page.locator(".st-key-z1_slider input[type=range]")
     slider.focus()
-    for _ in range(3):
-        slider.press("ArrowRight")
+    runs = runs_ended(page)
+    slider.press("ArrowRight")  # one step (0.05): one rerun, which the click must come after
     expect(page.locator(".st-key-decoded_image")).not_to_contain_text(at_mu, timeout=TIMEOUT)
-    wait_for_app_run(page)
+    wait_for_run_after(page, runs)  # the page draws the new z itself: wait for the step's run
     click_screen(page, point["px"], point["py"])
     expect(page.locator(".st-key-decoded_image")).to_contain_text(at_mu, timeout=TIMEOUT)
 

@@ -3,6 +3,7 @@ figure renders (a Plotly image grid, the error curve, the family table) and fits
 1366x768 screen without scrolling (skips without chromium)."""
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.helpers.browser import wait_for_app_run
@@ -29,9 +30,20 @@ def _open(page, url: str, link: str) -> None:
     page.get_by_role("link", name=link).click()
 
 
-def _inside_screen(page, selector: str) -> None:
-    box = page.locator(selector).bounding_box()
-    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= SCREEN["height"], box
+# Page-side: the first element under `sel` has a size and lies between the top and the
+# bottom of a screen `h` pixels high.
+INSIDE = """([sel, h]) => { const e = document.querySelector(sel); if (!e) return false;
+  const r = e.getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= h; }"""
+
+
+def _inside_screen(page, selector: str, timeout: int = 15_000) -> None:
+    """Wait until ``selector`` lies inside the screen's height (Streamlit lays columns out
+    again as images arrive, so one reading of the box can come too early)."""
+    try:
+        page.wait_for_function(INSIDE, arg=[selector, SCREEN["height"]], polling=100, timeout=timeout)
+    except PlaywrightTimeoutError:
+        box = page.locator(selector).bounding_box()
+        raise AssertionError(f"{selector} is not inside a {SCREEN['height']} px high screen: {box}") from None
 
 
 def test_the_conditional_page_draws_the_style_grid(page, app_url, artifacts_dir):

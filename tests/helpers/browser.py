@@ -266,14 +266,18 @@ def slider_step_ms(page, slider: str = ".st-key-z1_slider", container: str = ".s
     loaded).
 
     Starts from an idle app: an image still arriving from an earlier run would otherwise
-    count as this step's result."""
+    count as this step's result. Returns once the step's own run has ended too (the page
+    draws the new z before that run starts), so steps in a row do not overlap."""
     wait_for_app_run(page)
     old = decoded_src(page, container)
     thumb = page.locator(f"{slider} input[type=range]")
     thumb.focus()
+    runs = runs_ended(page)
     _mark(page)
     thumb.press("ArrowRight")
-    return _elapsed_when(page, SRC_CHANGED, [container, old])
+    elapsed = _elapsed_when(page, SRC_CHANGED, [container, old])
+    wait_for_run_after(page, runs)
+    return elapsed
 
 
 CANVAS_Z = "(sel) => { const c = document.querySelector(sel); return c ? c.dataset.z || '' : ''; }"
