@@ -20,13 +20,11 @@ from tests.helpers.browser import (
     decoded_src,
     empty_spot,
     open_explorer,
-    runs_ended,
     slider_step_ms,
     streamlit_server,
     use_map,
     wait_for_app_run,
     wait_for_map_markers,
-    wait_for_run_after,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
@@ -70,9 +68,7 @@ def test_a_slider_step_redraws_the_canvas_with_pytorchs_pixels(explorer, vae_che
     before = canvas_pixels(page)
     assert before["z"] == [0, 0] and before["source"] == "sliders"
     _assert_model_pixels(before, vae_checkpoint.model)
-    wait_for_app_run(page)
-    runs = runs_ended(page)
-    slider_step_ms(page)  # ArrowRight on z1; returns once the canvas shows the new z
+    slider_step_ms(page)  # ArrowRight on z1; returns once the canvas shows the new z and its run ended
     after = canvas_pixels(page)
     assert after["z"] == [0.05, 0]
     pixels = _assert_model_pixels(after, vae_checkpoint.model)
@@ -80,8 +76,7 @@ def test_a_slider_step_redraws_the_canvas_with_pytorchs_pixels(explorer, vae_che
     expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00): the decoder mean")
     # the map's star follows in the page (the slider's fragment run does not redraw the map)
     wait_for_map_markers(page, None, [0.05, 0.0], TIMEOUT)
-    wait_for_run_after(page, runs)  # the slider's own rerun is over, and kept the drawing
-    assert canvas_pixels(page)["pixels"] == after["pixels"]
+    assert canvas_pixels(page)["pixels"] == after["pixels"]  # the slider's run kept the drawing
     # the rerun mounted the view again: one mouse move still draws once under the cursor
     # (no listener left behind). Drawings are told apart by their source: a mount draws the
     # sliders' z again, and a later rerun may mount the view once more at any time.
@@ -168,17 +163,13 @@ def test_the_conditional_pages_style_sliders_decode_in_the_page_with_the_label(p
     start = canvas_pixels(page, ".st-key-cvae_decoded")
     assert start["z"] == [0, 0]
     _assert_model_pixels(start, cvae, y=0)
-    slider = page.locator(".st-key-cvae_z1_slider input[type=range]")
-    slider.focus()
-    runs = runs_ended(page)
-    slider.press("ArrowRight")
-    _wait_canvas(page, canvas, "c.dataset.z !== '0,0'")
+    # ArrowRight on z1; returns once the canvas shows the new z and the step's run is over
+    # (the label change below must come after it)
+    slider_step_ms(page, ".st-key-cvae_z1_slider", ".st-key-cvae_decoded")
     step = canvas_pixels(page, ".st-key-cvae_decoded")
     assert step["z"][0] > 0 and step["z"][1] == 0
     assert not np.array_equal(_assert_model_pixels(step, cvae, y=0), np.asarray(start["pixels"]) / 255)
-    # a new label reruns the fragment; the page then decodes with it (once the z step's
-    # run, which the page's drawing does not wait for, is over)
-    wait_for_run_after(page, runs)
+    # a new label reruns the fragment; the page then decodes with it
     label = page.locator(".st-key-cvae_condition_label input[type=range]")
     label.focus()
     label.press("ArrowRight")

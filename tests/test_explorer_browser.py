@@ -11,11 +11,9 @@ from tests.helpers.browser import (
     empty_spot,
     isolated_points,
     open_explorer,
-    runs_ended,
     slider_step_ms,
     wait_for_app_run,
     wait_for_map_markers,
-    wait_for_run_after,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
@@ -75,12 +73,11 @@ def test_click_after_click_each_reaches_its_panel_and_the_map_is_kept(explorer):
     # to its mu (a click is an event, not a selection that has to change)
     point = points[1]
     at_mu = f"z = ({_snap(point['x']):.2f}, {_snap(point['y']):.2f})"
-    slider = page.locator(".st-key-z1_slider input[type=range]")
-    slider.focus()
-    runs = runs_ended(page)
-    slider.press("ArrowRight")  # one step (0.05): one rerun, which the click must come after
-    expect(page.locator(".st-key-decoded_image")).not_to_contain_text(at_mu, timeout=TIMEOUT)
-    wait_for_run_after(page, runs)  # the page draws the new z itself: wait for the step's run
+    page.mouse.move(0, 0)  # off the map: the decoder shows the sliders' z again
+    page.wait_for_function("() => document.querySelector('.st-key-decoded_image canvas.vx-canvas')"
+                           ".dataset.source === 'sliders'", timeout=TIMEOUT)
+    slider_step_ms(page)  # one step on z1 (0.05); returns once its run, which the click must follow, is over
+    expect(page.locator(".st-key-decoded_image")).not_to_contain_text(at_mu)
     click_screen(page, point["px"], point["py"])
     expect(page.locator(".st-key-decoded_image")).to_contain_text(at_mu, timeout=TIMEOUT)
 

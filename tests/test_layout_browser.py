@@ -5,7 +5,7 @@ PCA page's legends lie inside the screen without scrolling (skips without chromi
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.browser import GRID_CANVAS, open_explorer, runs_ended, wait_for_app_run, wait_for_run_after
+from tests.helpers.browser import GRID_CANVAS, open_explorer, wait_for_app_run
 from tests.test_compare_browser import TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
@@ -80,14 +80,12 @@ def test_the_manifold_grid_ends_on_a_laptop_screen(page, app_url, artifacts_dir)
     grid_image = GRID_CANVAS  # the grid drawn from raw pixels (explorer/ui/browser_grid.py)
     _expect_inside(page, grid_image)
     page.screenshot(path=str(artifacts_dir / "layout-explorer-grid-1366x768.png"))
-    wait_for_app_run(page)
-    runs = runs_ended(page)
     page.get_by_role("link", name="Manifold grid").click()
-    # the Explorer has a "Manifold grid" heading and a grid too: wait for the page's title,
-    # then for the page change's run to end
+    # the Explorer has a "Manifold grid" heading and a grid too: wait for the page's own
+    # title (its run has started), then for that run to end
     expect(page.locator("h1")).to_have_text("Manifold grid", timeout=TIMEOUT)
     page.locator(grid_image).wait_for(timeout=TIMEOUT)
-    wait_for_run_after(page, runs)
+    wait_for_app_run(page)
     _expect_inside(page, grid_image)
     assert page.evaluate(MAIN_SCROLL) == 0
     page.screenshot(path=str(artifacts_dir / "layout-manifold-grid-1366x768.png"))

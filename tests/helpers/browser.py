@@ -267,17 +267,26 @@ def slider_step_ms(page, slider: str = ".st-key-z1_slider", container: str = ".s
 
     Starts from an idle app: an image still arriving from an earlier run would otherwise
     count as this step's result. Returns once the step's own run has ended too (the page
-    draws the new z before that run starts), so steps in a row do not overlap."""
+    draws the new z before that run has started; the run's new data for the view shows
+    that it has), so steps in a row do not overlap."""
     wait_for_app_run(page)
     old = decoded_src(page, container)
     thumb = page.locator(f"{slider} input[type=range]")
     thumb.focus()
-    runs = runs_ended(page)
     _mark(page)
     thumb.press("ArrowRight")
     elapsed = _elapsed_when(page, SRC_CHANGED, [container, old])
-    wait_for_run_after(page, runs)
+    page.wait_for_function(SERVER_Z_DRAWN, arg=container, timeout=60_000)
+    wait_for_app_run(page)
     return elapsed
+
+
+#: The browser decoder's view in `sel` has the server's data for the z its canvas shows (a
+#: run with the new z has reached the page); true for the server's image (no view).
+SERVER_Z_DRAWN = """(sel) => { const v = document.querySelector(sel + ' .vx-view'); if (!v) return true;
+  const c = v.querySelector('canvas'); if (!c.dataset.z || !v.dataset.serverZ) return false;
+  const a = c.dataset.z.split(',').map(Number), b = v.dataset.serverZ.split(',').map(Number);
+  return a.length === b.length && a.every((x, j) => Math.abs(x - b[j]) < 1e-9); }"""
 
 
 CANVAS_Z = "(sel) => { const c = document.querySelector(sel); return c ? c.dataset.z || '' : ''; }"

@@ -76,6 +76,9 @@ function mountView(component) {
   // Streamlit calls this function again whenever the element's data changes, but runs the
   // returned cleanup only when the element goes away: end the previous mount's listeners here.
   if (root.__vxCleanup) root.__vxCleanup();
+  // the z of the server's latest run (the sliders' z then): tests wait for it to know that
+  // a step's run has reached the page, which draws the new z before that run starts
+  root.dataset.serverZ = data.z.join(",");
   const canvas = root.querySelector("canvas"), caption = root.querySelector(".vx-caption");
   const ctx = canvas.getContext("2d");
   canvas.style.width = `${data.size}px`;  // max-width 100% and aspect-ratio 1 in the CSS
