@@ -89,7 +89,12 @@ RUNS_ENDED_JS = """() => {
 
 
 def runs_ended(page) -> int:
-    """Script runs finished since the counter was installed (installs it on the first call)."""
+    """Script runs finished since the counter was installed (installs it on the first call).
+
+    It counts the app's script state leaving "running" in the DOM. When the server sends a
+    run's messages in a burst (it is starved, e.g. while sessions train), the browser can
+    render "running" and "notRunning" at once and the run goes uncounted: where an action's
+    run has a visible effect of its own, wait for that effect, then :func:`wait_for_app_run`."""
     return page.evaluate(RUNS_ENDED_JS)
 
 
