@@ -52,6 +52,21 @@ class Likelihood:
         """
         raise NotImplementedError
 
+    def nll_samples(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z_s) for S codes per image, without copying the images S times.
+
+        Args:
+            params: decoder output for S codes of each of B images, (S, B, C, H, W).
+            x: the B images (B, C, H, W), pixels in [0, 1].
+
+        Returns:
+            (S, B) nats. Equals :meth:`nll` on the flattened rows; subclasses may
+            override it with a faster form of the same value.
+        """
+        s, b = params.shape[:2]
+        return self.nll(params.reshape(s * b, *params.shape[2:]), x.expand(s, *x.shape).reshape(s * b, *x.shape[1:])
+                        ).reshape(s, b)
+
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """E[x|z], (B, C, H, W): pixels in [0, 1], except for :class:`GaussianIdentity`,
         whose mean is unbounded (clip it with :func:`display_pixels` to draw it)."""
@@ -75,6 +90,13 @@ class Bernoulli(Likelihood):
 
     def nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(params, x, reduction="none").flatten(1).sum(dim=1)
+
+    def nll_samples(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(S, B) nats: sum softplus(l) - x * l, the binary cross-entropy with logits l
+        written so the images broadcast over the S codes (the sum x . l is one batched
+        matrix product)."""
+        logits = params.flatten(2)  # (S, B, P)
+        return F.softplus(logits).sum(dim=2) - torch.einsum("sbp,bp->sb", logits, x.flatten(1).to(logits.dtype))
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(params)
