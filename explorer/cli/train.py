@@ -4,7 +4,8 @@ Usage::
 
     python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.safetensors
 
-``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
+``--iw-samples K`` trains on the importance-weighted bound, ``--binarize dynamic`` on
+binary draws of the images. ``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
 trains a denoising model (the loss compares with the clean image); ``--architecture conv``
 the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
 linear autoencoder (one linear layer each way, identity mean, squared error).
@@ -21,7 +22,7 @@ import torch
 
 from explorer.cli.options import DefaultsHelpFormatter
 from explorer.cli.progress import EpochBars, write
-from explorer.core.config import ARCHITECTURES, INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
+from explorer.core.config import ARCHITECTURES, BINARIZATIONS, INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
 
 
 def _print_epoch(record) -> None:
@@ -71,6 +72,12 @@ def parser() -> argparse.ArgumentParser:
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
                    help="masking probability or Gaussian noise std")
+    p.add_argument("--iw-samples", type=int, default=t.iw_samples, metavar="K",
+                   help="train on the importance-weighted bound with K samples per image (Burda et al. "
+                        "2015); 1: the ELBO. Needs --beta 1")
+    p.add_argument("--binarize", choices=BINARIZATIONS, default=t.binarize,
+                   help="dynamic: each training image is drawn as binary pixels ~ Bernoulli(grey level) "
+                        "every time it is used (the published tables' protocol); none: grey levels")
     p.add_argument("--device", default="cpu",
                    help="torch device to train on, e.g. cuda; the saved weights and the "
                         "final test metrics are computed on the CPU either way")
@@ -88,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from explorer.core.files import check_writable
     from explorer.core.limits import absurd_results, check_training_limits, reconstruction_bound
     from explorer.core.metrics import evaluate
-    from explorer.core.models import build_model
+    from explorer.core.models import build_model, model_class
     from explorer.core.train import TrainingDiverged, train
 
     p = parser()
@@ -108,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
                                    likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
-                                   input_noise=args.input_noise, noise_level=args.noise_level)
+                                   input_noise=args.input_noise, noise_level=args.noise_level,
+                                   iw_samples=args.iw_samples, binarize=args.binarize)
+        if train_config.iw_samples > 1 and not (model_class(model_config.kind).is_variational
+                                                and model_config.beta == 1):
+            raise ValueError("--iw-samples above 1 trains a variational model with --beta 1")
         check_training_limits(model_config, train_config)
         data = load_mnist()
     except (ValueError, DataError) as exc:

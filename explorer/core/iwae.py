@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from explorer.core.models import Autoencoder
+from explorer.core.objective import log_importance_weights
 
 @torch.inference_mode()
 def importance_weighted_nll(
@@ -86,25 +87,19 @@ def _batch_nll(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, k: i
                on_progress: Callable[[int], None] | None = None) -> torch.Tensor:
     """-L_k for one batch of images (B,), float64, accumulating logsumexp over sample chunks.
 
-    Each chunk decodes s codes of every image as one (s * B)-row batch; the images are
-    broadcast against the s codes (:meth:`Likelihood.nll_samples`), never copied s times.
+    Each chunk decodes s codes of every image as one (s * B)-row batch
+    (:func:`explorer.core.objective.log_importance_weights`, the training bound's own
+    weights); the images are broadcast against the s codes, never copied s times.
     """
     mu, logvar = model.encode(x, y)
     b, latent_dim = mu.shape
-    std = torch.exp(0.5 * logvar)
     chunk = max(1, min(k, max_rows // b))
     total = torch.full((b,), -math.inf, dtype=torch.float64, device=x.device)
     for done in range(0, k, chunk):
         s = min(chunk, k - done)
         eps = torch.randn((s, b, latent_dim), generator=generator, dtype=mu.dtype, device=mu.device)
-        z = mu + std * eps  # (s, b, L)
-        flat_y = None if y is None else y.repeat(s)
-        params = model.decode(z.reshape(s * b, latent_dim), flat_y)
-        log_px_z = -model.likelihood.nll_samples(params.reshape(s, b, *params.shape[1:]), x)
-        # log p(z) - log q(z|x) = -1/2 sum_j (z_j^2 - eps_j^2 - logvar_j): the 2 pi terms cancel
-        log_pz_qz = -0.5 * (z.pow(2) - eps.pow(2) - logvar).sum(dim=-1)
-        log_w = (log_px_z + log_pz_qz).double()
-        total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0))
+        log_w, _ = log_importance_weights(model, x, mu, logvar, eps, y)
+        total = torch.logaddexp(total, torch.logsumexp(log_w.double(), dim=0))
         if on_progress is not None:
             on_progress(s * b)
     return -(total - math.log(k))
