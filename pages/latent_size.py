@@ -70,12 +70,10 @@ def kl_panel(entry, name: str) -> None:
 
 
 FIGURE_2_PAPER = (
-    "**The paper's Figure 2.** Kingma & Welling (2013) plot the estimated variational lower bound per "
-    "datapoint (vertical) against the number of training samples evaluated (horizontal, log scale, up to "
-    "10^8) for MNIST with N_z = 3, 5, 10, 20 and 200 and for the Frey faces, one panel per N_z, with train "
-    "and test curves of their AEVB against the wake-sleep algorithm. AEVB converges faster and reaches a "
-    "higher bound in every panel, and train and test curves stay together: more latent variables did not "
-    "overfit, which they credit to the regularising KL term of the bound."
+    "**The paper's Figure 2** (Kingma & Welling 2013): lower bound per datapoint against training samples "
+    "evaluated (log scale, up to 10^8), one panel per latent size (MNIST N_z = 3, 5, 10, 20, 200; Frey "
+    "faces), train and test curves of AEVB against wake-sleep. AEVB converges faster and higher in every "
+    "panel; train and test stay together, so more latent variables did not overfit (the KL term regularises)."
 )
 
 
@@ -105,12 +103,11 @@ def figure2_panel(models: dict) -> None:
     with text_col:
         st.markdown(FIGURE_2_PAPER)
         st.markdown(
-            f"**Here**, from the training history stored in each checkpoint: the test lower bound (-ELBO on the "
-            f"10,000 test digits after each epoch, solid) and the train bound (minus the mean training loss over "
-            f"the epoch, dashed; beta = 1, so it is the ELBO) for each latent size, up to {samples:,.0f} samples. "
-            f"At the end, nats per image: {finals}. {trend} These are grey-level digits scored by a Bernoulli "
-            f"decoder (not a normalised density for grey values), so the levels are not directly comparable with "
-            f"the paper's axis; the train curve averages over an epoch in which the model changes.")
+            f"**Here**, from each checkpoint's stored history: test bound (-ELBO on the 10,000 test digits "
+            f"after each epoch) and train bound (minus the epoch's mean training loss; beta = 1), up to "
+            f"{samples:,.0f} samples. Final, nats per image: {finals}. {trend} Grey-level digits under a "
+            f"Bernoulli decoder (not a normalised density for grey values): the levels are not directly "
+            f"comparable with the paper's axis.")
 
 
 def latent_size_page() -> None:

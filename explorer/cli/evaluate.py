@@ -104,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         if model.is_variational and args.protocol == "binarized":
             progress = None
 
-            def next_draw(d: int) -> None:
+            def next_draw(d: int) -> None:  # one bar over the draws, or one per draw's IW estimate
                 nonlocal progress
+                if binarized_k == 0:
+                    progress = progress or bar(args.draws, "binarized draws", "draw")
+                    progress.update(0 if d == 0 else 1)
+                    return
                 if progress is not None:
                     progress.close()
                 progress = _iw_bar(len(images), binarized_k, f"binarized draw {d + 1}/{args.draws}")
@@ -116,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                                             on_draw=next_draw, on_progress=lambda n: progress.update(n))
             finally:
                 if progress is not None:
+                    if binarized_k == 0:
+                        progress.update(progress.total - progress.n)
                     progress.close()
             metrics.update(scores.to_dict())
     except RuntimeError as exc:  # a device that does not exist here

@@ -72,7 +72,8 @@ def lower_bound_curves(history: list[dict], images_per_epoch: int) -> dict[str, 
 
 def lower_bound_figure(curves: dict[str, dict[str, np.ndarray]], height: int = 430, font_size: int = 15) -> go.Figure:
     """Lower bound per image against training samples evaluated (log axis), one colour per
-    model: test solid, train dashed (the layout of Kingma & Welling 2013, Figure 2).
+    model: test solid, train dashed (the layout of Kingma & Welling 2013, Figure 2); the
+    legend names each model once (its test trace), ticks at 1 and 3 times powers of ten.
 
     Args:
         curves: model name -> :func:`lower_bound_curves` output.
@@ -88,11 +89,16 @@ def lower_bound_figure(curves: dict[str, dict[str, np.ndarray]], height: int = 4
         for part, dash in (("test", "solid"), ("train", "dash")):
             fig.add_trace(go.Scatter(
                 x=c["samples"], y=c[part], mode="lines", name=f"{name} {part}", line={"color": color, "dash": dash},
-                legendgroup=name,
+                legendgroup=name, showlegend=part == "test",
                 hovertemplate=f"{name}, {part}<br>%{{x:.3s}} samples<br>bound %{{y:.2f}} nats<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 70, "r": 10, "t": 10, "b": 50}, font={"size": font_size},
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
-    fig.update_xaxes(title_text="training samples evaluated", type="log")
+    fig.update_layout(height=height, margin={"l": 70, "r": 10, "t": 40, "b": 50}, font={"size": font_size},
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0,
+                              "font": {"size": font_size}, "title": {"text": "solid: test, dashed: train"}})
+    samples = np.concatenate([c["samples"] for c in curves.values()]) if curves else np.array([1.0])
+    ticks = [m * 10.0**e for e in range(int(np.log10(samples.min())), int(np.log10(samples.max())) + 1) for m in (1, 3)
+             if samples.min() <= m * 10.0**e <= samples.max()]
+    fig.update_xaxes(title_text="training samples evaluated (log scale)", type="log", tickvals=ticks,
+                     ticktext=[f"{t / 1e6:g}M" if t >= 1e6 else f"{t / 1e3:g}k" for t in ticks])
     fig.update_yaxes(title_text="lower bound (nats/image)")
     return _readable(fig, font_size)
 
