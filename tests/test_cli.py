@@ -75,3 +75,17 @@ def test_check_writable_finds_folders_and_read_only_places(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="cannot write"):
         check_writable(tmp_path / "file" / "x.safetensors")  # a file where a folder should be
+
+
+def test_evaluate_binarized_protocol_reports_mean_and_spread_with_bars_on_stderr():
+    proc = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", "checkpoints/mnist_vae_z2.pt",
+                           "--iw-samples", "2", "--protocol", "binarized", "--draws", "2", "--binarized-iw-samples", "2"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert len(out["binarized_test_neg_elbo_per_draw"]) == 2 and out["binarized_draws"] == 2
+    assert out["binarized_test_neg_elbo"] == sum(out["binarized_test_neg_elbo_per_draw"]) / 2
+    assert out["binarized_test_neg_elbo_std"] > 0 and out["binarized_iw_samples"] == 2
+    # the same model on binary draws of the same digits: a figure near the grey-level one
+    assert abs(out["binarized_test_neg_elbo"] - out["test_neg_elbo"]) < 10
+    assert "-log p(x), k=2" in proc.stderr and "binarized draw 2/2" in proc.stderr and "sample/s" in proc.stderr
