@@ -55,7 +55,7 @@ def _timed(fn):
 
 def main() -> None:
     parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("checkpoint", nargs="?", default="checkpoints/mnist_vae_z2.pt", help="a variational model")
+    parser.add_argument("checkpoint", nargs="?", default="checkpoints/mnist_vae_z2.safetensors", help="a variational model")
     parser.add_argument("--images", type=int, default=200, help="test images to time on")
     parser.add_argument("--k", type=int, default=500, help="importance samples per image")
     parser.add_argument("--full-k", type=int, default=5000, help="k to extrapolate to (10,000 images)")

@@ -78,7 +78,7 @@ def test_check_writable_finds_folders_and_read_only_places(tmp_path):
 
 
 def test_evaluate_binarized_protocol_reports_mean_and_spread_with_bars_on_stderr():
-    proc = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", "checkpoints/mnist_vae_z2.pt",
+    proc = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", "checkpoints/mnist_vae_z2.safetensors",
                            "--iw-samples", "2", "--protocol", "binarized", "--draws", "2", "--binarized-iw-samples", "2"],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -9,7 +9,7 @@ from explorer.ui.family_figures import lower_bound_curves
 from conftest import REPO, chart_spec, plotly_array
 
 CHECKPOINTS = REPO / "checkpoints"
-FILES = {"z=2": "mnist_vae_z2.pt", "z=5": "mnist_vae_z5.safetensors", "z=10": "mnist_vae_z10.safetensors",
+FILES = {"z=2": "mnist_vae_z2.safetensors", "z=5": "mnist_vae_z5.safetensors", "z=10": "mnist_vae_z10.safetensors",
          "z=20": "mnist_vae_z20.safetensors"}
 
 
