@@ -72,6 +72,16 @@ def _iw_bar(images: int, k: int, desc: str):
     return bar(images * k, desc, "sample")
 
 
+def _refused(metrics: dict, checkpoint: Path) -> bool:
+    """Print the one-line error and say True when a metric is not finite (broken weights)."""
+    bad = [name for name, value in metrics.items()
+           if value is not None and not all(map(math.isfinite, value if isinstance(value, list) else [value]))]
+    if bad:
+        print(f"error: {checkpoint}: the model gives non-finite {', '.join(bad)} on the test set "
+              "(corrupt or diverged weights)", file=sys.stderr)
+    return bool(bad)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate the checkpoint named on the command line; exit 2 on a bad file."""
     p = parser()
@@ -90,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     model = checkpoint.model
     metrics = evaluate(model, images, labels)
     metrics.update(per_dimension_metrics(model, images, labels))
+    if _refused(metrics, args.checkpoint):  # before minutes of sampling from broken weights
+        return 2
     try:
         device = torch.device(args.device)
         if model.is_variational and args.iw_samples > 0:
@@ -130,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         model.to("cpu")
-    bad = [name for name, value in metrics.items()
-           if value is not None and not all(map(math.isfinite, value if isinstance(value, list) else [value]))]
-    if bad:
-        print(f"error: {args.checkpoint}: the model gives non-finite {', '.join(bad)} on the test set "
-              "(corrupt or diverged weights)", file=sys.stderr)
+    if _refused(metrics, args.checkpoint):
         return 2
     print(json.dumps(metrics, allow_nan=False))
     return 0
