@@ -89,3 +89,13 @@ def test_evaluate_binarized_protocol_reports_mean_and_spread_with_bars_on_stderr
     # the same model on binary draws of the same digits: a figure near the grey-level one
     assert abs(out["binarized_test_neg_elbo"] - out["test_neg_elbo"]) < 10
     assert "-log p(x), k=2" in proc.stderr and "binarized draw 2/2" in proc.stderr and "sample/s" in proc.stderr
+
+
+def test_the_classifier_reports_every_batch_to_its_progress_callback(mnist):
+    from explorer.core.classifier import ClassifierConfig, train_classifier
+
+    seen = []
+    train_classifier(mnist.train_images[:200], mnist.train_labels[:200], ClassifierConfig(architecture="mlp",
+                     hidden_sizes=(16,)), epochs=2, batch_size=64, on_batch=lambda *a: seen.append(a))
+    assert [(e, b, n) for e, b, n, _ in seen] == [(e, b, 4) for e in (1, 2) for b in (1, 2, 3, 4)]
+    assert all(loss > 0 for *_, loss in seen)
