@@ -23,8 +23,8 @@ and one and a half times it). Students arrive spread over ``--ramp-s``. The scri
 
 Before the class, one student alone goes through the script ``--probe-rounds`` times
 (no training) and the server's CPU time is read around each of its actions: that is the
-CPU-ms per action (median over its rounds; the first round's page load, which pays for
-imports and caches, is left out). The server is the ``streamlit`` process listening on
+CPU-ms per action (median over its rounds). Before it, every server process is warmed up: one session
+opens the Explorer and Compare pages on its own port. The server is the ``streamlit`` process listening on
 the URL's port, or, behind a proxy started by ``python -m explorer.serve``, the
 ``streamlit`` processes beside the proxy (``--pid`` names them instead). CPU seconds come
 from ``/proc/<pid>/stat``, RSS from ``/proc/<pid>/status``.
@@ -131,6 +131,26 @@ def server_pids(url: str) -> list[int]:
         return [owner]
     parent = _ppid(owner)
     return sorted(pid for pid in _pids() if _ppid(pid) == parent and pid != owner and "streamlit" in _cmdline(pid))
+
+
+def listening_ports(pid: int) -> list[int]:
+    """The TCP ports ``pid`` listens on (from /proc)."""
+    try:
+        inodes = {os.readlink(fd)[len("socket:["):-1] for fd in Path(f"/proc/{pid}/fd").iterdir()
+                  if os.readlink(fd).startswith("socket:[")}
+    except OSError:
+        return []
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return sorted(ports)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -370,14 +390,31 @@ async def probe(url: str, servers: Servers, args) -> dict[str, float]:
     try:
         for round_ in range(args.probe_rounds):
             await student.one_pass()
-            if round_ == 0:
-                record.cpu_ms["open_explorer"].clear()  # the first load pays for imports and caches
     finally:
         await student.session.close()
     out = {name: round(statistics.median(v), 1) for name, v in record.cpu_ms.items() if v}
     if record.messages:
         out["errors"] = record.messages[:10]
     return out
+
+
+async def warm_up(pids: list[int], args) -> list[str]:
+    """Open the Explorer and Compare pages once on every server process, straight on its
+    own port (past any proxy), so that each has loaded its models and caches before the
+    memory per session is measured. Returns the errors."""
+    problems = []
+    for pid in pids:
+        for port in listening_ports(pid):
+            session = StreamlitSession(f"http://127.0.0.1:{port}", run_timeout_s=args.run_timeout_s,
+                                       follow_auto_reruns=False)
+            try:
+                await session.open()
+                await session.rerun(page="compare")
+            except SessionError as exc:
+                problems.append(f"warm-up of pid {pid} port {port}: {exc}")
+            finally:
+                await session.close()
+    return problems
 
 
 async def run_class(url: str, args) -> dict:
@@ -387,6 +424,9 @@ async def run_class(url: str, args) -> dict:
     report: dict = {"url": url, "students": args.students, "minutes": args.minutes, "think_s": args.think_s,
                     "ramp_s": args.ramp_s, "server_pids": pids, "cpu_count": os.cpu_count(),
                     "load_average_start": os.getloadavg()}
+    warm_problems = await warm_up(pids, args)
+    if warm_problems:
+        report["warm_up_errors"] = warm_problems
     if args.probe_rounds:
         report["cpu_ms_per_action_alone"] = await probe(url, servers, args)
     record = Record()
