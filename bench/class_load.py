@@ -6,8 +6,8 @@ Usage::
 
 Each student is one :class:`bench.st_client.StreamlitSession` (what a browser tab is to
 the server, no page drawn) and follows the script below, again and again until the
-minutes are over, with a think time between actions (``--think-s``, uniform between half
-and one and a half times it). Students arrive spread over ``--ramp-s``. The script:
+minutes are over (or ``--passes`` times), with a think time between actions
+(``--think-s``, uniform between half and one and a half times it). Students arrive spread over ``--ramp-s``. The script:
 
 1. ``open_explorer``: load the app (first pass) or go back to the Explorer page;
 2. ``click`` x5: a click on a random test digit of the map (the map's ``click`` event, as
@@ -356,10 +356,12 @@ class Student:
             await self.think()
             await self.train()
 
-    async def run(self, until: float, first_page: asyncio.Event | None = None) -> None:
+    async def run(self, until: float, first_page: asyncio.Event | None = None, passes: int = 0) -> None:
         try:
-            while time.monotonic() < until:
+            done = 0
+            while time.monotonic() < until and (not passes or done < passes):
                 await self.one_pass()
+                done += 1
                 if first_page is not None and not first_page.is_set():
                     first_page.set()
                 if self.session._ws is None:
@@ -442,7 +444,7 @@ async def run_class(url: str, args) -> dict:
 
         async def go(student=student, delay=delay, event=first_pages[k]):
             await asyncio.sleep(delay)
-            await student.run(until, event)
+            await student.run(until, event, args.passes)
 
         tasks.append(asyncio.create_task(go()))
     await asyncio.gather(*(e.wait() for e in first_pages))
@@ -480,6 +482,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=2.0, help=f"length of the class, at most {MAX_MINUTES}")
     parser.add_argument("--think-s", type=float, default=3.0, help="mean pause between a student's actions")
     parser.add_argument("--ramp-s", type=float, default=20.0, help="students arrive spread over this many seconds")
+    parser.add_argument("--passes", type=int, default=0,
+                        help="passes through the script per student, at most (0: until the minutes are over)")
     parser.add_argument("--probe-rounds", type=int, default=3, help="passes of the lone student measuring CPU (0: none)")
     parser.add_argument("--train-every", type=int, default=10, help="every k-th student trains once (0: none)")
     parser.add_argument("--train-epochs", type=int, default=2)

@@ -152,16 +152,24 @@ class StreamlitSession:
     def _cookie_header(self) -> dict[str, str]:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
+    async def _load_page(self) -> None:
+        try:
+            await asyncio.to_thread(self._fetch_page)
+        except OSError as exc:  # refused, reset, or an HTTP error (a proxy's 503)
+            raise SessionError(f"could not load {self.url}/: {exc}") from exc
+
     async def open(self, query_string: str = "") -> RunResult:
         """Load the page and connect: the first run (the default page) and its result."""
-        await asyncio.to_thread(self._fetch_page)
+        await self._load_page()
         await self._connect()
         return await self.rerun(query_string=query_string)
 
     async def _connect(self) -> None:
         ws_url = "ws" + self.url[len("http"):] + "/_stcore/stream"
-        # a reconnect names the old session, as the frontend does (third subprotocol entry)
-        protocols = ["streamlit", "", self.session_id] if self.session_id else ["streamlit"]
+        # as the frontend's getSessionTokens: the XSRF cookie (or a placeholder), then, on a
+        # reconnect, the old session's id
+        token = self.cookies.get("_streamlit_xsrf") or "PLACEHOLDER_AUTH_TOKEN"
+        protocols = ["streamlit", token, *([self.session_id] if self.session_id else [])]
         try:
             self._ws = await connect(ws_url, subprotocols=protocols, additional_headers=self._cookie_header(),
                                      max_size=None, open_timeout=30, ping_interval=None)
@@ -178,7 +186,7 @@ class StreamlitSession:
         """After a lost connection: fetch the page again (a proxy may set a new affinity
         cookie), reconnect naming the old session, and rerun the current page."""
         await self._close_ws()
-        await asyncio.to_thread(self._fetch_page)
+        await self._load_page()
         await self._connect()
         return await self.rerun()
 
