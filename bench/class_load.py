@@ -426,7 +426,7 @@ async def run_class(url: str, args) -> dict:
     report: dict = {"url": url, "students": args.students, "minutes": args.minutes, "think_s": args.think_s,
                     "ramp_s": args.ramp_s, "server_pids": pids, "cpu_count": os.cpu_count(),
                     "load_average_start": os.getloadavg()}
-    warm_problems = await warm_up(pids, args)
+    warm_problems = await warm_up(pids, args) if args.warm_up else []
     if warm_problems:
         report["warm_up_errors"] = warm_problems
     if args.probe_rounds:
@@ -491,6 +491,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-wait-s", type=float, default=180.0)
     parser.add_argument("--run-timeout-s", type=float, default=120.0)
     parser.add_argument("--no-reconnect", dest="reconnect", action="store_false")
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                        help="do not open the pages on each server first (MiB per session then includes its models)")
     parser.add_argument("--pid", type=int, action="append", help="a server process to measure (repeatable)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

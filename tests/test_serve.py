@@ -90,7 +90,7 @@ def test_proxy_config_passes_haproxy_check(tmp_path):
 def _args(**overrides) -> Namespace:
     base = dict(students=2, minutes=5.0, think_s=0.0, ramp_s=0.0, probe_rounds=0, train_every=0, train_epochs=1,
                 train_images=1000, train_wait_s=60.0, run_timeout_s=120.0, reconnect=False, pid=None, seed=0,
-                passes=1)
+                passes=1, warm_up=False)
     return Namespace(**{**base, **overrides})
 
 
