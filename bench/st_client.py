@@ -9,8 +9,8 @@ does: on connect, on a widget change, on a page change. It reads every ``Forward
 
 - ``new_element`` deltas: each widget's id by its user key (``$$ID-<hash>-<key>``), the
   fragment it belongs to (``Delta.fragment_id``), and ``exception`` elements (errors);
-- ``ref_hash`` messages: resolved from its own cache of ``metadata.cacheable`` messages,
-  whose hashes it reports in ``ClientState.cached_message_hashes`` as the frontend does,
+- ``ref_hash`` messages: resolved from the ``metadata.cacheable`` messages it received
+  (one copy per process), whose hashes it reports in ``ClientState.cached_message_hashes`` as the frontend does,
   so the server sends a large unchanged element (the map, the decoder's weights) once;
 - ``navigation``: the pages' script hashes by URL path;
 - ``script_finished``: the end of the run an action asked for (a run ended early for a
@@ -45,6 +45,9 @@ from websockets.exceptions import ConnectionClosed
 
 #: ``document.cookie = 'name=value; ...'`` in an html element's script: what a browser would keep.
 _SCRIPT_COOKIE = re.compile(r"document\.cookie\s*=\s*['\"]([A-Za-z0-9_]+)=([^;'\"]*)")
+#: Cacheable messages by hash, one copy for all sessions of this process (a 2 MB element
+#: is kept once, not once per student); each session reports only the hashes it received.
+_MESSAGES: dict[str, ForwardMsg] = {}
 EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
 
 
@@ -123,7 +126,7 @@ class StreamlitSession:
         self.auto_reruns: dict[str, float] = {}       # fragment id -> interval s
         self.auto_runs = 0
         self.closed_unexpectedly = False
-        self._cache: dict[str, ForwardMsg] = {}
+        self._cached: set[str] = set()  # hashes of the messages this session has (what it reports)
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._ticker: asyncio.Task | None = None
@@ -246,7 +249,7 @@ class StreamlitSession:
             for trigger in triggers:
                 kept[trigger.id] = trigger
             state.widget_states.widgets.extend(kept.values())
-            state.cached_message_hashes.extend(self._cache)
+            state.cached_message_hashes.extend(self._cached)
             loop = asyncio.get_running_loop()
             self._finished = loop.create_future()
             self._run_exceptions = []
@@ -331,7 +334,7 @@ class StreamlitSession:
 
     def _handle(self, msg: ForwardMsg) -> None:
         if msg.HasField("ref_hash"):
-            cached = self._cache.get(msg.ref_hash)
+            cached = _MESSAGES.get(msg.ref_hash) if msg.ref_hash in self._cached else None
             if cached is None:
                 self._run_exceptions.append(f"CacheMiss: the server referred to an unknown message {msg.ref_hash}")
                 return
@@ -340,7 +343,8 @@ class StreamlitSession:
             full.metadata.CopyFrom(msg.metadata)
             msg = full
         elif msg.metadata.cacheable and msg.hash:
-            self._cache[msg.hash] = msg
+            _MESSAGES.setdefault(msg.hash, msg)
+            self._cached.add(msg.hash)
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             if msg.new_session.initialize.session_id:
