@@ -16,7 +16,7 @@ from explorer.ui.session import require_router
 from explorer.ui.shipped import require_shipped
 
 #: Name on the page -> shipped file.
-MODELS = {"plain AE": "mnist_ae_z2.pt", "denoising AE": "mnist_dae_z2.safetensors",
+MODELS = {"plain AE": "mnist_ae_z2.safetensors", "denoising AE": "mnist_dae_z2.safetensors",
           "contractive AE": "mnist_cae_z2.safetensors"}
 PERTURBATIONS = {"noise": "Gaussian noise", "shift": "shift by one pixel"}
 NOISE_LEVELS = (0.05, 0.1, 0.2, 0.3)

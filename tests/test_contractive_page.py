@@ -11,7 +11,7 @@ from explorer.core.contractive import code_moves, contraction_summary
 from conftest import REPO, chart_spec
 
 CHECKPOINTS = REPO / "checkpoints"
-MAPS = {"plain": "mnist_ae_z2.pt", "denoising": "mnist_dae_z2.safetensors", "contractive": "mnist_cae_z2.safetensors"}
+MAPS = {"plain": "mnist_ae_z2.safetensors", "denoising": "mnist_dae_z2.safetensors", "contractive": "mnist_cae_z2.safetensors"}
 
 
 def _arrows(at, key):
