@@ -151,3 +151,13 @@ def test_contraction_summary_measures_moves_and_ignores_a_rescaled_code(mnist):
         assert scaled[name] == pytest.approx(base[name], rel=1e-4)
     with pytest.raises(ValueError, match="perturbation"):
         perturb(x, "rotate")
+
+
+def test_memory_estimate_counts_the_penalty():
+    """The SCAE encodes one more copy, the CAE's exact Jacobian keeps a backward graph per
+    code dimension: the refusal estimate (limits) orders them so."""
+    from explorer.core.limits import max_batch_size, training_memory_bytes
+
+    ae, cae, scae = (ModelConfig(kind=k, latent_dim=16, hidden_sizes=(64,)) for k in ("ae", "cae", "scae"))
+    assert training_memory_bytes(ae, 128) < training_memory_bytes(scae, 128) < training_memory_bytes(cae, 128)
+    assert max_batch_size(cae) < max_batch_size(scae) < max_batch_size(ae)
