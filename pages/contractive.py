@@ -93,9 +93,10 @@ def contractive_page() -> None:
                         f"moves **{n['noise_relative']:.0%}** (noise), **{n['shift_relative']:.0%}** (shift)",
                         help="Mean over the 10,000 test digits of ||J_h(x)||_F, and of the distance a code moves "
                              "under the perturbation, both as shares of the code spread (see the table).")
-            st.plotly_chart(_map(name, numbers[name], np.asarray(codes), labels.numpy(), start.numpy(), end.numpy(),
-                                 magnify, legend=name == "contractive AE"),
-                            key=f"cae_map_{name.split()[0]}", config={"displaylogo": False})
+            with st.container(key=f"cae_box_{name.split()[0]}"):
+                st.plotly_chart(_map(name, numbers[name], np.asarray(codes), labels.numpy(), start.numpy(),
+                                     end.numpy(), magnify, legend=name == "contractive AE"),
+                                key=f"cae_map_{name.split()[0]}", config={"displaylogo": False})
 
     table = pd.DataFrame({
         name: {"mean ||J||_F": n["jacobian"], "code spread": n["spread"], "||J||_F / spread": n["jacobian_relative"],
