@@ -20,8 +20,8 @@ _COMMON = "python -m explorer.cli.train --batch-size 128 --lr 1e-3 --lr-schedule
 #: which tests/test_shipped_checkpoints.py holds it to; the two legacy ``.pt`` files are remade
 #: as ``.safetensors``).
 COMMANDS: dict[str, str] = {
-    "mnist_vae_z2.pt": f"{_COMMON} --model vae --latent-dim 2 --epochs 60 --out checkpoints/mnist_vae_z2.safetensors",
-    "mnist_ae_z2.pt": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
+    "mnist_vae_z2.safetensors": f"{_COMMON} --model vae --latent-dim 2 --epochs 60 --out checkpoints/mnist_vae_z2.safetensors",
+    "mnist_ae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
     "mnist_cvae_z2.safetensors": f"{_COMMON} --model cvae --latent-dim 2 --epochs 60 "
                                  "--out checkpoints/mnist_cvae_z2.safetensors",
     "mnist_dae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --input-noise masking "
@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
                                       f"--out checkpoints/mnist_vae_z{z}.safetensors" for z in (5, 10, 20)},
     **{f"mnist_vae_z10_beta{b}.safetensors": f"{_COMMON} --model vae --latent-dim 10 --beta {b} --epochs 60 "
                                              f"--out checkpoints/mnist_vae_z10_beta{b}.safetensors" for b in ("0.5", "4")},
+    "mnist_cae_z2.safetensors": f"{_COMMON} --model cae --contraction 1 --latent-dim 2 --epochs 15 "
+                                "--out checkpoints/mnist_cae_z2.safetensors",
     "mnist_conv_vae_z2.safetensors": f"{_COMMON} --model vae --architecture conv --latent-dim 2 --epochs 100 "
                                      "--device cuda --out checkpoints/mnist_conv_vae_z2.safetensors",
     "mnist_linear_ae_z2.safetensors": "python -m explorer.cli.train --model ae --latent-dim 2 --hidden "
@@ -39,7 +41,7 @@ COMMANDS: dict[str, str] = {
 
 #: The VAEs of the Latent size and beta page: (file name, short name), z = 2 first.
 VAE_FAMILY: tuple[tuple[str, str], ...] = (
-    ("mnist_vae_z2.pt", "z=2"), ("mnist_vae_z5.safetensors", "z=5"), ("mnist_vae_z10.safetensors", "z=10"),
+    ("mnist_vae_z2.safetensors", "z=2"), ("mnist_vae_z5.safetensors", "z=5"), ("mnist_vae_z10.safetensors", "z=10"),
     ("mnist_vae_z20.safetensors", "z=20"), ("mnist_vae_z10_beta0.5.safetensors", "z=10, beta=0.5"),
     ("mnist_vae_z10_beta4.safetensors", "z=10, beta=4"),
 )
