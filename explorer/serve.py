@@ -14,7 +14,7 @@ in front of them, with a config it writes (:func:`haproxy_config`):
   sets its cookie anew. Streamlit's page reconnects by itself; the app then says that the
   server changed (:mod:`explorer.ui.replica`);
 - **websocket timeouts** long enough for a lesson: an idle connection is kept 3 hours
-  (``timeout tunnel``; Streamlit's server pings every 20 s anyway).
+  (``timeout tunnel``; Streamlit's server pings every 30 s anyway).
 
 Every replica reads and saves checkpoints in one folder (``EXPLORER_CHECKPOINT_DIR``,
 default ``checkpoints/``) and has its own training queue of ``EXPLORER_MAX_TRAININGS``
@@ -131,7 +131,7 @@ defaults
     timeout server 120s
     timeout http-request 30s
     timeout http-keep-alive 10s
-    # an upgraded websocket: idle for up to a lesson (Streamlit pings every 20 s)
+    # an upgraded websocket: idle for up to a lesson (Streamlit pings every 30 s)
     timeout tunnel {TUNNEL_TIMEOUT}
     timeout client-fin 10s
     timeout server-fin 10s
