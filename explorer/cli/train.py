@@ -5,8 +5,10 @@ Usage::
     python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.safetensors
 
 ``--iw-samples K`` trains on the importance-weighted bound, ``--binarize dynamic`` on
-binary draws of the images. ``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
-trains a denoising model (the loss compares with the clean image); ``--architecture conv``
+binary draws of the images. ``--model`` takes every kind in
+:data:`explorer.core.config.MODEL_KINDS`; ``--input-noise`` trains a denoising model (the
+loss compares with the clean image); ``--model cae --contraction 0.1`` a contractive AE
+(``scae`` its stochastic form, ``--contraction-noise``); ``--architecture conv``
 the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
 linear autoencoder (one linear layer each way, identity mean, squared error).
 """
@@ -46,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m explorer.cli.train", description=__doc__.split("\n")[0],
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("--model", choices=MODEL_KINDS, default=m.kind,
-                   help="model family: ae plain autoencoder, vae variational autoencoder, cvae conditional VAE")
+                   help="model family: ae plain autoencoder, vae variational autoencoder, cvae conditional VAE, "
+                        "cae contractive AE, scae stochastic contractive AE")
     p.add_argument("--latent-dim", type=int, default=m.latent_dim, help="size of the latent code z")
     p.add_argument("--architecture", choices=ARCHITECTURES, default=m.architecture,
                    help="mlp: fully connected; conv: Conv2D 32, 64 stride 2, 64, 64, dense --hidden, "
@@ -60,6 +63,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder-std", type=float, default=m.decoder_std, help="std of the Gaussian decoder")
     p.add_argument("--beta", type=float, default=m.beta,
                    help="weight of the KL term in the training loss (1: the ELBO)")
+    p.add_argument("--contraction", type=float, default=m.contraction, metavar="LAMBDA",
+                   help="cae/scae: lambda, the weight of the contraction penalty (cae: lambda * "
+                        "||J_h(x)||_F^2; scae: lambda * E||h(x) - h(x~)||^2; Rifai et al. 2011)")
+    p.add_argument("--contraction-noise", type=float, default=m.contraction_noise, metavar="SIGMA",
+                   help="scae: std of the Gaussian corruption x~ = x + sigma * eps (pixel units)")
     p.add_argument("--epochs", type=int, default=t.epochs, help="passes over the training images")
     p.add_argument("--batch-size", type=int, default=t.batch_size, help="images per Adam step")
     p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate (peak rate for cosine)")
@@ -67,7 +75,8 @@ def parser() -> argparse.ArgumentParser:
                    help="constant, or cosine decay to 0 over all steps")
     p.add_argument("--seed", type=int, default=t.seed,
                    help="seeds the weights, batch order, subset and noise")
-    p.add_argument("--subset", type=int, default=None, help="train on this many randomly chosen training images (default: all 60,000)")
+    p.add_argument("--subset", type=int, default=None,
+                   help="train on this many randomly chosen training images (default: all 60,000)")
     p.add_argument("--input-noise", choices=INPUT_NOISES, default=t.input_noise,
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
@@ -112,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             args.hidden = CONV_DEFAULT_HIDDEN if args.architecture == "conv" else ModelConfig().hidden_sizes
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
                                    architecture=args.architecture,
-                                   likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta)
+                                   likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta,
+                                   contraction=args.contraction, contraction_noise=args.contraction_noise)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
                                    input_noise=args.input_noise, noise_level=args.noise_level,
