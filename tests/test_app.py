@@ -96,4 +96,4 @@ def test_the_explorer_says_whether_the_weights_were_checked(app_test, tmp_path, 
     captions = " ".join(c.value for c in at.caption)
     assert "Unverified" in captions  # a format-1 .pt file carries no checksum
     # a file from elsewhere: its metrics were recomputed (they agree: same weights, same seed)
-    assert "Metrics recomputed here on the 10,000 test digits; the stored ones agree" in captions
+    assert "Metrics recomputed here on the MNIST test digits; the stored ones agree" in captions

@@ -217,3 +217,42 @@ def test_a_model_that_gives_non_finite_metrics_on_the_test_set_is_refused(honest
     data = _file(label9_nan_cvae())
     with pytest.raises(CheckpointError, match="on the MNIST test set the model gives a non-finite"):
         load_checkpoint(data)
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+def _with_raw_metadata(data: bytes, **changes) -> bytes:
+    """A format-2 file whose header metadata is edited as raw JSON (so a value may be a
+    number, which safetensors' own writer refuses), padded to keep the tensor offsets."""
+    import json
+    import struct
+
+    size = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + size])
+    header["__metadata__"].update(changes)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + size:]
+
+
+def test_refusals_shorten_numbers_and_never_contradict_themselves(honest):
+    """The issue's two messages: a latent size of 4,000 digits (5,496 characters before) and
+    a format version stored as the number 2 ("version 2 is not supported (expected 2)")."""
+    import re
+
+    _, _, data = honest
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(_edited(data, lambda c: c["model_config"].update(latent_dim=10**4000), rehash=True))
+    message = str(caught.value)
+    assert len(message) < MAX_MESSAGE_CHARS and not re.search(r"\d{13}", message), message
+    assert "parameters, more than the 50,000,000 this app loads" in message and "smaller hidden or latent" in message
+
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(_with_raw_metadata(data, format_version=2))
+    message = str(caught.value)
+    assert "stored as an integer (2)" in message and "stores version 2 as text" in message, message
+    assert "not supported" not in message and "expected" not in message
+    with pytest.raises(CheckpointError, match=r"format version '3' is not one this app reads \(in a .safetensors "
+                                              r"file it reads 2\)"):
+        load_checkpoint(_with_raw_metadata(data, format_version="3"))

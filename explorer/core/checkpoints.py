@@ -98,7 +98,7 @@ MAX_ZIP_ENTRIES = 1_000
 DAMAGED = "Use an intact copy of the file, or retrain the model."
 FOREIGN = "Use a .safetensors file saved or downloaded from this app."
 BROKEN = "Do not use this file: retrain the model or choose another checkpoint."
-TOO_LARGE = f"This app loads models of at most {MAX_PARAMETERS:,} parameters; retrain a smaller one."
+TOO_LARGE = "Retrain the model with smaller hidden or latent sizes."
 
 
 class CheckpointError(ValueError):
@@ -130,7 +130,10 @@ def _message(name: str, reason: str, advice: str) -> str:
     """The refusal people read: ``"<name>: <reason>. <advice>"``, under :data:`MAX_MESSAGE_CHARS`."""
     name = _clip(name, 60)
     room = MAX_MESSAGE_CHARS - 1 - len(name) - 2 - 2 - len(advice)
-    return f"{name}: {_clip(reason, room).rstrip('.')}. {advice}"
+    reason = _clip(reason, room)
+    if reason.endswith(".") and not reason.endswith("..."):
+        reason = reason[:-1]
+    return f"{name}: {reason}{'' if reason.endswith('...') else '.'} {advice}"
 
 
 @dataclass(frozen=True)
@@ -195,9 +198,10 @@ class Checkpoint:
         if self.metrics_source == "recomputed":
             if self.disagreeing:
                 names = ", ".join(METRICS[n].short_label if n in METRICS else n for n in self.disagreeing)
-                return (f"{intact} Metrics recomputed here on the 10,000 test digits; the file's stored {names} "
-                        "did not match and is not shown.")
-            return f"{intact} Metrics recomputed here on the 10,000 test digits; the stored ones agree."
+                verb = "is" if len(self.disagreeing) == 1 else "are"
+                return (f"{intact} Metrics recomputed here on the MNIST test digits; the file's stored {names} "
+                        f"did not match and {verb} not shown.")
+            return f"{intact} Metrics recomputed here on the MNIST test digits; the stored ones agree."
         return f"{intact} Metrics as stored in the file, not recomputed."
 
 
@@ -330,7 +334,8 @@ def save_checkpoint(path: Path | str, model: Autoencoder, *, exclusive: bool = F
 
 def _read_source(source: Path | str | BinaryIO | bytes) -> bytes:
     """The bytes of ``source``, at most :data:`MAX_FILE_BYTES`; only regular files are opened."""
-    too_big = CheckpointError(f"larger than the {MAX_FILE_BYTES // (1 << 20)} MiB a checkpoint may have", TOO_LARGE)
+    too_big = CheckpointError(f"larger than the {MAX_FILE_BYTES // (1 << 20)} MiB a checkpoint may have "
+                              f"(at most {MAX_PARAMETERS:,} parameters)", TOO_LARGE)
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) > MAX_FILE_BYTES:
             raise too_big
@@ -426,8 +431,8 @@ def _expected_shapes(model_config: ModelConfig) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
-_KIND_OF_VALUE = {str: "text", int: "a number", float: "a number", bool: "true/false", list: "a list",
-                  dict: "an object", type(None): "null"}
+_KIND_OF_VALUE = {str: "text", int: "an integer", float: "a decimal number", bool: "true/false",
+                  list: "a list", dict: "an object", type(None): "null"}
 
 
 def _version_problem(version, expected: int, stored_as: type, where: str) -> str | None:
@@ -446,7 +451,7 @@ def _version_problem(version, expected: int, stored_as: type, where: str) -> str
     if type(version) is not stored_as:
         kind = _KIND_OF_VALUE.get(type(version), f"a {type(version).__name__}")
         return (f"its format version is stored as {kind} ({_clip(repr(version), 20)}); in {where} this app "
-                f"stores version {expected} as {_KIND_OF_VALUE[stored_as].removeprefix('a ')}")
+                f"stores version {expected} as {_KIND_OF_VALUE[stored_as]}")
     return f"its format version {_clip(repr(version), 20)} is not one this app reads (in {where} it reads {expected})"
 
 
@@ -616,6 +621,9 @@ def recompute_metrics(model: Autoencoder, stored: dict, seed: int,
     """Every metric of :data:`explorer.core.metrics.METRICS` on the MNIST test split,
     keeping a stored value only where it agrees with the recomputed one.
 
+    A conditional model of fewer labels than MNIST's 10 is evaluated on the test digits of
+    its labels (0 to num_classes - 1).
+
     Args:
         model: the loaded model.
         stored: the metrics the file stores (name -> nats per image or None).
@@ -632,6 +640,9 @@ def recompute_metrics(model: Autoencoder, stored: dict, seed: int,
     from explorer.core.metrics import evaluate
 
     images, labels = test_split()
+    if model.is_conditional and model.config.num_classes < NUM_CLASSES:  # e.g. a model of 0s and 1s
+        keep = labels < model.config.num_classes
+        images, labels = images[keep], labels[keep]
     fresh = evaluate(model, images, labels, seed=seed)
     bad = [name for name, value in fresh.items() if value is not None and not math.isfinite(value)]
     if bad:
@@ -705,7 +716,7 @@ def load_checkpoint(source: Path | str | BinaryIO | bytes, *, name: str | None =
     except MemoryError:
         error = CheckpointError("too large to load", TOO_LARGE)
     except Exception as exc:  # a safety net: no other exception type may escape
-        error = CheckpointError(f"not a usable checkpoint ({type(exc).__name__})", DAMAGED)
+        error = CheckpointError(f"not a usable checkpoint ({type(exc).__name__}: {_clip(exc, 100)})", DAMAGED)
     error.args = (_message(name, error.reason, error.advice),)
     raise error from None
 

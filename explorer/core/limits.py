@@ -119,8 +119,9 @@ def check_training_limits(model_config: ModelConfig, train_config: TrainConfig, 
     if params > MAX_PARAMETERS:
         hidden = ", ".join(map(str, model_config.hidden_sizes)) or "none"
         raise TrainingTooLarge(
-            f"the model would have {params:,} parameters (latent dimension {model_config.latent_dim}, "
-            f"hidden sizes {hidden}); this server trains at most {MAX_PARAMETERS:,}. Choose smaller "
+            f"the model would have {short_number(params)} parameters (latent dimension "
+            f"{short_number(model_config.latent_dim)}, hidden sizes {hidden[:60]}); this server trains at most "
+            f"{MAX_PARAMETERS:,}. Choose smaller "
             "hidden sizes (the default 512, 256 has about 1.1 million) or a smaller latent dimension.")
     images = min(num_images, train_config.subset or num_images)
     batch = min(train_config.batch_size, images)
@@ -150,13 +151,13 @@ def reconstruction_bound(model_config: ModelConfig) -> float:
 
 
 def short_number(value) -> str:
-    """A number for a message, at most about 10 characters: ``"1,234"``, ``"3.2e+31"``,
-    ``"about 10^400"`` (a huge int), ``"NaN"``, ``"infinite"``."""
+    """A number for a message, at most about 15 characters: ``"1,234"``, ``"157,400,000,786"``,
+    ``"3.2e+31"``, ``"5.0e+4001"`` (an int of 4,002 digits), ``"NaN"``, ``"infinite"``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         text = repr(value)
         return text if len(text) <= 12 else text[:10] + "..."
     if isinstance(value, int):
-        if abs(value) < 10**7:
+        if abs(value) < 10**12:
             return f"{value:,}"
         digits = len(str(abs(value)))
         return f"{'-' if value < 0 else ''}{str(abs(value))[0]}.{str(abs(value))[1]}e+{digits - 1:02d}"
