@@ -57,7 +57,7 @@ from explorer.core.config import IMAGE_SHAPE, NUM_CLASSES, ModelConfig, TrainCon
 from explorer.core.data import DataError
 from explorer.core.files import reap_stale_temporaries, temporary_file
 from explorer.core.limits import MAX_ABS_WEIGHT, MAX_PARAMETERS, absurd_outputs, short_number
-from explorer.core.models import Autoencoder, build_model, num_parameters
+from explorer.core.models import Autoencoder, build_model, model_class, num_parameters
 
 FORMAT = "latent-space-explorer/checkpoint"
 #: Version written by :func:`checkpoint_bytes` (safetensors); 1 is the legacy torch zip.
@@ -407,7 +407,7 @@ def _check_contents(contents: dict) -> tuple[ModelConfig, TrainConfig]:
     if size > MAX_PARAMETERS:
         raise CheckpointError(f"its config declares a model of {short_number(size)} parameters, more than "
                               f"the {MAX_PARAMETERS:,} this app loads", TOO_LARGE)
-    if model_config.kind == "cvae" and model_config.num_classes > NUM_CLASSES:
+    if model_class(model_config.kind).is_conditional and model_config.num_classes > NUM_CLASSES:
         raise CheckpointError(f"its conditional model takes {short_number(model_config.num_classes)} labels, "
                               f"MNIST has {NUM_CLASSES}", FOREIGN)
     metrics, history = contents["metrics"], contents["history"]
