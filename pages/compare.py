@@ -28,7 +28,7 @@ def compare_page() -> None:
     # Idempotent; a link opened on a fresh server can run this page before app.py has.
     session.init_session_state()
     lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
-    lesson.lesson_panel()
+    claims_slot = lesson.lesson_panel()
     adopt_finished_twins()  # a finished "watch the holes form" run joins the model choices
     step = lesson.current_step()
     # In the lesson the step's key view comes first (the link holds the models): the model
@@ -47,6 +47,8 @@ def compare_page() -> None:
     selected = compare.linked_selection(views)
     st.session_state["cmp_theory_source"] = {"choices": [st.session_state["cmp_model_a"],
                                                          st.session_state["cmp_model_b"]], "index": selected}
+    lesson.show_claims(claims_slot, views)  # each sentence with its number, measured on these models
+    lesson.fill_measured_path(views)  # a lesson path's default ends: found by the measure
     samples = compare.prior_sample_codes()
     path = compare.current_path()
 

@@ -293,10 +293,9 @@ def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_ur
     at.button(key="cmp_lesson_next").click().run()  # the VAE's map: samples hidden
     assert not _traces(at, "b", "prior sample") and "seed" not in at.query_params
     at.button(key="cmp_lesson_next").click().run()
-    at.button(key="cmp_lesson_next").click().run()  # interpolate: default ends, the Interpolate tab
-    labels = mnist.test_labels
+    at.button(key="cmp_lesson_next").click().run()  # interpolate: ends found by the measure
     start, end = at.number_input(key="cmp_path_start").value, at.number_input(key="cmp_path_end").value
-    assert (int(labels[start]), int(labels[end])) == (1, 7)
+    assert start != end and "❌" in _main_markdown(at, "cmp_a_")  # the AE's path has steps judged not real
     assert _traces(at, "b", "interpolation path") and _has(at, "cmp_b_path_preview")  # strips between the maps
     assert at.session_state["cmp_tool"] == "Sample from the prior"  # Next leaves the tab alone (no scrolling)
     at.button(key="cmp_lesson_next").click().run()  # the cloud: a digit is selected
@@ -306,6 +305,8 @@ def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_ur
     assert at.query_params["digit"] == str(end) and at.query_params["step"] == "6"
     at.button(key="cmp_lesson_next").click().run()  # watch the holes form: the twin run's controls
     assert "Lesson 7/7: Watch the holes form" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    # what steps 5 and 6 left (the path, the selected digit) is gone
+    assert at.session_state["cmp_path_start"] is None and at.session_state["cmp_selected"] is None
     assert _has(at, "cmp_twin_start")  # above the maps
     assert at.query_params["step"] == "7"
     at.button(key="cmp_lesson_back").click().run()
@@ -313,6 +314,30 @@ def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_ur
     assert "Lesson 5/7" in _sidebar_text(at)
     at.button(key="cmp_lesson_end").click().run()
     assert _has(at, "cmp_lesson_start") and "step" not in at.query_params
+
+
+def _main_markdown(at, prefix=""):
+    return " ".join(m.value for m in at.main.markdown)
+
+
+def test_lesson_sentences_carry_their_numbers_and_change_when_the_numbers_do_not_hold(app_test):
+    """The shipped AE beside the shipped VAE: step 1's sentences hold, with their numbers.
+    Two VAEs: the same sentences say what the numbers say instead."""
+    at = app_test()
+    at.run()
+    at.query_params.update({"step": "1", "left": "mnist_ae_z2.pt", "right": "mnist_vae_z2.pt"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    text = _sidebar_text(at)
+    assert "The AE's codes spread over **" in text and "nothing in the AE's loss" in text and "⚠️" not in text
+    at = app_test()
+    at.run()
+    at.query_params.update({"step": "1", "left": "mnist_vae_z2.pt", "right": "mnist_vae_z2.pt"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    text = _sidebar_text(at)
+    assert "nothing in the" not in text
+    assert "not the large difference between an AE and a VAE" in text and "⚠️" in text
 
 
 def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings):
@@ -332,16 +357,18 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
     assert np.allclose(_ring(at, "a"), encodings[1].mu[42], atol=1e-5)
 
 
-def test_the_holes_tab_shades_each_map_by_digit_likeness_and_scores_the_path(
+def test_the_holes_tab_shades_each_map_by_the_judge_and_scores_the_path(
         compare, encodings, ae_checkpoint, vae_checkpoint):
-    from explorer.core.holes import DIGIT_THRESHOLD, path_scores, prior_share
+    from explorer.core.holes import path_scores, prior_share
+    from explorer.core.realism import THRESHOLD
     from explorer.ui import caches
     from explorer.ui.figures import HEATMAP_NAME
+    from explorer.ui.views.holes import realness
 
     at = compare
-    classifier = caches.digit_classifier().model
-    values = [m.value for m in at.metric if "look like digits" in m.label]
-    expected = [f"{prior_share(c.model, classifier, k=2000, threshold=DIGIT_THRESHOLD, seed=0):.0%}"
+    classifier = caches.realism_judge()
+    values = [m.value for m in at.metric if "judged real" in m.label]
+    expected = [f"{prior_share(c.model, classifier, k=2000, threshold=THRESHOLD, seed=0):.0%}"
                 for c in (ae_checkpoint, vae_checkpoint)]
     assert values == expected
     assert not _traces(at, "a", HEATMAP_NAME)
@@ -353,6 +380,6 @@ def test_the_holes_tab_shades_each_map_by_digit_likeness_and_scores_the_path(
     _click_digit(at, "a", encodings, SECOND)
     for side, e, model in zip("ab", encodings, (ae_checkpoint.model, vae_checkpoint.model)):
         path = interpolate(e.mu[FIRST], e.mu[SECOND], 10)
-        scores = path_scores(classifier, decode_z(model, path))
+        scores = realness(path_scores(classifier, decode_z(model, path)))
         shown = plotly_array(chart_spec(at, f"cmp_{side}_path_scores")["data"][0]["y"])
         assert np.allclose(shown, scores, atol=1e-6)
