@@ -178,6 +178,27 @@ def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(comp
     assert not _traces(at, "a", "prior sample") and not _has(at, "cmp_b_prior_samples")
 
 
+def test_an_ae_is_sampled_fairly_with_shares_and_label_charts(compare, encodings, ae_checkpoint, vae_checkpoint):
+    """An AE has no prior: a Gaussian fitted to its codes is one way to sample it; beside
+    each grid the share judged real and a bar chart of the classifier's labels."""
+    from explorer.core.sampling import sample_codes
+    from explorer.ui import caches
+
+    at = compare
+    at.button(key="cmp_prior_draw").click().run()
+    at.radio(key="cmp_ae_sampler").set_value("fitted").run()
+    assert not at.exception, at.exception
+    z_ae, z_vae = sample_codes("fitted", encodings[0].mu, 16, seed=0), prior_samples(16, 2, seed=0)
+    assert np.allclose(_xy(_traces(at, "a", "prior sample")[0]), z_ae, atol=1e-4)
+    assert np.allclose(_xy(_traces(at, "b", "prior sample")[0]), z_vae, atol=1e-6)
+    judge = caches.realism_judge()
+    for side, model, z in zip("ab", (ae_checkpoint.model, vae_checkpoint.model), (z_ae, z_vae)):
+        _, real, labels = judge.judge(decode_z(model, z))
+        bars = chart_spec(at, f"cmp_{side}_sample_labels")["data"][0]
+        np.testing.assert_array_equal(plotly_array(bars["y"]), np.bincount(labels, minlength=10))
+        assert f"Judged real: **{real.mean():.0%}** of these 16" in _main_markdown(at)
+
+
 def test_the_reparameterization_cloud_is_the_vaes_only_and_new_eps_redraws_it(
         compare, encodings, vae_checkpoint):
     at = compare

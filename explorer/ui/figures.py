@@ -139,6 +139,24 @@ def path_scores_figure(scores: np.ndarray, threshold: float, height: int = 220, 
     return fig
 
 
+def label_bars(counts: np.ndarray, height: int = 170, font_size: int = 14) -> go.Figure:
+    """How samples spread over the ten digits: a bar per label (the classifier's arg-max).
+
+    Args:
+        counts: (10,) samples per predicted label.
+        height: figure height in pixels.
+        font_size: font size of ticks and titles.
+    """
+    counts = np.asarray(counts)
+    fig = go.Figure(go.Bar(x=list(range(10)), y=counts, marker={"color": [DIGIT_COLORS[d] for d in range(10)]},
+                           hovertemplate="digit %{x}: %{y} samples<extra></extra>"))
+    fig.update_layout(height=height, margin={"l": 40, "r": 10, "t": 10, "b": 40}, font={"size": font_size},
+                      showlegend=False)
+    fig.update_xaxes(title_text="digit the classifier sees", dtick=1)
+    fig.update_yaxes(title_text="samples")
+    return fig
+
+
 def training_curves(history: list[dict], variational: bool = True, height: int = 320) -> go.Figure:
     """Loss curves per epoch, in nats per image.
 
