@@ -9,7 +9,7 @@ The judge scores an image x by two things a real MNIST digit has:
   smallest NND_k (the paper's pruning). R >= 1 means x lies inside some real digit's
   k-NN ball: close to the data. Here phi is the raw 784-pixel image: on the labelled
   set below it separates better than the shipped classifier's convolutional features
-  (AUC 0.955 against 0.915, measured with ``bench/realism.py``). The reference set is
+  (AUC 0.955 against 0.915 in an exploration run on this set). The reference set is
   real training digits plus blurred ones (a 3x3 mean filter), so that a decoder's
   slightly blurred but faithful digit counts as near the data.
 * **Confidence**: the shipped classifier's top softmax probability p(x)

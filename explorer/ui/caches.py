@@ -109,7 +109,7 @@ def lesson_facts(key: str, _model: torch.nn.Module, name: str):
 
 
 #: Grid points per axis of the holes heatmap.
-HOLES_GRID_N = 30
+HOLES_GRID_N = 24
 
 
 @st.cache_data(show_spinner="Judging the decoder's images over the map...", max_entries=32)

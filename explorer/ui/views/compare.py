@@ -169,9 +169,15 @@ def digit_panel(views: list[ModelView], index: int | None, samples: np.ndarray |
                     decoded_codes(view, z, "prior_preview", f"{name}: {len(z)} decoded z ~ {sampler_name(view)}",
                                   nrow=PREVIEW_PER_ROW)
             elif path is not None:
+                from explorer.ui.views.holes import strip_marks
+
                 for view, name in zip(views, names):
-                    decoded_codes(view, path_codes(view, *path), "path_preview",
-                                  f"{name}: the path decoded, start to end", nrow=PREVIEW_PATH_PER_ROW)
+                    images = decoded_codes(view, path_codes(view, *path), "path_preview",
+                                           f"{name}: the path decoded, start to end", nrow=PREVIEW_PATH_PER_ROW)
+                    marks = strip_marks(images)
+                    if marks is not None:
+                        st.markdown(f"{name}, judged real: {marks}", help="Each step of the path above, in order: "
+                                    "a check where the image looks like a real digit, a cross where not.")
             else:
                 st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
                            "and both models' loss terms.")

@@ -95,6 +95,19 @@ def path_score_chart(view: ModelView, images: torch.Tensor) -> None:
                f"{int((~real).sum())} of {len(scores)} steps are judged not real.")
 
 
-def path_marks(real: np.ndarray) -> str:
-    """One mark per path step: a check for judged real, a cross for not (Markdown)."""
-    return "Judged real, step by step: " + " ".join("✅" if r else "❌" for r in real)
+REAL_MARK, NOT_REAL_MARK = ":green[:material/check_circle:]", ":red[:material/cancel:]"
+
+
+def path_marks(real: np.ndarray, prefix: str = "Judged real, step by step: ") -> str:
+    """One mark per path step: a green check for judged real, a red cross for not (Markdown;
+    Streamlit's own icon font, so it shows without emoji fonts)."""
+    return prefix + " ".join(REAL_MARK if r else NOT_REAL_MARK for r in real)
+
+
+def strip_marks(images: torch.Tensor) -> str | None:
+    """:func:`path_marks` of decoded path images (T, 1, 28, 28), or None without the judge."""
+    try:
+        judge = caches.realism_judge()
+    except ClassifierFileError:
+        return None
+    return path_marks(judge.judge(images)[1], prefix="")

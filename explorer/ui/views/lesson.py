@@ -192,7 +192,7 @@ def show_claims(slot, views) -> None:
             st.caption("The lesson's numbers are measured on unconditional models; pick two of them above.")
             return
         for result in evaluate_claims(*facts, steps={step}):
-            mark = "📏" if result.holds else "⚠️"
+            mark = ":material/straighten:" if result.holds else ":orange[:material/warning:]"
             st.markdown(f"{mark} {result.text}", help=CLAIMS_HELP.format(condition=result.condition))
 
 
