@@ -35,6 +35,7 @@ def compare_page() -> None:
     # choice moves below the maps, and the step's controls stand beside or above the maps.
     sample_beside = step is not None and step.samples
     twins_above = st.container() if step is not None and step.tool == lesson.TOOLS[5] else None
+    highdim_above = st.container() if step is not None and step.highdim else None
     key_view = st.container() if step is not None else None
     label_slots = []
     with st.container():
@@ -94,6 +95,11 @@ def compare_page() -> None:
                 with column:
                     st.markdown(f"**{view.entry.label}**")
                     your_digit_code_panel(view, drawn)
+    if highdim_above is not None:
+        from explorer.ui.views.highdim import highdim_panel
+
+        with highdim_above:
+            highdim_panel(seed=int(st.session_state["cmp_prior_seed"]))
     if twins_above is not None:
         with twins_above:
             twin_panel(intro=False, map_height=LESSON_TWIN_MAP_HEIGHT)

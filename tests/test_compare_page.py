@@ -306,33 +306,39 @@ def _sidebar_text(at):
 def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_url(compare, mnist):
     at = compare
     at.button(key="cmp_lesson_start").click().run()
-    assert "Lesson 1/7: The AE's map" in _sidebar_text(at) and at.button(key="cmp_lesson_back").disabled
+    assert "Lesson 1/8: The AE's map" in _sidebar_text(at) and at.button(key="cmp_lesson_back").disabled
     assert at.query_params["step"] == "1" and at.query_params["left"] == "mnist_ae_z2.pt"
     at.button(key="cmp_lesson_next").click().run()
-    assert "Lesson 2/7" in _sidebar_text(at)
+    assert "Lesson 2/8" in _sidebar_text(at)
     assert _traces(at, "a", "prior sample") and at.query_params["seed"] == "0"
     at.button(key="cmp_lesson_next").click().run()  # the VAE's map: samples hidden
     assert not _traces(at, "b", "prior sample") and "seed" not in at.query_params
     at.button(key="cmp_lesson_next").click().run()
     at.button(key="cmp_lesson_next").click().run()  # interpolate: ends found by the measure
     start, end = at.number_input(key="cmp_path_start").value, at.number_input(key="cmp_path_end").value
-    assert start != end and "❌" in _main_markdown(at, "cmp_a_")  # the AE's path has steps judged not real
+    assert start != end and "material/cancel" in _main_markdown(at)  # the AE's path has steps judged not real
     assert _traces(at, "b", "interpolation path") and _has(at, "cmp_b_path_preview")  # strips between the maps
     assert at.session_state["cmp_tool"] == "Sample from the prior"  # Next leaves the tab alone (no scrolling)
     at.button(key="cmp_lesson_next").click().run()  # the cloud: a digit is selected
-    assert "Lesson 6/7" in _sidebar_text(at)
+    assert "Lesson 6/8" in _sidebar_text(at)
     assert _has(at, "cmp_b_cloud_chart")  # between the maps
     assert _has(at, "cmp_new_eps") and _has(at, "cmp_cloud_k")  # "New eps" beside the maps, K in the tab
     assert at.query_params["digit"] == str(end) and at.query_params["step"] == "6"
     at.button(key="cmp_lesson_next").click().run()  # watch the holes form: the twin run's controls
-    assert "Lesson 7/7: Watch the holes form" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    assert "Lesson 7/8: Watch the holes form" in _sidebar_text(at)
     # what steps 5 and 6 left (the path, the selected digit) is gone
     assert at.session_state["cmp_path_start"] is None and at.session_state["cmp_selected"] is None
     assert _has(at, "cmp_twin_start")  # above the maps
     assert at.query_params["step"] == "7"
+    at.button(key="cmp_lesson_next").click().run()  # ten dimensions: the z = 10 AE and VAE above the maps
+    assert not at.exception, at.exception
+    assert "Lesson 8/8: Ten dimensions" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    assert _has(at, "cmp_highdim") and _has(at, "cmp_highdim_AE_labels") and _has(at, "cmp_highdim_VAE_labels")
+    assert "In ten dimensions the gap is large" in _sidebar_text(at)
     at.button(key="cmp_lesson_back").click().run()
     at.button(key="cmp_lesson_back").click().run()
-    assert "Lesson 5/7" in _sidebar_text(at)
+    at.button(key="cmp_lesson_back").click().run()
+    assert "Lesson 5/8" in _sidebar_text(at)
     at.button(key="cmp_lesson_end").click().run()
     assert _has(at, "cmp_lesson_start") and "step" not in at.query_params
 
@@ -350,7 +356,8 @@ def test_lesson_sentences_carry_their_numbers_and_change_when_the_numbers_do_not
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
     text = _sidebar_text(at)
-    assert "The AE's codes spread over **" in text and "nothing in the AE's loss" in text and "⚠️" not in text
+    assert "The AE's codes spread over **" in text and "nothing in the AE's loss" in text
+    assert "material/warning" not in text
     at = app_test()
     at.run()
     at.query_params.update({"step": "1", "left": "mnist_vae_z2.pt", "right": "mnist_vae_z2.pt"})
@@ -358,7 +365,7 @@ def test_lesson_sentences_carry_their_numbers_and_change_when_the_numbers_do_not
     assert not at.exception, at.exception
     text = _sidebar_text(at)
     assert "nothing in the" not in text
-    assert "not the large difference between an AE and a VAE" in text and "⚠️" in text
+    assert "not the large difference between an AE and a VAE" in text and "material/warning" in text
 
 
 def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings):
@@ -368,7 +375,7 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
                             "start": "5", "end": "6", "seed": "9"})
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
-    assert "Lesson 4/7" in _sidebar_text(at)
+    assert "Lesson 4/8" in _sidebar_text(at)
     assert at.selectbox(key="cmp_model_a").value.endswith("mnist_vae_z2.pt")
     assert at.selectbox(key="cmp_model_b").value.endswith("mnist_ae_z2.pt")
     assert "Test digit 42" in _panel_text(at)

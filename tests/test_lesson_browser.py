@@ -86,7 +86,7 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
     page.goto(f"{app_url}/compare?step=5&left=mnist_ae_z2.pt&right=mnist_vae_z2.pt&digit={digit}"
               f"&start={start}&end={end}")
     sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar).to_contain_text("Lesson 5/7: Interpolate in both", timeout=TIMEOUT)
+    expect(sidebar).to_contain_text("Lesson 5/8: Interpolate in both", timeout=TIMEOUT)
     for selector in MAPS.values():
         page.locator(selector).wait_for(timeout=TIMEOUT)
     page.add_script_tag(content=MAP_JS)
@@ -102,7 +102,7 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
     # Next moves on and the address bar follows
     wait_for_app_run(page)
     sidebar.get_by_role("button", name="Next").click()
-    expect(sidebar).to_contain_text("Lesson 6/7: The reparameterization cloud", timeout=TIMEOUT)
+    expect(sidebar).to_contain_text("Lesson 6/8: The reparameterization cloud", timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(r"[?&]step=6(&|$)"), timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(rf"[?&]digit={digit}(&|$)"))
     wait_for_app_run(page)

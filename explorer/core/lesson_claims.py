@@ -171,6 +171,7 @@ class Claim:
     Attributes:
         id: stable name (JSON, tests).
         step: the lesson step (0-based) it belongs to.
+        pair: "screen" (measured on the pair on screen) or "z10" (on the shipped z = 10 AE and VAE).
         condition: in words, what the number must meet.
         measure: (left facts, right facts) -> (values dict, holds).
         holds_text / fails_text: the sentence when the number meets / does not meet the
@@ -183,6 +184,7 @@ class Claim:
     measure: Callable[[ModelFacts, ModelFacts], tuple[dict, bool]]
     holds_text: str
     fails_text: str
+    pair: str = "screen"
 
 
 @dataclass
@@ -246,6 +248,21 @@ def _cloud(a, b):
     return {"a": round(v.cloud_same, 3), "n": CLOUD_DIGITS, "model": v.short}, v.cloud_same >= 0.9
 
 
+def _z10_gap(a, b):
+    ra, rb = a.sample_real["fitted"], b.sample_real["prior"]
+    return {"a": round(ra, 3), "b": round(rb, 3)}, rb >= ra + 0.15
+
+
+def _z10_ae_prior(a, b):
+    return ({"a": round(a.sample_real["prior"], 3), "fitted": round(a.sample_real["fitted"], 3),
+             "box": round(a.sample_real["box"], 3)}, a.sample_real["prior"] <= a.sample_real["fitted"] - 0.1)
+
+
+def _z10_paths(a, b):
+    return {"a": round(a.path_real, 3), "b": round(b.path_real, 3), "n": len(a.path_pairs)}, \
+        abs(a.path_real - b.path_real) <= 0.1
+
+
 CLAIMS = (
     Claim("codes_spread", 0, "left spread >= 3 x right spread", _spread,
           "The {L}'s codes spread over **{a:.0f}** units of z, the {R}'s over **{b:.1f}**: nothing in the {L}'s "
@@ -295,6 +312,23 @@ CLAIMS = (
           "such draws decode to the same digit as mu. An AE gives one point, so it has no cloud.",
           "Over {n} test digits, only {a} of the posterior draws decode to the same digit as mu (or neither "
           "model has a posterior)."),
+    Claim("z10_sampling_gap", 7, "right's prior share judged real >= left's fitted-Gaussian share + 0.15", _z10_gap,
+          "In ten dimensions the gap is large: from a Gaussian fitted to its codes, **{a:.0%}** of the {L}'s "
+          "samples look real; from its prior, **{b:.0%}** of the {R}'s. The {L}'s codes fill only part of "
+          "their Gaussian's volume: holes a 2-D map cannot show.",
+          "From a Gaussian fitted to its codes, **{a:.0%}** of the {L}'s samples look real; from its prior, "
+          "**{b:.0%}** of the {R}'s: a small gap, even in ten dimensions.", pair="z10"),
+    Claim("z10_ae_prior", 7, "left's N(0, I) share judged real <= its fitted-Gaussian share - 0.10", _z10_ae_prior,
+          "N(0, I) is worse still for the {L}: **{a:.0%}** of its N(0, I) samples look real (uniform over its "
+          "codes' box: **{box:.0%}**). Without a prior, a student must guess where the codes are.",
+          "From N(0, I), **{a:.0%}** of the {L}'s samples look real, from a fitted Gaussian **{fitted:.0%}**.",
+          pair="z10"),
+    Claim("z10_paths", 7, "|left share of in-between images judged real - right's| <= 0.10", _z10_paths,
+          "Between two test digits the straight paths differ less: over {n} random pairs, **{a:.0%}** of the "
+          "{L}'s in-between images look real, **{b:.0%}** of the {R}'s. The gap is in sampling, not in "
+          "interpolating.",
+          "Over {n} random pairs, **{a:.0%}** of the {L}'s in-between images look real, **{b:.0%}** of the "
+          "{R}'s: a clear difference on paths too.", pair="z10"),
 )
 
 
@@ -302,11 +336,12 @@ def _fmt(values: dict) -> dict:
     return {k: ("n/a" if v is None else v) for k, v in values.items()}
 
 
-def evaluate_claims(left: ModelFacts, right: ModelFacts, steps: set[int] | None = None) -> list[ClaimResult]:
-    """Every claim (of ``steps``, or all) on the pair, left first."""
+def evaluate_claims(left: ModelFacts, right: ModelFacts, steps: set[int] | None = None,
+                    pair: str | None = None) -> list[ClaimResult]:
+    """Every claim (of ``steps``, or all; of ``pair``, or all) on the pair, left first."""
     out = []
     for c in CLAIMS:
-        if steps is not None and c.step not in steps:
+        if (steps is not None and c.step not in steps) or (pair is not None and c.pair != pair):
             continue
         values, holds = c.measure(left, right)
         names = {"L": left.short if left.short != right.short else f"left {left.short}",

@@ -36,6 +36,8 @@ class Step:
         tool: the tab below the maps a link to this step opens.
         needs_path: the step sets interpolation ends if none are set.
         needs_digit: the step selects a digit if none is selected.
+        highdim: the step shows the shipped z = 10 AE and VAE above the maps
+            (:mod:`explorer.ui.views.highdim`); its claims are measured on them.
     """
 
     title: str
@@ -44,6 +46,7 @@ class Step:
     tool: str = TOOLS[0]
     needs_path: bool = False
     needs_digit: bool = False
+    highdim: bool = False
 
 
 STEPS = (
@@ -66,6 +69,10 @@ STEPS = (
     Step("Watch the holes form", "Press \"Train both\": a new AE and a new VAE start from the same weights and "
          "see the same batches; only the loss differs (the VAE's adds the KL term). **Look at** how far each "
          f"model's codes spread (the axes' ranges) as they train. {TWIN_RUN_TIME}", tool=TOOLS[5]),
+    Step("Ten dimensions", "Above the maps: an AE and a VAE with z = 10, the same network and training recipe. "
+         "Each is sampled from a Gaussian (the VAE from its prior, the AE from a Gaussian fitted to its own "
+         "codes) and decoded along a straight path between two test digits. **Look at** the share judged real "
+         "under each grid and the marks under each path.", highdim=True),
 )
 
 
@@ -183,7 +190,13 @@ def show_claims(slot, views) -> None:
         return
     with slot:
         try:
-            facts = pair_facts(views)
+            if STEPS[step].highdim:
+                from explorer.ui.views.highdim import highdim_entries, highdim_facts
+
+                entries = highdim_entries()
+                facts = None if entries is None else highdim_facts(entries)
+            else:
+                facts = pair_facts(views)
         except ClassifierFileError as exc:
             st.warning(f"The lesson's numbers need the digit classifier, which could not be loaded: {exc}. "
                        "Restore checkpoints/mnist_classifier.safetensors (git checkout).")
