@@ -23,6 +23,7 @@ SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last selection acted on
 BROWSER_TOKEN_KEY = "browser_token"  # this browser's token (cookie), see browser_store
 BROWSER_RESTORED_KEY = "browser_restored"  # this browser's stored models and job were taken back
+REPLICA_NOTICE_KEY = "replica_notice"  # the browser came from a server process that stopped (explorer.ui.replica)
 ROUTED_KEY = "routed_by_app"  # app.py's router has run in this session (see require_router)
 KEPT_WIDGETS_KEY = "kept_widget_values"  # widget key -> (last value, (page, context)), see init_view_state
 PAGE_KEY = "current_page"  # the url path of the page this run shows (enter_page)
@@ -62,6 +63,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
     st.session_state.setdefault(BROWSER_TOKEN_KEY, None)
     st.session_state.setdefault(BROWSER_RESTORED_KEY, False)
+    st.session_state.setdefault(REPLICA_NOTICE_KEY, None)
 
 
 def enter_page(page: str) -> None:

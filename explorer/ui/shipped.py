@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
                                       f"--out checkpoints/mnist_vae_z{z}.safetensors" for z in (5, 10, 20)},
     **{f"mnist_vae_z10_beta{b}.safetensors": f"{_COMMON} --model vae --latent-dim 10 --beta {b} --epochs 60 "
                                              f"--out checkpoints/mnist_vae_z10_beta{b}.safetensors" for b in ("0.5", "4")},
+    "mnist_cae_z2.safetensors": f"{_COMMON} --model cae --contraction 1 --latent-dim 2 --epochs 15 "
+                                "--out checkpoints/mnist_cae_z2.safetensors",
     "mnist_conv_vae_z2.safetensors": f"{_COMMON} --model vae --architecture conv --latent-dim 2 --epochs 100 "
                                      "--device cuda --out checkpoints/mnist_conv_vae_z2.safetensors",
     "mnist_linear_ae_z2.safetensors": "python -m explorer.cli.train --model ae --latent-dim 2 --hidden "
