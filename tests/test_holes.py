@@ -193,8 +193,8 @@ def test_holes_panel_shows_the_judged_share_and_shades_holes(judge, vae_checkpoi
     assert not at.exception, at.exception
     assert _heatmaps(at, "a_latent_map") == []
     (heat,) = _heatmaps(at, "b_latent_map")
-    assert heat["colorbar"]["title"]["text"] == "looks like a real digit" and 0 < heat["opacity"] < 1
-    assert heat["colorbar"]["ticktext"][0] == "no (a hole)"
+    assert heat["name"] == "looks like a real digit" and 0 < heat["opacity"] < 1
+    assert heat["colorbar"]["ticktext"] == ["hole", "limit", "digit"]
     spec = chart_spec(at, "b_latent_map")
     assert spec["data"][-1]["type"] == "heatmap"                    # last: digit traces keep their numbers
     x, y, z = plotly_array(heat["x"]), plotly_array(heat["y"]), plotly_array(heat["z"])

@@ -425,13 +425,14 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
         opacity: of the heatmap, in [0, 1].
 
     Returns:
-        ``fig``, with the heatmap as its last trace and a colour bar titled "digit-likeness".
+        ``fig``, with the heatmap as its last trace and a colour bar ("real?": hole, limit, digit).
     """
     fig.add_trace(go.Heatmap(
         x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
         colorscale=HEATMAP_COLORSCALE, opacity=opacity, hoverinfo="skip", showscale=True, zsmooth="best",
-        colorbar={"title": {"text": HEATMAP_NAME, "side": "right"}, "thickness": 14, "len": 0.8,
-                  "tickvals": [0.0, 0.5, 1.0], "ticktext": ["no (a hole)", "threshold", "clearly"]},
+        # short words: on a 1366 px screen a wide colour bar squeezes the map
+        colorbar={"title": {"text": "real?", "side": "top"}, "thickness": 10, "len": 0.8,
+                  "tickvals": [0.0, 0.5, 1.0], "ticktext": ["hole", "limit", "digit"]},
     ))
     return fig
 
