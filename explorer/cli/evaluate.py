@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.draws < 1 or binarized_k < 0:
         p.error(f"--draws must be >= 1 and --binarized-iw-samples >= 0, got {args.draws}, {binarized_k}")
     try:
-        checkpoint = load_checkpoint(args.checkpoint)
+        checkpoint = load_checkpoint(args.checkpoint, recompute=False)  # evaluated below
         images, labels = load_split(train=False)
     except (CheckpointError, DataError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
