@@ -87,9 +87,9 @@ def test_iw_bound_at_k1_is_the_elbo(vae_checkpoint, mnist):
 
 
 def test_training_on_the_iw_bound_and_on_binary_draws_lowers_the_loss(mnist):
-    model = build_model(ModelConfig(hidden_sizes=(32,)), seed=0)
+    model = build_model(ModelConfig(hidden_sizes=(64,)), seed=0)
     x, test = mnist.train_images[:512], mnist.test_images[:200]
-    result = train(model, x, test, TrainConfig(epochs=2, batch_size=64, lr=3e-3, iw_samples=4, binarize="dynamic"))
+    result = train(model, x, test, TrainConfig(epochs=2, batch_size=64, lr=1e-3, iw_samples=4, binarize="dynamic"))
     assert result.history[-1].train_loss < result.history[0].train_loss
     ae = build_model(ModelConfig(kind="ae", hidden_sizes=(8,)), seed=0)
     with pytest.raises(ValueError, match="importance-weighted"):
