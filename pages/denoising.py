@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 from torchvision.utils import make_grid
 
-from explorer.core.family import denoising_error, noisy_copy, reconstruct
+from explorer.core.family import denoising_error, largest_gap_level, noisy_copy, reconstruct
 from explorer.core.images import png_bytes
 from explorer.ui import caches, session
 from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
@@ -16,10 +16,12 @@ from explorer.ui.shipped import require_shipped
 from explorer.ui.session import require_router
 
 DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.safetensors"
-#: Test digits shown per page of digits.
 #: The error plot's font in px (ticks, axis titles, legend): readable from the back of a room.
 CURVE_FONT_SIZE = 18
-N_DIGITS = 8
+#: Test digits shown per page of digits: six fill the digits' column of a 1366 px screen at
+#: DIGIT_SCALE screen pixels per image pixel (eight shrank each digit to about 50 px).
+N_DIGITS = 6
+DIGIT_SCALE = 2.4
 NOISES = {"masking": "masking: each pixel set to 0 with probability p",
           "gaussian": "Gaussian: x + s * N(0, 1), clipped to [0, 1]"}
 #: Noise type -> (slider label, help, levels of the curve).
@@ -29,8 +31,10 @@ LEVELS = {
     "gaussian": ("Gaussian noise std s", "Standard deviation of the noise added to every pixel (pixels in [0, 1]).",
                  tuple(np.round(np.arange(0.0, 1.01, 0.1), 2))),
 }
-DEFAULTS = {"dae_noise": "masking", "dae_masking_level": 0.5, "dae_gaussian_level": 0.3, "dae_first_index": 0,
-            "dae_noise_seed": 0}
+DEFAULTS = {"dae_noise": "masking", "dae_first_index": 0, "dae_noise_seed": 0}
+#: The noise level sliders: each starts where the measured curves are furthest apart
+#: (:func:`explorer.core.family.largest_gap_level`), so the page opens where the plain AE fails.
+LEVEL_KEYS = tuple(f"dae_{noise}_level" for noise in NOISES)
 EXPLAIN = (
     "A **denoising AE** (Vincent et al. 2008) learns to give back the clean image from a corrupted copy: the "
     "encoder sees the noisy input, the loss compares the reconstruction with the clean image (shipped: masking "
@@ -50,7 +54,7 @@ def _grid_png(images: torch.Tensor) -> bytes:
 
 def denoising_page() -> None:
     st.title("Denoising autoencoder")
-    session.init_view_state(DEFAULTS, tuple(DEFAULTS))
+    session.init_view_state(DEFAULTS, tuple(DEFAULTS) + LEVEL_KEYS)
     dae, ae = require_shipped(DAE_FILE), require_shipped(AE_FILE)
     st.caption(EXPLAIN)
     images, labels = caches.test_split()
@@ -60,6 +64,10 @@ def denoising_page() -> None:
         noise = st.radio("Noise type", list(NOISES), format_func=NOISES.get, key="dae_noise",
                          help="How the input is corrupted (explorer.core.train.corrupt, as in training).")
     label, help_text, curve_levels = LEVELS[noise]
+    rows = {"denoising AE": dae, "plain AE": ae}
+    curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
+    gap_index, gap_level = largest_gap_level(curve_levels, curves["plain AE"], curves["denoising AE"])
+    session.init_view_state({f"dae_{noise}_level": gap_level})
     with level_col:
         level = st.slider(label, 0.0, 0.9 if noise == "masking" else 1.0, step=0.05, key=f"dae_{noise}_level",
                           help=help_text)
@@ -73,7 +81,6 @@ def denoising_page() -> None:
     clean = images[first : first + N_DIGITS]
     seed = st.session_state["dae_noise_seed"]
     noisy = noisy_copy(clean, noise, level, seed=seed)
-    rows = {"denoising AE": dae, "plain AE": ae}
     with torch.inference_mode():
         errors = {name: denoising_error(e.model, clean, noisy) for name, e in rows.items()}
 
@@ -81,7 +88,7 @@ def denoising_page() -> None:
     tiles = torch.cat([clean, noisy, *recons.values()])
     row_labels = ["clean", "noisy input", *(f"{name}<br>{float(errors[name].mean()):.0f} nats" for name in rows)]
     fig = image_rows_figure(_grid_png(tiles), 4, N_DIGITS, row_labels,
-                            [f"{first + i}" for i in range(N_DIGITS)], scale=1.9)
+                            [f"{first + i}" for i in range(N_DIGITS)], scale=DIGIT_SCALE)
     digits_col, chart_col = st.columns([3, 2], gap="medium")
     with digits_col:
         with st.container(key="dae_digits"):
@@ -94,14 +101,16 @@ def denoising_page() -> None:
         st.dataframe(table.style.format("{:.0f}"), key="dae_error_table")
         st.caption("Error against the clean image per digit in nats (columns: test index and label).")
     with chart_col:
-        curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
         fig = error_curve_figure(np.array(curve_levels), curves, label[0].lower() + label[1:], current=level,
                                  height=360, font_size=CURVE_FONT_SIZE)
         with st.container(key="dae_curve"):
             st.plotly_chart(fig, key="dae_curve_chart", config={"displaylogo": False})
         st.caption(f"Mean error against the clean image over {CURVE_IMAGES:,} test digits (a seeded random choice, "
                    "noise seeded too) at each noise level; the dashed line is the level chosen above. At level 0 "
-                   "both models see clean digits.")
+                   f"both models see clean digits. The page opens where the plain AE loses most: {label.split()[-1]} = "
+                   f"{gap_level:.1f}, plain AE {curves['plain AE'][gap_index]:.0f} nats against the denoising AE's "
+                   f"{curves['denoising AE'][gap_index]:.0f} (clean digits: {curves['plain AE'][0]:.0f} and "
+                   f"{curves['denoising AE'][0]:.0f}).")
 
 require_router()
 denoising_page()

@@ -9,6 +9,7 @@ from explorer.core.checkpoints import load_checkpoint
 from explorer.core.family import (
     denoising_error,
     error_curve,
+    largest_gap_level,
     noisy_copy,
     reconstruct,
     style_grid,
@@ -99,3 +100,12 @@ def test_the_denoising_ae_beats_the_plain_ae_on_masked_digits(dae, ae_checkpoint
     # at the training noise the denoising AE is clearly better, and the plain AE got worse
     assert dae_curve[1] < ae_curve[1] - 5
     assert ae_curve[1] > ae_curve[0] + 5
+
+
+def test_largest_gap_level_is_where_the_baseline_loses_most():
+    levels = (0.0, 0.1, 0.2, 0.3)
+    plain, denoising = np.array([130.0, 140.0, 180.0, 300.0]), np.array([135.0, 132.0, 140.0, 290.0])
+    assert largest_gap_level(levels, plain, denoising) == (2, 0.2)
+    assert largest_gap_level(levels, denoising, plain) == (0, 0.0)  # the other way round: plain wins most at 0
+    with pytest.raises(ValueError):
+        largest_gap_level(levels, plain[:3], denoising)

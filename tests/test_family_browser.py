@@ -62,7 +62,14 @@ def test_the_denoising_page_draws_digits_and_the_error_curve(page, app_url, arti
     expect(page.locator(".st-key-dae_curve .legendtext")).to_have_count(2)
     wait_for_app_run(page)
     _inside_screen(page, ".st-key-dae_curve .js-plotly-plot")
+    _inside_screen(page, ".st-key-dae_digits .js-plotly-plot")
+    # digits large enough to see from the back: each 28-pixel digit drawn at least twice as large
+    grid = page.locator(".st-key-dae_digits .imagelayer image").bounding_box()
+    assert grid["width"] / 6 >= 2 * 30, grid  # six digits of 28 pixels and their 2-pixel frames
     page.screenshot(path=str(artifacts_dir / "family-denoising.png"))
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(500)  # the charts follow the resize on the next animation frames
+    page.screenshot(path=str(artifacts_dir / "family-denoising-1920.png"))
 
 
 def test_the_latent_size_page_draws_the_table_and_reconstructions(page, app_url, artifacts_dir):

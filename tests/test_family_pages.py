@@ -104,18 +104,27 @@ def test_an_analogy_decodes_one_test_digits_style_with_every_label(app_test, cva
 def test_noise_type_level_digits_and_new_noise_change_the_denoising_view(app_test, mnist, ae_checkpoint):
     at = _open(app_test, "pages/denoising.py")
     dae = load_checkpoint(CHECKPOINTS / "mnist_dae_z2.safetensors").model
-    clean = mnist.test_images[:8]
-    noisy = noisy_copy(clean, "masking", 0.5, seed=0)
+    curve = chart_spec(at, "dae_curve_chart")
+    assert [t["name"] for t in curve["data"]] == ["denoising AE", "plain AE"]
+    levels = np.round(plotly_array(curve["data"][0]["x"]), 2)
+    dae_y, ae_y = (np.array(plotly_array(t["y"])) for t in curve["data"])
+    at_half = list(levels).index(0.5)
+    assert dae_y[at_half] < ae_y[at_half]  # the denoising AE wins at its training noise
+    assert curve["layout"]["xaxis"]["title"]["text"] == "masking probability p"
+    # the page opens at the measured level where the plain AE loses most to the denoising AE
+    # (shipped models: p = 0.8, 221 against 164 nats)
+    best = int(np.argmax(ae_y - dae_y))
+    assert at.slider(key="dae_masking_level").value == pytest.approx(levels[best])
+    assert ae_y[best] - dae_y[best] > ae_y[at_half] - dae_y[at_half] > 0
+    level = float(levels[best])
+    clean = mnist.test_images[:6]
+    noisy = noisy_copy(clean, "masking", level, seed=0)
     rows = _axis_text(at, "dae_digits_chart", "yaxis")
     assert rows[:2] == ["clean", "noisy input"]
     assert rows[2] == f"denoising AE<br>{float(denoising_error(dae, clean, noisy).mean()):.0f} nats"
     assert rows[3] == f"plain AE<br>{float(denoising_error(ae_checkpoint.model, clean, noisy).mean()):.0f} nats"
-    curve = chart_spec(at, "dae_curve_chart")
-    assert [t["name"] for t in curve["data"]] == ["denoising AE", "plain AE"]
-    dae_y, ae_y = (plotly_array(t["y"]) for t in curve["data"])
-    at_half = list(np.round(plotly_array(curve["data"][0]["x"]), 2)).index(0.5)
-    assert dae_y[at_half] < ae_y[at_half]  # the denoising AE wins at its training noise
-    assert curve["layout"]["xaxis"]["title"]["text"] == "masking probability p"
+    assert f"p = {level:.1f}, plain AE {ae_y[best]:.0f} nats against the denoising AE's {dae_y[best]:.0f}" in " ".join(
+        c.value for c in at.caption)
 
     source = _image_source(at, "dae_digits_chart")
     at.button(key="dae_new_noise").click().run()

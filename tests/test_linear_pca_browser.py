@@ -27,6 +27,14 @@ def test_both_maps_render_every_test_digit(page, app_url, artifacts_dir, failure
     expect(page.get_by_text("Principal angle 1")).to_be_visible(timeout=TIMEOUT)
     page.wait_for_function(POINTS_JS, timeout=TIMEOUT)
     expect(page.locator(".js-plotly-plot")).to_have_count(2)
-    expect(page.locator(".js-plotly-plot").first).to_contain_text("z1")
+    expect(page.locator(".js-plotly-plot").first).to_contain_text("mapped onto")
     expect(page.locator(".js-plotly-plot").nth(1)).to_contain_text("PC1")
+    expect(page.get_by_text("Map residual")).to_be_visible()
+    # the mapped codes and the PCA codes are drawn on the same axes, so they coincide on screen
+    ranges = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(
+        gd => [gd._fullLayout.xaxis.range, gd._fullLayout.yaxis.range])""")
+    assert sum(ranges[0], []) == pytest.approx(sum(ranges[1], []))
     page.screenshot(path=str(artifacts_dir / "linear_pca.png"))
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(500)  # the charts follow the resize on the next animation frames
+    page.screenshot(path=str(artifacts_dir / "linear_pca-1920.png"))

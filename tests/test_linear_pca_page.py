@@ -50,7 +50,9 @@ def test_page_shows_the_linear_ae_beside_pca(app_test, checkpoint_dir, mnist):
     assert shown["Linear AE squared error"] == f"{float(expected.ae_squared_error.mean()):.2f}"
     assert shown["PCA squared error"] == f"{float(expected.pca_squared_error.mean()):.2f}"
     assert "nats per image" in " ".join(c.value for c in at.caption)
-    for key, codes in (("linear_pca_ae_map", expected.codes), ("linear_pca_pca_map", expected.pca_codes)):
+    assert shown["Map residual"] == (f"{expected.fit.residual_rms:.2f} "
+                                     f"({expected.fit.relative_residual:.1%})")
+    for key, codes in (("linear_pca_ae_map", expected.fit.mapped), ("linear_pca_pca_map", expected.pca_codes)):
         traces = chart_spec(at, key)["data"]
         assert len(traces) == 10 and sum(len(plotly_array(t["x"])) for t in traces) == 10_000
         digit3 = (mnist.test_labels == 3).numpy()

@@ -6,7 +6,9 @@ import torch
 
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.models import build_model
-from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
+from conftest import AE_CHECKPOINT, REPO
+from explorer.core.checkpoints import load_checkpoint
+from explorer.core.pca import compare_with_pca, fit_linear_map, linear_decoder_columns, pca, principal_angles
 from explorer.core.train import train
 
 
@@ -55,3 +57,36 @@ def test_linear_ae_trained_with_squared_error_spans_the_pca_plane(mnist):
 def test_non_linear_decoder_is_refused():
     with pytest.raises(ValueError, match="linear decoder"):
         linear_decoder_columns(build_model(ModelConfig()))
+
+
+def test_fit_linear_map_recovers_a_known_affine_map():
+    """Codes mapped by a known sheared, scaled, rotated A plus b (and a little noise): the
+    least-squares fit gives A and b back and a residual the size of the noise."""
+    g = torch.Generator().manual_seed(0)
+    source = torch.randn(5000, 2, generator=g, dtype=torch.float64) * torch.tensor([3.0, 0.5], dtype=torch.float64)
+    matrix = torch.tensor([[0.8, -2.0], [1.5, 0.3]], dtype=torch.float64)
+    offset = torch.tensor([4.0, -1.0], dtype=torch.float64)
+    exact = fit_linear_map(source, source @ matrix + offset)
+    torch.testing.assert_close(exact.matrix, matrix)
+    torch.testing.assert_close(exact.offset, offset)
+    assert exact.residual_rms < 1e-9 and exact.relative_residual < 1e-9
+    noise = 0.01 * torch.randn(5000, 2, generator=g, dtype=torch.float64)
+    noisy = fit_linear_map(source, source @ matrix + offset + noise)
+    torch.testing.assert_close(noisy.matrix, matrix, atol=1e-3, rtol=0)
+    assert noisy.residual_rms == pytest.approx(float(noise.pow(2).sum(dim=1).mean().sqrt()), rel=0.01)
+    with pytest.raises(ValueError):
+        fit_linear_map(source, source[:10])
+
+
+def test_shipped_linear_ae_codes_map_onto_pca_codes(mnist):
+    """The shipped linear AE's codes, after the least-squares map, lie within a tenth of the PCA
+    codes' spread of them (measured: 0.20 PCA units, 6.7 % of a spread of 3.05), while the
+    plain (non-linear) AE's codes cannot be mapped so (measured: 80 % of the spread)."""
+    linear = load_checkpoint(REPO / "checkpoints" / "mnist_linear_ae_z2.safetensors").model
+    result = compare_with_pca(linear, mnist.test_images)
+    assert result.fit.relative_residual < 0.1, result.fit
+    assert result.reconstruction_gap.mean() < 0.05  # pixels in [0, 1]
+    plain = load_checkpoint(AE_CHECKPOINT).model.eval()
+    with torch.inference_mode():
+        codes, _ = plain.encode(mnist.test_images)
+    assert fit_linear_map(codes, result.pca_codes).relative_residual > 5 * result.fit.relative_residual

@@ -114,6 +114,27 @@ def error_curve(model: Autoencoder, clean: torch.Tensor, noise: str, levels, see
                      for level in levels])
 
 
+def largest_gap_level(levels, baseline: np.ndarray, model: np.ndarray) -> tuple[int, float]:
+    """The noise level where ``model`` beats ``baseline`` by the most: argmax over levels of
+    baseline - model (two :func:`error_curve` results, e.g. a plain AE's and a denoising AE's).
+
+    Args:
+        levels: (L,) noise levels.
+        baseline, model: (L,) mean errors at those levels, nats per image (lower is better).
+
+    Returns:
+        (index, level) of the largest gap; the first such level on a tie.
+
+    Raises:
+        ValueError: the three have different lengths or are empty.
+    """
+    levels, baseline, model = np.asarray(levels, dtype=float), np.asarray(baseline), np.asarray(model)
+    if not len(levels) or baseline.shape != levels.shape or model.shape != levels.shape:
+        raise ValueError(f"need as many errors as levels, got {baseline.shape} and {model.shape} for {levels.shape}")
+    index = int(np.argmax(baseline - model))
+    return index, float(levels[index])
+
+
 def traversal_codes(mu: np.ndarray, dims, n: int = 9, span: tuple[float, float] = TRAVERSAL_RANGE) -> np.ndarray:
     """Codes of a latent traversal: for each dimension d in ``dims``, ``n`` codes equal to
     ``mu`` except z_d, which runs evenly over ``span`` (default -3..3, the prior's

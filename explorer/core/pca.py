@@ -129,6 +129,62 @@ def linear_decoder_columns(model) -> torch.Tensor:
     return model.decoder[0][0].weight.detach().double()
 
 
+class LinearFit(NamedTuple):
+    """The least-squares affine map of one set of codes onto another (:func:`fit_linear_map`).
+
+    Attributes:
+        matrix: (k, k) A in ``mapped = source @ A + offset``.
+        offset: (k,) b.
+        mapped: (N, k) the source codes after the map, in the target's units.
+        residual_rms: sqrt(mean over rows of ||mapped - target||^2), in the target's units.
+        spread_rms: sqrt(mean over rows of ||target - mean(target)||^2), the target's own
+            spread in the same units (what the residual is relative to).
+        relative_residual: residual_rms / spread_rms (0: the maps coincide; 1: no better
+            than drawing every point at the target's mean).
+    """
+
+    matrix: torch.Tensor
+    offset: torch.Tensor
+    mapped: torch.Tensor
+    residual_rms: float
+    spread_rms: float
+    relative_residual: float
+
+
+def fit_linear_map(source: torch.Tensor, target: torch.Tensor) -> LinearFit:
+    """The affine map (A, b) minimising sum_i ||source_i A + b - target_i||^2 (ordinary least
+    squares, ``torch.linalg.lstsq`` on [source, 1] in float64).
+
+    A general linear map, not an orthogonal Procrustes rotation plus scale: a linear
+    autoencoder's codes are its plane's coordinates in any invertible basis (Baldi & Hornik
+    1989), which may be sheared and scaled differently per axis, so only a general A can
+    undo it. If source spans the same plane as target's coordinates, the residual is zero.
+
+    Args:
+        source: (N, k) codes to map, e.g. a linear autoencoder's z.
+        target: (N, m) codes to map onto, e.g. the PCA coordinates; N > k.
+
+    Returns:
+        :class:`LinearFit` in float64.
+
+    Raises:
+        ValueError: not two matrices with the same number of rows, or too few rows (N <= k).
+    """
+    if source.dim() != 2 or target.dim() != 2 or source.shape[0] != target.shape[0]:
+        raise ValueError(f"need two (N, k) matrices with the same N, got {tuple(source.shape)} and {tuple(target.shape)}")
+    n, k = source.shape
+    if n <= k:
+        raise ValueError(f"need more rows than columns to fit a map, got {n} rows of {k}")
+    x = torch.cat([source.double(), torch.ones(n, 1, dtype=torch.float64)], dim=1)
+    y = target.double()
+    solution = torch.linalg.lstsq(x, y, driver="gelsd").solution  # (k + 1, m)
+    mapped = x @ solution
+    residual = float((mapped - y).pow(2).sum(dim=1).mean().sqrt())
+    spread = float((y - y.mean(dim=0)).pow(2).sum(dim=1).mean().sqrt())
+    return LinearFit(solution[:k], solution[k], mapped, residual, spread,
+                     residual / spread if spread > 0 else float("inf") if residual > 0 else 0.0)
+
+
 class LinearAEvsPCA(NamedTuple):
     """A linear autoencoder beside PCA with as many components as its latent size, on one data set.
 
@@ -141,6 +197,9 @@ class LinearAEvsPCA(NamedTuple):
         pca_squared_error: (N,) the same for the rank-k PCA reconstruction (the least
             possible for any rank-k affine map, Eckart & Young 1936).
         pca: the fitted :class:`PCA`.
+        fit: :func:`fit_linear_map` of ``codes`` onto ``pca_codes``.
+        reconstruction_gap: (N,) root mean square over pixels of (autoencoder's reconstruction
+            - PCA's reconstruction) per image, in pixel units ([0, 1] scale).
     """
 
     codes: torch.Tensor
@@ -149,6 +208,8 @@ class LinearAEvsPCA(NamedTuple):
     ae_squared_error: torch.Tensor
     pca_squared_error: torch.Tensor
     pca: PCA
+    fit: LinearFit
+    reconstruction_gap: torch.Tensor
 
 
 @torch.inference_mode()
@@ -176,9 +237,12 @@ def compare_with_pca(model, images: torch.Tensor) -> LinearAEvsPCA:
     finally:
         model.train(was_training)
     ae_error = (images.double() - reconstruction.double()).pow(2).flatten(1).sum(dim=1)
-    return LinearAEvsPCA(codes, fitted.transform(images), principal_angles(columns, fitted.components),
-                         ae_error, subspace_reconstruction_error(images, fitted), fitted)
+    pca_codes = fitted.transform(images)
+    gap = (reconstruction.flatten(1).double() - fitted.reconstruct(pca_codes)).pow(2).mean(dim=1).sqrt()
+    return LinearAEvsPCA(codes, pca_codes, principal_angles(columns, fitted.components),
+                         ae_error, subspace_reconstruction_error(images, fitted), fitted,
+                         fit_linear_map(codes, pca_codes), gap)
 
 
-__all__ = ["PCA", "LinearAEvsPCA", "compare_with_pca", "linear_decoder_columns", "pca", "principal_angles",
-           "subspace_reconstruction_error"]
+__all__ = ["PCA", "LinearAEvsPCA", "LinearFit", "compare_with_pca", "fit_linear_map", "linear_decoder_columns", "pca",
+           "principal_angles", "subspace_reconstruction_error"]
