@@ -2,6 +2,7 @@
 KL, importance-sampled -log p(x), active units), the same digits reconstructed by each,
 KL per latent dimension and latent traversals."""
 
+import numpy as np
 import streamlit as st
 import torch
 from torchvision.utils import make_grid
@@ -11,7 +12,7 @@ from explorer.core.images import png_bytes
 from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
 from explorer.ui import caches, session
 from explorer.ui.family_caches import test_latent_usage
-from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure
+from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure, lower_bound_curves, lower_bound_figure
 from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
 from explorer.ui.session import require_router
 from explorer.ui.views import ModelView
@@ -68,6 +69,47 @@ def kl_panel(entry, name: str) -> None:
                "because q(z_d|x) is the prior for every digit: the decoder ignores it.")
 
 
+FIGURE_2_PAPER = (
+    "**The paper's Figure 2** (Kingma & Welling 2013): lower bound per datapoint against training samples "
+    "evaluated (log scale, up to 10^8), one panel per latent size (MNIST N_z = 3, 5, 10, 20, 200; Frey "
+    "faces), train and test curves of AEVB against wake-sleep. AEVB converges faster and higher in every "
+    "panel; train and test stay together, so more latent variables did not overfit (the KL term regularises)."
+)
+
+
+def figure2_panel(models: dict) -> None:
+    """Kingma & Welling (2013) Figure 2 for the shipped VAEs (beta = 1): train and test lower
+    bound against training samples evaluated, from each checkpoint's stored history."""
+    curves = {}
+    for name in SIZES:
+        entry = models.get(name)
+        if entry is None or not entry.checkpoint.history:
+            continue
+        per_epoch = entry.checkpoint.train_config.subset or 60_000
+        curves[f"VAE {name}"] = lower_bound_curves(entry.checkpoint.history, per_epoch)
+    if not curves:
+        st.info("No shipped VAE with a stored training history is here, so there is no curve to draw.",
+                icon=":material/info:")
+        return
+    chart_col, text_col = st.columns([3, 2])
+    with chart_col:
+        with st.container(key="ls_figure2"):
+            st.plotly_chart(lower_bound_figure(curves), key="ls_figure2_chart", config={"displaylogo": False})
+    finals = ", ".join(f"{name} {c['test'][-1]:.1f} (train {c['train'][-1]:.1f})" for name, c in curves.items())
+    samples = max(c["samples"][-1] for c in curves.values())
+    ends = [c["test"][-1] for c in curves.values()]
+    trend = ("As in the paper, the final test bound rises with every step up in z." if all(np.diff(ends) > 0) else
+             "Unlike the paper, the final test bound does not rise with every step up in z.")
+    with text_col:
+        st.markdown(FIGURE_2_PAPER)
+        st.markdown(
+            f"**Here**, from each checkpoint's stored history: test bound (-ELBO on the 10,000 test digits "
+            f"after each epoch) and train bound (minus the epoch's mean training loss; beta = 1), up to "
+            f"{samples:,.0f} samples. Final, nats per image: {finals}. {trend} Grey-level digits under a "
+            f"Bernoulli decoder (not a normalised density for grey values): the levels are not directly "
+            f"comparable with the paper's axis.")
+
+
 def latent_size_page() -> None:
     st.title("Latent size and beta")
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
@@ -103,7 +145,8 @@ def latent_size_page() -> None:
     names = list(models)
     if st.session_state["ls_model"] not in names:
         st.session_state["ls_model"] = names[0]
-    kl_tab, traversal_tab = st.tabs(["KL per dimension", "Traversals"])
+    kl_tab, traversal_tab, figure2_tab = st.tabs(["KL per dimension", "Traversals",
+                                                  "Lower bound vs samples (Fig. 2)"])
     with kl_tab:
         name = st.selectbox("Model", names, key="ls_model",
                             help="The VAE whose latent dimensions are shown here and on the Traversals tab.")
@@ -111,6 +154,8 @@ def latent_size_page() -> None:
     with traversal_tab:
         st.caption(f"Model: VAE {name} (chosen on the KL per dimension tab).")
         traversal_panel(ModelView.create(models[name], "ls_"), f"VAE {name}", with_click=False)
+    with figure2_tab:
+        figure2_panel(models)
 
 
 require_router()

@@ -4,10 +4,11 @@ Usage::
 
     python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.safetensors
 
-``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
-trains a denoising model (the loss compares with the clean image); ``--model cae
---contraction 0.1`` a contractive AE (``scae`` its stochastic form, ``--contraction-noise``);
-``--architecture conv``
+``--iw-samples K`` trains on the importance-weighted bound, ``--binarize dynamic`` on
+binary draws of the images. ``--model`` takes every kind in
+:data:`explorer.core.config.MODEL_KINDS`; ``--input-noise`` trains a denoising model (the
+loss compares with the clean image); ``--model cae --contraction 0.1`` a contractive AE
+(``scae`` its stochastic form, ``--contraction-noise``); ``--architecture conv``
 the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
 linear autoencoder (one linear layer each way, identity mean, squared error).
 """
@@ -21,17 +22,9 @@ from pathlib import Path
 
 import torch
 
-from explorer.core.config import ARCHITECTURES, INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
-
-
-def _progress_bar(progress, epochs: int, width: int = 30) -> None:
-    step = max(1, progress.num_batches // width)
-    if not sys.stderr.isatty() or (progress.batch % step and progress.batch != progress.num_batches):
-        return  # redraw about `width` times an epoch, and only on a terminal
-    bar = "#" * int(width * progress.batch / progress.num_batches)
-    sys.stderr.write(f"\repoch {progress.epoch}/{epochs} [{bar:<{width}}] {progress.batch}/{progress.num_batches}"
-                     f" loss {progress.loss:8.2f}")
-    sys.stderr.flush()
+from explorer.cli.options import DefaultsHelpFormatter
+from explorer.cli.progress import EpochBars, write
+from explorer.core.config import ARCHITECTURES, BINARIZATIONS, INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
 
 
 def _print_epoch(record) -> None:
@@ -41,8 +34,8 @@ def _print_epoch(record) -> None:
                              for k, v in record.metrics.items() if k in METRICS and METRICS[k].unit == unit)
              for unit in ("nats", "count")}
     counts = f", {shown['count']}" if shown["count"] else ""
-    sys.stderr.write(f"\repoch {record.epoch}: train loss {record.train_loss:.2f}, {shown['nats']} nats/image"
-                     f"{counts} ({record.seconds:.1f} s)\n")
+    write(f"epoch {record.epoch}: train loss {record.train_loss:.2f}, {shown['nats']} nats/image"
+          f"{counts} ({record.seconds:.1f} s)")
 
 
 #: ``--hidden`` for ``--architecture conv`` when not given (the reference network's Dense 32).
@@ -52,9 +45,12 @@ CONV_DEFAULT_HIDDEN = (32,)
 def parser() -> argparse.ArgumentParser:
     """The command line's options (defaults from the configs)."""
     m, t = ModelConfig(), TrainConfig()
-    p = argparse.ArgumentParser(prog="python -m explorer.cli.train", description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=MODEL_KINDS, default=m.kind)
-    p.add_argument("--latent-dim", type=int, default=m.latent_dim)
+    p = argparse.ArgumentParser(prog="python -m explorer.cli.train", description=__doc__.split("\n")[0],
+                                formatter_class=DefaultsHelpFormatter)
+    p.add_argument("--model", choices=MODEL_KINDS, default=m.kind,
+                   help="model family: ae plain autoencoder, vae variational autoencoder, cvae conditional VAE, "
+                        "cae contractive AE, scae stochastic contractive AE")
+    p.add_argument("--latent-dim", type=int, default=m.latent_dim, help="size of the latent code z")
     p.add_argument("--architecture", choices=ARCHITECTURES, default=m.architecture,
                    help="mlp: fully connected; conv: Conv2D 32, 64 stride 2, 64, 64, dense --hidden, "
                         "decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1")
@@ -62,26 +58,37 @@ def parser() -> argparse.ArgumentParser:
                    help=f"encoder hidden widths; mlp: the decoder mirrors them, none (--hidden alone) gives "
                         f"linear maps, default {' '.join(map(str, m.hidden_sizes))}; conv: the dense widths "
                         f"after the convolutions, default {' '.join(map(str, CONV_DEFAULT_HIDDEN))}")
-    p.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood)
+    p.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood,
+                   help="decoder distribution p(x|z) (see explorer.core.likelihoods)")
     p.add_argument("--decoder-std", type=float, default=m.decoder_std, help="std of the Gaussian decoder")
-    p.add_argument("--beta", type=float, default=m.beta)
+    p.add_argument("--beta", type=float, default=m.beta,
+                   help="weight of the KL term in the training loss (1: the ELBO)")
     p.add_argument("--contraction", type=float, default=m.contraction, metavar="LAMBDA",
                    help="cae/scae: lambda, the weight of the contraction penalty (cae: lambda * "
                         "||J_h(x)||_F^2; scae: lambda * E||h(x) - h(x~)||^2; Rifai et al. 2011)")
     p.add_argument("--contraction-noise", type=float, default=m.contraction_noise, metavar="SIGMA",
                    help="scae: std of the Gaussian corruption x~ = x + sigma * eps (pixel units)")
-    p.add_argument("--epochs", type=int, default=t.epochs)
-    p.add_argument("--batch-size", type=int, default=t.batch_size)
-    p.add_argument("--lr", type=float, default=t.lr)
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule)
-    p.add_argument("--seed", type=int, default=t.seed)
-    p.add_argument("--subset", type=int, default=None, help="train on this many images")
+    p.add_argument("--epochs", type=int, default=t.epochs, help="passes over the training images")
+    p.add_argument("--batch-size", type=int, default=t.batch_size, help="images per Adam step")
+    p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate (peak rate for cosine)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule,
+                   help="constant, or cosine decay to 0 over all steps")
+    p.add_argument("--seed", type=int, default=t.seed,
+                   help="seeds the weights, batch order, subset and noise")
+    p.add_argument("--subset", type=int, default=None,
+                   help="train on this many randomly chosen training images (default: all 60,000)")
     p.add_argument("--input-noise", choices=INPUT_NOISES, default=t.input_noise,
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
                    help="masking probability or Gaussian noise std")
+    p.add_argument("--iw-samples", type=int, default=t.iw_samples, metavar="K",
+                   help="train on the importance-weighted bound with K samples per image (Burda et al. "
+                        "2015); 1: the ELBO. Needs --beta 1")
+    p.add_argument("--binarize", choices=BINARIZATIONS, default=t.binarize,
+                   help="dynamic: each training image is drawn as binary pixels ~ Bernoulli(grey level) "
+                        "every time it is used (the published tables' protocol); none: grey levels")
     p.add_argument("--device", default="cpu",
-                   help="torch device to train on, e.g. cuda (default cpu); the saved weights and the "
+                   help="torch device to train on, e.g. cuda; the saved weights and the "
                         "final test metrics are computed on the CPU either way")
     p.add_argument("--out", type=Path, required=True,
                    help="checkpoint path to write (a .safetensors file, checkpoint format 2)")
@@ -94,15 +101,21 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_flush_denormal(True)  # before any torch op starts worker threads (see core.train)
     from explorer.core.checkpoints import save_checkpoint
     from explorer.core.data import DataError, load_mnist
+    from explorer.core.files import check_writable
     from explorer.core.limits import absurd_results, check_training_limits, reconstruction_bound
     from explorer.core.metrics import evaluate
-    from explorer.core.models import build_model
+    from explorer.core.models import build_model, model_class
     from explorer.core.train import TrainingDiverged, train
 
     p = parser()
     args = p.parse_args(argv)
     if args.out.suffix != ".safetensors":
         p.error(f"--out must end in .safetensors (checkpoints are safetensors files), got {args.out}")
+    try:
+        check_writable(args.out)
+    except ValueError as exc:  # one line, exit 2, before anything is loaded or trained
+        sys.stderr.write(f"{p.prog}: error: {exc}\n")
+        return 2
     try:
         if args.hidden is None:
             args.hidden = CONV_DEFAULT_HIDDEN if args.architecture == "conv" else ModelConfig().hidden_sizes
@@ -112,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
                                    contraction=args.contraction, contraction_noise=args.contraction_noise)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
-                                   input_noise=args.input_noise, noise_level=args.noise_level)
+                                   input_noise=args.input_noise, noise_level=args.noise_level,
+                                   iw_samples=args.iw_samples, binarize=args.binarize)
+        if train_config.iw_samples > 1 and not (model_class(model_config.kind).is_variational
+                                                and model_config.beta == 1):
+            raise ValueError("--iw-samples above 1 trains a variational model with --beta 1")
         check_training_limits(model_config, train_config)
         data = load_mnist()
     except (ValueError, DataError) as exc:
@@ -125,13 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         on_device = [t.to(device) for t in (data.train_images, data.test_images, data.train_labels, data.test_labels)]
     except RuntimeError as exc:  # no such device here
         p.error(f"cannot use device {args.device!r}: {' '.join(str(exc).split())[:200]}")
+    bars = EpochBars(epochs)
     try:
         result = train(model, on_device[0], on_device[1], train_config,
-                       on_batch=lambda b: _progress_bar(b, epochs), on_epoch=_print_epoch,
+                       on_batch=bars, on_epoch=_print_epoch,
                        train_labels=on_device[2], test_labels=on_device[3])
     except TrainingDiverged as exc:
-        sys.stderr.write(f"\n{exc} Nothing was saved.\n")
+        bars.close()
+        write(f"{exc} Nothing was saved.")
         return 1
+    finally:
+        bars.close()
     model.to("cpu")
     metrics = evaluate(model, data.test_images, data.test_labels, seed=train_config.seed)
     problem = absurd_results(model, metrics, reconstruction_bound(model_config))

@@ -16,21 +16,25 @@ from pathlib import Path
 
 import torch
 
+from explorer.cli.options import DefaultsHelpFormatter
+from explorer.cli.progress import EpochBars, write
 from explorer.core.classifier import ARCHITECTURES, ClassifierConfig
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line's options (defaults from :class:`ClassifierConfig`)."""
     c = ClassifierConfig()
-    p = argparse.ArgumentParser(prog="python -m explorer.cli.train_classifier", description=__doc__.split("\n")[0])
-    p.add_argument("--architecture", choices=ARCHITECTURES, default=c.architecture)
+    p = argparse.ArgumentParser(prog="python -m explorer.cli.train_classifier", description=__doc__.split("\n")[0],
+                                formatter_class=DefaultsHelpFormatter)
+    p.add_argument("--architecture", choices=ARCHITECTURES, default=c.architecture,
+                   help="mlp: fully connected; cnn: two convolutions then a dense layer")
     p.add_argument("--hidden", type=int, nargs="+", default=list(c.hidden_sizes), help="MLP hidden widths")
     p.add_argument("--channels", type=int, nargs=2, default=list(c.channels), help="CNN convolution widths")
-    p.add_argument("--dropout", type=float, default=c.dropout)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dropout", type=float, default=c.dropout, help="dropout probability while training")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the 60,000 training images")
+    p.add_argument("--batch-size", type=int, default=128, help="images per Adam step")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, decayed by cosine to 0")
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch order")
     p.add_argument("--out", type=Path, required=True, help="safetensors file to write")
     return p
 
@@ -40,9 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_flush_denormal(True)
     from explorer.core.classifier import TrainedClassifier, accuracy, save_classifier, timed_training
     from explorer.core.data import DataError, load_mnist
+    from explorer.core.files import check_writable
+    from explorer.core.train import BatchProgress
 
     p = parser()
     args = p.parse_args(argv)
+    try:
+        check_writable(args.out)
+    except ValueError as exc:  # one line, exit 2, before anything is loaded or trained
+        sys.stderr.write(f"{p.prog}: error: {exc}\n")
+        return 2
     try:
         config = ClassifierConfig(architecture=args.architecture, hidden_sizes=tuple(args.hidden),
                                   channels=tuple(args.channels), dropout=args.dropout)
@@ -53,10 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(exc))
 
     def report(epoch, loss):
-        sys.stderr.write(f"epoch {epoch}/{args.epochs}: training cross-entropy {loss:.4f} nats\n")
+        write(f"epoch {epoch}/{args.epochs}: training cross-entropy {loss:.4f} nats")
 
-    model, seconds = timed_training(data.train_images, data.train_labels, config, epochs=args.epochs,
-                                    batch_size=args.batch_size, lr=args.lr, seed=args.seed, on_epoch=report)
+    bars = EpochBars(args.epochs)
+    try:
+        model, seconds = timed_training(
+            data.train_images, data.train_labels, config, epochs=args.epochs, batch_size=args.batch_size,
+            lr=args.lr, seed=args.seed, on_epoch=report,
+            on_batch=lambda epoch, batch, num_batches, loss: bars(BatchProgress(epoch, batch, num_batches, loss)))
+    finally:
+        bars.close()
     acc = accuracy(model, data.test_images, data.test_labels)
     extra = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
     save_classifier(args.out, TrainedClassifier(model, acc, seconds, extra))

@@ -151,6 +151,7 @@ def train_classifier(
     lr: float = 1e-3,
     seed: int = 0,
     on_epoch=None,
+    on_batch=None,
 ) -> DigitClassifier:
     """Train a classifier with Adam on cross-entropy, reshuffling every epoch.
 
@@ -160,6 +161,8 @@ def train_classifier(
         config: the architecture.
         epochs, batch_size, lr, seed: the optimisation (lr decays by cosine to 0).
         on_epoch: optional ``callback(epoch, mean training loss in nats)``.
+        on_batch: optional ``callback(epoch, batch, num_batches, batch loss in nats)``
+            after every step (1-based epoch and batch), for progress bars.
 
     Returns:
         The trained classifier, in eval mode.
@@ -187,7 +190,10 @@ def train_classifier(
             loss.backward()
             optimiser.step()
             schedule.step()
-            total += loss.detach().item() * len(rows)
+            loss_value = loss.detach().item()
+            total += loss_value * len(rows)
+            if on_batch is not None:
+                on_batch(epoch, i // batch_size + 1, math.ceil(len(order) / batch_size), loss_value)
         if on_epoch is not None:
             on_epoch(epoch, total / len(order))
     return model.eval()

@@ -26,19 +26,24 @@ ARCHITECTURES = ("mlp", "conv")
 #: Decoder distributions p(x|z) (see :mod:`explorer.core.likelihoods`): Bernoulli,
 #: Gaussian with mean sigmoid(output), Gaussian with mean = the output itself (identity
 #: link, for a linear autoencoder).
-LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_identity")
+#: The continuous Bernoulli (Loaiza-Ganem & Cunningham 2019) is the Bernoulli normalised
+#: as a density on [0, 1], for grey-level pixels.
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_identity", "continuous_bernoulli")
 #: Input corruptions the trainer can apply while keeping the clean target (denoising AE,
 #: Vincent et al. 2008): none, masking noise (each pixel set to 0 with probability
 #: ``noise_level``) or additive Gaussian noise (std ``noise_level``, clipped to [0, 1]).
 INPUT_NOISES = ("none", "masking", "gaussian")
 LR_SCHEDULES = ("constant", "cosine")
+#: Training images as given (grey levels) or dynamically binarized: every time an image is
+#: used, each pixel is drawn from Bernoulli(grey level) (the protocol of published MNIST tables).
+BINARIZATIONS = ("none", "dynamic")
 #: MNIST's image shape (channels, height, width) and number of classes.
 IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 
 ModelKind = Literal["ae", "vae", "cvae", "cae", "scae"]
 Architecture = Literal["mlp", "conv"]
-LikelihoodName = Literal["bernoulli", "gaussian", "gaussian_identity"]
+LikelihoodName = Literal["bernoulli", "gaussian", "gaussian_identity", "continuous_bernoulli"]
 InputNoise = Literal["none", "masking", "gaussian"]
 LRSchedule = Literal["constant", "cosine"]
 
@@ -79,6 +84,8 @@ _FIELD_TYPES = {
     "beta": (_is_number, "a number"),
     "lr": (_is_number, "a number"),
     "noise_level": (_is_number, "a number"),
+    "iw_samples": (_is_int, "an integer"),
+    "binarize": (lambda v: isinstance(v, str), "a string"),
     "contraction": (_is_number, "a number"),
     "contraction_noise": (_is_number, "a number"),
 }
@@ -219,6 +226,10 @@ class TrainConfig:
             loss still compares the reconstruction with the clean image (denoising AE).
         noise_level: masking probability, or the Gaussian noise's standard deviation
             (pixels in [0, 1]).
+        iw_samples: k of the importance-weighted bound trained on (Burda et al. 2015, Eq. 8);
+            1 trains the ELBO. Needs a variational model and beta = 1.
+        binarize: ``"none"`` (grey levels) or ``"dynamic"`` (a fresh Bernoulli(grey) draw of
+            every training image each time it is used), one of :data:`BINARIZATIONS`.
 
     Raises:
         ValueError: any value out of its domain (message names the field).
@@ -232,6 +243,8 @@ class TrainConfig:
     subset: int | None = None
     input_noise: InputNoise = "none"
     noise_level: float = 0.5
+    iw_samples: int = 1
+    binarize: str = "none"
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -250,6 +263,10 @@ class TrainConfig:
         if not (0 <= self.noise_level <= limit and math.isfinite(self.noise_level)):
             raise ValueError(f"noise_level must be in [0, {limit:g}] for {self.input_noise} noise, "
                              f"got {self.noise_level}")
+        if self.iw_samples < 1:
+            raise ValueError(f"iw_samples must be >= 1 (1: the ELBO), got {self.iw_samples}")
+        if self.binarize not in BINARIZATIONS:
+            raise ValueError(f"binarize must be one of {list(BINARIZATIONS)}, got {self.binarize!r}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":

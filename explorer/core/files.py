@@ -69,3 +69,27 @@ def reap_stale_temporaries(folder: Path | str, max_age: float = STALE_TEMPORARY_
         except (OSError, ValueError):
             continue  # removed by another reaper meanwhile, or not ours to remove
     return removed
+
+
+def check_writable(target: Path | str) -> None:
+    """Refuse, before any long work, an output path that a later write could not create.
+
+    Probes the way the atomic writers write: creates ``target``'s folder (as they do),
+    then creates and removes a temporary file next to it (:func:`temporary_file`). So
+    a read-only folder, a path under /proc, a file where a folder should be, or an
+    existing folder at ``target`` is found now, not after training.
+
+    Raises:
+        ValueError: ``target`` cannot be written; the message says why, in one line.
+    """
+    target = Path(target)
+    if target.is_dir():
+        raise ValueError(f"cannot write {target}: it is a folder; give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = temporary_file(target)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"cannot write {target}: {reason} ({exc.filename or target.parent})") from None

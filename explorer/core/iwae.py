@@ -12,18 +12,12 @@ logsumexp, over chunks of samples and images so memory stays bounded whatever k 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
 from explorer.core.models import Autoencoder
-
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mu, diag exp(logvar)) summed over the last dimension, in nats."""
-    return -0.5 * ((z - mu).pow(2) * torch.exp(-logvar) + logvar + _LOG_2PI).sum(dim=-1)
-
+from explorer.core.objective import log_importance_weights
 
 @torch.inference_mode()
 def importance_weighted_nll(
@@ -34,6 +28,7 @@ def importance_weighted_nll(
     seed: int = 0,
     batch_size: int = 100,
     max_rows: int = 5_000,
+    on_progress: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
     """-L_k per image: the importance-sampled estimate of -log p(x) in nats (Burda et al. 2015, Eq. 8).
 
@@ -55,6 +50,9 @@ def importance_weighted_nll(
         batch_size: images encoded together.
         max_rows: most decoder passes (images x samples) computed at once; bounds memory
             (each row holds one decoded image).
+        on_progress: called after every block of decoded samples with the number of
+            (image, sample) pairs it scored; they add up to ``len(images) * k`` (for a
+            progress bar; the library draws none).
 
     Returns:
         (N,) float64, nats per image, on the images' device.
@@ -78,15 +76,21 @@ def importance_weighted_nll(
         for start in range(0, len(images), batch_size):
             x = images[start : start + batch_size]
             y = None if labels is None or not model.is_conditional else labels[start : start + batch_size]
-            results.append(_batch_nll(model, x, y, k, generator, max_rows))
+            results.append(_batch_nll(model, x, y, k, generator, max_rows, on_progress))
     finally:
         model.train(was_training)
     return torch.cat(results)
 
 
 def _batch_nll(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, k: int,
-               generator: torch.Generator, max_rows: int) -> torch.Tensor:
-    """-L_k for one batch of images (B,), float64, accumulating logsumexp over sample chunks."""
+               generator: torch.Generator, max_rows: int,
+               on_progress: Callable[[int], None] | None = None) -> torch.Tensor:
+    """-L_k for one batch of images (B,), float64, accumulating logsumexp over sample chunks.
+
+    Each chunk decodes s codes of every image as one (s * B)-row batch
+    (:func:`explorer.core.objective.log_importance_weights`, the training bound's own
+    weights); the images are broadcast against the s codes, never copied s times.
+    """
     mu, logvar = model.encode(x, y)
     b, latent_dim = mu.shape
     chunk = max(1, min(k, max_rows // b))
@@ -94,13 +98,8 @@ def _batch_nll(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, k: i
     for done in range(0, k, chunk):
         s = min(chunk, k - done)
         eps = torch.randn((s, b, latent_dim), generator=generator, dtype=mu.dtype, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps  # (s, b, L)
-        flat_z = z.reshape(s * b, latent_dim)
-        flat_y = None if y is None else y.repeat(s)
-        params = model.decode(flat_z, flat_y)
-        log_px_z = -model.likelihood.nll(params, x.repeat(s, 1, 1, 1)).reshape(s, b)
-        log_pz = -0.5 * (z.pow(2) + _LOG_2PI).sum(dim=-1)
-        log_qz = _log_normal(z, mu, logvar)
-        log_w = (log_px_z + log_pz - log_qz).double()
-        total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0))
+        log_w, _ = log_importance_weights(model, x, mu, logvar, eps, y)
+        total = torch.logaddexp(total, torch.logsumexp(log_w.double(), dim=0))
+        if on_progress is not None:
+            on_progress(s * b)
     return -(total - math.log(k))

@@ -8,6 +8,8 @@ The decoder network outputs one unconstrained value per pixel, ``params`` of sha
 - :class:`Gaussian`: mean sigmoid(params) (pixels stay in [0, 1]), fixed standard
   deviation ``std``; -log p = sum (x - mean)^2 / (2 std^2) + log(std sqrt(2 pi))
   (Appendix C.2 with a fixed variance).
+- :class:`ContinuousBernoulli`: ``params`` are logits; the normalised density on [0, 1]
+  of Loaiza-Ganem & Cunningham (2019) (the Bernoulli with its normalising constant).
 - :class:`GaussianIdentity`: the same Gaussian with mean = ``params`` itself (identity
   link, no sigmoid). A linear decoder with this likelihood is the linear autoencoder
   whose squared-error optimum spans the principal subspace (Baldi & Hornik 1989). Its
@@ -52,6 +54,21 @@ class Likelihood:
         """
         raise NotImplementedError
 
+    def nll_samples(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z_s) for S codes per image, without copying the images S times.
+
+        Args:
+            params: decoder output for S codes of each of B images, (S, B, C, H, W).
+            x: the B images (B, C, H, W), pixels in [0, 1].
+
+        Returns:
+            (S, B) nats. Equals :meth:`nll` on the flattened rows; subclasses may
+            override it with a faster form of the same value.
+        """
+        s, b = params.shape[:2]
+        return self.nll(params.reshape(s * b, *params.shape[2:]), x.expand(s, *x.shape).reshape(s * b, *x.shape[1:])
+                        ).reshape(s, b)
+
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """E[x|z], (B, C, H, W): pixels in [0, 1], except for :class:`GaussianIdentity`,
         whose mean is unbounded (clip it with :func:`display_pixels` to draw it)."""
@@ -75,6 +92,13 @@ class Bernoulli(Likelihood):
 
     def nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(params, x, reduction="none").flatten(1).sum(dim=1)
+
+    def nll_samples(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(S, B) nats: sum softplus(l) - x * l, the binary cross-entropy with logits l
+        written so the images broadcast over the S codes (the sum x . l is one batched
+        matrix product)."""
+        logits = params.flatten(2)  # (S, B, P)
+        return F.softplus(logits).sum(dim=2) - torch.einsum("sbp,bp->sb", logits, x.flatten(1).to(logits.dtype))
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(params)
@@ -138,6 +162,57 @@ class GaussianIdentity(Gaussian):
         return params
 
 
+class ContinuousBernoulli(Likelihood):
+    """Per-pixel continuous Bernoulli with logits ``params`` (Loaiza-Ganem & Cunningham
+    2019, "The continuous Bernoulli: fixing a pervasive error in variational autoencoders").
+
+    The Bernoulli "likelihood" of a grey value x in [0, 1] is not a normalised density;
+    the continuous Bernoulli is: p(x|lambda) = C(lambda) lambda^x (1 - lambda)^(1-x) on
+    [0, 1], with lambda = sigmoid(l) and C(lambda) = 2 artanh(1 - 2 lambda) / (1 - 2 lambda)
+    (their Eq. 7; C(1/2) = 2). In logits, 1 - 2 lambda = -tanh(l/2) and
+    artanh(1 - 2 lambda) = -l/2, so C = l / tanh(l/2) and
+
+        -log p(x|z) = sum_pixels softplus(l) - x l - log(l / tanh(l/2))   (nats),
+
+    with log C = log 2 + log1p(u^2/3 - u^4/45), u = l/2, near l = 0 (Taylor series of
+    u / tanh u), so it is finite and smooth everywhere. A density on [0, 1] can exceed 1:
+    -log p is often negative. The mean E[x] = lambda / (2 lambda - 1) + 1 / (2 artanh(1 - 2 lambda))
+    differs from lambda (their Eq. 8); samples are drawn by the inverse CDF.
+    """
+
+    name = "continuous_bernoulli"
+    description = "continuous Bernoulli decoder (normalised on [0, 1])"
+
+    #: |logit| below which log C uses the Taylor series (there the closed form loses precision).
+    TAYLOR_BELOW = 0.1
+
+    @classmethod
+    def log_normalizer(cls, logits: torch.Tensor) -> torch.Tensor:
+        """log C per pixel, same shape as ``logits``, nats (>= log 2)."""
+        small = logits.abs() < cls.TAYLOR_BELOW
+        safe = torch.where(small, torch.ones_like(logits), logits)  # no 0/0 (nor NaN gradients) off-branch
+        exact = torch.log(safe.abs()) - torch.log(torch.tanh(safe / 2).abs())
+        u2 = (logits / 2).pow(2)
+        taylor = math.log(2.0) + torch.log1p(u2 / 3 - u2.pow(2) / 45)
+        return torch.where(small, taylor, exact)
+
+    def nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        per_pixel = F.softplus(params) - x * params - self.log_normalizer(params)
+        return per_pixel.flatten(1).sum(dim=1)
+
+    def nll_samples(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        logits = params.flatten(2)  # (S, B, P)
+        return ((F.softplus(logits) - self.log_normalizer(logits)).sum(dim=2)
+                - torch.einsum("sbp,bp->sb", logits, x.flatten(1).to(logits.dtype)))
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        return torch.distributions.ContinuousBernoulli(logits=params).mean
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        u = torch.rand(params.shape, generator=generator, dtype=params.dtype, device=params.device)
+        return torch.distributions.ContinuousBernoulli(logits=params).icdf(u).clamp(0.0, 1.0)
+
+
 def display_pixels(images: torch.Tensor) -> torch.Tensor:
     """Decoder means made drawable: clipped to [0, 1] (a no-op for the sigmoid likelihoods;
     a :class:`GaussianIdentity` mean may leave that range)."""
@@ -148,6 +223,8 @@ def likelihood_for(config: ModelConfig) -> Likelihood:
     """The likelihood object ``config.likelihood`` names (with ``config.decoder_std``)."""
     if config.likelihood == "bernoulli":
         return Bernoulli()
+    if config.likelihood == "continuous_bernoulli":
+        return ContinuousBernoulli()
     if config.likelihood == "gaussian_identity":
         return GaussianIdentity(config.decoder_std)
     return Gaussian(config.decoder_std)

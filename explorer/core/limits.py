@@ -140,9 +140,10 @@ def check_training_limits(model_config: ModelConfig, train_config: TrainConfig, 
             "hidden sizes (the default 512, 256 has about 1.1 million) or a smaller latent dimension.")
     images = min(num_images, train_config.subset or num_images)
     batch = min(train_config.batch_size, images)
-    need = training_memory_bytes(model_config, batch)
+    # the importance-weighted bound decodes k codes per image: k times the activations
+    need = training_memory_bytes(model_config, batch * train_config.iw_samples)
     if need > limit:
-        fits = max_batch_size(model_config, limit)
+        fits = max_batch_size(model_config, limit) // train_config.iw_samples
         advice = (f"Choose a batch size of at most {fits:,} (128 is a good default)." if fits >= 1 else
                   "Choose smaller hidden sizes (the default 512, 256 needs about 25 MiB).")
         raise TrainingTooLarge(
@@ -157,12 +158,15 @@ def reconstruction_bound(model_config: ModelConfig) -> float:
     :data:`ABSURD_FACTOR` times the worst-case cost of the trivial decoder that outputs
     mean 0.5 for every pixel (logit 0): for a Bernoulli decoder that is
     ``784 * ln 2 = 543.4`` nats per image for any image, so the bound is about 5,434
-    nats; for a Gaussian decoder the worst image is all 0s or 1s. A freshly initialised
+    nats; for a Gaussian decoder the worst image is all 0s or 1s. Never below the
+    Bernoulli's bound (the continuous Bernoulli's trivial decoder costs 0 nats). A freshly initialised
     model starts near the trivial cost; a trained one is far below it.
     """
     shape = (1, *model_config.image_shape)
     trivial = likelihood_for(model_config).nll(torch.zeros(shape), torch.ones(shape)).item()
-    return ABSURD_FACTOR * max(abs(trivial), 1.0)
+    # The continuous Bernoulli's trivial decoder is the uniform density (0 nats): bound it
+    # by the Bernoulli's 784 ln 2 (its -log p is the Bernoulli's minus log C >= ln 2 per pixel).
+    return ABSURD_FACTOR * max(abs(trivial), model_config.num_pixels * math.log(2))
 
 
 def short_number(value) -> str:

@@ -6,7 +6,10 @@ random permutation from a seeded generator and slices mini-batches from it (no
 DataLoader, no per-image transforms). Adam minimises the mean per-image loss
 reconstruction + beta * KL (see :mod:`explorer.core.objective`). Labels go along for
 conditional models; ``TrainConfig.input_noise`` corrupts the input while the loss keeps
-the clean target (denoising AE).
+the clean target (denoising AE); ``TrainConfig.binarize = "dynamic"`` trains on a fresh
+Bernoulli(grey) draw of each image; ``TrainConfig.iw_samples = k > 1`` minimises the
+importance-weighted bound -L_k instead (Burda et al. 2015). The test metrics after each
+epoch are always the grey-level -ELBO and its terms.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from explorer.core.config import TrainConfig
 from explorer.core.limits import absurd_outputs, absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
-from explorer.core.objective import loss_terms
+from explorer.core.objective import iw_loss_terms, loss_terms
 
 __all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train"]
 
@@ -168,10 +171,14 @@ def train(
             model (finished or stopped) fails the probe every loaded model passes
             (:func:`explorer.core.limits.absurd_outputs`: real test digits, every label); the
             message then holds the probe's reason and the model keeps its final weights.
-        ValueError: a conditional model without labels, or labels of the wrong length.
+        ValueError: a conditional model without labels, labels of the wrong length, or
+            ``config.iw_samples`` > 1 for a deterministic model or beta != 1.
     """
     if model.is_conditional and (train_labels is None or test_labels is None):
         raise ValueError("a conditional model trains with the labels of its training and test images")
+    if config.iw_samples > 1 and not (model.is_variational and model.config.beta == 1):
+        raise ValueError(f"the importance-weighted bound (iw_samples={config.iw_samples}) trains a variational "
+                         f"model with beta = 1, not a {type(model).__name__} with beta {model.config.beta:g}")
     for images, labels, what in ((train_images, train_labels, "training"), (test_images, test_labels, "test")):
         if labels is not None and len(labels) != len(images):
             raise ValueError(f"{len(labels)} {what} labels for {len(images)} {what} images")
@@ -208,9 +215,14 @@ def train(
                     break
                 index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
                 x = images[index]
+                if config.binarize == "dynamic":  # a fresh binary draw each time an image is used
+                    x = torch.bernoulli(x, generator=generator)
                 y = None if labels is None else labels[index]
                 x_in = corrupt(x, config.input_noise, config.noise_level, generator)
-                loss = loss_terms(model, x_in, y, target=x, generator=generator).loss.mean()
+                if config.iw_samples > 1:  # the importance-weighted bound (k = 1 is the ELBO)
+                    loss = iw_loss_terms(model, x_in, y, target=x, k=config.iw_samples, generator=generator).loss.mean()
+                else:
+                    loss = loss_terms(model, x_in, y, target=x, generator=generator).loss.mean()
                 loss_value = loss.item()
                 if not math.isfinite(loss_value):
                     model.load_state_dict(good_state)

@@ -47,6 +47,62 @@ def error_curve_figure(levels: np.ndarray, curves: dict[str, np.ndarray], level_
     return _readable(fig, font_size)
 
 
+#: One colour per latent size on the lower-bound chart (Plotly's default sequence).
+LATENT_SIZE_COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3")
+
+
+def lower_bound_curves(history: list[dict], images_per_epoch: int) -> dict[str, np.ndarray]:
+    """Kingma & Welling (2013) Figure 2's axes from a checkpoint's stored training history.
+
+    Args:
+        history: one dict per epoch with ``epoch``, ``train_loss`` (mean training loss over
+            the epoch, nats per image: the -ELBO for beta = 1) and ``test_neg_elbo``.
+        images_per_epoch: training images per epoch (60,000, or the run's subset).
+
+    Returns:
+        ``samples`` (training images evaluated by the end of each epoch), ``train`` and
+        ``test``: the lower bound per image (-loss, -test -ELBO; higher is better), each (E,).
+        Epochs missing a value are dropped.
+    """
+    rows = [r for r in history if r.get("train_loss") is not None and r.get("test_neg_elbo") is not None]
+    return {"samples": np.array([r["epoch"] * images_per_epoch for r in rows], dtype=float),
+            "train": -np.array([r["train_loss"] for r in rows], dtype=float),
+            "test": -np.array([r["test_neg_elbo"] for r in rows], dtype=float)}
+
+
+def lower_bound_figure(curves: dict[str, dict[str, np.ndarray]], height: int = 430, font_size: int = 15) -> go.Figure:
+    """Lower bound per image against training samples evaluated (log axis), one colour per
+    model: test solid, train dashed (the layout of Kingma & Welling 2013, Figure 2); the
+    legend names each model once (its test trace), ticks at 1 and 3 times powers of ten.
+
+    Args:
+        curves: model name -> :func:`lower_bound_curves` output.
+        height: figure height in pixels.
+        font_size: font size of ticks, titles and legend.
+
+    Returns:
+        A ``go.Figure`` with two ``Scatter`` traces per model (test, train).
+    """
+    fig = go.Figure()
+    for i, (name, c) in enumerate(curves.items()):
+        color = LATENT_SIZE_COLORS[i % len(LATENT_SIZE_COLORS)]
+        for part, dash in (("test", "solid"), ("train", "dash")):
+            fig.add_trace(go.Scatter(
+                x=c["samples"], y=c[part], mode="lines", name=f"{name} {part}", line={"color": color, "dash": dash},
+                legendgroup=name, showlegend=part == "test",
+                hovertemplate=f"{name}, {part}<br>%{{x:.3s}} samples<br>bound %{{y:.2f}} nats<extra></extra>"))
+    fig.update_layout(height=height, margin={"l": 70, "r": 10, "t": 40, "b": 50}, font={"size": font_size},
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0,
+                              "font": {"size": font_size}, "title": {"text": "solid: test, dashed: train"}})
+    samples = np.concatenate([c["samples"] for c in curves.values()]) if curves else np.array([1.0])
+    ticks = [m * 10.0**e for e in range(int(np.log10(samples.min())), int(np.log10(samples.max())) + 1) for m in (1, 3)
+             if samples.min() <= m * 10.0**e <= samples.max()]
+    fig.update_xaxes(title_text="training samples evaluated (log scale)", type="log", tickvals=ticks,
+                     ticktext=[f"{t / 1e6:g}M" if t >= 1e6 else f"{t / 1e3:g}k" for t in ticks])
+    fig.update_yaxes(title_text="lower bound (nats/image)")
+    return _readable(fig, font_size)
+
+
 def kl_per_dimension_figure(kl: np.ndarray, active: np.ndarray, height: int = 300, font_size: int = 15) -> go.Figure:
     """KL per latent dimension as bars, active units in colour, inactive in grey.
 
