@@ -12,8 +12,10 @@ configure_openmp()  # before torch loads OpenMP: workers spin briefly, then slee
 import streamlit as st  # noqa: E402  (loaded already by the server)
 
 from explorer.ui.preload import preload_plotly  # noqa: E402
+from explorer.ui.webgl import release_detached_contexts  # noqa: E402
 
 preload_plotly()  # the browser loads Plotly.js while the imports below run
+release_detached_contexts()  # before the first chart: charts that leave free their WebGL contexts
 
 import pandas  # noqa: E402, F401  (also Streamlit's components.v2 imports it for dict data)
 import plotly.graph_objects  # noqa: E402, F401

@@ -382,6 +382,16 @@ def latent_map(
     return fig
 
 
+def as_svg(fig: go.Figure) -> go.Figure:
+    """``fig`` with its WebGL scatter traces drawn as SVG scatters (the same points, marks
+    and hover): for charts of a few thousand points that are drawn anew often, such as the
+    live training maps, which then hold no WebGL context (a page may hold only 16, see
+    :mod:`explorer.ui.webgl`). Returns a new figure; ``fig`` is left as it was."""
+    spec = fig.to_dict()
+    spec["data"] = [{**t, "type": "scatter"} if t.get("type") == "scattergl" else t for t in spec["data"]]
+    return go.Figure(spec)
+
+
 HEATMAP_NAME = "digit-likeness"
 #: Holes dark, digit-like regions light: neutral greys under the coloured digits, most of
 #: the range spent below the 0.9 that counts as a digit.

@@ -1,0 +1,99 @@
+"""Projector-ready, in headless chromium: every chart survives a whole lesson (no WebGL
+context is taken away from a map on the page; issue 21) (skips without chromium)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from explorer.ui.views.lesson import STEPS, TOOLS
+from tests.helpers.browser import wait_for_app_run
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
+TIMEOUT = 90_000
+TRAINING_TIMEOUT = 300_000
+LESSON_URL = "/compare?step=1&left=mnist_ae_z2.pt&right=mnist_vae_z2.pt"
+
+#: Before the app's scripts: count the WebGL contexts lost by canvases in the page (a
+#: capture listener on window sees the events of canvases in the document only; a
+#: context the app releases on purpose belongs to a canvas that has left the page).
+LOST_JS = """window.__vxLost = [];
+window.addEventListener('webglcontextlost', (e) => {
+  const gd = e.target.closest && e.target.closest('.js-plotly-plot');
+  window.__vxLost.push(gd && gd.parentElement ? (gd.closest('[class*="st-key-"]') || {}).className || 'chart' : 'canvas');
+}, true);"""
+
+#: Every Plotly chart with WebGL canvases: its live context, and the number of pixels that
+#: its WebGL layer has drawn (the points; read back through a 2D canvas: Plotly keeps the
+#: drawing buffer), with the number of digit points its figure holds.
+WEBGL_CHARTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((gd) => {
+  const canvas = gd.querySelector('canvas.gl-canvas-context');
+  if (!canvas || !canvas.__vxGl) return [];
+  const key = (gd.closest('[class*="st-key-"]') || {className: '?'}).className.match(/st-key-[\\w-]+/);
+  const points = (gd._fullData || []).filter((t) => (t.name || '').startsWith('digit'))
+    .reduce((n, t) => n + t.x.length, 0);
+  let drawn = -1;
+  if (!canvas.__vxGl.isContextLost() && canvas.width && canvas.height) {
+    const c = document.createElement('canvas');
+    c.width = canvas.width; c.height = canvas.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(canvas, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    drawn = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) drawn++;
+  }
+  return [{key: key ? key[0] : '?', lost: canvas.__vxGl.isContextLost(), points, drawn,
+           visible: gd.getBoundingClientRect().width > 0}];
+})"""
+
+
+def _assert_maps_drawn(page, where: str) -> None:
+    """No map lost its context, and every visible map with points has drawn them."""
+    charts = page.evaluate(WEBGL_CHARTS_JS)
+    assert charts, f"{where}: no WebGL chart on the page"
+    for chart in charts:
+        assert not chart["lost"], f"{where}: {chart['key']} lost its WebGL context"
+        if chart["visible"] and chart["points"]:
+            assert chart["drawn"] > 100, f"{where}: {chart['key']} shows no points ({chart})"
+    assert page.evaluate("() => window.__vxLost") == [], where
+
+
+def _next_step(page, number: int) -> None:
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text(f"Lesson {number}/{len(STEPS)}:")).to_be_visible(timeout=TIMEOUT)
+    wait_for_app_run(page, TIMEOUT)
+
+
+def test_every_chart_survives_the_whole_lesson_a_twin_run_and_every_tab(page, app_url, artifacts_dir):
+    page.set_viewport_size({"width": 1366, "height": 768})
+    warnings = []
+    page.on("console", lambda m: warnings.append(m.text) if "WebGL contexts" in m.text else None)
+    page.add_init_script(LOST_JS)
+    page.goto(app_url + LESSON_URL)
+    expect(page.get_by_text(f"Lesson 1/{len(STEPS)}:")).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_function(f"({WEBGL_CHARTS_JS})().length >= 2", timeout=TIMEOUT)
+    wait_for_app_run(page, TIMEOUT)
+    for number in range(2, len(STEPS) + 1):  # each step draws both maps anew
+        _next_step(page, number)
+        _assert_maps_drawn(page, f"lesson step {number}")
+    # the last step: a short twin run to its end (its live maps are redrawn every 1.5 s)
+    for key, value in (("cmp_twin_subset", 500), ("cmp_twin_epochs", 2)):
+        box = page.locator(f".st-key-{key} input")
+        box.fill(str(value))
+        box.press("Tab")
+        expect(box).to_have_value(str(value))
+        wait_for_app_run(page, TIMEOUT)
+    page.locator(".st-key-cmp_twin_start").get_by_role("button", name="Train both").click()
+    expect(page.get_by_text(re.compile("Both models trained"))).to_be_visible(timeout=TRAINING_TIMEOUT)
+    wait_for_app_run(page, TIMEOUT)
+    for tool in TOOLS:
+        page.get_by_role("tab", name=tool).click()
+        expect(page.get_by_role("tab", name=tool)).to_have_attribute("aria-selected", "true")
+        wait_for_app_run(page, TIMEOUT)
+    page.wait_for_timeout(2_500)  # the page releases a chart's context 2-3 s after it left
+    _assert_maps_drawn(page, "after the lesson")
+    released = page.evaluate("() => window.__vxGlRelease.released")
+    live = page.evaluate("() => [...window.__vxGlRelease.live].filter(c => !c.__vxGl.isContextLost()).length")
+    assert released > 0 and live < 16, (released, live)
+    assert warnings == []
+    page.screenshot(path=str(artifacts_dir / "projector-after-lesson.png"))
