@@ -21,11 +21,13 @@ import pandas  # noqa: E402, F401  (also Streamlit's components.v2 imports it fo
 import plotly.graph_objects  # noqa: E402, F401
 import torch  # noqa: E402, F401
 
-from explorer.ui import browser_store, layout, registry, session, warmup
+from explorer.ui import browser_store, layout, registry, session, viewport, warmup
 
 #: The browser tab's icon, a file served by this server: a ":material/...:" icon here
 #: made every browser fetch it from fonts.gstatic.com, and the app fetches nothing from outside.
 PAGE_ICON = Path(__file__).parent / "explorer" / "ui" / "favicon.png"
+
+SIDEBAR_WIDTH_PX = 256
 
 PAGES = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
@@ -42,9 +44,12 @@ PAGES = [
 
 def run() -> None:
     """Set up the session, draw the menu and the model choice, run the chosen page."""
-    st.set_page_config(page_title="VAE latent-space explorer", page_icon=str(PAGE_ICON), layout="wide")
+    # a sidebar of 256 px, not 300: a 1366 px screen has that much more room for the maps
+    st.set_page_config(page_title="VAE latent-space explorer", page_icon=str(PAGE_ICON), layout="wide",
+                       initial_sidebar_state=SIDEBAR_WIDTH_PX)
     session.init_session_state()
     layout.classroom_layout()  # key views fit a 1366x768 screen
+    viewport.report_screen()  # pages size their key views to the window
     # The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
     page = st.navigation(PAGES, position="hidden")
     session.enter_page(page.url_path)

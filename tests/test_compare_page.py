@@ -278,17 +278,19 @@ def test_the_theory_page_falls_back_to_the_explorers_click(app_test, mnist, vae_
     assert f"{image_terms(vae_checkpoint.model, mnist.test_images[FIRST]).neg_elbo:.2f}" in _latex(at)
 
 
-def _sidebar_text(at):
-    return " ".join(m.value for m in at.sidebar.markdown)
+def _lesson_text(at):
+    """The lesson's words: in the main area, above the maps (not in the sidebar)."""
+    assert not any("Lesson" in m.value for m in at.sidebar.markdown)
+    return " ".join(m.value for m in at.main.markdown)
 
 
 def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_url(compare, mnist):
     at = compare
     at.button(key="cmp_lesson_start").click().run()
-    assert "Lesson 1/7: The AE's map" in _sidebar_text(at) and at.button(key="cmp_lesson_back").disabled
+    assert "Lesson 1/7: The AE's map" in _lesson_text(at) and at.button(key="cmp_lesson_back").disabled
     assert at.query_params["step"] == "1" and at.query_params["left"] == "mnist_ae_z2.pt"
     at.button(key="cmp_lesson_next").click().run()
-    assert "Lesson 2/7" in _sidebar_text(at)
+    assert "Lesson 2/7" in _lesson_text(at)
     assert _traces(at, "a", "prior sample") and at.query_params["seed"] == "0"
     at.button(key="cmp_lesson_next").click().run()  # the VAE's map: samples hidden
     assert not _traces(at, "b", "prior sample") and "seed" not in at.query_params
@@ -300,17 +302,17 @@ def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_ur
     assert _traces(at, "b", "interpolation path") and _has(at, "cmp_b_path_preview")  # strips between the maps
     assert at.session_state["cmp_tool"] == "Sample from the prior"  # Next leaves the tab alone (no scrolling)
     at.button(key="cmp_lesson_next").click().run()  # the cloud: a digit is selected
-    assert "Lesson 6/7" in _sidebar_text(at)
+    assert "Lesson 6/7" in _lesson_text(at)
     assert _has(at, "cmp_b_cloud_chart")  # between the maps
     assert _has(at, "cmp_new_eps") and _has(at, "cmp_cloud_k")  # "New eps" beside the maps, K in the tab
     assert at.query_params["digit"] == str(end) and at.query_params["step"] == "6"
     at.button(key="cmp_lesson_next").click().run()  # watch the holes form: the twin run's controls
-    assert "Lesson 7/7: Watch the holes form" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    assert "Lesson 7/7: Watch the holes form" in _lesson_text(at) and at.button(key="cmp_lesson_next").disabled
     assert _has(at, "cmp_twin_start")  # above the maps
     assert at.query_params["step"] == "7"
     at.button(key="cmp_lesson_back").click().run()
     at.button(key="cmp_lesson_back").click().run()
-    assert "Lesson 5/7" in _sidebar_text(at)
+    assert "Lesson 5/7" in _lesson_text(at)
     at.button(key="cmp_lesson_end").click().run()
     assert _has(at, "cmp_lesson_start") and "step" not in at.query_params
 
@@ -322,7 +324,7 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
                             "start": "5", "end": "6", "seed": "9"})
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
-    assert "Lesson 4/7" in _sidebar_text(at)
+    assert "Lesson 4/7" in _lesson_text(at)
     assert at.selectbox(key="cmp_model_a").value.endswith("mnist_vae_z2.pt")
     assert at.selectbox(key="cmp_model_b").value.endswith("mnist_ae_z2.pt")
     assert "Test digit 42" in _panel_text(at)

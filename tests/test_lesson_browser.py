@@ -85,7 +85,7 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
     digit, start, end = 42, 5, 6
     page.goto(f"{app_url}/compare?step=5&left=mnist_ae_z2.pt&right=mnist_vae_z2.pt&digit={digit}"
               f"&start={start}&end={end}")
-    sidebar = page.get_by_test_id("stSidebar")
+    sidebar = page.locator(".st-key-cmp_lesson")  # the lesson stands above the maps
     expect(sidebar).to_contain_text("Lesson 5/7: Interpolate in both", timeout=TIMEOUT)
     for selector in MAPS.values():
         page.locator(selector).wait_for(timeout=TIMEOUT)

@@ -171,9 +171,12 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
         )
     fig.update_layout(height=height, margin={"l": 40, "r": 40, "t": 10, "b": 40},
                       legend={"orientation": "h", "y": -0.25})
-    fig.update_xaxes(title_text="epoch", dtick=1)
+    # whole epochs only: every one up to 10, else Plotly's round steps
+    fig.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 10 else None, tickformat="d")
     fig.update_yaxes(title_text="nats per image", secondary_y=False)
-    fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False)
+    # Plotly.js syncs an overlaying axis's ticks to the first axis's grid by default, which
+    # gave the KL axis values such as 5.485, 5.731, 5.977: it picks its own round steps
+    fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False, tickmode="auto", nticks=6)
     return fig
 
 # --- The explorer's latent map: click catcher and overlays -------------------------------
@@ -398,6 +401,8 @@ HEATMAP_NAME = "digit-likeness"
 HEATMAP_COLORSCALE = [[0.0, "rgb(10,10,10)"], [0.5, "rgb(70,70,70)"], [0.85, "rgb(175,175,175)"],
                       [1.0, "rgb(255,255,255)"]]
 HEATMAP_OPACITY = 0.6
+#: Room the heatmap's colour bar takes below the map (pixels added to the bottom margin).
+HEATMAP_BAR_PX = 70
 
 
 def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray,
@@ -421,9 +426,13 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
     fig.add_trace(go.Heatmap(
         x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
         colorscale=HEATMAP_COLORSCALE, opacity=opacity, hoverinfo="skip", showscale=True, zsmooth="best",
-        colorbar={"title": {"text": HEATMAP_NAME, "side": "right"}, "thickness": 14, "len": 0.8,
-                  "tickvals": [0.1, 0.5, 0.9, 1.0]},
+        # across the bottom of the figure: a bar down the right side took about 60 px of
+        # the map's width (its axes keep equal scales, so the map lost height too)
+        colorbar={"title": {"text": HEATMAP_NAME, "side": "top"}, "thickness": 12, "len": 0.9,
+                  "orientation": "h", "x": 0.5, "xanchor": "center", "yref": "container", "y": 0,
+                  "yanchor": "bottom", "tickvals": [0.1, 0.5, 0.9]},
     ))
+    fig.update_layout(margin={"b": (fig.layout.margin.b or 40) + HEATMAP_BAR_PX})
     return fig
 
 

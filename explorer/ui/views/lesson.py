@@ -1,4 +1,4 @@
-"""The guided lesson on the Compare page: seven steps (the AE's map, sampling its prior,
+"""The guided lesson on the Compare page (its text and buttons above the maps): seven steps (the AE's map, sampling its prior,
 the VAE's map, sampling its prior, interpolation in both, the reparameterization
 cloud, watching an AE and a VAE train side by side) with Back/Next, and the page's
 state in the URL so a link restores the view.
@@ -114,27 +114,37 @@ def current_step() -> Step | None:
     return None if step is None else STEPS[step]
 
 
+def lesson_start_button() -> None:
+    """The button that starts the lesson (key ``cmp_lesson_start``), in the sidebar."""
+    st.sidebar.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
+                      help=f"{len(STEPS)} steps through the AE's and the VAE's maps; the address bar keeps the "
+                           "step, so the link can be shared.")
+
+
 def lesson_panel() -> None:
-    """The lesson in the sidebar: a start button, or the step's text with Back/Next."""
+    """The lesson: outside it a start button in the sidebar; in it the step's heading and
+    text with Back, Next and End, at the top of the page's main area (a container keyed
+    ``cmp_lesson``), above the maps, so a 1366x768 screen shows all of it without scrolling.
+    The step's words come from :data:`STEPS`."""
     step = st.session_state["cmp_lesson_step"]
-    with st.sidebar.container(key="cmp_lesson"):
-        st.divider()
-        if step is None:
-            st.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
-                      help=f"{len(STEPS)} steps through the AE's and the VAE's maps; the address bar keeps the step, so "
-                           "the link can be shared.")
-            return
-        s = STEPS[step]
-        st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}**")
-        # Back/Next above the text, so a 768 px high screen shows them without scrolling the sidebar
-        back, forward = st.columns(2)
-        back.button("Back", key="cmp_lesson_back", on_click=go_to_step, args=(step - 1,), disabled=step == 0,
-                    width="stretch")
-        forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
-                       disabled=step == len(STEPS) - 1, width="stretch", type="primary")
-        st.markdown(s.text)
-        st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,))
-        st.caption("The address bar holds this view (step, models, digits, seed): copy it to share it.")
+    if step is None:
+        with st.sidebar:
+            st.divider()
+        lesson_start_button()
+        return
+    s = STEPS[step]
+    with st.container(key="cmp_lesson", border=True):
+        text, buttons = st.columns([5, 1.3], vertical_alignment="center", gap="small")
+        with text:
+            st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}.** {s.text}",
+                        help="The address bar holds this view (step, models, digits, seed): copy it to share it.")
+        with buttons:
+            back, forward = st.columns(2, gap="small")
+            back.button("Back", key="cmp_lesson_back", on_click=go_to_step, args=(step - 1,), disabled=step == 0,
+                        width="stretch")
+            forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
+                           disabled=step == len(STEPS) - 1, width="stretch", type="primary")
+            st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,), width="stretch")
 
 
 def _int(params, name: str, low: int, high: int) -> int | None:
