@@ -108,7 +108,7 @@ def compare_page() -> None:
     with key_view:
         # The panel is written before the maps, so a click's panel shows while the
         # 10,000-point scatters redraw.
-        left, middle, right = st.columns([4, 2.6, 4], gap="small")
+        left, middle, right = st.columns([4, 2.3, 4], gap="small")
         with middle:
             if sample_beside:
                 compare.prior_draw_button(width="stretch")

@@ -163,7 +163,7 @@ def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(comp
     for side, model in zip("ab", (ae_checkpoint.model, vae_checkpoint.model)):
         assert np.allclose(_xy(_traces(at, side, "prior sample")[0]), z, atol=1e-6)
         assert shown_ids(at, f"cmp_{side}_prior_samples") == [image_id(image_strip(model, z, nrow=8), SAMPLE_SCALE)]
-        # with no digit selected, the panel between the maps shows them too (4 x 4: a small screen sees them)
+        # with no digit selected, the panel between the maps shows them too (2 rows of 8: a small screen sees them)
         assert shown_ids(at, f"cmp_{side}_prior_preview") == [image_id(image_strip(model, z, nrow=4), SAMPLE_SCALE)]
     # "new sample" draws with the next seed; K sets how many
     assert at.button(key="cmp_prior_draw").label == "New sample"

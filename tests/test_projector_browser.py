@@ -4,7 +4,7 @@ context is taken away from a map on the page; issue 21) (skips without chromium)
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from explorer.ui.views.lesson import STEPS, TOOLS
 from tests.helpers.browser import wait_for_app_run
@@ -97,3 +97,67 @@ def test_every_chart_survives_the_whole_lesson_a_twin_run_and_every_tab(page, ap
     assert released > 0 and live < 16, (released, live)
     assert warnings == []
     page.screenshot(path=str(artifacts_dir / "projector-after-lesson.png"))
+
+
+#: Plot areas of the two Compare maps (Plotly's axes lengths, px) and the lesson's boxes.
+PLOT_AREAS_JS = """() => ['a', 'b'].map((side) => {
+  const gd = document.querySelector(`.st-key-cmp_${side}_map_panel .js-plotly-plot`);
+  const fl = gd && gd._fullLayout;
+  return fl ? {w: fl.xaxis._length, h: fl.yaxis._length, holes: gd._fullData.some((t) => t.type === 'heatmap')}
+            : null; })"""
+INSIDE_JS = """([sel, w, h]) => [...document.querySelectorAll(sel)].map((e) => e.getBoundingClientRect())
+  .filter((r) => r.width > 0 && r.height > 0)
+  .map((r) => r.left >= 0 && r.top >= 0 && r.right <= w && r.bottom <= h)"""
+#: The smallest map plot area (px, wide and high) each screen must show, holes on.
+SCREENS = {(1366, 768): 300, (1920, 1080): 450}
+
+
+@pytest.mark.parametrize("size", list(SCREENS), ids=lambda s: f"{s[0]}x{s[1]}")
+def test_lesson_and_maps_fit_the_screen_and_nothing_looks_broken(page, app_url, artifacts_dir, size):
+    width, height = size
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(app_url + LESSON_URL.replace("step=1", "step=4"))
+    lesson = page.locator(".st-key-cmp_lesson")
+    expect(lesson).to_contain_text("Lesson 4/7:", timeout=TIMEOUT)
+    wait_for_app_run(page, TIMEOUT)
+    # the holes' shading on both maps (its colour bar must not take the maps' width)
+    page.get_by_role("tab", name=TOOLS[3]).click()
+    for side in "ab":
+        toggle = page.locator(f".st-key-cmp_{side}_show_holes").get_by_role("switch")
+        expect(toggle).to_be_visible(timeout=TIMEOUT)
+        wait_for_app_run(page, TIMEOUT)
+        toggle.click(force=True)
+        page.wait_for_function(f"() => ({PLOT_AREAS_JS})()[{'ab'.index(side)}]?.holes", timeout=TIMEOUT)
+    smallest = SCREENS[size]
+    # the page grows its maps once the window's size class has arrived (a rerun)
+    try:
+        page.wait_for_function(f"(m) => ({PLOT_AREAS_JS})().every((p) => p && p.holes && p.w >= m && p.h >= m)",
+                               arg=smallest, timeout=TIMEOUT)
+    except PlaywrightTimeout:
+        pytest.fail(f"map plot areas below {smallest} px: {page.evaluate(PLOT_AREAS_JS)}")
+    wait_for_app_run(page, TIMEOUT)
+    page.get_by_test_id("stMain").evaluate("(e) => e.scrollTo(0, 0)")  # the tab click scrolled to the tabs
+    areas = page.evaluate(PLOT_AREAS_JS)
+    assert all(a["w"] >= smallest and a["h"] >= smallest for a in areas), areas
+    # the step's words and its buttons on screen, without scrolling
+    for selector in (".st-key-cmp_lesson", ".st-key-cmp_lesson_back button", ".st-key-cmp_lesson_next button",
+                     ".st-key-cmp_lesson_end button"):
+        assert page.evaluate(INSIDE_JS, [selector, width, height]) == [True], selector
+    for side in "ab":  # the maps' plot areas too
+        inside = page.evaluate("""([sel, w, h]) => { const gd = document.querySelector(sel), r = gd.getBoundingClientRect();
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+          return r.left + xa._offset >= 0 && r.top + ya._offset >= 0 && r.left + xa._offset + xa._length <= w
+                 && r.top + ya._offset + ya._length <= h; }""",
+                               [f".st-key-cmp_{side}_map_panel .js-plotly-plot", width, height])
+        assert inside, side
+    page.screenshot(path=str(artifacts_dir / f"projector-lesson4-holes-{width}x{height}.png"))
+    # no Deploy button, no developer menu entries
+    expect(page.get_by_test_id("stAppDeployButton")).to_have_count(0)
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    # the sidebar's model list offers autoencoders only (the classifier is left out)
+    page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model").click()
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible(timeout=TIMEOUT)
+    names = options.all_inner_texts()
+    assert names and not any("classifier" in n for n in names), names
+    page.keyboard.press("Escape")

@@ -160,9 +160,9 @@ def apply_url_state() -> None:
     drawn). Unknown models and out-of-range numbers are ignored."""
     if st.session_state.get("cmp_url_applied"):
         return
-    st.session_state["cmp_url_applied"] = True
     params = st.query_params
     if not params:
+        st.session_state["cmp_url_applied"] = True
         return
     by_label = {label: value for value, label in registry.model_options().items()}
     for name, key in (("left", "cmp_model_a"), ("right", "cmp_model_b")):
@@ -182,6 +182,9 @@ def apply_url_state() -> None:
     digit = _int(params, "digit", 0, last)
     if digit is not None:
         _select_digit(digit)
+    # marked last: a run stopped on the way (a rerun asked for while MNIST loads, such as
+    # the window's size class arriving) applies the link again on the next run
+    st.session_state["cmp_url_applied"] = True
 
 
 def write_url_state(labels: tuple[str, str]) -> None:
