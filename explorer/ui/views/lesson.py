@@ -21,8 +21,9 @@ TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where th
          "Watch the holes form")
 #: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
 DEFAULT_PATH_LABELS = (1, 7)
-#: The twin run's duration with the page's defaults (:data:`explorer.ui.views.twins.RUN_TIME`).
-TWIN_RUN_TIME = "With the defaults it takes about 40 seconds on two CPU cores (longer when the server is busy)."
+#: What the step says of the twin run's duration: no fixed promise (a busy server took 1:41
+#: for a run promised as about 40 s); the progress bar estimates the rest from the run itself.
+TWIN_RUN_TIME = "The bar shows the time spent and, from the run's own pace, about how long is left."
 
 
 @dataclass(frozen=True)
