@@ -14,7 +14,7 @@ import torch
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("checkpoint", nargs="?", default="checkpoints/mnist_vae_z2.pt")
+    parser.add_argument("checkpoint", nargs="?", default="checkpoints/mnist_vae_z2.safetensors")
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--k", type=int, default=500)
     parser.add_argument("--full-k", type=int, default=5000)

@@ -15,7 +15,7 @@ from explorer.ui.family_figures import error_curve_figure, image_rows_figure
 from explorer.ui.shipped import require_shipped
 from explorer.ui.session import require_router
 
-DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.pt"
+DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.safetensors"
 #: Test digits shown per page of digits.
 #: The error plot's font in px (ticks, axis titles, legend): readable from the back of a room.
 CURVE_FONT_SIZE = 18

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-VAE_CHECKPOINT = REPO / "checkpoints" / "mnist_vae_z2.pt"
-AE_CHECKPOINT = REPO / "checkpoints" / "mnist_ae_z2.pt"
+VAE_CHECKPOINT = REPO / "checkpoints" / "mnist_vae_z2.safetensors"
+AE_CHECKPOINT = REPO / "checkpoints" / "mnist_ae_z2.safetensors"
 ARTIFACTS = REPO / "artifacts"
 SERVER_LOG = ARTIFACTS / "streamlit-server.log"
 #: How much of the end of the server log a failing browser test keeps.

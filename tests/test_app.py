@@ -19,7 +19,7 @@ def _scatter_points(at) -> int:
 
 
 def test_explorer_shows_all_test_digits_of_the_shipped_vae(app, mnist, vae_checkpoint):
-    assert app.sidebar.selectbox(key="model_choice").value.endswith("mnist_vae_z2.pt")
+    assert app.sidebar.selectbox(key="model_choice").value.endswith("mnist_vae_z2.safetensors")
     assert _scatter_points(app) == 10_000
     # each plotted point is the encoder mean of the test image named in its customdata
     trace = chart_spec(app, "latent_map")["data"][7]
@@ -45,7 +45,7 @@ def test_the_map_states_its_click_behaviour_in_its_own_layout(app):
 
 def test_switching_to_the_ae_redraws_the_map_without_elbo(app):
     box = app.sidebar.selectbox(key="model_choice")
-    assert "mnist_ae_z2.pt" in box.options
+    assert "mnist_ae_z2.safetensors" in box.options
     box.set_value(f"file:{AE_CHECKPOINT}").run()
     assert not app.exception
     assert _scatter_points(app) == 10_000
@@ -65,7 +65,7 @@ def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_tes
     at = app_test()
     at.run()
     box = at.sidebar.selectbox(key="model_choice")
-    assert box.options == ["mnist_vae_z2.pt", "broken.pt"]  # shown labels, shipped VAE first
+    assert box.options == ["mnist_vae_z2.safetensors", "broken.pt"]  # shown labels, shipped VAE first
     box.set_value(f"file:{tmp_path / 'broken.pt'}").run()
     assert not at.exception
     assert "broken.pt" in at.sidebar.error[0].value and "not a readable checkpoint" in at.sidebar.error[0].value
@@ -75,10 +75,22 @@ def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_tes
     assert not at.exception and _scatter_points(at) == 10_000
 
 
-def test_the_explorer_says_whether_the_weights_were_checked(app):
-    captions = " ".join(c.value for c in app.caption)
-    assert "Unverified" in captions  # the shipped VAE is a format-1 .pt file without a checksum
-    dae = app.sidebar.selectbox(key="model_choice")
-    dae.set_value(next(o for o in dae.options if o.endswith("mnist_dae_z2.safetensors"))).run()
-    captions = " ".join(c.value for c in app.caption)
+def test_the_explorer_says_whether_the_weights_were_checked(app_test, tmp_path, monkeypatch, vae_checkpoint):
+    import shutil
+
+    from explorer.ui import registry
+
+    from conftest import VAE_CHECKPOINT
+    from tests.helpers.checkpoint_files import legacy_bytes, legacy_payload
+
+    shutil.copy(VAE_CHECKPOINT, tmp_path / VAE_CHECKPOINT.name)
+    (tmp_path / "old_vae.pt").write_bytes(legacy_bytes(legacy_payload(vae_checkpoint.model)))
+    monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
+    at = app_test()
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    # the shipped VAE is a format-2 safetensors file with a weights checksum
     assert "Weights checked against the SHA-256" in captions and "Unverified" not in captions
+    at.sidebar.selectbox(key="model_choice").set_value(f"file:{tmp_path / 'old_vae.pt'}").run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Unverified" in captions  # a format-1 .pt file carries no checksum

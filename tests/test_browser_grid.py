@@ -62,7 +62,7 @@ def _cell_centre(page, row: int, col: int) -> tuple[float, float]:
 def test_a_new_n_redraws_the_grid_with_the_models_pixels(explorer, vae_checkpoint, artifacts_dir):
     page = explorer
     expect(page.locator(GRID_CANVAS)).to_have_attribute("data-n", "20")
-    expect(page.locator(GRID_CANVAS)).to_have_attribute("data-model", "mnist_vae_z2.pt")
+    expect(page.locator(GRID_CANVAS)).to_have_attribute("data-model", "mnist_vae_z2.safetensors")
     _assert_grid_is_the_models(grid_pixels(page), vae_checkpoint.model)
     old = grid_source(page)
     set_grid_n_by_track_click(page, 30)  # returns once the canvas shows another grid

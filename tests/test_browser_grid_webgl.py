@@ -104,8 +104,8 @@ def test_the_pages_grid_coordinates_are_manifold_coordinates(bare):
         np.testing.assert_allclose(linear, manifold_coordinates(int(n), "linear", -2.95, 3.4), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("checkpoint, y", [("mnist_vae_z2.pt", 0), ("mnist_cvae_z2.safetensors", 7),
-                                           ("mnist_ae_z2.pt", 0)])
+@pytest.mark.parametrize("checkpoint, y", [("mnist_vae_z2.safetensors", 0), ("mnist_cvae_z2.safetensors", 7),
+                                           ("mnist_ae_z2.safetensors", 0)])
 def test_webgl_decodes_the_grid_as_pytorch_does(bare, checkpoint, y):
     _needs_webgl2(bare)
     model = load_checkpoint(CHECKPOINT_DIR / checkpoint).model

@@ -184,7 +184,7 @@ def test_shipped_vae_meets_the_quality_bar_through_the_cli():
 
 
 def test_evaluate_cli_reports_null_elbo_for_the_ae_and_errors_for_bad_files(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", "checkpoints/mnist_ae_z2.pt"],
+    out = subprocess.run([sys.executable, "-m", "explorer.cli.evaluate", "checkpoints/mnist_ae_z2.safetensors"],
                          cwd=REPO, capture_output=True, text=True, check=True)
     metrics = json.loads(out.stdout)
     assert metrics["test_neg_elbo"] is None and metrics["test_kl"] == 0.0
@@ -204,8 +204,9 @@ def test_train_cli_writes_safetensors_only(capsys):
     assert exit_info.value.code == 2 and "must end in .safetensors" in capsys.readouterr().err
 
 
-def test_shipped_legacy_checkpoints_load_unverified_with_their_recorded_metrics(vae_checkpoint, ae_checkpoint):
-    assert not vae_checkpoint.verified and not ae_checkpoint.verified
+def test_shipped_z2_checkpoints_load_verified_with_their_recorded_metrics(vae_checkpoint, ae_checkpoint):
+    # converted from the format-1 .pt files they were trained into: same weights, same metrics
+    assert vae_checkpoint.verified and ae_checkpoint.verified
     assert vae_checkpoint.metrics["test_neg_elbo"] == pytest.approx(138.42, abs=0.005)
     assert ae_checkpoint.metrics["test_reconstruction"] == pytest.approx(130.40, abs=0.005)
 

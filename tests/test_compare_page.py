@@ -74,8 +74,8 @@ def _panel_text(at):
 
 def test_defaults_are_the_shipped_ae_left_and_vae_right_with_prior_circles(compare, encodings):
     at = compare
-    assert at.selectbox(key="cmp_model_a").value.endswith("mnist_ae_z2.pt")
-    assert at.selectbox(key="cmp_model_b").value.endswith("mnist_vae_z2.pt")
+    assert at.selectbox(key="cmp_model_a").value.endswith("mnist_ae_z2.safetensors")
+    assert at.selectbox(key="cmp_model_b").value.endswith("mnist_vae_z2.safetensors")
     for side, e in zip("ab", encodings):
         spec = chart_spec(at, f"cmp_{side}_latent_map")
         digits = [t for t in spec["data"] if t["name"].startswith("digit")]
@@ -288,7 +288,7 @@ def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_ur
     at = compare
     at.button(key="cmp_lesson_start").click().run()
     assert "Lesson 1/7: The AE's map" in _lesson_text(at) and at.button(key="cmp_lesson_back").disabled
-    assert at.query_params["step"] == "1" and at.query_params["left"] == "mnist_ae_z2.pt"
+    assert at.query_params["step"] == "1" and at.query_params["left"] == "mnist_ae_z2.safetensors"
     at.button(key="cmp_lesson_next").click().run()
     assert "Lesson 2/7" in _lesson_text(at)
     assert _traces(at, "a", "prior sample") and at.query_params["seed"] == "0"
@@ -320,13 +320,13 @@ def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_ur
 def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings):
     at = app_test()
     at.run()
-    at.query_params.update({"step": "4", "left": "mnist_vae_z2.pt", "right": "mnist_ae_z2.pt", "digit": "42",
+    at.query_params.update({"step": "4", "left": "mnist_vae_z2.safetensors", "right": "mnist_ae_z2.safetensors", "digit": "42",
                             "start": "5", "end": "6", "seed": "9"})
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
     assert "Lesson 4/7" in _lesson_text(at)
-    assert at.selectbox(key="cmp_model_a").value.endswith("mnist_vae_z2.pt")
-    assert at.selectbox(key="cmp_model_b").value.endswith("mnist_ae_z2.pt")
+    assert at.selectbox(key="cmp_model_a").value.endswith("mnist_vae_z2.safetensors")
+    assert at.selectbox(key="cmp_model_b").value.endswith("mnist_ae_z2.safetensors")
     assert "Test digit 42" in _panel_text(at)
     assert (at.number_input(key="cmp_path_start").value, at.number_input(key="cmp_path_end").value) == (5, 6)
     assert np.allclose(_xy(_traces(at, "a", "prior sample")[0]), prior_samples(16, 2, seed=9), atol=1e-6)

@@ -18,7 +18,7 @@ def _page():
 
     session.init_session_state()
     image = load_split(train=False)[0][0]
-    for prefix, name in (("a_", "mnist_vae_z2.pt"), ("b_", "mnist_ae_z2.pt")):
+    for prefix, name in (("a_", "mnist_vae_z2.safetensors"), ("b_", "mnist_ae_z2.safetensors")):
         entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
         your_digit_code_panel(ModelView.create(entry, prefix), image)
 

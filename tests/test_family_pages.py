@@ -149,7 +149,7 @@ def test_the_family_table_lists_every_shipped_vae_with_active_units(app_test, mn
     # the importance-sampled -log p(x) recorded in checkpoints/evaluations.json: a tighter
     # bound than the one-sample -ELBO, so never above it (Burda et al. 2015, Theorem 1)
     recorded = json.loads((CHECKPOINTS / "evaluations.json").read_text())["test_iw_nll"]
-    files = ["mnist_vae_z2.pt", "mnist_vae_z5.safetensors", "mnist_vae_z10.safetensors",
+    files = ["mnist_vae_z2.safetensors", "mnist_vae_z5.safetensors", "mnist_vae_z10.safetensors",
              "mnist_vae_z20.safetensors", "mnist_vae_z10_beta0.5.safetensors", "mnist_vae_z10_beta4.safetensors"]
     assert list(table["-log p(x) (IS)"]) == [f"{recorded[f]:.2f}" for f in files]
     assert all(float(iw) < float(elbo) for iw, elbo in zip(table["-log p(x) (IS)"], table["test -ELBO"]))
@@ -199,7 +199,7 @@ def test_the_table_shows_an_importance_sampled_value_where_a_checkpoint_stores_o
 @pytest.mark.parametrize("page, names", [
     ("pages/conditional.py", ["mnist_cvae_z2.safetensors"]),
     ("pages/denoising.py", ["mnist_dae_z2.safetensors"]),
-    ("pages/latent_size.py", ["mnist_vae_z2.pt", "mnist_vae_z20.safetensors"]),
+    ("pages/latent_size.py", ["mnist_vae_z2.safetensors", "mnist_vae_z20.safetensors"]),
 ])
 def test_a_missing_checkpoint_is_named_with_the_command_that_makes_it(app_test, monkeypatch, tmp_path, page, names):
     from explorer.ui import registry

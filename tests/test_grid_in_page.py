@@ -17,7 +17,7 @@ def _vae_and_cvae_page():
     from explorer.ui.views.grid import manifold_panel
     from tests.helpers.apptest import shipped_views
 
-    for column, view in shipped_views(("mnist_vae_z2.pt", "mnist_cvae_z2.safetensors")):
+    for column, view in shipped_views(("mnist_vae_z2.safetensors", "mnist_cvae_z2.safetensors")):
         with column:
             decoder_panel(view)
             manifold_panel(view, height=300)

@@ -41,7 +41,7 @@ def test_pack_and_unpack_refuse_what_they_cannot_read():
         browser_grid.unpack_grid(b"PNG and more")
 
 
-@pytest.mark.parametrize("checkpoint", ["mnist_vae_z2.pt", "mnist_conv_vae_z2.safetensors"])
+@pytest.mark.parametrize("checkpoint", ["mnist_vae_z2.safetensors", "mnist_conv_vae_z2.safetensors"])
 def test_the_cells_pixels_are_the_downloads(checkpoint):
     model = load_checkpoint(CHECKPOINT_DIR / checkpoint).model
     n = 9

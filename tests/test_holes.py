@@ -159,7 +159,7 @@ def _holes_page():
     from explorer.ui.views.latent_map import latent_map_view
     from tests.helpers.apptest import shipped_views
 
-    for column, view in shipped_views(("mnist_vae_z2.pt", "mnist_ae_z2.pt")):
+    for column, view in shipped_views(("mnist_vae_z2.safetensors", "mnist_ae_z2.safetensors")):
         with column:
             holes = holes_panel(view)
             latent_map_view(view, holes=holes)

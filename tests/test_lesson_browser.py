@@ -83,7 +83,7 @@ def test_a_digit_drawn_with_the_mouse_lands_on_both_maps(page, app_url, artifact
 
 def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, app_url, artifacts_dir):
     digit, start, end = 42, 5, 6
-    page.goto(f"{app_url}/compare?step=5&left=mnist_ae_z2.pt&right=mnist_vae_z2.pt&digit={digit}"
+    page.goto(f"{app_url}/compare?step=5&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors&digit={digit}"
               f"&start={start}&end={end}")
     sidebar = page.locator(".st-key-cmp_lesson")  # the lesson stands above the maps
     expect(sidebar).to_contain_text("Lesson 5/7: Interpolate in both", timeout=TIMEOUT)
@@ -97,8 +97,8 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
         page.wait_for_function("([sel, i]) => window.__ringAt(sel, i)", arg=[selector, digit], timeout=TIMEOUT)
         page.wait_for_function(PATH_JS, arg=[selector, "interpolation path", 10, start, end], timeout=TIMEOUT)
     expect(page.get_by_role("tab", name="Interpolate")).to_have_attribute("aria-selected", "true")
-    expect(page.get_by_role("combobox", name="Left map: model")).to_have_value("mnist_ae_z2.pt")
-    expect(page.get_by_role("combobox", name="Right map: model")).to_have_value("mnist_vae_z2.pt")
+    expect(page.get_by_role("combobox", name="Left map: model")).to_have_value("mnist_ae_z2.safetensors")
+    expect(page.get_by_role("combobox", name="Right map: model")).to_have_value("mnist_vae_z2.safetensors")
     # Next moves on and the address bar follows
     wait_for_app_run(page)
     sidebar.get_by_role("button", name="Next").click()

@@ -12,7 +12,7 @@ from tests.helpers.browser import wait_for_app_run
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
 TIMEOUT = 90_000
 TRAINING_TIMEOUT = 300_000
-LESSON_URL = "/compare?step=1&left=mnist_ae_z2.pt&right=mnist_vae_z2.pt"
+LESSON_URL = "/compare?step=1&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors"
 
 #: Before the app's scripts: count the WebGL contexts lost by canvases in the page (a
 #: capture listener on window sees the events of canvases in the document only; a

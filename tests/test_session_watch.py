@@ -81,8 +81,8 @@ def test_browser_store_forgets_browsers_not_seen_for_its_ttl(monkeypatch):
 def test_browser_store_keeps_the_latest_model_choice_per_browser():
     store = BrowserStore(ttl=3600)
     assert store.recall_choice("tokenA") is None  # a browser that chose nothing
-    store.remember_choice("tokenA", "file:checkpoints/mnist_ae_z2.pt")
+    store.remember_choice("tokenA", "file:checkpoints/mnist_ae_z2.safetensors")
     store.remember_choice("tokenA", "session:vae_z2_e1")
-    store.remember_choice("tokenB", "file:checkpoints/mnist_vae_z2.pt")
+    store.remember_choice("tokenB", "file:checkpoints/mnist_vae_z2.safetensors")
     assert store.recall_choice("tokenA") == "session:vae_z2_e1"
-    assert store.recall_choice("tokenB") == "file:checkpoints/mnist_vae_z2.pt"
+    assert store.recall_choice("tokenB") == "file:checkpoints/mnist_vae_z2.safetensors"

@@ -19,7 +19,7 @@ PAGES = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (REPO / "app.py").read_te
 
 def test_the_app_lists_pages_and_ships_the_family():
     assert "pages/explorer.py" in PAGES and len(PAGES) >= 5
-    for name in ("mnist_vae_z2.pt", "mnist_ae_z2.pt", "mnist_cvae_z2.safetensors",
+    for name in ("mnist_vae_z2.safetensors", "mnist_ae_z2.safetensors", "mnist_cvae_z2.safetensors",
                  "mnist_dae_z2.safetensors", "mnist_vae_z10.safetensors"):
         assert name in CHECKPOINTS
 

@@ -17,7 +17,7 @@ def _two_models_page():
     from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, record_map_state
     from tests.helpers.apptest import shipped_views
 
-    for column, view in shipped_views(("mnist_vae_z2.pt", "mnist_ae_z2.pt")):
+    for column, view in shipped_views(("mnist_vae_z2.safetensors", "mnist_ae_z2.safetensors")):
         handle_map_selection(view)
         z_marker, grid = record_map_state(view)
         with column:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m explorer.cli.evaluate checkpoints/mnist_vae_z2.pt
+    python -m explorer.cli.evaluate checkpoints/mnist_vae_z2.safetensors
 
 prints one JSON object with every metric of :data:`explorer.core.metrics.METRICS` in
 nats per image (``test_neg_elbo`` is null for a model without a posterior, which has no

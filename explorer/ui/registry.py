@@ -46,7 +46,7 @@ from explorer.ui.session import (
 )
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
-DEFAULT_CHECKPOINT = "mnist_vae_z2.pt"
+DEFAULT_CHECKPOINT = "mnist_vae_z2.safetensors"
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
 

@@ -20,8 +20,8 @@ _COMMON = "python -m explorer.cli.train --batch-size 128 --lr 1e-3 --lr-schedule
 #: which tests/test_shipped_checkpoints.py holds it to; the two legacy ``.pt`` files are remade
 #: as ``.safetensors``).
 COMMANDS: dict[str, str] = {
-    "mnist_vae_z2.pt": f"{_COMMON} --model vae --latent-dim 2 --epochs 60 --out checkpoints/mnist_vae_z2.safetensors",
-    "mnist_ae_z2.pt": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
+    "mnist_vae_z2.safetensors": f"{_COMMON} --model vae --latent-dim 2 --epochs 60 --out checkpoints/mnist_vae_z2.safetensors",
+    "mnist_ae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
     "mnist_cvae_z2.safetensors": f"{_COMMON} --model cvae --latent-dim 2 --epochs 60 "
                                  "--out checkpoints/mnist_cvae_z2.safetensors",
     "mnist_dae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --input-noise masking "
@@ -39,7 +39,7 @@ COMMANDS: dict[str, str] = {
 
 #: The VAEs of the Latent size and beta page: (file name, short name), z = 2 first.
 VAE_FAMILY: tuple[tuple[str, str], ...] = (
-    ("mnist_vae_z2.pt", "z=2"), ("mnist_vae_z5.safetensors", "z=5"), ("mnist_vae_z10.safetensors", "z=10"),
+    ("mnist_vae_z2.safetensors", "z=2"), ("mnist_vae_z5.safetensors", "z=5"), ("mnist_vae_z10.safetensors", "z=10"),
     ("mnist_vae_z20.safetensors", "z=20"), ("mnist_vae_z10_beta0.5.safetensors", "z=10, beta=0.5"),
     ("mnist_vae_z10_beta4.safetensors", "z=10, beta=4"),
 )

@@ -23,7 +23,7 @@ from explorer.ui.registry import ModelEntry
 from explorer.ui.views.common import ModelView
 
 #: The pair a class starts with: the shipped AE on the left, the shipped VAE on the right.
-DEFAULT_PAIR = ("mnist_ae_z2.pt", "mnist_vae_z2.pt")
+DEFAULT_PAIR = ("mnist_ae_z2.safetensors", "mnist_vae_z2.safetensors")
 SAMPLE_SCALE = 2  # prior samples and cloud decodings are shown at 2x (56 px a digit)
 STRIP_SCALE = 2
 SAMPLES_PER_ROW = 8

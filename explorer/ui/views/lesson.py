@@ -4,7 +4,7 @@ cloud, watching an AE and a VAE train side by side) with Back/Next, and the page
 state in the URL so a link restores the view.
 
 URL parameters (all optional): ``step`` (1-7), ``left`` and ``right`` (model names as
-listed, e.g. ``mnist_ae_z2.pt``), ``digit`` (selected test digit), ``start`` and
+listed, e.g. ``mnist_ae_z2.safetensors``), ``digit`` (selected test digit), ``start`` and
 ``end`` (interpolation ends), ``seed`` (prior-sample seed; present when samples show).
 """
 
