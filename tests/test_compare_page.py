@@ -14,7 +14,7 @@ from explorer.core.latent import (
     posterior_samples,
     prior_samples,
 )
-from explorer.ui.views.compare import SAMPLE_SCALE, STRIP_SCALE
+from explorer.ui.views.compare import PREVIEW_PER_ROW, SAMPLE_SCALE, STRIP_SCALE
 from tests.helpers.apptest import click_map, image_id, map_mark, shown_ids
 
 FIRST, SECOND = 1234, 4321  # two test digits
@@ -164,7 +164,7 @@ def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(comp
         assert np.allclose(_xy(_traces(at, side, "prior sample")[0]), z, atol=1e-6)
         assert shown_ids(at, f"cmp_{side}_prior_samples") == [image_id(image_strip(model, z, nrow=8), SAMPLE_SCALE)]
         # with no digit selected, the panel between the maps shows them too (2 rows of 8: a small screen sees them)
-        assert shown_ids(at, f"cmp_{side}_prior_preview") == [image_id(image_strip(model, z, nrow=4), SAMPLE_SCALE)]
+        assert shown_ids(at, f"cmp_{side}_prior_preview") == [image_id(image_strip(model, z, nrow=PREVIEW_PER_ROW), SAMPLE_SCALE)]
     # "new sample" draws with the next seed; K sets how many
     assert at.button(key="cmp_prior_draw").label == "New sample"
     at.button(key="cmp_prior_draw").click().run()
