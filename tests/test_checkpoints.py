@@ -222,15 +222,3 @@ def test_the_model_list_leaves_out_the_classifier_by_its_content_not_its_name(tm
     (tmp_path / "garbage.safetensors").write_bytes(b"\xff" * 16)  # unreadable: listed, its error shown on choice
     assert [p.name for p in checkpoint_files(tmp_path)] == ["classifier_like_name.safetensors", "garbage.safetensors"]
     assert "mnist_classifier.safetensors" not in [p.name for p in checkpoint_files()]
-
-
-def test_the_sidebar_names_a_trained_run_by_kind_z_and_time():
-    from explorer.ui.registry import short_label
-
-    assert short_label("vae_z2_h512-256_b1_e2_s0_20261121T102400Z (this session)") == \
-        "VAE, z=2, trained 2026-11-21 10:24 (this session)"
-    assert short_label("ae_linear_z2_masking0.5_e30_s0_20261121T102400Z") == "AE linear, z=2, trained 2026-11-21 10:24"
-    assert short_label("vae_conv_z10_h32_b4_e3_n2000_s1_20261201T235959Z (uploaded)") == \
-        "VAE conv, z=10, trained 2026-12-01 23:59 (uploaded)"
-    for label in ("mnist_vae_z2.safetensors", "twin AE s0 2k e40 (this session)"):
-        assert short_label(label) == label

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 import uuid
 from dataclasses import dataclass
@@ -196,25 +195,6 @@ def model_options() -> dict[str, str]:
     return options
 
 
-_RUN_NAME = re.compile(r"^(?P<kind>[a-z0-9]+?)(?P<net>_conv|_linear)?_z(?P<z>\d+)_.*?"
-                       r"_(?P<date>\d{8})T(?P<hh>\d\d)(?P<mm>\d\d)\d\dZ(?P<rest>.*)$")
-
-
-def short_label(label: str) -> str:
-    """The sidebar's short name of a model: a trained run's long name
-    (:func:`explorer.ui.train_form.run_name`, e.g. ``vae_z2_h512-256_b1_e2_s0_20261121T102400Z
-    (this session)``) becomes its kind, z and when it was trained ("VAE, z=2, trained
-    2026-11-21 10:24 (this session)"); other labels (file names, twin runs) stay as they are.
-    The full name is in the choice's help."""
-    match = _RUN_NAME.match(label)
-    if match is None:
-        return label
-    kind = match["kind"].upper() + {"_conv": " conv", "_linear": " linear"}.get(match["net"] or "", "")
-    date = match["date"]
-    return (f"{kind}, z={match['z']}, trained {date[:4]}-{date[4:6]}-{date[6:]} {match['hh']}:{match['mm']}"
-            f"{match['rest']}")
-
-
 def resolve_model(choice: str) -> ModelEntry:
     """Load the model behind a choice value from :func:`model_options`.
 
@@ -251,11 +231,8 @@ def select_model() -> None:
     if pending in options:
         st.session_state[MODEL_CHOICE_KEY] = pending
     st.session_state[PENDING_CHOICE_KEY] = None
-    current = st.session_state.get(MODEL_CHOICE_KEY)
     choice = st.sidebar.selectbox(
-        "Model", list(options), format_func=lambda value: short_label(options[value]), key=MODEL_CHOICE_KEY,
-        help=f"The model the pages show. This one: {options[current]}." if current in options else
-             "The model the pages show (file names in checkpoints/, or trained in this session).",
+        "Model", list(options), format_func=options.__getitem__, key=MODEL_CHOICE_KEY
     )
     browser_store.remember_choice(choice)  # a reload in this browser shows the same model
     try:
