@@ -3,7 +3,7 @@
 
 import streamlit as st
 
-from explorer.ui import session, viewport
+from explorer.ui import layout, session, viewport
 
 from explorer.ui.session import COMPARE_PREFIXES
 from explorer.ui.views import ModelView
@@ -31,6 +31,7 @@ HOLES_BAR_PX = 70  # the holes' colour bar stands below the map (bar, ticks, aut
 def compare_page() -> None:
     # Idempotent; a link opened on a fresh server can run this page before app.py has.
     session.init_session_state()
+    layout.wide_main()  # two maps side by side: narrow side margins
     lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
     lesson.lesson_panel()
     adopt_finished_twins()  # a finished "watch the holes form" run joins the model choices
