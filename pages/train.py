@@ -17,7 +17,9 @@ FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuil
 KINDS = form.MODEL_CHOICES  # the VAE first: the radio's default
 MODEL_HELP = ("VAE: encoder q(z|x), prior N(0, I), loss -ELBO = reconstruction + beta * KL. AE: one code z per image, "
               "reconstruction loss only. Conditional VAE: the digit label goes into encoder and decoder (Kingma et "
-              "al. 2014, M2). Linear AE: one linear layer each way, no activation, squared error; it learns the "
+              "al. 2014, M2). CAE: an AE whose loss adds lambda * ||J_h(x)||_F^2, the squared size of the encoder's Jacobian, "
+              "so the code moves little when the image moves (Rifai et al. 2011); SCAE: the same measured with "
+              "noisy copies, lambda * E||h(x) - h(x~)||^2. Linear AE: one linear layer each way, no activation, squared error; it learns the "
               "subspace of the first principal components (compare it on the Linear AE = PCA page).")
 LINEAR_AE_NOTE = ("Linear AE: encoder z = W x + b and decoder mean W' z + b', no hidden layers and no sigmoid, "
                   "trained with squared error (a Gaussian decoder with identity mean); network, hidden sizes, "
@@ -111,7 +113,9 @@ def train_page() -> None:
                         help=MODEL_HELP)
         linear = kind == form.LINEAR_AE
         variational = not linear and model_class(kind).is_variational
+        contractive = not linear and model_class(kind).is_contractive
         architecture, hidden, beta, likelihood = "mlp", "", m0.beta, m0.likelihood
+        contraction, contraction_noise = m0.contraction, m0.contraction_noise
         with st.form(key="train_settings", border=False):
             c1, c2, c3 = st.columns(3)
             latent_dim = c1.number_input(
@@ -139,6 +143,19 @@ def train_page() -> None:
                 beta = c1.number_input("beta (KL weight)", min_value=0.0, value=m0.beta, step=0.5, key="train_beta",
                                        help="Loss = reconstruction + beta * KL; beta = 1 is the true -ELBO, "
                                             "beta > 1 a beta-VAE (Higgins et al. 2017).")
+            if contractive:
+                contraction = c1.number_input(
+                    "lambda (contraction weight)", min_value=0.0, value=m0.contraction, step=0.01, format="%.4g",
+                    key="train_contraction",
+                    help="Loss = reconstruction + lambda * penalty (Rifai et al. 2011). CAE: the penalty is "
+                         "||J_h(x)||_F^2, the sum of the squared derivatives of every code value with respect "
+                         "to every pixel; SCAE: ||h(x) - h(x~)||^2 for a noisy copy x~. 0 is a plain AE.")
+                if model_class(kind).uses_contraction_noise:
+                    contraction_noise = c1.number_input(
+                        "SCAE noise sigma", min_value=0.001, max_value=1.0, value=m0.contraction_noise, step=0.05,
+                        format="%.3g", key="train_contraction_noise",
+                        help="Standard deviation of the Gaussian noise added to each pixel (pixels in [0, 1]) to "
+                             "make the copy x~ = x + sigma * eps whose code is compared with x's.")
             epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=t0.epochs, key="train_epochs")
             batch_size = c2.number_input("Batch size", min_value=1, max_value=60_000, value=t0.batch_size,
                                          key="train_batch_size")
@@ -167,7 +184,8 @@ def train_page() -> None:
             model_config, train_config = form.make_configs(
                 kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
                 batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset,
-                architecture=architecture, likelihood=likelihood, input_noise=noise, noise_level=noise_level)
+                architecture=architecture, likelihood=likelihood, input_noise=noise, noise_level=noise_level,
+                contraction=contraction, contraction_noise=contraction_noise)
         except ValueError as exc:
             refusal.error(f"Cannot train with these settings: {exc}")
         else:

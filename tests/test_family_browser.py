@@ -73,3 +73,19 @@ def test_the_latent_size_page_draws_the_table_and_reconstructions(page, app_url,
     wait_for_app_run(page)
     _inside_screen(page, ".st-key-ls_table")
     page.screenshot(path=str(artifacts_dir / "family-latent-size.png"))
+
+
+# Page-side: the map in container `sel` has drawn its traces and `n` arrows (annotations).
+ARROWS_DRAWN = """([sel, n]) => { const gd = document.querySelector(sel + ' .js-plotly-plot');
+  return !!gd && !!gd._fullData && gd._fullData.length === 11
+    && gd.querySelectorAll('.annotation-arrow-g path, g.annotation').length >= n; }"""
+
+
+def test_the_contractive_page_draws_three_maps_with_arrows_on_one_screen(page, app_url, artifacts_dir):
+    _open(page, app_url, "Contractive AE")
+    for name in ("plain", "denoising", "contractive"):
+        page.wait_for_function(ARROWS_DRAWN, arg=[f".st-key-cae_box_{name}", 20], timeout=TIMEOUT)
+    wait_for_app_run(page)
+    for name in ("plain", "denoising", "contractive"):
+        _inside_screen(page, f".st-key-cae_box_{name} .js-plotly-plot")
+    page.screenshot(path=str(artifacts_dir / "family-contractive.png"))

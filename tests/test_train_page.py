@@ -312,3 +312,20 @@ def test_upload_of_a_good_checkpoint_makes_it_selectable(train_page):
     assert _session_choices(at) == ["teacher (uploaded)"]
     at.run()  # the same upload on a rerun is not added twice
     assert len(_session_choices(at)) == 1
+
+
+def test_contractive_models_offer_lambda_and_the_scae_its_noise(train_page, training_gate):
+    at = train_page
+    assert "train_contraction" not in [w.key for w in at.number_input]  # the VAE has no lambda
+    at.radio(key="train_kind").set_value("cae").run()
+    keys = [w.key for w in at.number_input]
+    assert "train_contraction" in keys and "train_contraction_noise" not in keys and "train_beta" not in keys
+    at.radio(key="train_kind").set_value("scae").run()
+    _start(at, train_contraction=0.5, train_contraction_noise=0.2)
+    job = at.session_state[session.TRAINING_JOB_KEY]
+    config = job.model_config
+    assert (config.kind, config.contraction, config.contraction_noise) == ("scae", 0.5, 0.2)
+    job.stop()
+    training_gate.set()
+    assert job.join(120)
+    assert train_form.run_name(config, job.train_config, 0).startswith("scae_z2_h128_l0.5_s0.2_e0_n2000_s0_")

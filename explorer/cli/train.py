@@ -5,7 +5,9 @@ Usage::
     python -m explorer.cli.train --model vae --latent-dim 2 --epochs 30 --out checkpoints/x.safetensors
 
 ``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
-trains a denoising model (the loss compares with the clean image); ``--architecture conv``
+trains a denoising model (the loss compares with the clean image); ``--model cae
+--contraction 0.1`` a contractive AE (``scae`` its stochastic form, ``--contraction-noise``);
+``--architecture conv``
 the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
 linear autoencoder (one linear layer each way, identity mean, squared error).
 """
@@ -63,6 +65,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood)
     p.add_argument("--decoder-std", type=float, default=m.decoder_std, help="std of the Gaussian decoder")
     p.add_argument("--beta", type=float, default=m.beta)
+    p.add_argument("--contraction", type=float, default=m.contraction, metavar="LAMBDA",
+                   help="cae/scae: lambda, the weight of the contraction penalty (cae: lambda * "
+                        "||J_h(x)||_F^2; scae: lambda * E||h(x) - h(x~)||^2; Rifai et al. 2011)")
+    p.add_argument("--contraction-noise", type=float, default=m.contraction_noise, metavar="SIGMA",
+                   help="scae: std of the Gaussian corruption x~ = x + sigma * eps (pixel units)")
     p.add_argument("--epochs", type=int, default=t.epochs)
     p.add_argument("--batch-size", type=int, default=t.batch_size)
     p.add_argument("--lr", type=float, default=t.lr)
@@ -101,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             args.hidden = CONV_DEFAULT_HIDDEN if args.architecture == "conv" else ModelConfig().hidden_sizes
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
                                    architecture=args.architecture,
-                                   likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta)
+                                   likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta,
+                                   contraction=args.contraction, contraction_noise=args.contraction_noise)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
                                    input_noise=args.input_noise, noise_level=args.noise_level)

@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 #: Model families (see :mod:`explorer.core.models`): plain autoencoder, variational
-#: autoencoder (Kingma & Welling 2013), conditional VAE (Kingma et al. 2014, M2 with labels).
-MODEL_KINDS = ("ae", "vae", "cvae")
+#: autoencoder (Kingma & Welling 2013), conditional VAE (Kingma et al. 2014, M2 with labels),
+#: contractive AE and its stochastic form (Rifai et al. 2011: CAE, SCAE).
+MODEL_KINDS = ("ae", "vae", "cvae", "cae", "scae")
 #: Encoder/decoder network types (see :mod:`explorer.core.networks`): fully connected
 #: (``hidden_sizes`` wide, mirrored) or convolutional (Conv2D 32, 64 stride 2, 64, 64,
 #: dense ``hidden_sizes``; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1).
@@ -35,7 +36,7 @@ LR_SCHEDULES = ("constant", "cosine")
 IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 
-ModelKind = Literal["ae", "vae", "cvae"]
+ModelKind = Literal["ae", "vae", "cvae", "cae", "scae"]
 Architecture = Literal["mlp", "conv"]
 LikelihoodName = Literal["bernoulli", "gaussian", "gaussian_identity"]
 InputNoise = Literal["none", "masking", "gaussian"]
@@ -78,6 +79,8 @@ _FIELD_TYPES = {
     "beta": (_is_number, "a number"),
     "lr": (_is_number, "a number"),
     "noise_level": (_is_number, "a number"),
+    "contraction": (_is_number, "a number"),
+    "contraction_noise": (_is_number, "a number"),
 }
 
 
@@ -125,6 +128,12 @@ class ModelConfig:
             (files written before the field existed hold MLPs: a missing key is ``"mlp"``).
         image_shape: (channels, height, width) of the images.
         num_classes: number of labels y a conditional model takes (unused otherwise).
+        contraction: lambda, the weight of the contraction penalty in the training loss of
+            a contractive AE (``"cae"``: lambda * ||J_h(x)||_F^2; ``"scae"``: lambda *
+            E ||h(x) - h(x~)||^2, Rifai et al. 2011, which for small sigma is about
+            lambda * sigma^2 * ||J_h(x)||_F^2); unused otherwise.
+        contraction_noise: standard deviation sigma of the SCAE's Gaussian corruption x~ =
+            x + sigma * eps (pixel units); unused otherwise.
 
     Raises:
         ValueError: any value out of its domain (message names the field).
@@ -139,6 +148,8 @@ class ModelConfig:
     architecture: Architecture = "mlp"
     image_shape: tuple[int, int, int] = IMAGE_SHAPE
     num_classes: int = NUM_CLASSES
+    contraction: float = 0.01
+    contraction_noise: float = 0.1
 
     def __post_init__(self) -> None:
         # Checkpoints store tuples as lists; normalise so configs compare equal.
@@ -164,6 +175,10 @@ class ModelConfig:
             raise ValueError(f"beta must be finite and >= 0, got {self.beta}")
         if not (self.decoder_std > 0 and math.isfinite(self.decoder_std)):
             raise ValueError(f"decoder_std must be finite and > 0, got {self.decoder_std}")
+        if not (self.contraction >= 0 and math.isfinite(self.contraction)):
+            raise ValueError(f"contraction (lambda) must be finite and >= 0, got {self.contraction}")
+        if not (self.contraction_noise > 0 and math.isfinite(self.contraction_noise)):
+            raise ValueError(f"contraction_noise must be finite and > 0, got {self.contraction_noise}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":

@@ -58,23 +58,38 @@ def _layer_widths(model_config: ModelConfig) -> list[int]:
     return [model_config.num_pixels, *hidden, code, model_config.latent_dim, *hidden[::-1], model_config.num_pixels]
 
 
+def _penalty_widths(model_config: ModelConfig) -> int:
+    """Extra stored numbers per image of a contractive AE's penalty (Rifai et al. 2011): the
+    SCAE encodes a corrupted copy (one more encoder pass); the CAE's exact Jacobian keeps,
+    per code dimension, a backward pass through the encoder whose graph is kept for the
+    second differentiation (about two encoder passes each)."""
+    cls = model_class(model_config.kind)
+    if not cls.is_contractive:
+        return 0
+    encoder = model_config.num_pixels + sum(model_config.hidden_sizes) + model_config.latent_dim
+    return encoder * (1 if cls.uses_contraction_noise else 2 * model_config.latent_dim)
+
+
 def training_memory_bytes(model_config: ModelConfig, batch_size: int) -> int:
     """Estimated memory of one training run, bytes (no data set; it is shared).
 
     ``4 * (5 * parameters + 4 * batch_size * sum(layer widths))``: float32 weights,
     gradients, Adam's first and second moments and one saved copy; per image in a batch
-    each layer's output, its activation and their gradients. An estimate of the peak,
+    each layer's output, its activation and their gradients (for a contractive AE also its
+    penalty's encoder passes, :func:`_penalty_widths`). An estimate of the peak,
     good to a small factor: it decides refusals, not allocations.
     """
     params = num_parameters(model_config)
-    return _FLOAT * (_PARAMETER_COPIES * params + _ACTIVATION_COPIES * batch_size * sum(_layer_widths(model_config)))
+    widths = sum(_layer_widths(model_config)) + _penalty_widths(model_config)
+    return _FLOAT * (_PARAMETER_COPIES * params + _ACTIVATION_COPIES * batch_size * widths)
 
 
 def max_batch_size(model_config: ModelConfig, limit: int | None = None) -> int:
     """The largest batch whose run fits in ``limit`` bytes (default :data:`MAX_TRAINING_BYTES`); 0 if none."""
     limit = MAX_TRAINING_BYTES if limit is None else limit
     free = limit - _FLOAT * _PARAMETER_COPIES * num_parameters(model_config)
-    return max(0, free // (_FLOAT * _ACTIVATION_COPIES * sum(_layer_widths(model_config))))
+    widths = sum(_layer_widths(model_config)) + _penalty_widths(model_config)
+    return max(0, free // (_FLOAT * _ACTIVATION_COPIES * widths))
 
 
 def check_training_limits(model_config: ModelConfig, train_config: TrainConfig, num_images: int = 60_000,

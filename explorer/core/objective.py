@@ -24,7 +24,8 @@ class LossTerms(NamedTuple):
         reconstruction: -log p(x|z) summed over pixels, for one z drawn from q(z|x)
             (the code itself for a deterministic model).
         kl: KL(q(z|x) || N(0, I)); zeros for a deterministic model.
-        loss: reconstruction + beta * kl, what training minimises.
+        loss: reconstruction + beta * kl, what training minimises (for a contractive AE
+            in training mode, reconstruction + its penalty, Rifai et al. 2011).
     """
 
     reconstruction: torch.Tensor
@@ -72,6 +73,9 @@ def loss_terms(
     out = model(x, y, generator=generator)
     rec = model.likelihood.nll(out.logits, x if target is None else target)
     if not model.is_variational:
-        return LossTerms(rec, torch.zeros_like(rec), rec)
+        # A contractive AE's penalty (Rifai et al. 2011) is a training regulariser, on the
+        # (possibly corrupted) input; in eval mode the loss is the reconstruction.
+        penalty = model.penalty(x, y, generator) if model.training and torch.is_grad_enabled() else None
+        return LossTerms(rec, torch.zeros_like(rec), rec if penalty is None else rec + penalty)
     kl = kl_divergence(out.mu, out.logvar)
     return LossTerms(rec, kl, rec + model.config.beta * kl)

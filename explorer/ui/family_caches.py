@@ -32,3 +32,13 @@ def test_latent_usage(key: str, _model: torch.nn.Module) -> LatentUsage:
     (conditional on the true labels for a conditional model)."""
     images, labels = test_split()
     return latent_usage(_model, images, labels)
+
+
+@st.cache_data(show_spinner="Measuring how far the codes move (10,000 test digits)...", max_entries=16)
+def contraction_numbers(key: str, _model: torch.nn.Module, noise_level: float, seed: int = 0) -> dict[str, float]:
+    """``contractive.contraction_summary`` of the model identified by ``key`` on the 10,000
+    test digits (its code: mu), Gaussian perturbation of std ``noise_level`` seeded by ``seed``."""
+    from explorer.core.contractive import contraction_summary
+
+    images, _ = test_split()
+    return contraction_summary(lambda x: _model.encode(x)[0], images, noise_level, seed)

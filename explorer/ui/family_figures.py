@@ -113,3 +113,26 @@ def image_rows_figure(png: bytes, n_rows: int, n_cols: int, row_labels: list[str
         height=int(round(scale * height_px)) + top,
     )
     return _readable(fig, font_size)
+
+
+def add_code_arrows(fig: go.Figure, start: np.ndarray, end: np.ndarray, magnify: float = 1.0,
+                    color: str = "black") -> go.Figure:
+    """Arrows on a latent map from each code to its perturbed code (the Contractive AE page).
+
+    Args:
+        fig: a map from :func:`explorer.ui.figures.latent_scatter` (axes in code units).
+        start: (K, 2) codes h(x).
+        end: (K, 2) codes h(x') of the perturbed images.
+        magnify: each arrow is drawn ``magnify`` times its length (1: true length).
+        color: the arrows' colour.
+
+    Returns:
+        ``fig`` with one annotation per arrow and a marker trace at the arrows' tails.
+    """
+    tips = start + magnify * (end - start)
+    for (x0, y0), (x1, y1) in zip(start.tolist(), tips.tolist()):
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=2, arrowsize=1, arrowwidth=1.5, arrowcolor=color, text="")
+    fig.add_trace(go.Scatter(x=start[:, 0], y=start[:, 1], mode="markers", name="perturbed digits",
+                             marker={"size": 7, "color": color, "symbol": "circle-open"}, hoverinfo="skip"))
+    return fig

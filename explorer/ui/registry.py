@@ -45,7 +45,9 @@ from explorer.ui.session import (
     UPLOADED_FILE_IDS_KEY,
 )
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+#: Where checkpoints are listed and saved: one folder that every replica of the app reads
+#: (``python -m explorer.serve``); ``EXPLORER_CHECKPOINT_DIR`` names another one.
+CHECKPOINT_DIR = Path(os.environ.get("EXPLORER_CHECKPOINT_DIR") or Path(__file__).resolve().parents[2] / "checkpoints")
 DEFAULT_CHECKPOINT = "mnist_vae_z2.safetensors"
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"

@@ -24,12 +24,16 @@ COMMANDS: dict[str, str] = {
     "mnist_ae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
     "mnist_cvae_z2.safetensors": f"{_COMMON} --model cvae --latent-dim 2 --epochs 60 "
                                  "--out checkpoints/mnist_cvae_z2.safetensors",
+    "mnist_ae_z10.safetensors": f"{_COMMON} --model ae --latent-dim 10 --epochs 60 "
+                                "--out checkpoints/mnist_ae_z10.safetensors",
     "mnist_dae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --input-noise masking "
                                 "--noise-level 0.5 --out checkpoints/mnist_dae_z2.safetensors",
     **{f"mnist_vae_z{z}.safetensors": f"{_COMMON} --model vae --latent-dim {z} --epochs 60 "
                                       f"--out checkpoints/mnist_vae_z{z}.safetensors" for z in (5, 10, 20)},
     **{f"mnist_vae_z10_beta{b}.safetensors": f"{_COMMON} --model vae --latent-dim 10 --beta {b} --epochs 60 "
                                              f"--out checkpoints/mnist_vae_z10_beta{b}.safetensors" for b in ("0.5", "4")},
+    "mnist_cae_z2.safetensors": f"{_COMMON} --model cae --contraction 1 --latent-dim 2 --epochs 15 "
+                                "--out checkpoints/mnist_cae_z2.safetensors",
     "mnist_conv_vae_z2.safetensors": f"{_COMMON} --model vae --architecture conv --latent-dim 2 --epochs 100 "
                                      "--device cuda --out checkpoints/mnist_conv_vae_z2.safetensors",
     "mnist_linear_ae_z2.safetensors": "python -m explorer.cli.train --model ae --latent-dim 2 --hidden "

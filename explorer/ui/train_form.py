@@ -51,7 +51,8 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
 def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, epochs: int,
                  batch_size: int, lr: float, lr_schedule: str, seed: int,
                  subset: int, architecture: str = "mlp", likelihood: str = "bernoulli",
-                 input_noise: str = "none", noise_level: float = 0.5) -> tuple[ModelConfig, TrainConfig]:
+                 input_noise: str = "none", noise_level: float = 0.5, contraction: float | None = None,
+                 contraction_noise: float | None = None) -> tuple[ModelConfig, TrainConfig]:
     """Model and training settings from the Train page's form.
 
     Args:
@@ -65,6 +66,8 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
             after the convolutions).
         input_noise, noise_level: corruption of the training input (a denoising
             autoencoder, Vincent et al. 2008; see :class:`TrainConfig`).
+        contraction, contraction_noise: lambda and the SCAE's sigma of a contractive AE
+            (Rifai et al. 2011; see :class:`ModelConfig`); None: the defaults.
         Others: as in :class:`ModelConfig` and :class:`TrainConfig`.
 
     Raises:
@@ -76,8 +79,12 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
         kind, hidden, architecture, likelihood, beta = "ae", (), "mlp", "gaussian_identity", 1.0
     else:
         hidden = parse_hidden_sizes(hidden_sizes)
+    m0 = ModelConfig()
     model_config = ModelConfig(kind=kind, latent_dim=int(latent_dim), hidden_sizes=hidden, beta=float(beta),
-                               architecture=architecture, likelihood=likelihood)
+                               architecture=architecture, likelihood=likelihood,
+                               contraction=m0.contraction if contraction is None else float(contraction),
+                               contraction_noise=(m0.contraction_noise if contraction_noise is None
+                                                  else float(contraction_noise)))
     train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
                                lr_schedule=lr_schedule, seed=int(seed),
                                subset=int(subset) if subset else None,
@@ -90,7 +97,8 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: 
              when: datetime | None = None) -> str:
     """A descriptive name such as ``vae_z2_h512-256_b1_e7_20261121T102400Z`` (``vae_conv_z2_h32_...``
     for the convolutional networks, ``ae_linear_z2_...`` for a network without hidden layers,
-    ``..._masking0.5_...`` for a denoising run).
+    ``..._masking0.5_...`` for a denoising run, ``cae_z2_h512-256_l0.01_...`` for a contractive
+    AE with lambda 0.01, ``scae_..._l1_s0.1_...`` with its sigma).
 
     Args:
         model_config, train_config: the run's settings.
@@ -103,6 +111,10 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: 
     subset = f"_n{train_config.subset}" if train_config.subset else ""
     net = "_conv" if model_config.architecture == "conv" else "" if model_config.hidden_sizes else "_linear"
     noise = "" if train_config.input_noise == "none" else f"_{train_config.input_noise}{train_config.noise_level:g}"
+    cls = model_class(model_config.kind)
+    if cls.is_contractive:
+        beta = f"_l{model_config.contraction:g}" + (f"_s{model_config.contraction_noise:g}"
+                                                   if cls.uses_contraction_noise else "")
     return (f"{model_config.kind}{net}_z{model_config.latent_dim}{hidden}{beta}{noise}_e{epochs_done}{subset}"
             f"_s{train_config.seed}_{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}")
 

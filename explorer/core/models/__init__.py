@@ -13,14 +13,16 @@ import torch
 from explorer.core.config import MODEL_KINDS, ModelConfig
 from explorer.core.models.ae import AE
 from explorer.core.models.base import Autoencoder, ModelOutput
+from explorer.core.models.cae import CAE, SCAE
 from explorer.core.models.cvae import ConditionalVAE
 from explorer.core.models.vae import VAE, reparameterize
 
 #: ``ModelConfig.kind`` -> model class.
-MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": AE, "vae": VAE, "cvae": ConditionalVAE}
+MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": AE, "vae": VAE, "cvae": ConditionalVAE, "cae": CAE,
+                                               "scae": SCAE}
 assert tuple(MODEL_CLASSES) == MODEL_KINDS, "MODEL_CLASSES and config.MODEL_KINDS must list the same kinds"
 
-__all__ = ["AE", "VAE", "ConditionalVAE", "Autoencoder", "ModelConfig", "ModelOutput", "MODEL_CLASSES",
+__all__ = ["AE", "CAE", "SCAE", "VAE", "ConditionalVAE", "Autoencoder", "ModelConfig", "ModelOutput", "MODEL_CLASSES",
            "build_model", "model_class", "num_parameters", "reparameterize"]
 
 

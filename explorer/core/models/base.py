@@ -60,6 +60,10 @@ class Autoencoder(nn.Module):
     title: ClassVar[str] = ""
     #: Encoder outputs per latent dimension (1: the code; 2: mu and logvar).
     code_per_dim: ClassVar[int] = 1
+    #: Training adds lambda (``config.contraction``) times a contraction penalty (Rifai et al. 2011).
+    is_contractive: ClassVar[bool] = False
+    #: The penalty corrupts the input with Gaussian noise of std ``config.contraction_noise`` (SCAE).
+    uses_contraction_noise: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -145,3 +149,10 @@ class Autoencoder(nn.Module):
                 generator: torch.Generator | None = None) -> ModelOutput:
         """Encode, pick z (a draw from q(z|x) or the code itself), decode."""
         raise NotImplementedError
+
+    def penalty(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """A regulariser added to the training loss per image, (B,) nats, or None (most
+        models; the contractive AEs return lambda times their contraction penalty).
+        :func:`explorer.core.objective.loss_terms` adds it in training mode only."""
+        return None
