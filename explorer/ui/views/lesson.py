@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import caches, figures, registry
+from explorer.ui import caches, figures, registry, viewport
 from explorer.ui.session import COMPARE_PREFIXES
 
 TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
@@ -150,6 +150,9 @@ def lesson_panel():
         with text:
             st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}.** {s.text}",
                         help="The address bar holds this view (step, models, digits, seed): copy it to share it.")
+            # the measured sentences scroll inside the box on a laptop, so the maps stay on screen
+            st.html(f"<style>.st-key-cmp_lesson_claims {{ max-height: {viewport.pick('6.5rem', '16rem')}; "
+                    "overflow-y: auto; }</style>")
             slot = st.container(key="cmp_lesson_claims")
         with buttons:
             back, forward = st.columns(2, gap="small")
