@@ -12,18 +12,22 @@ configure_openmp()  # before torch loads OpenMP: workers spin briefly, then slee
 import streamlit as st  # noqa: E402  (loaded already by the server)
 
 from explorer.ui.preload import preload_plotly  # noqa: E402
+from explorer.ui.webgl import release_detached_contexts  # noqa: E402
 
 preload_plotly()  # the browser loads Plotly.js while the imports below run
+release_detached_contexts()  # before the first chart: charts that leave free their WebGL contexts
 
 import pandas  # noqa: E402, F401  (also Streamlit's components.v2 imports it for dict data)
 import plotly.graph_objects  # noqa: E402, F401
 import torch  # noqa: E402, F401
 
-from explorer.ui import browser_store, layout, registry, session, warmup
+from explorer.ui import browser_store, layout, registry, session, viewport, warmup
 
 #: The browser tab's icon, a file served by this server: a ":material/...:" icon here
 #: made every browser fetch it from fonts.gstatic.com, and the app fetches nothing from outside.
 PAGE_ICON = Path(__file__).parent / "explorer" / "ui" / "favicon.png"
+
+SIDEBAR_WIDTH_PX = 256
 
 PAGES = [
     st.Page("pages/explorer.py", title="Explorer", icon=":material/explore:", default=True),
@@ -41,9 +45,12 @@ PAGES = [
 
 def run() -> None:
     """Set up the session, draw the menu and the model choice, run the chosen page."""
-    st.set_page_config(page_title="VAE latent-space explorer", page_icon=str(PAGE_ICON), layout="wide")
+    # a sidebar of 256 px, not 300: a 1366 px screen has that much more room for the maps
+    st.set_page_config(page_title="VAE latent-space explorer", page_icon=str(PAGE_ICON), layout="wide",
+                       initial_sidebar_state=SIDEBAR_WIDTH_PX)
     session.init_session_state()
     layout.classroom_layout()  # key views fit a 1366x768 screen
+    viewport.report_screen()  # pages size their key views to the window
     # The menu is drawn here, not by st.navigation: see .streamlit/config.toml.
     page = st.navigation(PAGES, position="hidden")
     session.enter_page(page.url_path)

@@ -3,7 +3,7 @@
 
 import streamlit as st
 
-from explorer.ui import session
+from explorer.ui import layout, session, viewport
 
 from explorer.ui.session import COMPARE_PREFIXES
 from explorer.ui.views import ModelView
@@ -16,17 +16,22 @@ from explorer.ui.views.latent_map import latent_map_view
 from explorer.ui.views.twins import adopt_finished_twins, twin_panel
 from explorer.ui.session import require_router
 
+#: The maps' height on a laptop and on a projector (explorer.ui.viewport): their plot
+#: areas are square, at least 300 px on a 1366x768 screen and 450 px on 1920x1080.
 MAP_HEIGHT = 460
+LARGE_MAP_HEIGHT = 620
 FONT_SIZE = 15
 #: In the lesson the step's tool stands between the maps (or above them) and must fit a
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
 LESSON_CLOUD_HEIGHT = 250
 LESSON_TWIN_MAP_HEIGHT = 330
+HOLES_BAR_PX = 70  # the holes' colour bar stands below the map (bar, ticks, automargin)
 
 
 def compare_page() -> None:
     # Idempotent; a link opened on a fresh server can run this page before app.py has.
     session.init_session_state()
+    layout.wide_main()  # two maps side by side: narrow side margins
     lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
     claims_slot = lesson.lesson_panel()
     adopt_finished_twins()  # a finished "watch the holes form" run joins the model choices
@@ -112,7 +117,7 @@ def compare_page() -> None:
     with key_view:
         # The panel is written before the maps, so a click's panel shows while the
         # 10,000-point scatters redraw.
-        left, middle, right = st.columns([4, 3, 4], gap="small")
+        left, middle, right = st.columns([4, 2.3, 4], gap="small")
         with middle:
             if sample_beside:
                 compare.prior_draw_button(width="stretch")
@@ -129,9 +134,10 @@ def compare_page() -> None:
                 overlays.append(figures.MapOverlay("your digit", compare.drawn_code(view, drawn),
                                                    color="#d62728", symbol="star", size=18))
             with column:
-                latent_map_view(view, overlays=overlays, catcher=False, prior_circles=True, height=MAP_HEIGHT,
+                height = viewport.pick(MAP_HEIGHT, LARGE_MAP_HEIGHT) + (HOLES_BAR_PX if heat is not None else 0)
+                latent_map_view(view, overlays=overlays, catcher=False, prior_circles=True, height=height,
                                 font_size=FONT_SIZE, title=compare.map_title(view), legend=False, modebar=False,
-                                holes=heat)
+                                holes=heat, square=True)
         st.caption(compare.KEY_VIEW_CAPTION)
 
     lesson.write_url_state((pair[0].label, pair[1].label))

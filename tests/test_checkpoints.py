@@ -1,5 +1,6 @@
 """Checkpoint round trip, each bad-file case, atomic saving, and the evaluate CLI."""
 
+import shutil
 import json
 import os
 import subprocess
@@ -211,3 +212,16 @@ def test_shipped_z2_checkpoints_load_verified_with_their_recorded_metrics(vae_ch
     assert vae_checkpoint.verified and ae_checkpoint.verified
     assert vae_checkpoint.metrics["test_neg_elbo"] == pytest.approx(138.42, abs=0.005)
     assert ae_checkpoint.metrics["test_reconstruction"] == pytest.approx(130.40, abs=0.005)
+
+
+def test_the_model_list_leaves_out_the_classifier_by_its_content_not_its_name(tmp_path):
+    from explorer.core.classifier import DEFAULT_PATH, is_classifier_file
+    from explorer.ui.registry import checkpoint_files
+
+    assert is_classifier_file(DEFAULT_PATH)
+    assert not is_classifier_file(VAE_CHECKPOINT)
+    shutil.copy(DEFAULT_PATH, tmp_path / "mnist_vae_z7.safetensors")  # a classifier under a model's name
+    shutil.copy(REPO / "checkpoints" / "mnist_vae_z5.safetensors", tmp_path / "classifier_like_name.safetensors")
+    (tmp_path / "garbage.safetensors").write_bytes(b"\xff" * 16)  # unreadable: listed, its error shown on choice
+    assert [p.name for p in checkpoint_files(tmp_path)] == ["classifier_like_name.safetensors", "garbage.safetensors"]
+    assert "mnist_classifier.safetensors" not in [p.name for p in checkpoint_files()]

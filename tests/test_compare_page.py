@@ -14,7 +14,7 @@ from explorer.core.latent import (
     posterior_samples,
     prior_samples,
 )
-from explorer.ui.views.compare import SAMPLE_SCALE, STRIP_SCALE
+from explorer.ui.views.compare import PREVIEW_PER_ROW, SAMPLE_SCALE, STRIP_SCALE
 from tests.helpers.apptest import click_map, image_id, map_mark, shown_ids
 
 FIRST, SECOND = 1234, 4321  # two test digits
@@ -163,8 +163,8 @@ def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(comp
     for side, model in zip("ab", (ae_checkpoint.model, vae_checkpoint.model)):
         assert np.allclose(_xy(_traces(at, side, "prior sample")[0]), z, atol=1e-6)
         assert shown_ids(at, f"cmp_{side}_prior_samples") == [image_id(image_strip(model, z, nrow=8), SAMPLE_SCALE)]
-        # with no digit selected, the panel between the maps shows them too (4 x 4: a small screen sees them)
-        assert shown_ids(at, f"cmp_{side}_prior_preview") == [image_id(image_strip(model, z, nrow=4), SAMPLE_SCALE)]
+        # with no digit selected, the panel between the maps shows them too (2 rows of 8: a small screen sees them)
+        assert shown_ids(at, f"cmp_{side}_prior_preview") == [image_id(image_strip(model, z, nrow=PREVIEW_PER_ROW), SAMPLE_SCALE)]
     # "new sample" draws with the next seed; K sets how many
     assert at.button(key="cmp_prior_draw").label == "New sample"
     at.button(key="cmp_prior_draw").click().run()
@@ -299,17 +299,19 @@ def test_the_theory_page_falls_back_to_the_explorers_click(app_test, mnist, vae_
     assert f"{image_terms(vae_checkpoint.model, mnist.test_images[FIRST]).neg_elbo:.2f}" in _latex(at)
 
 
-def _sidebar_text(at):
-    return " ".join(m.value for m in at.sidebar.markdown)
+def _lesson_text(at):
+    """The lesson's words: in the main area, above the maps (not in the sidebar)."""
+    assert not any("Lesson" in m.value for m in at.sidebar.markdown)
+    return " ".join(m.value for m in at.main.markdown)
 
 
 def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_url(compare, mnist):
     at = compare
     at.button(key="cmp_lesson_start").click().run()
-    assert "Lesson 1/8: The AE's map" in _sidebar_text(at) and at.button(key="cmp_lesson_back").disabled
+    assert "Lesson 1/8: The AE's map" in _lesson_text(at) and at.button(key="cmp_lesson_back").disabled
     assert at.query_params["step"] == "1" and at.query_params["left"] == "mnist_ae_z2.safetensors"
     at.button(key="cmp_lesson_next").click().run()
-    assert "Lesson 2/8" in _sidebar_text(at)
+    assert "Lesson 2/8" in _lesson_text(at)
     assert _traces(at, "a", "prior sample") and at.query_params["seed"] == "0"
     at.button(key="cmp_lesson_next").click().run()  # the VAE's map: samples hidden
     assert not _traces(at, "b", "prior sample") and "seed" not in at.query_params
@@ -320,25 +322,25 @@ def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_ur
     assert _traces(at, "b", "interpolation path") and _has(at, "cmp_b_path_preview")  # strips between the maps
     assert at.session_state["cmp_tool"] == "Sample from the prior"  # Next leaves the tab alone (no scrolling)
     at.button(key="cmp_lesson_next").click().run()  # the cloud: a digit is selected
-    assert "Lesson 6/8" in _sidebar_text(at)
+    assert "Lesson 6/8" in _lesson_text(at)
     assert _has(at, "cmp_b_cloud_chart")  # between the maps
     assert _has(at, "cmp_new_eps") and _has(at, "cmp_cloud_k")  # "New eps" beside the maps, K in the tab
     assert at.query_params["digit"] == str(end) and at.query_params["step"] == "6"
     at.button(key="cmp_lesson_next").click().run()  # watch the holes form: the twin run's controls
-    assert "Lesson 7/8: Watch the holes form" in _sidebar_text(at)
+    assert "Lesson 7/8: Watch the holes form" in _lesson_text(at)
     # what steps 5 and 6 left (the path, the selected digit) is gone
     assert at.session_state["cmp_path_start"] is None and at.session_state["cmp_selected"] is None
     assert _has(at, "cmp_twin_start")  # above the maps
     assert at.query_params["step"] == "7"
     at.button(key="cmp_lesson_next").click().run()  # ten dimensions: the z = 10 AE and VAE above the maps
     assert not at.exception, at.exception
-    assert "Lesson 8/8: Ten dimensions" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    assert "Lesson 8/8: Ten dimensions" in _lesson_text(at) and at.button(key="cmp_lesson_next").disabled
     assert _has(at, "cmp_highdim") and _has(at, "cmp_highdim_AE_labels") and _has(at, "cmp_highdim_VAE_labels")
-    assert "In ten dimensions the gap is large" in _sidebar_text(at)
+    assert "In ten dimensions the gap is large" in _lesson_text(at)
     at.button(key="cmp_lesson_back").click().run()
     at.button(key="cmp_lesson_back").click().run()
     at.button(key="cmp_lesson_back").click().run()
-    assert "Lesson 5/8" in _sidebar_text(at)
+    assert "Lesson 5/8" in _lesson_text(at)
     at.button(key="cmp_lesson_end").click().run()
     assert _has(at, "cmp_lesson_start") and "step" not in at.query_params
 
@@ -355,7 +357,7 @@ def test_lesson_sentences_carry_their_numbers_and_change_when_the_numbers_do_not
     at.query_params.update({"step": "1", "left": "mnist_ae_z2.safetensors", "right": "mnist_vae_z2.safetensors"})
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
-    text = _sidebar_text(at)
+    text = _lesson_text(at)
     assert "The AE's codes spread over **" in text and "nothing in the AE's loss" in text
     assert "material/warning" not in text
     at = app_test()
@@ -363,7 +365,7 @@ def test_lesson_sentences_carry_their_numbers_and_change_when_the_numbers_do_not
     at.query_params.update({"step": "1", "left": "mnist_vae_z2.safetensors", "right": "mnist_vae_z2.safetensors"})
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
-    text = _sidebar_text(at)
+    text = _lesson_text(at)
     assert "nothing in the" not in text
     assert "not the large difference between an AE and a VAE" in text and "material/warning" in text
 
@@ -375,7 +377,7 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
                             "start": "5", "end": "6", "seed": "9"})
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
-    assert "Lesson 4/8" in _sidebar_text(at)
+    assert "Lesson 4/8" in _lesson_text(at)
     assert at.selectbox(key="cmp_model_a").value.endswith("mnist_vae_z2.safetensors")
     assert at.selectbox(key="cmp_model_b").value.endswith("mnist_ae_z2.safetensors")
     assert "Test digit 42" in _panel_text(at)

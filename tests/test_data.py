@@ -56,6 +56,15 @@ def test_missing_file_is_a_clear_error(data_copy):
         load_mnist(data_copy)
 
 
+def test_errors_name_no_folder_outside_the_repository(data_copy):
+    (raw_dir(data_copy) / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError) as error:
+        load_mnist(data_copy)
+    message = str(error.value)
+    assert str(data_copy) not in message and "shared/" not in message
+    assert "git checkout -- data/MNIST/raw" in message
+
+
 def test_corrupt_file_is_a_clear_error(data_copy):
     path = raw_dir(data_copy) / "train-images-idx3-ubyte.gz"
     data = bytearray(path.read_bytes())

@@ -38,7 +38,7 @@ def _box(page, selector: str) -> dict:
 def test_lesson_steps_4_and_6_show_new_sample_and_the_cloud_on_a_laptop_screen(page, app_url, artifacts_dir):
     page.set_viewport_size(SCREEN)
     page.goto(f"{app_url}/compare?step=4&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors&seed=0")
-    sidebar = page.get_by_test_id("stSidebar")
+    sidebar = page.locator(".st-key-cmp_lesson")  # the lesson stands above the maps
     expect(sidebar).to_contain_text("Lesson 4/8: Sample the VAE's prior", timeout=TIMEOUT)
     for side in "ab":  # both models' 16 decoded samples between the maps, crosses on both maps
         page.wait_for_function(IMAGES_LOADED, arg=f".st-key-cmp_{side}_prior_preview", timeout=TIMEOUT)

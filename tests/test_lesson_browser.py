@@ -85,7 +85,7 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
     digit, start, end = 42, 5, 6
     page.goto(f"{app_url}/compare?step=5&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors&digit={digit}"
               f"&start={start}&end={end}")
-    sidebar = page.get_by_test_id("stSidebar")
+    sidebar = page.locator(".st-key-cmp_lesson")  # the lesson stands above the maps
     expect(sidebar).to_contain_text("Lesson 5/8: Interpolate in both", timeout=TIMEOUT)
     for selector in MAPS.values():
         page.locator(selector).wait_for(timeout=TIMEOUT)
@@ -115,7 +115,7 @@ def test_the_ten_dimensional_step_shows_both_models_samples_shares_and_paths(pag
     sentences carry their numbers (measured on these two models)."""
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{app_url}/compare?step=8&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors")
-    sidebar = page.get_by_test_id("stSidebar")
+    sidebar = page.locator(".st-key-cmp_lesson")  # the lesson stands above the maps
     expect(sidebar).to_contain_text("Lesson 8/8: Ten dimensions", timeout=TIMEOUT)
     panel = page.locator(".st-key-cmp_highdim")
     expect(panel).to_contain_text("AE, z = 10", timeout=4 * TIMEOUT)

@@ -67,7 +67,7 @@ def test_train_both_watch_both_maps_stop_and_compare_the_results(page, app_url, 
     expect(page.get_by_text("Stopping...").or_(page.get_by_text("Stopped by the user")).first).to_be_visible(
         timeout=TRAINING_TIMEOUT)
     expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=TRAINING_TIMEOUT)
-    use = page.locator(".st-key-cmp_twin_use").get_by_role("button", name="Show these two on the maps above")
+    use = page.locator(".st-key-cmp_twin_use").get_by_role("button", name="Show these two on the Compare maps")
     expect(use).to_be_visible(timeout=TRAINING_TIMEOUT)
     wait_for_app_run(page)
     use.click()

@@ -72,3 +72,14 @@ def test_stop_ends_the_run_and_keeps_both_models(compare):
     at.run()
     assert any("Stopped by the user" in w.value for w in at.warning)
     assert job.session_names is not None and not at.button(key="cmp_twin_start").disabled
+
+
+def test_the_time_left_is_estimated_from_the_runs_own_pace_not_promised():
+    from explorer.ui.views.lesson import STEPS
+    from explorer.ui.views.twins import time_text
+
+    assert time_text(12.0, 0.25) == "elapsed 0:12, about 0:36 left"  # 12 s for a quarter: 36 s to go
+    assert time_text(2.0, 0.01) == "elapsed 0:02"  # too early to tell
+    assert time_text(None, 0.0) == "elapsed --"
+    assert time_text(60.0, 1.0) == "elapsed 1:00"
+    assert not any("40 s" in s.text or "40 seconds" in s.text for s in STEPS)

@@ -218,6 +218,28 @@ def save_classifier(path: str | Path, trained: TrainedClassifier) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
+#: The most header a file may have for :func:`is_classifier_file` to read it (bytes).
+_MAX_HEADER_BYTES = 1 << 20
+
+
+def is_classifier_file(path: str | Path) -> bool:
+    """Whether ``path`` is a classifier file by its content: a safetensors file whose
+    metadata carries this module's format tag (:data:`FORMAT`). Reads only the header (the
+    8-byte length and at most 1 MiB of JSON); an unreadable or foreign file is not one.
+    Lets a folder of autoencoder checkpoints hold the classifier without offering it as a
+    model, whatever its name."""
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            if not 0 < size <= _MAX_HEADER_BYTES:
+                return False
+            header = json.loads(f.read(size))
+        meta = json.loads(header["__metadata__"]["explorer"])
+        return isinstance(meta, dict) and meta.get("format") == FORMAT
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def load_classifier(path: str | Path = DEFAULT_PATH) -> TrainedClassifier:
     """Load and validate a classifier written by :func:`save_classifier`.
 
@@ -234,7 +256,7 @@ def load_classifier(path: str | Path = DEFAULT_PATH) -> TrainedClassifier:
 
     path = Path(path)
     if not path.is_file():
-        raise ClassifierFileError(f"classifier file not found: {path}")
+        raise ClassifierFileError(f"classifier file not found: {path.name}")
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get("explorer")

@@ -53,10 +53,19 @@ FILES = (
 )
 
 _FIX_HINT = (
-    "The repository ships these files under data/MNIST/raw/ (copied from "
-    "shared/datasets/MNIST/raw/). Restore them with `git checkout -- data/MNIST/raw` "
-    "or copy the four .gz files and SHA256SUMS from shared/datasets/MNIST/raw/."
+    "The repository ships these files (four .gz files and SHA256SUMS) under data/MNIST/raw/. "
+    "Restore them with `git checkout -- data/MNIST/raw`."
 )
+
+
+def _shown(path: Path | str) -> str:
+    """``path`` as an error message names it: relative to the repository when inside it,
+    else its file name alone (messages name no folders outside the repository)."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path(__file__).resolve().parents[2]))
+    except (ValueError, OSError):
+        return path.name
 
 
 class DataError(RuntimeError):
@@ -114,18 +123,18 @@ def _read_checksums(folder: Path) -> dict[str, str]:
     """
     path = folder / CHECKSUM_FILE
     if not _regular_file(path):
-        raise DataError(f"MNIST checksum file missing: {path}. {_FIX_HINT}")
+        raise DataError(f"MNIST checksum file missing: {_shown(path)}. {_FIX_HINT}")
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"MNIST checksum file unreadable: {path} ({exc}). {_FIX_HINT}") from exc
+        raise DataError(f"MNIST checksum file unreadable: {_shown(path)} ({exc}). {_FIX_HINT}") from exc
     sums = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split()
         if len(parts) != 2 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]):
-            raise DataError(f"MNIST checksum file corrupt: {path}, line {number} is not "
+            raise DataError(f"MNIST checksum file corrupt: {_shown(path)}, line {number} is not "
                             f"'<SHA-256> <file name>'. {_FIX_HINT}")
         sums[parts[1].lstrip("*")] = parts[0]
     return sums
@@ -174,7 +183,7 @@ def _unpack(gz: Path, target: Path) -> str:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, Exception):
-            raise DataError(f"Could not decompress {gz}: {exc}. {_FIX_HINT}") from exc
+            raise DataError(f"Could not decompress {_shown(gz)}: {exc}. {_FIX_HINT}") from exc
         raise
     return digest.hexdigest()
 
@@ -186,7 +195,7 @@ def _gunzip_sha256(gz: Path) -> str:
             for block in iter(lambda: src.read(1 << 20), b""):
                 digest.update(block)
     except Exception as exc:
-        raise DataError(f"Could not decompress {gz}: {exc}. {_FIX_HINT}") from exc
+        raise DataError(f"Could not decompress {_shown(gz)}: {exc}. {_FIX_HINT}") from exc
     return digest.hexdigest()
 
 
@@ -199,7 +208,7 @@ def _verify_unpacked(gz: Path, target: Path, gz_sha256: str, record: dict) -> bo
     if not os.path.lexists(target):
         sha = _unpack(gz, target)
     elif not _regular_file(target):
-        raise DataError(f"MNIST file {target} is not a regular file. Delete it (not the .gz file) so it "
+        raise DataError(f"MNIST file {_shown(target)} is not a regular file. Delete it (not the .gz file) so it "
                         "is unpacked again.")
     else:
         info = os.stat(target)
@@ -211,8 +220,8 @@ def _verify_unpacked(gz: Path, target: Path, gz_sha256: str, record: dict) -> bo
         sha = _sha256(target)
         if sha != expected:
             raise DataError(
-                f"MNIST file corrupt: {target} does not match {gz.name} (edited, replaced or damaged "
-                f"since it was unpacked). Delete {target} (not the .gz file) so it is unpacked again."
+                f"MNIST file corrupt: {_shown(target)} does not match {gz.name} (edited, replaced or damaged "
+                f"since it was unpacked). Delete {_shown(target)} (not the .gz file) so it is unpacked again."
             )
     info = os.stat(target)
     record[target.name] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns, "sha256": sha,
@@ -249,12 +258,12 @@ def prepare_mnist(root: Path | str = DEFAULT_ROOT) -> dict[str, str]:
     for name in FILES:
         gz = folder / f"{name}.gz"
         if not _regular_file(gz):
-            raise DataError(f"MNIST file missing: {gz}. {_FIX_HINT}")
+            raise DataError(f"MNIST file missing: {_shown(gz)}. {_FIX_HINT}")
         expected = sums.get(gz.name)
         actual = _sha256(gz)
         if expected is None or actual != expected:
             raise DataError(
-                f"MNIST file corrupt: {gz} has SHA-256 {actual}, expected {expected}. "
+                f"MNIST file corrupt: {_shown(gz)} has SHA-256 {actual}, expected {expected}. "
                 f"{_FIX_HINT}"
             )
         checked[gz.name] = actual

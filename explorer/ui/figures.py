@@ -189,9 +189,12 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
         )
     fig.update_layout(height=height, margin={"l": 40, "r": 40, "t": 10, "b": 40},
                       legend={"orientation": "h", "y": -0.25})
-    fig.update_xaxes(title_text="epoch", dtick=1)
+    # whole epochs only: every one up to 10, else Plotly's round steps
+    fig.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 10 else None, tickformat="d")
     fig.update_yaxes(title_text="nats per image", secondary_y=False)
-    fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False)
+    # Plotly.js syncs an overlaying axis's ticks to the first axis's grid by default, which
+    # gave the KL axis values such as 5.485, 5.731, 5.977: it picks its own round steps
+    fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False, tickmode="auto", nticks=6)
     return fig
 
 # --- The explorer's latent map: click catcher and overlays -------------------------------
@@ -400,12 +403,24 @@ def latent_map(
     return fig
 
 
+def as_svg(fig: go.Figure) -> go.Figure:
+    """``fig`` with its WebGL scatter traces drawn as SVG scatters (the same points, marks
+    and hover): for charts of a few thousand points that are drawn anew often, such as the
+    live training maps, which then hold no WebGL context (a page may hold only 16, see
+    :mod:`explorer.ui.webgl`). Returns a new figure; ``fig`` is left as it was."""
+    spec = fig.to_dict()
+    spec["data"] = [{**t, "type": "scatter"} if t.get("type") == "scattergl" else t for t in spec["data"]]
+    return go.Figure(spec)
+
+
 HEATMAP_NAME = "looks like a real digit"
 #: Holes dark, digit-like regions light: neutral greys under the coloured digits, most of
 #: a sharp step at 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`).
 HEATMAP_COLORSCALE = [[0.0, "rgb(15,15,15)"], [0.49, "rgb(90,90,90)"], [0.51, "rgb(215,215,215)"],
                       [1.0, "rgb(255,255,255)"]]
 HEATMAP_OPACITY = 0.6
+#: Room the heatmap's colour bar takes below the map (pixels added to the bottom margin).
+HEATMAP_BAR_PX = 70
 
 
 def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray,
@@ -430,10 +445,13 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
     fig.add_trace(go.Heatmap(
         x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
         colorscale=HEATMAP_COLORSCALE, opacity=opacity, hoverinfo="skip", showscale=True, zsmooth="best",
-        # short words: on a 1366 px screen a wide colour bar squeezes the map
-        colorbar={"title": {"text": "real?", "side": "top"}, "thickness": 10, "len": 0.8,
-                  "tickvals": [0.0, 0.5, 1.0], "ticktext": ["hole", "limit", "digit"]},
+        # across the bottom of the figure, short words: a bar down the right side took
+        # about 60 px of the map's width (its axes keep equal scales, so it lost height too)
+        colorbar={"title": {"text": "real?", "side": "right"}, "thickness": 12, "len": 0.8,
+                  "orientation": "h", "x": 0.5, "xanchor": "center", "yref": "container", "y": 0,
+                  "yanchor": "bottom", "tickvals": [0.0, 0.5, 1.0], "ticktext": ["hole", "limit", "digit"]},
     ))
+    fig.update_layout(margin={"b": (fig.layout.margin.b or 40) + HEATMAP_BAR_PX})
     return fig
 
 

@@ -13,11 +13,29 @@ import streamlit as st
 
 #: Space above a page's content: the header's 3.75rem plus a little air.
 TOP_PADDING_REM = 4.0
+#: Space left and right of a page's content (Streamlit's wide layout: 5rem, which took
+#: 160 px from the maps on a 1366 px screen).
+SIDE_PADDING_REM = 1.5
 
 CSS = f"""<style>
 .stMainBlockContainer {{ padding-top: {TOP_PADDING_REM}rem; }}
+.st-key-viewport_screen_box {{ display: none; }}
+/* the page's hidden helpers (Plotly preload, WebGL release, window size) take no gap */
+.stMainBlockContainer div:has(> .st-key-plotly_preload, > .st-key-webgl_release, > .st-key-viewport_screen_box) {{
+  display: none; }}
 [data-testid="stSidebarContent"] [data-testid="stSidebarUserContent"] {{ padding-top: 0.5rem; }}
 </style>"""
+
+
+WIDE_CSS = f"""<style>
+.stMainBlockContainer {{ padding-left: {SIDE_PADDING_REM}rem; padding-right: {SIDE_PADDING_REM}rem; }}
+</style>"""
+
+
+def wide_main() -> None:
+    """Narrow side margins for a page whose key view is two maps side by side (the
+    Compare page): their plot areas get the room (call once per run, on that page)."""
+    st.html(WIDE_CSS)
 
 
 def classroom_layout() -> None:

@@ -29,6 +29,7 @@ from explorer.core.checkpoints import (
     CheckpointError,
     load_checkpoint,
 )
+from explorer.core.classifier import is_classifier_file
 from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
 from explorer.ui import browser_store, caches
@@ -174,8 +175,9 @@ def _is_regular_file(path: Path) -> bool:
 
 
 def checkpoint_files(folder: Path | None = None) -> list[Path]:
-    """The checkpoint files (``*.safetensors``, legacy ``*.pt``) in ``folder`` (default
-    :data:`CHECKPOINT_DIR`), the shipped VAE first.
+    """The autoencoder checkpoint files (``*.safetensors``, legacy ``*.pt``) in ``folder``
+    (default :data:`CHECKPOINT_DIR`), the shipped VAE first. The digit classifier that
+    shares the folder is left out by its content (:func:`explorer.core.classifier.is_classifier_file`).
 
     Only regular files are listed (a FIFO or folder of that name is skipped, so nothing
     hangs); temporary files of killed saves are removed on the way
@@ -184,7 +186,7 @@ def checkpoint_files(folder: Path | None = None) -> list[Path]:
     folder = CHECKPOINT_DIR if folder is None else folder
     reap_stale_temporaries(folder)
     files = sorted(p for suffix in CHECKPOINT_SUFFIXES for p in folder.glob(f"*{suffix}")
-                   if not p.name.startswith(".") and _is_regular_file(p))
+                   if not p.name.startswith(".") and _is_regular_file(p) and not is_classifier_file(p))
     return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
 
 
@@ -225,7 +227,8 @@ def select_model() -> None:
     adopt_finished_training()
     options = model_options()
     if not options:
-        st.sidebar.error(f"No checkpoints found in {CHECKPOINT_DIR}.")
+        st.sidebar.error(f"No model files found in {CHECKPOINT_DIR.name}/: train one on the Train page, "
+                         "or restore the shipped ones with `git checkout -- checkpoints`.")
         return
     pending = st.session_state.get(PENDING_CHOICE_KEY)
     if pending in options:

@@ -143,8 +143,9 @@ def _number(value: float | None, fmt: str = "{:.2f}") -> str:
     return "n/a" if value is None else fmt.format(value)
 
 
-#: Prior samples shown between the maps while no digit is selected (4 x 4 at 2x).
-PREVIEW_SAMPLES, PREVIEW_PER_ROW = 16, 4
+#: Prior samples shown between the maps while no digit is selected (2 rows of 8: both
+#: models' grids fit under the lesson's text on a 1366x768 screen).
+PREVIEW_SAMPLES, PREVIEW_PER_ROW = 16, 8
 #: Interpolation steps per row between the maps.
 PREVIEW_PATH_PER_ROW = 5
 

@@ -101,10 +101,16 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
+def _square(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges with the span of the wider of ``ranges`` on both axes, same centres."""
+    half = max(r.high - r.low for r in ranges) / 2
+    return tuple((c - half, c + half) for c in ((r.low + r.high) / 2 for r in ranges))
+
+
 def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catcher: bool = True,
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
-                    modebar: bool = True, holes=None) -> None:
+                    modebar: bool = True, holes=None, square: bool = False) -> None:
     """The map (a Plotly chart in a container keyed ``<prefix>map_panel``), its
     selected digit and star drawn by the page (:mod:`explorer.ui.map_marks`, element
     ``<prefix>map_marks``).
@@ -124,6 +130,9 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         modebar: show Plotly's toolbar (zoom, pan, reset, download).
         holes: (z1, z2, scores) digit-score grid to draw beneath the points
             (:func:`explorer.ui.views.holes.holes_panel` returns it), or None.
+        square: show equal spans on both axes (the shorter range widened about its
+            centre), so the map's plot area is square and as large as its column allows
+            (an AE's wide, flat ranges left it short).
     """
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
@@ -145,6 +154,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
         overlays=overlays, catcher=catcher, font_size=font_size, heatmap=holes,
+        zoom=_square(ranges) if square and ranges is not None else None,
     )
     if height is not None:
         fig.update_layout(height=height)

@@ -1,4 +1,4 @@
-"""The guided lesson on the Compare page: seven steps (the AE's map, sampling its prior,
+"""The guided lesson on the Compare page (its text and buttons above the maps): seven steps (the AE's map, sampling its prior,
 the VAE's map, sampling its prior, interpolation in both, the reparameterization
 cloud, watching an AE and a VAE train side by side) with Back/Next, and the page's
 state in the URL so a link restores the view.
@@ -14,15 +14,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import caches, figures, registry
+from explorer.ui import caches, figures, registry, viewport
 from explorer.ui.session import COMPARE_PREFIXES
 
 TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
          "Watch the holes form")
 #: Path ends the lesson uses when none are chosen: the first test "1" and the first "7".
 DEFAULT_PATH_LABELS = (1, 7)
-#: The twin run's duration with the page's defaults (:data:`explorer.ui.views.twins.RUN_TIME`).
-TWIN_RUN_TIME = "With the defaults it takes about 40 seconds on two CPU cores (longer when the server is busy)."
+#: What the step says of the twin run's duration: no fixed promise (a busy server took 1:41
+#: for a run promised as about 40 s); the progress bar estimates the rest from the run itself.
+TWIN_RUN_TIME = "The bar shows the time spent and, from the run's own pace, about how long is left."
 
 
 @dataclass(frozen=True)
@@ -120,33 +121,46 @@ def current_step() -> Step | None:
     return None if step is None else STEPS[step]
 
 
+def lesson_start_button() -> None:
+    """The button that starts the lesson (key ``cmp_lesson_start``), in the sidebar."""
+    st.sidebar.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
+                      help=f"{len(STEPS)} steps through the AE's and the VAE's maps; the address bar keeps the "
+                           "step, so the link can be shared.")
+
+
 def lesson_panel():
-    """The lesson in the sidebar: a start button, or the step's text with Back/Next.
+    """The lesson: outside it a start button in the sidebar; in it the step's heading and
+    text with Back, Next and End, at the top of the page's main area (a container keyed
+    ``cmp_lesson``), above the maps, so a 1366x768 screen shows it without scrolling.
+    The step's words come from :data:`STEPS`.
 
     Returns:
         An empty container below the step's text for :func:`show_claims` (the claims
         need the models, known later in the page run), or None when the lesson is off.
     """
     step = st.session_state["cmp_lesson_step"]
-    with st.sidebar.container(key="cmp_lesson"):
-        st.divider()
-        if step is None:
-            st.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
-                      help=f"{len(STEPS)} steps through the AE's and the VAE's maps; the address bar keeps the step, so "
-                           "the link can be shared.")
-            return None
-        s = STEPS[step]
-        st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}**")
-        # Back/Next above the text, so a 768 px high screen shows them without scrolling the sidebar
-        back, forward = st.columns(2)
-        back.button("Back", key="cmp_lesson_back", on_click=go_to_step, args=(step - 1,), disabled=step == 0,
-                    width="stretch")
-        forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
-                       disabled=step == len(STEPS) - 1, width="stretch", type="primary")
-        st.markdown(s.text)
-        slot = st.container(key="cmp_lesson_claims")
-        st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,))
-        st.caption("The address bar holds this view (step, models, digits, seed): copy it to share it.")
+    if step is None:
+        with st.sidebar:
+            st.divider()
+        lesson_start_button()
+        return None
+    s = STEPS[step]
+    with st.container(key="cmp_lesson", border=True):
+        text, buttons = st.columns([5, 1.3], vertical_alignment="center", gap="small")
+        with text:
+            st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}.** {s.text}",
+                        help="The address bar holds this view (step, models, digits, seed): copy it to share it.")
+            # the measured sentences scroll inside the box on a laptop, so the maps stay on screen
+            st.html(f"<style>.st-key-cmp_lesson_claims {{ max-height: {viewport.pick('6.5rem', '16rem')}; "
+                    "overflow-y: auto; }</style>")
+            slot = st.container(key="cmp_lesson_claims")
+        with buttons:
+            back, forward = st.columns(2, gap="small")
+            back.button("Back", key="cmp_lesson_back", on_click=go_to_step, args=(step - 1,), disabled=step == 0,
+                        width="stretch")
+            forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
+                           disabled=step == len(STEPS) - 1, width="stretch", type="primary")
+            st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,), width="stretch")
     return slot
 
 
@@ -222,9 +236,9 @@ def apply_url_state() -> None:
     drawn). Unknown models and out-of-range numbers are ignored."""
     if st.session_state.get("cmp_url_applied"):
         return
-    st.session_state["cmp_url_applied"] = True
     params = st.query_params
     if not params:
+        st.session_state["cmp_url_applied"] = True
         return
     by_label = {label: value for value, label in registry.model_options().items()}
     for name, key in (("left", "cmp_model_a"), ("right", "cmp_model_b")):
@@ -244,6 +258,9 @@ def apply_url_state() -> None:
     digit = _int(params, "digit", 0, last)
     if digit is not None:
         _select_digit(digit)
+    # marked last: a run stopped on the way (a rerun asked for while MNIST loads, such as
+    # the window's size class arriving) applies the link again on the next run
+    st.session_state["cmp_url_applied"] = True
 
 
 def write_url_state(labels: tuple[str, str]) -> None:

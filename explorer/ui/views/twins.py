@@ -25,10 +25,12 @@ FONT_SIZE = 15
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 NAMES = ("AE: codes z", "VAE: posterior means mu")
-#: The default run's duration (10,000 images, 10 epochs), measured with ``python -m bench.twins``
-#: on the 2-core server: 37 s and 39 s at a load average of 6-9, 129 s and 165 s at 14-17
-#: (other jobs on the same cores).
-RUN_TIME = "10,000 for 10 epochs take about 40 s on two CPU cores, 2-3 minutes while other jobs share them"
+#: What the settings say of a run's duration: it scales with images x epochs; no fixed
+#: figure (``python -m bench.twins`` measured 37-39 s for the defaults at a load average of
+#: 6-9 and 129-165 s at 14-17 on the 2-core server): the progress bar estimates the rest.
+RUN_TIME = "the run's time grows with images x epochs; the progress bar estimates what is left"
+#: The share of the run done before the time left is estimated (its first steps are slower).
+ESTIMATE_AFTER = 0.05
 
 
 def adopt_finished_twins() -> None:
@@ -65,6 +67,16 @@ def _use_twins() -> None:
     st.session_state["cmp_model_b"] = f"{registry.SESSION_PREFIX}{names[1]}"
 
 
+def time_text(elapsed: float | None, fraction: float) -> str:
+    """"elapsed 0:12, about 0:30 left": the time left estimated from the run's own pace
+    (elapsed / fraction done), once :data:`ESTIMATE_AFTER` of it is done; before that the
+    elapsed time alone."""
+    text = f"elapsed {format_seconds(elapsed)}"
+    if elapsed is not None and ESTIMATE_AFTER <= fraction < 1:
+        text += f", about {format_seconds(elapsed * (1 - fraction) / fraction)} left"
+    return text
+
+
 def _live_view(job: tj.TwinJob, live: bool, map_height: int = MAP_HEIGHT) -> None:
     snap = job.snapshot()
     if live and snap.state in tj.DONE_STATES:
@@ -75,7 +87,7 @@ def _live_view(job: tj.TwinJob, live: bool, map_height: int = MAP_HEIGHT) -> Non
         text = f"Epoch {snap.epoch}/{snap.epochs}, step {snap.step}/{snap.num_steps}"
     else:
         text = "Starting..."
-    st.progress(snap.fraction, text=f"{text}  ·  elapsed {format_seconds(snap.elapsed)}")
+    st.progress(snap.fraction, text=f"{text}  ·  {time_text(snap.elapsed, snap.fraction)}")
     if live:
         st.button("Stop", key="cmp_twin_stop", icon=":material/stop:", on_click=job.stop,
                   help="End training now; both models keep the weights they have.")
@@ -89,7 +101,9 @@ def _live_view(job: tj.TwinJob, live: bool, map_height: int = MAP_HEIGHT) -> Non
             if snap.codes is None:
                 st.caption("Encoding the first codes...")
                 continue
-            fig = figures.latent_map(snap.codes[i], snap.sample_labels, prior_circles=True, font_size=FONT_SIZE)
+            # SVG: redrawn every refresh, a WebGL map would take a new context each time
+            fig = figures.as_svg(figures.latent_map(snap.codes[i], snap.sample_labels, prior_circles=True,
+                                                    font_size=FONT_SIZE))
             fig.update_layout(height=map_height, showlegend=False, title=f"{NAMES[i]}, step {snap.step}",
                               margin={"l": 50, "r": 10, "t": 40, "b": 45})
             st.plotly_chart(fig, key=f"cmp_twin_chart_{i}", config={"displaylogo": False, "displayModeBar": False})
@@ -135,7 +149,7 @@ def twin_panel(intro: bool = True, map_height: int = MAP_HEIGHT) -> None:
     else:
         st.error(snap.message)
     if job.session_names is not None:
-        st.button("Show these two on the maps above", key="cmp_twin_use", on_click=_use_twins,
+        st.button("Show these two on the Compare maps", key="cmp_twin_use", on_click=_use_twins,
                   icon=":material/compare:",
                   help=f"Left: {job.session_names[0]}, right: {job.session_names[1]}; both stay in the model "
                        "choices for this browser session.")
