@@ -7,6 +7,7 @@ Usage::
 ``--model`` takes every kind in :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise``
 trains a denoising model (the loss compares with the clean image); ``--model cae
 --contraction 0.1`` a contractive AE (``scae`` its stochastic form, ``--contraction-noise``);
+``--model m2 --labels 100`` semi-supervised M2 (Kingma et al. 2014) with 100 known labels;
 ``--architecture conv``
 the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
 linear autoencoder (one linear layer each way, identity mean, squared error).
@@ -39,8 +40,9 @@ def _print_epoch(record) -> None:
 
     shown = {unit: ", ".join(f"{METRICS[k].short_label} {METRICS[k].format(v)}"
                              for k, v in record.metrics.items() if k in METRICS and METRICS[k].unit == unit)
-             for unit in ("nats", "count")}
-    counts = f", {shown['count']}" if shown["count"] else ""
+             for unit in ("nats", "count", "percent")}
+    counts = "".join(f", {shown[unit]}{' %' if unit == 'percent' else ''}" for unit in ("count", "percent")
+                     if shown[unit])
     sys.stderr.write(f"\repoch {record.epoch}: train loss {record.train_loss:.2f}, {shown['nats']} nats/image"
                      f"{counts} ({record.seconds:.1f} s)\n")
 
@@ -76,6 +78,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule)
     p.add_argument("--seed", type=int, default=t.seed)
     p.add_argument("--subset", type=int, default=None, help="train on this many images")
+    p.add_argument("--labels", type=int, default=t.labels, metavar="N",
+                   help="m2: how many training labels are known, balanced over the digits and seeded by "
+                        "--seed (100: 10 per digit); the other images train unlabelled "
+                        "(Kingma et al. 2014). Default: all known")
     p.add_argument("--input-noise", choices=INPUT_NOISES, default=t.input_noise,
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
@@ -112,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                                    contraction=args.contraction, contraction_noise=args.contraction_noise)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
+                                   labels=args.labels,
                                    input_noise=args.input_noise, noise_level=args.noise_level)
         check_training_limits(model_config, train_config)
         data = load_mnist()
@@ -132,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as exc:
         sys.stderr.write(f"\n{exc} Nothing was saved.\n")
         return 1
+    except ValueError as exc:  # e.g. more known labels (--labels) than the classes can give
+        p.error(str(exc))
     model.to("cpu")
     metrics = evaluate(model, data.test_images, data.test_labels)
     problem = absurd_results(model, metrics, reconstruction_bound(model_config))

@@ -5,7 +5,9 @@ The whole training split sits in memory as one tensor; each epoch draws a fresh
 random permutation from a seeded generator and slices mini-batches from it (no
 DataLoader, no per-image transforms). Adam minimises the mean per-image loss
 reconstruction + beta * KL (see :mod:`explorer.core.objective`). Labels go along for
-conditional models; ``TrainConfig.input_noise`` corrupts the input while the loss keeps
+conditional models; a semi-supervised model (M2) reads only ``TrainConfig.labels`` of them
+(:func:`explorer.core.labels.select_labels`, a mask of known labels) and trains on the
+others unlabelled; ``TrainConfig.input_noise`` corrupts the input while the loss keeps
 the clean target (denoising AE).
 """
 
@@ -20,10 +22,11 @@ from typing import Callable
 import torch
 
 from explorer.core.config import TrainConfig
+from explorer.core.labels import select_labels
 from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
-from explorer.core.objective import loss_terms
+from explorer.core.objective import classification_weight, loss_terms
 
 __all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train"]
 
@@ -153,7 +156,8 @@ def train(
         on_epoch: called after every epoch with its :class:`EpochRecord`.
         should_stop: polled before every step; returning True ends training at once,
             leaving the model as it is (usable and savable).
-        train_labels: (N,) int64, required by a conditional model (else passed along).
+        train_labels: (N,) int64, required by a conditional model (else passed along); a
+            semi-supervised model reads only the ``config.labels`` it selects.
         test_labels: (M,) int64, likewise for the evaluation.
 
     Returns:
@@ -165,7 +169,8 @@ def train(
             metric non-finite or above :func:`explorer.core.limits.reconstruction_bound`
             (10 times the 543 nats of an all-0.5 Bernoulli decoder); the model holds the
             weights of its last good epoch (or its initial weights).
-        ValueError: a conditional model without labels, or labels of the wrong length.
+        ValueError: a conditional model without labels, labels of the wrong length, or
+            more known labels than a class can give.
     """
     if model.is_conditional and (train_labels is None or test_labels is None):
         raise ValueError("a conditional model trains with the labels of its training and test images")
@@ -182,6 +187,10 @@ def train(
     rows = _subset(config.subset, len(train_images), generator)
     images = train_images if rows is None else train_images[rows]
     labels = train_labels if rows is None or train_labels is None else train_labels[rows]
+    known, weight = None, 0.0
+    if model.is_semi_supervised:  # Kingma et al. 2014: some labels known, alpha = 0.1 * N
+        known = select_labels(labels, config.labels, config.seed, model.config.num_classes)
+        weight = classification_weight(len(images), int(known.sum()))
     num_batches = math.ceil(len(images) / config.batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
     scheduler = (
@@ -205,7 +214,9 @@ def train(
                 x = images[index]
                 y = None if labels is None else labels[index]
                 x_in = corrupt(x, config.input_noise, config.noise_level, generator)
-                loss = loss_terms(model, x_in, y, target=x, generator=generator).loss.mean()
+                loss = loss_terms(model, x_in, y, target=x, generator=generator,
+                                  known=None if known is None else known[index],
+                                  classification_weight=weight).loss.mean()
                 loss_value = loss.item()
                 if not math.isfinite(loss_value):
                     model.load_state_dict(good_state)
