@@ -28,13 +28,14 @@ def compare_page() -> None:
     # Idempotent; a link opened on a fresh server can run this page before app.py has.
     session.init_session_state()
     lesson.apply_url_state()  # a shared link restores its view, before any widget is drawn
-    lesson.lesson_panel()
+    claims_slot = lesson.lesson_panel()
     adopt_finished_twins()  # a finished "watch the holes form" run joins the model choices
     step = lesson.current_step()
     # In the lesson the step's key view comes first (the link holds the models): the model
     # choice moves below the maps, and the step's controls stand beside or above the maps.
     sample_beside = step is not None and step.samples
     twins_above = st.container() if step is not None and step.tool == lesson.TOOLS[5] else None
+    highdim_above = st.container() if step is not None and step.highdim else None
     key_view = st.container() if step is not None else None
     label_slots = []
     with st.container():
@@ -47,6 +48,8 @@ def compare_page() -> None:
     selected = compare.linked_selection(views)
     st.session_state["cmp_theory_source"] = {"choices": [st.session_state["cmp_model_a"],
                                                          st.session_state["cmp_model_b"]], "index": selected}
+    lesson.show_claims(claims_slot, views)  # each sentence with its number, measured on these models
+    lesson.fill_measured_path(views)  # a lesson path's default ends: found by the measure
     samples = compare.prior_sample_codes()
     path = compare.current_path()
 
@@ -92,6 +95,11 @@ def compare_page() -> None:
                 with column:
                     st.markdown(f"**{view.entry.label}**")
                     your_digit_code_panel(view, drawn)
+    if highdim_above is not None:
+        from explorer.ui.views.highdim import highdim_panel
+
+        with highdim_above:
+            highdim_panel(seed=int(st.session_state["cmp_prior_seed"]))
     if twins_above is not None:
         with twins_above:
             twin_panel(intro=False, map_height=LESSON_TWIN_MAP_HEIGHT)

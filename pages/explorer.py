@@ -82,9 +82,7 @@ def explorer_page() -> None:
         st.caption(
             f"{model_config.kind.upper()}, latent dimension {model_config.latent_dim}, hidden "
             f"{list(model_config.hidden_sizes)}, {model_config.likelihood} decoder, beta {model_config.beta:g}. "
-            + ("Weights checked against the SHA-256 stored when they were saved." if entry.checkpoint.verified else
-               "Unverified: an older .pt file that stores no checksum of its weights, so damage to them cannot "
-               "be detected (retrain it to get a checked .safetensors file).")
+            + entry.checkpoint.provenance
         )
         metrics = entry.checkpoint.metrics
         shown = [m for m in METRICS.values() if m.applies_to(view.variational) and metrics.get(m.name) is not None]

@@ -19,7 +19,7 @@ from explorer.ui.views.traversal import traversal_panel
 
 #: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
 SIZES = ("z=2", "z=5", "z=10", "z=20")
-DEFAULTS = {"ls_model": "z=10"}
+DEFAULTS = {"ls_model": "z=20"}  # opens on inactive units: 11 of 20 active (checkpoints/README.md)
 FIGURE_2 = (
     "**Kingma & Welling (2013), Figure 2** trains the same VAE (their AEVB) on MNIST with latent spaces of "
     "several sizes N_z (from 3 to 200) and plots the variational lower bound per image on training and "

@@ -235,8 +235,9 @@ def train_page() -> None:
     upload = st.file_uploader("Upload a checkpoint saved by this app", type=["safetensors", "pt"],
                               key="upload_checkpoint",
                               help="A .safetensors file saved or downloaded here, or a .pt file from an "
-                                   "earlier version. It is checked (format, sizes, types, weights "
-                                   "checksum) and nothing in it is run.")
+                                   "earlier version. It is checked (format, sizes, types, checksums, its outputs on real "
+                                   "test digits) and nothing in it is run; its metrics are recomputed on "
+                                   "the test set.")
     if upload is not None:
         try:
             before = dict(st.session_state[session.UPLOADED_FILE_IDS_KEY])
@@ -246,10 +247,9 @@ def train_page() -> None:
         else:
             if upload.file_id not in before:
                 st.rerun()  # so the sidebar offers (and shows) the uploaded model
-            verified = st.session_state[session.SESSION_MODELS_KEY][name].verified
-            st.success(f"{upload.name} is valid: it is in the model choice as **{name}**."
-                       + ("" if verified else " It is a .pt file from an earlier version, which stores no "
-                          "weights checksum: its integrity was checked by its zip CRCs only."))
+            checkpoint = st.session_state[session.SESSION_MODELS_KEY][name]
+            st.success(f"{upload.name} passed the checks: it is in the model choice as **{name}**. "
+                       + checkpoint.provenance)
 
 
 require_router()

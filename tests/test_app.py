@@ -84,13 +84,16 @@ def test_the_explorer_says_whether_the_weights_were_checked(app_test, tmp_path, 
     from tests.helpers.checkpoint_files import legacy_bytes, legacy_payload
 
     shutil.copy(VAE_CHECKPOINT, tmp_path / VAE_CHECKPOINT.name)
-    (tmp_path / "old_vae.pt").write_bytes(legacy_bytes(legacy_payload(vae_checkpoint.model)))
+    (tmp_path / "old_vae.pt").write_bytes(legacy_bytes(legacy_payload(
+        vae_checkpoint.model, metrics=vae_checkpoint.metrics, train_config=vae_checkpoint.train_config.to_dict())))
     monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
     at = app_test()
     at.run()
     captions = " ".join(c.value for c in at.caption)
-    # the shipped VAE is a format-2 safetensors file with a weights checksum
-    assert "Weights checked against the SHA-256" in captions and "Unverified" not in captions
+    # the shipped VAE's bytes are listed in checkpoints/SHA256SUMS: its stored metrics are shown
+    assert "Shipped with the app" in captions and "Unverified" not in captions
     at.sidebar.selectbox(key="model_choice").set_value(f"file:{tmp_path / 'old_vae.pt'}").run()
     captions = " ".join(c.value for c in at.caption)
     assert "Unverified" in captions  # a format-1 .pt file carries no checksum
+    # a file from elsewhere: its metrics were recomputed (they agree: same weights, same seed)
+    assert "Metrics recomputed here on the MNIST test digits; the stored ones agree" in captions

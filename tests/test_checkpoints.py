@@ -44,7 +44,10 @@ def test_round_trip(tmp_path, config):
     assert original.keys() == restored.keys()
     assert all(torch.equal(original[k], restored[k]) for k in original)
     assert loaded.history == [{"epoch": 1, "train_loss": 200.0}]
-    assert loaded.metrics["test_neg_elbo"] == 150.0
+    assert loaded.stored_metrics["test_neg_elbo"] == 150.0  # an untrained model: not what it measures
+    assert loaded.origin == "file" and loaded.metrics_source == "recomputed"
+    assert "test_reconstruction" in loaded.disagreeing and loaded.metrics["test_reconstruction"] > 300
+    assert load_checkpoint(path, recompute=False).metrics == loaded.stored_metrics
     assert loaded.versions["torch"] == str(torch.__version__)
     # also from bytes, as an upload arrives
     assert load_checkpoint(path.read_bytes()).model_config == config

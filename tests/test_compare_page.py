@@ -178,6 +178,27 @@ def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(comp
     assert not _traces(at, "a", "prior sample") and not _has(at, "cmp_b_prior_samples")
 
 
+def test_an_ae_is_sampled_fairly_with_shares_and_label_charts(compare, encodings, ae_checkpoint, vae_checkpoint):
+    """An AE has no prior: a Gaussian fitted to its codes is one way to sample it; beside
+    each grid the share judged real and a bar chart of the classifier's labels."""
+    from explorer.core.sampling import sample_codes
+    from explorer.ui import caches
+
+    at = compare
+    at.button(key="cmp_prior_draw").click().run()
+    at.radio(key="cmp_ae_sampler").set_value("fitted").run()
+    assert not at.exception, at.exception
+    z_ae, z_vae = sample_codes("fitted", encodings[0].mu, 16, seed=0), prior_samples(16, 2, seed=0)
+    assert np.allclose(_xy(_traces(at, "a", "prior sample")[0]), z_ae, atol=1e-4)
+    assert np.allclose(_xy(_traces(at, "b", "prior sample")[0]), z_vae, atol=1e-6)
+    judge = caches.realism_judge()
+    for side, model, z in zip("ab", (ae_checkpoint.model, vae_checkpoint.model), (z_ae, z_vae)):
+        _, real, labels = judge.judge(decode_z(model, z))
+        bars = chart_spec(at, f"cmp_{side}_sample_labels")["data"][0]
+        np.testing.assert_array_equal(plotly_array(bars["y"]), np.bincount(labels, minlength=10))
+        assert f"Judged real: **{real.mean():.0%}** of these 16" in _main_markdown(at)
+
+
 def test_the_reparameterization_cloud_is_the_vaes_only_and_new_eps_redraws_it(
         compare, encodings, vae_checkpoint):
     at = compare
@@ -285,34 +306,66 @@ def _sidebar_text(at):
 def test_the_guided_lesson_steps_through_the_tools_and_keeps_its_state_in_the_url(compare, mnist):
     at = compare
     at.button(key="cmp_lesson_start").click().run()
-    assert "Lesson 1/7: The AE's map" in _sidebar_text(at) and at.button(key="cmp_lesson_back").disabled
+    assert "Lesson 1/8: The AE's map" in _sidebar_text(at) and at.button(key="cmp_lesson_back").disabled
     assert at.query_params["step"] == "1" and at.query_params["left"] == "mnist_ae_z2.safetensors"
     at.button(key="cmp_lesson_next").click().run()
-    assert "Lesson 2/7" in _sidebar_text(at)
+    assert "Lesson 2/8" in _sidebar_text(at)
     assert _traces(at, "a", "prior sample") and at.query_params["seed"] == "0"
     at.button(key="cmp_lesson_next").click().run()  # the VAE's map: samples hidden
     assert not _traces(at, "b", "prior sample") and "seed" not in at.query_params
     at.button(key="cmp_lesson_next").click().run()
-    at.button(key="cmp_lesson_next").click().run()  # interpolate: default ends, the Interpolate tab
-    labels = mnist.test_labels
+    at.button(key="cmp_lesson_next").click().run()  # interpolate: ends found by the measure
     start, end = at.number_input(key="cmp_path_start").value, at.number_input(key="cmp_path_end").value
-    assert (int(labels[start]), int(labels[end])) == (1, 7)
+    assert start != end and "material/cancel" in _main_markdown(at)  # the AE's path has steps judged not real
     assert _traces(at, "b", "interpolation path") and _has(at, "cmp_b_path_preview")  # strips between the maps
     assert at.session_state["cmp_tool"] == "Sample from the prior"  # Next leaves the tab alone (no scrolling)
     at.button(key="cmp_lesson_next").click().run()  # the cloud: a digit is selected
-    assert "Lesson 6/7" in _sidebar_text(at)
+    assert "Lesson 6/8" in _sidebar_text(at)
     assert _has(at, "cmp_b_cloud_chart")  # between the maps
     assert _has(at, "cmp_new_eps") and _has(at, "cmp_cloud_k")  # "New eps" beside the maps, K in the tab
     assert at.query_params["digit"] == str(end) and at.query_params["step"] == "6"
     at.button(key="cmp_lesson_next").click().run()  # watch the holes form: the twin run's controls
-    assert "Lesson 7/7: Watch the holes form" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    assert "Lesson 7/8: Watch the holes form" in _sidebar_text(at)
+    # what steps 5 and 6 left (the path, the selected digit) is gone
+    assert at.session_state["cmp_path_start"] is None and at.session_state["cmp_selected"] is None
     assert _has(at, "cmp_twin_start")  # above the maps
     assert at.query_params["step"] == "7"
+    at.button(key="cmp_lesson_next").click().run()  # ten dimensions: the z = 10 AE and VAE above the maps
+    assert not at.exception, at.exception
+    assert "Lesson 8/8: Ten dimensions" in _sidebar_text(at) and at.button(key="cmp_lesson_next").disabled
+    assert _has(at, "cmp_highdim") and _has(at, "cmp_highdim_AE_labels") and _has(at, "cmp_highdim_VAE_labels")
+    assert "In ten dimensions the gap is large" in _sidebar_text(at)
     at.button(key="cmp_lesson_back").click().run()
     at.button(key="cmp_lesson_back").click().run()
-    assert "Lesson 5/7" in _sidebar_text(at)
+    at.button(key="cmp_lesson_back").click().run()
+    assert "Lesson 5/8" in _sidebar_text(at)
     at.button(key="cmp_lesson_end").click().run()
     assert _has(at, "cmp_lesson_start") and "step" not in at.query_params
+
+
+def _main_markdown(at, prefix=""):
+    return " ".join(m.value for m in at.main.markdown)
+
+
+def test_lesson_sentences_carry_their_numbers_and_change_when_the_numbers_do_not_hold(app_test):
+    """The shipped AE beside the shipped VAE: step 1's sentences hold, with their numbers.
+    Two VAEs: the same sentences say what the numbers say instead."""
+    at = app_test()
+    at.run()
+    at.query_params.update({"step": "1", "left": "mnist_ae_z2.safetensors", "right": "mnist_vae_z2.safetensors"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    text = _sidebar_text(at)
+    assert "The AE's codes spread over **" in text and "nothing in the AE's loss" in text
+    assert "material/warning" not in text
+    at = app_test()
+    at.run()
+    at.query_params.update({"step": "1", "left": "mnist_vae_z2.safetensors", "right": "mnist_vae_z2.safetensors"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    text = _sidebar_text(at)
+    assert "nothing in the" not in text
+    assert "not the large difference between an AE and a VAE" in text and "material/warning" in text
 
 
 def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings):
@@ -322,7 +375,7 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
                             "start": "5", "end": "6", "seed": "9"})
     at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
-    assert "Lesson 4/7" in _sidebar_text(at)
+    assert "Lesson 4/8" in _sidebar_text(at)
     assert at.selectbox(key="cmp_model_a").value.endswith("mnist_vae_z2.safetensors")
     assert at.selectbox(key="cmp_model_b").value.endswith("mnist_ae_z2.safetensors")
     assert "Test digit 42" in _panel_text(at)
@@ -332,16 +385,18 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
     assert np.allclose(_ring(at, "a"), encodings[1].mu[42], atol=1e-5)
 
 
-def test_the_holes_tab_shades_each_map_by_digit_likeness_and_scores_the_path(
+def test_the_holes_tab_shades_each_map_by_the_judge_and_scores_the_path(
         compare, encodings, ae_checkpoint, vae_checkpoint):
-    from explorer.core.holes import DIGIT_THRESHOLD, path_scores, prior_share
+    from explorer.core.holes import path_scores, prior_share
+    from explorer.core.realism import THRESHOLD
     from explorer.ui import caches
     from explorer.ui.figures import HEATMAP_NAME
+    from explorer.ui.views.holes import realness
 
     at = compare
-    classifier = caches.digit_classifier().model
-    values = [m.value for m in at.metric if "look like digits" in m.label]
-    expected = [f"{prior_share(c.model, classifier, k=2000, threshold=DIGIT_THRESHOLD, seed=0):.0%}"
+    classifier = caches.realism_judge()
+    values = [m.value for m in at.metric if "judged real" in m.label]
+    expected = [f"{prior_share(c.model, classifier, k=2000, threshold=THRESHOLD, seed=0):.0%}"
                 for c in (ae_checkpoint, vae_checkpoint)]
     assert values == expected
     assert not _traces(at, "a", HEATMAP_NAME)
@@ -353,6 +408,6 @@ def test_the_holes_tab_shades_each_map_by_digit_likeness_and_scores_the_path(
     _click_digit(at, "a", encodings, SECOND)
     for side, e, model in zip("ab", encodings, (ae_checkpoint.model, vae_checkpoint.model)):
         path = interpolate(e.mu[FIRST], e.mu[SECOND], 10)
-        scores = path_scores(classifier, decode_z(model, path))
+        scores = realness(path_scores(classifier, decode_z(model, path)))
         shown = plotly_array(chart_spec(at, f"cmp_{side}_path_scores")["data"][0]["y"])
         assert np.allclose(shown, scores, atol=1e-6)

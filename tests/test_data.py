@@ -122,3 +122,55 @@ def test_temporaries_of_a_killed_unpack_are_removed(data_copy):
     stale.write_bytes(b"\0" * 1000)
     load_split(train=False, root=data_copy)
     assert not stale.exists() and _no_temporaries(raw)
+
+
+def _idx_gz(path, count: int, images: bool) -> None:
+    """Write a gzip-compressed IDX file of ``count`` blank images (28x28) or zero labels."""
+    import gzip
+    import struct
+
+    header = struct.pack(">IIII", 0x803, count, 28, 28) if images else struct.pack(">II", 0x801, count)
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(header + bytes(count * (784 if images else 1)))
+
+
+def _forge_test_split(root, num_images: int, num_labels: int) -> None:
+    """Replace the copy's test files and edit SHA256SUMS to match, as a forger would."""
+    import hashlib
+
+    folder = raw_dir(root)
+    _idx_gz(folder / "t10k-images-idx3-ubyte.gz", num_images, images=True)
+    _idx_gz(folder / "t10k-labels-idx1-ubyte.gz", num_labels, images=False)
+    (folder / "SHA256SUMS").write_text("".join(
+        f"{hashlib.sha256((folder / f'{name}.gz').read_bytes()).hexdigest()}  {name}.gz\n" for name in FILES))
+
+
+@pytest.mark.parametrize("num_images, num_labels, message", [
+    (10_000, 10, "MNIST test split in data/MNIST/raw/ has 10,000 images but 10 labels"),
+    (100, 100, "MNIST test split in data/MNIST/raw/ has 100 images and labels, not MNIST's 10,000"),
+])
+def test_a_split_whose_counts_disagree_or_are_not_mnists_is_refused(data_copy, num_images, num_labels, message):
+    _forge_test_split(data_copy, num_images, num_labels)
+    with pytest.raises(DataError, match=message) as caught:
+        load_split(train=False, root=data_copy)
+    assert "git checkout -- data/MNIST/raw" in str(caught.value) and len(str(caught.value)) < 300
+
+
+def test_the_training_split_must_have_60000_images_and_labels():
+    from explorer.core.data import check_split_sizes
+
+    check_split_sizes(True, 60_000, 60_000)
+    with pytest.raises(DataError, match="training split .* has 60,000 images but 10,000 labels"):
+        check_split_sizes(True, 60_000, 10_000)
+    with pytest.raises(DataError, match="10,000 images and labels, not MNIST's 60,000"):
+        check_split_sizes(True, 10_000, 10_000)
+
+
+def test_the_probe_digits_are_the_first_ten_test_digits_of_each_label(mnist):
+    """The shipped probe file holds real test digits, rebuilt here from the verified split."""
+    from explorer.core.data import probe_digits, select_probe_rows
+
+    images, labels = probe_digits()
+    rows = select_probe_rows(mnist.test_labels)
+    assert labels.tolist() == [k for k in range(10) for _ in range(10)]
+    assert torch.equal(images, mnist.test_images[rows]) and torch.equal(labels, mnist.test_labels[rows])

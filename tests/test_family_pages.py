@@ -162,7 +162,10 @@ def test_the_model_choice_digit_and_steps_drive_kl_bars_and_traversals(app_test,
     at = _open(app_test, "pages/latent_size.py")
     z20 = load_checkpoint(CHECKPOINTS / "mnist_vae_z20.safetensors").model
     bars = chart_spec(at, "ls_kl_chart")["data"][0]
-    assert len(bars["x"]) == 10  # default: z = 10
+    assert len(bars["x"]) == 20  # default: z = 20, a model with inactive units
+    assert any("11 of 20 dimensions are active" in c.value for c in at.caption)
+    at.selectbox(key="ls_model").set_value("z=10").run()
+    assert len(chart_spec(at, "ls_kl_chart")["data"][0]["x"]) == 10
     at.selectbox(key="ls_model").set_value("z=20").run()
     usage = latent_usage(z20, mnist.test_images, mnist.test_labels)
     bars = chart_spec(at, "ls_kl_chart")["data"][0]

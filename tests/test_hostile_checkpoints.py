@@ -389,6 +389,8 @@ def test_hostile_checkpoint(name, ctx, test_batch):
         loaded = None
         message = str(exc)
         assert message.startswith("uploaded file: ") and "\n" not in message.strip(), message
+        assert len(message) < checkpoints.MAX_MESSAGE_CHARS, f"{name}: {len(message)} characters: {message[:400]}"
+        assert exc.reason in message and message.endswith(exc.advice), message
     seconds = time.perf_counter() - start
     assert seconds < MAX_SECONDS, f"{name}: {seconds:.2f} s"
     assert _peak_rss_bytes() - peak < MAX_PEAK_GROWTH_BYTES, f"{name}: peak memory grew too much"

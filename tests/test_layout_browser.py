@@ -39,7 +39,7 @@ def test_lesson_steps_4_and_6_show_new_sample_and_the_cloud_on_a_laptop_screen(p
     page.set_viewport_size(SCREEN)
     page.goto(f"{app_url}/compare?step=4&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors&seed=0")
     sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar).to_contain_text("Lesson 4/7: Sample the VAE's prior", timeout=TIMEOUT)
+    expect(sidebar).to_contain_text("Lesson 4/8: Sample the VAE's prior", timeout=TIMEOUT)
     for side in "ab":  # both models' 16 decoded samples between the maps, crosses on both maps
         page.wait_for_function(IMAGES_LOADED, arg=f".st-key-cmp_{side}_prior_preview", timeout=TIMEOUT)
         page.wait_for_function(TRACE_POINTS, arg=[f".st-key-cmp_{side}_map_panel .js-plotly-plot",
@@ -60,7 +60,7 @@ def test_lesson_steps_4_and_6_show_new_sample_and_the_cloud_on_a_laptop_screen(p
     for step in (5, 6):
         wait_for_app_run(page)
         sidebar.get_by_role("button", name="Next").click()
-        expect(sidebar).to_contain_text(f"Lesson {step}/7", timeout=TIMEOUT)
+        expect(sidebar).to_contain_text(f"Lesson {step}/8", timeout=TIMEOUT)
     cloud = ".st-key-cmp_b_cloud_map .js-plotly-plot"
     page.wait_for_function(TRACE_POINTS, arg=[cloud, "z = mu + sigma * eps", 32], timeout=TIMEOUT)
     page.wait_for_function(IMAGES_LOADED, arg=".st-key-cmp_b_cloud_images", timeout=TIMEOUT)

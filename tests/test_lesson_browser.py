@@ -86,7 +86,7 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
     page.goto(f"{app_url}/compare?step=5&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors&digit={digit}"
               f"&start={start}&end={end}")
     sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar).to_contain_text("Lesson 5/7: Interpolate in both", timeout=TIMEOUT)
+    expect(sidebar).to_contain_text("Lesson 5/8: Interpolate in both", timeout=TIMEOUT)
     for selector in MAPS.values():
         page.locator(selector).wait_for(timeout=TIMEOUT)
     page.add_script_tag(content=MAP_JS)
@@ -102,8 +102,27 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
     # Next moves on and the address bar follows
     wait_for_app_run(page)
     sidebar.get_by_role("button", name="Next").click()
-    expect(sidebar).to_contain_text("Lesson 6/7: The reparameterization cloud", timeout=TIMEOUT)
+    expect(sidebar).to_contain_text("Lesson 6/8: The reparameterization cloud", timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(r"[?&]step=6(&|$)"), timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(rf"[?&]digit={digit}(&|$)"))
     wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "compare-lesson-link.png"))
+
+
+def test_the_ten_dimensional_step_shows_both_models_samples_shares_and_paths(page, app_url, artifacts_dir):
+    """Lesson step 8: the shipped z = 10 AE and VAE above the maps, each with 16 samples,
+    the share judged real, a label bar chart and a path with its marks; the step's
+    sentences carry their numbers (measured on these two models)."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{app_url}/compare?step=8&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors")
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar).to_contain_text("Lesson 8/8: Ten dimensions", timeout=TIMEOUT)
+    panel = page.locator(".st-key-cmp_highdim")
+    expect(panel).to_contain_text("AE, z = 10", timeout=4 * TIMEOUT)
+    expect(panel).to_contain_text("VAE, z = 10")
+    expect(panel.get_by_text("Judged real:")).to_have_count(2)
+    expect(panel.locator(".js-plotly-plot")).to_have_count(2, timeout=TIMEOUT)
+    expect(panel.locator("img")).to_have_count(4, timeout=TIMEOUT)  # two sample grids, two path strips
+    expect(sidebar).to_contain_text("In ten dimensions the gap is large", timeout=TIMEOUT)
+    wait_for_app_run(page)
+    page.screenshot(path=str(artifacts_dir / "lesson-step8-1366x768.png"))

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.iw_samples < 0:
         parser.error(f"--iw-samples must be >= 0, got {args.iw_samples}")
     try:
-        checkpoint = load_checkpoint(args.checkpoint)
+        checkpoint = load_checkpoint(args.checkpoint, recompute=False)  # evaluated below
         images, labels = load_split(train=False)
     except (CheckpointError, DataError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line

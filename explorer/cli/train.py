@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # e.g. more known labels (--labels) than the classes can give
         p.error(str(exc))
     model.to("cpu")
-    metrics = evaluate(model, data.test_images, data.test_labels)
+    metrics = evaluate(model, data.test_images, data.test_labels, seed=train_config.seed)
     problem = absurd_results(model, metrics, reconstruction_bound(model_config))
     if problem is not None:  # a run that ends absurd is not saved
         sys.stderr.write(f"\nTraining diverged: at the end {problem} (learning rate {train_config.lr:g}). "

@@ -38,6 +38,13 @@ DATASET_NAME = "MNIST"
 CHECKSUM_FILE = "SHA256SUMS"
 #: Sidecar recording each uncompressed file's size, mtime and SHA-256 (git-ignored).
 UNPACKED_RECORD = ".unpacked.json"
+#: Images in each split of MNIST (LeCun et al.): 60,000 for training, 10,000 for testing.
+SPLIT_SIZES = {True: 60_000, False: 10_000}
+#: The probe digits (:func:`probe_digits`): the first :data:`PROBE_PER_LABEL` test images of
+#: each label, shipped next to the raw files and checked against :data:`PROBE_SHA256`.
+PROBE_FILE = "probe-digits.safetensors"
+PROBE_PER_LABEL = 10
+PROBE_SHA256 = "eb0d655834cd94cd47f6cd4f49cd1823de78904036999421bb2536ddb410c8bf"
 FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -285,7 +292,93 @@ def load_split(
             f"torchvision could not read MNIST in {raw_dir(root)}: {exc}. Delete the "
             "uncompressed files there (not the .gz files) so they are rebuilt."
         ) from exc
+    check_split_sizes(train, len(dataset.data), len(dataset.targets))
     return dataset.data.unsqueeze(1).float().div_(255.0), dataset.targets.long()
+
+
+def check_split_sizes(train: bool, num_images: int, num_labels: int) -> None:
+    """Refuse a split whose image and label counts differ or are not MNIST's
+    (:data:`SPLIT_SIZES`: 60,000 training, 10,000 test images).
+
+    Raises:
+        DataError: the counts, in one sentence, and how to restore the files.
+    """
+    split = "training" if train else "test"
+    expected = SPLIT_SIZES[train]
+    if num_images != num_labels:
+        problem = f"{num_images:,} images but {num_labels:,} labels"
+    elif num_images != expected:
+        problem = f"{num_images:,} images and labels, not MNIST's {expected:,}"
+    else:
+        return
+    raise DataError(f"The MNIST {split} split in data/MNIST/raw/ has {problem}. Restore the shipped files "
+                    "with `git checkout -- data/MNIST/raw` and delete the unpacked ones next to them.")
+
+
+def select_probe_rows(labels: torch.Tensor, per_label: int = PROBE_PER_LABEL) -> torch.Tensor:
+    """Rows of the first ``per_label`` images of each label 0-9, in label order.
+
+    Args:
+        labels: (N,) int64 labels of a split (the test split for the probe).
+
+    Returns:
+        (10 * per_label,) int64 row indices.
+
+    Raises:
+        ValueError: some label has fewer than ``per_label`` images.
+    """
+    rows = []
+    for label in range(NUM_CLASSES):
+        found = torch.nonzero(labels == label).flatten()[:per_label]
+        if len(found) < per_label:
+            raise ValueError(f"label {label} has {len(found)} images, fewer than {per_label}")
+        rows.append(found)
+    return torch.cat(rows)
+
+
+def write_probe_digits(path: Path | str, root: Path | str = DEFAULT_ROOT) -> str:
+    """Write the probe file (uint8 ``images`` (N, 28, 28), int64 ``labels`` and ``rows``)
+    from the verified test split; returns its SHA-256 (for :data:`PROBE_SHA256`)."""
+    from safetensors.torch import save_file
+
+    images, labels = load_split(False, root)
+    rows = select_probe_rows(labels)
+    pixels = images[rows, 0].mul(255).round().to(torch.uint8)
+    save_file({"images": pixels, "labels": labels[rows].clone(), "rows": rows.clone()}, str(path),
+              metadata={"what": f"the first {PROBE_PER_LABEL} MNIST test images of each label 0-9"})
+    return _sha256(Path(path))
+
+
+_probe_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def probe_digits(root: Path | str = DEFAULT_ROOT) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed, small, stratified sample of real MNIST test digits (the load-time probe of
+    :func:`explorer.core.limits.absurd_outputs`): the first :data:`PROBE_PER_LABEL` test
+    images of each label, read from :data:`PROBE_FILE` (8 KB per label) and checked against
+    :data:`PROBE_SHA256`; read once per process.
+
+    Returns:
+        (images, labels): float32 (100, 1, 28, 28) in [0, 1] and int64 (100,), labels 0-9.
+
+    Raises:
+        DataError: the file is missing or does not match its checksum.
+    """
+    path = raw_dir(root).parent / PROBE_FILE
+    key = str(path)
+    if key not in _probe_cache:
+        from safetensors.torch import load
+
+        try:
+            data = path.read_bytes() if _regular_file(path) else None
+        except OSError:
+            data = None
+        if data is None or hashlib.sha256(data).hexdigest() != PROBE_SHA256:
+            raise DataError(f"The probe digits file {PROBE_FILE} in data/MNIST/ is missing or damaged. "
+                            f"Restore it with `git checkout -- data/MNIST/{PROBE_FILE}`.")
+        tensors = load(data)
+        _probe_cache[key] = (tensors["images"].unsqueeze(1).float().div_(255.0), tensors["labels"].long())
+    return _probe_cache[key]
 
 
 def load_mnist(root: Path | str = DEFAULT_ROOT) -> MNISTSplits:

@@ -8,8 +8,11 @@ codes towards the prior N(0, I) and fills them (Kingma & Welling 2013). The shar
 prior samples z ~ N(0, I) whose image scores at least 0.9 (:func:`prior_share`) sums
 this up in one number: how often sampling the prior gives a digit.
 
-The score is a heuristic: the classifier only knows 10 classes, so it measures
-"looks like some MNIST digit to this classifier", not image quality.
+The top probability alone measures "which of ten classes", not "a real digit" (a blend
+of two digits or a far-out decoding can score high): every function here also takes the
+validated judge of :mod:`explorer.core.realism` as its scorer (its score S = realism x
+confidence, AUC 0.96 on a labelled set), which the app uses; with the judge, thresholds
+are on S (:data:`explorer.core.realism.THRESHOLD`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 
 from explorer.core.classifier import DigitClassifier
 from explorer.core.models import Autoencoder
+from explorer.core.realism import RealismJudge
 
 #: A decoded image with a score at least this counts as a digit in :func:`prior_share`.
 DIGIT_THRESHOLD = 0.9
@@ -42,7 +46,14 @@ def digit_score(classifier: DigitClassifier, images: torch.Tensor) -> torch.Tens
     return classifier.probabilities(images.clamp(0.0, 1.0)).max(-1).values
 
 
-def path_scores(classifier: DigitClassifier, images: torch.Tensor) -> np.ndarray:
+def _score(scorer: DigitClassifier | RealismJudge, images: torch.Tensor) -> torch.Tensor:
+    """(B,) scores of images (B, 1, 28, 28): the judge's S, or the classifier's top probability."""
+    if isinstance(scorer, RealismJudge):
+        return scorer.score(images.reshape(-1, 1, 28, 28))
+    return digit_score(scorer, images)
+
+
+def path_scores(classifier: DigitClassifier | RealismJudge, images: torch.Tensor) -> np.ndarray:
     """Scores of the images of an interpolation strip, in strip order.
 
     Args:
@@ -52,7 +63,7 @@ def path_scores(classifier: DigitClassifier, images: torch.Tensor) -> np.ndarray
     Returns:
         (T,) float array of :func:`digit_score` values in [0.1, 1].
     """
-    return digit_score(classifier, images).numpy()
+    return _score(classifier, images).numpy()
 
 
 def _axis_bounds(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -70,13 +81,13 @@ def _axis_bounds(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
 
 @torch.inference_mode()
 def score_grid(
-    model: Autoencoder, classifier: DigitClassifier, ranges: Sequence, n: int = 60, y: int | None = None,
+    model: Autoencoder, classifier: DigitClassifier | RealismJudge, ranges: Sequence, n: int = 60, y: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Digit scores of the decoder means on an n x n grid over a map's area.
 
     Args:
         model: a model with a 2-D latent space.
-        classifier: the judge (:func:`digit_score`).
+        classifier: the judge (:class:`RealismJudge`, scores S >= 0) or a classifier (:func:`digit_score`).
         ranges: the map's z1 and z2 ranges: two ``LatentRange`` or two (low, high) pairs.
         n: grid points per axis (cell centres span low..high inclusive).
         y: the label of a conditional model's decoder (ignored otherwise).
@@ -98,7 +109,7 @@ def score_grid(
     zz2, zz1 = torch.meshgrid(z2, z1, indexing="ij")
     z = torch.stack([zz1.reshape(-1), zz2.reshape(-1)], dim=1)
     labels = _labels(model, y, len(z), None)
-    scores = digit_score(classifier, model.decode_mean(z, labels)).reshape(n, n)
+    scores = _score(classifier, model.decode_mean(z, labels)).reshape(n, n)
     return z1.numpy(), z2.numpy(), scores.numpy()
 
 
@@ -114,7 +125,7 @@ def _labels(model: Autoencoder, y, count: int, generator: torch.Generator | None
 
 @torch.inference_mode()
 def prior_share(
-    model: Autoencoder, classifier: DigitClassifier, k: int = 2000, threshold: float = DIGIT_THRESHOLD,
+    model: Autoencoder, classifier: DigitClassifier | RealismJudge, k: int = 2000, threshold: float = DIGIT_THRESHOLD,
     seed: int = 0, y: int | None = None,
 ) -> float:
     """Share of prior samples that decode to a digit.
@@ -138,10 +149,10 @@ def prior_share(
     Raises:
         ValueError: k < 1 or threshold outside (0, 1].
     """
-    if k < 1 or not 0.0 < threshold <= 1.0:
+    if k < 1 or not 0.0 < threshold <= (float("inf") if isinstance(classifier, RealismJudge) else 1.0):
         raise ValueError(f"need k >= 1 and 0 < threshold <= 1, got k={k}, threshold={threshold}")
     generator = torch.Generator().manual_seed(seed)
     z = torch.randn(k, model.config.latent_dim, generator=generator)
     labels = _labels(model, y, k, generator)
-    scores = digit_score(classifier, model.decode_mean(z, labels))
+    scores = _score(classifier, model.decode_mean(z, labels))
     return float((scores >= threshold).float().mean())

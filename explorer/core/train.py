@@ -23,7 +23,7 @@ import torch
 
 from explorer.core.config import TrainConfig
 from explorer.core.labels import select_labels
-from explorer.core.limits import absurd_results, reconstruction_bound
+from explorer.core.limits import absurd_outputs, absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
 from explorer.core.objective import classification_weight, loss_terms
@@ -168,7 +168,10 @@ def train(
             non-finite or over :data:`explorer.core.checkpoints.MAX_ABS_WEIGHT`, or a test
             metric non-finite or above :func:`explorer.core.limits.reconstruction_bound`
             (10 times the 543 nats of an all-0.5 Bernoulli decoder); the model holds the
-            weights of its last good epoch (or its initial weights).
+            weights of its last good epoch (or its initial weights). Also when the final
+            model (finished or stopped) fails the probe every loaded model passes
+            (:func:`explorer.core.limits.absurd_outputs`: real test digits, every label); the
+            message then holds the probe's reason and the model keeps its final weights.
         ValueError: a conditional model without labels, labels of the wrong length, or
             more known labels than a class can give.
     """
@@ -202,6 +205,7 @@ def train(
     bound = reconstruction_bound(model.config)
     good_state = copy.deepcopy(model.state_dict())
     start = time.perf_counter()
+    stopped = False
     model.train()
     try:
         for epoch in range(1, config.epochs + 1):
@@ -209,7 +213,8 @@ def train(
             loss_sum = 0.0
             for batch in range(num_batches):
                 if should_stop is not None and should_stop():
-                    return TrainResult(history, stopped=True)
+                    stopped = True
+                    break
                 index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
                 x = images[index]
                 y = None if labels is None else labels[index]
@@ -236,6 +241,8 @@ def train(
                 loss_sum += loss_value * len(x)
                 if on_batch is not None:
                     on_batch(BatchProgress(epoch, batch + 1, num_batches, loss_value))
+            if stopped:
+                break
             metrics = evaluate(model, test_images, test_labels, seed=config.seed)
             problem = absurd_results(model, metrics, bound)
             if problem is not None:
@@ -253,4 +260,15 @@ def train(
                 on_epoch(record)
     finally:
         model.eval()
-    return TrainResult(history, stopped=False)
+    problem = absurd_outputs(_on_cpu(model))
+    if problem is not None:
+        raise TrainingDiverged(f"Training diverged: at the end {problem} (learning rate {config.lr:g}). "
+                               "Try a smaller learning rate.", history)
+    return TrainResult(history, stopped=stopped)
+
+
+def _on_cpu(model: Autoencoder) -> Autoencoder:
+    """``model`` itself on the CPU, or a CPU copy of a model on another device (for the probe)."""
+    if all(p.device.type == "cpu" for p in model.parameters()):
+        return model
+    return copy.deepcopy(model).to("cpu")

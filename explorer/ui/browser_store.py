@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from explorer.core.checkpoints import Checkpoint
-from explorer.ui import session
+from explorer.ui import replica, session
 from explorer.ui.session_watch import WATCHDOG, current_session_id
 
 COOKIE = "explorer_browser"
@@ -111,6 +111,11 @@ class BrowserStore:
             record = self._record(token)
             return dict(record.models), record.job
 
+    def knows(self, token: str) -> bool:
+        """True if this server holds a record of ``token`` (its browser was here before)."""
+        with self._lock:
+            return token in self._records
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._records)
@@ -152,8 +157,10 @@ def remember_choice(choice: str) -> None:
 def sync_browser(add_model: Callable[[str, Checkpoint], object]) -> None:
     """Once per session: take back this browser's models, job and model choice (a
     reload; the choice is applied by :func:`explorer.ui.registry.select_model`); on every
-    run: keep the session's job in the store and under the watchdog, and set the cookie
-    when the browser did not send it. app.py calls it after the session defaults.
+    run: keep the session's job in the store and under the watchdog (and its record for
+    :mod:`explorer.ui.replica`), show the notice of a browser that came from a stopped
+    server process, and set the cookie when the browser did not send it. app.py calls it
+    after the session defaults.
 
     Args:
         add_model: offers a model in this session without storing it again
@@ -163,6 +170,9 @@ def sync_browser(add_model: Callable[[str, Checkpoint], object]) -> None:
     job_key = session.TRAINING_JOB_KEY
     if not st.session_state[session.BROWSER_RESTORED_KEY]:
         st.session_state[session.BROWSER_RESTORED_KEY] = True
+        # a token from the cookie that this process does not know: the browser was served by another one
+        known_here = STORE.knows(token) or _cookie_token() != token
+        st.session_state[session.REPLICA_NOTICE_KEY] = replica.arrival_notice(token, known_here)
         models, job = STORE.recall(token)
         present = st.session_state[session.SESSION_MODELS_KEY]
         for name, checkpoint in models.items():
@@ -175,12 +185,17 @@ def sync_browser(add_model: Callable[[str, Checkpoint], object]) -> None:
             st.session_state[session.PENDING_CHOICE_KEY] = choice
     job = st.session_state[job_key]
     if job is not None:
+        config = job.model_config
+        replica.note_job(token, f"{config.kind.upper()}, z of {config.latent_dim}, {job.train_config.epochs} epochs",
+                         job.done)
         _, stored = STORE.recall(token)
         if stored is not job:
             STORE.remember_job(token, job)
         owner = current_session_id()
         if owner is not None and not job.done and owner not in WATCHDOG.sessions(job):
             WATCHDOG.watch(job, owner)  # this session joins the job's sessions
+    if notice := st.session_state[session.REPLICA_NOTICE_KEY]:
+        st.sidebar.warning(notice, icon=":material/sync_problem:")
     if _cookie_token() != token:
         with st.sidebar:
             st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={COOKIE_SECONDS}; "

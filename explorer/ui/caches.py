@@ -36,14 +36,15 @@ def train_split() -> tuple[torch.Tensor, torch.Tensor, dict]:
     return images, labels, {"name": DATASET_NAME, "sha256": checksums}
 
 
-@st.cache_resource(show_spinner="Loading checkpoint...", max_entries=16)
+@st.cache_resource(show_spinner="Loading and checking the checkpoint...", max_entries=16)
 def checkpoint_file(path: str, mtime_ns: int) -> Checkpoint:
-    """A checkpoint file, loaded once per (path, modification time).
+    """A checkpoint file, loaded once per (path, modification time); a file not shipped
+    with the app has its metrics recomputed on the test split (seconds).
 
     Raises:
         CheckpointError: not a usable checkpoint.
     """
-    return load_checkpoint(path)
+    return load_checkpoint(path, test_split=test_split)
 
 
 @st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32)
@@ -85,25 +86,51 @@ def digit_classifier(path: str = str(CLASSIFIER_PATH)) -> TrainedClassifier:
     return load_classifier(path)
 
 
-#: Grid points per axis of the digit-score heatmap.
-HOLES_GRID_N = 40
+@st.cache_resource(show_spinner="Building the real-digit judge (once per server)...")
+def realism_judge():
+    """The validated "looks like a real digit" judge (:func:`explorer.core.realism.build_judge`),
+    built once for all sessions from the shipped classifier and the training split.
+
+    Raises:
+        ClassifierFileError: the classifier file is missing or invalid.
+    """
+    from explorer.core.realism import build_judge
+
+    return build_judge(digit_classifier().model, train_split()[0])
 
 
-@st.cache_data(show_spinner="Scoring the decoder's images over the map...", max_entries=32)
+@st.cache_data(show_spinner="Measuring the lesson's numbers on this model...", max_entries=32)
+def lesson_facts(key: str, _model: torch.nn.Module, name: str):
+    """:func:`explorer.core.lesson_claims.model_facts` of the model identified by ``key``
+    (its test codes, samples, paths and cloud judged by :func:`realism_judge`)."""
+    from explorer.core.lesson_claims import model_facts
+
+    encodings = test_encodings(key, _model)
+    return model_facts(_model, name, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
+
+
+#: Grid points per axis of the holes heatmap.
+HOLES_GRID_N = 24
+
+
+@st.cache_data(show_spinner="Judging the decoder's images over the map...", max_entries=32)
 def hole_scores(key: str, _model: torch.nn.Module, ranges: tuple[tuple[float, float], tuple[float, float]],
                 n: int = HOLES_GRID_N, y: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``holes.score_grid`` of the model identified by ``key`` over ``ranges`` ((low, high) per axis):
-    (z1 (n,), z2 (n,), scores (n, n)) in [0, 1]."""
+    """``holes.score_grid`` of the model identified by ``key`` over ``ranges`` ((low, high) per axis),
+    judged by :func:`realism_judge`: (z1 (n,), z2 (n,), S (n, n)), S >= 0 (real from
+    :data:`explorer.core.realism.THRESHOLD` up)."""
     from explorer.core.holes import score_grid
 
-    return score_grid(_model, digit_classifier().model, ranges, n, y=y)
+    return score_grid(_model, realism_judge(), ranges, n, y=y)
 
 
 @st.cache_data(show_spinner="Sampling the prior...", max_entries=32)
-def prior_share(key: str, _model: torch.nn.Module, k: int = 2000, threshold: float = 0.9,
+def prior_share(key: str, _model: torch.nn.Module, k: int = 2000, threshold: float | None = None,
                 y: int | None = None) -> float:
     """``holes.prior_share`` of the model identified by ``key``: the share in [0, 1] of
-    ``k`` prior samples (seed 0) whose decoded image scores at least ``threshold``."""
+    ``k`` prior samples (seed 0) judged real by :func:`realism_judge` (S >= ``threshold``,
+    by default :data:`explorer.core.realism.THRESHOLD`)."""
     from explorer.core.holes import prior_share as share
+    from explorer.core.realism import THRESHOLD
 
-    return share(_model, digit_classifier().model, k=k, threshold=threshold, seed=0, y=y)
+    return share(_model, realism_judge(), k=k, threshold=THRESHOLD if threshold is None else threshold, seed=0, y=y)

@@ -123,19 +123,37 @@ def path_scores_figure(scores: np.ndarray, threshold: float, height: int = 220, 
     """Digit-likeness along an interpolation path, one point per decoded step.
 
     Args:
-        scores: (T,) classifier top probabilities in [0.1, 1], start to end.
+        scores: (T,) scores in [0, 1], start to end.
         threshold: the score above which an image counts as a digit (a dashed line).
         height: figure height in pixels.
         font_size: font size of ticks and titles.
     """
     steps = np.arange(1, len(scores) + 1)
-    fig = go.Figure(go.Scatter(x=steps, y=scores, mode="lines+markers", name="digit-likeness",
-                               hovertemplate="step %{x}<br>digit-likeness %{y:.2f}<extra></extra>"))
+    fig = go.Figure(go.Scatter(x=steps, y=scores, mode="lines+markers", name="looks real",
+                               hovertemplate="step %{x}<br>looks real %{y:.2f}<extra></extra>"))
     fig.add_hline(y=threshold, line={"dash": "dash", "color": "grey"})
     fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 40}, font={"size": font_size},
                       showlegend=False)
     fig.update_xaxes(title_text="step along the path", dtick=1 if len(scores) <= 15 else None)
-    fig.update_yaxes(title_text="digit-likeness", range=[0, 1.05])
+    fig.update_yaxes(title_text="looks real", range=[0, 1.05])
+    return fig
+
+
+def label_bars(counts: np.ndarray, height: int = 170, font_size: int = 14) -> go.Figure:
+    """How samples spread over the ten digits: a bar per label (the classifier's arg-max).
+
+    Args:
+        counts: (10,) samples per predicted label.
+        height: figure height in pixels.
+        font_size: font size of ticks and titles.
+    """
+    counts = np.asarray(counts)
+    fig = go.Figure(go.Bar(x=list(range(10)), y=counts, marker={"color": [DIGIT_COLORS[d] for d in range(10)]},
+                           hovertemplate="digit %{x}: %{y} samples<extra></extra>"))
+    fig.update_layout(height=height, margin={"l": 40, "r": 10, "t": 10, "b": 40}, font={"size": font_size},
+                      showlegend=False)
+    fig.update_xaxes(title_text="digit the classifier sees", dtick=1)
+    fig.update_yaxes(title_text="samples")
     return fig
 
 
@@ -382,10 +400,10 @@ def latent_map(
     return fig
 
 
-HEATMAP_NAME = "digit-likeness"
+HEATMAP_NAME = "looks like a real digit"
 #: Holes dark, digit-like regions light: neutral greys under the coloured digits, most of
-#: the range spent below the 0.9 that counts as a digit.
-HEATMAP_COLORSCALE = [[0.0, "rgb(10,10,10)"], [0.5, "rgb(70,70,70)"], [0.85, "rgb(175,175,175)"],
+#: a sharp step at 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`).
+HEATMAP_COLORSCALE = [[0.0, "rgb(15,15,15)"], [0.49, "rgb(90,90,90)"], [0.51, "rgb(215,215,215)"],
                       [1.0, "rgb(255,255,255)"]]
 HEATMAP_OPACITY = 0.6
 
@@ -402,17 +420,19 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
         fig: a latent map (:func:`latent_map` or :func:`latent_scatter`).
         z1: (n,) cell centres along z1.
         z2: (m,) cell centres along z2.
-        scores: (m, n) digit scores in [0, 1], ``scores[i, j]`` at (z1[j], z2[i]).
+        scores: (m, n) realness in [0, 1] (0.5 at the judge's threshold,
+            :func:`explorer.ui.views.holes.realness`), ``scores[i, j]`` at (z1[j], z2[i]).
         opacity: of the heatmap, in [0, 1].
 
     Returns:
-        ``fig``, with the heatmap as its last trace and a colour bar titled "digit-likeness".
+        ``fig``, with the heatmap as its last trace and a colour bar ("real?": hole, limit, digit).
     """
     fig.add_trace(go.Heatmap(
         x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
         colorscale=HEATMAP_COLORSCALE, opacity=opacity, hoverinfo="skip", showscale=True, zsmooth="best",
-        colorbar={"title": {"text": HEATMAP_NAME, "side": "right"}, "thickness": 14, "len": 0.8,
-                  "tickvals": [0.1, 0.5, 0.9, 1.0]},
+        # short words: on a 1366 px screen a wide colour bar squeezes the map
+        colorbar={"title": {"text": "real?", "side": "top"}, "thickness": 10, "len": 0.8,
+                  "tickvals": [0.0, 0.5, 1.0], "ticktext": ["hole", "limit", "digit"]},
     ))
     return fig
 

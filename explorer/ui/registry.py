@@ -44,7 +44,9 @@ from explorer.ui.session import (
     UPLOADED_FILE_IDS_KEY,
 )
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+#: Where checkpoints are listed and saved: one folder that every replica of the app reads
+#: (``python -m explorer.serve``); ``EXPLORER_CHECKPOINT_DIR`` names another one.
+CHECKPOINT_DIR = Path(os.environ.get("EXPLORER_CHECKPOINT_DIR") or Path(__file__).resolve().parents[2] / "checkpoints")
 DEFAULT_CHECKPOINT = "mnist_vae_z2.safetensors"
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
@@ -122,8 +124,9 @@ def adopt_finished_training() -> str | None:
 def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     """Validate an uploaded checkpoint and offer it in the model choice (once per upload).
 
-    Nothing in the file is executed (see :func:`explorer.core.checkpoints.load_checkpoint`).
-    A refused upload is remembered by its id and the SHA-256 of its bytes, so reruns
+    Nothing in the file is executed (see :func:`explorer.core.checkpoints.load_checkpoint`,
+    which also probes the model and, unless it is a shipped file, recomputes its metrics
+    on the test split). A refused upload is remembered by its id and the SHA-256 of its bytes, so reruns
     repeat the refusal without parsing the file again.
 
     Args:
@@ -141,16 +144,16 @@ def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     if file_id in seen:
         return seen[file_id]
     refused = st.session_state[REFUSED_UPLOADS_KEY]
-    if len(data) > MAX_FILE_BYTES:  # not even hashed
-        raise CheckpointError(f"{file_name}: larger than the {MAX_FILE_BYTES // (1 << 20)} MiB a checkpoint may have")
+    if len(data) > MAX_FILE_BYTES:  # refused by its size at once, not even hashed
+        load_checkpoint(data, name=file_name)
     key = (file_id, hashlib.sha256(data).hexdigest())
     if key in refused:
         raise CheckpointError(refused[key])
     try:
-        checkpoint = load_checkpoint(data)
+        checkpoint = load_checkpoint(data, name=file_name, test_split=caches.test_split)
     except CheckpointError as exc:
-        refused[key] = str(exc).replace("uploaded file", file_name, 1)
-        raise CheckpointError(refused[key]) from None
+        refused[key] = str(exc)
+        raise
     name = add_session_model(f"{Path(file_name).stem} (uploaded)", checkpoint)
     seen[file_id] = name
     choose_session_model(name)

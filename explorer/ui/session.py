@@ -23,6 +23,7 @@ SAVE_NAME_KEY = "save_name"  # the Train page's file-name field
 SEEN_SELECTIONS_KEY = "seen_selections"  # chart key -> signature of the last selection acted on
 BROWSER_TOKEN_KEY = "browser_token"  # this browser's token (cookie), see browser_store
 BROWSER_RESTORED_KEY = "browser_restored"  # this browser's stored models and job were taken back
+REPLICA_NOTICE_KEY = "replica_notice"  # the browser came from a server process that stopped (explorer.ui.replica)
 ROUTED_KEY = "routed_by_app"  # app.py's router has run in this session (see require_router)
 KEPT_WIDGETS_KEY = "kept_widget_values"  # widget key -> (last value, (page, context)), see init_view_state
 PAGE_KEY = "current_page"  # the url path of the page this run shows (enter_page)
@@ -33,6 +34,7 @@ COMPARE_DEFAULTS: dict[str, object] = {
     "cmp_model_a": None, "cmp_model_b": None,  # choice values (registry.model_options); None: the shipped AE / VAE
     "cmp_selected": None,  # index of the test digit selected on both maps, or None
     "cmp_prior_k": 16, "cmp_prior_seed": 0, "cmp_prior_drawn": False,  # prior samples: K, seed, shown
+    "cmp_ae_sampler": "prior",  # how a model without a prior is sampled (explorer.core.sampling.SAMPLERS)
     "cmp_path_start": None, "cmp_path_end": None, "cmp_path_n": 10,  # interpolation: test-digit indices, steps
     "cmp_path_next": "start",  # which end of the path the next map click sets
     "cmp_cloud_k": 32, "cmp_eps_seed": 0,  # reparameterization cloud: draws, seed of eps
@@ -43,7 +45,7 @@ COMPARE_DEFAULTS: dict[str, object] = {
     # "Watch the holes form": this session's twin_job.TwinJob | None, and its settings
     "cmp_twin_job": None, "cmp_twin_subset": 10_000, "cmp_twin_epochs": 10, "cmp_twin_seed": 0,
 }
-COMPARE_WIDGETS = ("cmp_model_a", "cmp_model_b", "cmp_prior_k", "cmp_path_start", "cmp_path_end", "cmp_path_n",
+COMPARE_WIDGETS = ("cmp_model_a", "cmp_model_b", "cmp_prior_k", "cmp_ae_sampler", "cmp_path_start", "cmp_path_end", "cmp_path_n",
                    "cmp_cloud_k", "cmp_tool", "cmp_twin_subset", "cmp_twin_epochs", "cmp_twin_seed")
 
 
@@ -61,6 +63,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(SEEN_SELECTIONS_KEY, {})
     st.session_state.setdefault(BROWSER_TOKEN_KEY, None)
     st.session_state.setdefault(BROWSER_RESTORED_KEY, False)
+    st.session_state.setdefault(REPLICA_NOTICE_KEY, None)
 
 
 def enter_page(page: str) -> None:

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "mnist_ae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --out checkpoints/mnist_ae_z2.safetensors",
     "mnist_cvae_z2.safetensors": f"{_COMMON} --model cvae --latent-dim 2 --epochs 60 "
                                  "--out checkpoints/mnist_cvae_z2.safetensors",
+    "mnist_ae_z10.safetensors": f"{_COMMON} --model ae --latent-dim 10 --epochs 60 "
+                                "--out checkpoints/mnist_ae_z10.safetensors",
     "mnist_dae_z2.safetensors": f"{_COMMON} --model ae --latent-dim 2 --epochs 30 --input-noise masking "
                                 "--noise-level 0.5 --out checkpoints/mnist_dae_z2.safetensors",
     **{f"mnist_vae_z{z}.safetensors": f"{_COMMON} --model vae --latent-dim {z} --epochs 60 "

@@ -344,7 +344,7 @@ class TrainingJob(QueuedJob):
         data = checkpoint_bytes(self.model, train_config=self.train_config,
                                 history=[r.to_dict() for r in history], metrics=metrics,
                                 dataset=self.dataset)
-        checkpoint = load_checkpoint(data)
+        checkpoint = load_checkpoint(data, written_here=True)
         name = run_name(self.model_config, self.train_config, len(history))
         with self._lock:
             self._checkpoint_bytes, self._checkpoint, self._name = data, checkpoint, name

@@ -247,7 +247,7 @@ class TwinJob(QueuedJob):
                 return f"the {name}'s {problem.removeprefix('the ')}"
             data = checkpoint_bytes(model, train_config=self.train_config, history=history, metrics=metrics,
                                     dataset=self.dataset)
-            checkpoints.append(load_checkpoint(data))
+            checkpoints.append(load_checkpoint(data, written_here=True))
         with self._lock:
             self._checkpoints = (checkpoints[0], checkpoints[1])
         return None

@@ -11,16 +11,12 @@ that script run matters, for the app's own idle signal (:func:`wait_for_app_run`
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 from explorer.core.latent import GRID_MAX, GRID_MIN
+from explorer.serve import free_port, start_streamlit, stop_all, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -342,18 +338,12 @@ def set_grid_n_by_track_click(page, n: int) -> float:
     return _elapsed_when(page, GRID_CHANGED, old)
 
 
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def streamlit_server(log_path: Path, timeout_s: float = 60, env: dict[str, str] | None = None):
     """``streamlit run app.py`` on a free loopback port, its output in ``log_path``
     (unbuffered, so a failing test can copy its tail while it runs); ``env`` adds
-    environment variables (e.g. ``EXPLORER_MAX_TRAININGS``).
+    environment variables (e.g. ``EXPLORER_MAX_TRAININGS``). Started and awaited by
+    :mod:`explorer.serve`'s launch helpers, which the replicas use too.
 
     Yields:
         (url, start): the app's URL once its health endpoint answers, and the
@@ -364,30 +354,13 @@ def streamlit_server(log_path: Path, timeout_s: float = 60, env: dict[str, str] 
     """
     port = free_port()
     start = time.perf_counter()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
-             "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        )
+    proc = start_streamlit(port, log_path, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, proc, timeout_s, log_path)
-            yield url, start
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float, log_path: Path) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"streamlit did not start; see {log_path}")
+            wait_healthy(url, proc, timeout_s)
+        except RuntimeError as exc:
+            raise RuntimeError(f"streamlit did not start ({exc}); see {log_path}") from exc
+        yield url, start
+    finally:
+        stop_all([proc])

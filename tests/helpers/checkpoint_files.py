@@ -55,10 +55,13 @@ def safetensors_parts(data: bytes) -> tuple[dict, dict, dict]:
 
 def safetensors_bytes(tensors: dict, metadata: dict, contents: dict | None = None, *, rehash: bool = False) -> bytes:
     """A format-2 file from its parts; ``contents`` replaces the metadata's, ``rehash``
-    writes a fresh weights checksum (so only the other edits are tested)."""
+    writes fresh checksums of the weights and of everything (``weights_sha256`` and
+    ``sha256``), as a forger would, so only the other edits are tested."""
     metadata = dict(metadata)
     if contents is not None:
         metadata["contents"] = json.dumps(contents)
     if rehash:
         metadata["weights_sha256"] = checkpoints.weights_sha256(tensors)
+        if isinstance(metadata.get("contents"), str):
+            metadata["sha256"] = checkpoints.content_sha256(tensors, metadata["contents"])
     return save(tensors, metadata=metadata)

@@ -18,6 +18,7 @@ import torch
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z, image_terms, interpolate, posterior_samples, prior_samples
+from explorer.core.sampling import SAMPLERS, sample_codes
 from explorer.ui import caches, figures, registry
 from explorer.ui.registry import ModelEntry
 from explorer.ui.views.common import ModelView
@@ -164,13 +165,19 @@ def digit_panel(views: list[ModelView], index: int | None, samples: np.ndarray |
             names = short_names(views)
             if samples is not None:
                 for view, name in zip(views, names):
-                    decoded_codes(view, samples[:PREVIEW_SAMPLES], "prior_preview",
-                                  f"{name}: {min(len(samples), PREVIEW_SAMPLES)} decoded z ~ N(0, I)",
+                    z = view_samples(view, samples)[:PREVIEW_SAMPLES]
+                    decoded_codes(view, z, "prior_preview", f"{name}: {len(z)} decoded z ~ {sampler_name(view)}",
                                   nrow=PREVIEW_PER_ROW)
             elif path is not None:
+                from explorer.ui.views.holes import strip_marks
+
                 for view, name in zip(views, names):
-                    decoded_codes(view, path_codes(view, *path), "path_preview",
-                                  f"{name}: the path decoded, start to end", nrow=PREVIEW_PATH_PER_ROW)
+                    images = decoded_codes(view, path_codes(view, *path), "path_preview",
+                                           f"{name}: the path decoded, start to end", nrow=PREVIEW_PATH_PER_ROW)
+                    marks = strip_marks(images)
+                    if marks is not None:
+                        st.markdown(f"{name}, judged real: {marks}", help="Each step of the path above, in order: "
+                                    "a check where the image looks like a real digit, a cross where not.")
             else:
                 st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
                            "and both models' loss terms.")
@@ -233,6 +240,13 @@ def prior_sample_controls(draw_button: bool = True) -> None:
     k_col, draw_col, clear_col = st.columns([1, 1.4, 1], vertical_alignment="bottom")
     k_col.number_input("K samples", 1, MAX_K, key="cmp_prior_k",
                        help="How many codes z to draw from the prior p(z) = N(0, I).")
+    st.radio("Sample a model without a prior (an AE) from", list(SAMPLERS), key="cmp_ae_sampler", horizontal=True,
+             format_func=SAMPLERS.get,
+             help="An AE has no p(z): nothing in its training says where codes should lie, so sampling it means "
+                  "choosing a distribution. N(0, I) is the VAE's prior (a patch near the AE's origin); a Gaussian "
+                  "fitted to the AE's test codes (their mean and covariance) follows its codes, as Ghosh et al. "
+                  "2019 do after training; uniform over the box its codes span fills the gaps too. A VAE is "
+                  "always sampled from its prior N(0, I).")
     if draw_button:
         with draw_col:
             prior_draw_button()
@@ -258,11 +272,45 @@ def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow:
     return images
 
 
+def sampler_name(view: ModelView) -> str:
+    """What ``view``'s samples are drawn from, in words."""
+    if view.variational:
+        return "N(0, I), its prior"
+    return SAMPLERS[st.session_state["cmp_ae_sampler"]].replace(", the VAE's prior", " (it has no prior)")
+
+
+def view_samples(view: ModelView, samples: np.ndarray | None) -> np.ndarray | None:
+    """The codes this view decodes for the page's draw ``samples`` (K, 2) ~ N(0, I): the same
+    codes for a VAE (and for an AE sampled from N(0, I)); for an AE sampled from a fitted
+    Gaussian or its codes' box, K codes from that (seeded by the page's draw)."""
+    sampler = st.session_state["cmp_ae_sampler"]
+    if samples is None or view.variational or sampler == "prior":
+        return samples
+    return sample_codes(sampler, view.encodings.mu, len(samples), int(st.session_state["cmp_prior_seed"]))
+
+
 def prior_samples_panel(view: ModelView, z: np.ndarray) -> None:
-    """Both models' decodings of the same prior samples."""
-    where = ("inside its prior: most look like digits" if view.variational else
-             "it has no prior, so most land where it put no digit")
-    decoded_codes(view, z, "prior_samples", f"{view.entry.label}: {len(z)} decoded z ~ N(0, I); {where}.")
+    """One model's decodings of its samples, with the share judged real (these K and 500
+    more from the same distribution) and a bar chart of the labels the classifier gives them."""
+    from explorer.core.classifier import ClassifierFileError
+
+    z = view_samples(view, z)
+    images = decoded_codes(view, z, "prior_samples", f"{view.entry.label}: {len(z)} decoded z ~ {sampler_name(view)}.")
+    try:
+        judge = caches.realism_judge()
+    except ClassifierFileError:
+        return  # the holes tab says what is wrong and how to fix it
+    _, real, labels = judge.judge(images)
+    counts = np.bincount(labels, minlength=10)
+    line = f"Judged real: **{real.mean():.0%}** of these {len(z)}"
+    if not view.model.is_conditional:
+        facts = caches.lesson_facts(view.entry.key, view.model, view.entry.label)
+        sampler = "prior" if view.variational else st.session_state["cmp_ae_sampler"]
+        line += f" ({facts.sample_real[sampler]:.0%} of {facts.sample_labels[sampler].sum()} more)"
+    from explorer.ui.views.holes import JUDGE_HELP
+
+    st.markdown(line + ".", help=JUDGE_HELP)
+    st.plotly_chart(figures.label_bars(counts), key=view.keys("sample_labels"), config={"displayModeBar": False})
 
 
 # --- Interpolation ------------------------------------------------------------------------
@@ -401,7 +449,8 @@ def map_overlays(view: ModelView, samples: np.ndarray | None, path: tuple[int, i
     """The lesson tools' marks on this view's map: prior samples, the interpolation path."""
     overlays = []
     if samples is not None:
-        overlays.append(figures.MapOverlay("prior sample", samples, color=SAMPLE_COLOR, symbol="x", size=10))
+        overlays.append(figures.MapOverlay("prior sample", view_samples(view, samples), color=SAMPLE_COLOR,
+                                           symbol="x", size=10))
     if path is not None:
         overlays.append(figures.MapOverlay("interpolation path", path_codes(view, *path), path=True,
                                            color=PATH_COLORS[0], symbol="circle", size=7))

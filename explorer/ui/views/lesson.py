@@ -36,6 +36,8 @@ class Step:
         tool: the tab below the maps a link to this step opens.
         needs_path: the step sets interpolation ends if none are set.
         needs_digit: the step selects a digit if none is selected.
+        highdim: the step shows the shipped z = 10 AE and VAE above the maps
+            (:mod:`explorer.ui.views.highdim`); its claims are measured on them.
     """
 
     title: str
@@ -44,32 +46,33 @@ class Step:
     tool: str = TOOLS[0]
     needs_path: bool = False
     needs_digit: bool = False
+    highdim: bool = False
 
 
 STEPS = (
-    Step("The AE's map", "Left: where the plain autoencoder puts each test digit. Its codes spread over tens of "
-         "units in odd shapes, with empty gaps between the digits; the small grey circles at 0 are the prior "
-         "N(0, I) that a VAE would follow. Nothing in the AE's loss says where codes should go."),
-    Step("Sample the AE's prior", "Draw 16 random codes z from N(0, I) (the crosses) and decode them with the AE "
-         "(the upper images between the maps). They land in a small patch that the AE's codes do not fill evenly, so many decode "
-         "to smudges or blends: the AE's code space has holes.", samples=True),
-    Step("The VAE's map", "Right: the VAE's posterior means mu. The KL term pulls every digit's posterior q(z|x) "
-         "towards the prior, so the codes fill a round region inside the 3-sigma circle, without big gaps."),
-    Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (the lower images between the maps): nearly all look "
-         "like digits, because the region the prior samples from is the region the VAE was trained to decode. "
-         "Press \"New sample\" for another draw.", samples=True),
+    Step("The AE's map", "Left: where the plain autoencoder puts each of the 10,000 test digits; the small grey "
+         "circles at 0 are the prior N(0, I) that a VAE follows. **Look at** the axes' ranges and the empty "
+         "space between the digit clusters."),
+    Step("Sample the AE's prior", "Draw 16 codes z from N(0, I) (the crosses on both maps) and decode them with "
+         "both models (the images between the maps; the Sample tab below has the share judged real and a bar "
+         "chart of the digits). **Look at** which digits the AE's samples give.", samples=True),
+    Step("The VAE's map", "Right: the VAE's posterior means mu. **Look at** its axes: the codes sit inside the "
+         "prior's circles."),
+    Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (the lower images between the maps). "
+         "**Look at** how many different digits appear. Press \"New sample\" for another draw.", samples=True),
     Step("Interpolate in both", "The straight line between two digits' codes, decoded in 10 steps in each model "
-         "(the red paths on the maps, the strips between them). The VAE's path morphs smoothly from one digit "
-         "into the other; the AE's can cross empty space and give unclear images on the way.",
-         tool=TOOLS[1], needs_path=True),
-    Step("The reparameterization cloud", "A VAE's encoder gives a distribution, not a point: z = mu + sigma * eps "
-         "with eps ~ N(0, I). Between the maps, the view zooms into the selected digit: the draws stay within a "
-         "small ellipse and all decode to that digit. The AE gives one point, so it has no cloud.",
+         "(the red paths on the maps, the strips between them; the Interpolate tab marks each step judged real "
+         "or not). **Look at** the middle of each strip.", tool=TOOLS[1], needs_path=True),
+    Step("The reparameterization cloud", "Between the maps, the view zooms into the selected digit's posterior: "
+         "K draws z = mu + sigma * eps with eps ~ N(0, I), and their decodings. **Look at** the decoded draws.",
          tool=TOOLS[2], needs_digit=True),
     Step("Watch the holes form", "Press \"Train both\": a new AE and a new VAE start from the same weights and "
-         "see the same batches; only the loss differs (the VAE's adds the KL term). Watch the AE's codes (left) "
-         f"spread over tens of units and leave gaps, while the VAE's (right) stay packed inside the prior's "
-         f"circles. {TWIN_RUN_TIME}", tool=TOOLS[5]),
+         "see the same batches; only the loss differs (the VAE's adds the KL term). **Look at** how far each "
+         f"model's codes spread (the axes' ranges) as they train. {TWIN_RUN_TIME}", tool=TOOLS[5]),
+    Step("Ten dimensions", "Above the maps: an AE and a VAE with z = 10, the same network and training recipe. "
+         "Each is sampled from a Gaussian (the VAE from its prior, the AE from a Gaussian fitted to its own "
+         "codes) and decoded along a straight path between two test digits. **Look at** the share judged real "
+         "under each grid and the marks under each path.", highdim=True),
 )
 
 
@@ -100,12 +103,15 @@ def go_to_step(step: int | None, open_tool: bool = False) -> None:
     st.session_state["cmp_prior_drawn"] = s.samples
     if open_tool:
         st.session_state["cmp_tool"] = s.tool
-    if s.needs_path and (st.session_state["cmp_path_start"] is None or st.session_state["cmp_path_end"] is None):
-        st.session_state["cmp_path_start"], st.session_state["cmp_path_end"] = map(_first_of_label,
-                                                                                  DEFAULT_PATH_LABELS)
-        st.session_state["cmp_path_next"] = "start"
     if s.needs_digit and st.session_state["cmp_selected"] is None:
         _select_digit(st.session_state["cmp_path_end"] or _first_of_label(DEFAULT_PATH_LABELS[1]))
+    # What an earlier step left and this one does not use goes (the prior samples above,
+    # the path and the selected digit here): each step shows only what it talks about.
+    if not s.needs_path:
+        st.session_state["cmp_path_start"] = st.session_state["cmp_path_end"] = None
+        st.session_state["cmp_path_next"] = "start"
+    if not s.needs_digit:
+        _select_digit(None)
 
 
 def current_step() -> Step | None:
@@ -114,8 +120,13 @@ def current_step() -> Step | None:
     return None if step is None else STEPS[step]
 
 
-def lesson_panel() -> None:
-    """The lesson in the sidebar: a start button, or the step's text with Back/Next."""
+def lesson_panel():
+    """The lesson in the sidebar: a start button, or the step's text with Back/Next.
+
+    Returns:
+        An empty container below the step's text for :func:`show_claims` (the claims
+        need the models, known later in the page run), or None when the lesson is off.
+    """
     step = st.session_state["cmp_lesson_step"]
     with st.sidebar.container(key="cmp_lesson"):
         st.divider()
@@ -123,7 +134,7 @@ def lesson_panel() -> None:
             st.button("Start the guided lesson", key="cmp_lesson_start", on_click=go_to_step, args=(0,),
                       help=f"{len(STEPS)} steps through the AE's and the VAE's maps; the address bar keeps the step, so "
                            "the link can be shared.")
-            return
+            return None
         s = STEPS[step]
         st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}**")
         # Back/Next above the text, so a 768 px high screen shows them without scrolling the sidebar
@@ -133,8 +144,69 @@ def lesson_panel() -> None:
         forward.button("Next", key="cmp_lesson_next", on_click=go_to_step, args=(step + 1,),
                        disabled=step == len(STEPS) - 1, width="stretch", type="primary")
         st.markdown(s.text)
+        slot = st.container(key="cmp_lesson_claims")
         st.button("End the lesson", key="cmp_lesson_end", on_click=go_to_step, args=(None,))
         st.caption("The address bar holds this view (step, models, digits, seed): copy it to share it.")
+    return slot
+
+
+CLAIMS_HELP = ("Measured on the two models on screen (their test codes, 500 samples per way of sampling, 40 "
+               "random paths, 30 posterior clouds; images judged by the validated real-digit judge, see the "
+               "holes tab). The sentence is what the number says: it changes when the number does not meet "
+               "the condition. Condition: {condition}.")
+
+
+def pair_facts(views) -> tuple | None:
+    """Both views' :class:`explorer.core.lesson_claims.ModelFacts` (cached per model), or
+    None when a model is conditional (its decoder needs a label)."""
+    if any(v.model.is_conditional for v in views):
+        return None
+    return tuple(caches.lesson_facts(v.entry.key, v.model, v.entry.label) for v in views)
+
+
+def fill_measured_path(views) -> None:
+    """On a step that needs a path with none set: the ends the measure picks (the pair of
+    test digits whose left path has the most images judged not real beyond the right's)."""
+    from explorer.core.lesson_claims import best_path_ends
+
+    s = current_step()
+    if s is None or not s.needs_path or (st.session_state["cmp_path_start"] is not None
+                                          and st.session_state["cmp_path_end"] is not None):
+        return
+    facts = pair_facts(views)
+    ends = best_path_ends(*facts) if facts is not None else tuple(map(_first_of_label, DEFAULT_PATH_LABELS))
+    st.session_state["cmp_path_start"], st.session_state["cmp_path_end"] = ends
+    st.session_state["cmp_path_next"] = "start"
+
+
+def show_claims(slot, views) -> None:
+    """The step's sentences, each with its number measured on the two models on screen
+    (:mod:`explorer.core.lesson_claims`), in ``slot`` (from :func:`lesson_panel`)."""
+    from explorer.core.classifier import ClassifierFileError
+    from explorer.core.lesson_claims import evaluate_claims
+
+    step = st.session_state["cmp_lesson_step"]
+    if slot is None or step is None:
+        return
+    with slot:
+        try:
+            if STEPS[step].highdim:
+                from explorer.ui.views.highdim import highdim_entries, highdim_facts
+
+                entries = highdim_entries()
+                facts = None if entries is None else highdim_facts(entries)
+            else:
+                facts = pair_facts(views)
+        except ClassifierFileError as exc:
+            st.warning(f"The lesson's numbers need the digit classifier, which could not be loaded: {exc}. "
+                       "Restore checkpoints/mnist_classifier.safetensors (git checkout).")
+            return
+        if facts is None:
+            st.caption("The lesson's numbers are measured on unconditional models; pick two of them above.")
+            return
+        for result in evaluate_claims(*facts, steps={step}):
+            mark = ":material/straighten:" if result.holds else ":orange[:material/warning:]"
+            st.markdown(f"{mark} {result.text}", help=CLAIMS_HELP.format(condition=result.condition))
 
 
 def _int(params, name: str, low: int, high: int) -> int | None:
@@ -159,14 +231,14 @@ def apply_url_state() -> None:
         if params.get(name) in by_label:
             st.session_state[key] = by_label[params[name]]
     last = len(caches.test_split()[1]) - 1
+    seed = _int(params, "seed", 0, 2**31 - 1)
+    step = _int(params, "step", 1, len(STEPS))
+    if step is not None:  # first: entering a step clears what it does not use; the link's own state follows
+        go_to_step(step - 1, open_tool=True)
     for name, key in (("start", "cmp_path_start"), ("end", "cmp_path_end")):
         value = _int(params, name, 0, last)
         if value is not None:
             st.session_state[key] = value
-    seed = _int(params, "seed", 0, 2**31 - 1)
-    step = _int(params, "step", 1, len(STEPS))
-    if step is not None:
-        go_to_step(step - 1, open_tool=True)
     if seed is not None:
         st.session_state["cmp_prior_seed"], st.session_state["cmp_prior_drawn"] = seed, True
     digit = _int(params, "digit", 0, last)
