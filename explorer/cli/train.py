@@ -8,7 +8,8 @@ Usage::
 binary draws of the images. ``--model`` takes every kind in
 :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise`` trains a denoising model (the
 loss compares with the clean image); ``--model cae --contraction 0.1`` a contractive AE
-(``scae`` its stochastic form, ``--contraction-noise``); ``--architecture conv``
+(``scae`` its stochastic form, ``--contraction-noise``); ``--model m2 --labels 100``
+semi-supervised M2 (Kingma et al. 2014) with 100 known labels; ``--architecture conv``
 the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
 linear autoencoder (one linear layer each way, identity mean, squared error).
 """
@@ -32,8 +33,9 @@ def _print_epoch(record) -> None:
 
     shown = {unit: ", ".join(f"{METRICS[k].short_label} {METRICS[k].format(v)}"
                              for k, v in record.metrics.items() if k in METRICS and METRICS[k].unit == unit)
-             for unit in ("nats", "count")}
-    counts = f", {shown['count']}" if shown["count"] else ""
+             for unit in ("nats", "count", "percent")}
+    counts = "".join(f", {shown[unit]}{' %' if unit == 'percent' else ''}" for unit in ("count", "percent")
+                     if shown[unit])
     write(f"epoch {record.epoch}: train loss {record.train_loss:.2f}, {shown['nats']} nats/image"
           f"{counts} ({record.seconds:.1f} s)")
 
@@ -77,6 +79,10 @@ def parser() -> argparse.ArgumentParser:
                    help="seeds the weights, batch order, subset and noise")
     p.add_argument("--subset", type=int, default=None,
                    help="train on this many randomly chosen training images (default: all 60,000)")
+    p.add_argument("--labels", type=int, default=t.labels, metavar="N",
+                   help="m2: how many training labels are known, balanced over the digits and seeded by "
+                        "--seed (100: 10 per digit); the other images train unlabelled "
+                        "(Kingma et al. 2014). Default: all known")
     p.add_argument("--input-noise", choices=INPUT_NOISES, default=t.input_noise,
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
@@ -126,10 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
                                    input_noise=args.input_noise, noise_level=args.noise_level,
-                                   iw_samples=args.iw_samples, binarize=args.binarize)
-        if train_config.iw_samples > 1 and not (model_class(model_config.kind).is_variational
-                                                and model_config.beta == 1):
-            raise ValueError("--iw-samples above 1 trains a variational model with --beta 1")
+                                   iw_samples=args.iw_samples, binarize=args.binarize,
+                                   labels=args.labels)
+        kind = model_class(model_config.kind)
+        if train_config.iw_samples > 1 and not (kind.is_variational and model_config.beta == 1
+                                                and not kind.is_semi_supervised):
+            raise ValueError("--iw-samples above 1 trains a variational model (not m2) with --beta 1")
         check_training_limits(model_config, train_config)
         data = load_mnist()
     except (ValueError, DataError) as exc:
@@ -151,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         bars.close()
         write(f"{exc} Nothing was saved.")
         return 1
+    except ValueError as exc:  # e.g. more known labels (--labels) than the classes can give
+        p.error(str(exc))
     finally:
         bars.close()
     model.to("cpu")

@@ -17,8 +17,10 @@ from typing import Literal
 
 #: Model families (see :mod:`explorer.core.models`): plain autoencoder, variational
 #: autoencoder (Kingma & Welling 2013), conditional VAE (Kingma et al. 2014, M2 with labels),
-#: contractive AE and its stochastic form (Rifai et al. 2011: CAE, SCAE).
-MODEL_KINDS = ("ae", "vae", "cvae", "cae", "scae")
+#: contractive AE and its stochastic form (Rifai et al. 2011: CAE, SCAE), semi-supervised
+#: M2 (Kingma et al. 2014: the conditional VAE plus a classifier q(y|x), trained with some
+#: labels unknown).
+MODEL_KINDS = ("ae", "vae", "cvae", "cae", "scae", "m2")
 #: Encoder/decoder network types (see :mod:`explorer.core.networks`): fully connected
 #: (``hidden_sizes`` wide, mirrored) or convolutional (Conv2D 32, 64 stride 2, 64, 64,
 #: dense ``hidden_sizes``; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1).
@@ -41,7 +43,7 @@ BINARIZATIONS = ("none", "dynamic")
 IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 
-ModelKind = Literal["ae", "vae", "cvae", "cae", "scae"]
+ModelKind = Literal["ae", "vae", "cvae", "cae", "scae", "m2"]
 Architecture = Literal["mlp", "conv"]
 LikelihoodName = Literal["bernoulli", "gaussian", "gaussian_identity", "continuous_bernoulli"]
 InputNoise = Literal["none", "masking", "gaussian"]
@@ -77,6 +79,7 @@ _FIELD_TYPES = {
     "batch_size": (_is_int, "an integer"),
     "seed": (_is_int, "an integer"),
     "subset": (lambda v: v is None or _is_int(v), "an integer or null"),
+    "labels": (lambda v: v is None or _is_int(v), "an integer or null"),
     "hidden_sizes": (lambda v: _is_int_list(v) and len(v) <= MAX_HIDDEN_LAYERS,
                      f"a list of at most {MAX_HIDDEN_LAYERS} integers"),
     "image_shape": (lambda v: _is_int_list(v) and len(v) == 3, "a list of 3 integers"),
@@ -230,6 +233,10 @@ class TrainConfig:
             1 trains the ELBO. Needs a variational model and beta = 1.
         binarize: ``"none"`` (grey levels) or ``"dynamic"`` (a fresh Bernoulli(grey) draw of
             every training image each time it is used), one of :data:`BINARIZATIONS`.
+        labels: for a semi-supervised model (M2, Kingma et al. 2014): how many training
+            labels are known, chosen balanced over the classes and seeded by ``seed``
+            (:func:`explorer.core.labels.select_labels`; 100 gives 10 per digit), the rest
+            of the images train unlabelled. None: every label is known. Unused by other models.
 
     Raises:
         ValueError: any value out of its domain (message names the field).
@@ -245,6 +252,7 @@ class TrainConfig:
     noise_level: float = 0.5
     iw_samples: int = 1
     binarize: str = "none"
+    labels: int | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -257,6 +265,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.subset is not None and self.subset < 1:
             raise ValueError(f"subset must be >= 1 or None, got {self.subset}")
+        if self.labels is not None and self.labels < 1:
+            raise ValueError(f"labels must be >= 1 or None (every label known), got {self.labels}")
         if self.input_noise not in INPUT_NOISES:
             raise ValueError(f"input_noise must be one of {list(INPUT_NOISES)}, got {self.input_noise!r}")
         limit = 1.0 if self.input_noise == "masking" else math.inf

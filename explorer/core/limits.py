@@ -76,9 +76,13 @@ class TrainingTooLarge(ValueError):
 
 def _layer_widths(model_config: ModelConfig) -> list[int]:
     """Output widths of every layer of encoder and decoder, plus the input (MLP)."""
-    code = model_class(model_config.kind).code_per_dim * model_config.latent_dim
+    cls = model_class(model_config.kind)
+    code = cls.code_per_dim * model_config.latent_dim
     hidden = list(model_config.hidden_sizes)
-    return [model_config.num_pixels, *hidden, code, model_config.latent_dim, *hidden[::-1], model_config.num_pixels]
+    widths = [model_config.num_pixels, *hidden, code, model_config.latent_dim, *hidden[::-1], model_config.num_pixels]
+    if cls.is_semi_supervised:  # M2: a pass per label for an unlabelled image, plus the classifier
+        widths = widths * (model_config.num_classes + 1) + [*hidden, model_config.num_classes]
+    return widths
 
 
 def _penalty_widths(model_config: ModelConfig) -> int:

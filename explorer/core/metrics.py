@@ -52,9 +52,10 @@ class Metric:
             hide it for the others.
         deterministic_value: what a variational-only metric is for a model without a
             posterior (None: undefined, e.g. the ELBO; 0.0 for the KL term its loss lacks).
-        compute: EvalPass -> float.
-        unit: ``"nats"`` (per image, drawn on the training curves' nats axes) or
-            ``"count"`` (a whole number such as active units, shown without decimals).
+        compute: EvalPass -> float (or None where it does not apply to the model).
+        unit: ``"nats"`` (per image, drawn on the training curves' nats axes),
+            ``"count"`` (a whole number such as active units, shown without decimals) or
+            ``"percent"`` (e.g. a classification error).
     """
 
     name: str
@@ -157,6 +158,18 @@ def evaluate(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | No
                 for m in METRICS.values()}
     finally:
         model.train(was_training)
+
+
+@metric("test_classification_error", "Test classification error (%)",
+        "Share of the test images whose most probable label under the model's classifier "
+        "q(y|x) is wrong, in percent (semi-supervised M2, Kingma et al. 2014, Table 1); chance is "
+        "90 %. Only for models with a classifier.", unit="percent")
+def _classification_error(p: EvalPass) -> float | None:
+    if not p.model.is_semi_supervised or p.labels is None:
+        return None
+    wrong = sum(int((p.model.predict(p.images[i : i + 1000]) != p.labels[i : i + 1000]).sum())
+                for i in range(0, len(p.images), 1000))
+    return 100.0 * wrong / len(p.images)
 
 
 # --- How many latent dimensions the model uses: KL per dimension, active units ----------

@@ -11,6 +11,11 @@ on the label y. The reconstruction is scored by the model's likelihood object ag
 Burda, Grosse & Salakhutdinov (2015), Eq. 8, whose k = 1 case is the ELBO; its
 log-weights (:func:`log_importance_weights`) are also what the evaluation's
 importance-sampled -log p(x) (:mod:`explorer.core.iwae`) sums.
+
+A semi-supervised model (M2, Kingma et al. 2014) has its own terms: the labelled bound
+L(x, y) (Eq. 6) where the label is known, the unlabelled bound U(x) (Eq. 7) where it is
+not, and alpha times the classification loss on the labelled images (Eq. 9); see
+:func:`labelled_bound`, :func:`unlabelled_bound`, :func:`classification_weight`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from explorer.core.models import Autoencoder
 
@@ -60,6 +66,9 @@ def loss_terms(
     y: torch.Tensor | None = None,
     target: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    *,
+    known: torch.Tensor | None = None,
+    classification_weight: float = 0.0,
 ) -> LossTerms:
     """Per-image reconstruction, KL and loss for one forward pass.
 
@@ -69,6 +78,11 @@ def loss_terms(
         y: (B,) int64 labels; required by a conditional model, ignored otherwise.
         target: images to reconstruct, default ``x`` (a denoising AE passes the clean ones).
         generator: source of the reparameterization noise, for reproducible draws.
+        known: semi-supervised model only: (B,) bool, which labels of ``y`` are known
+            (None: all of them when y is given, none when y is None); an unknown label is
+            never read.
+        classification_weight: semi-supervised model only: the weight of -log q(y|x) per
+            labelled image (:func:`classification_weight`; 0 in evaluation).
 
     Returns:
         :class:`LossTerms`, each (B,) nats.
@@ -76,6 +90,8 @@ def loss_terms(
     Raises:
         ValueError: wrong shapes, or a conditional model without y.
     """
+    if model.is_semi_supervised:
+        return semi_supervised_terms(model, x, y, known, classification_weight, target, generator)
     out = model(x, y, generator=generator)
     rec = model.likelihood.nll(out.logits, x if target is None else target)
     if not model.is_variational:
@@ -159,3 +175,130 @@ def iw_loss_terms(
     log_w, reconstruction = log_importance_weights(model, x if target is None else target, mu, logvar, eps, y)
     bound = torch.logsumexp(log_w, dim=0) - math.log(k)
     return LossTerms(reconstruction.mean(dim=0), kl_divergence(mu, logvar), -bound)
+
+
+# --- Semi-supervised M2 (Kingma, Rezende, Mohamed & Welling 2014) ----------------------
+
+#: alpha = ALPHA_FRACTION * N, N the number of training images (Kingma et al. 2014, Sec. 3.1.1:
+#: "we use alpha = 0.1 * N in all experiments").
+ALPHA_FRACTION = 0.1
+
+
+def classification_weight(num_images: int, num_labelled: int) -> float:
+    """The weight of -log q(y|x) per labelled image in the per-image loss: alpha / N_l.
+
+    Eq. 9 adds alpha * E_{p~_l(x, y)}[-log q(y|x)], an *average* over the N_l labelled
+    images, to sums over all N images; with alpha = 0.1 * N (Sec. 3.1.1) each labelled
+    image's classification loss carries 0.1 * N / N_l (60 for 100 labels of 60,000).
+
+    Raises:
+        ValueError: no labelled images.
+    """
+    if num_labelled < 1:
+        raise ValueError("semi-supervised training needs at least one known label")
+    return ALPHA_FRACTION * num_images / num_labelled
+
+
+class Bound(NamedTuple):
+    """Per-image terms of an M2 bound, each (B,) nats; ``bound`` is the negative lower
+    bound (a loss): L(x, y) = reconstruction + kl - log p(y), or U(x)."""
+
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    bound: torch.Tensor
+
+
+def labelled_bound(model: Autoencoder, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None,
+                   generator: torch.Generator | None = None) -> Bound:
+    """L(x, y) of Kingma et al. (2014), Eq. 6, for one z ~ q(z|x, y) per image:
+
+    -L(x, y) = E_q(z|x,y)[log p(x|y, z) + log p(y) + log p(z) - log q(z|x, y)]
+             = -reconstruction - KL(q(z|x, y) || N(0, I)) + log p(y),
+
+    with p(y) uniform over the K classes (log p(y) = -log K) and the KL in closed form
+    (Kingma & Welling 2013, Appendix B). beta (``config.beta``) weights the KL, 1 in the paper.
+
+    Args:
+        model: a conditional model (M2).
+        x: (B, C, H, W), pixels in [0, 1]; y: (B,) int64 labels.
+        target: images to reconstruct (default x).
+        generator: source of the noise.
+
+    Returns:
+        :class:`Bound`, each (B,) nats; L(x, y) >= -log p(x, y).
+    """
+    out = model(x, y, generator=generator)
+    rec = model.likelihood.nll(out.logits, x if target is None else target)
+    kl = kl_divergence(out.mu, out.logvar)
+    return Bound(rec, kl, rec + model.config.beta * kl + math.log(model.config.num_classes))
+
+
+def unlabelled_bound(model: Autoencoder, x: torch.Tensor, target: torch.Tensor | None = None,
+                     generator: torch.Generator | None = None) -> Bound:
+    """U(x) of Kingma et al. (2014), Eq. 7, summing over every label y:
+
+    -U(x) = sum_y q(y|x) (-L(x, y)) + H(q(y|x)),  i.e.  U(x) = sum_y q(y|x) L(x, y) - H(q(y|x)),
+
+    L(x, y) from :func:`labelled_bound` with one z per (image, label). The K passes run as
+    one batch of K * B rows, label-major: rows k * B .. (k + 1) * B - 1 hold label k (the
+    noise is drawn in that order).
+
+    Returns:
+        :class:`Bound`, each (B,) nats: reconstruction and kl are their expectations under
+        q(y|x); bound is U(x) >= -log p(x).
+    """
+    k, b = model.config.num_classes, len(x)
+    log_q = F.log_softmax(model.classify(x), dim=1)  # (B, K)
+    q = log_q.exp()
+    ys = torch.arange(k, device=x.device).repeat_interleave(b)  # (K * B,) label-major
+    xs = x.repeat(k, *([1] * (x.dim() - 1)))
+    ts = None if target is None else target.repeat(k, *([1] * (target.dim() - 1)))
+    rec, kl, bound = (t.view(k, b).T for t in labelled_bound(model, xs, ys, ts, generator))  # (B, K) each
+    entropy = -(q * log_q).sum(dim=1)
+    return Bound((q * rec).sum(dim=1), (q * kl).sum(dim=1), (q * bound).sum(dim=1) - entropy)
+
+
+def semi_supervised_terms(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None,
+                          known: torch.Tensor | None = None, weight: float = 0.0,
+                          target: torch.Tensor | None = None,
+                          generator: torch.Generator | None = None) -> LossTerms:
+    """Per-image terms of J^alpha, Kingma et al. (2014), Eq. 9:
+
+    J^alpha = sum_{labelled} L(x, y) + sum_{unlabelled} U(x) + alpha * E_{labelled}[-log q(y|x)],
+
+    so a labelled image's loss is L(x, y) + ``weight`` * (-log q(y|x)) (``weight`` =
+    alpha / N_l, :func:`classification_weight`) and an unlabelled image's is U(x).
+
+    Args:
+        model: a semi-supervised model (M2).
+        x: (B, C, H, W); y: (B,) labels, read only where ``known``.
+        known: (B,) bool; None: all known when y is given, none when y is None.
+        weight: weight of -log q(y|x) per labelled image.
+
+    Returns:
+        :class:`LossTerms`, each (B,) nats: reconstruction and kl are those of L(x, y) for
+        a labelled image and their expectations under q(y|x) for an unlabelled one.
+
+    Raises:
+        ValueError: known labels without y, or shapes that do not match.
+    """
+    b = len(x)
+    if known is None:
+        known = torch.full((b,), y is not None, dtype=torch.bool, device=x.device)
+    if known.shape != (b,) or known.dtype != torch.bool:
+        raise ValueError(f"known must be a bool mask of shape ({b},), got {known.dtype} {tuple(known.shape)}")
+    if y is None and bool(known.any()):
+        raise ValueError("known labels need the labels y")
+    rec, kl, loss = (torch.zeros(b, dtype=x.dtype, device=x.device) for _ in range(3))
+    lab, unl = known.nonzero().squeeze(1), (~known).nonzero().squeeze(1)
+    sub = (lambda i: None) if target is None else (lambda i: target[i])
+    if len(lab):
+        terms = labelled_bound(model, x[lab], y[lab], sub(lab), generator)
+        cross_entropy = F.cross_entropy(model.classify(x[lab]), y[lab].long(), reduction="none")
+        rec, kl = rec.index_put((lab,), terms.reconstruction), kl.index_put((lab,), terms.kl)
+        loss = loss.index_put((lab,), terms.bound + weight * cross_entropy)
+    if len(unl):
+        terms = unlabelled_bound(model, x[unl], sub(unl), generator)
+        rec, kl = rec.index_put((unl,), terms.reconstruction), kl.index_put((unl,), terms.kl)
+        loss = loss.index_put((unl,), terms.bound)
+    return LossTerms(rec, kl, loss)

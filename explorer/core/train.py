@@ -9,7 +9,9 @@ conditional models; ``TrainConfig.input_noise`` corrupts the input while the los
 the clean target (denoising AE); ``TrainConfig.binarize = "dynamic"`` trains on a fresh
 Bernoulli(grey) draw of each image; ``TrainConfig.iw_samples = k > 1`` minimises the
 importance-weighted bound -L_k instead (Burda et al. 2015). The test metrics after each
-epoch are always the grey-level -ELBO and its terms.
+epoch are always the grey-level -ELBO and its terms. A semi-supervised model (M2) reads only
+``TrainConfig.labels`` of the labels (:func:`explorer.core.labels.select_labels`, a mask of
+known labels) and trains on the others unlabelled.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from typing import Callable
 import torch
 
 from explorer.core.config import TrainConfig
+from explorer.core.labels import select_labels
 from explorer.core.limits import absurd_outputs, absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
-from explorer.core.objective import iw_loss_terms, loss_terms
+from explorer.core.objective import classification_weight, iw_loss_terms, loss_terms
 
 __all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train"]
 
@@ -156,7 +159,8 @@ def train(
         on_epoch: called after every epoch with its :class:`EpochRecord`.
         should_stop: polled before every step; returning True ends training at once,
             leaving the model as it is (usable and savable).
-        train_labels: (N,) int64, required by a conditional model (else passed along).
+        train_labels: (N,) int64, required by a conditional model (else passed along); a
+            semi-supervised model reads only the ``config.labels`` it selects.
         test_labels: (M,) int64, likewise for the evaluation.
 
     Returns:
@@ -171,8 +175,9 @@ def train(
             model (finished or stopped) fails the probe every loaded model passes
             (:func:`explorer.core.limits.absurd_outputs`: real test digits, every label); the
             message then holds the probe's reason and the model keeps its final weights.
-        ValueError: a conditional model without labels, labels of the wrong length, or
-            ``config.iw_samples`` > 1 for a deterministic model or beta != 1.
+        ValueError: a conditional model without labels, labels of the wrong length,
+            ``config.iw_samples`` > 1 for a deterministic model or beta != 1, or more known
+            labels than a class can give.
     """
     if model.is_conditional and (train_labels is None or test_labels is None):
         raise ValueError("a conditional model trains with the labels of its training and test images")
@@ -192,6 +197,10 @@ def train(
     rows = _subset(config.subset, len(train_images), generator)
     images = train_images if rows is None else train_images[rows]
     labels = train_labels if rows is None or train_labels is None else train_labels[rows]
+    known, weight = None, 0.0
+    if model.is_semi_supervised:  # Kingma et al. 2014: some labels known, alpha = 0.1 * N
+        known = select_labels(labels, config.labels, config.seed, model.config.num_classes)
+        weight = classification_weight(len(images), int(known.sum()))
     num_batches = math.ceil(len(images) / config.batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
     scheduler = (
@@ -222,7 +231,9 @@ def train(
                 if config.iw_samples > 1:  # the importance-weighted bound (k = 1 is the ELBO)
                     loss = iw_loss_terms(model, x_in, y, target=x, k=config.iw_samples, generator=generator).loss.mean()
                 else:
-                    loss = loss_terms(model, x_in, y, target=x, generator=generator).loss.mean()
+                    loss = loss_terms(model, x_in, y, target=x, generator=generator,
+                                      known=None if known is None else known[index],
+                                      classification_weight=weight).loss.mean()
                 loss_value = loss.item()
                 if not math.isfinite(loss_value):
                     model.load_state_dict(good_state)

@@ -15,14 +15,15 @@ from explorer.core.models.ae import AE
 from explorer.core.models.base import Autoencoder, ModelOutput
 from explorer.core.models.cae import CAE, SCAE
 from explorer.core.models.cvae import ConditionalVAE
+from explorer.core.models.m2 import M2
 from explorer.core.models.vae import VAE, reparameterize
 
 #: ``ModelConfig.kind`` -> model class.
 MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": AE, "vae": VAE, "cvae": ConditionalVAE, "cae": CAE,
-                                               "scae": SCAE}
+                                               "scae": SCAE, "m2": M2}
 assert tuple(MODEL_CLASSES) == MODEL_KINDS, "MODEL_CLASSES and config.MODEL_KINDS must list the same kinds"
 
-__all__ = ["AE", "CAE", "SCAE", "VAE", "ConditionalVAE", "Autoencoder", "ModelConfig", "ModelOutput", "MODEL_CLASSES",
+__all__ = ["AE", "CAE", "M2", "SCAE", "VAE", "ConditionalVAE", "Autoencoder", "ModelConfig", "ModelOutput", "MODEL_CLASSES",
            "build_model", "model_class", "num_parameters", "reparameterize"]
 
 
@@ -50,7 +51,13 @@ def num_parameters(config: ModelConfig) -> int:
     if config.architecture not in NETWORK_SIZES:
         raise ValueError(f"no networks for architecture {config.architecture!r}")
     condition_size = config.num_classes if cls.is_conditional else 0
-    return NETWORK_SIZES[config.architecture](config, cls.code_per_dim * config.latent_dim, condition_size)
+    size = NETWORK_SIZES[config.architecture](config, cls.code_per_dim * config.latent_dim, condition_size)
+    if cls.is_semi_supervised:  # the classifier q(y|x): an encoder with num_classes outputs
+        from explorer.core.networks import build_networks
+
+        with torch.device("meta"):  # shapes only, no memory
+            size += sum(p.numel() for p in build_networks(config, config.num_classes)[0].parameters())
+    return size
 
 
 def build_model(config: ModelConfig, seed: int | None = None) -> Autoencoder:

@@ -62,6 +62,9 @@ class Autoencoder(nn.Module):
     code_per_dim: ClassVar[int] = 1
     #: Training adds lambda (``config.contraction``) times a contraction penalty (Rifai et al. 2011).
     is_contractive: ClassVar[bool] = False
+    #: Has a classifier q(y|x) and trains with some labels unknown (M2, Kingma et al. 2014):
+    #: ``classify``, ``predict``; :func:`explorer.core.objective.loss_terms` takes a mask of known labels.
+    is_semi_supervised: ClassVar[bool] = False
     #: The penalty corrupts the input with Gaussian noise of std ``config.contraction_noise`` (SCAE).
     uses_contraction_noise: ClassVar[bool] = False
 

@@ -1,0 +1,156 @@
+"""Semi-supervised M2 (Kingma et al. 2014): the bounds of Eq. 6-7 against a direct sum
+over y with torch.distributions, the J^alpha terms of Eq. 9, label selection, a short real
+MNIST run whose classifier beats chance, checkpoints and the command lines."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch.distributions import Bernoulli, Categorical, Normal, kl_divergence
+
+from explorer.core.checkpoints import load_checkpoint
+from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.labels import select_labels
+from explorer.core.models import M2, build_model, num_parameters
+from explorer.core.objective import (classification_weight, labelled_bound, loss_terms, semi_supervised_terms,
+                                     unlabelled_bound)
+
+K = 3  # a tiny model: 3 classes of 4x4 images
+
+
+@pytest.fixture
+def tiny():
+    config = ModelConfig(kind="m2", latent_dim=2, hidden_sizes=(8,), image_shape=(1, 4, 4), num_classes=K)
+    model = build_model(config, seed=0)
+    x = torch.rand(5, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    return model, x
+
+
+def reference_labelled_bound(model, x, y, eps):
+    """L(x, y) = -(log p(x|y,z) + log p(y) + log p(z) - log q(z|x,y)) with the KL in closed
+    form, from torch.distributions, for the given standard-normal draws eps."""
+    mu, logvar = model.encode(x, y)
+    q = Normal(mu, (0.5 * logvar).exp())
+    z = mu + q.scale * eps
+    log_px = Bernoulli(logits=model.decode(z, y), validate_args=False).log_prob(x).flatten(1).sum(1)
+    kl = kl_divergence(q, Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(1)
+    log_py = Categorical(logits=torch.zeros(K)).log_prob(y)
+    return -(log_px + log_py - kl)
+
+
+def test_unlabelled_bound_is_the_direct_sum_over_labels(tiny):
+    model, x = tiny
+    b = len(x)
+    # unlabelled_bound draws its noise label-major: K blocks of (B, latent_dim).
+    eps = torch.randn(K * b, 2, generator=torch.Generator().manual_seed(7)).view(K, b, 2)
+    got = unlabelled_bound(model, x, generator=torch.Generator().manual_seed(7))
+    q = Categorical(logits=model.classify(x))
+    expected = sum(q.probs[:, y] * reference_labelled_bound(model, x, torch.full((b,), y), eps[y])
+                   for y in range(K)) - q.entropy()
+    torch.testing.assert_close(got.bound, expected)
+    # The labelled bound (Eq. 6) agrees with the same reference on its own.
+    y = torch.tensor([0, 1, 2, 1, 0])
+    torch.testing.assert_close(labelled_bound(model, x, y, generator=torch.Generator().manual_seed(3)).bound,
+                               reference_labelled_bound(model, x, y, torch.randn(b, 2, generator=torch.Generator()
+                                                                                  .manual_seed(3))))
+
+
+def test_j_alpha_terms_never_read_unknown_labels(tiny):
+    model, x = tiny
+    y = torch.tensor([0, 1, 2, 1, 0])
+    known = torch.tensor([True, False, True, False, False])
+    terms = semi_supervised_terms(model, x, y, known, weight=6.0, generator=torch.Generator().manual_seed(0))
+    other = semi_supervised_terms(model, x, torch.tensor([0, 2, 2, 0, 1]), known, weight=6.0,
+                                  generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(terms.loss, other.loss)  # only the known labels are read
+    # Labelled rows: L(x, y) + weight * (-log q(y|x)); unlabelled rows: U(x) (Eq. 9).
+    g = torch.Generator().manual_seed(0)
+    lab = labelled_bound(model, x[known], y[known], generator=g).bound
+    unl = unlabelled_bound(model, x[~known], generator=g).bound
+    ce = -torch.log_softmax(model.classify(x[known]), 1).gather(1, y[known, None]).squeeze(1)
+    torch.testing.assert_close(terms.loss[known], lab + 6.0 * ce)
+    torch.testing.assert_close(terms.loss[~known], unl)
+    # through loss_terms, the same; no known labels without y is refused.
+    torch.testing.assert_close(loss_terms(model, x, y, known=known, classification_weight=6.0,
+                                          generator=torch.Generator().manual_seed(0)).loss, terms.loss)
+    with pytest.raises(ValueError, match="labels y"):
+        semi_supervised_terms(model, x, None, known)
+    assert classification_weight(60_000, 100) == pytest.approx(60.0)  # alpha = 0.1 * N, over N_l
+
+
+def test_label_selection_is_balanced_and_seeded(mnist):
+    labels = mnist.train_labels
+    known = select_labels(labels, 100, seed=0, num_classes=10)
+    assert known.dtype == torch.bool and known.shape == labels.shape and int(known.sum()) == 100
+    assert torch.bincount(labels[known], minlength=10).tolist() == [10] * 10
+    assert torch.equal(known, select_labels(labels, 100, seed=0, num_classes=10))
+    assert not torch.equal(known, select_labels(labels, 100, seed=1, num_classes=10))
+    counts = torch.bincount(labels[select_labels(labels, 105, seed=0, num_classes=10)], minlength=10)
+    assert sorted(counts.tolist()) == [10] * 5 + [11] * 5
+    assert bool(select_labels(labels, None, seed=0, num_classes=10).all())
+    for bad in (0, len(labels) + 1):
+        with pytest.raises(ValueError, match="between 1 and"):
+            select_labels(labels, bad, seed=0, num_classes=10)
+    with pytest.raises(ValueError, match="of class"):  # balanced 60,000 needs 6,000 of each digit
+        select_labels(labels, len(labels), seed=0, num_classes=10)
+
+
+def test_m2_config_and_size():
+    config = ModelConfig(kind="m2", hidden_sizes=(16,), latent_dim=4)
+    model = build_model(config, seed=0)
+    assert isinstance(model, M2) and model.is_conditional and model.is_variational
+    assert num_parameters(config) == sum(p.numel() for p in model.parameters())
+    assert TrainConfig(labels=100).labels == 100 and TrainConfig().labels is None
+    assert TrainConfig.from_dict({"labels": 600}).labels == 600
+    with pytest.raises(ValueError, match="labels"):
+        TrainConfig(labels=0)
+    with pytest.raises(ValueError, match="labels"):
+        TrainConfig.from_dict({"labels": 1.5})
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """A short real-MNIST M2 run from the command line: 1,000 images, 100 labels, 8 epochs
+    of 20 steps, then the checkpoint it saved."""
+    from explorer.cli.train import main
+
+    out = tmp_path_factory.mktemp("m2") / "m2.safetensors"
+    torch.set_num_threads(1)
+    assert main(["--model", "m2", "--labels", "100", "--subset", "1000", "--hidden", "64", "--latent-dim", "8",
+                 "--epochs", "8", "--batch-size", "50", "--lr", "2e-3", "--out", str(out)]) == 0
+    return out
+
+
+def test_short_m2_run_classifies_mnist_better_than_chance(short_run, capsys):
+    checkpoint = load_checkpoint(short_run)
+    assert isinstance(checkpoint.model, M2) and checkpoint.train_config.labels == 100
+    errors = [r["test_classification_error"] for r in checkpoint.history]
+    print("test classification error per epoch (%):", errors)
+    assert len(errors) == 8 and errors[-1] < 80.0, errors  # chance is 90 %
+    assert checkpoint.metrics["test_classification_error"] == pytest.approx(errors[-1])
+
+    from explorer.cli.evaluate import main
+
+    capsys.readouterr()
+    assert main([str(short_run), "--iw-samples", "0"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["test_classification_error"] == pytest.approx(errors[-1])
+    assert math.isfinite(metrics["test_neg_elbo"])
+
+
+def test_cli_labels_option(tmp_path, capsys):
+    from explorer.cli.train import main, parser
+
+    args = parser().parse_args(["--model", "m2", "--labels", "100", "--out", "x.safetensors"])
+    assert (args.model, args.labels) == ("m2", 100)
+    assert parser().parse_args(["--out", "x"]).labels is None
+    assert "--labels" in parser().format_help() and "Default: all known" in parser().format_help()
+    for bad, said in (("0", "labels must be >= 1"), ("2000", "between 1 and the 1,000")):
+        with pytest.raises(SystemExit):
+            main(["--model", "m2", "--labels", bad, "--subset", "1000", "--hidden", "8", "--epochs", "1",
+                  "--out", str(tmp_path / "y.safetensors")])
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "y.safetensors").exists()
