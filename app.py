@@ -60,6 +60,7 @@ def run() -> None:
     # a reload gets this browser's models and training back
     browser_store.sync_browser(lambda name, checkpoint: registry.add_session_model(name, checkpoint, remember=False))
     registry.select_model()
+    layout.presentation_toggle()  # present=1 in the URL: larger text for a projector
     page.run()
     warmup.start()  # after the first page is drawn
 

@@ -41,3 +41,61 @@ def wide_main() -> None:
 def classroom_layout() -> None:
     """Tighten the space above the page's and the sidebar's content (call once per run)."""
     st.html(CSS)
+
+
+#: The home page's heading row (pages/explorer.py, a container keyed ``front_door``): a
+#: title of 2rem, not Streamlit's 2.75rem, stays on one line beside the sentence and the
+#: three starts, so the row is no taller than the title alone was and the map still fits.
+FRONT_DOOR_CSS = """<style>
+.st-key-front_door h1 { font-size: 2rem; padding: 0; white-space: nowrap; }
+</style>"""
+
+
+def front_door_row():
+    """A keyed container for the home page's heading row, its title made compact (see
+    :data:`FRONT_DOOR_CSS`). Returns the container (use it as a context manager)."""
+    st.html(FRONT_DOOR_CSS)
+    return st.container(key="front_door")
+
+
+#: Presentation mode's session-state key (the sidebar toggle) and URL parameter (``present=1``,
+#: so a lesson link can carry it).
+PRESENT_KEY = "present_mode"
+PRESENT_PARAM = "present"
+#: Plot ticks, titles and legends in presentation mode, in px (at least).
+PRESENT_PLOT_FONT_PX = 16
+
+#: Presentation mode for a room: body text 20 px, captions and help text 18 px in the body
+#: colour (not light grey).
+PRESENT_CSS = """<style>
+.stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
+.stMain [data-testid="stWidgetLabel"] p { font-size: 20px; }
+.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p {
+  font-size: 18px; color: inherit; opacity: 1; }
+</style>"""
+
+
+def presenting() -> bool:
+    """Whether presentation mode is on (the one place that reads it)."""
+    return bool(st.session_state.get(PRESENT_KEY))
+
+
+def plot_font_size(size: int | None) -> int | None:
+    """A chart's font size in px: at least :data:`PRESENT_PLOT_FONT_PX` in presentation
+    mode, else ``size`` (None: Plotly's own)."""
+    return max(size or 0, PRESENT_PLOT_FONT_PX) if presenting() else size
+
+
+def presentation_toggle() -> None:
+    """The sidebar's presentation-mode toggle, kept in the URL as ``present=1`` (a link
+    with it opens a new session in presentation mode); on, it enlarges the page's text
+    (call once per run, before the page)."""
+    if PRESENT_KEY not in st.session_state:
+        st.session_state[PRESENT_KEY] = st.query_params.get(PRESENT_PARAM) == "1"
+    st.sidebar.toggle("Presentation mode", key=PRESENT_KEY,
+                      help="Larger text and plot labels for a projector; the address bar keeps it (present=1).")
+    if presenting():
+        st.query_params[PRESENT_PARAM] = "1"
+        st.html(PRESENT_CSS)
+    elif PRESENT_PARAM in st.query_params:
+        del st.query_params[PRESENT_PARAM]

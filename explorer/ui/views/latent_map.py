@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.latent import latent_ranges, project_2d
-from explorer.ui import browser_decoder, figures, map_marks
+from explorer.ui import browser_decoder, figures, layout, map_marks
 from explorer.ui.views.common import ModelView, page_click_chart
 
 
@@ -153,7 +153,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         xy, encodings.labels, axis_names=axis_names, ranges=ranges, marks_in_page=True,
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
-        overlays=overlays, catcher=catcher, font_size=font_size, heatmap=holes,
+        overlays=overlays, catcher=catcher, font_size=layout.plot_font_size(font_size), heatmap=holes,
         zoom=_square(ranges) if square and ranges is not None else None,
     )
     if height is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import caches, figures, registry, viewport
+from explorer.ui import caches, figures, layout, registry, viewport
 from explorer.ui.session import COMPARE_PREFIXES
 
 TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
@@ -274,5 +274,7 @@ def write_url_state(labels: tuple[str, str]) -> None:
             params[name] = str(state[key])
     if state["cmp_prior_drawn"]:
         params["seed"] = str(state["cmp_prior_seed"])
+    if layout.presenting():
+        params[layout.PRESENT_PARAM] = "1"
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
