@@ -76,5 +76,5 @@ def test_closing_a_tab_stops_its_training_and_frees_the_slot(new_context, one_sl
     c.goto(one_slot_server)
     c.locator(".st-key-latent_map .js-plotly-plot").wait_for(timeout=60_000)
     wait_for_app_run(c)
-    c.get_by_role("link", name="Train").click()
+    c.get_by_role("link", name="Train", exact=True).click()  # not the front door's "Train your own"
     expect(c.get_by_text("Stopped (its browser session ended)")).to_be_visible(timeout=60_000)

@@ -47,7 +47,7 @@ def _set_number(page, key: str, value) -> None:
 def _goto(page, name: str) -> None:
     """Follow a sidebar page link once the current run has ended."""
     wait_for_app_run(page)
-    page.get_by_role("link", name=name).click()
+    page.get_by_role("link", name=name, exact=True).click()  # not the front door's "Train your own"
 
 
 def _open_train_page(page, app_url) -> None:

@@ -33,7 +33,7 @@ def test_no_page_requests_anything_from_outside_the_server(page, app_url):
     page.locator(PAGES["Explorer"]).wait_for(timeout=TIMEOUT)
     wait_for_app_run(page, TIMEOUT)
     for name, selector in PAGES.items():
-        page.get_by_role("link", name=name).click(timeout=TIMEOUT)
+        page.get_by_role("link", name=name, exact=True).click(timeout=TIMEOUT)
         page.locator(selector).first.wait_for(timeout=TIMEOUT)
         wait_for_app_run(page, TIMEOUT)
         if name == "Compare AE and VAE":

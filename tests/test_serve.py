@@ -34,6 +34,15 @@ pytestmark = pytest.mark.skipif(not Path(serve.HAPROXY).exists(),
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _run(coroutine):
+    """``asyncio.run`` in a thread of its own: after the browser tests, pytest-playwright's
+    event loop is running in this thread, and asyncio.run refuses to start beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -97,7 +106,7 @@ def _args(**overrides) -> Namespace:
 def test_generator_counts_the_scripted_actions(served):
     url, _, replicas, _ = served
     assert server_pids(url) == sorted(replicas.values())  # the processes behind the proxy
-    report = asyncio.run(run_class(url, _args()))
+    report = _run(run_class(url, _args()))
     counts = {name: a["n"] for name, a in report["actions"].items()}
     # per student and pass: the page, 5 clicks, 2 grid sizes, Compare, a prior sample, 3 lesson steps
     assert counts == {"open_explorer": 2, "click": 10, "grid": 4, "open_compare": 2, "prior": 2, "lesson": 6}
@@ -149,7 +158,7 @@ def test_a_students_state_survives_20_actions_on_two_replicas(served):
             for session in sessions.values():
                 await session.close()
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def _checkpoint_files() -> dict[str, int]:
@@ -202,7 +211,7 @@ def test_killed_replica_moves_its_students_and_reports_their_training_lost(serve
             for session in sessions.values():
                 await session.close()
 
-    asyncio.run(scenario())
+    _run(scenario())
     assert _checkpoint_files() == files_before  # nothing saved was lost or damaged
 
 
