@@ -68,8 +68,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # --- the server's processes ------------------------------------------------------------
 
-def _listening_inodes(port: int) -> set[str]:
-    inodes = set()
+def _listening_sockets():
+    """(port, socket inode) of every listening TCP socket on this machine (/proc/net)."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -77,9 +77,12 @@ def _listening_inodes(port: int) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
-                inodes.add(fields[9])
-    return inodes
+            if fields[3] == "0A":  # LISTEN
+                yield int(fields[1].rsplit(":", 1)[1], 16), fields[9]
+
+
+def _listening_inodes(port: int) -> set[str]:
+    return {inode for p, inode in _listening_sockets() if p == port}
 
 
 def _cmdline(pid: int) -> str:
@@ -140,16 +143,7 @@ def listening_ports(pid: int) -> list[int]:
                   if os.readlink(fd).startswith("socket:[")}
     except OSError:
         return []
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    ports = {p for p, inode in _listening_sockets() if inode in inodes}
     return sorted(ports)
 
 
