@@ -5,7 +5,7 @@ import functools
 import streamlit as st
 
 from explorer.core.metrics import METRICS
-from explorer.ui import caches, registry
+from explorer.ui import caches, layout, registry
 from explorer.ui.views import ModelView
 from explorer.ui.views.click import click_panel
 from explorer.ui.views.decoder import condition_selector, decoder_panel
@@ -21,9 +21,33 @@ from explorer.ui.session import require_router
 GRID_HEIGHT = 420
 GRID_FIT_BELOW = 400
 
+#: The home page's three starts (page file, label, icon, query parameters): ``step=1`` opens
+#: the Compare page with its guided lesson on step 1 (explorer.ui.views.lesson.apply_url_state).
+STARTS = (
+    ("pages/compare.py", "Run the lesson (AE vs VAE)", ":material/school:", {"step": "1"}),
+    ("pages/explorer.py", "Explore a model", ":material/explore:", None),
+    ("pages/train.py", "Train your own", ":material/model_training:", None),
+)
+
+
+def front_door() -> None:
+    """The page's heading row: the title, one sentence on what the map is, and the three
+    starts as links, in one short row so the map below still fits a 1366x768 screen."""
+    with layout.front_door_row():  # the title on one line, the sentence and the starts beside it
+        title_col, intro_col = st.columns([3, 5], gap="small", vertical_alignment="center")
+    title_col.title("Latent space explorer")
+    with intro_col.container(gap="xxsmall"):
+        st.markdown(
+            "The map shows where an autoencoder's encoder puts each of the 10,000 MNIST test digits: "
+            "a code z of a few numbers. The decoder turns any z back into an image."
+        )
+        with st.container(horizontal=True, gap="small"):
+            for path, label, icon, params in STARTS:
+                st.page_link(path, label=label, icon=icon, query_params=params)
+
 
 def explorer_page() -> None:
-    st.title("Latent space explorer")
+    front_door()
     entry = registry.current_model()
     if entry is None:
         st.info("Choose a usable model in the sidebar.")

@@ -84,3 +84,18 @@ def presentation_toggle() -> None:
         st.html(PRESENT_CSS)
     elif PRESENT_PARAM in st.query_params:
         del st.query_params[PRESENT_PARAM]
+
+
+#: The home page's heading row (pages/explorer.py, a container keyed ``front_door``): a
+#: title of 2rem, not Streamlit's 2.75rem, stays on one line beside the sentence and the
+#: three starts, so the row is no taller than the title alone was and the map still fits.
+FRONT_DOOR_CSS = """<style>
+.st-key-front_door h1 { font-size: 2rem; padding: 0; white-space: nowrap; }
+</style>"""
+
+
+def front_door_row():
+    """A keyed container for the home page's heading row, its title made compact (see
+    :data:`FRONT_DOOR_CSS`). Returns the container (use it as a context manager)."""
+    st.html(FRONT_DOOR_CSS)
+    return st.container(key="front_door")
