@@ -79,6 +79,10 @@ def latent_scatter(
     return fig
 
 
+#: Diameter in pixels of a digit's dot on the latent maps.
+DIGIT_MARKER_PX = 4
+
+
 def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
                        axis_names: tuple[str, str]) -> go.Figure:
     """:func:`latent_scatter` built and validated by Plotly."""
@@ -92,7 +96,7 @@ def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
                 y=mu[rows, 1],
                 mode="markers",
                 name=f"{LATENT_MAP_TRACE_PREFIX}{digit}",
-                marker={"size": 4, "opacity": 0.7, "color": DIGIT_COLORS[digit]},
+                marker={"size": DIGIT_MARKER_PX, "opacity": 0.7, "color": DIGIT_COLORS[digit]},
                 customdata=np.stack([index[rows], labels[rows]], axis=1),
                 # Plotly dims unselected points after a click; the map draws its own
                 # highlight instead, so keep every digit as visible as before.
@@ -207,6 +211,11 @@ GRID_OVERLAY_NAME = "manifold grid z"
 CATCHER_STEPS = 2
 #: Opacity of the click-catcher's points: practically invisible, still hoverable.
 CATCHER_OPACITY = 0.01
+#: A click this many pixels or less from a shown digit's centre picks the digit, even where
+#: a catcher point lies nearer to the cursor (explorer/ui/assets/map_marks.js): the catcher's
+#: points are a few pixels apart, closer than the radius of a digit's dot, and the browser
+#: reports the mouse in whole pixels. The dot's radius plus that pixel.
+DIGIT_PICK_PX = DIGIT_MARKER_PX / 2 + 1
 PRIOR_SIGMAS = (1, 2, 3)
 POSTERIOR_SIGMAS = (1, 2)
 
