@@ -5,13 +5,15 @@ import functools
 import streamlit as st
 
 from explorer.core.metrics import METRICS
-from explorer.ui import caches, layout, registry
+from explorer.ui import caches, layout, registry, viewport
 from explorer.ui.views import ModelView
 from explorer.ui.views.click import click_panel
 from explorer.ui.views.decoder import condition_selector, decoder_panel
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.grid import manifold_panel
-from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state
+from explorer.ui.views.latent_map import (
+    EXPLORER_MAP_HEIGHT_SMALL, handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state,
+)
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
@@ -67,7 +69,8 @@ def explorer_page() -> None:
     # leaves the map's figure as it was (its marks and clicks are the page's), so a later
     # run sends only a reference to it and the click panel does not wait for it.
     with map_col:
-        latent_map_view(view, z_marker=z_marker, grid=grid)
+        latent_map_view(view, z_marker=z_marker, grid=grid, height=viewport.pick(EXPLORER_MAP_HEIGHT_SMALL, None))
+        click_panel(view)  # the answer to a click, right under the map (on screen at 1366x768)
         if view.is_2d:
             st.caption(
                 "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label; "
@@ -96,8 +99,6 @@ def explorer_page() -> None:
             decoder_panel(view)
         else:
             condition_selector(view)
-        st.subheader("Clicked")
-        click_panel(view)
 
     st.divider()
     info_col, export_col = st.columns([3, 1])

@@ -39,8 +39,8 @@ def test_a_mouse_click_on_a_point_shows_its_original_and_reconstruction(explorer
     click_screen(page, point["px"], point["py"])
     page.wait_for_function(PANEL_SHOWS, arg=f"Test digit {point['index']}", timeout=TIMEOUT)
     panel = page.locator(".st-key-click_panel")
-    expect(panel.get_by_text("original")).to_be_visible()
-    expect(panel.get_by_text("reconstruction (decoder mean at mu)")).to_be_visible()
+    expect(panel.get_by_text("original", exact=True)).to_be_visible()
+    expect(panel.get_by_text("reconstruction", exact=True)).to_be_visible()  # the decoder mean at mu (its help)
     expect(panel).to_contain_text(f"mu = ({point['x']:.3f}, {point['y']:.3f})")
     # the sliders follow the click (snapped to their 0.05 step)
     expect(page.locator(".st-key-decoded_image")).to_contain_text(

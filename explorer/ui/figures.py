@@ -203,6 +203,8 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
 
 # --- The explorer's latent map: click catcher and overlays -------------------------------
 
+#: The latent map's figure height in pixels (pages may set their own).
+LATENT_MAP_HEIGHT = 540
 #: Curve number of the invisible click-catcher grid (right after the 10 digit traces).
 CATCHER_TRACE = 10
 CATCHER_NAME = "decode z here"
@@ -382,7 +384,7 @@ def latent_map(
             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
             # Plotly's toolbar stands down the right edge: across the top it covered the
             # legend (the digit toggles) whenever the mouse was over the map
-            modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
+            modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=LATENT_MAP_HEIGHT,
             xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
             yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
         )

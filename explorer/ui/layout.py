@@ -24,6 +24,12 @@ CSS = f"""<style>
 .stMainBlockContainer div:has(> .st-key-plotly_preload, > .st-key-webgl_release, > .st-key-viewport_screen_box) {{
   display: none; }}
 [data-testid="stSidebarContent"] [data-testid="stSidebarUserContent"] {{ padding-top: 0.5rem; }}
+/* the click's terms beside its two images under the Explorer's map: 14 px lines, so the
+   strip stays on a 1366x768 screen (presentation mode's 20 px wins: more specific) */
+[class*="click_terms"] p {{ font-size: 14px; line-height: 1.25; }}
+/* its images' captions on one line, a little wider than the image: no size of their own
+   in the row's layout (the image's column keeps its width) */
+[class*="click_panel"] [data-testid="stImageCaption"] {{ white-space: nowrap; contain: inline-size; overflow: visible; }}
 </style>"""
 
 
