@@ -404,7 +404,8 @@ def latent_map(
                           yaxis={"range": list(zoom[1]), "constrain": "domain"})
     if font_size is not None:
         # explicit per-axis sizes: Streamlit's chart theme sets its own tick and title fonts
-        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2)
+        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2,
+                          legend_font_size=font_size)  # Streamlit's theme sets the legend's 12 px
         fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
         fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
     if not marks_in_page:

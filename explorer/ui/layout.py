@@ -61,7 +61,8 @@ PRESENT_PLOT_FONT_PX = 16
 PRESENT_CSS = """<style>
 .stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
 .stMain [data-testid="stWidgetLabel"] p { font-size: 20px; }
-.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p {
+.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p,
+.stMain [data-testid="stImageCaption"] {
   font-size: 18px; color: inherit; opacity: 1; }
 </style>"""
 
@@ -71,10 +72,15 @@ def presenting() -> bool:
     return bool(st.session_state.get(PRESENT_KEY))
 
 
-def plot_font_size(size: int | None) -> int | None:
+#: Plot ticks, titles and legends out of presentation mode, in px (at least; Plotly's own 12
+#: px is too small to read from the back of a room).
+PLOT_FONT_PX = 14
+
+
+def plot_font_size(size: int | None) -> int:
     """A chart's font size in px: at least :data:`PRESENT_PLOT_FONT_PX` in presentation
-    mode, else ``size`` (None: Plotly's own)."""
-    return max(size or 0, PRESENT_PLOT_FONT_PX) if presenting() else size
+    mode, else at least :data:`PLOT_FONT_PX` (``size`` where larger; None: no wish)."""
+    return max(size or 0, PRESENT_PLOT_FONT_PX if presenting() else PLOT_FONT_PX)
 
 
 def presentation_toggle() -> None:
