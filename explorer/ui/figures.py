@@ -381,9 +381,10 @@ def latent_map(
         if catcher:
             fig.add_trace(catcher_trace(ranges, axis_names))
         fig.update_layout(
-            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
-            # Plotly's toolbar stands down the right edge: across the top it covered the
-            # legend (the digit toggles) whenever the mouse was over the map
+            # the legend under the x axis: Plotly's toolbar stands down the right edge from the
+            # top (across the top it covered the legend, the digit toggles, whenever the mouse
+            # was over the map), and beside it 14 px legend entries ran under its icons
+            legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "title": None},
             modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=LATENT_MAP_HEIGHT,
             xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
             yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
