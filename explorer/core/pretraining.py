@@ -45,8 +45,8 @@ from explorer.core.likelihoods import Bernoulli
 from explorer.core.train import BatchProgress, TrainingDiverged, corrupt
 
 __all__ = ["StackConfig", "StackedClassifier", "LayerRecord", "pretrain", "finetune", "classification_error",
-           "reconstruction_error", "build_stack", "copy_stack", "first_layer_filters", "filter_grid", "filter_sharpness", "save_stack",
-           "load_stack", "StackFileError"]
+           "reconstruction_error", "build_stack", "copy_stack", "first_layer_filters", "filter_grid",
+           "filter_sharpness", "save_stack", "load_stack", "read_results", "StackFileError"]
 
 #: Widest hidden layer and most hidden layers a stack may have (refused before anything is built).
 MAX_HIDDEN_SIZE = 8192
@@ -447,3 +447,30 @@ def load_stack(path) -> tuple[StackedClassifier, StackConfig, dict]:
 def copy_stack(net: StackedClassifier) -> StackedClassifier:
     """An independent copy (one pretrained stack fine-tuned for several label counts)."""
     return copy.deepcopy(net)
+
+
+# --- the shipped stacks (checkpoints/pretraining/) -----------------------------------------
+
+
+def read_results(path) -> list[dict]:
+    """The JSON lines :mod:`explorer.cli.pretrain` printed (one run per line: ``labels``,
+    ``noise``, ``pretrain_epochs``, ``test_error``, ...), as a list of dicts.
+
+    Raises:
+        StackFileError: the file is missing or a line is not a run (no numeric test_error,
+            labels, noise and pretrain_epochs).
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        runs = [json.loads(line) for line in lines]
+    except (OSError, ValueError) as exc:
+        raise StackFileError(f"{path.name} is not a readable list of runs: {exc}") from exc
+    for run in runs:
+        if not isinstance(run, dict) or not all(isinstance(run.get(k), (int, float)) and not isinstance(run.get(k), bool)
+                                                for k in ("test_error", "labels", "noise", "pretrain_epochs")):
+            raise StackFileError(f"{path.name}: a line is not a run of explorer.cli.pretrain: {str(run)[:80]}")
+    return runs

@@ -42,3 +42,44 @@ def contraction_numbers(key: str, _model: torch.nn.Module, noise_level: float, s
 
     images, _ = test_split()
     return contraction_summary(lambda x: _model.encode(x)[0], images, noise_level, seed)
+
+
+#: The shipped pretrained stacks (explorer.cli.pretrain --out) and their runs' JSON lines.
+PRETRAINING_DIR = "pretraining"
+STACK_FILES = {0.0: "sae_500_500.safetensors", 0.25: "sdae25_500_500.safetensors", 0.5: "sdae50_500_500.safetensors"}
+RESULTS_FILE = "results.jsonl"
+#: Filters shown per model (of the first layer's 500).
+SHOWN_FILTERS = 100
+
+
+@st.cache_data(show_spinner="Reading the pretrained stacks' first-layer filters...", max_entries=4)
+def stack_filters(folder: str, mtimes: tuple[float, ...]) -> dict:
+    """The shipped stacks' first-layer filters and their sharpness, and the runs' test errors.
+
+    Args:
+        folder: the folder holding :data:`STACK_FILES` and :data:`RESULTS_FILE`.
+        mtimes: the files' modification times (the cache key: a replaced file is read again).
+
+    Returns:
+        ``{"stacks": {noise: {"png": bytes, "shown": kurtosis of the shown filters, "all":
+        kurtosis of all filters, "config": StackConfig}}, "initial": kurtosis of the first
+        layer's initial weights (the stacks' seed: where pretraining, or the run without it,
+        started), "runs": [run dicts]}``.
+
+    Raises:
+        StackFileError: a file is missing or invalid.
+    """
+    from pathlib import Path
+
+    from explorer.core.images import png_bytes, upscale_nearest
+    from explorer.core.pretraining import (build_stack, filter_grid, filter_sharpness, first_layer_filters, load_stack,
+                                           read_results)
+
+    stacks = {}
+    for noise, name in STACK_FILES.items():
+        net, config, _ = load_stack(Path(folder) / name)
+        shown = first_layer_filters(net, SHOWN_FILTERS)
+        stacks[noise] = {"png": png_bytes(upscale_nearest(filter_grid(shown), 2)), "shown": filter_sharpness(shown),
+                         "all": filter_sharpness(first_layer_filters(net)), "config": config}
+    initial = filter_sharpness(first_layer_filters(build_stack(config)))
+    return {"stacks": stacks, "initial": initial, "runs": read_results(Path(folder) / RESULTS_FILE)}
