@@ -1,5 +1,6 @@
-"""Command line: greedy layer-wise pretraining of a classifier as stacked (denoising)
-autoencoders, then fine-tuning with a few labels (Bengio et al. 2007; Vincent et al. 2008, 2010).
+"""Command line: pretrain a classifier as stacked (denoising) autoencoders, then fine-tune it with a few labels.
+
+Greedy layer-wise pretraining (Bengio et al. 2007; Vincent et al. 2008, 2010).
 
 Usage::
 
