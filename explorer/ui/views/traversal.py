@@ -19,7 +19,7 @@ from explorer.core.family import TRAVERSAL_RANGE, traversal_codes
 from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z
 from explorer.ui import caches, session
-from explorer.ui.family_caches import test_latent_usage
+from explorer.ui.caches import test_latent_usage
 from explorer.ui.family_figures import image_rows_figure
 from explorer.ui.figures import PointClick
 from explorer.ui.views.common import ModelView
