@@ -8,7 +8,8 @@ import stat
 import pytest
 import torch
 
-from explorer.core.classifier import ClassifierConfig, DigitClassifier, TrainedClassifier, load_classifier, save_classifier
+from explorer.core.classifier import (ClassifierConfig, DigitClassifier, TrainedClassifier, load_classifier,
+                                      save_classifier)
 from explorer.core.files import atomic_write, reap_stale_temporaries
 
 

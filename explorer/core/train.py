@@ -292,13 +292,12 @@ def train_together(
                     if not math.isfinite(loss_value):
                         for r in runs:
                             r.restore()
-                        whose = f"the {type(run.model).__name__}'s" if several else "the"
+                        whose, keep, its = ((f"the {type(run.model).__name__}'s", "models keep their", "their")
+                                            if several else ("the", "model keeps its", "its"))
                         raise TrainingDiverged(
                             f"Training diverged: {whose} loss became {loss_value} in epoch {epoch}, "
-                            f"batch {batch + 1} (learning rate {config.lr:g}). The model{'s keep their' if several else ' keeps its'} "
-                            f"weights from the end of epoch {epoch - 1}"
-                            + ((" (their initial weights)." if several else " (its initial weights).")
-                               if epoch == 1 else ".")
+                            f"batch {batch + 1} (learning rate {config.lr:g}). The {keep} weights from the "
+                            f"end of epoch {epoch - 1}" + (f" ({its} initial weights)." if epoch == 1 else ".")
                             + " Try a smaller learning rate.",
                             runs[0].history,
                         )
