@@ -7,15 +7,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
-from torchvision.utils import make_grid
 
 from explorer.core.family import denoising_error, largest_gap_level, noisy_copy, reconstruct
-from explorer.core.images import png_bytes
-from explorer.ui import caches, session
+from explorer.core.images import tiled_png
 from explorer.core.pretraining import StackFileError
-from explorer.ui import registry
-from explorer.ui.family_caches import (CURVE_IMAGES, PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES,
-                                       denoising_curve, stack_filters)
+from explorer.ui import caches, registry, session
+from explorer.ui.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES, stack_filters
+from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
 from explorer.ui.family_figures import error_curve_figure, image_rows_figure
 from explorer.ui.shipped import require_shipped
 from explorer.ui.session import require_router
@@ -54,7 +52,7 @@ def _new_noise() -> None:
 
 
 def _grid_png(images: torch.Tensor) -> bytes:
-    return png_bytes(make_grid(images, nrow=N_DIGITS, padding=2, pad_value=1.0))
+    return tiled_png(images, nrow=N_DIGITS)
 
 
 def denoising_page() -> None:
@@ -116,6 +114,7 @@ def denoising_page() -> None:
                    f"{gap_level:.1f}, plain AE {curves['plain AE'][gap_index]:.0f} nats against the denoising AE's "
                    f"{curves['denoising AE'][gap_index]:.0f} (clean digits: {curves['plain AE'][0]:.0f} and "
                    f"{curves['denoising AE'][0]:.0f}).")
+
 
 STACKED_EXPLAIN = (
     "**Stacked (denoising) autoencoders** (Bengio et al. 2007; Vincent et al. 2008, 2010) pretrain a classifier "

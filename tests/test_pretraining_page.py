@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from explorer.core.pretraining import build_stack, filter_sharpness, first_layer_filters, load_stack, read_results
-from explorer.ui.family_caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES
+from explorer.ui.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES
 
 from conftest import REPO
 

@@ -328,8 +328,9 @@ def first_layer_filters(net: StackedClassifier, count: int | None = None) -> tor
 
 
 def filter_grid(filters: torch.Tensor, nrow: int = 10) -> torch.Tensor:
-    """The filters tiled into one image (torchvision's ``make_grid``), each filter scaled on its
-    own to [0, 1] (min -> black, max -> white; ``scale_each``), 2 white pixels between tiles.
+    """The filters tiled into one image (:func:`explorer.core.images.tile`, torchvision's
+    ``make_grid``), each filter scaled on its own to [0, 1] (its lowest weight black, its
+    highest white), 2 white pixels between tiles.
 
     Args:
         filters: (F, 1, 28, 28) weights.
@@ -337,9 +338,11 @@ def filter_grid(filters: torch.Tensor, nrow: int = 10) -> torch.Tensor:
     Returns:
         (3, H, W), pixels in [0, 1].
     """
-    from torchvision.utils import make_grid  # seconds-long import: only where a grid is made
+    from explorer.core.images import tile
 
-    return make_grid(filters.float(), nrow=nrow, padding=2, pad_value=1.0, normalize=True, scale_each=True)
+    flat = filters.float().flatten(1)
+    low, high = flat.min(dim=1, keepdim=True).values, flat.max(dim=1, keepdim=True).values
+    return tile(((flat - low) / (high - low).clamp_min(1e-12)).reshape(filters.shape), nrow)
 
 
 def filter_sharpness(filters: torch.Tensor) -> float:
