@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     refused before anything is trained, 1 if training diverged."""
     torch.set_flush_denormal(True)  # before any torch op starts worker threads (see core.train)
     from explorer.core.data import DataError, load_mnist
-    from explorer.core.files import check_writable
+    from explorer.core.files import atomic_write, check_writable
     from explorer.core.images import png_bytes
     from explorer.core.labels import select_labels
     from explorer.core.pretraining import (StackConfig, build_stack, classification_error, copy_stack, filter_grid,
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         results["runs"].append(run)
         print(json.dumps(run), flush=True)
     if args.filters is not None:
-        args.filters.write_bytes(png_bytes(filter_grid(filters)))
+        atomic_write(args.filters, png_bytes(filter_grid(filters)), mode=0o644)
         write(f"saved {args.filters} (first-layer filters, mean excess kurtosis {sharpness:.2f})")
     if args.out is not None:
         save_stack(args.out, net, config, results)

@@ -383,27 +383,20 @@ class StackFileError(ValueError):
 
 def save_stack(path, net: StackedClassifier, config: StackConfig, results: dict) -> None:
     """Write the stack's weights and JSON metadata (format tag, config, results) to a
-    safetensors file atomically (a temporary file next to it, then rename)."""
+    safetensors file atomically (:func:`explorer.core.files.atomic_write`: temporary file +
+    rename), readable by everyone (0o644)."""
     import json
-    import os
     from pathlib import Path
 
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    from explorer.core.files import temporary_file
+    from explorer.core.files import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temporary_file(path)
-    os.close(fd)
-    try:
-        tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-        meta = {"format": FORMAT, "config": config.to_dict(), **results}
-        save_file(tensors, tmp, metadata={"explorer": json.dumps(meta)})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+    meta = {"format": FORMAT, "config": config.to_dict(), **results}
+    atomic_write(path, save(tensors, metadata={"explorer": json.dumps(meta)}), mode=0o644)
 
 
 def load_stack(path) -> tuple[StackedClassifier, StackConfig, dict]:
