@@ -25,7 +25,7 @@ FONT_SIZE = 15
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
 LESSON_CLOUD_HEIGHT = 250
 LESSON_TWIN_MAP_HEIGHT = 330
-HOLES_BAR_PX = 70  # the holes' colour bar stands below the map (bar, ticks, automargin)
+HOLES_BAR_PX = figures.HEATMAP_BAR_PX  # the holes' legend stands below the map
 
 
 def compare_page() -> None:
@@ -92,7 +92,7 @@ def compare_page() -> None:
         for view, column in zip(views, st.columns(2)):
             with column:
                 st.markdown(f"**{view.entry.label}**")
-                holes.append(holes_panel(view))
+                holes.append(holes_panel(view, square=True))
     with draw_tab:
         drawn = your_digit_panel("cmp_")
         if drawn is not None:

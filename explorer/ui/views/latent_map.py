@@ -101,7 +101,7 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
-def _square(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
+def square_ranges(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
     """Axis ranges with the span of the wider of ``ranges`` on both axes, same centres."""
     half = max(r.high - r.low for r in ranges) / 2
     return tuple((c - half, c + half) for c in ((r.low + r.high) / 2 for r in ranges))
@@ -154,7 +154,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
         overlays=overlays, catcher=catcher, font_size=layout.plot_font_size(font_size), heatmap=holes,
-        zoom=_square(ranges) if square and ranges is not None else None,
+        zoom=square_ranges(ranges) if square and ranges is not None else None,
     )
     if height is not None:
         fig.update_layout(height=height)
