@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench.realism [--repeats 20] [--threads 2]
+    python -m bench.realism [--repeats 20] [--threads 2] [--grid 16]
 
 Measures (median and p90 over repeats, milliseconds, inference mode, on the shipped AE
 and VAE): the judge's verdicts for a 16-image sample grid, for a 10-step interpolation
@@ -53,6 +53,7 @@ def _ms(fn, repeats: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--grid", type=int, default=HOLES_GRID_N, help="holes grid points per axis (the page's)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (the server's)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
     images, labels = load_split(train=False)
     eager = dataclasses.replace(judge, fast=classifier)  # the same judge, its classifier run eagerly
     out = {"threads": args.threads, "judge_build_s": round(build_s, 2), "reference_size": len(judge.reference)}
-    n = HOLES_GRID_N
+    n = args.grid
     for name in ("mnist_ae_z2", "mnist_vae_z2"):
         path = next(p for p in (f"checkpoints/{name}.safetensors", f"checkpoints/{name}.pt") if os.path.exists(p))
         model = load_checkpoint(path).model.eval()
