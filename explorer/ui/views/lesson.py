@@ -81,7 +81,7 @@ STEPS = (
     Step("Watch the holes form", "Press \"Train both\": a new AE and a new VAE start from the same weights and "
          "see the same batches; only the loss differs (the VAE's adds the KL term). **Look at** how far each "
          f"model's codes spread (the axes' ranges) as they train. {TWIN_RUN_TIME}", tool=TOOLS[5],
-         focus=("cmp_twin_map_0", "cmp_twin_map_1")),
+         focus=("cmp_twin_start", "cmp_twin_map_0", "cmp_twin_map_1")),
     Step("Ten dimensions", "Above the maps: an AE and a VAE with z = 10, the same network and training recipe. "
          "Each is sampled from a Gaussian (the VAE from its prior, the AE from a Gaussian fitted to its own "
          "codes) and decoded along a straight path between two test digits. **Look at** the share judged real "
