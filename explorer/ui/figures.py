@@ -426,7 +426,7 @@ HEATMAP_COLORSCALE = [[0.0, HOLE_COLOR], [0.49, HOLE_COLOR], [0.51, "rgba(255,25
 HEATMAP_LEGEND = ("<b><span style='color:rgb(30,30,30)'>\u25a0</span> dark</b> = a hole: decodes to no real digit"
                   "<br>clear = decodes to a real-looking digit")
 #: Room the heatmap's legend takes below the map (pixels added to the bottom margin).
-HEATMAP_BAR_PX = 50
+HEATMAP_BAR_PX = 58
 
 
 def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray) -> go.Figure:
@@ -455,7 +455,7 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
     ))
     fig.add_annotation(text=HEATMAP_LEGEND, name="holes legend", showarrow=False, align="left",
                        xref="paper", x=0.0, xanchor="left", yref="paper", y=0.0, yanchor="top",
-                       yshift=-44)  # below the z1 ticks and title
+                       yshift=-52)  # below the z1 ticks and title
     fig.update_layout(margin={"b": (fig.layout.margin.b or 40) + HEATMAP_BAR_PX})
     return fig
 
