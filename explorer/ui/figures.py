@@ -414,18 +414,25 @@ def as_svg(fig: go.Figure) -> go.Figure:
 
 
 HEATMAP_NAME = "looks like a real digit"
-#: Holes dark, digit-like regions light: neutral greys under the coloured digits, most of
-#: a sharp step at 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`).
-HEATMAP_COLORSCALE = [[0.0, "rgb(15,15,15)"], [0.49, "rgb(90,90,90)"], [0.51, "rgb(215,215,215)"],
-                      [1.0, "rgb(255,255,255)"]]
-HEATMAP_OPACITY = 0.6
-#: Room the heatmap's colour bar takes below the map (pixels added to the bottom margin).
-HEATMAP_BAR_PX = 70
+#: Two tones with a sharp step at 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`):
+#: a hole (the image decoded there is not judged a real digit) is a dark veil over the map,
+#: a place judged real is left clear, so the digits' colours read as they do without it.
+#: (A grey ramp over the whole range, as before, painted most of both maps in near-equal
+#: greys: the AE's holes and the VAE's filled disc did not stand out.)
+HOLE_COLOR = "rgba(30,30,30,0.5)"
+HEATMAP_COLORSCALE = [[0.0, HOLE_COLOR], [0.49, HOLE_COLOR], [0.51, "rgba(255,255,255,0)"],
+                      [1.0, "rgba(255,255,255,0)"]]
+#: The map's legend of the shading, in words (below the plot).
+HEATMAP_LEGEND = ("<b><span style='color:rgb(30,30,30)'>\u25a0</span> dark</b> = a hole: decodes to no real digit"
+                  "<br>clear = decodes to a real-looking digit")
+#: Room the heatmap's legend takes below the map (pixels added to the bottom margin).
+HEATMAP_BAR_PX = 58
 
 
-def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray,
-                      opacity: float = HEATMAP_OPACITY) -> go.Figure:
-    """Add a semi-transparent heatmap of digit scores under a latent map's points.
+def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray) -> go.Figure:
+    """Add the holes' shading under a latent map's points: a dark veil where the judge
+    says the decoded image is not a real digit, clear elsewhere, with a two-line legend
+    in words below the plot.
 
     A ``go.Heatmap`` is drawn in the axes' SVG layer, beneath every WebGL trace
     (``Scattergl`` digits, catcher, overlays), whatever its position in the trace list;
@@ -436,21 +443,19 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
         z1: (n,) cell centres along z1.
         z2: (m,) cell centres along z2.
         scores: (m, n) realness in [0, 1] (0.5 at the judge's threshold,
-            :func:`explorer.ui.views.holes.realness`), ``scores[i, j]`` at (z1[j], z2[i]).
-        opacity: of the heatmap, in [0, 1].
+            :func:`explorer.ui.views.holes.realness`), ``scores[i, j]`` at (z1[j], z2[i]);
+            Plotly smooths between cell centres (``zsmooth="best"``).
 
     Returns:
-        ``fig``, with the heatmap as its last trace and a colour bar ("real?": hole, limit, digit).
+        ``fig``, with the heatmap as its last trace and the legend as an annotation.
     """
     fig.add_trace(go.Heatmap(
         x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
-        colorscale=HEATMAP_COLORSCALE, opacity=opacity, hoverinfo="skip", showscale=True, zsmooth="best",
-        # across the bottom of the figure, short words: a bar down the right side took
-        # about 60 px of the map's width (its axes keep equal scales, so it lost height too)
-        colorbar={"title": {"text": "real?", "side": "right"}, "thickness": 12, "len": 0.8,
-                  "orientation": "h", "x": 0.5, "xanchor": "center", "yref": "container", "y": 0,
-                  "yanchor": "bottom", "tickvals": [0.0, 0.5, 1.0], "ticktext": ["hole", "limit", "digit"]},
+        colorscale=HEATMAP_COLORSCALE, hoverinfo="skip", showscale=False, zsmooth="best",
     ))
+    fig.add_annotation(text=HEATMAP_LEGEND, name="holes legend", showarrow=False, align="left",
+                       xref="paper", x=0.0, xanchor="left", yref="paper", y=0.0, yanchor="top",
+                       yshift=-52)  # below the z1 ticks and title
     fig.update_layout(margin={"b": (fig.layout.margin.b or 40) + HEATMAP_BAR_PX})
     return fig
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.images import tiled_png
 from explorer.core.latent import decode_z, interpolate
 from explorer.core.sampling import sample_codes
 from explorer.ui import caches, figures
@@ -37,9 +37,7 @@ def highdim_facts(entries) -> tuple:
 
 
 def _tiles(images, nrow: int, scale: int = 2) -> bytes:
-    from torchvision.utils import make_grid
-
-    return png_bytes(upscale_nearest(make_grid(images, nrow=nrow, padding=2, pad_value=1.0), scale))
+    return tiled_png(images, nrow=nrow, scale=scale)
 
 
 def highdim_panel(seed: int = 0) -> None:
@@ -68,11 +66,13 @@ def highdim_panel(seed: int = 0) -> None:
             with column:
                 st.markdown(f"**{f.short}, z = 10** ({entry.label}): 16 samples from {what}")
                 st.image(_tiles(images, PER_ROW), output_format="PNG")
-                st.markdown(f"Judged real: **{real.mean():.0%}** of these 16, **{f.sample_real[sampler]:.0%}** of "
-                            f"{f.sample_labels[sampler].sum()} more; from N(0, I): "
-                            f"**{f.sample_real['prior']:.0%}**.", help=JUDGE_HELP)
+                with st.container(key=f"cmp_highdim_share_{f.short}"):
+                    st.markdown(f"Judged real: **{real.mean():.0%}** of these 16, **{f.sample_real[sampler]:.0%}** of "
+                                f"{f.sample_labels[sampler].sum()} more; from N(0, I): "
+                                f"**{f.sample_real['prior']:.0%}**.", help=JUDGE_HELP)
                 st.plotly_chart(figures.label_bars(np.bincount(labels, minlength=10), height=150),
                                 key=f"cmp_highdim_{f.short}_labels", config={"displayModeBar": False})
-                st.image(_tiles(strip, STEPS), output_format="PNG",
-                         caption=f"Test digit {start} to test digit {end}, {STEPS} steps.")
-                st.markdown(path_marks(judge.judge(strip)[1]))
+                with st.container(key=f"cmp_highdim_marks_{f.short}"):
+                    st.image(_tiles(strip, STEPS), output_format="PNG",
+                             caption=f"Test digit {start} to test digit {end}, {STEPS} steps.")
+                    st.markdown(path_marks(judge.judge(strip)[1]))

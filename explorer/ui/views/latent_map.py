@@ -101,7 +101,7 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
-def _square(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
+def square_ranges(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
     """Axis ranges with the span of the wider of ``ranges`` on both axes, same centres."""
     half = max(r.high - r.low for r in ranges) / 2
     return tuple((c - half, c + half) for c in ((r.low + r.high) / 2 for r in ranges))
@@ -110,7 +110,7 @@ def _square(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
 def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catcher: bool = True,
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
-                    modebar: bool = True, holes=None, square: bool = False) -> None:
+                    modebar: bool = True, holes=None, square: bool = False, annotations=()) -> None:
     """The map (a Plotly chart in a container keyed ``<prefix>map_panel``), its
     selected digit and star drawn by the page (:mod:`explorer.ui.map_marks`, element
     ``<prefix>map_marks``).
@@ -133,6 +133,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         square: show equal spans on both axes (the shorter range widened about its
             centre), so the map's plot area is square and as large as its column allows
             (an AE's wide, flat ranges left it short).
+        annotations: Plotly annotation dicts to add (the lesson's arrows and labels).
     """
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
@@ -154,8 +155,10 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
         overlays=overlays, catcher=catcher, font_size=layout.plot_font_size(font_size), heatmap=holes,
-        zoom=_square(ranges) if square and ranges is not None else None,
+        zoom=square_ranges(ranges) if square and ranges is not None else None,
     )
+    for annotation in annotations:
+        fig.add_annotation(**annotation)
     if height is not None:
         fig.update_layout(height=height)
     if not legend:
