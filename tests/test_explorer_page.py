@@ -83,7 +83,7 @@ def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_t
     original, reconstruction = shown_ids(at, "click_panel")
     assert original == image_id(image, CLICK_SCALE)
     assert reconstruction == image_id(decode_z(model, mu)[0], CLICK_SCALE)
-    text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
+    text = " ".join(m.value for m in at.get_by_key("click_panel").markdown)
     terms = image_terms(model, image)
     assert f"label **{int(mnist.test_labels[INDEX])}**" in text
     assert f"mu = ({mu[0]:.3f}, {mu[1]:.3f})" in text and f"sigma = ({sigma[0]:.3f}, {sigma[1]:.3f})" in text
@@ -240,7 +240,7 @@ def test_the_ae_gets_its_own_ranges_and_no_elbo(app_test, ae_checkpoint, mnist):
     original, reconstruction = shown_ids(at, "click_panel")
     assert original == image_id(mnist.test_images[INDEX], CLICK_SCALE)
     assert reconstruction == image_id(decode_z(model, enc.mu[INDEX])[0], CLICK_SCALE)
-    text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
+    text = " ".join(m.value for m in at.get_by_key("click_panel").markdown)
     assert "sigma = n/a" in text and "-ELBO = n/a" in text
     assert _mark(at, "selected digit") is not None and _mark(at, "posterior 1 sigma") is None
     # no prior: the grid starts linear over the codes' extent

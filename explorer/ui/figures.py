@@ -79,6 +79,10 @@ def latent_scatter(
     return fig
 
 
+#: Diameter in pixels of a digit's dot on the latent maps.
+DIGIT_MARKER_PX = 4
+
+
 def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
                        axis_names: tuple[str, str]) -> go.Figure:
     """:func:`latent_scatter` built and validated by Plotly."""
@@ -92,7 +96,7 @@ def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
                 y=mu[rows, 1],
                 mode="markers",
                 name=f"{LATENT_MAP_TRACE_PREFIX}{digit}",
-                marker={"size": 4, "opacity": 0.7, "color": DIGIT_COLORS[digit]},
+                marker={"size": DIGIT_MARKER_PX, "opacity": 0.7, "color": DIGIT_COLORS[digit]},
                 customdata=np.stack([index[rows], labels[rows]], axis=1),
                 # Plotly dims unselected points after a click; the map draws its own
                 # highlight instead, so keep every digit as visible as before.
@@ -199,6 +203,8 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
 
 # --- The explorer's latent map: click catcher and overlays -------------------------------
 
+#: The latent map's figure height in pixels (pages may set their own).
+LATENT_MAP_HEIGHT = 540
 #: Curve number of the invisible click-catcher grid (right after the 10 digit traces).
 CATCHER_TRACE = 10
 CATCHER_NAME = "decode z here"
@@ -207,6 +213,11 @@ GRID_OVERLAY_NAME = "manifold grid z"
 CATCHER_STEPS = 2
 #: Opacity of the click-catcher's points: practically invisible, still hoverable.
 CATCHER_OPACITY = 0.01
+#: A click this many pixels or less from a shown digit's centre picks the digit, even where
+#: a catcher point lies nearer to the cursor (explorer/ui/assets/map_marks.js): the catcher's
+#: points are a few pixels apart, closer than the radius of a digit's dot, and the browser
+#: reports the mouse in whole pixels. The dot's radius plus that pixel.
+DIGIT_PICK_PX = DIGIT_MARKER_PX / 2 + 1
 PRIOR_SIGMAS = (1, 2, 3)
 POSTERIOR_SIGMAS = (1, 2)
 
@@ -370,10 +381,11 @@ def latent_map(
         if catcher:
             fig.add_trace(catcher_trace(ranges, axis_names))
         fig.update_layout(
-            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
-            # Plotly's toolbar stands down the right edge: across the top it covered the
-            # legend (the digit toggles) whenever the mouse was over the map
-            modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
+            # the legend under the x axis: Plotly's toolbar stands down the right edge from the
+            # top (across the top it covered the legend, the digit toggles, whenever the mouse
+            # was over the map), and beside it 14 px legend entries ran under its icons
+            legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "title": None},
+            modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=LATENT_MAP_HEIGHT,
             xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
             yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
         )
@@ -393,7 +405,8 @@ def latent_map(
                           yaxis={"range": list(zoom[1]), "constrain": "domain"})
     if font_size is not None:
         # explicit per-axis sizes: Streamlit's chart theme sets its own tick and title fonts
-        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2)
+        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2,
+                          legend_font_size=font_size)  # Streamlit's theme sets the legend's 12 px
         fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
         fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
     if not marks_in_page:

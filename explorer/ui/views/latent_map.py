@@ -101,6 +101,14 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
+#: The Explorer's map height on a laptop (explorer.ui.viewport's "small"; on a projector the
+#: figure's own :data:`explorer.ui.figures.LATENT_MAP_HEIGHT`). At 1366x768 its column is
+#: about 374 px wide: 400 px holds a 237 px square plot area with the legend under it and
+#: leaves room under the map for the click's strip (original, reconstruction, terms),
+#: inside the screen (the 540 px figure left empty space around a plot no wider).
+EXPLORER_MAP_HEIGHT_SMALL = 400
+
+
 def square_ranges(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
     """Axis ranges with the span of the wider of ``ranges`` on both axes, same centres."""
     half = max(r.high - r.low for r in ranges) / 2
