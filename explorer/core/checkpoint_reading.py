@@ -183,6 +183,17 @@ def _version_problem(version, expected: int, stored_as: type, where: str) -> str
     return f"its format version {_clip(repr(version), 20)} is not one this app reads (in {where} it reads {expected})"
 
 
+def _check_format_tag(record, expected: int, stored_as: type, where: str) -> None:
+    """Refuse ``record`` (a format-2 file's metadata, a format-1 file's payload) unless it
+    carries this app's format tag and the version ``expected`` (see :func:`_version_problem`)."""
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise CheckpointError("not a latent-space-explorer checkpoint (a bare state_dict or another project's file)",
+                              FOREIGN)
+    problem = _version_problem(record.get("format_version"), expected, stored_as, where)
+    if problem:
+        raise CheckpointError(problem, FOREIGN)
+
+
 # ---- format 2: safetensors
 
 
@@ -205,12 +216,7 @@ def _parse_safetensors(data: bytes) -> tuple[dict, dict, dict]:
     if not isinstance(header, dict):
         raise CheckpointError("not a readable checkpoint: corrupt header (not a JSON object)")
     metadata = header.pop("__metadata__", None)
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise CheckpointError("not a latent-space-explorer checkpoint (a bare state_dict or another project's file)",
-                              FOREIGN)
-    problem = _version_problem(metadata.get("format_version"), FORMAT_VERSION, str, "a .safetensors file")
-    if problem:
-        raise CheckpointError(problem, FOREIGN)
+    _check_format_tag(metadata, FORMAT_VERSION, str, "a .safetensors file")
     digest, text = metadata.get("weights_sha256"), metadata.get("contents")
     if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise CheckpointError("the weights checksum is missing or malformed")
@@ -301,12 +307,7 @@ def _parse_legacy(data: bytes) -> tuple[dict, dict]:
     except Exception as exc:  # torch raises many types for truncated or foreign bytes
         raise CheckpointError(f"not a readable checkpoint (truncated, corrupt, or not a safe torch file: "
                               f"{type(exc).__name__})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError("not a latent-space-explorer checkpoint (a bare state_dict or another project's file)",
-                              FOREIGN)
-    problem = _version_problem(payload.get("format_version"), LEGACY_FORMAT_VERSION, int, "a .pt file")
-    if problem:
-        raise CheckpointError(problem, FOREIGN)
+    _check_format_tag(payload, LEGACY_FORMAT_VERSION, int, "a .pt file")
     missing = [k for k in REQUIRED_KEYS if k not in payload]
     if missing:
         raise CheckpointError(f"checkpoint is missing key(s) {missing}", FOREIGN)
