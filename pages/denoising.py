@@ -1,22 +1,16 @@
 """Denoising page: a denoising AE (Vincent et al. 2008) against the plain AE on corrupted
 test digits, per digit and as the mean error against the noise level."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
-from explorer.core.family import denoising_error, largest_gap_level, noisy_copy, reconstruct
-from explorer.core.images import tiled_png
-from explorer.core.pretraining import StackFileError
-from explorer.ui import caches, registry, session
-from explorer.ui.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES, stack_filters
+from explorer.ui import caches, session
 from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
 from explorer.ui.family_figures import error_curve_figure, image_rows_figure
-from explorer.ui.shipped import require_shipped
 from explorer.ui.session import require_router
+from explorer.ui.shipped import require_shipped
+from explorer.ui.views.denoising import denoised_digits, opening_level, stacked_filters_section
 
 DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.safetensors"
 #: The error plot's font in px (ticks, axis titles, legend): readable from the back of a room.
@@ -36,7 +30,7 @@ LEVELS = {
 }
 DEFAULTS = {"dae_noise": "masking", "dae_first_index": 0, "dae_noise_seed": 0}
 #: The noise level sliders: each starts where the measured curves are furthest apart
-#: (:func:`explorer.core.family.largest_gap_level`), so the page opens where the plain AE fails.
+#: (:func:`explorer.ui.views.denoising.opening_level`), so the page opens where the plain AE fails.
 LEVEL_KEYS = tuple(f"dae_{noise}_level" for noise in NOISES)
 EXPLAIN = (
     "A **denoising AE** (Vincent et al. 2008) learns to give back the clean image from a corrupted copy: the "
@@ -49,10 +43,6 @@ EXPLAIN = (
 
 def _new_noise() -> None:
     st.session_state["dae_noise_seed"] += 1
-
-
-def _grid_png(images: torch.Tensor) -> bytes:
-    return tiled_png(images, nrow=N_DIGITS)
 
 
 def denoising_page() -> None:
@@ -69,7 +59,7 @@ def denoising_page() -> None:
     label, help_text, curve_levels = LEVELS[noise]
     rows = {"denoising AE": dae, "plain AE": ae}
     curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
-    gap_index, gap_level = largest_gap_level(curve_levels, curves["plain AE"], curves["denoising AE"])
+    gap_index, gap_level = opening_level(curve_levels, curves)
     session.init_view_state({f"dae_{noise}_level": gap_level})
     with level_col:
         level = st.slider(label, 0.0, 0.9 if noise == "masking" else 1.0, step=0.05, key=f"dae_{noise}_level",
@@ -81,16 +71,10 @@ def denoising_page() -> None:
         st.button("New noise", key="dae_new_noise", on_click=_new_noise, icon=":material/casino:",
                   help="Draw the corruption again (the next seed).")
 
-    clean = images[first : first + N_DIGITS]
-    seed = st.session_state["dae_noise_seed"]
-    noisy = noisy_copy(clean, noise, level, seed=seed)
-    with torch.inference_mode():
-        errors = {name: denoising_error(e.model, clean, noisy) for name, e in rows.items()}
-
-    recons = {name: reconstruct(entry.model, noisy) for name, entry in rows.items()}
-    tiles = torch.cat([clean, noisy, *recons.values()])
+    errors, png = denoised_digits(rows, images[first : first + N_DIGITS], noise, level,
+                                  seed=st.session_state["dae_noise_seed"])
     row_labels = ["clean", "noisy input", *(f"{name}<br>{float(errors[name].mean()):.0f} nats" for name in rows)]
-    fig = image_rows_figure(_grid_png(tiles), 4, N_DIGITS, row_labels,
+    fig = image_rows_figure(png, 4, N_DIGITS, row_labels,
                             [f"{first + i}" for i in range(N_DIGITS)], scale=DIGIT_SCALE)
     digits_col, chart_col = st.columns([3, 2], gap="medium")
     with digits_col:
@@ -115,62 +99,6 @@ def denoising_page() -> None:
                    f"{curves['denoising AE'][gap_index]:.0f} (clean digits: {curves['plain AE'][0]:.0f} and "
                    f"{curves['denoising AE'][0]:.0f}).")
 
-
-STACKED_EXPLAIN = (
-    "**Stacked (denoising) autoencoders** (Bengio et al. 2007; Vincent et al. 2008, 2010) pretrain a classifier "
-    "784-500-500-10 one layer at a time, without labels: each layer is an autoencoder of the codes below it; then "
-    "the whole stack is **fine-tuned** with a few labelled digits. With **masking** noise (a share of each layer's "
-    "inputs set to 0, the loss against the clean input) it is a stacked denoising AE (SDAE), else a stacked AE (SAE). "
-    "A **filter** is one first-layer unit's 784 weights drawn as a 28x28 image (each scaled "
-    "on its own: black lowest, white highest). **Kurtosis**: the mean excess kurtosis of each filter's weights, 0 for "
-    "random Gaussian weights, large when a filter is near 0 except a few strong strokes (localised detectors).")
-
-
-def stacked_filters_section() -> None:
-    """The shipped stacks' first-layer filters for masking 0, 0.25 and 0.5, their kurtosis
-    (measured here) and the test errors their runs printed."""
-    st.subheader("Pretraining a classifier: stacked denoising autoencoders")
-    folder = registry.CHECKPOINT_DIR / PRETRAINING_DIR
-    files = [folder / name for name in STACK_FILES.values()] + [folder / RESULTS_FILE]
-    try:
-        shipped = stack_filters(str(folder), tuple(f.stat().st_mtime for f in files))
-    except (OSError, StackFileError) as exc:
-        reason = f"{Path(exc.filename).name} is missing" if isinstance(exc, OSError) and exc.filename else str(exc)[:160]
-        st.info(f"The pretrained stacks in checkpoints/{PRETRAINING_DIR}/ are missing or unusable ({reason}). The "
-                "commands that make them are in docs/stacked-autoencoders.md.", icon=":material/info:")
-        return
-    runs = shipped["runs"]
-    first = next(iter(shipped["stacks"].values()))["config"]
-
-    def errors(noise: float, pretrain_epochs: int) -> dict[int, float]:
-        return {r["labels"]: r["test_error"] for r in runs
-                if r["noise"] == noise and r["pretrain_epochs"] == pretrain_epochs and r.get("seed") == first.seed}
-
-    rows = {"no pretraining": (errors(0.0, 0), shipped["initial"])}
-    rows.update({("SAE" if n == 0 else f"SDAE, masking {n:g}"): (errors(n, s["config"].pretrain_epochs), s["all"])
-                 for n, s in shipped["stacks"].items()})
-    counts = sorted({c for e, _ in rows.values() for c in e})
-    table = pd.DataFrame({**{f"{c:,} labels": [100 * e[c] if c in e else None for e, _ in rows.values()]
-                             for c in counts},
-                          "kurtosis": [k for _, k in rows.values()]}, index=list(rows))
-    text_col, table_col = st.columns([3, 2], gap="medium")
-    with table_col:
-        st.dataframe(table.style.format("{:.1f}", na_rep="not run").format("{:.2f}", subset=["kurtosis"]),
-                     key="sdae_error_table")
-    with text_col:
-        st.caption(STACKED_EXPLAIN)
-        st.caption(f"**Table**: test error in %, the share of the 10,000 test digits misclassified after fine-tuning with that many "
-                   f"labels (balanced over the digits, seed {first.seed}), measured when each run was trained "
-                   f"({first.pretrain_epochs} pretraining epochs per layer on the 60,000 unlabelled training images, "
-                   f"{first.finetune_epochs} fine-tuning epochs). 'No pretraining' fine-tunes the same network from "
-                   "its random initial weights (their kurtosis beside it). Commands, times: docs/stacked-autoencoders.md.")
-    # a narrow spacer column keeps the grids and their captions within a 768 px high screen
-    for col, (noise, stack) in zip(st.columns([1] * len(STACK_FILES) + [0.3]), shipped["stacks"].items()):
-        with col:
-            name = "SAE (no noise)" if noise == 0 else f"SDAE, masking {noise:g}"
-            st.image(stack["png"], output_format="PNG", width="stretch",
-                     caption=f"{name}: kurtosis {stack['shown']:.2f} (these {SHOWN_FILTERS} filters; all "
-                             f"{stack['config'].hidden_sizes[0]}: {stack['all']:.2f})")
 
 require_router()
 denoising_page()

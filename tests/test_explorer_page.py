@@ -14,15 +14,9 @@ from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
 from explorer.core.images import png_bytes
 from tests.helpers.apptest import assert_decodes, click_map, grid_shown, image_id, map_mark, shown_ids
-from explorer.core.latent import (
-    decode_manifold,
-    decode_z,
-    encode_dataset,
-    image_terms,
-    latent_ranges,
-    manifold_coordinates,
-    manifold_z,
-)
+from explorer.core.latent import decode_z, encode_dataset, image_terms
+from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
+from explorer.ui.slider_ranges import latent_ranges
 from explorer.ui.views.click import CLICK_SCALE
 from explorer.ui.views.decoder import DECODED_SCALE
 

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from explorer.core.latent import GRID_MAX, GRID_MIN
+from explorer.core.manifold import GRID_MAX, GRID_MIN
 from explorer.serve import free_port, start_streamlit, stop_all, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]

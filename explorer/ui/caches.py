@@ -22,7 +22,8 @@ from explorer.core.data import DATASET_NAME, load_split, prepare_mnist
 from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
 from explorer.core.family import error_curve
 from explorer.core.images import png_bytes, upscale_nearest
-from explorer.core.latent import Encodings, decode_manifold, encodings_table
+from explorer.core.latent import Encodings, encodings_table
+from explorer.core.manifold import decode_manifold
 from explorer.core.metrics import LatentUsage, latent_usage
 from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
 from explorer.ui.browser_grid import grid_pixels, pack_grid
@@ -73,7 +74,7 @@ def test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def manifold_png(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None = None) -> bytes:
-    """The decoded manifold grid of codes ``z`` (``latent.decode_manifold``) as PNG bytes.
+    """The decoded manifold grid of codes ``z`` (``manifold.decode_manifold``) as PNG bytes.
 
     ``key`` identifies the model's weights (``_model`` is not hashed); ``z`` is hashed.
     """

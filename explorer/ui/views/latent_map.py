@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.core.latent import latent_ranges, project_2d
+from explorer.core.latent import project_2d
+from explorer.ui.slider_ranges import latent_ranges
 from explorer.ui import browser_decoder, figures, layout, map_marks
 from explorer.ui.views.common import ModelView, page_click_chart
 
