@@ -11,7 +11,9 @@ Bernoulli(grey) draw of each image; ``TrainConfig.iw_samples = k > 1`` minimises
 importance-weighted bound -L_k instead (Burda et al. 2015). The test metrics after each
 epoch are always the grey-level -ELBO and its terms. A semi-supervised model (M2) reads only
 ``TrainConfig.labels`` of the labels (:func:`explorer.core.labels.select_labels`, a mask of
-known labels) and trains on the others unlabelled.
+known labels) and trains on the others unlabelled: an epoch is one pass over the unlabelled
+images, and every step pairs their minibatch with a minibatch of the labelled images (the
+labelled set cycled, reshuffled at each pass), see :func:`semi_supervised_batches`.
 """
 
 from __future__ import annotations
@@ -135,6 +137,39 @@ def _subset(size: int | None, n: int, generator: torch.Generator) -> torch.Tenso
     return torch.randperm(n, generator=generator, device=generator.device)[:size]
 
 
+def semi_supervised_batches(known: torch.Tensor, batch_size: int, generator: torch.Generator):
+    """Row indices for one epoch of semi-supervised training (Kingma et al. 2014, M2).
+
+    One pass over the unlabelled rows in minibatches of ``batch_size``; every step also
+    takes the next ``min(batch_size, N_l)`` labelled rows from a cycled, reshuffled order of
+    the N_l labelled rows, so each step sees labelled images however few they are (100
+    labels of 60,000 would otherwise reach one step in six). With no unlabelled rows (every
+    label known) the pass runs over the labelled rows alone.
+
+    Args:
+        known: (N,) bool mask of the known labels (at least one True).
+        batch_size: unlabelled images per step.
+        generator: source of the orders.
+
+    Returns:
+        A list of (labelled rows (B_l,), unlabelled rows (B_u,)) int64 pairs, one per step.
+    """
+    device = known.device
+    labelled = known.nonzero().squeeze(1)
+    unlabelled = (~known).nonzero().squeeze(1)
+    if len(unlabelled) == 0:
+        order = labelled[torch.randperm(len(labelled), generator=generator, device=device)]
+        empty = order[:0]
+        return [(order[i : i + batch_size], empty) for i in range(0, len(order), batch_size)]
+    order = unlabelled[torch.randperm(len(unlabelled), generator=generator, device=device)]
+    steps = math.ceil(len(order) / batch_size)
+    size = min(batch_size, len(labelled))
+    passes = math.ceil(steps * size / len(labelled))
+    cycled = torch.cat([labelled[torch.randperm(len(labelled), generator=generator, device=device)]
+                        for _ in range(passes)])
+    return [(cycled[i * size : (i + 1) * size], order[i * batch_size : (i + 1) * batch_size]) for i in range(steps)]
+
+
 def train(
     model: Autoencoder,
     train_images: torch.Tensor,
@@ -201,7 +236,9 @@ def train(
     if model.is_semi_supervised:  # Kingma et al. 2014: some labels known, alpha = 0.1 * N
         known = select_labels(labels, config.labels, config.seed, model.config.num_classes)
         weight = classification_weight(len(images), int(known.sum()))
-    num_batches = math.ceil(len(images) / config.batch_size)
+    # an epoch: one pass over the images, or (semi-supervised) over the unlabelled ones
+    passed = len(images) if known is None else int((~known).sum()) or int(known.sum())
+    num_batches = math.ceil(passed / config.batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
     scheduler = (
         torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * num_batches)
@@ -216,13 +253,17 @@ def train(
     model.train()
     try:
         for epoch in range(1, config.epochs + 1):
-            order = torch.randperm(len(images), generator=generator, device=images.device)
-            loss_sum = 0.0
-            for batch in range(num_batches):
+            if known is None:
+                order = torch.randperm(len(images), generator=generator, device=images.device)
+                steps = [order[i * config.batch_size : (i + 1) * config.batch_size] for i in range(num_batches)]
+            else:  # a labelled minibatch beside every unlabelled one
+                pairs = semi_supervised_batches(known, config.batch_size, generator)
+                steps = [torch.cat(pair) for pair in pairs]
+            loss_sum, seen = 0.0, 0
+            for batch, index in enumerate(steps):
                 if should_stop is not None and should_stop():
                     stopped = True
                     break
-                index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
                 x = images[index]
                 if config.binarize == "dynamic":  # a fresh binary draw each time an image is used
                     x = torch.bernoulli(x, generator=generator)
@@ -230,10 +271,14 @@ def train(
                 x_in = corrupt(x, config.input_noise, config.noise_level, generator)
                 if config.iw_samples > 1:  # the importance-weighted bound (k = 1 is the ELBO)
                     loss = iw_loss_terms(model, x_in, y, target=x, k=config.iw_samples, generator=generator).loss.mean()
-                else:
-                    loss = loss_terms(model, x_in, y, target=x, generator=generator,
-                                      known=None if known is None else known[index],
-                                      classification_weight=weight).loss.mean()
+                elif known is None:
+                    loss = loss_terms(model, x_in, y, target=x, generator=generator).loss.mean()
+                else:  # mean over the labelled batch plus mean over the unlabelled batch
+                    is_known = known[index]
+                    per_image = loss_terms(model, x_in, y, target=x, generator=generator, known=is_known,
+                                           classification_weight=weight).loss
+                    loss = per_image[is_known].mean() + (per_image[~is_known].mean() if not bool(is_known.all())
+                                                         else 0.0)
                 loss_value = loss.item()
                 if not math.isfinite(loss_value):
                     model.load_state_dict(good_state)
@@ -251,6 +296,7 @@ def train(
                 if scheduler is not None:
                     scheduler.step()
                 loss_sum += loss_value * len(x)
+                seen += len(x)
                 if on_batch is not None:
                     on_batch(BatchProgress(epoch, batch + 1, num_batches, loss_value))
             if stopped:
@@ -264,7 +310,7 @@ def train(
                     "Try a smaller learning rate (the default is 2e-3).", history)
             model.train()
             good_state = copy.deepcopy(model.state_dict())
-            record = EpochRecord(epoch=epoch, train_loss=loss_sum / len(images),
+            record = EpochRecord(epoch=epoch, train_loss=loss_sum / max(seen, 1),
                                  seconds=time.perf_counter() - start,
                                  lr=optimizer.param_groups[0]["lr"], metrics=metrics)
             history.append(record)
