@@ -26,6 +26,10 @@ window.__ringAt = (sel, index) => { const gd = document.querySelector(sel), code
   const ring = gd && gd.layout && (gd.layout.shapes || []).find(s => s.name === 'selected digit');
   return !!(ring && code && Math.abs(ring.xanchor - code[0]) < 1e-4 && Math.abs(ring.yanchor - code[1]) < 1e-4); };
 """
+# what Streamlit's chart does with a changed figure: Plotly.react with the server's layout
+REDRAW_WITHOUT_MARKS_JS = """(sel) => { const gd = document.querySelector(sel);
+  const shapes = (gd.layout.shapes || []).filter(s => s.name !== 'selected digit');
+  return window.Plotly.react(gd, gd.data, {...gd.layout, shapes}).then(() => true); }"""
 PANEL_SHOWS = """([sel, text]) => { const p = document.querySelector(sel);
   if (!p || !p.innerText.includes(text)) return false;
   const imgs = [...p.querySelectorAll('img')];
@@ -67,6 +71,11 @@ def test_a_click_on_one_map_selects_the_digit_on_both(page, app_url, artifacts_d
         expect(panel).to_contain_text(text)
     second = select_on(page, "b")  # and back the other way
     assert second != first
+    # Streamlit updates a chart whose figure changed in place (Plotly.react: a new layout
+    # object, the server's, without the marks the page put on): the ring comes back
+    for selector in MAPS.values():
+        page.evaluate(REDRAW_WITHOUT_MARKS_JS, selector)
+        page.wait_for_function("([sel, i]) => window.__ringAt(sel, i)", arg=[selector, second], timeout=TIMEOUT)
     page.screenshot(path=str(artifacts_dir / "compare-linked-selection.png"))
 
 

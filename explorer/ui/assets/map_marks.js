@@ -5,7 +5,8 @@
 // Streamlit keeps the chart instead of drawing its 10,000 points anew. This element carries
 // the marks as layout shapes ({map: CSS selector, names: the marks' names, shapes: the ones
 // shown}) and puts them on the map with one Plotly.relayout (shapes only: no redraw of the
-// points); again whenever the chart is drawn anew (a new graph div).
+// points); again whenever the chart is drawn anew (a new graph div) or updated in place
+// (Plotly.react: a new layout object, without the marks).
 //
 // Clicks: the map's clickmode is "event" (no Plotly selection: selecting a point restyles
 // and redraws every WebGL point, about 100 ms in software rendering, before Streamlit's
@@ -39,10 +40,14 @@ export default function (component) {
         gd.__vxClickListener = (event) => gd.__vxSendClick && gd.__vxSendClick(event);
         gd.on("plotly_click", gd.__vxClickListener);
       }
-      if (gd.__vxMarks !== data) {
+      // again when the chart was updated in place (Plotly.react, as Streamlit does when the
+      // figure changes: a new size, a new trace) since the marks went on: react gives the
+      // graph div a new layout object, the server's, without the marks
+      if (gd.__vxMarks !== data || gd.__vxMarkedLayout !== gd.layout) {
         gd.__vxMarks = data;
         const others = (gd.layout.shapes || []).filter((s) => !data.names.includes(s.name));
         globalThis.Plotly.relayout(gd, { shapes: [...others, ...JSON.parse(JSON.stringify(data.shapes))] });
+        gd.__vxMarkedLayout = gd.layout;  // relayout changes the layout object in place
       }
     }
     frame = requestAnimationFrame(apply);
