@@ -38,7 +38,7 @@ def file_sha256(path: Path | str) -> str:
 def resolve_m1(name: str) -> Path | None:
     """The file an M1 reference names: the path itself (relative to the working folder),
     relative to the project, or its file name in the project's ``checkpoints/``; None when
-    none exists."""
+    none is a regular file (never a FIFO or a device)."""
     for candidate in (Path(name), PROJECT_ROOT / name, PROJECT_ROOT / "checkpoints" / Path(name).name):
         if candidate.is_file():
             return candidate
@@ -57,11 +57,13 @@ def load_m1(name: str, sha256: str):
         ValueError: the file is missing, its bytes are not the ones the model was trained on,
             it does not load, or it is not an unconditional VAE.
     """
-    from explorer.core.checkpoints import CheckpointError, load_checkpoint
+    from explorer.core.checkpoints import MAX_FILE_BYTES, CheckpointError, load_checkpoint
 
     path = resolve_m1(name)
     if path is None:
         raise ValueError(f"its M1 VAE {Path(name).name} is missing (put that file back in checkpoints/)")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ValueError(f"its M1 VAE {path.name} is larger than a checkpoint may be")
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"its M1 VAE {path.name} is not the file it was trained on (SHA-256 differs)")
