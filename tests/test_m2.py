@@ -110,17 +110,18 @@ def test_m2_config_and_size():
     with pytest.raises(ValueError, match="labels"):
         TrainConfig.from_dict({"labels": 1.5})
     # M1+M2's reference to its M1 file: only for m2, always with a SHA-256, a Gaussian on the codes
-    sha = "0" * 64
-    for bad, said in (({"kind": "vae", "m1": "a.safetensors", "m1_sha256": sha}, "needs kind 'm2'"),
-                      ({"kind": "m2", "m1": "a.safetensors"}, "go together"),
-                      ({"kind": "m2", "m1": "a.safetensors", "m1_sha256": "xyz"}, "go together"),
-                      ({"kind": "m2", "m1": "a.safetensors", "m1_sha256": sha}, "Gaussian"),
-                      ({"kind": "m2", "m1": 3, "m1_sha256": sha}, "m1")):
+    ok = {"kind": "m2", "m1": "a.safetensors", "m1_sha256": "0" * 64, "m1_latent_dim": 20,
+          "likelihood": "gaussian_identity"}
+    for bad, said in (({"kind": "vae"}, "needs kind 'm2'"), ({"m1_sha256": None}, "go together"),
+                      ({"m1_sha256": "xyz"}, "go together"), ({"m1_latent_dim": 0}, "go together"),
+                      ({"likelihood": "bernoulli"}, "Gaussian"), ({"m1": 3}, "m1")):
         with pytest.raises(ValueError, match=said):
-            ModelConfig.from_dict(bad)
+            ModelConfig.from_dict({**ok, **bad})
     assert "m1" not in ModelConfig(kind="m2").to_dict()  # plain M2 files keep their old keys
-    with pytest.raises(ValueError, match="M1 VAE nowhere.safetensors is missing"):
-        build_model(ModelConfig(kind="m2", likelihood="gaussian_identity", m1="nowhere.safetensors", m1_sha256=sha))
+    m1m2 = build_model(ModelConfig.from_dict(ok), seed=0)
+    assert num_parameters(m1m2.config) == sum(p.numel() for p in m1m2.parameters())  # networks read 20 numbers
+    with pytest.raises(ValueError, match="no M1 VAE yet"):
+        m1m2.classify(torch.zeros(1, 1, 28, 28))
 
 
 @pytest.fixture(scope="module")

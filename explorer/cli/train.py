@@ -137,10 +137,14 @@ def main(argv: list[str] | None = None) -> int:
             if not args.m1.is_file():
                 raise ValueError(f"--m1 {args.m1}: no such file (give an M1 VAE checkpoint, e.g. "
                                  f"checkpoints/mnist_vae_z20.safetensors)")
-            from explorer.core.models.m2 import file_sha256, load_m1
+            from explorer.core.checkpoints import CheckpointError, file_sha256, load_m1
 
             m1 = {"m1": str(args.m1), "m1_sha256": file_sha256(args.m1)}
-            load_m1(m1["m1"], m1["m1_sha256"])  # a file that is no VAE is refused here, before training
+            try:  # a file that is no VAE is refused here, before training
+                m1_model = load_m1(m1["m1"], m1["m1_sha256"])
+            except CheckpointError as exc:
+                raise ValueError(f"--m1: {exc}") from None
+            m1["m1_latent_dim"] = m1_model.config.latent_dim
             args.likelihood = "gaussian_identity"
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
                                    architecture=args.architecture,
@@ -160,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, DataError) as exc:
         p.error(str(exc))
     model = build_model(model_config, seed=train_config.seed)
+    if model_config.m1 is not None:
+        model.attach_m1(m1_model)
     epochs = train_config.epochs
     try:
         device = torch.device(args.device)

@@ -97,6 +97,7 @@ _FIELD_TYPES = {
     "contraction_noise": (_is_number, "a number"),
     "m1": (lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 500), "a path of at most 500 characters or null"),
     "m1_sha256": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "m1_latent_dim": (lambda v: v is None or _is_int(v), "an integer or null"),
 }
 
 
@@ -154,8 +155,9 @@ class ModelConfig:
             codes (its encoder's mu) the M2 model reads instead of the pixels, as a path
             (relative to the working folder or the project, or a file name in
             ``checkpoints/``); its encoder, not its weights, is part of the model
-            (:func:`explorer.core.models.m2.load_m1`). None: plain M2 on pixels.
-        m1_sha256: SHA-256 of that file's bytes, checked whenever the model is built.
+            (:func:`explorer.core.checkpoints.load_m1`). None: plain M2 on pixels.
+        m1_sha256: SHA-256 of that file's bytes, checked whenever the model is loaded.
+        m1_latent_dim: the M1's latent size, the length of the codes M2's networks read.
 
     Raises:
         ValueError: any value out of its domain (message names the field).
@@ -174,6 +176,7 @@ class ModelConfig:
     contraction_noise: float = 0.1
     m1: str | None = None
     m1_sha256: str | None = None
+    m1_latent_dim: int | None = None
 
     def __post_init__(self) -> None:
         # Checkpoints store tuples as lists; normalise so configs compare equal.
@@ -203,11 +206,12 @@ class ModelConfig:
             raise ValueError(f"contraction (lambda) must be finite and >= 0, got {self.contraction}")
         if not (self.contraction_noise > 0 and math.isfinite(self.contraction_noise)):
             raise ValueError(f"contraction_noise must be finite and > 0, got {self.contraction_noise}")
-        if self.m1 is not None or self.m1_sha256 is not None:
+        if self.m1 is not None or self.m1_sha256 is not None or self.m1_latent_dim is not None:
             if self.kind != "m2":
                 raise ValueError(f"m1 (the M1 VAE under an M1+M2 model) needs kind 'm2', got {self.kind!r}")
-            if self.m1 is None or self.m1_sha256 is None or not _is_sha256(self.m1_sha256):
-                raise ValueError("m1 and m1_sha256 (64 hex digits) go together")
+            if (self.m1 is None or not _is_sha256(self.m1_sha256) or self.m1_latent_dim is None
+                    or not 1 <= self.m1_latent_dim <= 4096):
+                raise ValueError("m1, m1_sha256 (64 hex digits) and m1_latent_dim (1 to 4096) go together")
             if self.likelihood not in ("gaussian", "gaussian_identity"):
                 raise ValueError(f"M1+M2 models the M1 codes with a Gaussian likelihood (gaussian_identity), "
                                  f"not {self.likelihood!r}")
@@ -225,7 +229,7 @@ class ModelConfig:
         """Plain-dict form (lists and scalars only) for checkpoints (the M1 keys only for M1+M2)."""
         d = asdict(self)
         if self.m1 is None:
-            del d["m1"], d["m1_sha256"]
+            del d["m1"], d["m1_sha256"], d["m1_latent_dim"]
         d["hidden_sizes"] = list(self.hidden_sizes)
         d["image_shape"] = list(self.image_shape)
         return d

@@ -4,7 +4,8 @@ decoder p(x|y, z) plus a classifier q(y|x) that infers the label of an unlabelle
 
 M1+M2 (Section 3.2, the stacked model): the same M2 trained on the codes of an M1 VAE
 instead of the pixels; ``ModelConfig.m1`` names the M1 checkpoint (its SHA-256 is checked
-whenever the model is built) and :meth:`M2.features` maps images to M1's posterior mean.
+when the model is loaded, :func:`explorer.core.checkpoints.load_m1`) and :meth:`M2.features`
+maps images to M1's posterior mean.
 
 The bounds L(x, y) (Eq. 6), U(x) (Eq. 7) and the objective J^alpha (Eq. 9) live with the
 other objectives in :mod:`explorer.core.objective`.
@@ -13,8 +14,6 @@ other objectives in :mod:`explorer.core.objective`.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from pathlib import Path
 
 import torch
 
@@ -24,74 +23,14 @@ from explorer.core.models.cvae import ConditionalVAE
 from explorer.core.models.vae import reparameterize
 from explorer.core.networks import build_networks
 
-#: The project's root (where ``checkpoints/`` lives).
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-
-_M1_CACHE: dict[str, object] = {}
-
-
-def file_sha256(path: Path | str) -> str:
-    """SHA-256 of a file's bytes, 64 hex digits."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def resolve_m1(name: str) -> Path | None:
-    """The file an M1 reference names: the path itself (relative to the working folder),
-    relative to the project, or its file name in the project's ``checkpoints/``; None when
-    none is a regular file (never a FIFO or a device)."""
-    for candidate in (Path(name), PROJECT_ROOT / name, PROJECT_ROOT / "checkpoints" / Path(name).name):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def load_m1(name: str, sha256: str):
-    """The M1 VAE an M1+M2 model stands on, in eval mode with frozen weights (the file's
-    bytes are hashed at every call; the loaded weights are cached per process by hash).
-
-    Args:
-        name: ``ModelConfig.m1`` (see :func:`resolve_m1`).
-        sha256: ``ModelConfig.m1_sha256``, the SHA-256 its bytes must have.
-
-    Raises:
-        ValueError: the file is missing, its bytes are not the ones the model was trained on,
-            it does not load, or it is not an unconditional VAE.
-    """
-    from explorer.core.checkpoints import MAX_FILE_BYTES, CheckpointError, load_checkpoint
-
-    path = resolve_m1(name)
-    if path is None:
-        raise ValueError(f"its M1 VAE {Path(name).name} is missing (put that file back in checkpoints/)")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ValueError(f"its M1 VAE {path.name} is larger than a checkpoint may be")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"its M1 VAE {path.name} is not the file it was trained on (SHA-256 differs)")
-    if sha256 in _M1_CACHE:  # the bytes are checked every time, the weights loaded once
-        return _M1_CACHE[sha256]
-    with torch.device("cpu"):  # real weights even while shapes are built on the meta device
-        try:
-            m1 = load_checkpoint(data, name=path.name, recompute=False).model
-        except CheckpointError as exc:
-            raise ValueError(f"the M1 VAE does not load: {exc}") from None
-    if not m1.is_variational or m1.is_conditional or m1.is_semi_supervised:
-        raise ValueError(f"the M1 of M1+M2 must be an unconditional VAE, {path.name} holds a {m1.title}")
-    m1.eval().requires_grad_(False)
-    _M1_CACHE[sha256] = m1
-    return m1
-
 
 def network_config(config: ModelConfig) -> ModelConfig:
     """The config M2's own networks are built from: ``config`` itself for M2 on pixels; for
-    M1+M2 the same with inputs of shape (1, 1, M1's latent_dim).
-
-    Raises:
-        ValueError: see :func:`load_m1`.
-    """
+    M1+M2 the same with inputs of shape (1, 1, ``config.m1_latent_dim``)."""
     if config.m1 is None:
         return config
-    m1 = load_m1(config.m1, config.m1_sha256)
-    return dataclasses.replace(config, image_shape=(1, 1, m1.config.latent_dim), m1=None, m1_sha256=None)
+    return dataclasses.replace(config, image_shape=(1, 1, config.m1_latent_dim), m1=None, m1_sha256=None,
+                               m1_latent_dim=None)
 
 
 class M2(ConditionalVAE):
@@ -117,8 +56,26 @@ class M2(ConditionalVAE):
         self.config = config
         self.feature_shape = inner.image_shape
         self.classifier = build_networks(inner, config.num_classes)[0]
-        m1 = None if config.m1 is None else load_m1(config.m1, config.m1_sha256)
-        object.__setattr__(self, "m1", m1)  # not registered: no M1 weights in state_dict()
+        object.__setattr__(self, "m1", None)  # not registered: no M1 weights in state_dict()
+
+    def attach_m1(self, m1) -> None:
+        """Give an M1+M2 model its M1 VAE (:func:`explorer.core.checkpoints.load_m1` finds
+        and checks the file ``config.m1`` names); frozen and kept in eval mode.
+
+        Raises:
+            ValueError: this is no M1+M2 model, or ``m1`` is no unconditional VAE with
+                ``config.m1_latent_dim`` latent dimensions.
+        """
+        if self.config.m1 is None:
+            raise ValueError("a plain M2 model reads pixels; it takes no M1 VAE")
+        if not m1.is_variational or m1.is_conditional or m1.is_semi_supervised:
+            raise ValueError(f"the M1 of M1+M2 must be an unconditional VAE, not a {m1.title}")
+        if m1.config.latent_dim != self.config.m1_latent_dim or m1.config.image_shape != self.config.image_shape:
+            raise ValueError(f"the M1 VAE has {m1.config.latent_dim} latent dimensions for images of shape "
+                             f"{m1.config.image_shape}; this model reads {self.config.m1_latent_dim} for "
+                             f"{self.config.image_shape}")
+        m1.eval().requires_grad_(False)
+        object.__setattr__(self, "m1", m1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """What the networks read: the images themselves, or (M1+M2) M1's code mu of each,
@@ -128,9 +85,12 @@ class M2(ConditionalVAE):
             ValueError: x is not (B, C, H, W).
         """
         self._check_images(x)
-        if self.m1 is None:
+        if self.config.m1 is None:
             return x
         m1 = self.m1
+        if m1 is None:
+            raise ValueError("this M1+M2 model has no M1 VAE yet: load it with load_checkpoint, which finds "
+                             f"and checks {self.config.m1}")
         if next(m1.parameters()).device != x.device:
             m1.to(x.device)
         with torch.no_grad():
