@@ -36,7 +36,7 @@ Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
   decoder, ``explorer.core.export.pack_decoder``) and ``js_heap_mb`` (the page's used
   JS heap after the runs, Chrome's ``performance.memory``).
 
-Every interval is measured with the page's own clock (see tests/helpers/browser.py).
+Every interval is measured with the page's own clock (see explorer/testing/browser.py).
 Timings are reported, never asserted. The pauses between samples let the app settle so
 that samples are independent; they are not synchronisation.
 """
@@ -52,7 +52,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.helpers.browser import (
+from explorer.testing.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     GRID_CANVAS,

@@ -26,7 +26,7 @@ from pathlib import Path
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from tests.helpers.browser import (
+from explorer.testing.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     HOVER_SETTLE_MS,

@@ -39,7 +39,7 @@ import statistics
 import time
 from pathlib import Path
 
-from tests.helpers.browser import (
+from explorer.testing.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     click_to_panel_ms,

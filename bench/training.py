@@ -99,8 +99,8 @@ def run_plain(data, config=form.DEFAULT_TRAIN_CONFIG) -> dict:
 
     def work():
         torch.set_flush_denormal(True)
-        if tj.TRAINING_THREADS is not None:
-            torch.set_num_threads(tj.TRAINING_THREADS)
+        if tj.TrainingJob.threads is not None:
+            torch.set_num_threads(tj.TrainingJob.threads)
         model = build_model(form.DEFAULT_MODEL_CONFIG, seed=config.seed)
         start = time.perf_counter()
         result = train(model, data.train_images, data.test_images, config)

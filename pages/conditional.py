@@ -3,10 +3,9 @@ Live decoder with a digit selector, "same style, every digit" grids and analogie
 
 import streamlit as st
 import torch
-from torchvision.utils import make_grid
 
 from explorer.core.family import style_grid
-from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z, prior_samples
 from explorer.ui import browser_decoder, caches, registry, session
 from explorer.ui.shipped import require_shipped
@@ -41,7 +40,7 @@ def _model_entry():
 
 
 def _grid_png(images: torch.Tensor, nrow: int) -> bytes:
-    return png_bytes(make_grid(images, nrow=nrow, padding=2, pad_value=1.0))
+    return tiled_png(images, nrow=nrow)
 
 
 @st.fragment

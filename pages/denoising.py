@@ -5,10 +5,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
-from torchvision.utils import make_grid
 
 from explorer.core.family import denoising_error, largest_gap_level, noisy_copy, reconstruct
-from explorer.core.images import png_bytes
+from explorer.core.images import tiled_png
 from explorer.ui import caches, session
 from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
 from explorer.ui.family_figures import error_curve_figure, image_rows_figure
@@ -49,7 +48,7 @@ def _new_noise() -> None:
 
 
 def _grid_png(images: torch.Tensor) -> bytes:
-    return png_bytes(make_grid(images, nrow=N_DIGITS, padding=2, pad_value=1.0))
+    return tiled_png(images, nrow=N_DIGITS)
 
 
 def denoising_page() -> None:

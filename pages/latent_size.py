@@ -5,10 +5,9 @@ KL per latent dimension and latent traversals."""
 import numpy as np
 import streamlit as st
 import torch
-from torchvision.utils import make_grid
 
 from explorer.core.family import reconstruct
-from explorer.core.images import png_bytes
+from explorer.core.images import tiled_png
 from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
 from explorer.ui import caches, session
 from explorer.ui.family_caches import test_latent_usage
@@ -37,7 +36,7 @@ BETA = ("**beta** weights the KL term in the training loss, reconstruction + bet
 
 
 def _png(images: torch.Tensor, nrow: int) -> bytes:
-    return png_bytes(make_grid(images, nrow=nrow, padding=2, pad_value=1.0))
+    return tiled_png(images, nrow=nrow)
 
 
 def reconstructions_panel(models: dict) -> None:

@@ -2,14 +2,10 @@
 onto PCA's coordinates, beside the first two principal components of the test set; the map's
 residual, the principal angles between the subspaces they span, and both reconstruction errors."""
 
-import math
-
 import numpy as np
 
 import streamlit as st
 
-from explorer.core.checkpoints import CheckpointError
-from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
 from explorer.ui import caches, figures, registry
 from explorer.ui.session import require_router
 
@@ -42,31 +38,6 @@ def _same_ranges(fig, *points):
     return fig.update_yaxes(range=[float(low[1] - pad[1]), float(high[1] + pad[1])], constrain="domain")
 
 
-@st.cache_data(show_spinner="Fitting PCA to the 10,000 test digits...", max_entries=4)
-def _comparison(path: str, mtime_ns: int):
-    """(codes mapped onto the PCA codes, PCA codes, labels, angles to the training set's and the
-    test set's top-2 PCA planes, mean squared errors, nats per image or None, decoder description,
-    the map's (residual, spread, relative residual), mean RMS pixel gap between the two
-    reconstructions)."""
-    checkpoint = caches.checkpoint_file(path, mtime_ns)
-    images, labels = caches.test_split()
-    result = compare_with_pca(checkpoint.model, images)
-    train_images = caches.train_split()[0]
-    train_angles = principal_angles(linear_decoder_columns(checkpoint.model), pca(train_images, 2).components)
-    likelihood = checkpoint.model.likelihood
-    nats = None
-    if likelihood.name == "gaussian_identity":  # -log N(x; mean, s^2 I) = SE / (2 s^2) + D log(s sqrt(2 pi))
-        constant = images[0].numel() * (math.log(likelihood.std) + 0.5 * math.log(2 * math.pi))
-        nats = tuple(float(e.mean()) / (2 * likelihood.std**2) + constant
-                     for e in (result.ae_squared_error, result.pca_squared_error))
-    fit = result.fit
-    return (fit.mapped.numpy(), result.pca_codes.numpy(), labels.numpy(), train_angles.tolist(),
-            result.angles.tolist(),
-            float(result.ae_squared_error.mean()), float(result.pca_squared_error.mean()), nats,
-            likelihood.description, (fit.residual_rms, fit.spread_rms, fit.relative_residual),
-            float(result.reconstruction_gap.mean()))
-
-
 def linear_pca_page() -> None:
     st.title("Linear autoencoder = PCA")
     st.caption(
@@ -83,8 +54,8 @@ def linear_pca_page() -> None:
         st.stop()
     try:
         (mapped, pca_codes, labels, angles, test_angles, ae_se, pca_se, nats, description,
-         (residual, spread, relative), pixel_gap) = _comparison(str(path), path.stat().st_mtime_ns)
-    except (CheckpointError, ValueError) as exc:
+         (residual, spread, relative), pixel_gap) = caches.linear_pca_comparison(str(path), path.stat().st_mtime_ns)
+    except (registry.CheckpointError, ValueError) as exc:
         st.error(f"Cannot compare `{LINEAR_AE_FILE}` with PCA: {exc}. Retrain it with:\n\n```\n{TRAIN_COMMAND}\n```")
         st.stop()
 

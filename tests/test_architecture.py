@@ -95,3 +95,31 @@ def test_importing_the_whole_model_library_loads_no_ui_library():
 def test_benchmarks_and_test_helpers_live_outside_the_product_package():
     assert not [p for p in PACKAGE.rglob("*.py") if "bench" in p.name]
     assert (REPO / "bench").is_dir() and (REPO / "tests" / "helpers" / "browser.py").is_file()
+
+
+def _python_files(*roots: Path) -> list[Path]:
+    return sorted(p for root in roots for p in ([root] if root.suffix == ".py" else root.rglob("*.py")))
+
+
+def test_the_package_and_the_benchmarks_import_nothing_from_the_tests():
+    """bench/ and explorer/ never import tests/ (their shared browser driver is
+    explorer.testing.browser); tests may import both."""
+    modules = _modules()
+    wrong = []
+    for path in _python_files(PACKAGE, REPO / "bench"):
+        for dep in _imports(path, _module_name(path), modules):
+            if dep.split(".")[0] in ("tests", "conftest", "helpers"):
+                wrong.append(f"{path.relative_to(REPO)} imports {dep}")
+    assert not wrong, wrong
+
+
+def test_streamlit_caches_are_declared_in_the_caches_module_only():
+    """``st.cache_data`` / ``st.cache_resource`` only in explorer/ui/caches.py, so every
+    cache and its key can be read in one place."""
+    wrong = []
+    for path in _python_files(PACKAGE, REPO / "pages", REPO / "app.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        if any(isinstance(node, ast.Attribute) and node.attr in ("cache_data", "cache_resource")
+               for node in ast.walk(tree)) and path != PACKAGE / "ui" / "caches.py":
+            wrong.append(str(path.relative_to(REPO)))
+    assert not wrong, wrong

@@ -259,10 +259,10 @@ def test_the_manifold_page_shows_the_grid_and_sliders(app_test, vae_checkpoint):
 
 
 def test_a_decoder_the_browser_cannot_run_is_decoded_on_the_server(app_test, vae_checkpoint, monkeypatch):
-    from explorer.ui import browser_decoder
+    from explorer.ui import browser_decoder, caches
 
     browser_decoder.decoder_payload.clear()
-    monkeypatch.setattr(browser_decoder, "export_decoder", lambda model: None)
+    monkeypatch.setattr(caches, "export_decoder", lambda model: None)  # the cached payload's exporter
     try:
         at = _start(app_test)
         at.slider(key="z1_slider").set_value(1.5).run()

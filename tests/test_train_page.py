@@ -213,10 +213,11 @@ def test_a_huge_hidden_size_is_refused_before_anything_is_built(train_page):
 
 
 def test_a_run_beyond_the_server_limit_waits_in_line_and_starts_when_a_slot_frees(train_page, monkeypatch):
+    from explorer.ui import training_queue
     from explorer.ui.training_queue import TrainingQueue
 
     queue = TrainingQueue(1)
-    monkeypatch.setattr(tj, "SLOTS", queue)
+    monkeypatch.setattr(training_queue, "SLOTS", queue)  # the server's queue, read when a job starts
     other = object()  # another session's training holds the only slot
     assert queue.wait_turn(other, lambda: False)
     at = train_page
@@ -235,10 +236,11 @@ def test_a_run_beyond_the_server_limit_waits_in_line_and_starts_when_a_slot_free
 
 
 def test_stop_works_while_queued(train_page, monkeypatch):
+    from explorer.ui import training_queue
     from explorer.ui.training_queue import TrainingQueue
 
     queue = TrainingQueue(1)
-    monkeypatch.setattr(tj, "SLOTS", queue)
+    monkeypatch.setattr(training_queue, "SLOTS", queue)  # the server's queue, read when a job starts
     other = object()
     assert queue.wait_turn(other, lambda: False)
     at = train_page

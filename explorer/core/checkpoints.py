@@ -55,7 +55,7 @@ import torch
 
 from explorer.core.config import IMAGE_SHAPE, NUM_CLASSES, ModelConfig, TrainConfig
 from explorer.core.data import DataError
-from explorer.core.files import reap_stale_temporaries, temporary_file
+from explorer.core.files import atomic_write, reap_stale_temporaries
 from explorer.core.limits import MAX_ABS_WEIGHT, MAX_PARAMETERS, absurd_outputs, short_number
 from explorer.core.models import Autoencoder, build_model, model_class, num_parameters
 
@@ -228,12 +228,17 @@ def _versions() -> dict[str, str]:
             "safetensors": str(safetensors.__version__), "python": platform.python_version()}
 
 
-def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
+def weights_sha256(state_dict: dict[str, torch.Tensor] | torch.nn.Module) -> str:
     """SHA-256 (hex) of a state dict: every tensor's name, dtype, shape and bytes, by name.
+    The one weights hash: stored in checkpoints, and the encoding cache's key. Two models
+    share it only if every weight is bit-identical.
 
     Args:
-        state_dict: name -> tensor (any device; read as contiguous CPU memory).
+        state_dict: name -> tensor (any device; read as contiguous CPU memory), or a
+            model (its ``state_dict()``).
     """
+    if isinstance(state_dict, torch.nn.Module):
+        state_dict = state_dict.state_dict()
     digest = hashlib.sha256()
     for name in sorted(state_dict):
         t = state_dict[name].detach().cpu().contiguous()
@@ -310,23 +315,8 @@ def save_checkpoint(path: Path | str, model: Autoencoder, *, exclusive: bool = F
     reap_stale_temporaries(path.parent)
     if exclusive and path.exists():
         raise FileExistsError(f"{path} already exists")
-    data = checkpoint_bytes(model, **contents)
-    fd, tmp = temporary_file(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; checkpoints are meant to be shared
-        if exclusive:
-            os.link(tmp, path)  # atomic; FileExistsError if another writer got there first
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    # 0o644: mkstemp creates 0600; checkpoints are meant to be shared
+    return atomic_write(path, checkpoint_bytes(model, **contents), exclusive=exclusive, durable=True, mode=0o644)
 
 
 # --- loading ---------------------------------------------------------------------------

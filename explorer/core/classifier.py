@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ import torch
 from torch import nn
 
 from explorer.core.config import NUM_CLASSES
+from explorer.core.files import atomic_write, reap_stale_temporaries
 
 FORMAT = "latent-space-explorer/mnist-classifier"
 FORMAT_VERSION = 1
@@ -200,22 +199,18 @@ def train_classifier(
 
 
 def save_classifier(path: str | Path, trained: TrainedClassifier) -> None:
-    """Write ``trained`` to a safetensors file atomically (temporary file + rename)."""
-    from safetensors.torch import save_file
+    """Write ``trained`` to a safetensors file atomically
+    (:func:`explorer.core.files.atomic_write`: temporary file + rename)."""
+    from safetensors.torch import save
 
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": trained.model.config.to_dict(),
             "test_accuracy": trained.test_accuracy, "train_seconds": trained.train_seconds, **trained.extra}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        tensors = {k: v.detach().contiguous() for k, v in trained.model.state_dict().items()}
-        save_file(tensors, tmp, metadata={"explorer": json.dumps(meta)})
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shipped file is for everyone to read
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    reap_stale_temporaries(path.parent)
+    tensors = {k: v.detach().contiguous() for k, v in trained.model.state_dict().items()}
+    # 0o644: mkstemp makes it private; a shipped file is for everyone to read
+    atomic_write(path, save(tensors, metadata={"explorer": json.dumps(meta)}), mode=0o644)
 
 
 #: The most header a file may have for :func:`is_classifier_file` to read it (bytes).

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from explorer.core.config import IMAGE_SHAPE, NUM_CLASSES  # noqa: F401  (re-exported)
-from explorer.core.files import reap_stale_temporaries, temporary_file
+from explorer.core.files import atomic_write, reap_stale_temporaries
 
 #: Folder that holds ``MNIST/raw/`` (the layout torchvision expects).
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data"
@@ -150,18 +150,10 @@ def _read_record(folder: Path) -> dict:
 
 
 def _write_record(folder: Path, record: dict) -> None:
-    target = folder / UNPACKED_RECORD
     try:
-        fd, tmp = temporary_file(target)
+        atomic_write(folder / UNPACKED_RECORD, json.dumps(record, indent=1).encode())
     except OSError:
         return  # read-only folder: files are hashed on every load instead
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _unpack(gz: Path, target: Path) -> str:
@@ -171,20 +163,17 @@ def _unpack(gz: Path, target: Path) -> str:
         DataError: not valid gzip, or the folder is not writable.
     """
     digest = hashlib.sha256()
-    tmp = None
-    try:
-        fd, tmp = temporary_file(target)
-        with gzip.open(gz, "rb") as src, os.fdopen(fd, "wb") as dst:
+
+    def copy(dst) -> None:
+        with gzip.open(gz, "rb") as src:
             for block in iter(lambda: src.read(1 << 20), b""):
                 digest.update(block)
                 dst.write(block)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, Exception):
-            raise DataError(f"Could not decompress {_shown(gz)}: {exc}. {_FIX_HINT}") from exc
-        raise
+
+    try:
+        atomic_write(target, copy)
+    except Exception as exc:
+        raise DataError(f"Could not decompress {_shown(gz)}: {exc}. {_FIX_HINT}") from exc
     return digest.hexdigest()
 
 

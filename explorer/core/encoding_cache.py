@@ -30,7 +30,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from explorer.core.files import reap_stale_temporaries, temporary_file
+from explorer.core.checkpoints import weights_sha256
+from explorer.core.files import atomic_write, reap_stale_temporaries
 from explorer.core.latent import Encodings, encode_dataset
 from explorer.core.models import Autoencoder
 
@@ -43,18 +44,6 @@ FORMAT_VERSION = 1
 MAX_FILES = 64
 #: The MNIST files the test encodings depend on.
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-
-
-def weights_sha256(model: torch.nn.Module) -> str:
-    """SHA-256 (hex) of a model's weights as loaded: every ``state_dict`` entry's name,
-    dtype, shape and bytes, in name order. Two models share it only if every weight is
-    bit-identical."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
-        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return digest.hexdigest()
 
 
 def cache_key(model: Autoencoder, data_sha256: dict[str, str]) -> str:
@@ -103,20 +92,14 @@ def save(key: str, encodings: Encodings, cache_dir: Path | str = DEFAULT_CACHE_D
     cannot be written (the cache is then simply not used). Prunes to :data:`MAX_FILES`."""
     folder = Path(cache_dir)
     target = folder / f"{key}.npz"
-    tmp = None
+    arrays = {"key": np.array(key), "mu": encodings.mu, "labels": encodings.labels}
+    if encodings.logvar is not None:
+        arrays["logvar"] = encodings.logvar
     try:
         folder.mkdir(parents=True, exist_ok=True)
         reap_stale_temporaries(folder)
-        fd, tmp = temporary_file(target)
-        arrays = {"key": np.array(key), "mu": encodings.mu, "labels": encodings.labels}
-        if encodings.logvar is not None:
-            arrays["logvar"] = encodings.logvar
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, target)
+        atomic_write(target, lambda f: np.savez(f, **arrays))
     except OSError:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         return None
     _prune(folder)
     return target

@@ -1,4 +1,6 @@
-"""Atomic writes' temporary files: their names, and removing those that killed writers left.
+"""Atomic writes (:func:`atomic_write`, the one writer of every file the app keeps:
+checkpoints, the unpacked data's record and files, the encoding cache, the classifier,
+the replicas' state), their temporary files, and removing those that killed writers left.
 
 A writer creates ``.<target name>.<pid>.<random>.tmp`` next to its target (through
 :func:`temporary_file`) and renames it over the target when done. A process killed
@@ -14,6 +16,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 #: A temporary file is removed once its writer is gone, or after this many seconds
 #: (files written before the pid was part of the name; no write takes that long).
@@ -25,6 +28,52 @@ _TEMPORARY = re.compile(r"\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.t
 def temporary_file(target: Path) -> tuple[int, str]:
     """``mkstemp`` next to ``target``, named ``.<name>.<pid>.<random>.tmp``: (fd, path)."""
     return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
+
+
+def atomic_write(target: Path | str, content: bytes | Callable[[BinaryIO], None], *, exclusive: bool = False,
+                 durable: bool = False, mode: int | None = None) -> Path:
+    """Write ``target`` whole or not at all: into a temporary file next to it
+    (:func:`temporary_file`, so :func:`reap_stale_temporaries` finds what a killed writer
+    leaves), then renamed over it. Readers see the old file or the new one, never a part.
+
+    Args:
+        target: the file to write; its folder must exist.
+        content: the bytes, or a function that writes them to a binary file object.
+        exclusive: never replace an existing ``target`` (hard link, atomic).
+        durable: ``fsync`` the data before the rename (survives a power cut).
+        mode: the file's permissions, e.g. ``0o644`` for files meant to be shared (None:
+            ``mkstemp``'s private 0600).
+
+    Returns:
+        ``target`` as a Path.
+
+    Raises:
+        FileExistsError: ``exclusive`` and ``target`` exists (nothing is written).
+        OSError: the folder cannot be written, or the write failed; anything ``content``
+            raises. The temporary file is removed in every case.
+    """
+    target = Path(target)
+    fd, tmp = temporary_file(target)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if callable(content):
+                content(f)
+            else:
+                f.write(content)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        if exclusive:
+            os.link(tmp, target)  # FileExistsError if another writer got there first
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _pid_alive(pid: int) -> bool:

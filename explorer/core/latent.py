@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explorer.core.images import tile
 from explorer.core.likelihoods import display_pixels
 from explorer.core.models import Autoencoder
 from explorer.core.objective import loss_terms
+from explorer.core.pca import pca
 
 
 @dataclass(frozen=True)
@@ -99,17 +101,17 @@ def project_2d(mu: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
 
 def pc_basis(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean and the first two principal components of ``mu``: the basis of the
-    projected map of :func:`project_2d` (PCA by SVD of the centred rows).
+    projected map of :func:`project_2d` (:func:`explorer.core.pca.pca`, the one PCA:
+    SVD of the centred rows in float64, each component's largest entry positive).
 
     Args:
-        mu: (N, latent_dim) latent means, latent_dim >= 2.
+        mu: (N, latent_dim) latent means, latent_dim >= 2, N >= 2.
 
     Returns:
-        (mean (latent_dim,), components (2, latent_dim) orthonormal rows PC1, PC2).
+        (mean (latent_dim,), components (2, latent_dim) orthonormal rows PC1, PC2), float64.
     """
-    mean = mu.mean(axis=0)
-    _, _, vt = np.linalg.svd(mu - mean, full_matrices=False)
-    return mean, vt[:2]
+    fit = pca(torch.from_numpy(np.asarray(mu)), 2)
+    return fit.mean.numpy(), fit.components.T.numpy()
 
 
 def back_project(mu: np.ndarray, xy) -> np.ndarray:
@@ -256,9 +258,8 @@ def decode_manifold(model: Autoencoder, z: np.ndarray, padding: int = 2,
     n = int(round(len(z) ** 0.5))
     if n * n != len(z):
         raise ValueError(f"expected n*n codes, got {len(z)}")
-    from torchvision.utils import make_grid  # a seconds-long import: only when a grid is made
 
-    return make_grid(decode_z(model, z, y=y), nrow=n, padding=padding, pad_value=1.0)
+    return tile(decode_z(model, z, y=y), nrow=n, padding=padding)
 
 
 def posterior_ellipse(mu: np.ndarray, sigma: np.ndarray, k: float, n_points: int = 73) -> np.ndarray:
@@ -495,6 +496,5 @@ def image_strip(model: Autoencoder, z: np.ndarray, nrow: int | None = None, padd
     Returns:
         (3, H, W) float32 pixels in [0, 1].
     """
-    from torchvision.utils import make_grid  # a seconds-long import: only when a grid is made
 
-    return make_grid(decode_z(model, z, y=y), nrow=nrow or len(z), padding=padding, pad_value=1.0)
+    return tile(decode_z(model, z, y=y), nrow=nrow or len(z), padding=padding)

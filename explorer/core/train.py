@@ -14,6 +14,10 @@ epoch are always the grey-level -ELBO and its terms. A semi-supervised model (M2
 known labels) and trains on the others unlabelled: an epoch is one pass over the unlabelled
 images, and every step pairs their minibatch with a minibatch of the labelled images (the
 labelled set cycled, reshuffled at each pass), see :func:`semi_supervised_batches`.
+
+This is the one training loop: :func:`train` runs one model through it,
+:func:`train_together` several side by side on the same batches (the AE and VAE twins
+of :mod:`explorer.core.twins`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -33,7 +37,8 @@ from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
 from explorer.core.objective import classification_weight, iw_loss_terms, loss_terms
 
-__all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train"]
+__all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train",
+           "train_together"]
 
 
 @dataclass(frozen=True)
@@ -44,13 +49,16 @@ class BatchProgress:
         epoch: 1-based epoch number.
         batch: 1-based batch number within the epoch.
         num_batches: batches per epoch.
-        loss: mean training loss of this batch, nats per image.
+        loss: mean training loss of this batch, nats per image (of the first model
+            when several train together, :func:`train_together`).
+        losses: every model's loss of this batch, in the order of the models.
     """
 
     epoch: int
     batch: int
     num_batches: int
     loss: float
+    losses: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,7 @@ def train(
     train_labels: torch.Tensor | None = None,
     test_labels: torch.Tensor | None = None,
 ) -> TrainResult:
-    """Train ``model`` in place with Adam.
+    """Train ``model`` in place with Adam (:func:`train_together` with one model).
 
     Args:
         model: any model of the family (:func:`explorer.core.models.build_model`).
@@ -214,13 +222,71 @@ def train(
             ``config.iw_samples`` > 1 for a deterministic model or beta != 1, or more known
             labels than a class can give.
     """
-    if model.is_conditional and (train_labels is None or test_labels is None):
-        raise ValueError("a conditional model trains with the labels of its training and test images")
-    if config.iw_samples > 1 and not (model.is_variational and model.config.beta == 1):
-        raise ValueError(f"the importance-weighted bound (iw_samples={config.iw_samples}) trains a variational "
-                         f"model with beta = 1, not a {type(model).__name__} with beta {model.config.beta:g}")
+    (result,) = train_together(
+        (model,), train_images, config, test_images=test_images, test_labels=test_labels,
+        train_labels=train_labels, on_batch=on_batch,
+        on_epoch=None if on_epoch is None else (lambda records: on_epoch(records[0])), should_stop=should_stop)
+    return result
+
+
+def train_together(
+    models: Sequence[Autoencoder],
+    train_images: torch.Tensor,
+    config: TrainConfig,
+    *,
+    test_images: torch.Tensor | None = None,
+    test_labels: torch.Tensor | None = None,
+    train_labels: torch.Tensor | None = None,
+    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_epoch: Callable[[tuple[EpochRecord, ...]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    noise_seed: int | None = None,
+    fused: bool = True,
+) -> list[TrainResult]:
+    """The training loop: one model, or several trained side by side on the same
+    mini-batches in the same order, each with its own Adam (``config.lr``, cosine
+    schedule if asked) minimising its own mean per-image loss.
+
+    One generator seeded with ``config.seed`` draws the subset and every epoch's
+    permutation; the models' noise (dynamic binarization, input corruption, the
+    reparameterization's eps, importance samples) comes from the same generator, or
+    from a second one seeded with ``noise_seed`` (the twin run's, so that the batches
+    do not depend on how many models draw noise). Every step takes each model in turn.
+
+    Args:
+        models: models of the family (see :func:`train`), trained in place.
+        train_images: (N, C, H, W), pixels in [0, 1], on the models' device.
+        config: optimisation settings.
+        test_images: (M, C, H, W), evaluated after every epoch (None: no evaluation,
+            no metrics in the records).
+        test_labels: (M,) int64, for conditional models' evaluation.
+        train_labels: (N,) int64, see :func:`train`.
+        on_batch: called after every step (every model stepped) with a
+            :class:`BatchProgress` whose ``losses`` hold each model's loss.
+        on_epoch: called after every epoch with each model's :class:`EpochRecord`.
+        should_stop: polled before every step; True ends training at once, leaving the
+            models as they are.
+        noise_seed: seed of a separate noise generator (None: the batch generator draws it).
+        fused: Adam's fused kernel (:func:`train`'s); False: the per-tensor kernel (the
+            twin run's: the two round differently, giving other weights at the last bits).
+
+    Returns:
+        One :class:`TrainResult` per model (the same ``stopped``); models in eval mode.
+
+    Raises:
+        TrainingDiverged: as :func:`train` (a model named in the message when several
+            train); every model is restored to its last good epoch (or its initial
+            weights); ``history`` is the first model's.
+        ValueError: as :func:`train`.
+    """
+    for model in models:
+        if model.is_conditional and (train_labels is None or test_images is not None and test_labels is None):
+            raise ValueError("a conditional model trains with the labels of its training and test images")
+        if config.iw_samples > 1 and not (model.is_variational and model.config.beta == 1):
+            raise ValueError(f"the importance-weighted bound (iw_samples={config.iw_samples}) trains a variational "
+                             f"model with beta = 1, not a {type(model).__name__} with beta {model.config.beta:g}")
     for images, labels, what in ((train_images, train_labels, "training"), (test_images, test_labels, "test")):
-        if labels is not None and len(labels) != len(images):
+        if images is not None and labels is not None and len(labels) != len(images):
             raise ValueError(f"{len(labels)} {what} labels for {len(images)} {what} images")
     # Denormals slow CPU training ~2x as weights shrink. The flag is per thread and
     # torch's worker threads copy it when they are created, so processes that run
@@ -229,100 +295,147 @@ def train(
     # The noise comes from a generator on the data's device (a CPU run repeats exactly;
     # a GPU run draws other numbers from the same seed).
     generator = torch.Generator(device=train_images.device).manual_seed(config.seed)
+    noise = generator if noise_seed is None else torch.Generator(device=train_images.device).manual_seed(noise_seed)
     rows = _subset(config.subset, len(train_images), generator)
     images = train_images if rows is None else train_images[rows]
     labels = train_labels if rows is None or train_labels is None else train_labels[rows]
-    known, weight = None, 0.0
-    if model.is_semi_supervised:  # Kingma et al. 2014: some labels known, alpha = 0.1 * N
-        known = select_labels(labels, config.labels, config.seed, model.config.num_classes)
-        weight = classification_weight(len(images), int(known.sum()))
+    semi = [m for m in models if m.is_semi_supervised]  # Kingma et al. 2014: some labels known
+    known = select_labels(labels, config.labels, config.seed, semi[0].config.num_classes) if semi else None
     # an epoch: one pass over the images, or (semi-supervised) over the unlabelled ones
     passed = len(images) if known is None else int((~known).sum()) or int(known.sum())
     num_batches = math.ceil(passed / config.batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * num_batches)
-        if config.lr_schedule == "cosine"
-        else None
-    )
-    history: list[EpochRecord] = []
-    bound = reconstruction_bound(model.config)
-    good_state = copy.deepcopy(model.state_dict())
+    runs = [_Run(model, config, labels, num_batches, fused) for model in models]
+    several = len(runs) > 1
     start = time.perf_counter()
     stopped = False
-    model.train()
+    for run in runs:
+        run.model.train()
     try:
         for epoch in range(1, config.epochs + 1):
             if known is None:
                 order = torch.randperm(len(images), generator=generator, device=images.device)
                 steps = [order[i * config.batch_size : (i + 1) * config.batch_size] for i in range(num_batches)]
             else:  # a labelled minibatch beside every unlabelled one
-                pairs = semi_supervised_batches(known, config.batch_size, generator)
-                steps = [torch.cat(pair) for pair in pairs]
-            loss_sum, seen = 0.0, 0
+                steps = [torch.cat(pair) for pair in semi_supervised_batches(known, config.batch_size, generator)]
+            for run in runs:
+                run.loss_sum = 0.0
+            seen = 0
             for batch, index in enumerate(steps):
                 if should_stop is not None and should_stop():
                     stopped = True
                     break
                 x = images[index]
                 if config.binarize == "dynamic":  # a fresh binary draw each time an image is used
-                    x = torch.bernoulli(x, generator=generator)
+                    x = torch.bernoulli(x, generator=noise)
                 y = None if labels is None else labels[index]
-                x_in = corrupt(x, config.input_noise, config.noise_level, generator)
-                if config.iw_samples > 1:  # the importance-weighted bound (k = 1 is the ELBO)
-                    loss = iw_loss_terms(model, x_in, y, target=x, k=config.iw_samples, generator=generator).loss.mean()
-                elif known is None:
-                    loss = loss_terms(model, x_in, y, target=x, generator=generator).loss.mean()
-                else:  # mean over the labelled batch plus mean over the unlabelled batch
-                    is_known = known[index]
-                    per_image = loss_terms(model, x_in, y, target=x, generator=generator, known=is_known,
-                                           classification_weight=weight).loss
-                    loss = per_image[is_known].mean() + (per_image[~is_known].mean() if not bool(is_known.all())
-                                                         else 0.0)
-                loss_value = loss.item()
-                if not math.isfinite(loss_value):
-                    model.load_state_dict(good_state)
-                    raise TrainingDiverged(
-                        f"Training diverged: the loss became {loss_value} in epoch {epoch}, "
-                        f"batch {batch + 1} (learning rate {config.lr:g}). The model keeps its "
-                        f"weights from the end of epoch {epoch - 1}"
-                        + (" (its initial weights)." if epoch == 1 else ".")
-                        + " Try a smaller learning rate.",
-                        history,
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                loss_sum += loss_value * len(x)
+                x_in = corrupt(x, config.input_noise, config.noise_level, noise)
+                losses = []
+                for run in runs:
+                    loss_value = run.step(x_in, y, x, index, config, noise)
+                    if not math.isfinite(loss_value):
+                        for r in runs:
+                            r.restore()
+                        whose, keep, its = ((f"the {type(run.model).__name__}'s", "models keep their", "their")
+                                            if several else ("the", "model keeps its", "its"))
+                        raise TrainingDiverged(
+                            f"Training diverged: {whose} loss became {loss_value} in epoch {epoch}, "
+                            f"batch {batch + 1} (learning rate {config.lr:g}). The {keep} weights from the "
+                            f"end of epoch {epoch - 1}" + (f" ({its} initial weights)." if epoch == 1 else ".")
+                            + " Try a smaller learning rate.",
+                            runs[0].history,
+                        )
+                    run.loss_sum += loss_value * len(x)
+                    losses.append(loss_value)
                 seen += len(x)
                 if on_batch is not None:
-                    on_batch(BatchProgress(epoch, batch + 1, num_batches, loss_value))
+                    on_batch(BatchProgress(epoch, batch + 1, num_batches, losses[0], tuple(losses)))
             if stopped:
                 break
-            metrics = evaluate(model, test_images, test_labels, seed=config.seed)
-            problem = absurd_results(model, metrics, bound)
-            if problem is not None:
-                model.load_state_dict(good_state)
-                raise TrainingDiverged(
-                    f"Training diverged: after epoch {epoch} {problem} (learning rate {config.lr:g}). "
-                    "Try a smaller learning rate (the default is 2e-3).", history)
-            model.train()
-            good_state = copy.deepcopy(model.state_dict())
-            record = EpochRecord(epoch=epoch, train_loss=loss_sum / max(seen, 1),
-                                 seconds=time.perf_counter() - start,
-                                 lr=optimizer.param_groups[0]["lr"], metrics=metrics)
-            history.append(record)
+            for run in runs:
+                metrics = {}
+                if test_images is not None:
+                    metrics = evaluate(run.model, test_images, test_labels, seed=config.seed)
+                    problem = absurd_results(run.model, metrics, run.bound)
+                    if problem is not None:
+                        for r in runs:
+                            r.restore()
+                        raise TrainingDiverged(
+                            f"Training diverged: after epoch {epoch} {_named(problem, run.model, several)} "
+                            f"(learning rate {config.lr:g}). Try a smaller learning rate (the default is 2e-3).",
+                            runs[0].history)
+                    run.model.train()
+                run.metrics = metrics
+            seconds = time.perf_counter() - start
+            for run in runs:
+                run.good_state = copy.deepcopy(run.model.state_dict())
+                run.history.append(EpochRecord(epoch=epoch, train_loss=run.loss_sum / max(seen, 1), seconds=seconds,
+                                               lr=run.optimizer.param_groups[0]["lr"], metrics=run.metrics))
             if on_epoch is not None:
-                on_epoch(record)
+                on_epoch(tuple(run.history[-1] for run in runs))
     finally:
-        model.eval()
-    problem = absurd_outputs(_on_cpu(model))
-    if problem is not None:
-        raise TrainingDiverged(f"Training diverged: at the end {problem} (learning rate {config.lr:g}). "
-                               "Try a smaller learning rate.", history)
-    return TrainResult(history, stopped=stopped)
+        for run in runs:
+            run.model.eval()
+    for run in runs:
+        problem = absurd_outputs(_on_cpu(run.model))
+        if problem is not None:
+            raise TrainingDiverged(f"Training diverged: at the end {_named(problem, run.model, several)} "
+                                   f"(learning rate {config.lr:g}). Try a smaller learning rate.", runs[0].history)
+    return [TrainResult(run.history, stopped=stopped) for run in runs]
+
+
+def _named(problem: str, model: Autoencoder, several: bool) -> str:
+    """``problem`` ("the decoder's mean ...") said of one model when several train together."""
+    return f"the {type(model).__name__}'s {problem.removeprefix('the ')}" if several else problem
+
+
+class _Run:
+    """One model's part of :func:`train_together`: its optimiser, schedule, known labels
+    (semi-supervised), last good weights and history."""
+
+    def __init__(self, model: Autoencoder, config: TrainConfig, labels: torch.Tensor | None, num_batches: int,
+                 fused: bool) -> None:
+        self.model = model
+        self.known, self.weight = None, 0.0
+        if model.is_semi_supervised:  # Kingma et al. 2014: some labels known, alpha = 0.1 * N
+            self.known = select_labels(labels, config.labels, config.seed, model.config.num_classes)
+            self.weight = classification_weight(len(labels), int(self.known.sum()))
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
+        self.scheduler = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.epochs * num_batches)
+            if config.lr_schedule == "cosine"
+            else None
+        )
+        self.bound = reconstruction_bound(model.config)
+        self.good_state = copy.deepcopy(model.state_dict())
+        self.history: list[EpochRecord] = []
+        self.loss_sum = 0.0
+        self.metrics: dict[str, float | None] = {}
+
+    def step(self, x_in: torch.Tensor, y: torch.Tensor | None, x: torch.Tensor, index: torch.Tensor,
+             config: TrainConfig, noise: torch.Generator) -> float:
+        """One optimiser step on a batch; returns its mean loss (no step when not finite)."""
+        if config.iw_samples > 1:  # the importance-weighted bound (k = 1 is the ELBO)
+            loss = iw_loss_terms(self.model, x_in, y, target=x, k=config.iw_samples, generator=noise).loss.mean()
+        elif self.known is None:
+            loss = loss_terms(self.model, x_in, y, target=x, generator=noise).loss.mean()
+        else:  # the mean over the labelled minibatch plus the mean over the unlabelled one
+            is_known = self.known[index]
+            per_image = loss_terms(self.model, x_in, y, target=x, generator=noise, known=is_known,
+                                   classification_weight=self.weight).loss
+            loss = per_image[is_known].mean() + (per_image[~is_known].mean() if not bool(is_known.all()) else 0.0)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            return loss_value
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss_value
+
+    def restore(self) -> None:
+        """Back to the weights of the last completed epoch (or the initial ones)."""
+        self.model.load_state_dict(self.good_state)
 
 
 def _on_cpu(model: Autoencoder) -> Autoencoder:

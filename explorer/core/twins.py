@@ -16,7 +16,6 @@ head has no counterpart and keeps its own initial weights.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -25,8 +24,7 @@ import torch
 
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.models import Autoencoder, build_model
-from explorer.core.objective import loss_terms
-from explorer.core.train import TrainingDiverged
+from explorer.core.train import BatchProgress, train_together
 
 __all__ = ["TwinReport", "TwinResult", "build_twins", "copy_shared_weights", "shared_weights_equal", "train_twins"]
 
@@ -155,13 +153,16 @@ def train_twins(
     on_report: Callable[[TwinReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TwinResult:
-    """Train unconditional models in place on the same mini-batches, in the same order.
+    """Train unconditional models in place on the same mini-batches, in the same order
+    (:func:`explorer.core.train.train_together`, the one training loop, without test
+    evaluation), reporting both maps every ``report_every`` steps.
 
     Each model has its own Adam (``config.lr``, cosine schedule if asked) and minimises
     its own mean per-image loss (:func:`explorer.core.objective.loss_terms`: the
     reconstruction for an AE, reconstruction + beta * KL for a VAE). One generator
     seeded with ``config.seed`` draws the subset and every epoch's permutation, so the
-    batches are the same for all models; the VAE's eps come from a second one.
+    batches are the same for all models; the VAE's eps come from a second one
+    (seeded ``config.seed + 1``).
 
     Args:
         models: e.g. ``build_twins(...)``; unconditional.
@@ -177,31 +178,20 @@ def train_twins(
         :class:`TwinResult`; the models are left in eval mode.
 
     Raises:
-        TrainingDiverged: a loss became NaN or infinite (the models keep their weights
-            of that moment; ``history`` is empty).
+        TrainingDiverged: a loss became NaN or infinite, or a final model failed the
+            load-time probe (the models keep the weights of their last completed epoch).
         ValueError: a conditional model, or ``report_every`` < 1.
     """
     if any(m.is_conditional for m in models):
         raise ValueError("train_twins trains unconditional models only")
     if report_every < 1:
         raise ValueError(f"report_every must be >= 1, got {report_every}")
-    torch.set_flush_denormal(True)
-    generator = torch.Generator().manual_seed(config.seed)
-    noise = torch.Generator().manual_seed(config.seed + 1)
-    images = train_images
-    if config.subset is not None and config.subset < len(train_images):
-        images = train_images[torch.randperm(len(train_images), generator=generator)[: config.subset]]
-    num_batches = math.ceil(len(images) / config.batch_size)
+    rows = len(train_images) if config.subset is None else min(config.subset, len(train_images))
+    num_batches = math.ceil(rows / config.batch_size)
     num_steps = config.epochs * num_batches
-    optimizers = [torch.optim.Adam(m.parameters(), lr=config.lr) for m in models]
-    schedulers = [torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=num_steps) if config.lr_schedule == "cosine"
-                  else None for o in optimizers]
     result = TwinResult(histories=[[] for _ in models])
-    window = np.zeros(len(models))
+    window = np.zeros(len(models))  # each model's loss summed since the last report
     window_steps = 0
-    start = time.perf_counter()
-    for m in models:
-        m.train()
 
     def report(epoch: int) -> None:
         nonlocal window, window_steps
@@ -212,43 +202,21 @@ def train_twins(
         if on_report is not None:
             on_report(TwinReport(result.steps, num_steps, epoch, losses, _codes(models, report_images)))
 
-    try:
-        report(0)
-        for epoch in range(1, config.epochs + 1):
-            order = torch.randperm(len(images), generator=generator)
-            sums = np.zeros(len(models))
-            for batch in range(num_batches):
-                if should_stop is not None and should_stop():
-                    result.stopped = True
-                    if window_steps:
-                        report(epoch)
-                    return result
-                x = images[order[batch * config.batch_size : (batch + 1) * config.batch_size]]
-                for i, (model, optimizer, scheduler) in enumerate(zip(models, optimizers, schedulers)):
-                    loss = loss_terms(model, x, generator=noise).loss.mean()
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        raise TrainingDiverged(
-                            f"Training diverged: the {type(model).__name__}'s loss became {value} in epoch "
-                            f"{epoch}, batch {batch + 1} (learning rate {config.lr:g}). Try a smaller "
-                            "learning rate.", [])
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    if scheduler is not None:
-                        scheduler.step()
-                    sums[i] += value * len(x)
-                    window[i] += value
-                window_steps += 1
-                result.steps += 1
-                if result.steps % report_every == 0 and result.steps < num_steps:
-                    report(epoch)
-            for i, optimizer in enumerate(optimizers):
-                result.histories[i].append({"epoch": epoch, "train_loss": float(sums[i] / len(images)),
-                                            "seconds": time.perf_counter() - start,
-                                            "lr": optimizer.param_groups[0]["lr"]})
+    def on_batch(progress: BatchProgress) -> None:
+        nonlocal window, window_steps
+        window += np.asarray(progress.losses)
+        window_steps += 1
+        result.steps += 1
+        if result.steps % report_every == 0 and result.steps < num_steps:
+            report(progress.epoch)
+
+    report(0)
+    runs = train_together(models, train_images, config, on_batch=on_batch, should_stop=should_stop,
+                          noise_seed=config.seed + 1, fused=False)
+    result.histories = [[record.to_dict() for record in run.history] for run in runs]
+    result.stopped = runs[0].stopped
+    if not result.stopped:
         report(config.epochs)
-    finally:
-        for m in models:
-            m.eval()
+    elif window_steps:
+        report(min(config.epochs, result.steps // num_batches + 1))
     return result

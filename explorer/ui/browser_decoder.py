@@ -28,9 +28,8 @@ import os
 from pathlib import Path
 
 import streamlit as st
-import torch
 
-from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
+from explorer.ui.caches import decoder_payload  # the cached packed decoder per model
 from explorer.ui.figures import STAR_MARK
 
 _JS = (Path(__file__).parent / "assets" / "browser_decoder.js").read_text()
@@ -47,18 +46,6 @@ _component = st.components.v2.component("vae_explorer_browser_decoder", js=_JS, 
 def enabled() -> bool:
     """False when ``EXPLORER_BROWSER_DECODER=0``: every decoder runs on the server."""
     return os.environ.get("EXPLORER_BROWSER_DECODER", "1") != "0"
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def decoder_payload(key: str, _model: torch.nn.Module) -> tuple[bytes, str] | None:
-    """The packed decoder of the model identified by ``key`` (``_model`` is not hashed)
-    and its id, or None when the browser cannot run it. One bytes object per model, so
-    its element's message is the same on every run."""
-    exported = export_decoder(_model)
-    if exported is None:
-        return None
-    payload = pack_decoder(exported)
-    return payload, unpack_decoder(payload)["id"]
 
 
 def browser_payload(entry) -> tuple[bytes, str] | None:

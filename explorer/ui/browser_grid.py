@@ -70,13 +70,6 @@ def grid_pixels(model: torch.nn.Module, z: np.ndarray, y: int | None = None) -> 
     return x.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).reshape(len(z), -1).numpy()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def grid_payload(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None, description: str) -> bytes:
-    """:func:`pack_grid` of the model identified by ``key`` (``_model`` is not hashed) at
-    codes ``z``; ``description`` is the JSON of :func:`describe`."""
-    return pack_grid(json.loads(description), grid_pixels(_model, z, y))
-
-
 def describe(n: int, spacing: str, low: float, high: float, coords: np.ndarray, image_shape, padding: int,
              size: int, overlay: dict | None = None, model: str = "", fit_below: int | None = None,
              net: str | None = None, y: int | None = None, controls: dict | None = None) -> str:
@@ -129,7 +122,7 @@ def grid_canvas(payload: bytes, key: str, on_cell=None):
     reads it from ``st.session_state[key].cell``).
 
     Args:
-        payload: from :func:`grid_payload`.
+        payload: from :func:`explorer.ui.caches.grid_payload`.
         key: the element's key.
         on_cell: callback run before the rerun a cell click causes.
 

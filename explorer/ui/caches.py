@@ -1,9 +1,14 @@
-"""Streamlit caches with explicit keys: MNIST splits and checkpoint files
-(``st.cache_resource``, shared by every session), encodings, grid images and CSV
-exports (``st.cache_data``, keyed by :attr:`explorer.ui.registry.ModelEntry.key`, which
-changes whenever a model's weights can have changed)."""
+"""Streamlit caches with explicit keys, the only module with ``st.cache_*``: MNIST splits
+and checkpoint files (``st.cache_resource``, shared by every session), encodings, grid
+images, CSV exports, the family pages' measurements, the browser's decoder and grid
+payloads and the linear AE's comparison with PCA (``st.cache_data``, keyed by
+:attr:`explorer.ui.registry.ModelEntry.key`, which changes whenever a model's weights
+can have changed; ``_model`` arguments are not hashed)."""
 
 from __future__ import annotations
+
+import json
+import math
 
 import numpy as np
 import streamlit as st
@@ -14,8 +19,13 @@ from explorer.core.classifier import DEFAULT_PATH as CLASSIFIER_PATH
 from explorer.core.classifier import TrainedClassifier, load_classifier
 from explorer.core import encoding_cache
 from explorer.core.data import DATASET_NAME, load_split, prepare_mnist
+from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
+from explorer.core.family import error_curve
 from explorer.core.images import png_bytes
 from explorer.core.latent import Encodings, decode_manifold, encodings_table
+from explorer.core.metrics import LatentUsage, latent_usage
+from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
+from explorer.ui.browser_grid import grid_pixels, pack_grid
 
 #: Pixels between the manifold grid's cells.
 GRID_PADDING = 2
@@ -134,3 +144,89 @@ def prior_share(key: str, _model: torch.nn.Module, k: int = 2000, threshold: flo
     from explorer.core.realism import THRESHOLD
 
     return share(_model, realism_judge(), k=k, threshold=THRESHOLD if threshold is None else threshold, seed=0, y=y)
+
+
+# --- the family pages (denoising, latent size, contractive) ---------------------------
+
+#: Test images the denoising curve averages over (the first of a seeded permutation).
+CURVE_IMAGES = 1000
+
+
+@st.cache_data(show_spinner="Scoring 1,000 test digits at each noise level...", max_entries=16)
+def denoising_curve(key: str, _model: torch.nn.Module, noise: str, levels: tuple[float, ...],
+                    seed: int = 0, n: int = CURVE_IMAGES) -> np.ndarray:
+    """``family.error_curve`` of the model identified by ``key`` on ``n`` test images
+    (a permutation seeded by ``seed``; the noise is seeded by it too): (len(levels),) nats."""
+    images, _ = test_split()
+    rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
+    return error_curve(_model, images[rows], noise, levels, seed=seed)
+
+
+@st.cache_data(show_spinner="Measuring KL per latent dimension on the test set...", max_entries=16)
+def test_latent_usage(key: str, _model: torch.nn.Module) -> LatentUsage:
+    """``metrics.latent_usage`` of the model identified by ``key`` on the 10,000 test digits
+    (conditional on the true labels for a conditional model)."""
+    images, labels = test_split()
+    return latent_usage(_model, images, labels)
+
+
+@st.cache_data(show_spinner="Measuring how far the codes move (10,000 test digits)...", max_entries=16)
+def contraction_numbers(key: str, _model: torch.nn.Module, noise_level: float, seed: int = 0) -> dict[str, float]:
+    """``contractive.contraction_summary`` of the model identified by ``key`` on the 10,000
+    test digits (its code: mu), Gaussian perturbation of std ``noise_level`` seeded by ``seed``."""
+    from explorer.core.contractive import contraction_summary
+
+    images, _ = test_split()
+    return contraction_summary(lambda x: _model.encode(x)[0], images, noise_level, seed)
+
+
+# --- the browser's payloads (explorer.ui.browser_decoder, explorer.ui.browser_grid) ---
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def decoder_payload(key: str, _model: torch.nn.Module) -> tuple[bytes, str] | None:
+    """The packed decoder of the model identified by ``key`` (``_model`` is not hashed)
+    and its id, or None when the browser cannot run it. One bytes object per model, so
+    its element's message is the same on every run."""
+    exported = export_decoder(_model)
+    if exported is None:
+        return None
+    payload = pack_decoder(exported)
+    return payload, unpack_decoder(payload)["id"]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def grid_payload(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None, description: str) -> bytes:
+    """:func:`explorer.ui.browser_grid.pack_grid` of the model identified by ``key``
+    (``_model`` is not hashed) at codes ``z``; ``description`` is the JSON of
+    :func:`explorer.ui.browser_grid.describe`."""
+    return pack_grid(json.loads(description), grid_pixels(_model, z, y))
+
+
+# --- the Linear AE = PCA page ---------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Fitting PCA to the 10,000 test digits...", max_entries=4)
+def linear_pca_comparison(path: str, mtime_ns: int):
+    """The Linear AE = PCA page's numbers for the linear AE file at ``path`` (cached per
+    file version, ``mtime_ns``): (codes mapped onto the PCA codes, PCA codes, labels,
+    angles to the training set's and the test set's top-2 PCA planes, mean squared
+    errors, nats per image or None, decoder description, the map's (residual, spread,
+    relative residual), mean RMS pixel gap between the two reconstructions)."""
+    checkpoint = checkpoint_file(path, mtime_ns)
+    images, labels = test_split()
+    result = compare_with_pca(checkpoint.model, images)
+    train_images = train_split()[0]
+    train_angles = principal_angles(linear_decoder_columns(checkpoint.model), pca(train_images, 2).components)
+    likelihood = checkpoint.model.likelihood
+    nats = None
+    if likelihood.name == "gaussian_identity":  # -log N(x; mean, s^2 I) = SE / (2 s^2) + D log(s sqrt(2 pi))
+        constant = images[0].numel() * (math.log(likelihood.std) + 0.5 * math.log(2 * math.pi))
+        nats = tuple(float(e.mean()) / (2 * likelihood.std**2) + constant
+                     for e in (result.ae_squared_error, result.pca_squared_error))
+    fit = result.fit
+    return (fit.mapped.numpy(), result.pca_codes.numpy(), labels.numpy(), train_angles.tolist(),
+            result.angles.tolist(),
+            float(result.ae_squared_error.mean()), float(result.pca_squared_error.mean()), nats,
+            likelihood.description, (fit.residual_rms, fit.spread_rms, fit.relative_residual),
+            float(result.reconstruction_gap.mean()))

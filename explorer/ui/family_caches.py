@@ -1,44 +1,6 @@
-"""Streamlit caches of the family pages, with explicit keys (as :mod:`explorer.ui.caches`):
-``key`` arguments are :attr:`explorer.ui.registry.ModelEntry.key`, which change whenever
-a model's weights can have changed; ``_model`` arguments are not hashed."""
+"""The family pages' caches now live in :mod:`explorer.ui.caches` (the one module with
+``st.cache_*``); their names stay importable from here."""
 
-from __future__ import annotations
+from explorer.ui.caches import CURVE_IMAGES, contraction_numbers, denoising_curve, test_latent_usage
 
-import numpy as np
-import streamlit as st
-import torch
-
-from explorer.core.family import error_curve
-from explorer.core.metrics import LatentUsage, latent_usage
-from explorer.ui.caches import test_split
-
-#: Test images the denoising curve averages over (the first of a seeded permutation).
-CURVE_IMAGES = 1000
-
-
-@st.cache_data(show_spinner="Scoring 1,000 test digits at each noise level...", max_entries=16)
-def denoising_curve(key: str, _model: torch.nn.Module, noise: str, levels: tuple[float, ...],
-                    seed: int = 0, n: int = CURVE_IMAGES) -> np.ndarray:
-    """``family.error_curve`` of the model identified by ``key`` on ``n`` test images
-    (a permutation seeded by ``seed``; the noise is seeded by it too): (len(levels),) nats."""
-    images, _ = test_split()
-    rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
-    return error_curve(_model, images[rows], noise, levels, seed=seed)
-
-
-@st.cache_data(show_spinner="Measuring KL per latent dimension on the test set...", max_entries=16)
-def test_latent_usage(key: str, _model: torch.nn.Module) -> LatentUsage:
-    """``metrics.latent_usage`` of the model identified by ``key`` on the 10,000 test digits
-    (conditional on the true labels for a conditional model)."""
-    images, labels = test_split()
-    return latent_usage(_model, images, labels)
-
-
-@st.cache_data(show_spinner="Measuring how far the codes move (10,000 test digits)...", max_entries=16)
-def contraction_numbers(key: str, _model: torch.nn.Module, noise_level: float, seed: int = 0) -> dict[str, float]:
-    """``contractive.contraction_summary`` of the model identified by ``key`` on the 10,000
-    test digits (its code: mu), Gaussian perturbation of std ``noise_level`` seeded by ``seed``."""
-    from explorer.core.contractive import contraction_summary
-
-    images, _ = test_split()
-    return contraction_summary(lambda x: _model.encode(x)[0], images, noise_level, seed)
+__all__ = ["CURVE_IMAGES", "contraction_numbers", "denoising_curve", "test_latent_usage"]

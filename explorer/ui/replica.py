@@ -29,7 +29,7 @@ import os
 import socket
 from pathlib import Path
 
-from explorer.core.files import temporary_file
+from explorer.core.files import atomic_write
 
 STATE_DIR = Path(os.environ.get("EXPLORER_STATE_DIR") or Path(__file__).resolve().parents[2] / ".cache" / "replicas")
 #: This process: the replica's name (set by ``explorer.serve``), host and pid.
@@ -69,10 +69,7 @@ def _write(kind: str, token: str, value: dict) -> None:
     path = _path(kind, token)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = temporary_file(path)
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f)
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(value).encode())
     except OSError:
         pass  # a read-only or full state dir only costs the notice
 

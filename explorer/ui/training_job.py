@@ -25,51 +25,29 @@ stopped when its browser tab closes and handed to the next session after a reloa
 
 The Train page's settings, run names and time formats are in :mod:`explorer.ui.train_form`.
 
-Stop is a :class:`threading.Event` that the trainer polls before every step. Nothing
-here touches Streamlit: the page keeps one job per session in ``st.session_state``.
+The lifecycle (state, Stop, queue, thread set-up, outcome message) is
+:class:`explorer.ui.jobs.BackgroundJob`'s; this module says what the Train page's job
+trains and what its snapshot holds. Nothing here touches Streamlit: the page keeps one
+job per session in ``st.session_state``.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 import torch
 
-from explorer.core.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
+from explorer.core.checkpoints import Checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.latent import encode_dataset, project_2d
-from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder, build_model
-from explorer.core.threads import default_threads
-from explorer.core.train import BatchProgress, EpochRecord, TrainingDiverged, train
+from explorer.core.train import BatchProgress, EpochRecord, train
+from explorer.ui.jobs import DONE_STATES, SAMPLE_SIZE, BackgroundJob, JobState, fixed_sample, validated_checkpoint
 from explorer.ui.train_form import run_name
-from explorer.ui.training_queue import SLOTS, QueuedJob, TrainingQueue
 
-JobState = Literal["queued", "running", "finished", "stopped", "diverged", "failed"]
-#: States in which the thread has ended.
-DONE_STATES = ("finished", "stopped", "diverged", "failed")
-#: Test digits in the live latent map (a fixed sample, the same for every epoch).
-SAMPLE_SIZE = 2000
-SAMPLE_SEED = 0
-#: Intra-op threads of a training thread (None: one per core, ``threads.default_threads()``).
-#: Measured on 2 cores, 2 epochs of 20,000 images, default model, in a thread of a
-#: process whose main thread runs no torch ops (as in the app): 2 threads 3.1-3.2 s,
-#: 1 thread 4.8-4.9 s. (Where the main thread has run parallel torch ops first, a
-#: second thread's work slows to about 5.5 s with either setting.) Set explicitly in the
-#: thread: its default is whatever the last ``torch.set_num_threads`` of any thread asked
-#: for (the twin run asks for 1), see :mod:`explorer.core.threads`.
-TRAINING_THREADS: int | None = None
-
-
-def fixed_sample(num_images: int, size: int = SAMPLE_SIZE, seed: int = SAMPLE_SEED) -> np.ndarray:
-    """Sorted row indices of a fixed random sample of ``min(size, num_images)`` images."""
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(num_images, size=min(size, num_images), replace=False))
+__all__ = ["DONE_STATES", "SAMPLE_SIZE", "JobSnapshot", "JobState", "LatentSnapshot", "TrainingJob"]
 
 
 @dataclass(frozen=True)
@@ -135,7 +113,7 @@ class JobSnapshot:
 
 
 @dataclass(eq=False)  # identity, not field-wise comparison of tensors
-class TrainingJob(QueuedJob):
+class TrainingJob(BackgroundJob):
     """One training run in a background daemon thread (create, then :meth:`start`).
 
     Args:
@@ -148,8 +126,8 @@ class TrainingJob(QueuedJob):
         dataset: ``{"name", "sha256"}`` of the training data, stored in the checkpoint.
         sample_size: test digits in the live latent map.
         train_labels: (N,) digit labels; required by a conditional model.
-        queue: the queue that limits trainings at once (default: the server's,
-            :data:`explorer.ui.training_queue.SLOTS`).
+        queue: the queue that limits trainings at once (keyword only; default: the
+            server's, :data:`explorer.ui.training_queue.SLOTS`).
 
     Attributes:
         model: the model being trained (built from ``model_config`` and the seed by
@@ -157,6 +135,15 @@ class TrainingJob(QueuedJob):
         session_model_name: set by the app once the trained model is offered in the
             model choice (see :func:`explorer.ui.registry.adopt_finished_training`).
     """
+
+    #: Intra-op threads: one per core (``threads.default_threads()``). Measured on 2
+    #: cores, 2 epochs of 20,000 images, default model, in a thread of a process whose
+    #: main thread runs no torch ops (as in the app): 2 threads 3.1-3.2 s, 1 thread
+    #: 4.8-4.9 s. (Where the main thread has run parallel torch ops first, a second
+    #: thread's work slows to about 5.5 s with either setting.) Set explicitly in the
+    #: thread: its default is whatever the last ``torch.set_num_threads`` of any thread
+    #: asked for (the twin run asks for 1), see :mod:`explorer.core.threads`.
+    threads = None
 
     model_config: ModelConfig
     train_config: TrainConfig
@@ -166,72 +153,19 @@ class TrainingJob(QueuedJob):
     dataset: dict
     sample_size: int = SAMPLE_SIZE
     train_labels: torch.Tensor | None = None
-    queue: TrainingQueue | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
-    _state: JobState = field(default="queued", init=False)
-    _stop_reason: str | None = field(default=None, init=False)
-    _start: float = field(default=0.0, init=False)
-    _end: float | None = field(default=None, init=False)
     _progress: BatchProgress | None = field(default=None, init=False)
     _history: list[EpochRecord] = field(default_factory=list, init=False)
     _snapshots: list[LatentSnapshot] = field(default_factory=list, init=False)
-    _message: str = field(default="", init=False)
     _checkpoint: Checkpoint | None = field(default=None, init=False)
     _checkpoint_bytes: bytes | None = field(default=None, init=False)
     _name: str = field(default="", init=False)
     session_model_name: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        # Only NumPy work here; every torch op happens in the training thread (see _run).
+        # Only NumPy work here; every torch op happens in the training thread (see _train).
         self._sample_rows = fixed_sample(len(self.test_images), self.sample_size)
         self._sample_labels = self.test_labels.numpy()[self._sample_rows]
         self.model: Autoencoder | None = None
-
-    def start(self) -> "TrainingJob":
-        """Start training in a daemon thread; returns self.
-
-        Raises:
-            RuntimeError: the job was already started.
-        """
-        if self._thread is not None:
-            raise RuntimeError("this training job has already been started")
-        if self.queue is None:
-            self.queue = SLOTS
-        self._thread = threading.Thread(target=self._run, name="training-job", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, reason: str | None = None) -> None:
-        """Ask training to end before its next step (within one step, ~10 ms, plus
-        any test evaluation in progress); the model keeps its current weights. A
-        queued job leaves the queue without training.
-
-        Args:
-            reason: why, for the message (default: the user pressed Stop), e.g.
-                ``"its browser session ended"``.
-        """
-        if reason is not None and not self._stop.is_set():
-            self._stop_reason = reason
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end; True when it has."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self.done
-
-    @property
-    def stopping(self) -> bool:
-        """True once :meth:`stop` has been called."""
-        return self._stop.is_set()
-
-    @property
-    def done(self) -> bool:
-        """True once the thread has ended (any outcome) and the result is ready."""
-        with self._lock:
-            return self._state in DONE_STATES
 
     def checkpoint_bytes(self) -> bytes | None:
         """The serialised checkpoint of the trained model (None while running or without one)."""
@@ -241,10 +175,8 @@ class TrainingJob(QueuedJob):
     def snapshot(self) -> JobSnapshot:
         """A consistent copy of the job's state (thread-safe, cheap: no tensors copied)."""
         with self._lock:
-            now = self._end if self._end is not None else time.perf_counter()
-            elapsed = now - self._start if self._start else 0.0
+            state, elapsed, position = self._clock()
             p = self._progress
-            state = self._state
             snap = JobSnapshot(
                 state=state,
                 epoch=p.epoch if p else 0,
@@ -259,7 +191,7 @@ class TrainingJob(QueuedJob):
                 message=self._message,
                 checkpoint=self._checkpoint,
                 name=self._name,
-                queue_position=self.queue.position(self) if state == "queued" and self.queue else 0,
+                queue_position=position,
             )
         if state in DONE_STATES:
             eta = 0.0
@@ -286,66 +218,27 @@ class TrainingJob(QueuedJob):
             self._history.append(record)
         self._take_snapshot(record.epoch)
 
-    def _run(self) -> None:
-        if not self._enter_slot(TRAINING_THREADS or default_threads()):
-            return
-        state: JobState = "finished"
-        message = ""
-        try:
-            # Torch work starts here, not in the constructor: a thread that runs parallel
-            # torch ops keeps an OpenMP worker team that slows other threads' torch work
-            # (the constructor runs in the page's script thread).
-            self._sample_images = self.test_images[torch.from_numpy(self._sample_rows)]
-            self.model = build_model(self.model_config, seed=self.train_config.seed)
-            self._take_snapshot(0)
-            try:
-                result = train(self.model, self.train_images, self.test_images, self.train_config,
-                               on_batch=self._on_batch, on_epoch=self._on_epoch,
-                               should_stop=self._stop.is_set, train_labels=self.train_labels,
-                               test_labels=self.test_labels)
-                if result.stopped:
-                    state = "stopped"
-                    done = len(result.history)
-                    who = f"Stopped ({self._stop_reason})" if self._stop_reason else "Stopped by the user"
-                    message = (f"{who} after {done} complete epoch{'s' if done != 1 else ''}; "
-                               "the model keeps its weights from the moment it stopped.")
-            except TrainingDiverged as exc:
-                state, message = "diverged", str(exc)
-            with self._lock:
-                history = list(self._history)
-            if state != "diverged":
-                problem = self._package(history)
-                if problem is not None:
-                    state = "diverged"
-                    message = (f"Training diverged: at the end {problem} (learning rate "
-                               f"{self.train_config.lr:g}). Try a smaller learning rate.")
-            if state == "diverged":
-                message += " A diverged run is not offered as a model."
-        except Exception as exc:  # noqa: BLE001 - reported to the page, never lost
-            state, message = "failed", f"Training failed: {type(exc).__name__}: {exc}"
-        finally:
-            self.queue.leave(self)  # the next in line starts
+    def _train(self) -> str | None:
+        # Torch work starts here, not in the constructor: a thread that runs parallel
+        # torch ops keeps an OpenMP worker team that slows other threads' torch work
+        # (the constructor runs in the page's script thread).
+        self._sample_images = self.test_images[torch.from_numpy(self._sample_rows)]
+        self.model = build_model(self.model_config, seed=self.train_config.seed)
+        self._take_snapshot(0)
+        result = train(self.model, self.train_images, self.test_images, self.train_config,
+                       on_batch=self._on_batch, on_epoch=self._on_epoch,
+                       should_stop=self._stop.is_set, train_labels=self.train_labels,
+                       test_labels=self.test_labels)
         with self._lock:
-            self._state, self._message = state, message
-            self._end = time.perf_counter()
-
-    def _package(self, history: list[EpochRecord]) -> str | None:
-        """Evaluate the final weights and build a validated checkpoint (one path:
-        serialise with checkpoint_bytes, load back with load_checkpoint).
-
-        Returns:
-            None, or what is non-finite or absurd in the final weights or metrics
-            (:func:`explorer.core.limits.absurd_results`); then nothing is kept.
-        """
+            history = list(self._history)
         metrics = evaluate(self.model, self.test_images, self.test_labels, seed=self.train_config.seed)
-        problem = absurd_results(self.model, metrics, reconstruction_bound(self.model_config))
-        if problem is not None:
-            return problem
-        data = checkpoint_bytes(self.model, train_config=self.train_config,
-                                history=[r.to_dict() for r in history], metrics=metrics,
-                                dataset=self.dataset)
-        checkpoint = load_checkpoint(data, written_here=True)
+        data, checkpoint = validated_checkpoint(self.model, metrics, self.train_config,
+                                                [r.to_dict() for r in history], self.dataset)
         name = run_name(self.model_config, self.train_config, len(history))
         with self._lock:
             self._checkpoint_bytes, self._checkpoint, self._name = data, checkpoint, name
-        return None
+        if not result.stopped:
+            return None
+        done = len(history)
+        return (f"after {done} complete epoch{'s' if done != 1 else ''}; "
+                "the model keeps its weights from the moment it stopped.")

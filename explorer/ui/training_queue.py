@@ -2,7 +2,8 @@
 
 Several students training at once on 2 cores slowed each other about 20-fold; queued, each
 run gets the cores it was measured with. :data:`SLOTS` is the server-wide queue every
-:class:`explorer.ui.training_job.TrainingJob` uses unless it is given its own.
+:class:`explorer.ui.jobs.BackgroundJob` (the Train page's and the Compare page's
+trainings) uses unless it is given its own.
 
 N comes from the environment variable ``EXPLORER_MAX_TRAININGS`` (default: the number of
 CPU cores, ``os.cpu_count()``). No Streamlit here.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -149,43 +149,3 @@ def ordinal(n: int) -> str:
     """``"1st"``, ``"2nd"``, ``"3rd"``, ``"4th"``, ``"11th"``, ``"22nd"``."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-class QueuedJob:
-    """What the training jobs that wait in a :class:`TrainingQueue` share (the Train
-    page's :class:`explorer.ui.training_job.TrainingJob` and the Compare page's
-    :class:`explorer.ui.twin_job.TwinJob`): how their thread starts and waits for a slot.
-
-    A subclass sets ``queue`` (a TrainingQueue), ``_stop`` (a ``threading.Event``),
-    ``_lock``, ``_state``, ``_message``, ``_stop_reason``, ``_start`` and ``_end``.
-    """
-
-    def _enter_slot(self, threads: int) -> bool:
-        """First thing in the job's thread: set it up for training, then wait in the queue.
-
-        Denormals are flushed before any torch op of the thread: the flag is per thread and
-        the intra-op workers it starts inherit it when they are created (set later, they
-        run without it and slow down several-fold once weights and gradients turn
-        denormal). The thread yields the cores to every session's page work
-        (:func:`lower_thread_priority`) and uses ``threads`` intra-op threads (as a side
-        effect also the default of threads started later).
-
-        Returns:
-            True once the job has a slot and runs; False when it was stopped while waiting
-            (its state is then "stopped", with the reason).
-        """
-        import torch
-
-        torch.set_flush_denormal(True)
-        lower_thread_priority()
-        torch.set_num_threads(threads)
-        if not self.queue.wait_turn(self, self._stop.is_set):
-            with self._lock:
-                self._state = "stopped"
-                self._message = stopped_in_line_message(self._stop_reason)
-                self._end = self._start = time.perf_counter()
-            return False
-        with self._lock:
-            self._state = "running"
-            self._start = time.perf_counter()
-        return True

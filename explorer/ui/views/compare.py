@@ -16,7 +16,7 @@ import streamlit as st
 import torch
 
 from explorer.core.checkpoints import CheckpointError
-from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z, image_terms, interpolate, posterior_samples, prior_samples
 from explorer.core.sampling import SAMPLERS, sample_codes
 from explorer.ui import caches, figures, registry
@@ -262,14 +262,11 @@ def prior_sample_controls(draw_button: bool = True) -> None:
 
 def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
                   scale: int = SAMPLE_SCALE) -> torch.Tensor:
-    """Decoder means of ``z`` as one image (torchvision's make_grid) in a container keyed
-    ``<prefix><name>``. Returns the (K, C, H, W) decoded images, pixels in [0, 1]."""
-    from torchvision.utils import make_grid
-
+    """Decoder means of ``z`` as one image (:func:`explorer.core.images.tiled_png`) in a
+    container keyed ``<prefix><name>``. Returns the (K, C, H, W) decoded images, pixels in [0, 1]."""
     images = decode_z(view.model, z, y=view.condition())
-    tiled = make_grid(images, nrow=min(nrow, len(z)), padding=2, pad_value=1.0)
     with st.container(key=view.keys(name)):
-        st.image(png_bytes(upscale_nearest(tiled, scale)), output_format="PNG", caption=caption)
+        st.image(tiled_png(images, nrow=min(nrow, len(z)), scale=scale), output_format="PNG", caption=caption)
     return images
 
 

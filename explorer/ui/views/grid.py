@@ -77,7 +77,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
                                             model=view.entry.label, fit_below=fit_below,
                                             net=in_page[1] if in_page else None, y=view.condition(),
                                             controls=controls)
-        payload = browser_grid.grid_payload(view.entry.key, view.model, codes, view.condition(), description)
+        payload = caches.grid_payload(view.entry.key, view.model, codes, view.condition(), description)
         with grid_area.container(key=keys("manifold_grid")):
             clicked = browser_grid.grid_canvas(payload, keys("manifold_canvas"),
                                                on_cell=lambda: _on_grid_cell(view))

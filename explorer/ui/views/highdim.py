@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.images import tiled_png
 from explorer.core.latent import decode_z, interpolate
 from explorer.core.sampling import sample_codes
 from explorer.ui import caches, figures
@@ -37,9 +37,7 @@ def highdim_facts(entries) -> tuple:
 
 
 def _tiles(images, nrow: int, scale: int = 2) -> bytes:
-    from torchvision.utils import make_grid
-
-    return png_bytes(upscale_nearest(make_grid(images, nrow=nrow, padding=2, pad_value=1.0), scale))
+    return tiled_png(images, nrow=nrow, scale=scale)
 
 
 def highdim_panel(seed: int = 0) -> None:

@@ -16,10 +16,10 @@ import numpy as np
 import streamlit as st
 
 from explorer.core.family import TRAVERSAL_RANGE, traversal_codes
-from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z
 from explorer.ui import caches, session
-from explorer.ui.family_caches import test_latent_usage
+from explorer.ui.caches import test_latent_usage
 from explorer.ui.family_figures import image_rows_figure
 from explorer.ui.figures import PointClick
 from explorer.ui.views.common import ModelView
@@ -125,9 +125,7 @@ def traversal_panel(view: ModelView, name: str, *, layout: str = "side", with_cl
     else:
         columns = [f"{v:+.1f} sd" for v in np.linspace(-CODE_SPREAD_SIGMAS, CODE_SPREAD_SIGMAS, steps)]
     rows = len(plan.order)
-    from torchvision.utils import make_grid  # a seconds-long import, not needed by 2-D models' Explorer
-
-    fig = image_rows_figure(png_bytes(make_grid(decoded, nrow=steps, padding=2, pad_value=1.0)), rows, steps,
+    fig = image_rows_figure(tiled_png(decoded, nrow=steps), rows, steps,
                             plan.row_labels, columns, scale=scale or (1.5 if rows <= 10 else 1.0))
     with grid:
         with st.container(key=view.keys("traversal")):
