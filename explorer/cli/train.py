@@ -52,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("--model", choices=MODEL_KINDS, default=m.kind,
                    help="model family: ae plain autoencoder, vae variational autoencoder, cvae conditional VAE, "
-                        "cae contractive AE, scae stochastic contractive AE")
+                        "cae contractive AE, scae stochastic contractive AE, m2 semi-supervised M2 (--labels, --m1)")
     p.add_argument("--latent-dim", type=int, default=m.latent_dim, help="size of the latent code z")
     p.add_argument("--architecture", choices=ARCHITECTURES, default=m.architecture,
                    help="mlp: fully connected; conv: Conv2D 32, 64 stride 2, 64, 64, dense --hidden, "
