@@ -95,7 +95,7 @@ GRID_DRAWS_JS = """(sel) => { window.__gridDraws = []; const c = document.queryS
 
 
 def _grid_codes(n: int = 30) -> list[list[float]]:
-    from explorer.core.latent import manifold_coordinates, manifold_z
+    from explorer.core.manifold import manifold_coordinates, manifold_z
 
     return manifold_z(manifold_coordinates(n, "paper")).tolist()
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from explorer.core.checkpoints import load_checkpoint, shipped_digests
+from explorer.core.checkpoint_trust import shipped_digests
+from explorer.core.checkpoints import load_checkpoint
 from explorer.core.limits import absurd_outputs
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"

@@ -65,7 +65,8 @@ def _script_run(decode_only: bool = False) -> None:
     (``decode_only``) just the grid."""
     from explorer.core.checkpoints import load_checkpoint
     from explorer.core.data import load_split
-    from explorer.core.latent import decode_manifold, encode_dataset, manifold_coordinates, manifold_z
+    from explorer.core.latent import encode_dataset
+    from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
     from explorer.ui.registry import CHECKPOINT_DIR, DEFAULT_CHECKPOINT
 
     model = load_checkpoint(CHECKPOINT_DIR / DEFAULT_CHECKPOINT).model

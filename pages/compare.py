@@ -25,7 +25,7 @@ FONT_SIZE = 15
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
 LESSON_CLOUD_HEIGHT = 250
 LESSON_TWIN_MAP_HEIGHT = 330
-HOLES_BAR_PX = 70  # the holes' colour bar stands below the map (bar, ticks, automargin)
+HOLES_BAR_PX = figures.HEATMAP_BAR_PX  # the holes' legend stands below the map
 
 
 def compare_page() -> None:
@@ -41,7 +41,7 @@ def compare_page() -> None:
     sample_beside = step is not None and step.samples
     twins_above = st.container() if step is not None and step.tool == lesson.TOOLS[5] else None
     highdim_above = st.container() if step is not None and step.highdim else None
-    key_view = st.container() if step is not None else None
+    key_view = st.container(key="cmp_key_view") if step is not None else None
     label_slots = []
     with st.container():
         pair = compare.model_pair(label_slots)
@@ -92,7 +92,7 @@ def compare_page() -> None:
         for view, column in zip(views, st.columns(2)):
             with column:
                 st.markdown(f"**{view.entry.label}**")
-                holes.append(holes_panel(view))
+                holes.append(holes_panel(view, square=True))
     with draw_tab:
         drawn = your_digit_panel("cmp_")
         if drawn is not None:
@@ -114,7 +114,11 @@ def compare_page() -> None:
         with twin_tab:
             twin_panel()
 
+    lesson.focus_marks()  # outline what the step's "Look at" names
     with key_view:
+        if step is not None and step.highdim:
+            st.markdown("**Below: the z = 2 maps of steps 1-7**, dimmed: this step is about the z = 10 pair above, "
+                        "whose codes have too many dimensions for one map.")
         # The panel is written before the maps, so a click's panel shows while the
         # 10,000-point scatters redraw.
         left, middle, right = st.columns([4, 2.3, 4], gap="small")
@@ -128,7 +132,7 @@ def compare_page() -> None:
             else:
                 compare.digit_panel(views, selected, samples, path)
             hover_decoders(views, compare.short_names(views))
-        for view, column, heat in zip(views, (left, right), holes):
+        for side, (view, column, heat) in enumerate(zip(views, (left, right), holes)):
             overlays = compare.map_overlays(view, samples, path)
             if drawn is not None:
                 overlays.append(figures.MapOverlay("your digit", compare.drawn_code(view, drawn),
@@ -137,7 +141,7 @@ def compare_page() -> None:
                 height = viewport.pick(MAP_HEIGHT, LARGE_MAP_HEIGHT) + (HOLES_BAR_PX if heat is not None else 0)
                 latent_map_view(view, overlays=overlays, catcher=False, prior_circles=True, height=height,
                                 font_size=FONT_SIZE, title=compare.map_title(view), legend=False, modebar=False,
-                                holes=heat, square=True)
+                                holes=heat, square=True, annotations=lesson.map_annotations(view, side, path, samples))
         st.caption(compare.KEY_VIEW_CAPTION)
 
     lesson.write_url_state((pair[0].label, pair[1].label))

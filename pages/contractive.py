@@ -6,14 +6,13 @@ numbers and as arrows on the maps."""
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
-from explorer.core.contractive import code_moves
 from explorer.ui import caches, figures, session
 from explorer.ui.family_caches import contraction_numbers
 from explorer.ui.family_figures import add_code_arrows
 from explorer.ui.session import require_router
 from explorer.ui.shipped import require_shipped
+from explorer.ui.views.contractive import arrow_digits, code_arrows
 
 #: Name on the page -> shipped file.
 MODELS = {"plain AE": "mnist_ae_z2.safetensors", "denoising AE": "mnist_dae_z2.safetensors",
@@ -79,13 +78,11 @@ def contractive_page() -> None:
                                     help="Arrows drawn this many times their true length (1: true length), so "
                                          "that short moves can be seen.")
 
-    rows = torch.cat([torch.nonzero(labels == d)[:, 0][torch.randperm(int((labels == d).sum()),
-                      generator=torch.Generator().manual_seed(d))[:ARROWS_PER_DIGIT]] for d in range(10)])
+    rows = arrow_digits(labels, ARROWS_PER_DIGIT)
     numbers = {}
     for col, (name, entry) in zip(st.columns(3), entries.items()):
         codes = caches.test_encodings(entry.key, entry.model).mu[:, :2]
-        with torch.no_grad():
-            start, end = code_moves(lambda x: entry.model.encode(x)[0], images[rows], perturbation, level, seed=0)
+        start, end = code_arrows(entry, images[rows], perturbation, level)
         numbers[name] = contraction_numbers(entry.key, entry.model, level)
         with col:
             n = numbers[name]
@@ -94,8 +91,8 @@ def contractive_page() -> None:
                         help="Mean over the 10,000 test digits of ||J_h(x)||_F, and of the distance a code moves "
                              "under the perturbation, both as shares of the code spread (see the table).")
             with st.container(key=f"cae_box_{name.split()[0]}"):
-                st.plotly_chart(_map(name, numbers[name], np.asarray(codes), labels.numpy(), start.numpy(),
-                                     end.numpy(), magnify, legend=name == "contractive AE"),
+                st.plotly_chart(_map(name, numbers[name], np.asarray(codes), labels.numpy(), start,
+                                     end, magnify, legend=name == "contractive AE"),
                                 key=f"cae_map_{name.split()[0]}", config={"displaylogo": False})
 
     table = pd.DataFrame({

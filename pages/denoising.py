@@ -4,15 +4,13 @@ test digits, per digit and as the mean error against the noise level."""
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
-from explorer.core.family import denoising_error, largest_gap_level, noisy_copy, reconstruct
-from explorer.core.images import tiled_png
 from explorer.ui import caches, session
 from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
 from explorer.ui.family_figures import error_curve_figure, image_rows_figure
-from explorer.ui.shipped import require_shipped
 from explorer.ui.session import require_router
+from explorer.ui.shipped import require_shipped
+from explorer.ui.views.denoising import denoised_digits, opening_level, stacked_filters_section
 
 DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.safetensors"
 #: The error plot's font in px (ticks, axis titles, legend): readable from the back of a room.
@@ -32,7 +30,7 @@ LEVELS = {
 }
 DEFAULTS = {"dae_noise": "masking", "dae_first_index": 0, "dae_noise_seed": 0}
 #: The noise level sliders: each starts where the measured curves are furthest apart
-#: (:func:`explorer.core.family.largest_gap_level`), so the page opens where the plain AE fails.
+#: (:func:`explorer.ui.views.denoising.opening_level`), so the page opens where the plain AE fails.
 LEVEL_KEYS = tuple(f"dae_{noise}_level" for noise in NOISES)
 EXPLAIN = (
     "A **denoising AE** (Vincent et al. 2008) learns to give back the clean image from a corrupted copy: the "
@@ -45,10 +43,6 @@ EXPLAIN = (
 
 def _new_noise() -> None:
     st.session_state["dae_noise_seed"] += 1
-
-
-def _grid_png(images: torch.Tensor) -> bytes:
-    return tiled_png(images, nrow=N_DIGITS)
 
 
 def denoising_page() -> None:
@@ -65,7 +59,7 @@ def denoising_page() -> None:
     label, help_text, curve_levels = LEVELS[noise]
     rows = {"denoising AE": dae, "plain AE": ae}
     curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
-    gap_index, gap_level = largest_gap_level(curve_levels, curves["plain AE"], curves["denoising AE"])
+    gap_index, gap_level = opening_level(curve_levels, curves)
     session.init_view_state({f"dae_{noise}_level": gap_level})
     with level_col:
         level = st.slider(label, 0.0, 0.9 if noise == "masking" else 1.0, step=0.05, key=f"dae_{noise}_level",
@@ -77,16 +71,10 @@ def denoising_page() -> None:
         st.button("New noise", key="dae_new_noise", on_click=_new_noise, icon=":material/casino:",
                   help="Draw the corruption again (the next seed).")
 
-    clean = images[first : first + N_DIGITS]
-    seed = st.session_state["dae_noise_seed"]
-    noisy = noisy_copy(clean, noise, level, seed=seed)
-    with torch.inference_mode():
-        errors = {name: denoising_error(e.model, clean, noisy) for name, e in rows.items()}
-
-    recons = {name: reconstruct(entry.model, noisy) for name, entry in rows.items()}
-    tiles = torch.cat([clean, noisy, *recons.values()])
+    errors, png = denoised_digits(rows, images[first : first + N_DIGITS], noise, level,
+                                  seed=st.session_state["dae_noise_seed"])
     row_labels = ["clean", "noisy input", *(f"{name}<br>{float(errors[name].mean()):.0f} nats" for name in rows)]
-    fig = image_rows_figure(_grid_png(tiles), 4, N_DIGITS, row_labels,
+    fig = image_rows_figure(png, 4, N_DIGITS, row_labels,
                             [f"{first + i}" for i in range(N_DIGITS)], scale=DIGIT_SCALE)
     digits_col, chart_col = st.columns([3, 2], gap="medium")
     with digits_col:
@@ -111,5 +99,7 @@ def denoising_page() -> None:
                    f"{curves['denoising AE'][gap_index]:.0f} (clean digits: {curves['plain AE'][0]:.0f} and "
                    f"{curves['denoising AE'][0]:.0f}).")
 
+
 require_router()
 denoising_page()
+stacked_filters_section()

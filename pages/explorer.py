@@ -5,13 +5,15 @@ import functools
 import streamlit as st
 
 from explorer.core.metrics import METRICS
-from explorer.ui import caches, registry
+from explorer.ui import caches, layout, registry, viewport
 from explorer.ui.views import ModelView
 from explorer.ui.views.click import click_panel
 from explorer.ui.views.decoder import condition_selector, decoder_panel
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.grid import manifold_panel
-from explorer.ui.views.latent_map import handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state
+from explorer.ui.views.latent_map import (
+    EXPLORER_MAP_HEIGHT_SMALL, handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state,
+)
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
@@ -21,9 +23,33 @@ from explorer.ui.session import require_router
 GRID_HEIGHT = 420
 GRID_FIT_BELOW = 400
 
+#: The home page's three starts (page file, label, icon, query parameters): ``step=1`` opens
+#: the Compare page with its guided lesson on step 1 (explorer.ui.views.lesson.apply_url_state).
+STARTS = (
+    ("pages/compare.py", "Run the lesson (AE vs VAE)", ":material/school:", {"step": "1"}),
+    ("pages/explorer.py", "Explore a model", ":material/explore:", None),
+    ("pages/train.py", "Train your own", ":material/model_training:", None),
+)
+
+
+def front_door() -> None:
+    """The page's heading row: the title, one sentence on what the map is, and the three
+    starts as links, in one short row so the map below still fits a 1366x768 screen."""
+    with layout.front_door_row():  # the title on one line, the sentence and the starts beside it
+        title_col, intro_col = st.columns([3, 5], gap="small", vertical_alignment="center")
+    title_col.title("Latent space explorer")
+    with intro_col.container(gap="xxsmall"):
+        st.markdown(
+            "The map shows where an autoencoder's encoder puts each of the 10,000 MNIST test digits: "
+            "a code z of a few numbers. The decoder turns any z back into an image."
+        )
+        with st.container(horizontal=True, gap="small"):
+            for path, label, icon, params in STARTS:
+                st.page_link(path, label=label, icon=icon, query_params=params)
+
 
 def explorer_page() -> None:
-    st.title("Latent space explorer")
+    front_door()
     entry = registry.current_model()
     if entry is None:
         st.info("Choose a usable model in the sidebar.")
@@ -43,7 +69,8 @@ def explorer_page() -> None:
     # leaves the map's figure as it was (its marks and clicks are the page's), so a later
     # run sends only a reference to it and the click panel does not wait for it.
     with map_col:
-        latent_map_view(view, z_marker=z_marker, grid=grid)
+        latent_map_view(view, z_marker=z_marker, grid=grid, height=viewport.pick(EXPLORER_MAP_HEIGHT_SMALL, None))
+        click_panel(view)  # the answer to a click, right under the map (on screen at 1366x768)
         if view.is_2d:
             st.caption(
                 "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label; "
@@ -72,8 +99,6 @@ def explorer_page() -> None:
             decoder_panel(view)
         else:
             condition_selector(view)
-        st.subheader("Clicked")
-        click_panel(view)
 
     st.divider()
     info_col, export_col = st.columns([3, 1])

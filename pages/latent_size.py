@@ -4,21 +4,16 @@ KL per latent dimension and latent traversals."""
 
 import numpy as np
 import streamlit as st
-import torch
 
-from explorer.core.family import reconstruct
-from explorer.core.images import tiled_png
-from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
-from explorer.ui import caches, session
+from explorer.ui import session
 from explorer.ui.family_caches import test_latent_usage
-from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure, lower_bound_curves, lower_bound_figure
-from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
+from explorer.ui.family_figures import lower_bound_curves, lower_bound_figure
 from explorer.ui.session import require_router
+from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
 from explorer.ui.views import ModelView
+from explorer.ui.views.latent_size import SIZES, kl_panel, reconstructions_panel
 from explorer.ui.views.traversal import traversal_panel
 
-#: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
-SIZES = ("z=2", "z=5", "z=10", "z=20")
 DEFAULTS = {"ls_model": "z=20"}  # opens on inactive units: 11 of 20 active (checkpoints/README.md)
 FIGURE_2 = (
     "**Kingma & Welling (2013), Figure 2** trains the same VAE (their AEVB) on MNIST with latent spaces of "
@@ -33,39 +28,6 @@ BETA = ("**beta** weights the KL term in the training loss, reconstruction + bet
         "-ELBO; Higgins et al. 2017 call beta > 1 a beta-VAE). A larger beta pays more for every nat of KL, so "
         "fewer dimensions are used; a smaller one spends more KL on sharper reconstructions. The table's -ELBO is "
         "always the true one (beta = 1), so the models compare fairly.")
-
-
-def _png(images: torch.Tensor, nrow: int) -> bytes:
-    return tiled_png(images, nrow=nrow)
-
-
-def reconstructions_panel(models: dict) -> None:
-    """The first test digit of each class, then its reconstruction by each latent size."""
-    images, labels = caches.test_split()
-    rows = [int(torch.nonzero(labels == d)[0]) for d in range(10)]
-    x, y = images[rows], labels[rows]
-    shown = [name for name in SIZES if name in models]
-    tiles = torch.cat([x, *(reconstruct(models[name].model, x, y) for name in shown)])
-    fig = image_rows_figure(_png(tiles, 10), 1 + len(shown), 10, ["original", *(f"VAE {n}" for n in shown)],
-                            [str(i) for i in rows], scale=1.4)
-    with st.container(key="ls_reconstructions"):
-        st.plotly_chart(fig, key="ls_reconstructions_chart", config={"displayModeBar": False})
-    st.caption("The first test digit of each class (test index on top), then each model's decoder mean at mu: "
-               "z = 2 squeezes every digit onto a plane (blurred strokes, some digits turn into others); more "
-               "dimensions keep more detail.")
-
-
-def kl_panel(entry, name: str) -> None:
-    usage = test_latent_usage(entry.key, entry.model)
-    kl = usage.kl_per_dimension.numpy()
-    with st.container(key="ls_kl"):
-        st.plotly_chart(kl_per_dimension_figure(kl, usage.active.numpy()), key="ls_kl_chart",
-                        config={"displaylogo": False})
-    st.caption(f"VAE {name}: KL_d = -1/2 (1 + log sigma_d^2 - mu_d^2 - sigma_d^2) per dimension averaged over the "
-               f"10,000 test digits (Kingma & Welling 2013, Appendix B, term by term; they add up to the KL column: "
-               f"{kl.sum():.2f} nats). {usage.active_units} of {len(kl)} dimensions are active (blue): their mu "
-               f"varies across digits with variance above {ACTIVE_UNIT_THRESHOLD}. A grey one costs almost no KL "
-               "because q(z_d|x) is the prior for every digit: the decoder ignores it.")
 
 
 FIGURE_2_PAPER = (

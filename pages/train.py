@@ -109,8 +109,15 @@ def train_page() -> None:
     refusal = st.empty()  # above the settings: the open form fills a 768 px screen
     with st.expander("Settings", expanded=job is None):
         # outside the form: the choice shows only the settings that apply to it
-        kind = st.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind", horizontal=True,
-                        help=MODEL_HELP)
+        kind_col, noise_col = st.columns([4, 1])
+        kind = kind_col.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind",
+                              horizontal=True, help=MODEL_HELP)
+        noise = noise_col.selectbox(
+            "Input noise", list(form.NOISE_LABELS), format_func=form.NOISE_LABELS.__getitem__, key="train_noise",
+            help="A denoising autoencoder (Vincent et al. 2008): the encoder sees a corrupted image, the loss "
+                 "compares the reconstruction with the clean one. Masking sets each pixel to 0 with the "
+                 "probability set below; Gaussian adds noise of that std and clips to [0, 1].")
+        noise_level = t0.noise_level
         linear = kind == form.LINEAR_AE
         variational = not linear and model_class(kind).is_variational
         contractive = not linear and model_class(kind).is_contractive
@@ -167,16 +174,12 @@ def train_page() -> None:
             subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
                                      value=0, step=1000, key="train_subset",
                                      help="A few thousand give a quick demo.")
-            noise_col, level_col = c3.columns(2)
-            noise = noise_col.selectbox(
-                "Input noise", list(form.NOISE_LABELS), format_func=form.NOISE_LABELS.__getitem__, key="train_noise",
-                help="A denoising autoencoder (Vincent et al. 2008): the encoder sees a corrupted image, the loss "
-                     "compares the reconstruction with the clean one. Masking sets each pixel to 0 with the "
-                     "probability below; Gaussian adds noise of that std and clips to [0, 1].")
-            noise_level = level_col.number_input(
-                "Noise level", min_value=0.0, max_value=1.0, value=0.5, step=0.1, key="train_noise_level",
-                help="Masking: the share of pixels set to 0. Gaussian: the noise's standard deviation "
-                     "(pixels in [0, 1]). Unused without input noise.")
+            if noise != "none":  # the level only where there is noise
+                noise_level = c3.number_input(
+                    "Noise level", min_value=0.0, max_value=1.0, value=t0.noise_level, step=0.1,
+                    key="train_noise_level",
+                    help="Masking: the share of pixels set to 0. Gaussian: the noise's standard deviation "
+                         "(pixels in [0, 1]).")
             start = st.form_submit_button("Train", type="primary", disabled=running, key="start_training")
 
     if start:

@@ -10,7 +10,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from explorer.core.checkpoints import load_checkpoint
-from explorer.core.latent import decode_manifold, manifold_coordinates, manifold_z
+from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
 from explorer.ui.registry import CHECKPOINT_DIR
 from tests.helpers.browser import (
     GRID_CANVAS,

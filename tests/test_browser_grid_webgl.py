@@ -1,5 +1,5 @@
 """The manifold grid redrawn in the page (explorer/ui/assets/grid_gl.js, browser_grid.js),
-in headless chromium: the page's grid coordinates are latent.manifold_coordinates', its
+in headless chromium: the page's grid coordinates are manifold.manifold_coordinates', its
 WebGL2 decoding of the shipped MLP decoders equals PyTorch's within 1/255, and in the app a
 new n or spacing is drawn at once from WebGL2, then the server's pixels of the same grid
 follow (no other image in between); a conditional model's grid uses its label; a click on a
@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.export import export_decoder
-from explorer.core.latent import GRID_MAX, GRID_MIN, PAPER_MARGIN, manifold_coordinates, manifold_z
+from explorer.core.manifold import GRID_MAX, GRID_MIN, PAPER_MARGIN, manifold_coordinates, manifold_z
 from explorer.ui import browser_grid
 from explorer.ui.registry import CHECKPOINT_DIR
 from tests.helpers.browser import GRID_CANVAS, open_explorer, set_grid_n_by_track_click, wait_for_app_run

@@ -13,13 +13,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer.core.checkpoints import (
-    MAX_MESSAGE_CHARS,
-    CheckpointError,
-    checkpoint_bytes,
-    load_checkpoint,
-    shipped_digests,
-)
+from explorer.core.checkpoint_format import MAX_MESSAGE_CHARS, checkpoint_bytes
+from explorer.core.checkpoint_trust import shipped_digests
+from explorer.core.checkpoints import CheckpointError, load_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.limits import LOGVAR_RANGE, MAX_ABS_CODE, absurd_outputs
 from explorer.core.metrics import evaluate

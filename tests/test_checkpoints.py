@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from explorer.core import checkpoints
+from explorer.core import checkpoint_format
 from explorer.core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from explorer.core.models import ModelConfig, build_model
 from explorer.core.train import TrainConfig
@@ -87,7 +87,7 @@ class _Payload:
 
 def test_pickled_code_is_never_executed(tmp_path, capfd):
     path = tmp_path / "evil.pt"
-    torch.save({"format": checkpoints.FORMAT, "x": _Payload()}, path)
+    torch.save({"format": checkpoint_format.FORMAT, "x": _Payload()}, path)
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(path)
     assert "pwned" not in capfd.readouterr().out
@@ -149,14 +149,14 @@ def test_legacy_checkpoint_loads_unverified(tmp_path):
 )
 def test_edited_checkpoint_is_refused_with_its_problem_named(tmp_path, edit, message):
     tensors, metadata, contents = safetensors_parts(
-        checkpoints.checkpoint_bytes(build_model(ModelConfig()), **_contents()))
+        checkpoint_format.checkpoint_bytes(build_model(ModelConfig()), **_contents()))
     edit(contents)
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(safetensors_bytes(tensors, metadata, contents))
 
 
 def test_a_flipped_bit_in_the_weights_is_detected(tmp_path):
-    data = bytearray(checkpoints.checkpoint_bytes(build_model(ModelConfig(), seed=0), **_contents()))
+    data = bytearray(checkpoint_format.checkpoint_bytes(build_model(ModelConfig(), seed=0), **_contents()))
     data[-1001] ^= 0x40  # an exponent bit of one weight: still a finite float
     with pytest.raises(CheckpointError, match="SHA-256"):
         load_checkpoint(bytes(data))

@@ -99,3 +99,12 @@ def test_the_classifier_reports_every_batch_to_its_progress_callback(mnist):
                      hidden_sizes=(16,)), epochs=2, batch_size=64, on_batch=lambda *a: seen.append(a))
     assert [(e, b, n) for e, b, n, _ in seen] == [(e, b, 4) for e in (1, 2) for b in (1, 2, 3, 4)]
     assert all(loss > 0 for *_, loss in seen)
+
+
+def test_evaluate_refuses_zero_threads_before_loading_anything(capsys):
+    from explorer.cli import evaluate
+
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(["no-such-file.safetensors", "--threads", "0"])
+    assert exit_info.value.code == 2
+    assert "--threads must be >= 1" in capsys.readouterr().err

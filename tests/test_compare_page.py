@@ -413,3 +413,50 @@ def test_the_holes_tab_shades_each_map_by_the_judge_and_scores_the_path(
         scores = realness(path_scores(classifier, decode_z(model, path)))
         shown = plotly_array(chart_spec(at, f"cmp_{side}_path_scores")["data"][0]["y"])
         assert np.allclose(shown, scores, atol=1e-6)
+
+
+def _lesson_css(at) -> str:
+    return " ".join(e.proto.body for e in at.get("html"))
+
+
+def _lesson_marks(at, side):
+    return [a for a in chart_spec(at, f"cmp_{side}_latent_map")["layout"].get("annotations", [])
+            if a.get("name") == "lesson mark"]
+
+
+def test_each_lesson_step_marks_what_it_talks_about(app_test, encodings):
+    """Step 1 outlines the AE's map and points at an empty stretch (no test code near the
+    arrow's tip); step 3 points at the VAE's prior circle with the share of codes inside;
+    step 8 outlines the z = 10 shares and path marks and dims the z = 2 maps."""
+    at = app_test()
+    at.run()
+    at.query_params.update({"step": "1", "left": "mnist_ae_z2.safetensors", "right": "mnist_vae_z2.safetensors"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    css = _lesson_css(at)
+    assert ".st-key-cmp_a_map_panel {" in css and "Look here" in css and "cmp_b_map_panel" not in css
+    assert "cmp_key_view { opacity" not in css
+    marks = _lesson_marks(at, "a")
+    assert _lesson_marks(at, "b") == []
+    tip = next(m for m in marks if m["text"] == "empty: no test digit here")
+    mu = np.asarray(encodings[0].mu)
+    nearest = np.sqrt(((mu - [tip["x"], tip["y"]]) ** 2).sum(1)).min()
+    span = mu.max(0) - mu.min(0)
+    assert nearest > 0.04 * span.max(), nearest  # the arrow points at empty space, not at a cluster
+
+    at.button(key="cmp_lesson_next").click().run()
+    at.button(key="cmp_lesson_next").click().run()  # step 3: the VAE's map
+    assert "Lesson 3/8" in _lesson_text(at)
+    assert ".st-key-cmp_b_map_panel {" in _lesson_css(at) and _lesson_marks(at, "a") == []
+    (circle,) = _lesson_marks(at, "b")
+    inside = (np.linalg.norm(np.asarray(encodings[1].mu), axis=1) <= 3).mean()
+    assert f"{inside:.0%} of codes inside" in circle["text"]
+    assert np.hypot(circle["x"], circle["y"]) == pytest.approx(3.0)
+
+    for _ in range(5):
+        at.button(key="cmp_lesson_next").click().run()
+    assert "Lesson 8/8" in _lesson_text(at)
+    css = _lesson_css(at)
+    assert "cmp_key_view { opacity" in css and ".st-key-cmp_highdim_share_AE {" in css
+    assert _has(at, "cmp_highdim_share_AE") and _has(at, "cmp_highdim_marks_VAE")
+    assert "the z = 2 maps of steps 1-7" in _main_markdown(at)

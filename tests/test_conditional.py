@@ -7,7 +7,8 @@ import torch
 
 from explorer.core.checkpoints import load_checkpoint, save_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
-from explorer.core.latent import decode_manifold, decode_z, encode_dataset, image_terms, manifold_coordinates, manifold_z
+from explorer.core.latent import decode_z, encode_dataset, image_terms
+from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
 from explorer.core.metrics import evaluate
 from explorer.core.models import build_model
 from explorer.core.objective import loss_terms

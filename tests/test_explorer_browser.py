@@ -4,8 +4,10 @@ the WebGL scatter, keyboard on the sliders (the grid: test_browser_grid.py; skip
 import pytest
 from playwright.sync_api import expect
 
+from explorer.ui.figures import DIGIT_MARKER_PX
 from tests.helpers.browser import (
     PANEL_SHOWS,
+    catcher_nearer_spot,
     click_screen,
     decoded_src,
     empty_spot,
@@ -37,8 +39,8 @@ def test_a_mouse_click_on_a_point_shows_its_original_and_reconstruction(explorer
     click_screen(page, point["px"], point["py"])
     page.wait_for_function(PANEL_SHOWS, arg=f"Test digit {point['index']}", timeout=TIMEOUT)
     panel = page.locator(".st-key-click_panel")
-    expect(panel.get_by_text("original")).to_be_visible()
-    expect(panel.get_by_text("reconstruction (decoder mean at mu)")).to_be_visible()
+    expect(panel.get_by_text("original", exact=True)).to_be_visible()
+    expect(panel.get_by_text("reconstruction", exact=True)).to_be_visible()  # the decoder mean at mu (its help)
     expect(panel).to_contain_text(f"mu = ({point['x']:.3f}, {point['y']:.3f})")
     # the sliders follow the click (snapped to their 0.05 step)
     expect(page.locator(".st-key-decoded_image")).to_contain_text(
@@ -47,6 +49,22 @@ def test_a_mouse_click_on_a_point_shows_its_original_and_reconstruction(explorer
     wait_for_map_markers(page, [point["x"], point["y"]], [_snap(point["x"]), _snap(point["y"])], TIMEOUT)
     wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "explorer-point-click.png"))
+
+
+def test_a_click_on_a_digits_dot_off_its_centre_picks_the_digit_not_the_empty_space_catcher(explorer):
+    # The invisible click catcher's points lie a few pixels apart, closer than a dot is
+    # wide, and Plotly reports the point nearest to the cursor: a click on a dot, off its
+    # centre, decoded empty space (the map_marks element now sends it as the digit's click).
+    page = explorer
+    spot = point = None
+    for point in isolated_points(page, 8):
+        spot = catcher_nearer_spot(page, point, DIGIT_MARKER_PX / 2)
+        if spot is not None:
+            break
+    assert spot is not None, "no dot with a catcher point nearer than its centre at some pixel of it"
+    click_screen(page, spot["px"], spot["py"])
+    page.wait_for_function(PANEL_SHOWS, arg=f"Test digit {point['index']}", timeout=TIMEOUT)
+    wait_for_map_markers(page, [point["x"], point["y"]], [_snap(point["x"]), _snap(point["y"])], TIMEOUT)
 
 
 # The live chart's click behaviour and whether Plotly drew it anew (a new graph div).

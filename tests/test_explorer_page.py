@@ -14,15 +14,9 @@ from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 from explorer.ui import figures
 from explorer.core.images import png_bytes
 from tests.helpers.apptest import assert_decodes, click_map, grid_shown, image_id, map_mark, shown_ids
-from explorer.core.latent import (
-    decode_manifold,
-    decode_z,
-    encode_dataset,
-    image_terms,
-    latent_ranges,
-    manifold_coordinates,
-    manifold_z,
-)
+from explorer.core.latent import decode_z, encode_dataset, image_terms
+from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
+from explorer.ui.slider_ranges import latent_ranges
 from explorer.ui.views.click import CLICK_SCALE
 from explorer.ui.views.decoder import DECODED_SCALE
 
@@ -83,7 +77,7 @@ def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_t
     original, reconstruction = shown_ids(at, "click_panel")
     assert original == image_id(image, CLICK_SCALE)
     assert reconstruction == image_id(decode_z(model, mu)[0], CLICK_SCALE)
-    text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
+    text = " ".join(m.value for m in at.get_by_key("click_panel").markdown)
     terms = image_terms(model, image)
     assert f"label **{int(mnist.test_labels[INDEX])}**" in text
     assert f"mu = ({mu[0]:.3f}, {mu[1]:.3f})" in text and f"sigma = ({sigma[0]:.3f}, {sigma[1]:.3f})" in text
@@ -240,7 +234,7 @@ def test_the_ae_gets_its_own_ranges_and_no_elbo(app_test, ae_checkpoint, mnist):
     original, reconstruction = shown_ids(at, "click_panel")
     assert original == image_id(mnist.test_images[INDEX], CLICK_SCALE)
     assert reconstruction == image_id(decode_z(model, enc.mu[INDEX])[0], CLICK_SCALE)
-    text = " ".join(m.value for m in at.get_by_key("click_panel").children.values() if m.type == "markdown")
+    text = " ".join(m.value for m in at.get_by_key("click_panel").markdown)
     assert "sigma = n/a" in text and "-ELBO = n/a" in text
     assert _mark(at, "selected digit") is not None and _mark(at, "posterior 1 sigma") is None
     # no prior: the grid starts linear over the codes' extent

@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
-from explorer.core.checkpoints import MAX_PARAMETERS, load_checkpoint, save_checkpoint
+from explorer.core.checkpoints import load_checkpoint, save_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.limits import MAX_PARAMETERS
 from explorer.core.metrics import evaluate
 from explorer.core.models import build_model, num_parameters
 from explorer.core.train import train

@@ -1,12 +1,12 @@
 """What the grid canvas needs to redraw itself in the page (explorer/ui/views/grid.py ->
 browser_grid.describe): the id of the decoder the page holds (the one the view's decoder
 panel sends), the label of a conditional model, the widget keys of the grid's controls with
-the view's prefix, and the grid's limits, spacings and "paper" margin as latent.py has them.
+the view's prefix, and the grid's limits, spacings and "paper" margin as core/manifold.py has them.
 The page's JavaScript (assets/grid_gl.js) is tested in tests/test_browser_grid_webgl.py."""
 
 import pytest
 
-from explorer.core.latent import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS
+from explorer.core.manifold import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS
 from explorer.ui import browser_grid
 from tests.helpers.apptest import decoded_view, grid_shown, run_page_function
 

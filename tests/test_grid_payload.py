@@ -11,7 +11,7 @@ from PIL import Image
 
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.images import png_bytes
-from explorer.core.latent import decode_manifold, manifold_coordinates, manifold_z
+from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
 from explorer.ui import browser_grid
 from explorer.ui.registry import CHECKPOINT_DIR
 

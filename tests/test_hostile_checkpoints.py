@@ -29,8 +29,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.core import checkpoints
-from explorer.core.checkpoints import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
+from explorer.core import checkpoint_format
+from explorer.core.checkpoint_format import checkpoint_bytes
+from explorer.core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.files import temporary_file
 from explorer.core.latent import encode_dataset
@@ -157,7 +158,7 @@ TRAIN_EDITS = {"epochs": [2.5, 0, "3"], "lr": ["fast", -1, float("inf")], "subse
 for key, values in TRAIN_EDITS.items():
     for i, value in enumerate(values):
         CASES[f"train_config-{key}-{i}"] = _edit_contents(lambda co, k=key, v=value: co["train_config"].__setitem__(k, v))
-for key in checkpoints.CONTENT_KEYS:
+for key in checkpoint_format.CONTENT_KEYS:
     CASES[f"contents-missing-{key}"] = _edit_contents(lambda co, k=key: co.pop(k))
 CONTENT_EDITS = {
     "metrics": [{}, {"test_neg_elbo": float("nan")}, {"test_neg_elbo": float("inf")}, [], {"test_kl": "7"},
@@ -391,7 +392,7 @@ def test_hostile_checkpoint(name, ctx, test_batch):
         loaded = None
         message = str(exc)
         assert message.startswith("uploaded file: ") and "\n" not in message.strip(), message
-        assert len(message) < checkpoints.MAX_MESSAGE_CHARS, f"{name}: {len(message)} characters: {message[:400]}"
+        assert len(message) < checkpoint_format.MAX_MESSAGE_CHARS, f"{name}: {len(message)} characters: {message[:400]}"
         assert exc.reason in message and message.endswith(exc.advice), message
     seconds = time.process_time() - start
     assert seconds < MAX_SECONDS, f"{name}: {seconds:.2f} CPU s"

@@ -14,7 +14,8 @@ from torchvision.utils import make_grid, save_image
 
 from conftest import REPO
 from explorer.core.images import png_bytes, upscale_nearest
-from explorer.core.latent import decode_manifold, decode_z, image_strip, manifold_z
+from explorer.core.latent import decode_z, image_strip
+from explorer.core.manifold import decode_manifold, manifold_z
 
 
 def _save_image_bytes(image: torch.Tensor) -> bytes:

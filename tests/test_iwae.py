@@ -2,6 +2,7 @@
 model, below the ELBO on the shipped VAE, seeded, and refused where it has no meaning."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,3 +72,71 @@ def test_deterministic_model_and_bad_k_are_refused(mnist):
     with pytest.raises(ValueError, match="labels"):
         importance_weighted_nll(cvae, mnist.test_images[:2])
     assert math.isfinite(float(importance_weighted_nll(cvae, mnist.test_images[:2], mnist.test_labels[:2], k=3).sum()))
+
+
+def _reference_nll(model, images, labels, k, seed=0, batch_size=100, max_rows=5_000):
+    """The estimate computed the plain way, as before issue 22's speed-ups: the same draws
+    (chunks of max_rows // batch_size codes of every image), every code decoded through
+    the whole network, the images copied once per code, the likelihood's own nll."""
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            x, y = images[start : start + batch_size], labels[start : start + batch_size]
+            mu, logvar = model.encode(x, y)
+            b, dim = mu.shape
+            chunk = max(1, min(k, max_rows // b))
+            log_w = []
+            for done in range(0, k, chunk):
+                s = min(chunk, k - done)
+                eps = torch.randn((s, b, dim), generator=generator)
+                z = mu + torch.exp(0.5 * logvar) * eps
+                params = model.decode(z.reshape(s * b, dim), y.repeat(s))
+                log_px_z = -model.likelihood.nll(params, x.repeat(s, 1, 1, 1)).reshape(s, b)
+                log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+                log_qz = torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).log_prob(z).sum(-1)
+                log_w.append((log_px_z + log_pz - log_qz).double())
+            out.append(math.log(k) - torch.logsumexp(torch.cat(log_w), dim=0))
+    return torch.cat(out)
+
+
+@pytest.mark.parametrize("path", ["mnist_vae_z2.safetensors", "mnist_cvae_z2.safetensors", "mnist_conv_vae_z2.safetensors"])
+def test_fast_estimate_equals_the_plain_computation(path, mnist):
+    """The evaluation decodes each image's codes through the live units only and sums the
+    softplus with one log per 112 pixels: the same numbers as the plain computation."""
+    from explorer.core.checkpoints import load_checkpoint
+
+    model = load_checkpoint(Path(__file__).resolve().parent.parent / "checkpoints" / path).model.eval()
+    x, y = mnist.test_images[:6], mnist.test_labels[:6]
+    # several images per block; one image over 2 blocks (a conv decoder takes the plain path: its blocks only)
+    runs = ((7, 4),) if "conv" in path else ((1, 100), (7, 4), (1200, 4))
+    for k, batch_size in runs:
+        fast = importance_weighted_nll(model, x, y, k=k, seed=3, batch_size=batch_size)
+        plain = _reference_nll(model, x, y, k=k, seed=3, batch_size=batch_size)
+        torch.testing.assert_close(fast, plain, rtol=2e-6, atol=1e-4)
+
+
+def test_live_unit_decoder_equals_the_whole_decoder(vae_checkpoint, mnist):
+    decoder = vae_checkpoint.model.decoder
+    mu, _ = vae_checkpoint.model.encode(mnist.test_images[:1])
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for z in (mu + 0.04 * torch.randn(500, 2, generator=gen),  # one image's samples: most units dead
+                  3 * torch.randn(500, 2, generator=gen),  # spread over the prior: nearly all live
+                  torch.full((3, 2), 40.0)):  # far out: a few units carry everything
+            torch.testing.assert_close(decoder.forward_live(z), decoder(z), rtol=1e-5, atol=1e-4)
+    cvae = build_model(ModelConfig(kind="cvae", hidden_sizes=(64, 32, 16)), seed=1)
+    z, c = torch.randn(50, 2, generator=gen), torch.nn.functional.one_hot(torch.arange(50) % 10, 10).float()
+    with torch.no_grad():
+        torch.testing.assert_close(cvae.decoder.forward_live(z, c), cvae.decoder(z, c))
+
+
+@pytest.mark.parametrize("pixels", [1, 112, 784, 1000])
+def test_softplus_sum_equals_the_sum_of_softplus(pixels):
+    from explorer.core.likelihoods import softplus_sum
+
+    gen = torch.Generator().manual_seed(pixels)
+    logits = torch.randn(20, 3, pixels, generator=gen) * torch.tensor([1.0, 10.0, 80.0]).view(1, 3, 1)
+    logits[0, 0, 0] = 0.0
+    expected = torch.nn.functional.softplus(logits.double()).sum(-1)
+    torch.testing.assert_close(softplus_sum(logits).double(), expected, rtol=1e-6, atol=1e-4)

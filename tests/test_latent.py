@@ -9,18 +9,9 @@ from PIL import Image
 
 from explorer.ui import figures
 from explorer.core.images import png_bytes, upscale_nearest
-from explorer.core.latent import (
-    LatentRange,
-    decode_manifold,
-    decode_z,
-    encode_dataset,
-    encodings_table,
-    image_terms,
-    latent_ranges,
-    manifold_coordinates,
-    manifold_z,
-    posterior_ellipse,
-)
+from explorer.core.latent import decode_z, encode_dataset, encodings_table, image_terms, posterior_ellipse
+from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
+from explorer.ui.slider_ranges import LatentRange, latent_ranges
 from explorer.core.models import ModelConfig, build_model
 from explorer.core.objective import loss_terms
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from explorer.core import limits
-from explorer.core.checkpoints import MAX_PARAMETERS
+from explorer.core.limits import MAX_PARAMETERS
 from explorer.core.models import ModelConfig, build_model, num_parameters
 from explorer.core.train import TrainConfig, TrainingDiverged, train
 from explorer.ui import train_form

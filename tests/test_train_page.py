@@ -331,3 +331,13 @@ def test_contractive_models_offer_lambda_and_the_scae_its_noise(train_page, trai
     training_gate.set()
     assert job.join(120)
     assert train_form.run_name(config, job.train_config, 0).startswith("scae_z2_h128_l0.5_s0.2_e0_n2000_s0_")
+
+
+def test_the_noise_level_is_offered_only_with_input_noise(train_page):
+    # a plain VAE (no input noise) showed "Noise level 0.50" beside "Input noise: none"
+    at = train_page
+    assert at.selectbox(key="train_noise").value == "none"
+    assert "Noise level" not in [n.label for n in at.number_input]
+    at.selectbox(key="train_noise").set_value("masking").run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="train_noise_level").value == 0.5

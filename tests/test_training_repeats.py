@@ -7,12 +7,12 @@ digits (every draw of the batch generator: subset, order, binarization, masking,
 and the AE/VAE twins (their second noise generator, per-tensor Adam). The same weights
 came out with 1 and 2 intra-op threads. A change that moves a draw, an optimiser step
 or the order of the models changes a hash. (Recorded with the encoding cache's former
-hash layout, then re-expressed in :func:`explorer.core.checkpoints.weights_sha256`'s
+hash layout, then re-expressed in :func:`explorer.core.checkpoint_format.weights_sha256`'s
 from the same weights once the two hashes became one.)
 """
 
 from explorer.core.config import ModelConfig, TrainConfig
-from explorer.core.checkpoints import weights_sha256
+from explorer.core.checkpoint_format import weights_sha256
 from explorer.core.models import build_model
 from explorer.core.train import train
 from explorer.core.twins import build_twins, train_twins

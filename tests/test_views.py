@@ -4,7 +4,8 @@ twice, no key collision, each view decoding with its own model and keeping its o
 import pytest
 
 from conftest import chart_spec, plotly_array
-from explorer.core.latent import decode_z, encode_dataset, latent_ranges
+from explorer.core.latent import decode_z, encode_dataset
+from explorer.ui.slider_ranges import latent_ranges
 from explorer.ui.views.decoder import DECODED_SCALE
 from tests.helpers.apptest import assert_decodes, click_map, decoded_view, run_page_function
 

@@ -65,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
                    help="importance samples per image on each binarized draw (default: --iw-samples)")
     p.add_argument("--device", default="cpu",
                    help="torch device for the importance-sampled estimates, e.g. cuda")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: one per core this process may use); on a "
+                        "machine busy with other work 1 costs the least CPU time (docs/evaluation-speed.md)")
     return p
 
 
@@ -92,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     binarized_k = args.iw_samples if args.binarized_iw_samples is None else args.binarized_iw_samples
     if args.draws < 1 or binarized_k < 0:
         p.error(f"--draws must be >= 1 and --binarized-iw-samples >= 0, got {args.draws}, {binarized_k}")
+    if args.threads is not None:
+        if args.threads < 1:
+            p.error(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     try:
         checkpoint = load_checkpoint(args.checkpoint, recompute=False)  # evaluated below
         images, labels = load_split(train=False)

@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from explorer.core.checkpoints import weights_sha256
+from explorer.core.checkpoint_format import weights_sha256
 from explorer.core.files import atomic_write, reap_stale_temporaries
 from explorer.core.latent import Encodings, encode_dataset
 from explorer.core.models import Autoencoder

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from explorer.core.models import Autoencoder
+from explorer.core.networks import MLPDecoder
 from explorer.core.objective import log_importance_weights
 
 @torch.inference_mode()
@@ -47,9 +48,11 @@ def importance_weighted_nll(
         k: importance samples per image, >= 1 (k = 1 is a one-sample ELBO estimate).
         seed: seeds a ``torch.Generator`` for every draw, so results repeat (for a fixed
             ``batch_size`` and ``max_rows``).
-        batch_size: images encoded together.
-        max_rows: most decoder passes (images x samples) computed at once; bounds memory
-            (each row holds one decoded image).
+        batch_size: images encoded together (their k noise draws are held at once:
+            k x batch_size x latent_dim numbers).
+        max_rows: the noise is drawn in chunks of max_rows // batch_size samples of every
+            image (this fixes which draw goes to which image). The decoder scores at most
+            :data:`BLOCK_ROWS` rows at once, which bounds memory.
         on_progress: called after every block of decoded samples with the number of
             (image, sample) pairs it scored; they add up to ``len(images) * k`` (for a
             progress bar; the library draws none).
@@ -82,24 +85,48 @@ def importance_weighted_nll(
     return torch.cat(results)
 
 
+#: Most decoder rows scored together in one block: the samples of one image (or of a few
+#: images when k is small), so the codes lie close together and the live-unit decoder
+#: (:meth:`explorer.core.networks.MLPDecoder.forward_live`) skips most hidden units.
+BLOCK_ROWS = 1000
+
+
+def _decoder(model: Autoencoder) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+    """(z, y) -> decoder outputs: an MLP decoder through its live units only (the same
+    values, fewer products), any other through ``model.decode``."""
+    if isinstance(model.decoder, MLPDecoder):
+        return lambda z, y: model.decoder.forward_live(z, model.condition(y, len(z)))
+    return model.decode
+
+
 def _batch_nll(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, k: int,
                generator: torch.Generator, max_rows: int,
                on_progress: Callable[[int], None] | None = None) -> torch.Tensor:
-    """-L_k for one batch of images (B,), float64, accumulating logsumexp over sample chunks.
+    """-L_k for one batch of images (B,), float64, accumulating logsumexp over blocks.
 
-    Each chunk decodes s codes of every image as one (s * B)-row batch
-    (:func:`explorer.core.objective.log_importance_weights`, the training bound's own
-    weights); the images are broadcast against the s codes, never copied s times.
+    The noise is drawn as it always was (chunks of s codes of every image, s = max_rows //
+    B), then scored image by image: a block holds up to :data:`BLOCK_ROWS` codes of one
+    image (or all k codes of several images when k is small), decoded through the live
+    hidden units only, with :func:`explorer.core.objective.log_importance_weights` (the
+    training bound's own weights); the images are broadcast against the codes, never
+    copied.
     """
     mu, logvar = model.encode(x, y)
     b, latent_dim = mu.shape
     chunk = max(1, min(k, max_rows // b))
+    eps = torch.cat([torch.randn((min(chunk, k - done), b, latent_dim), generator=generator, dtype=mu.dtype,
+                                 device=mu.device) for done in range(0, k, chunk)])  # (k, B, L)
+    decode = _decoder(model)
+    per_block = max(1, BLOCK_ROWS // k)  # images per block
+    samples = min(k, BLOCK_ROWS)  # codes per image per block
     total = torch.full((b,), -math.inf, dtype=torch.float64, device=x.device)
-    for done in range(0, k, chunk):
-        s = min(chunk, k - done)
-        eps = torch.randn((s, b, latent_dim), generator=generator, dtype=mu.dtype, device=mu.device)
-        log_w, _ = log_importance_weights(model, x, mu, logvar, eps, y)
-        total = torch.logaddexp(total, torch.logsumexp(log_w.double(), dim=0))
-        if on_progress is not None:
-            on_progress(s * b)
+    for first in range(0, b, per_block):
+        images = slice(first, first + per_block)
+        for done in range(0, k, samples):
+            block = eps[done : done + samples, images]
+            log_w, _ = log_importance_weights(model, x[images], mu[images], logvar[images], block,
+                                              None if y is None else y[images], decode)
+            total[images] = torch.logaddexp(total[images], torch.logsumexp(log_w.double(), dim=0))
+            if on_progress is not None:
+                on_progress(block.shape[0] * block.shape[1])
     return -(total - math.log(k))

@@ -1,6 +1,7 @@
-"""Computations on the latent space that the app shows: encodings of a data set,
-decoding z (one code, a grid, a path), the manifold grid, posterior ellipses, slider
-ranges and per-image loss terms.
+"""Computations on the latent space that the app shows: encodings of a data set and their
+2-D projection, decoding z (one code, a strip), posterior ellipses and samples, per-image
+loss terms, prior samples and interpolation paths. The manifold grid is
+:mod:`explorer.core.manifold`; slider ranges are the app's (:mod:`explorer.ui.slider_ranges`).
 
 Everything here is plain PyTorch/NumPy (no Streamlit, no Plotly). Every function takes
 an optional label ``y`` for conditional models (ignored by the others).
@@ -131,25 +132,11 @@ def back_project(mu: np.ndarray, xy) -> np.ndarray:
     return (mean + np.asarray(xy, dtype=np.float64) @ components).astype(np.float32)
 
 
-# --- Decoding, the manifold grid and posterior geometry ---------------------------------
-
-#: Grid spacings of the manifold: ``"paper"`` (inverse Gaussian CDF of evenly spaced
-#: points on the unit square, Kingma & Welling 2013, Figure 4) or ``"linear"``.
-SPACINGS = ("paper", "linear")
-#: The paper's margin on the unit square: points run from 0.05 to 0.95.
-PAPER_MARGIN = 0.05
-#: Smallest and largest manifold grid side (cells per row).
-GRID_MIN, GRID_MAX = 5, 40
-#: Half-width of the VAE's slider range: the prior N(0, I) puts 99.99% of a
-#: coordinate inside [-4, 4].
-VAE_SLIDER_HALF_RANGE = 4.0
-#: Slider step of a VAE's latent axes.
-VAE_SLIDER_STEP = 0.05
-#: About this many slider steps across an AE's latent axis.
-SLIDER_STEPS = 160
+# --- Decoding and posterior geometry ----------------------------------------------------
 
 
-def _check_2d_latent(model: Autoencoder) -> None:
+def check_2d_latent(model: Autoencoder) -> None:
+    """Raise ValueError unless ``model`` has a 2-D latent space."""
     if model.config.latent_dim != 2:
         raise ValueError(f"needs a 2-D latent space, the model has latent_dim={model.config.latent_dim}")
 
@@ -184,84 +171,6 @@ def decode_z(
         return model.decode_sample(z, y, generator).clamp_(0.0, 1.0)
     return display_pixels(model.decode_mean(z, y))  # an identity-link Gaussian mean may leave [0, 1]
 
-
-def manifold_coordinates(n: int, spacing: str = "paper", low: float = -3.0, high: float = 3.0,
-                         margin: float = PAPER_MARGIN) -> np.ndarray:
-    """Coordinates along one latent axis of the manifold grid, ascending.
-
-    ``"paper"``: n points linearly spaced on [margin, 1 - margin] mapped through the
-    inverse Gaussian CDF (Kingma & Welling 2013, Figure 4: "linearly spaced coordinates
-    on the unit square were transformed through the inverse CDF of the Gaussian"), so
-    equal prior mass lies between neighbours. ``"linear"``: n points on [low, high].
-
-    Args:
-        n: points per axis, GRID_MIN..GRID_MAX.
-        spacing: one of :data:`SPACINGS`.
-        low, high: range of ``"linear"`` (ignored by ``"paper"``).
-        margin: unit-square margin of ``"paper"``, in (0, 0.5).
-
-    Returns:
-        (n,) float64.
-
-    Raises:
-        ValueError: n, spacing, range or margin out of bounds.
-    """
-    if not GRID_MIN <= n <= GRID_MAX:
-        raise ValueError(f"grid side n must be in [{GRID_MIN}, {GRID_MAX}], got {n}")
-    if spacing == "paper":
-        if not 0 < margin < 0.5:
-            raise ValueError(f"margin must be in (0, 0.5), got {margin}")
-        unit = torch.linspace(margin, 1 - margin, n, dtype=torch.float64)
-        return torch.special.ndtri(unit).numpy()
-    if spacing == "linear":
-        if not low < high:
-            raise ValueError(f"linear range needs low < high, got [{low}, {high}]")
-        return np.linspace(low, high, n)
-    raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
-
-
-def manifold_z(coords: np.ndarray) -> np.ndarray:
-    """The z of every grid cell, row-major with the top row first.
-
-    Cell (row r, column c) has z1 = coords[c] and z2 = coords[n - 1 - r], so the grid
-    image has the latent map's orientation (z1 to the right, z2 up).
-
-    Args:
-        coords: (n,) ascending coordinates from :func:`manifold_coordinates`.
-
-    Returns:
-        (n * n, 2) float32.
-    """
-    z1, z2 = np.meshgrid(coords, coords[::-1])
-    return np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
-
-
-@torch.inference_mode()
-def decode_manifold(model: Autoencoder, z: np.ndarray, padding: int = 2,
-                    y: int | None = None) -> torch.Tensor:
-    """Decoder means of a square grid of codes, tiled into one image (torchvision's make_grid).
-
-    Args:
-        model: any model of the family with a 2-D latent space.
-        z: (n * n, 2) codes from :func:`manifold_z`, row-major, top row first.
-        padding: pixels between cells.
-        y: the label every cell is decoded with (conditional models).
-
-    Returns:
-        (3, n * (28 + padding) + padding, same) float32 pixels in [0, 1]; cell (r, c)
-        starts at pixel (padding + r * (28 + padding), padding + c * (28 + padding)).
-
-    Raises:
-        ValueError: the model's latent space is not 2-D or z is not a square grid.
-    """
-    _check_2d_latent(model)
-    n = int(round(len(z) ** 0.5))
-    if n * n != len(z):
-        raise ValueError(f"expected n*n codes, got {len(z)}")
-
-    return tile(decode_z(model, z, y=y), nrow=n, padding=padding)
-
-
 def posterior_ellipse(mu: np.ndarray, sigma: np.ndarray, k: float, n_points: int = 73) -> np.ndarray:
     """The k-sigma contour of a diagonal Gaussian in 2-D, as a closed polygon.
 
@@ -281,63 +190,6 @@ def posterior_ellipse(mu: np.ndarray, sigma: np.ndarray, k: float, n_points: int
     t = np.linspace(0.0, 2 * np.pi, n_points)
     unit = np.stack([np.cos(t), np.sin(t)], axis=1)
     return np.asarray(mu, dtype=np.float64) + k * np.asarray(sigma, dtype=np.float64) * unit
-
-
-def _nice_step(span: float, steps: int) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= span / steps."""
-    raw = span / steps
-    power = 10.0 ** np.floor(np.log10(raw))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if m * power >= raw * (1 - 1e-9):
-            return float(m * power)
-    return float(10 * power)
-
-
-@dataclass(frozen=True)
-class LatentRange:
-    """Range and step of one latent axis for the sliders and the map.
-
-    Attributes:
-        low, high: the range (multiples of 10 * step, so rounded out).
-        step: slider step; clicked positions snap to it.
-    """
-
-    low: float
-    high: float
-    step: float
-
-    def snap(self, value: float) -> float:
-        """``value`` clamped to the range and rounded to the step grid."""
-        value = min(max(float(value), self.low), self.high)
-        return round(round((value - self.low) / self.step) * self.step + self.low, 10)
-
-
-def latent_ranges(mu: np.ndarray, stochastic: bool) -> tuple[LatentRange, LatentRange]:
-    """Slider ranges of a 2-D latent space.
-
-    A VAE (``stochastic``) gets [-4, 4] by 0.05 (the prior's range), widened to take in
-    every mu (rounded out to 0.5). An AE has no prior: its range is the extent of its
-    codes, rounded out, with a "nice" step giving about :data:`SLIDER_STEPS` steps.
-
-    Args:
-        mu: (N, 2) encoder means.
-        stochastic: True for a VAE.
-
-    Returns:
-        One :class:`LatentRange` per axis.
-    """
-    ranges = []
-    for j in range(2):
-        lo, hi = float(mu[:, j].min()), float(mu[:, j].max())
-        if stochastic:
-            lo, hi = min(lo, -VAE_SLIDER_HALF_RANGE), max(hi, VAE_SLIDER_HALF_RANGE)
-        if not hi > lo:
-            lo, hi = lo - 1, hi + 1
-        step = VAE_SLIDER_STEP if stochastic else _nice_step(hi - lo, SLIDER_STEPS)
-        unit = 10 * step
-        ranges.append(LatentRange(float(np.floor(lo / unit) * unit), float(np.ceil(hi / unit) * unit), step))
-    return ranges[0], ranges[1]
-
 
 @dataclass(frozen=True)
 class ImageTerms:

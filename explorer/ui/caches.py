@@ -21,8 +21,9 @@ from explorer.core import encoding_cache
 from explorer.core.data import DATASET_NAME, load_split, prepare_mnist
 from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
 from explorer.core.family import error_curve
-from explorer.core.images import png_bytes
-from explorer.core.latent import Encodings, decode_manifold, encodings_table
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import Encodings, encodings_table
+from explorer.core.manifold import decode_manifold
 from explorer.core.metrics import LatentUsage, latent_usage
 from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
 from explorer.ui.browser_grid import grid_pixels, pack_grid
@@ -73,7 +74,7 @@ def test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def manifold_png(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None = None) -> bytes:
-    """The decoded manifold grid of codes ``z`` (``latent.decode_manifold``) as PNG bytes.
+    """The decoded manifold grid of codes ``z`` (``manifold.decode_manifold``) as PNG bytes.
 
     ``key`` identifies the model's weights (``_model`` is not hashed); ``z`` is hashed.
     """
@@ -119,8 +120,10 @@ def lesson_facts(key: str, _model: torch.nn.Module, name: str):
     return model_facts(_model, name, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
 
 
-#: Grid points per axis of the holes heatmap.
-HOLES_GRID_N = 24
+#: Grid points per axis of the holes heatmap: 16 x 16 = 256 decodings judged, smoothed
+#: between them by the chart (24 x 24 took about 1 s on the 2-core server, 16 x 16 about a
+#: third of that with the classifier's inference copy: ``python -m bench.realism``).
+HOLES_GRID_N = 16
 
 
 @st.cache_data(show_spinner="Judging the decoder's images over the map...", max_entries=32)
@@ -230,3 +233,47 @@ def linear_pca_comparison(path: str, mtime_ns: int):
             float(result.ae_squared_error.mean()), float(result.pca_squared_error.mean()), nats,
             likelihood.description, (fit.residual_rms, fit.spread_rms, fit.relative_residual),
             float(result.reconstruction_gap.mean()))
+
+
+# --- the stacked (denoising) autoencoders on the Denoising AE page --------------------------
+
+#: The shipped pretrained stacks (explorer.cli.pretrain --out), in checkpoints/PRETRAINING_DIR,
+#: by masking fraction, and the file of their runs' JSON lines.
+PRETRAINING_DIR = "pretraining"
+STACK_FILES = {0.0: "sae_500_500.safetensors", 0.25: "sdae25_500_500.safetensors", 0.5: "sdae50_500_500.safetensors"}
+RESULTS_FILE = "results.jsonl"
+#: Filters shown per model (of the first layer's 500).
+SHOWN_FILTERS = 100
+
+
+@st.cache_data(show_spinner="Reading the pretrained stacks' first-layer filters...", max_entries=4)
+def stack_filters(folder: str, mtimes: tuple[float, ...]) -> dict:
+    """The shipped stacks' first-layer filters and their sharpness, and the runs' test errors.
+
+    Args:
+        folder: the folder holding :data:`STACK_FILES` and :data:`RESULTS_FILE`.
+        mtimes: the files' modification times (the cache key: a replaced file is read again).
+
+    Returns:
+        ``{"stacks": {noise: {"png": bytes, "shown": kurtosis of the shown filters, "all":
+        kurtosis of all filters, "config": StackConfig}}, "initial": kurtosis of the first
+        layer's initial weights (the stacks' seed: where pretraining, or the run without it,
+        started), "runs": [run dicts]}``.
+
+    Raises:
+        StackFileError: a file is missing or invalid.
+    """
+    from pathlib import Path
+
+    from explorer.core.pretraining import (build_stack, filter_grid, filter_sharpness, first_layer_filters, load_stack,
+                                           read_results)
+
+    stacks = {}
+    config = None
+    for noise, name in STACK_FILES.items():
+        net, config, _ = load_stack(Path(folder) / name)
+        shown = first_layer_filters(net, SHOWN_FILTERS)
+        stacks[noise] = {"png": png_bytes(upscale_nearest(filter_grid(shown), 2)), "shown": filter_sharpness(shown),
+                         "all": filter_sharpness(first_layer_filters(net)), "config": config}
+    initial = filter_sharpness(first_layer_filters(build_stack(config)))
+    return {"stacks": stacks, "initial": initial, "runs": read_results(Path(folder) / RESULTS_FILE)}

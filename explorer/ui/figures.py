@@ -79,6 +79,10 @@ def latent_scatter(
     return fig
 
 
+#: Diameter in pixels of a digit's dot on the latent maps.
+DIGIT_MARKER_PX = 4
+
+
 def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
                        axis_names: tuple[str, str]) -> go.Figure:
     """:func:`latent_scatter` built and validated by Plotly."""
@@ -92,7 +96,7 @@ def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
                 y=mu[rows, 1],
                 mode="markers",
                 name=f"{LATENT_MAP_TRACE_PREFIX}{digit}",
-                marker={"size": 4, "opacity": 0.7, "color": DIGIT_COLORS[digit]},
+                marker={"size": DIGIT_MARKER_PX, "opacity": 0.7, "color": DIGIT_COLORS[digit]},
                 customdata=np.stack([index[rows], labels[rows]], axis=1),
                 # Plotly dims unselected points after a click; the map draws its own
                 # highlight instead, so keep every digit as visible as before.
@@ -199,6 +203,8 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
 
 # --- The explorer's latent map: click catcher and overlays -------------------------------
 
+#: The latent map's figure height in pixels (pages may set their own).
+LATENT_MAP_HEIGHT = 540
 #: Curve number of the invisible click-catcher grid (right after the 10 digit traces).
 CATCHER_TRACE = 10
 CATCHER_NAME = "decode z here"
@@ -207,6 +213,11 @@ GRID_OVERLAY_NAME = "manifold grid z"
 CATCHER_STEPS = 2
 #: Opacity of the click-catcher's points: practically invisible, still hoverable.
 CATCHER_OPACITY = 0.01
+#: A click this many pixels or less from a shown digit's centre picks the digit, even where
+#: a catcher point lies nearer to the cursor (explorer/ui/assets/map_marks.js): the catcher's
+#: points are a few pixels apart, closer than the radius of a digit's dot, and the browser
+#: reports the mouse in whole pixels. The dot's radius plus that pixel.
+DIGIT_PICK_PX = DIGIT_MARKER_PX / 2 + 1
 PRIOR_SIGMAS = (1, 2, 3)
 POSTERIOR_SIGMAS = (1, 2)
 
@@ -370,10 +381,11 @@ def latent_map(
         if catcher:
             fig.add_trace(catcher_trace(ranges, axis_names))
         fig.update_layout(
-            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
-            # Plotly's toolbar stands down the right edge: across the top it covered the
-            # legend (the digit toggles) whenever the mouse was over the map
-            modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=540,
+            # the legend under the x axis: Plotly's toolbar stands down the right edge from the
+            # top (across the top it covered the legend, the digit toggles, whenever the mouse
+            # was over the map), and beside it 14 px legend entries ran under its icons
+            legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "title": None},
+            modebar={"orientation": "v"}, margin={"l": 40, "r": 10, "t": 30, "b": 40}, height=LATENT_MAP_HEIGHT,
             xaxis={"range": [ranges[0].low, ranges[0].high], "constrain": "domain"},
             yaxis={"range": [ranges[1].low, ranges[1].high], "constrain": "domain"},
         )
@@ -393,7 +405,8 @@ def latent_map(
                           yaxis={"range": list(zoom[1]), "constrain": "domain"})
     if font_size is not None:
         # explicit per-axis sizes: Streamlit's chart theme sets its own tick and title fonts
-        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2)
+        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2,
+                          legend_font_size=font_size)  # Streamlit's theme sets the legend's 12 px
         fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
         fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
     if not marks_in_page:
@@ -414,18 +427,25 @@ def as_svg(fig: go.Figure) -> go.Figure:
 
 
 HEATMAP_NAME = "looks like a real digit"
-#: Holes dark, digit-like regions light: neutral greys under the coloured digits, most of
-#: a sharp step at 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`).
-HEATMAP_COLORSCALE = [[0.0, "rgb(15,15,15)"], [0.49, "rgb(90,90,90)"], [0.51, "rgb(215,215,215)"],
-                      [1.0, "rgb(255,255,255)"]]
-HEATMAP_OPACITY = 0.6
-#: Room the heatmap's colour bar takes below the map (pixels added to the bottom margin).
-HEATMAP_BAR_PX = 70
+#: Two tones with a sharp step at 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`):
+#: a hole (the image decoded there is not judged a real digit) is a dark veil over the map,
+#: a place judged real is left clear, so the digits' colours read as they do without it.
+#: (A grey ramp over the whole range, as before, painted most of both maps in near-equal
+#: greys: the AE's holes and the VAE's filled disc did not stand out.)
+HOLE_COLOR = "rgba(30,30,30,0.5)"
+HEATMAP_COLORSCALE = [[0.0, HOLE_COLOR], [0.49, HOLE_COLOR], [0.51, "rgba(255,255,255,0)"],
+                      [1.0, "rgba(255,255,255,0)"]]
+#: The map's legend of the shading, in words (below the plot).
+HEATMAP_LEGEND = ("<b><span style='color:rgb(30,30,30)'>\u25a0</span> dark</b> = a hole: decodes to no real digit"
+                  "<br>clear = decodes to a real-looking digit")
+#: Room the heatmap's legend takes below the map (pixels added to the bottom margin).
+HEATMAP_BAR_PX = 58
 
 
-def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray,
-                      opacity: float = HEATMAP_OPACITY) -> go.Figure:
-    """Add a semi-transparent heatmap of digit scores under a latent map's points.
+def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray) -> go.Figure:
+    """Add the holes' shading under a latent map's points: a dark veil where the judge
+    says the decoded image is not a real digit, clear elsewhere, with a two-line legend
+    in words below the plot.
 
     A ``go.Heatmap`` is drawn in the axes' SVG layer, beneath every WebGL trace
     (``Scattergl`` digits, catcher, overlays), whatever its position in the trace list;
@@ -436,21 +456,19 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
         z1: (n,) cell centres along z1.
         z2: (m,) cell centres along z2.
         scores: (m, n) realness in [0, 1] (0.5 at the judge's threshold,
-            :func:`explorer.ui.views.holes.realness`), ``scores[i, j]`` at (z1[j], z2[i]).
-        opacity: of the heatmap, in [0, 1].
+            :func:`explorer.ui.views.holes.realness`), ``scores[i, j]`` at (z1[j], z2[i]);
+            Plotly smooths between cell centres (``zsmooth="best"``).
 
     Returns:
-        ``fig``, with the heatmap as its last trace and a colour bar ("real?": hole, limit, digit).
+        ``fig``, with the heatmap as its last trace and the legend as an annotation.
     """
     fig.add_trace(go.Heatmap(
         x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
-        colorscale=HEATMAP_COLORSCALE, opacity=opacity, hoverinfo="skip", showscale=True, zsmooth="best",
-        # across the bottom of the figure, short words: a bar down the right side took
-        # about 60 px of the map's width (its axes keep equal scales, so it lost height too)
-        colorbar={"title": {"text": "real?", "side": "right"}, "thickness": 12, "len": 0.8,
-                  "orientation": "h", "x": 0.5, "xanchor": "center", "yref": "container", "y": 0,
-                  "yanchor": "bottom", "tickvals": [0.0, 0.5, 1.0], "ticktext": ["hole", "limit", "digit"]},
+        colorscale=HEATMAP_COLORSCALE, hoverinfo="skip", showscale=False, zsmooth="best",
     ))
+    fig.add_annotation(text=HEATMAP_LEGEND, name="holes legend", showarrow=False, align="left",
+                       xref="paper", x=0.0, xanchor="left", yref="paper", y=0.0, yanchor="top",
+                       yshift=-52)  # below the z1 ticks and title
     fig.update_layout(margin={"b": (fig.layout.margin.b or 40) + HEATMAP_BAR_PX})
     return fig
 

@@ -28,7 +28,8 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 
-from explorer.core.checkpoints import Checkpoint, checkpoint_bytes, load_checkpoint
+from explorer.core.checkpoint_format import checkpoint_bytes
+from explorer.core.checkpoints import Checkpoint, load_checkpoint
 from explorer.core.config import TrainConfig
 from explorer.core.limits import absurd_results, reconstruction_bound
 from explorer.core.models import Autoencoder

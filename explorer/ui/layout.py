@@ -24,6 +24,12 @@ CSS = f"""<style>
 .stMainBlockContainer div:has(> .st-key-plotly_preload, > .st-key-webgl_release, > .st-key-viewport_screen_box) {{
   display: none; }}
 [data-testid="stSidebarContent"] [data-testid="stSidebarUserContent"] {{ padding-top: 0.5rem; }}
+/* the click's terms beside its two images under the Explorer's map: 14 px lines, so the
+   strip stays on a 1366x768 screen (presentation mode's 20 px wins: more specific) */
+[class*="click_terms"] p {{ font-size: 14px; line-height: 1.25; }}
+/* its images' captions on one line, a little wider than the image: no size of their own
+   in the row's layout (the image's column keeps its width) */
+[class*="click_panel"] [data-testid="stImageCaption"] {{ white-space: nowrap; contain: inline-size; overflow: visible; }}
 </style>"""
 
 
@@ -55,7 +61,8 @@ PRESENT_PLOT_FONT_PX = 16
 PRESENT_CSS = """<style>
 .stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
 .stMain [data-testid="stWidgetLabel"] p { font-size: 20px; }
-.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p {
+.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p,
+.stMain [data-testid="stImageCaption"] {
   font-size: 18px; color: inherit; opacity: 1; }
 </style>"""
 
@@ -65,10 +72,15 @@ def presenting() -> bool:
     return bool(st.session_state.get(PRESENT_KEY))
 
 
-def plot_font_size(size: int | None) -> int | None:
+#: Plot ticks, titles and legends out of presentation mode, in px (at least; Plotly's own 12
+#: px is too small to read from the back of a room).
+PLOT_FONT_PX = 14
+
+
+def plot_font_size(size: int | None) -> int:
     """A chart's font size in px: at least :data:`PRESENT_PLOT_FONT_PX` in presentation
-    mode, else ``size`` (None: Plotly's own)."""
-    return max(size or 0, PRESENT_PLOT_FONT_PX) if presenting() else size
+    mode, else at least :data:`PLOT_FONT_PX` (``size`` where larger; None: no wish)."""
+    return max(size or 0, PRESENT_PLOT_FONT_PX if presenting() else PLOT_FONT_PX)
 
 
 def presentation_toggle() -> None:
@@ -84,3 +96,18 @@ def presentation_toggle() -> None:
         st.html(PRESENT_CSS)
     elif PRESENT_PARAM in st.query_params:
         del st.query_params[PRESENT_PARAM]
+
+
+#: The home page's heading row (pages/explorer.py, a container keyed ``front_door``): a
+#: title of 2rem, not Streamlit's 2.75rem, stays on one line beside the sentence and the
+#: three starts, so the row is no taller than the title alone was and the map still fits.
+FRONT_DOOR_CSS = """<style>
+.st-key-front_door h1 { font-size: 2rem; padding: 0; white-space: nowrap; }
+</style>"""
+
+
+def front_door_row():
+    """A keyed container for the home page's heading row, its title made compact (see
+    :data:`FRONT_DOOR_CSS`). Returns the container (use it as a context manager)."""
+    st.html(FRONT_DOOR_CSS)
+    return st.container(key="front_door")

@@ -15,7 +15,11 @@ Clicks: the map is not a Streamlit selection chart (its clickmode is "event"): a
 selection restyles and redraws every WebGL point before Streamlit sends it (about 100 ms
 in software rendering). This element sends each ``plotly_click`` as its trigger
 ``"click"``; the callback keeps its points in the view's session key ``map_click`` for
-:func:`explorer.ui.views.latent_map.new_map_click`, before the page runs.
+:func:`explorer.ui.views.latent_map.new_map_click`, before the page runs. Plotly reports
+the point nearest to the cursor, and the invisible click catcher's points lie a few pixels
+apart, closer than a digit's dot is wide: a click on a digit's dot, off its centre, went to
+the catcher. A catcher click within :data:`explorer.ui.figures.DIGIT_PICK_PX` of a shown
+digit is sent as that digit's click.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.ui.figures import SELECTION_MARKS, STAR_MARK
+from explorer.ui.figures import CATCHER_NAME, CATCHER_TRACE, DIGIT_PICK_PX, SELECTION_MARKS, STAR_MARK
 
 _JS = (Path(__file__).parent / "assets" / "map_marks.js").read_text()
 _component = st.components.v2.component("vae_explorer_map_marks", js=_JS)
@@ -54,5 +58,6 @@ def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str) -
             Streamlit's selection points, read by :func:`explorer.ui.figures.map_click`)
             before the run that the click starts.
     """
-    _component(key=key, data={"map": map_selector, "names": [*SELECTION_MARKS, STAR_MARK], "shapes": shapes},
+    _component(key=key, data={"map": map_selector, "names": [*SELECTION_MARKS, STAR_MARK], "shapes": shapes,
+                              "catcher": CATCHER_NAME, "digit_traces": CATCHER_TRACE, "pick_px": DIGIT_PICK_PX},
                height=0, on_click_change=functools.partial(_keep_click, key, click_key))

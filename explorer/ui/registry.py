@@ -22,13 +22,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.core.checkpoints import (
-    CHECKPOINT_SUFFIXES,
-    MAX_FILE_BYTES,
-    Checkpoint,
-    CheckpointError,
-    load_checkpoint,
-)
+from explorer.core.checkpoint_format import CHECKPOINT_SUFFIXES
+from explorer.core.checkpoint_reading import MAX_FILE_BYTES
+from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from explorer.core.classifier import is_classifier_file
 from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder

@@ -45,6 +45,8 @@ COMPARE_DEFAULTS: dict[str, object] = {
     # "Watch the holes form": this session's twin_job.TwinJob | None, and its settings
     "cmp_twin_job": None, "cmp_twin_subset": 10_000, "cmp_twin_epochs": 10, "cmp_twin_seed": 0,
 }
+#: The Compare page's URL path (app.py's st.Page("pages/compare.py")).
+COMPARE_URL_PATH = "compare"
 COMPARE_WIDGETS = ("cmp_model_a", "cmp_model_b", "cmp_prior_k", "cmp_ae_sampler", "cmp_path_start", "cmp_path_end", "cmp_path_n",
                    "cmp_cloud_k", "cmp_tool", "cmp_twin_subset", "cmp_twin_epochs", "cmp_twin_seed")
 
@@ -73,6 +75,8 @@ def enter_page(page: str) -> None:
     this session's models)."""
     st.session_state[PAGE_KEY] = page
     init_view_state(COMPARE_DEFAULTS, COMPARE_WIDGETS, context=",".join(st.session_state[SESSION_MODELS_KEY]))
+    if page != COMPARE_URL_PATH:  # a link into the Compare page (the home page's lesson start) is applied on arrival
+        st.session_state["cmp_url_applied"] = False
 
 
 def require_router() -> None:

@@ -14,7 +14,7 @@ import json
 import torch
 from safetensors.torch import load, save
 
-from explorer.core import checkpoints
+from explorer.core import checkpoint_format
 
 
 def contents_for(model, **overrides) -> dict:
@@ -35,7 +35,7 @@ def contents_for(model, **overrides) -> dict:
 
 def legacy_payload(model, **overrides) -> dict:
     """The dict a format-1 ``.pt`` checkpoint of ``model`` holds."""
-    return {"format": checkpoints.FORMAT, "format_version": 1, **contents_for(model, **overrides),
+    return {"format": checkpoint_format.FORMAT, "format_version": 1, **contents_for(model, **overrides),
             "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()}}
 
 
@@ -61,7 +61,7 @@ def safetensors_bytes(tensors: dict, metadata: dict, contents: dict | None = Non
     if contents is not None:
         metadata["contents"] = json.dumps(contents)
     if rehash:
-        metadata["weights_sha256"] = checkpoints.weights_sha256(tensors)
+        metadata["weights_sha256"] = checkpoint_format.weights_sha256(tensors)
         if isinstance(metadata.get("contents"), str):
-            metadata["sha256"] = checkpoints.content_sha256(tensors, metadata["contents"])
+            metadata["sha256"] = checkpoint_format.content_sha256(tensors, metadata["contents"])
     return save(tensors, metadata=metadata)

@@ -1,6 +1,6 @@
 // The manifold grid computed in the page (explorer/ui/browser_grid.py), so that a new n,
 // spacing or range shows at once, before the server's fragment rerun answers:
-// - gridCoordinates: the grid's axis coordinates, the numbers of explorer/core/latent.py's
+// - gridCoordinates: the grid's axis coordinates, the numbers of explorer/core/manifold.py's
 //   manifold_coordinates ("paper": the inverse Gaussian CDF, as PyTorch computes it);
 // - startGridGL: the decoder mean of all n * n codes at once in WebGL2, for the MLP decoders
 //   the page already holds (explorer/ui/assets/browser_decoder.js keeps them parsed in
@@ -55,7 +55,7 @@ function ndtri(p) {
   return negate ? x1 - x0 : x0 - x1;
 }
 
-// The (n,) ascending axis coordinates of the grid: latent.manifold_coordinates(n, spacing, low, high, margin).
+// The (n,) ascending axis coordinates of the grid: manifold.manifold_coordinates(n, spacing, low, high, margin).
 // "paper": torch.linspace(margin, 1 - margin, n) (its symmetric formula) through ndtri;
 // "linear": numpy.linspace(low, high, n) (start + i * step, the last point exactly high).
 function gridCoordinates(n, spacing, low, high, margin) {
@@ -71,7 +71,7 @@ function gridCoordinates(n, spacing, low, high, margin) {
   return out;
 }
 
-// Every cell's z, row-major with the top row first (latent.manifold_z): z1 = coords[col], z2 = coords[n - 1 - row].
+// Every cell's z, row-major with the top row first (manifold.manifold_z): z1 = coords[col], z2 = coords[n - 1 - row].
 function gridCodes(coords) {
   const n = coords.length, z = new Float32Array(2 * n * n);
   for (let r = 0; r < n; r++) {

@@ -12,7 +12,8 @@
 // and redraws every WebGL point, about 100 ms in software rendering, before Streamlit's
 // selection event is even sent). A plotly_click is sent at once as this element's trigger
 // "click": {points: [{curve_number, point_number, point_index, x, y, customdata}]}, the
-// shape of Streamlit's selection points.
+// shape of Streamlit's selection points; a click on the invisible catcher within data.pick_px
+// of a shown digit is sent as the digit's (see digitUnder).
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   // nothing to show: take the element out of the layout (no gap in the column)
@@ -22,8 +23,32 @@ export default function (component) {
   // cleanup only when the element goes away: end the previous call's loop here.
   if (parentElement.__vxMarksCleanup) parentElement.__vxMarksCleanup();
   let alive = true, frame = 0;
+  // Plotly reports the point nearest to the cursor, and the click catcher's points lie a
+  // few pixels apart, closer than a digit's dot is wide: a click on a dot, off its centre,
+  // reached the catcher. A catcher click within data.pick_px of a shown digit's centre is
+  // that digit's click (the nearest such digit), in the shape Plotly gives its points.
+  const digitUnder = (event) => {
+    const points = event && event.points ? event.points : [];
+    const gd = document.querySelector(data.map), mouse = event && event.event;
+    const last = points[points.length - 1];
+    if (!gd || !gd._fullData || !mouse || !last || !data.catcher || !data.pick_px) return points;
+    const clicked = gd._fullData[last.curveNumber];
+    if (!clicked || clicked.name !== data.catcher) return points;
+    const r = gd.getBoundingClientRect(), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const mx = mouse.clientX - r.left - xa._offset, my = mouse.clientY - r.top - ya._offset;
+    let best = null, bestDist = data.pick_px;
+    gd._fullData.forEach((t, c) => {
+      if (c >= data.digit_traces || t.visible !== true || !t.x) return;
+      for (let i = 0; i < t.x.length; i++) {
+        const d = Math.hypot(xa.l2p(t.x[i]) - mx, ya.l2p(t.y[i]) - my);
+        if (d <= bestDist) { bestDist = d; best = {curveNumber: c, pointNumber: i, pointIndex: i, x: t.x[i], y: t.y[i],
+                                                  customdata: t.customdata ? t.customdata[i] : undefined}; }
+      }
+    });
+    return best ? [best] : points;
+  };
   const sendClick = (event) => {
-    const points = (event && event.points ? event.points : []).map((p) => ({
+    const points = digitUnder(event).map((p) => ({
       curve_number: p.curveNumber, point_number: p.pointNumber,
       point_index: p.pointIndex === undefined ? p.pointNumber : p.pointIndex,
       x: p.x, y: p.y, customdata: p.customdata === undefined ? null : p.customdata,

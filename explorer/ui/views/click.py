@@ -28,20 +28,23 @@ def click_panel(view: ModelView) -> None:
             st.caption("Click a digit on the map to see it with its reconstruction, or empty space to decode it.")
             return
         if isinstance(click, figures.SpaceClick):
-            if view.is_2d:
-                z = click.z
-                st.markdown(f"**Clicked z** = {_fmt(z)}")
-            else:  # a point of the projected map: back to the latent space through the principal components
-                z = back_project(encodings.mu, click.z)
-                st.markdown(f"**Clicked (PC1, PC2)** = {_fmt(click.z)}  \n**z** = {_fmt(z)}",
-                            help="The map shows the first two principal components of mu, so a point of it "
-                                 "is not a code yet: z = mean of mu + PC1 * (principal direction 1) + PC2 * "
-                                 "(principal direction 2), the other principal directions held at the mean "
-                                 "of the 10,000 test digits' mu.")
+            image_col, text_col = st.columns([1, 2.7], gap="small")
+            with text_col:
+                if view.is_2d:
+                    z = click.z
+                    st.markdown(f"**Clicked z** = {_fmt(z)}")
+                    st.caption("The decoder mean at this z, beside: no test digit was clicked.")
+                else:  # a point of the projected map: back to the latent space through the principal components
+                    z = back_project(encodings.mu, click.z)
+                    st.markdown(f"**Clicked (PC1, PC2)** = {_fmt(click.z)}  \n**z** = {_fmt(z)}",
+                                help="The map shows the first two principal components of mu, so a point of it "
+                                     "is not a code yet: z = mean of mu + PC1 * (principal direction 1) + PC2 * "
+                                     "(principal direction 2), the other principal directions held at the mean "
+                                     "of the 10,000 test digits' mu.")
             image = decode_z(model, z, y=view.condition())[0]
-            st.image(png_bytes(upscale_nearest(image, CLICK_SCALE)), output_format="PNG",
-                     caption="decoder mean at the clicked z" if view.is_2d else
-                     "decoder mean at the back-projected z (mean of mu + PC1 and PC2 along the principal directions)")
+            image_col.image(png_bytes(upscale_nearest(image, CLICK_SCALE)), output_format="PNG",
+                            caption="decoder mean" if view.is_2d else
+                            "decoder mean at the back-projected z (mean of mu + PC1 and PC2 along the principal directions)")
             return
         images, _ = caches.test_split()
         i = click.index
@@ -50,11 +53,12 @@ def click_panel(view: ModelView) -> None:
         y = label if model.is_conditional else None
         original = images[i]
         reconstruction = decode_z(model, mu, y=y)[0]
-        st.markdown(f"**Test digit {i}**, label **{label}**")
-        left, right = st.columns(2)
-        left.image(png_bytes(upscale_nearest(original, CLICK_SCALE)), output_format="PNG", caption="original")
-        right.image(png_bytes(upscale_nearest(reconstruction, CLICK_SCALE)), output_format="PNG",
-                    caption="reconstruction (decoder mean at mu)")
+        # one compact row under the map (original, reconstruction, the numbers), so the
+        # answer to a click is on screen beside the map at 1366x768, not below the fold
+        img_cols = st.columns([1, 1, 2], gap="small")
+        img_cols[0].image(png_bytes(upscale_nearest(original, CLICK_SCALE)), output_format="PNG", caption="original")
+        img_cols[1].image(png_bytes(upscale_nearest(reconstruction, CLICK_SCALE)), output_format="PNG",
+                          caption="reconstruction")
         terms = image_terms(model, original, y=y)
         sigma = encodings.sigma
         no_posterior = "n/a (AE)"  # every model without a posterior is an autoencoder
@@ -65,7 +69,11 @@ def click_panel(view: ModelView) -> None:
         else:
             lines += [f"reconstruction = {terms.reconstruction:.2f} nats", f"KL = {terms.kl:.2f} nats",
                       f"-ELBO = {terms.neg_elbo:.2f} nats"]
-        st.markdown("  \n".join(lines))
+        help_text = ("Original: the test image. Reconstruction: the decoder mean at mu. "
+                     "mu, sigma: the encoder's mean and standard deviation of q(z|x). "
+                     "Reconstruction and KL in nats (natural-log units) for this one image.")
         if terms.kl is not None:
-            st.caption("Reconstruction at one z drawn from q(z|x) with seed 0, KL in closed form: "
-                       "the single-sample -ELBO the test metrics use.")
+            help_text += (" Reconstruction at one z drawn from q(z|x) with seed 0, KL in closed form: "
+                          "the single-sample -ELBO the test metrics use.")
+        with img_cols[2], st.container(key=view.keys("click_terms")):
+            st.markdown(f"**Test digit {i}**, label **{label}**  \n" + "  \n".join(lines), help=help_text)

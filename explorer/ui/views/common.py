@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.core.latent import Encodings, LatentRange, latent_ranges, manifold_coordinates, manifold_z
+from explorer.core.latent import Encodings
+from explorer.core.manifold import manifold_coordinates, manifold_z
+from explorer.ui.slider_ranges import LatentRange, latent_ranges
 from explorer.ui import caches, session
 from explorer.ui.figures import PointClick, SpaceClick
 from explorer.ui.registry import ModelEntry

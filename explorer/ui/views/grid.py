@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.core.latent import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
+from explorer.core.manifold import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
 from explorer.ui import browser_decoder, browser_grid, caches, figures
 from explorer.ui.views.common import ModelView, new_selection, point_select_chart
 

@@ -66,11 +66,13 @@ def highdim_panel(seed: int = 0) -> None:
             with column:
                 st.markdown(f"**{f.short}, z = 10** ({entry.label}): 16 samples from {what}")
                 st.image(_tiles(images, PER_ROW), output_format="PNG")
-                st.markdown(f"Judged real: **{real.mean():.0%}** of these 16, **{f.sample_real[sampler]:.0%}** of "
-                            f"{f.sample_labels[sampler].sum()} more; from N(0, I): "
-                            f"**{f.sample_real['prior']:.0%}**.", help=JUDGE_HELP)
+                with st.container(key=f"cmp_highdim_share_{f.short}"):
+                    st.markdown(f"Judged real: **{real.mean():.0%}** of these 16, **{f.sample_real[sampler]:.0%}** of "
+                                f"{f.sample_labels[sampler].sum()} more; from N(0, I): "
+                                f"**{f.sample_real['prior']:.0%}**.", help=JUDGE_HELP)
                 st.plotly_chart(figures.label_bars(np.bincount(labels, minlength=10), height=150),
                                 key=f"cmp_highdim_{f.short}_labels", config={"displayModeBar": False})
-                st.image(_tiles(strip, STEPS), output_format="PNG",
-                         caption=f"Test digit {start} to test digit {end}, {STEPS} steps.")
-                st.markdown(path_marks(judge.judge(strip)[1]))
+                with st.container(key=f"cmp_highdim_marks_{f.short}"):
+                    st.image(_tiles(strip, STEPS), output_format="PNG",
+                             caption=f"Test digit {start} to test digit {end}, {STEPS} steps.")
+                    st.markdown(path_marks(judge.judge(strip)[1]))

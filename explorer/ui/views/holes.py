@@ -30,17 +30,20 @@ PRIOR_SHARE_HELP = (
     "near its origin. " + JUDGE_HELP
 )
 SHOW_HOLES_HELP = (
-    "Shade the map by the judge's verdict on the image decoded at each z: light where it looks like a real "
-    "digit, dark where it does not (a hole). " + JUDGE_HELP
+    "Shade the map by the judge's verdict on the image decoded at each z (on a grid of "
+    "16 x 16 points, smoothed between them): dark where it is not judged a real digit (a hole), clear where "
+    "it is. " + JUDGE_HELP
 )
 
 
-def holes_panel(view: ModelView) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The "Show holes" toggle and the model's prior share (a metric), in a container
     keyed ``<prefix>holes_panel``.
 
     Args:
         view: the model's views (keys from its prefix).
+        square: the map shows equal spans on both axes (``latent_map_view(..., square=True)``):
+            the shading then covers that whole square, not only the codes' ranges.
 
     Returns:
         (z1 (n,), z2 (n,), realness (n, n) in [0, 1], 0.5 at the threshold) for ``latent_map_view(..., holes=...)`` when
@@ -65,6 +68,10 @@ def holes_panel(view: ModelView) -> tuple[np.ndarray, np.ndarray, np.ndarray] | 
         if not show:
             return None
         ranges = tuple((r.low, r.high) for r in view.ranges)
+        if square:
+            from explorer.ui.views.latent_map import square_ranges
+
+            ranges = tuple(tuple(float(v) for v in r) for r in square_ranges(view.ranges))
         z1, z2, scores = caches.hole_scores(view.entry.key, model, ranges, caches.HOLES_GRID_N, y=y)
         return z1, z2, realness(scores)
 

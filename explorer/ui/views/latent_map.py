@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.core.latent import latent_ranges, project_2d
+from explorer.core.latent import project_2d
+from explorer.ui.slider_ranges import latent_ranges
 from explorer.ui import browser_decoder, figures, layout, map_marks
 from explorer.ui.views.common import ModelView, page_click_chart
 
@@ -101,7 +102,15 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
-def _square(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
+#: The Explorer's map height on a laptop (explorer.ui.viewport's "small"; on a projector the
+#: figure's own :data:`explorer.ui.figures.LATENT_MAP_HEIGHT`). At 1366x768 its column is
+#: about 374 px wide: 400 px holds a 237 px square plot area with the legend under it and
+#: leaves room under the map for the click's strip (original, reconstruction, terms),
+#: inside the screen (the 540 px figure left empty space around a plot no wider).
+EXPLORER_MAP_HEIGHT_SMALL = 400
+
+
+def square_ranges(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
     """Axis ranges with the span of the wider of ``ranges`` on both axes, same centres."""
     half = max(r.high - r.low for r in ranges) / 2
     return tuple((c - half, c + half) for c in ((r.low + r.high) / 2 for r in ranges))
@@ -110,7 +119,7 @@ def _square(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
 def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catcher: bool = True,
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
-                    modebar: bool = True, holes=None, square: bool = False) -> None:
+                    modebar: bool = True, holes=None, square: bool = False, annotations=()) -> None:
     """The map (a Plotly chart in a container keyed ``<prefix>map_panel``), its
     selected digit and star drawn by the page (:mod:`explorer.ui.map_marks`, element
     ``<prefix>map_marks``).
@@ -133,6 +142,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         square: show equal spans on both axes (the shorter range widened about its
             centre), so the map's plot area is square and as large as its column allows
             (an AE's wide, flat ranges left it short).
+        annotations: Plotly annotation dicts to add (the lesson's arrows and labels).
     """
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
@@ -154,8 +164,10 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
         overlays=overlays, catcher=catcher, font_size=layout.plot_font_size(font_size), heatmap=holes,
-        zoom=_square(ranges) if square and ranges is not None else None,
+        zoom=square_ranges(ranges) if square and ranges is not None else None,
     )
+    for annotation in annotations:
+        fig.add_annotation(**annotation)
     if height is not None:
         fig.update_layout(height=height)
     if not legend:
