@@ -170,7 +170,7 @@ def test_cli_labels_option(tmp_path, capsys):
 
 
 def test_every_step_pairs_a_labelled_minibatch_with_an_unlabelled_one():
-    from explorer.core.train import semi_supervised_batches
+    from explorer.core.labels import semi_supervised_batches
 
     known = torch.zeros(50, dtype=torch.bool)
     known[torch.tensor([3, 9, 14, 20, 31, 40, 47])] = True  # 7 labelled of 50

@@ -209,6 +209,19 @@ def classification_weight(num_images: int, num_labelled: int) -> float:
     return ALPHA_FRACTION * num_images / num_labelled
 
 
+def paired_mean(loss: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor:
+    """The training loss of a step: ``loss.mean()``, or with a mask of known labels the mean
+    over the labelled rows plus the mean over the unlabelled rows (each present one), so a
+    labelled minibatch weighs as much as an unlabelled one (see :func:`classification_weight`).
+
+    Args:
+        loss: (B,) per-image losses; known: (B,) bool or None.
+    """
+    if known is None:
+        return loss.mean()
+    return sum(loss[rows].mean() for rows in (known, ~known) if bool(rows.any()))
+
+
 class Bound(NamedTuple):
     """Per-image terms of an M2 bound, each (B,) nats; ``bound`` is the negative lower
     bound (a loss): L(x, y) = reconstruction + kl - log p(y), or U(x)."""

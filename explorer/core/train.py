@@ -11,9 +11,7 @@ Bernoulli(grey) draw of each image; ``TrainConfig.iw_samples = k > 1`` minimises
 importance-weighted bound -L_k instead (Burda et al. 2015). The test metrics after each
 epoch are always the grey-level -ELBO and its terms. A semi-supervised model (M2) reads only
 ``TrainConfig.labels`` of the labels (:func:`explorer.core.labels.select_labels`, a mask of
-known labels) and trains on the others unlabelled: an epoch is one pass over the unlabelled
-images, and every step pairs their minibatch with a minibatch of the labelled images (the
-labelled set cycled, reshuffled at each pass), see :func:`semi_supervised_batches`.
+known labels), the rest unlabelled, each step beside a labelled minibatch (``labels.epoch_batches``).
 
 This is the one training loop: :func:`train` runs one model through it,
 :func:`train_together` several side by side on the same batches (the AE and VAE twins
@@ -31,11 +29,11 @@ from typing import Callable, Sequence
 import torch
 
 from explorer.core.config import TrainConfig
-from explorer.core.labels import select_labels
+from explorer.core.labels import epoch_batches, select_labels
 from explorer.core.limits import absurd_outputs, absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
-from explorer.core.objective import classification_weight, iw_loss_terms, loss_terms
+from explorer.core.objective import classification_weight, iw_loss_terms, loss_terms, paired_mean
 
 __all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train",
            "train_together"]
@@ -143,39 +141,6 @@ def _subset(size: int | None, n: int, generator: torch.Generator) -> torch.Tenso
     if size is None or size >= n:
         return None
     return torch.randperm(n, generator=generator, device=generator.device)[:size]
-
-
-def semi_supervised_batches(known: torch.Tensor, batch_size: int, generator: torch.Generator):
-    """Row indices for one epoch of semi-supervised training (Kingma et al. 2014, M2).
-
-    One pass over the unlabelled rows in minibatches of ``batch_size``; every step also
-    takes the next ``min(batch_size, N_l)`` labelled rows from a cycled, reshuffled order of
-    the N_l labelled rows, so each step sees labelled images however few they are (100
-    labels of 60,000 would otherwise reach one step in six). With no unlabelled rows (every
-    label known) the pass runs over the labelled rows alone.
-
-    Args:
-        known: (N,) bool mask of the known labels (at least one True).
-        batch_size: unlabelled images per step.
-        generator: source of the orders.
-
-    Returns:
-        A list of (labelled rows (B_l,), unlabelled rows (B_u,)) int64 pairs, one per step.
-    """
-    device = known.device
-    labelled = known.nonzero().squeeze(1)
-    unlabelled = (~known).nonzero().squeeze(1)
-    if len(unlabelled) == 0:
-        order = labelled[torch.randperm(len(labelled), generator=generator, device=device)]
-        empty = order[:0]
-        return [(order[i : i + batch_size], empty) for i in range(0, len(order), batch_size)]
-    order = unlabelled[torch.randperm(len(unlabelled), generator=generator, device=device)]
-    steps = math.ceil(len(order) / batch_size)
-    size = min(batch_size, len(labelled))
-    passes = math.ceil(steps * size / len(labelled))
-    cycled = torch.cat([labelled[torch.randperm(len(labelled), generator=generator, device=device)]
-                        for _ in range(passes)])
-    return [(cycled[i * size : (i + 1) * size], order[i * batch_size : (i + 1) * batch_size]) for i in range(steps)]
 
 
 def train(
@@ -299,11 +264,9 @@ def train_together(
     rows = _subset(config.subset, len(train_images), generator)
     images = train_images if rows is None else train_images[rows]
     labels = train_labels if rows is None or train_labels is None else train_labels[rows]
-    semi = [m for m in models if m.is_semi_supervised]  # Kingma et al. 2014: some labels known
+    semi = [m for m in models if m.is_semi_supervised]  # an epoch: a pass over the unlabelled images
     known = select_labels(labels, config.labels, config.seed, semi[0].config.num_classes) if semi else None
-    # an epoch: one pass over the images, or (semi-supervised) over the unlabelled ones
-    passed = len(images) if known is None else int((~known).sum()) or int(known.sum())
-    num_batches = math.ceil(passed / config.batch_size)
+    num_batches = math.ceil((len(images) if known is None else int((~known).sum()) or len(images)) / config.batch_size)
     runs = [_Run(model, config, labels, num_batches, fused) for model in models]
     several = len(runs) > 1
     start = time.perf_counter()
@@ -312,14 +275,9 @@ def train_together(
         run.model.train()
     try:
         for epoch in range(1, config.epochs + 1):
-            if known is None:
-                order = torch.randperm(len(images), generator=generator, device=images.device)
-                steps = [order[i * config.batch_size : (i + 1) * config.batch_size] for i in range(num_batches)]
-            else:  # a labelled minibatch beside every unlabelled one
-                steps = [torch.cat(pair) for pair in semi_supervised_batches(known, config.batch_size, generator)]
+            steps, seen = epoch_batches(len(images), known, config.batch_size, generator), 0
             for run in runs:
                 run.loss_sum = 0.0
-            seen = 0
             for batch, index in enumerate(steps):
                 if should_stop is not None and should_stop():
                     stopped = True
@@ -416,13 +374,10 @@ class _Run:
         """One optimiser step on a batch; returns its mean loss (no step when not finite)."""
         if config.iw_samples > 1:  # the importance-weighted bound (k = 1 is the ELBO)
             loss = iw_loss_terms(self.model, x_in, y, target=x, k=config.iw_samples, generator=noise).loss.mean()
-        elif self.known is None:
-            loss = loss_terms(self.model, x_in, y, target=x, generator=noise).loss.mean()
-        else:  # the mean over the labelled minibatch plus the mean over the unlabelled one
-            is_known = self.known[index]
-            per_image = loss_terms(self.model, x_in, y, target=x, generator=noise, known=is_known,
-                                   classification_weight=self.weight).loss
-            loss = per_image[is_known].mean() + (per_image[~is_known].mean() if not bool(is_known.all()) else 0.0)
+        else:  # semi-supervised: the labelled minibatch's mean loss plus the unlabelled one's
+            known = None if self.known is None else self.known[index]
+            loss = paired_mean(loss_terms(self.model, x_in, y, x, noise, known=known, classification_weight=self.weight)
+                               .loss, known)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             return loss_value
