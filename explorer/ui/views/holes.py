@@ -10,11 +10,10 @@ import torch
 
 from explorer.core.classifier import ClassifierFileError
 from explorer.core.holes import path_scores
+from explorer.core.lesson_claims import SAMPLES, SEED
 from explorer.core.realism import THRESHOLD
 from explorer.ui import caches, figures
 from explorer.ui.views.common import ModelView
-
-PRIOR_SAMPLES = 2000
 
 JUDGE_HELP = (
     "Judged real: the image lies close to real MNIST digits (inside some real digit's 3-nearest-neighbour "
@@ -25,9 +24,9 @@ JUDGE_HELP = (
     "reconstructions; compare the two models' shares with each other, not with 100 %."
 )
 PRIOR_SHARE_HELP = (
-    f"Draw {PRIOR_SAMPLES:,} codes z from N(0, I), decode each (decoder mean) and count the images judged "
-    "real. A VAE is trained to decode its prior's area; a plain AE has no prior, so N(0, I) is just a patch "
-    "near its origin. " + JUDGE_HELP
+    f"Draw {SAMPLES:,} codes z from N(0, I) (seed {SEED}: the same draw as the lesson's numbers and the "
+    "Sample tab's share), decode each (decoder mean) and count the images judged real. A VAE is trained "
+    "to decode its prior's area; a plain AE has no prior, so N(0, I) is just a patch near its origin. " + JUDGE_HELP
 )
 SHOW_HOLES_HELP = (
     "Shade the map by the judge's verdict on the image decoded at each z (on a grid of "
@@ -60,7 +59,7 @@ def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.n
                        "`python -m explorer.cli.train_classifier --out checkpoints/mnist_classifier.safetensors`.")
             return None
         y = view.condition()
-        share = caches.prior_share(view.entry.key, model, k=PRIOR_SAMPLES, y=y)
+        share = caches.prior_share(view.entry.key, model, y=y)
         st.metric("N(0, I) samples judged real", f"{share:.0%}", help=PRIOR_SHARE_HELP)
         if not view.is_2d:
             return None  # the heatmap needs the map's own 2-D coordinates
