@@ -391,24 +391,42 @@ def _metric_values(at):
     return [m.value for m in at.metric if m.label == "N(0, I) samples judged real"]
 
 
-def test_the_holes_tab_shades_each_map_by_the_judge_and_scores_the_path(
+def test_the_holes_tab_shades_both_maps_while_open_keeps_a_flipped_toggle_and_scores_the_path(
         compare, encodings, ae_checkpoint, vae_checkpoint):
     from explorer.core.holes import path_scores
     from explorer.core.lesson_claims import sample_judgement
     from explorer.ui import caches
     from explorer.ui.figures import HEATMAP_NAME
     from explorer.ui.views.holes import realness
+    from explorer.ui.views.lesson import TOOLS
 
     at = compare
     classifier = caches.realism_judge()
-    values = [m.value for m in at.metric if "judged real" in m.label]
     expected = [f"{sample_judgement(c.model, classifier, 'prior', e.mu)[0]:.0%}"
                 for c, e in zip((ae_checkpoint, vae_checkpoint), encodings)]
-    assert values == expected
-    assert not _traces(at, "a", HEATMAP_NAME)
-    at.toggle(key="cmp_a_show_holes").set_value(True).run()
+    assert _metric_values(at) == expected
+
+    def shaded():
+        return [len(_traces(at, side, HEATMAP_NAME)) for side in "ab"]
+
+    assert shaded() == [0, 0]  # the page opens on the samples' tab: nothing shaded
+    at.session_state["cmp_tool"] = TOOLS[3]  # the student opens "Where the holes are"
+    at.run()
     assert not at.exception, at.exception
-    assert len(_traces(at, "a", HEATMAP_NAME)) == 1 and not _traces(at, "b", HEATMAP_NAME)
+    assert shaded() == [1, 1] and at.toggle(key="cmp_a_show_holes").value and at.toggle(key="cmp_b_show_holes").value
+    at.toggle(key="cmp_a_show_holes").set_value(False).run()  # the student's own choice holds
+    assert shaded() == [0, 1]
+    at.session_state["cmp_tool"] = TOOLS[1]  # another tab: the page's default goes, the choice stays
+    at.run()
+    assert shaded() == [0, 0]
+    at.session_state["cmp_tool"] = TOOLS[3]
+    at.run()
+    assert shaded() == [0, 1]
+    at.toggle(key="cmp_a_show_holes").set_value(True).run()  # turned on by hand: on on every tab
+    at.session_state["cmp_tool"] = TOOLS[1]
+    at.run()
+    assert not at.exception, at.exception
+    assert shaded() == [1, 0]
     # a path: each model's chart scores its own decoded strip
     _click_digit(at, "a", encodings, FIRST)
     _click_digit(at, "a", encodings, SECOND)

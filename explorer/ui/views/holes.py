@@ -35,7 +35,8 @@ SHOW_HOLES_HELP = (
 )
 
 
-def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def holes_panel(view: ModelView, square: bool = False,
+                shade: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The "Show holes" toggle and the model's prior share (a metric), in a container
     keyed ``<prefix>holes_panel``.
 
@@ -43,6 +44,9 @@ def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.n
         view: the model's views (keys from its prefix).
         square: the map shows equal spans on both axes (``latent_map_view(..., square=True)``):
             the shading then covers that whole square, not only the codes' ranges.
+        shade: the toggle's value until the user flips it (the Compare page passes True
+            while the holes' tab is open); once flipped (key ``<prefix>show_holes_chosen``),
+            the user's choice stays.
 
     Returns:
         (z1 (n,), z2 (n,), realness (n, n) in [0, 1], 0.5 at the threshold) for ``latent_map_view(..., holes=...)`` when
@@ -63,7 +67,10 @@ def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.n
         st.metric("N(0, I) samples judged real", f"{share:.0%}", help=PRIOR_SHARE_HELP)
         if not view.is_2d:
             return None  # the heatmap needs the map's own 2-D coordinates
-        show = st.toggle("Show holes", key=keys("show_holes"), help=SHOW_HOLES_HELP)
+        key, chosen = keys("show_holes"), keys("show_holes_chosen")
+        if not st.session_state.get(chosen) and st.session_state.get(key) != shade:
+            st.session_state[key] = shade  # before the widget: its value this run
+        show = st.toggle("Show holes", key=key, help=SHOW_HOLES_HELP, on_change=_chosen, args=(chosen,))
         if not show:
             return None
         ranges = tuple((r.low, r.high) for r in view.ranges)
@@ -73,6 +80,10 @@ def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.n
             ranges = tuple(tuple(float(v) for v in r) for r in square_ranges(view.ranges))
         z1, z2, scores = caches.hole_scores(view.entry.key, model, ranges, caches.HOLES_GRID_N, y=y)
         return z1, z2, realness(scores)
+
+
+def _chosen(key: str) -> None:
+    st.session_state[key] = True
 
 
 def realness(scores: np.ndarray) -> np.ndarray:
