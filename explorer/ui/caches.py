@@ -265,8 +265,9 @@ def stack_filters(folder: str, mtimes: tuple[float, ...]) -> dict:
     """
     from pathlib import Path
 
-    from explorer.core.pretraining import (build_stack, filter_grid, filter_sharpness, first_layer_filters, load_stack,
-                                           read_results)
+    from explorer.core.pretraining import build_stack
+    from explorer.core.stack_files import load_stack, read_results
+    from explorer.core.stack_filters import filter_grid, filter_sharpness, first_layer_filters
 
     stacks = {}
     config = None
