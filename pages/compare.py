@@ -88,11 +88,16 @@ def compare_page() -> None:
                     with column:
                         compare.reparameterization_panel(view, selected)
     with holes_tab:
+        # The shading is this tab's topic: on by default while it is the open tool (a user's
+        # own flip of the toggle holds). No lesson step turns it on: step 5's path spans less
+        # than one of the shading's 16 x 16 cells on the AE's map, where it reads all clear
+        # against the strip's 6 of 10 steps judged not real.
+        holes_open = st.session_state["cmp_tool"] == lesson.TOOLS[3]
         holes = []
         for view, column in zip(views, st.columns(2)):
             with column:
                 st.markdown(f"**{view.entry.label}**")
-                holes.append(holes_panel(view, square=True))
+                holes.append(holes_panel(view, square=True, shade=holes_open))
     with draw_tab:
         drawn = your_digit_panel("cmp_")
         if drawn is not None:

@@ -387,24 +387,46 @@ def test_a_shared_link_restores_step_models_digits_and_seed(app_test, encodings)
     assert np.allclose(_ring(at, "a"), encodings[1].mu[42], atol=1e-5)
 
 
-def test_the_holes_tab_shades_each_map_by_the_judge_and_scores_the_path(
+def _metric_values(at):
+    return [m.value for m in at.metric if m.label == "N(0, I) samples judged real"]
+
+
+def test_the_holes_tab_shades_both_maps_while_open_keeps_a_flipped_toggle_and_scores_the_path(
         compare, encodings, ae_checkpoint, vae_checkpoint):
-    from explorer.core.holes import path_scores, prior_share
-    from explorer.core.realism import THRESHOLD
+    from explorer.core.holes import path_scores
+    from explorer.core.lesson_claims import sample_judgement
     from explorer.ui import caches
     from explorer.ui.figures import HEATMAP_NAME
     from explorer.ui.views.holes import realness
+    from explorer.ui.views.lesson import TOOLS
 
     at = compare
     classifier = caches.realism_judge()
-    values = [m.value for m in at.metric if "judged real" in m.label]
-    expected = [f"{prior_share(c.model, classifier, k=2000, threshold=THRESHOLD, seed=0):.0%}"
-                for c in (ae_checkpoint, vae_checkpoint)]
-    assert values == expected
-    assert not _traces(at, "a", HEATMAP_NAME)
-    at.toggle(key="cmp_a_show_holes").set_value(True).run()
+    expected = [f"{sample_judgement(c.model, classifier, 'prior', e.mu)[0]:.0%}"
+                for c, e in zip((ae_checkpoint, vae_checkpoint), encodings)]
+    assert _metric_values(at) == expected
+
+    def shaded():
+        return [len(_traces(at, side, HEATMAP_NAME)) for side in "ab"]
+
+    assert shaded() == [0, 0]  # the page opens on the samples' tab: nothing shaded
+    at.session_state["cmp_tool"] = TOOLS[3]  # the student opens "Where the holes are"
+    at.run()
     assert not at.exception, at.exception
-    assert len(_traces(at, "a", HEATMAP_NAME)) == 1 and not _traces(at, "b", HEATMAP_NAME)
+    assert shaded() == [1, 1] and at.toggle(key="cmp_a_show_holes").value and at.toggle(key="cmp_b_show_holes").value
+    at.toggle(key="cmp_a_show_holes").set_value(False).run()  # the student's own choice holds
+    assert shaded() == [0, 1]
+    at.session_state["cmp_tool"] = TOOLS[1]  # another tab: the page's default goes, the choice stays
+    at.run()
+    assert shaded() == [0, 0]
+    at.session_state["cmp_tool"] = TOOLS[3]
+    at.run()
+    assert shaded() == [0, 1]
+    at.toggle(key="cmp_a_show_holes").set_value(True).run()  # turned on by hand: on on every tab
+    at.session_state["cmp_tool"] = TOOLS[1]
+    at.run()
+    assert not at.exception, at.exception
+    assert shaded() == [1, 0]
     # a path: each model's chart scores its own decoded strip
     _click_digit(at, "a", encodings, FIRST)
     _click_digit(at, "a", encodings, SECOND)
@@ -413,6 +435,24 @@ def test_the_holes_tab_shades_each_map_by_the_judge_and_scores_the_path(
         scores = realness(path_scores(classifier, decode_z(model, path)))
         shown = plotly_array(chart_spec(at, f"cmp_{side}_path_scores")["data"][0]["y"])
         assert np.allclose(shown, scores, atol=1e-6)
+
+
+def test_the_prior_share_is_one_number_in_the_holes_tab_the_lesson_and_the_sample_tab(app_test):
+    """Lesson step 2 on the shipped pair: the holes tab's N(0, I) share, step 2's claim and
+    the Sample tab's share of its more samples are one measurement, so one number each."""
+    from explorer.core.lesson_claims import SAMPLES
+
+    at = app_test()
+    at.run()
+    at.query_params.update({"step": "2", "left": "mnist_ae_z2.safetensors", "right": "mnist_vae_z2.safetensors"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    ae, vae = _metric_values(at)
+    text = _lesson_text(at)
+    assert f"Judged real: **{ae}** of the AE's samples, **{vae}** of the VAE's" in text
+    sample_tab = _main_markdown(at)
+    for share in (ae, vae):
+        assert f"({share} of {SAMPLES} more)" in sample_tab
 
 
 def _lesson_css(at) -> str:

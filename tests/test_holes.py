@@ -177,14 +177,24 @@ def judge():
     return build_judge(load_classifier().model, load_split(train=True, verify=False)[0])
 
 
-def test_holes_panel_shows_the_judged_share_and_shades_holes(judge, vae_checkpoint, ae_checkpoint):
-    from explorer.core.realism import THRESHOLD
+def test_holes_panel_shows_the_judged_share_and_shades_holes(judge, vae_checkpoint, ae_checkpoint, mnist):
+    from explorer.core.latent import encode_dataset
+    from explorer.core.lesson_claims import SAMPLES, model_facts, sample_judgement
     from explorer.ui.views.holes import realness
 
     at = run_page_function(_holes_page, timeout=240)
     metrics = {m.label: m for m in at.metric}
     assert len(at.metric) == 2 and set(metrics) == {"N(0, I) samples judged real"}
-    shares = [prior_share(c.model, judge, k=2000, threshold=THRESHOLD, seed=0) for c in (vae_checkpoint, ae_checkpoint)]
+    shares = []
+    for c in (vae_checkpoint, ae_checkpoint):
+        e = encode_dataset(c.model, mnist.test_images, mnist.test_labels)
+        share, counts = sample_judgement(c.model, judge, "prior", e.mu)
+        assert counts.sum() == SAMPLES
+        shares.append(share)
+    # the lesson's facts measure the prior's share the same way: one number
+    e = encode_dataset(ae_checkpoint.model, mnist.test_images, mnist.test_labels)
+    facts = model_facts(ae_checkpoint.model, "AE", e.mu, None, judge, mnist.test_labels.numpy())
+    assert facts.sample_real["prior"] == shares[1]
     assert [m.value for m in at.metric] == [f"{s:.0%}" for s in shares]
     assert all("N(0, I)" in m.proto.help and "AUC" in m.proto.help for m in at.metric)
     assert _heatmaps(at, "a_latent_map") == [] and _heatmaps(at, "b_latent_map") == []

@@ -109,6 +109,19 @@ def test_m2_config_and_size():
         TrainConfig(labels=0)
     with pytest.raises(ValueError, match="labels"):
         TrainConfig.from_dict({"labels": 1.5})
+    # M1+M2's reference to its M1 file: only for m2, always with a SHA-256, a Gaussian on the codes
+    ok = {"kind": "m2", "m1": "a.safetensors", "m1_sha256": "0" * 64, "m1_latent_dim": 20,
+          "likelihood": "gaussian_identity"}
+    for bad, said in (({"kind": "vae"}, "needs kind 'm2'"), ({"m1_sha256": None}, "go together"),
+                      ({"m1_sha256": "xyz"}, "go together"), ({"m1_latent_dim": 0}, "go together"),
+                      ({"likelihood": "bernoulli"}, "Gaussian"), ({"m1": 3}, "m1")):
+        with pytest.raises(ValueError, match=said):
+            ModelConfig.from_dict({**ok, **bad})
+    assert "m1" not in ModelConfig(kind="m2").to_dict()  # plain M2 files keep their old keys
+    m1m2 = build_model(ModelConfig.from_dict(ok), seed=0)
+    assert num_parameters(m1m2.config) == sum(p.numel() for p in m1m2.parameters())  # networks read 20 numbers
+    with pytest.raises(ValueError, match="no M1 VAE yet"):
+        m1m2.classify(torch.zeros(1, 1, 28, 28))
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +167,63 @@ def test_cli_labels_option(tmp_path, capsys):
                   "--out", str(tmp_path / "y.safetensors")])
         assert said in capsys.readouterr().err
     assert not (tmp_path / "y.safetensors").exists()
+
+
+def test_every_step_pairs_a_labelled_minibatch_with_an_unlabelled_one():
+    from explorer.core.labels import semi_supervised_batches
+
+    known = torch.zeros(50, dtype=torch.bool)
+    known[torch.tensor([3, 9, 14, 20, 31, 40, 47])] = True  # 7 labelled of 50
+    steps = semi_supervised_batches(known, 8, torch.Generator().manual_seed(0))
+    assert len(steps) == 6  # ceil(43 unlabelled / 8)
+    assert all(len(lab) == 7 and bool(known[lab].all()) for lab, _ in steps)  # min(8, N_l) labelled every step
+    unlabelled = torch.cat([unl for _, unl in steps])
+    assert not bool(known[unlabelled].any()) and sorted(unlabelled.tolist()) == (~known).nonzero().squeeze(1).tolist()
+    counts = torch.bincount(torch.cat([lab for lab, _ in steps]), minlength=50)[known]
+    assert int(counts.min()) == int(counts.max()) == 6  # the labelled set cycled evenly
+    # every label known: one pass over the labelled rows alone
+    steps = semi_supervised_batches(torch.ones(10, dtype=torch.bool), 4, torch.Generator().manual_seed(0))
+    assert [len(lab) for lab, _ in steps] == [4, 4, 2] and all(len(unl) == 0 for _, unl in steps)
+
+
+def test_m1_plus_m2_trains_on_the_codes_of_a_shipped_vae_and_checks_its_file(tmp_path, capsys):
+    """M1+M2 (Kingma et al. 2014, Sec. 3.2) from the command line on a copy of the shipped
+    z = 20 VAE: the checkpoint names the M1 file and its SHA-256, holds none of its weights,
+    classifies better than chance, and is refused when the M1 file changes or goes."""
+    import hashlib
+    import shutil
+
+    from explorer.cli.evaluate import main as evaluate_main
+    from explorer.cli.train import main
+    from explorer.core.checkpoints import CheckpointError
+
+    m1 = tmp_path / "m1.safetensors"
+    shutil.copyfile("checkpoints/mnist_vae_z20.safetensors", m1)
+    out = tmp_path / "m1m2.safetensors"
+    torch.set_num_threads(1)
+    assert main(["--model", "m2", "--m1", str(m1), "--labels", "100", "--subset", "1000", "--hidden", "64",
+                 "--latent-dim", "8", "--epochs", "6", "--batch-size", "50", "--lr", "3e-3", "--out", str(out)]) == 0
+    checkpoint = load_checkpoint(out)
+    config = checkpoint.model_config
+    assert (config.m1, config.m1_sha256) == (str(m1), hashlib.sha256(m1.read_bytes()).hexdigest())
+    assert config.likelihood == "gaussian_identity" and checkpoint.model.feature_shape == (1, 1, 20)
+    assert not any(k.startswith("m1") for k in checkpoint.model.state_dict())
+    errors = [r["test_classification_error"] for r in checkpoint.history]
+    print("M1+M2 test classification error per epoch (%):", errors)
+    assert errors[-1] < 60.0, errors  # chance is 90 %
+    capsys.readouterr()
+    assert evaluate_main([str(out)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["test_classification_error"] == pytest.approx(errors[-1]) and "test_iw_nll" not in metrics
+
+    data = bytearray(m1.read_bytes())
+    data[-1] ^= 1
+    m1.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="M1 VAE m1.safetensors is not the file it was trained on"):
+        load_checkpoint(out)
+    m1.unlink()
+    with pytest.raises(CheckpointError, match="M1 VAE m1.safetensors is missing"):
+        load_checkpoint(out)
+    with pytest.raises(SystemExit):
+        main(["--model", "vae", "--m1", "checkpoints/mnist_vae_z20.safetensors", "--out", str(tmp_path / "v.safetensors")])
+    assert "use it with --model m2" in capsys.readouterr().err

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from explorer.core.labels import select_labels
-from explorer.core.pretraining import (StackConfig, StackFileError, build_stack, classification_error, filter_grid,
-                                       filter_sharpness, finetune, first_layer_filters, load_stack, pretrain,
-                                       save_stack)
+from explorer.core.pretraining import StackConfig, build_stack, classification_error, finetune, pretrain
+from explorer.core.stack_files import StackFileError, load_stack, save_stack
+from explorer.core.stack_filters import filter_grid, filter_sharpness, first_layer_filters
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from explorer.core.pretraining import build_stack, filter_sharpness, first_layer_filters, load_stack, read_results
+from explorer.core.pretraining import build_stack
+from explorer.core.stack_files import load_stack, read_results
+from explorer.core.stack_filters import filter_sharpness, first_layer_filters
 from explorer.ui.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES
 
 from conftest import REPO

@@ -11,7 +11,8 @@ ELBO; ``test_active_units`` is a count), for a model with a posterior the lists
 (:func:`explorer.core.metrics.per_dimension_metrics`), and ``test_iw_nll``: the
 importance-sampled estimate of -log p(x) with ``--iw-samples`` K samples per image
 (Burda et al. 2015, Eq. 8; default 1000, seed 0; ``iw_samples`` gives K). It is left out
-for a model without a posterior and for ``--iw-samples 0``. A conditional model is
+for a model without a posterior, for ``--iw-samples 0`` and for M1+M2 (its bounds are of the M1
+codes, not the pixels; so are its -ELBO and reconstruction). A conditional model is
 evaluated with the true labels (its -log p(x) estimate is of -log p(x|y)). A bad checkpoint, broken
 data or a model whose metrics are not finite prints one line ``error: ...`` on stderr and
 exits with status 2; stdout then stays empty, so it never holds invalid JSON.
@@ -109,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     metrics.update(per_dimension_metrics(model, images, labels))
     if _refused(metrics, args.checkpoint):  # before minutes of sampling from broken weights
         return 2
+    pixel_model = model.is_variational and getattr(model, "m1", None) is None  # M1+M2 models M1's codes
     try:
         device = torch.device(args.device)
-        if model.is_variational and args.iw_samples > 0:
+        if pixel_model and args.iw_samples > 0:
             progress = _iw_bar(len(images), args.iw_samples, f"-log p(x), k={args.iw_samples}")
             try:
                 nll = importance_weighted_nll(model.to(device), images.to(device), labels.to(device),
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 progress.close()
             metrics["test_iw_nll"] = float(nll.mean())
             metrics["iw_samples"] = args.iw_samples
-        if model.is_variational and args.protocol == "binarized":
+        if pixel_model and args.protocol == "binarized":
             progress = None
 
             def next_draw(d: int) -> None:  # one bar over the draws, or one per draw's IW estimate

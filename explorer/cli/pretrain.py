@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     from explorer.core.files import atomic_write, check_writable
     from explorer.core.images import png_bytes
     from explorer.core.labels import select_labels
-    from explorer.core.pretraining import (StackConfig, build_stack, classification_error, copy_stack, filter_grid,
-                                           filter_sharpness, finetune, first_layer_filters, load_stack, pretrain,
-                                           save_stack)
+    from explorer.core.pretraining import StackConfig, build_stack, classification_error, copy_stack, finetune, pretrain
+    from explorer.core.stack_files import load_stack, save_stack
+    from explorer.core.stack_filters import filter_grid, filter_sharpness, first_layer_filters
     from explorer.core.train import TrainingDiverged
 
     p = parser()

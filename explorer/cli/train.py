@@ -9,7 +9,8 @@ binary draws of the images. ``--model`` takes every kind in
 :data:`explorer.core.config.MODEL_KINDS`; ``--input-noise`` trains a denoising model (the
 loss compares with the clean image); ``--model cae --contraction 0.1`` a contractive AE
 (``scae`` its stochastic form, ``--contraction-noise``); ``--model m2 --labels 100``
-semi-supervised M2 (Kingma et al. 2014) with 100 known labels; ``--architecture conv``
+semi-supervised M2 (Kingma et al. 2014) with 100 known labels, ``--m1 FILE`` M1+M2 (M2 on
+the codes of the M1 VAE in FILE, Gaussian on the codes); ``--architecture conv``
 the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
 linear autoencoder (one linear layer each way, identity mean, squared error).
 """
@@ -51,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("--model", choices=MODEL_KINDS, default=m.kind,
                    help="model family: ae plain autoencoder, vae variational autoencoder, cvae conditional VAE, "
-                        "cae contractive AE, scae stochastic contractive AE")
+                        "cae contractive AE, scae stochastic contractive AE, m2 semi-supervised M2 (--labels, --m1)")
     p.add_argument("--latent-dim", type=int, default=m.latent_dim, help="size of the latent code z")
     p.add_argument("--architecture", choices=ARCHITECTURES, default=m.architecture,
                    help="mlp: fully connected; conv: Conv2D 32, 64 stride 2, 64, 64, dense --hidden, "
@@ -83,6 +84,10 @@ def parser() -> argparse.ArgumentParser:
                    help="m2: how many training labels are known, balanced over the digits and seeded by "
                         "--seed (100: 10 per digit); the other images train unlabelled "
                         "(Kingma et al. 2014). Default: all known")
+    p.add_argument("--m1", type=Path, default=None, metavar="FILE",
+                   help="m2: train M1+M2, M2 on the codes (encoder mean mu) of the VAE checkpoint FILE "
+                        "(Kingma et al. 2014, Sec. 3.2); the codes are modelled by a Gaussian of std "
+                        "--decoder-std, and the checkpoint names FILE and its SHA-256")
     p.add_argument("--input-noise", choices=INPUT_NOISES, default=t.input_noise,
                    help="corrupt the training input (denoising); the target stays clean")
     p.add_argument("--noise-level", type=float, default=t.noise_level,
@@ -125,10 +130,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.hidden is None:
             args.hidden = CONV_DEFAULT_HIDDEN if args.architecture == "conv" else ModelConfig().hidden_sizes
+        m1 = {}
+        if args.m1 is not None:
+            if args.model != "m2":
+                raise ValueError(f"--m1 trains M1+M2: use it with --model m2, not --model {args.model}")
+            if not args.m1.is_file():
+                raise ValueError(f"--m1 {args.m1}: no such file (give an M1 VAE checkpoint, e.g. "
+                                 f"checkpoints/mnist_vae_z20.safetensors)")
+            from explorer.core.checkpoints import CheckpointError, file_sha256, load_m1
+
+            m1 = {"m1": str(args.m1), "m1_sha256": file_sha256(args.m1)}
+            try:  # a file that is no VAE is refused here, before training
+                m1_model = load_m1(m1["m1"], m1["m1_sha256"])
+            except CheckpointError as exc:
+                raise ValueError(f"--m1: {exc}") from None
+            m1["m1_latent_dim"] = m1_model.config.latent_dim
+            args.likelihood = "gaussian_identity"
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
                                    architecture=args.architecture,
                                    likelihood=args.likelihood, decoder_std=args.decoder_std, beta=args.beta,
-                                   contraction=args.contraction, contraction_noise=args.contraction_noise)
+                                   contraction=args.contraction, contraction_noise=args.contraction_noise, **m1)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
                                    input_noise=args.input_noise, noise_level=args.noise_level,
@@ -143,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, DataError) as exc:
         p.error(str(exc))
     model = build_model(model_config, seed=train_config.seed)
+    if model_config.m1 is not None:
+        model.attach_m1(m1_model)
     epochs = train_config.epochs
     try:
         device = torch.device(args.device)

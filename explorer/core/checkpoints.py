@@ -37,8 +37,8 @@ from explorer.core.checkpoint_format import (  # noqa: F401  (re-exported for th
     SUFFIX,
     save_checkpoint,
 )
-from explorer.core.checkpoint_reading import parse_checkpoint, read_source
-from explorer.core.checkpoint_trust import default_test_split, recompute_metrics, shipped_digests
+from explorer.core.checkpoint_reading import MAX_FILE_BYTES, parse_checkpoint, read_source
+from explorer.core.checkpoint_trust import SHIPPED_MANIFEST, default_test_split, recompute_metrics, shipped_digests
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.data import DataError
 from explorer.core.limits import absurd_outputs
@@ -180,6 +180,12 @@ def _load(source, *, written_here: bool, recompute: bool, test_split) -> Checkpo
     model = build_model(model_config)
     model.load_state_dict(tensors)
     model.eval()
+    if model_config.m1 is not None:  # M1+M2: the M1 file it names, checked by its SHA-256
+        m1 = load_m1(model_config.m1, model_config.m1_sha256)
+        try:
+            model.attach_m1(m1)
+        except ValueError as exc:
+            raise CheckpointError(str(exc), BROKEN) from None
     problem = absurd_outputs(model)
     if problem is not None:
         raise CheckpointError(problem, BROKEN)
@@ -232,3 +238,56 @@ def save_new_checkpoint(folder: Path | str, file_name: str, checkpoint: Checkpoi
     return save_checkpoint(Path(folder) / name, checkpoint.model, exclusive=True,
                            train_config=checkpoint.train_config, history=checkpoint.history,
                            metrics=checkpoint.metrics, dataset=checkpoint.dataset)
+
+
+# --- M1+M2: the M1 VAE a model names -----------------------------------------------------
+
+_M1_CACHE: dict[str, Autoencoder] = {}
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file's bytes, 64 hex digits."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def resolve_m1(name: str) -> Path | None:
+    """The file an M1 reference (``ModelConfig.m1``) names: the path itself (relative to the
+    working folder), relative to the project, or its file name in the project's
+    ``checkpoints/``; None when none is a regular file (never a FIFO or a device)."""
+    root = SHIPPED_MANIFEST.parent.parent
+    for candidate in (Path(name), root / name, SHIPPED_MANIFEST.parent / Path(name).name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_m1(name: str, sha256: str) -> Autoencoder:
+    """The M1 VAE an M1+M2 model stands on (Kingma et al. 2014, Sec. 3.2), loaded through
+    :func:`load_checkpoint`; the file's bytes are hashed at every call, the loaded model is
+    cached per process by that hash.
+
+    Args:
+        name: ``ModelConfig.m1`` (see :func:`resolve_m1`).
+        sha256: ``ModelConfig.m1_sha256``, the SHA-256 its bytes must have.
+
+    Raises:
+        CheckpointError: the file is missing, too large, not the bytes the model was trained
+            on, does not load, or holds no unconditional VAE.
+    """
+    path = resolve_m1(name)
+    if path is None:
+        raise CheckpointError(f"its M1 VAE {Path(name).name} is missing",
+                              "Put that file back in checkpoints/ (M1+M2 reads its codes).")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise CheckpointError(f"its M1 VAE {path.name} is larger than a checkpoint may be", TOO_LARGE)
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise CheckpointError(f"its M1 VAE {path.name} is not the file it was trained on (SHA-256 differs)",
+                              "Restore the original M1 file, or retrain the M1+M2 model on this one.")
+    if sha256 not in _M1_CACHE:
+        with torch.device("cpu"):  # real weights even while shapes are built on the meta device
+            m1 = load_checkpoint(data, name=path.name, recompute=False).model
+        if not m1.is_variational or m1.is_conditional or m1.is_semi_supervised:
+            raise CheckpointError(f"its M1 {path.name} holds a {m1.title}, not an unconditional VAE")
+        _M1_CACHE[sha256] = m1
+    return _M1_CACHE[sha256]

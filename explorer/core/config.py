@@ -62,6 +62,10 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_sha256(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 def _is_int_list(value) -> bool:
     return isinstance(value, (list, tuple)) and all(_is_int(v) for v in value)
 
@@ -91,6 +95,9 @@ _FIELD_TYPES = {
     "binarize": (lambda v: isinstance(v, str), "a string"),
     "contraction": (_is_number, "a number"),
     "contraction_noise": (_is_number, "a number"),
+    "m1": (lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 500), "a path of at most 500 characters or null"),
+    "m1_sha256": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "m1_latent_dim": (lambda v: v is None or _is_int(v), "an integer or null"),
 }
 
 
@@ -144,6 +151,13 @@ class ModelConfig:
             lambda * sigma^2 * ||J_h(x)||_F^2); unused otherwise.
         contraction_noise: standard deviation sigma of the SCAE's Gaussian corruption x~ =
             x + sigma * eps (pixel units); unused otherwise.
+        m1: M1+M2 (Kingma et al. 2014, Sec. 3.2) only: the checkpoint of the M1 VAE whose
+            codes (its encoder's mu) the M2 model reads instead of the pixels, as a path
+            (relative to the working folder or the project, or a file name in
+            ``checkpoints/``); its encoder, not its weights, is part of the model
+            (:func:`explorer.core.checkpoints.load_m1`). None: plain M2 on pixels.
+        m1_sha256: SHA-256 of that file's bytes, checked whenever the model is loaded.
+        m1_latent_dim: the M1's latent size, the length of the codes M2's networks read.
 
     Raises:
         ValueError: any value out of its domain (message names the field).
@@ -160,6 +174,9 @@ class ModelConfig:
     num_classes: int = NUM_CLASSES
     contraction: float = 0.01
     contraction_noise: float = 0.1
+    m1: str | None = None
+    m1_sha256: str | None = None
+    m1_latent_dim: int | None = None
 
     def __post_init__(self) -> None:
         # Checkpoints store tuples as lists; normalise so configs compare equal.
@@ -189,6 +206,15 @@ class ModelConfig:
             raise ValueError(f"contraction (lambda) must be finite and >= 0, got {self.contraction}")
         if not (self.contraction_noise > 0 and math.isfinite(self.contraction_noise)):
             raise ValueError(f"contraction_noise must be finite and > 0, got {self.contraction_noise}")
+        if self.m1 is not None or self.m1_sha256 is not None or self.m1_latent_dim is not None:
+            if self.kind != "m2":
+                raise ValueError(f"m1 (the M1 VAE under an M1+M2 model) needs kind 'm2', got {self.kind!r}")
+            if (self.m1 is None or not _is_sha256(self.m1_sha256) or self.m1_latent_dim is None
+                    or not 1 <= self.m1_latent_dim <= 4096):
+                raise ValueError("m1, m1_sha256 (64 hex digits) and m1_latent_dim (1 to 4096) go together")
+            if self.likelihood not in ("gaussian", "gaussian_identity"):
+                raise ValueError(f"M1+M2 models the M1 codes with a Gaussian likelihood (gaussian_identity), "
+                                 f"not {self.likelihood!r}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
@@ -200,8 +226,10 @@ class ModelConfig:
         return _from_dict(cls, data, "model")
 
     def to_dict(self) -> dict:
-        """Plain-dict form (lists and scalars only) for checkpoints."""
+        """Plain-dict form (lists and scalars only) for checkpoints (the M1 keys only for M1+M2)."""
         d = asdict(self)
+        if self.m1 is None:
+            del d["m1"], d["m1_sha256"], d["m1_latent_dim"]
         d["hidden_sizes"] = list(self.hidden_sizes)
         d["image_shape"] = list(self.image_shape)
         return d

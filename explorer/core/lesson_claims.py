@@ -33,7 +33,12 @@ from explorer.core.realism import RealismJudge
 from explorer.core.sampling import SAMPLERS, code_box, sample_codes
 
 #: Samples per sampler, path pairs, steps per path, cloud digits and draws per digit.
+#: SAMPLES and SEED are those of every "share judged real" of samples the app shows (the
+#: lesson's claims, the Sample tab, the holes tab): one measurement, :func:`sample_judgement`.
+#: 500 keeps the lesson's first measurement near 3 s a model on 2 cores (2,000: about 7 s);
+#: the share's standard error is then about 2 points (sqrt(0.8 x 0.2 / 500)).
 SAMPLES = 500
+SEED = 0
 PATH_PAIRS = 40
 PATH_STEPS = 10
 CLOUD_DIGITS = 30
@@ -101,6 +106,36 @@ def path_pairs(test_labels: np.ndarray, n: int = PATH_PAIRS, seed: int = 0) -> n
 
 
 @torch.inference_mode()
+def sample_judgement(model: Autoencoder, judge: RealismJudge, sampler: str, mu: np.ndarray, k: int = SAMPLES,
+                     seed: int = SEED, y: int | None = None) -> tuple[float, np.ndarray]:
+    """Draw ``k`` codes by ``sampler`` (:func:`explorer.core.sampling.sample_codes`, seeded),
+    decode each (decoder mean) and judge the images: the one measurement behind every
+    "share judged real" of samples on screen.
+
+    Args:
+        model: any model of the family.
+        judge: the validated judge (:class:`explorer.core.realism.RealismJudge`).
+        sampler: a key of :data:`explorer.core.sampling.SAMPLERS` ("prior": N(0, I)).
+        mu: (N, D) the model's test codes (the fitted Gaussian and the box follow them;
+            N(0, I) takes only D from them).
+        k: samples; seed: seed of the draw (the same for every model of a latent size).
+        y: a conditional model's label, decoded with every sample (ignored otherwise).
+
+    Returns:
+        (share judged real in [0, 1], (10,) counts of the classifier's labels).
+
+    Raises:
+        ValueError: an unknown sampler, k < 1, fewer than two codes, or a conditional model without y.
+    """
+    if model.is_conditional and y is None:
+        raise ValueError("a conditional model's samples need a label y")
+    z = torch.as_tensor(sample_codes(sampler, np.asarray(mu, dtype=np.float32), k, seed))
+    labels = torch.full((k,), int(y), dtype=torch.long) if model.is_conditional else None
+    _, real, predicted = judge.judge(model.decode_mean(z, labels))
+    return float(real.mean()), np.bincount(predicted, minlength=10)
+
+
+@torch.inference_mode()
 def model_facts(model: Autoencoder, name: str, mu: np.ndarray, logvar: np.ndarray | None, judge: RealismJudge,
                 test_labels: np.ndarray, samples: int = SAMPLES, seed: int = 0) -> ModelFacts:
     """Measure :class:`ModelFacts` for an unconditional ``model`` from its test codes.
@@ -132,9 +167,8 @@ def model_facts(model: Autoencoder, name: str, mu: np.ndarray, logvar: np.ndarra
         return model.decode_mean(torch.as_tensor(np.asarray(z), dtype=torch.float32), None)
 
     for sampler in SAMPLERS:
-        _, real, labels = judge.judge(decode(sample_codes(sampler, mu, samples, seed)))
-        facts.sample_real[sampler] = float(real.mean())
-        facts.sample_labels[sampler] = np.bincount(labels, minlength=10)
+        facts.sample_real[sampler], facts.sample_labels[sampler] = sample_judgement(model, judge, sampler, mu,
+                                                                                    samples, seed)
     pairs = path_pairs(np.asarray(test_labels), seed=seed)
     t = torch.linspace(0, 1, PATH_STEPS)[1:-1, None]
     z = torch.cat([(1 - t) * torch.as_tensor(mu[i]) + t * torch.as_tensor(mu[j]) for i, j in pairs])

@@ -24,8 +24,9 @@ labels (:func:`explorer.core.labels.select_labels`: balanced over the digits, se
 Both phases use Adam on shuffled mini-batches (:func:`_fit`, this module's one loop; the
 family's loop :func:`explorer.core.train.train` trains image autoencoders with ELBO metrics
 and cannot take a layer's codes). The first layer's weights, one 28x28 image per hidden
-unit, are the "filters" of Vincent et al. 2008, Fig. 3 (:func:`first_layer_filters`,
-:func:`filter_grid`), measured by :func:`filter_sharpness`.
+unit, are the "filters" of Vincent et al. 2008, Fig. 3, shown and measured in
+:mod:`explorer.core.stack_filters`; a trained stack is saved and read back by
+:mod:`explorer.core.stack_files`.
 """
 
 from __future__ import annotations
@@ -45,14 +46,11 @@ from explorer.core.likelihoods import Bernoulli
 from explorer.core.train import BatchProgress, TrainingDiverged, corrupt
 
 __all__ = ["StackConfig", "StackedClassifier", "LayerRecord", "pretrain", "finetune", "classification_error",
-           "reconstruction_error", "build_stack", "copy_stack", "first_layer_filters", "filter_grid",
-           "filter_sharpness", "save_stack", "load_stack", "read_results", "StackFileError"]
+           "reconstruction_error", "build_stack", "copy_stack"]
 
 #: Widest hidden layer and most hidden layers a stack may have (refused before anything is built).
 MAX_HIDDEN_SIZE = 8192
 MAX_LAYERS = 8
-#: Format tag of a saved stack (safetensors metadata).
-FORMAT = "latent-space-explorer/stacked-autoencoder"
 
 
 @dataclass(frozen=True)
@@ -317,156 +315,6 @@ def build_stack(config: StackConfig) -> StackedClassifier:
         return StackedClassifier(config.hidden_sizes)
 
 
-# --- the first layer's filters ---------------------------------------------------------
-
-
-def first_layer_filters(net: StackedClassifier, count: int | None = None) -> torch.Tensor:
-    """The first layer's weight rows as images: (count or h_1, 1, 28, 28), raw weights
-    (unnormalised); filter j is what hidden unit j responds to most (Vincent et al. 2008, Fig. 3)."""
-    weight = net.layers[0].weight.detach()
-    return weight[:count].reshape(-1, *IMAGE_SHAPE).clone()
-
-
-def filter_grid(filters: torch.Tensor, nrow: int = 10) -> torch.Tensor:
-    """The filters tiled into one image (:func:`explorer.core.images.tile`, torchvision's
-    ``make_grid``), each filter scaled on its own to [0, 1] (its lowest weight black, its
-    highest white), 2 white pixels between tiles.
-
-    Args:
-        filters: (F, 1, 28, 28) weights.
-
-    Returns:
-        (3, H, W), pixels in [0, 1].
-    """
-    from explorer.core.images import tile
-
-    flat = filters.float().flatten(1)
-    low, high = flat.min(dim=1, keepdim=True).values, flat.max(dim=1, keepdim=True).values
-    return tile(((flat - low) / (high - low).clamp_min(1e-12)).reshape(filters.shape), nrow)
-
-
-def filter_sharpness(filters: torch.Tensor) -> float:
-    """How localised and edge-like the filters are: the mean over filters of the excess
-    kurtosis of each filter's 784 weights,
-
-        kurt(w) = mean_i (w_i - mean(w))^4 / var(w)^2 - 3   (dimensionless; 0 for Gaussian weights).
-
-    A filter of independent random weights (the initialisation, or a noise-like filter) has
-    kurtosis near 0 (uniform initialisation: -1.2); a filter that is near zero everywhere
-    except a few strong positive and negative weights along a stroke - the localised edge and
-    stroke detectors that denoising training produces (Vincent et al. 2008, Fig. 3; 2010,
-    Fig. 6) - has a large positive kurtosis. Kurtosis is the standard measure of such
-    sparse, peaked weight distributions for learned receptive fields (Olshausen & Field 1996,
-    Nature 381, "Emergence of simple-cell receptive field properties"; Hyvarinen & Oja 2000,
-    "Independent component analysis", Sec. 4.2, kurtosis as non-Gaussianity). It is
-    invariant to a filter's scale and sign, so filters of differently trained layers compare.
-
-    Args:
-        filters: (F, ...) weights, one filter per row after flattening.
-
-    Returns:
-        The mean excess kurtosis (a float).
-    """
-    w = filters.flatten(1).double()
-    centred = w - w.mean(dim=1, keepdim=True)
-    var = centred.pow(2).mean(dim=1)
-    kurtosis = centred.pow(4).mean(dim=1) / var.clamp_min(1e-30).pow(2) - 3.0
-    return float(kurtosis.mean())
-
-
-# --- saving ------------------------------------------------------------------------------
-
-
-class StackFileError(ValueError):
-    """A file is not a usable saved stack (unreadable, foreign, wrong shapes, non-finite)."""
-
-
-def save_stack(path, net: StackedClassifier, config: StackConfig, results: dict) -> None:
-    """Write the stack's weights and JSON metadata (format tag, config, results) to a
-    safetensors file atomically (:func:`explorer.core.files.atomic_write`: temporary file +
-    rename), readable by everyone (0o644)."""
-    import json
-    from pathlib import Path
-
-    from safetensors.torch import save
-
-    from explorer.core.files import atomic_write
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-    meta = {"format": FORMAT, "config": config.to_dict(), **results}
-    atomic_write(path, save(tensors, metadata={"explorer": json.dumps(meta)}), mode=0o644)
-
-
-def load_stack(path) -> tuple[StackedClassifier, StackConfig, dict]:
-    """Load a stack written by :func:`save_stack`: (net in eval mode, config, results).
-
-    Raises:
-        StackFileError: missing, unreadable or foreign file, invalid config, weights that do
-            not match the config or are not finite.
-    """
-    import json
-    from pathlib import Path
-
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise StackFileError(f"stack file not found: {path.name}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get("explorer")
-        tensors = load_file(str(path))
-        meta = json.loads(raw) if raw else None
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise StackFileError(f"{path.name} is not a readable safetensors file: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise StackFileError(f"{path.name} is not a stacked autoencoder of this app (format tag missing)")
-    try:
-        config = StackConfig(**meta["config"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise StackFileError(f"{path.name}: invalid config ({exc})") from exc
-    net = StackedClassifier(config.hidden_sizes)
-    expected = net.state_dict()
-    if set(expected) != set(tensors):
-        raise StackFileError(f"{path.name}: weights do not match its config")
-    for name, value in expected.items():
-        if tensors[name].shape != value.shape or not torch.isfinite(tensors[name]).all():
-            raise StackFileError(f"{path.name}: weight {name} has the wrong shape or non-finite values")
-    net.load_state_dict({k: v.float() for k, v in tensors.items()})
-    results = {k: v for k, v in meta.items() if k not in ("format", "config")}
-    return net.eval(), config, results
-
-
 def copy_stack(net: StackedClassifier) -> StackedClassifier:
     """An independent copy (one pretrained stack fine-tuned for several label counts)."""
     return copy.deepcopy(net)
-
-
-# --- the shipped stacks (checkpoints/pretraining/) -----------------------------------------
-
-
-def read_results(path) -> list[dict]:
-    """The JSON lines :mod:`explorer.cli.pretrain` printed (one run per line: ``labels``,
-    ``noise``, ``pretrain_epochs``, ``test_error``, ...), as a list of dicts.
-
-    Raises:
-        StackFileError: the file is missing or a line is not a run (no numeric test_error,
-            labels, noise and pretrain_epochs).
-    """
-    import json
-    from pathlib import Path
-
-    path = Path(path)
-    try:
-        lines = [line for line in path.read_text().splitlines() if line.strip()]
-        runs = [json.loads(line) for line in lines]
-    except (OSError, ValueError) as exc:
-        raise StackFileError(f"{path.name} is not a readable list of runs: {exc}") from exc
-    for run in runs:
-        if not isinstance(run, dict) or not all(isinstance(run.get(k), (int, float)) and not isinstance(run.get(k), bool)
-                                                for k in ("test_error", "labels", "noise", "pretrain_epochs")):
-            raise StackFileError(f"{path.name}: a line is not a run of explorer.cli.pretrain: {str(run)[:80]}")
-    return runs

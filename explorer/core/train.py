@@ -11,7 +11,7 @@ Bernoulli(grey) draw of each image; ``TrainConfig.iw_samples = k > 1`` minimises
 importance-weighted bound -L_k instead (Burda et al. 2015). The test metrics after each
 epoch are always the grey-level -ELBO and its terms. A semi-supervised model (M2) reads only
 ``TrainConfig.labels`` of the labels (:func:`explorer.core.labels.select_labels`, a mask of
-known labels) and trains on the others unlabelled.
+known labels), the rest unlabelled, each step beside a labelled minibatch (``labels.epoch_batches``).
 
 This is the one training loop: :func:`train` runs one model through it,
 :func:`train_together` several side by side on the same batches (the AE and VAE twins
@@ -29,11 +29,11 @@ from typing import Callable, Sequence
 import torch
 
 from explorer.core.config import TrainConfig
-from explorer.core.labels import select_labels
+from explorer.core.labels import epoch_batches, select_labels
 from explorer.core.limits import absurd_outputs, absurd_results, reconstruction_bound
 from explorer.core.metrics import evaluate
 from explorer.core.models import Autoencoder
-from explorer.core.objective import classification_weight, iw_loss_terms, loss_terms
+from explorer.core.objective import classification_weight, iw_loss_terms, loss_terms, paired_mean
 
 __all__ = ["BatchProgress", "EpochRecord", "TrainConfig", "TrainResult", "TrainingDiverged", "corrupt", "train",
            "train_together"]
@@ -264,7 +264,9 @@ def train_together(
     rows = _subset(config.subset, len(train_images), generator)
     images = train_images if rows is None else train_images[rows]
     labels = train_labels if rows is None or train_labels is None else train_labels[rows]
-    num_batches = math.ceil(len(images) / config.batch_size)
+    semi = [m for m in models if m.is_semi_supervised]  # an epoch: a pass over the unlabelled images
+    known = select_labels(labels, config.labels, config.seed, semi[0].config.num_classes) if semi else None
+    num_batches = math.ceil((len(images) if known is None else int((~known).sum()) or len(images)) / config.batch_size)
     runs = [_Run(model, config, labels, num_batches, fused) for model in models]
     several = len(runs) > 1
     start = time.perf_counter()
@@ -273,14 +275,13 @@ def train_together(
         run.model.train()
     try:
         for epoch in range(1, config.epochs + 1):
-            order = torch.randperm(len(images), generator=generator, device=images.device)
+            steps, seen = epoch_batches(len(images), known, config.batch_size, generator), 0
             for run in runs:
                 run.loss_sum = 0.0
-            for batch in range(num_batches):
+            for batch, index in enumerate(steps):
                 if should_stop is not None and should_stop():
                     stopped = True
                     break
-                index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
                 x = images[index]
                 if config.binarize == "dynamic":  # a fresh binary draw each time an image is used
                     x = torch.bernoulli(x, generator=noise)
@@ -303,6 +304,7 @@ def train_together(
                         )
                     run.loss_sum += loss_value * len(x)
                     losses.append(loss_value)
+                seen += len(x)
                 if on_batch is not None:
                     on_batch(BatchProgress(epoch, batch + 1, num_batches, losses[0], tuple(losses)))
             if stopped:
@@ -324,7 +326,7 @@ def train_together(
             seconds = time.perf_counter() - start
             for run in runs:
                 run.good_state = copy.deepcopy(run.model.state_dict())
-                run.history.append(EpochRecord(epoch=epoch, train_loss=run.loss_sum / len(images), seconds=seconds,
+                run.history.append(EpochRecord(epoch=epoch, train_loss=run.loss_sum / max(seen, 1), seconds=seconds,
                                                lr=run.optimizer.param_groups[0]["lr"], metrics=run.metrics))
             if on_epoch is not None:
                 on_epoch(tuple(run.history[-1] for run in runs))
@@ -372,10 +374,10 @@ class _Run:
         """One optimiser step on a batch; returns its mean loss (no step when not finite)."""
         if config.iw_samples > 1:  # the importance-weighted bound (k = 1 is the ELBO)
             loss = iw_loss_terms(self.model, x_in, y, target=x, k=config.iw_samples, generator=noise).loss.mean()
-        else:
-            loss = loss_terms(self.model, x_in, y, target=x, generator=noise,
-                              known=None if self.known is None else self.known[index],
-                              classification_weight=self.weight).loss.mean()
+        else:  # semi-supervised: the labelled minibatch's mean loss plus the unlabelled one's
+            known = None if self.known is None else self.known[index]
+            loss = paired_mean(loss_terms(self.model, x_in, y, x, noise, known=known, classification_weight=self.weight)
+                               .loss, known)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             return loss_value

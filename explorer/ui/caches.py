@@ -138,15 +138,15 @@ def hole_scores(key: str, _model: torch.nn.Module, ranges: tuple[tuple[float, fl
 
 
 @st.cache_data(show_spinner="Sampling the prior...", max_entries=32)
-def prior_share(key: str, _model: torch.nn.Module, k: int = 2000, threshold: float | None = None,
-                y: int | None = None) -> float:
-    """``holes.prior_share`` of the model identified by ``key``: the share in [0, 1] of
-    ``k`` prior samples (seed 0) judged real by :func:`realism_judge` (S >= ``threshold``,
-    by default :data:`explorer.core.realism.THRESHOLD`)."""
-    from explorer.core.holes import prior_share as share
-    from explorer.core.realism import THRESHOLD
+def prior_share(key: str, _model: torch.nn.Module, y: int | None = None) -> float:
+    """The share in [0, 1] of N(0, I) samples judged real by :func:`realism_judge` for the
+    model identified by ``key`` (a conditional model's samples decoded with label ``y``):
+    :func:`explorer.core.lesson_claims.sample_judgement` with the lesson's sample size and
+    seed, so it is the very number the lesson's claims and the Sample tab show."""
+    from explorer.core.lesson_claims import sample_judgement
 
-    return share(_model, realism_judge(), k=k, threshold=THRESHOLD if threshold is None else threshold, seed=0, y=y)
+    mu = test_encodings(key, _model).mu
+    return sample_judgement(_model, realism_judge(), "prior", mu, y=y)[0]
 
 
 # --- the family pages (denoising, latent size, contractive) ---------------------------
@@ -265,8 +265,9 @@ def stack_filters(folder: str, mtimes: tuple[float, ...]) -> dict:
     """
     from pathlib import Path
 
-    from explorer.core.pretraining import (build_stack, filter_grid, filter_sharpness, first_layer_filters, load_stack,
-                                           read_results)
+    from explorer.core.pretraining import build_stack
+    from explorer.core.stack_files import load_stack, read_results
+    from explorer.core.stack_filters import filter_grid, filter_sharpness, first_layer_filters
 
     stacks = {}
     config = None

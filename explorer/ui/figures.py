@@ -262,7 +262,7 @@ def catcher_trace(ranges, axis_names: tuple[str, str] = ("z1", "z2")) -> go.Scat
     of existing points only).
 
     Args:
-        ranges: two :class:`explorer.core.latent.LatentRange`; points every
+        ranges: two :class:`explorer.ui.slider_ranges.LatentRange`; points every
             ``CATCHER_STEPS * step`` from ``low`` to ``high`` on each axis.
     """
     axes = [np.arange(r.low, r.high + r.step / 2, CATCHER_STEPS * r.step) for r in ranges]

@@ -48,6 +48,10 @@ def num_parameters(config: ModelConfig) -> int:
     from explorer.core.networks import NETWORK_SIZES
 
     cls = model_class(config.kind)
+    if cls.is_semi_supervised:  # M1+M2: the networks read M1's codes, not the pixels
+        from explorer.core.models.m2 import network_config
+
+        config = network_config(config)
     if config.architecture not in NETWORK_SIZES:
         raise ValueError(f"no networks for architecture {config.architecture!r}")
     condition_size = config.num_classes if cls.is_conditional else 0

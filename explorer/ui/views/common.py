@@ -59,6 +59,8 @@ class ViewKeys:
             self("grid_range"): PRIOR_GRID_RANGE,
             self("marker_follows_sliders"): False, self("show_grid_on_map"): False,
             self("show_prior_on_map"): False, self("show_holes"): False,
+            # the user has flipped "Show holes": their choice, not the page's default, holds
+            self("show_holes_chosen"): False,
             # the last click on the map or grid: PointClick | SpaceClick | None
             self("last_click"): None,
             # the points of a click on the map that the page sent and no run has acted on yet

@@ -11,7 +11,7 @@ import torch
 
 from explorer.core.family import denoising_error, largest_gap_level, noisy_copy, reconstruct
 from explorer.core.images import tiled_png
-from explorer.core.pretraining import StackFileError
+from explorer.core.stack_files import StackFileError
 from explorer.ui import registry
 from explorer.ui.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES, stack_filters
 from explorer.ui.registry import ModelEntry

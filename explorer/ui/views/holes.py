@@ -10,11 +10,10 @@ import torch
 
 from explorer.core.classifier import ClassifierFileError
 from explorer.core.holes import path_scores
+from explorer.core.lesson_claims import SAMPLES, SEED
 from explorer.core.realism import THRESHOLD
 from explorer.ui import caches, figures
 from explorer.ui.views.common import ModelView
-
-PRIOR_SAMPLES = 2000
 
 JUDGE_HELP = (
     "Judged real: the image lies close to real MNIST digits (inside some real digit's 3-nearest-neighbour "
@@ -25,9 +24,9 @@ JUDGE_HELP = (
     "reconstructions; compare the two models' shares with each other, not with 100 %."
 )
 PRIOR_SHARE_HELP = (
-    f"Draw {PRIOR_SAMPLES:,} codes z from N(0, I), decode each (decoder mean) and count the images judged "
-    "real. A VAE is trained to decode its prior's area; a plain AE has no prior, so N(0, I) is just a patch "
-    "near its origin. " + JUDGE_HELP
+    f"Draw {SAMPLES:,} codes z from N(0, I) (seed {SEED}: the same draw as the lesson's numbers and the "
+    "Sample tab's share), decode each (decoder mean) and count the images judged real. A VAE is trained "
+    "to decode its prior's area; a plain AE has no prior, so N(0, I) is just a patch near its origin. " + JUDGE_HELP
 )
 SHOW_HOLES_HELP = (
     "Shade the map by the judge's verdict on the image decoded at each z (on a grid of "
@@ -36,7 +35,8 @@ SHOW_HOLES_HELP = (
 )
 
 
-def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def holes_panel(view: ModelView, square: bool = False,
+                shade: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The "Show holes" toggle and the model's prior share (a metric), in a container
     keyed ``<prefix>holes_panel``.
 
@@ -44,6 +44,9 @@ def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.n
         view: the model's views (keys from its prefix).
         square: the map shows equal spans on both axes (``latent_map_view(..., square=True)``):
             the shading then covers that whole square, not only the codes' ranges.
+        shade: the toggle's value until the user flips it (the Compare page passes True
+            while the holes' tab is open); once flipped (key ``<prefix>show_holes_chosen``),
+            the user's choice stays.
 
     Returns:
         (z1 (n,), z2 (n,), realness (n, n) in [0, 1], 0.5 at the threshold) for ``latent_map_view(..., holes=...)`` when
@@ -60,11 +63,14 @@ def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.n
                        "`python -m explorer.cli.train_classifier --out checkpoints/mnist_classifier.safetensors`.")
             return None
         y = view.condition()
-        share = caches.prior_share(view.entry.key, model, k=PRIOR_SAMPLES, y=y)
+        share = caches.prior_share(view.entry.key, model, y=y)
         st.metric("N(0, I) samples judged real", f"{share:.0%}", help=PRIOR_SHARE_HELP)
         if not view.is_2d:
             return None  # the heatmap needs the map's own 2-D coordinates
-        show = st.toggle("Show holes", key=keys("show_holes"), help=SHOW_HOLES_HELP)
+        key, chosen = keys("show_holes"), keys("show_holes_chosen")
+        if not st.session_state.get(chosen) and st.session_state.get(key) != shade:
+            st.session_state[key] = shade  # before the widget: its value this run
+        show = st.toggle("Show holes", key=key, help=SHOW_HOLES_HELP, on_change=_chosen, args=(chosen,))
         if not show:
             return None
         ranges = tuple((r.low, r.high) for r in view.ranges)
@@ -74,6 +80,10 @@ def holes_panel(view: ModelView, square: bool = False) -> tuple[np.ndarray, np.n
             ranges = tuple(tuple(float(v) for v in r) for r in square_ranges(view.ranges))
         z1, z2, scores = caches.hole_scores(view.entry.key, model, ranges, caches.HOLES_GRID_N, y=y)
         return z1, z2, realness(scores)
+
+
+def _chosen(key: str) -> None:
+    st.session_state[key] = True
 
 
 def realness(scores: np.ndarray) -> np.ndarray:
