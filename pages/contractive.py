@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.ui import caches, figures, session
+from explorer.ui import caches, figures, layout, session
 from explorer.ui.family_caches import contraction_numbers
 from explorer.ui.family_figures import add_code_arrows
 from explorer.ui.session import require_router
@@ -51,11 +51,10 @@ def _map(name: str, numbers: dict[str, float], codes: np.ndarray, labels: np.nda
          end: np.ndarray, magnify: int, legend: bool):
     fig = figures.latent_scatter(codes, labels, axis_names=("z1", "z2"))
     fig = add_code_arrows(fig, start, end, magnify)
-    fig.update_layout(height=FIGURE_HEIGHT, showlegend=legend, font={"size": FONT_SIZE},
+    fig.update_layout(height=FIGURE_HEIGHT, showlegend=legend,
                       legend={"orientation": "v", "x": 1.02, "y": 0.5, "yanchor": "middle", "title": ""},
                       margin={"l": 50, "r": 10, "t": 10, "b": 40})
-    fig.update_xaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE)
-    return fig.update_yaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE)
+    return figures.readable(fig, layout.plot_font_size(FONT_SIZE))
 
 
 def contractive_page() -> None:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.ui import caches, session
+from explorer.ui import caches, layout, session
 from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
 from explorer.ui.family_figures import error_curve_figure, image_rows_figure
 from explorer.ui.session import require_router
@@ -15,6 +15,8 @@ from explorer.ui.views.denoising import denoised_digits, opening_level, stacked_
 DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.safetensors"
 #: The error plot's font in px (ticks, axis titles, legend): readable from the back of a room.
 CURVE_FONT_SIZE = 18
+#: The digits' row and column labels in px.
+DIGIT_FONT_SIZE = 15
 #: Test digits shown per page of digits: six fill the digits' column of a 1366 px screen at
 #: DIGIT_SCALE screen pixels per image pixel (eight shrank each digit to about 50 px).
 N_DIGITS = 6
@@ -75,7 +77,8 @@ def denoising_page() -> None:
                                   seed=st.session_state["dae_noise_seed"])
     row_labels = ["clean", "noisy input", *(f"{name}<br>{float(errors[name].mean()):.0f} nats" for name in rows)]
     fig = image_rows_figure(png, 4, N_DIGITS, row_labels,
-                            [f"{first + i}" for i in range(N_DIGITS)], scale=DIGIT_SCALE)
+                            [f"{first + i}" for i in range(N_DIGITS)], scale=DIGIT_SCALE,
+                            font_size=layout.plot_font_size(DIGIT_FONT_SIZE))
     digits_col, chart_col = st.columns([3, 2], gap="medium")
     with digits_col:
         with st.container(key="dae_digits"):
@@ -89,7 +92,7 @@ def denoising_page() -> None:
         st.caption("Error against the clean image per digit in nats (columns: test index and label).")
     with chart_col:
         fig = error_curve_figure(np.array(curve_levels), curves, label[0].lower() + label[1:], current=level,
-                                 height=360, font_size=CURVE_FONT_SIZE)
+                                 height=360, font_size=layout.plot_font_size(CURVE_FONT_SIZE))
         with st.container(key="dae_curve"):
             st.plotly_chart(fig, key="dae_curve_chart", config={"displaylogo": False})
         st.caption(f"Mean error against the clean image over {CURVE_IMAGES:,} test digits (a seeded random choice, "

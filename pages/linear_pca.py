@@ -6,7 +6,7 @@ import numpy as np
 
 import streamlit as st
 
-from explorer.ui import caches, figures, registry
+from explorer.ui import caches, figures, layout, registry
 from explorer.ui.session import require_router
 
 LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
@@ -21,10 +21,9 @@ FONT_SIZE = 15
 
 
 def _readable(fig):
-    """Ticks, axis titles and legend at FONT_SIZE px (Streamlit's chart theme sets smaller ones)."""
-    fig.update_layout(height=FIGURE_HEIGHT, legend=LEGEND, font={"size": FONT_SIZE})
-    fig.update_xaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE)
-    return fig.update_yaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE)
+    """The map's height and legend; ticks, titles and legend at FONT_SIZE px (16 in presentation mode)."""
+    fig.update_layout(height=FIGURE_HEIGHT, legend=LEGEND)
+    return figures.readable(fig, layout.plot_font_size(FONT_SIZE))
 
 
 def _same_ranges(fig, *points):

@@ -51,8 +51,9 @@ def theory_page() -> None:
             st.caption("The z (eps drawn with seed 0) at which the reconstruction term above was computed.")
 
         st.markdown("**The plain autoencoder's loss**: reconstruction only, no KL, no prior")
-        st.latex(r"\mathcal{L}_{AE}(x) = -\log p\big(x \mid z = f(x)\big) = "
-                 r"-\sum_{i=1}^{784}\big[x_i \log \hat x_i + (1 - x_i)\log(1 - \hat x_i)\big]")
+        # two lines: on one it filled the column at 1366x768
+        st.latex(r"\begin{aligned} \mathcal{L}_{AE}(x) &= -\log p\big(x \mid z = f(x)\big) \\ "
+                 r"&= -\sum_{i=1}^{784}\big[x_i \log \hat x_i + (1 - x_i)\log(1 - \hat x_i)\big] \end{aligned}")
         st.caption("f is the encoder, x-hat the decoder's output at z = f(x); the sum is the binary cross-entropy "
                    "of a Bernoulli decoder (a Gaussian decoder gives squared error instead).")
         for n in aes:

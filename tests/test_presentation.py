@@ -35,3 +35,36 @@ def test_a_link_with_present_1_opens_in_presentation_mode(app_test):
     at.run()
     assert not at.exception, at.exception
     assert at.sidebar.toggle(key="present_mode").value and _map_tick_size(at) >= 16
+
+
+#: The family pages' charts by page (issue 21: their legends stayed at Streamlit's 12 px).
+FAMILY_CHARTS = {"pages/denoising.py": ("dae_curve_chart", "dae_digits_chart"),
+                 "pages/contractive.py": ("cae_map_plain", "cae_map_denoising", "cae_map_contractive"),
+                 "pages/linear_pca.py": ("linear_pca_ae_map", "linear_pca_pca_map")}
+
+
+def _smallest_plot_font(layout: dict) -> int:
+    """The smallest of a figure spec's legend, tick and axis title sizes (a missing one: 0,
+    Streamlit's theme then draws it at 12 px)."""
+    axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+    sizes = [layout.get("legend", {}).get("font", {}).get("size", 0)]
+    sizes += [a.get("tickfont", {}).get("size", 0) for a in axes]
+    sizes += [a.get("title", {}).get("font", {}).get("size", 0) for a in axes if a.get("title", {}).get("text")]
+    return min(sizes)
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["normal", "presentation"])
+def test_family_pages_charts_set_readable_legend_and_tick_sizes(app_test, present):
+    from conftest import chart_spec
+    from explorer.ui.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
+
+    at = app_test()
+    if present:
+        at.query_params = {"present": "1"}
+    at.run()
+    for page, keys in FAMILY_CHARTS.items():
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        for key in keys:
+            smallest = _smallest_plot_font(chart_spec(at, key)["layout"])
+            assert smallest >= (PRESENT_PLOT_FONT_PX if present else PLOT_FONT_PX), (page, key, smallest)

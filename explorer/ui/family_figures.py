@@ -6,16 +6,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from explorer.ui.figures import readable
+
 #: Colours of the two models on the denoising chart (Plotly's default first two).
 DENOISING_COLORS = {"denoising AE": "#636efa", "plain AE": "#ef553b"}
 
 
 def _readable(fig: go.Figure, font_size: int) -> go.Figure:
-    """Ticks and axis titles at ``font_size`` px: Streamlit's chart theme sets its own
-    (smaller) tick and title fonts, which a layout-wide font does not override."""
-    fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
-    fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
-    return fig
+    """Ticks, axis titles and legend at ``font_size`` px (:func:`explorer.ui.figures.readable`)."""
+    return readable(fig, font_size)
 
 
 def error_curve_figure(levels: np.ndarray, curves: dict[str, np.ndarray], level_name: str,

@@ -123,6 +123,26 @@ def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
 RIGHT_AXIS_METRICS = ("test_kl",)
 
 
+def readable(fig: go.Figure, font_size: int) -> go.Figure:
+    """Every text of a chart at ``font_size`` px, set explicitly: the layout's font, the
+    legend (its entries and title), each x and y axis' ticks and title.
+    Streamlit's chart theme sets its own 12 px legend, tick and title fonts, which a
+    layout-wide ``font.size`` does not override. The one home of chart text sizes (the
+    pages pass :func:`explorer.ui.layout.plot_font_size`, which adds presentation mode).
+
+    Args:
+        fig: any Plotly figure (changed in place).
+        font_size: size in px.
+
+    Returns:
+        ``fig``.
+    """
+    fig.update_layout(font_size=font_size, legend_font_size=font_size, legend_title_font_size=font_size)
+    fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
+    fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
+    return fig
+
+
 def path_scores_figure(scores: np.ndarray, threshold: float, height: int = 220, font_size: int = 15) -> go.Figure:
     """Digit-likeness along an interpolation path, one point per decoded step.
 
@@ -405,10 +425,7 @@ def latent_map(
                           yaxis={"range": list(zoom[1]), "constrain": "domain"})
     if font_size is not None:
         # explicit per-axis sizes: Streamlit's chart theme sets its own tick and title fonts
-        fig.update_layout(font={"size": font_size}, title_font_size=font_size + 2,
-                          legend_font_size=font_size)  # Streamlit's theme sets the legend's 12 px
-        fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
-        fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
+        readable(fig, font_size).update_layout(title_font_size=font_size + 2)
     if not marks_in_page:
         fig.update_layout(shapes=map_marks(selected, z_marker))
     if heatmap is not None:

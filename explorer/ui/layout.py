@@ -24,6 +24,9 @@ CSS = f"""<style>
 .stMainBlockContainer div:has(> .st-key-plotly_preload, > .st-key-webgl_release, > .st-key-viewport_screen_box) {{
   display: none; }}
 [data-testid="stSidebarContent"] [data-testid="stSidebarUserContent"] {{ padding-top: 0.5rem; }}
+/* equation blocks: a little room each side, for KaTeX's aligned rows, which reach 2 px past
+   the box they size (a scroll bar under the KL equation) */
+.stMain .katex-display {{ padding: 0 4px; }}
 /* the click's terms beside its two images under the Explorer's map: 14 px lines, so the
    strip stays on a 1366x768 screen (presentation mode's 20 px wins: more specific) */
 [class*="click_terms"] p {{ font-size: 14px; line-height: 1.25; }}

@@ -76,8 +76,19 @@ def theory_source() -> tuple[list[DigitNumbers], str | None]:
     return [], None
 
 
+#: Entries per row of a vector on the Theory page: a longer vector (z of 10 or 20) wraps
+#: into rows of this many, so an equation stays inside its column at 1366x768.
+VECTOR_ROW = 5
+
+
 def _vec(values, fmt: str = "{:.3f}") -> str:
-    return r"(" + ", ".join(fmt.format(float(v)) for v in values) + r")"
+    """A vector as LaTeX: ``(a, b)`` up to :data:`VECTOR_ROW` entries, else a matrix in
+    parentheses with :data:`VECTOR_ROW` entries a row."""
+    cells = [fmt.format(float(v)) for v in values]
+    if len(cells) <= VECTOR_ROW:
+        return r"(" + ", ".join(cells) + r")"
+    rows = [" & ".join(cells[i : i + VECTOR_ROW]) for i in range(0, len(cells), VECTOR_ROW)]
+    return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 
 def elbo_latex(n: DigitNumbers) -> str:
@@ -102,13 +113,18 @@ def kl_latex(n: DigitNumbers) -> str:
 def reparameterization_latex(n: DigitNumbers) -> str:
     """z = mu + sigma * eps with the digit's mu, sigma and the seed-0 eps."""
     z = n.mu + n.sigma * n.eps
-    return (rf"z = {_vec(n.mu)} + {_vec(n.sigma)} \odot {_vec(n.eps)} = {_vec(z)}")
+    # one vector a line: side by side, four vectors of two numbers nearly filled the
+    # column at 1366x768, and a z of 10 ran far past it
+    return (rf"\begin{{aligned}} \mu &= {_vec(n.mu)} \\ \sigma &= {_vec(n.sigma)} \\ "
+            rf"\varepsilon &= {_vec(n.eps)} \\ z = \mu + \sigma \odot \varepsilon &= {_vec(z)} \end{{aligned}}")
 
 
 def ae_loss_latex(n: DigitNumbers) -> str:
     """The AE's reconstruction loss at its code, with the digit's numbers."""
-    return (rf"\mathcal{{L}}_{{AE}}(x_{{{n.index}}}) = -\log p(x \mid z = {_vec(n.mu, '{:.2f}')}) = "
-            rf"{n.terms.reconstruction:.2f}\ \text{{nats}}")
+    # z on a line of its own: a z of 10 in the same line ran past the column
+    return (rf"\begin{{aligned}} \mathcal{{L}}_{{AE}}(x_{{{n.index}}}) &= -\log p(x \mid z) = "
+            rf"{n.terms.reconstruction:.2f}\ \text{{nats}} \\ z &= f(x_{{{n.index}}}) = {_vec(n.mu, '{:.2f}')} "
+            r"\end{aligned}")
 
 
 GLOSSARY = {
