@@ -33,7 +33,7 @@ from dataclasses import asdict, replace
 import plotly.io
 import torch
 
-from explorer.ui import figures
+from explorer.ui import charts, figures
 from explorer.ui import train_form as form
 from explorer.ui import training_job as tj
 from explorer.core.data import load_mnist
@@ -57,7 +57,7 @@ def redraw(snapshot: tj.JobSnapshot, memo: dict) -> float:
     if snapshot.history:
         key = ("curves", len(snapshot.history))
         if key not in memo:
-            memo[key] = figures.training_curves([r.to_dict() for r in snapshot.history])
+            memo[key] = charts.training_curves([r.to_dict() for r in snapshot.history])
         plotly.io.to_json(memo[key])
     return time.perf_counter() - start
 

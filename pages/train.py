@@ -6,7 +6,7 @@ from explorer.core.config import ARCHITECTURES
 from explorer.core.checkpoints import CheckpointError, save_new_checkpoint
 from explorer.core.metrics import METRICS
 from explorer.core.models import model_class
-from explorer.ui import caches, figures, registry, session
+from explorer.ui import caches, charts, figures, registry, session
 from explorer.ui import train_form as form
 from explorer.ui import training_job as tj
 from explorer.ui import training_queue as tq
@@ -83,7 +83,7 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     with curve_col:
         if snap.history:
             variational = model_class(job.model_config.kind).is_variational
-            fig = _figure(job, "curves", len(snap.history), lambda: figures.training_curves(
+            fig = _figure(job, "curves", len(snap.history), lambda: charts.training_curves(
                 [r.to_dict() for r in snap.history], variational=variational))
             st.plotly_chart(fig, key="training_curves", config={"displaylogo": False})
             last = snap.history[-1].metrics

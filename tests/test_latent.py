@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.ui import figures
+from explorer.ui import charts, figures
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z, encode_dataset, encodings_table, image_terms, posterior_ellipse
 from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
@@ -182,13 +182,13 @@ def test_latent_map_traces_catcher_covers_the_range_and_overlays():
 
 def test_manifold_figure_cell_points_carry_their_z():
     z = manifold_z(manifold_coordinates(5, "linear", -2, 2))
-    fig = figures.manifold_figure(b"\x89PNG", z, cell=28, padding=2)
+    fig = charts.manifold_figure(b"\x89PNG", z, cell=28, padding=2)
     cells = fig.data[1]
     np.testing.assert_allclose(np.asarray(cells.customdata)[:, :2], z)
-    assert figures.grid_click([{"curve_number": 1, "customdata": list(cells.customdata[7])}]) == tuple(map(float, z[7]))
-    assert figures.grid_click([{"curve_number": 0, "customdata": None}]) is None
+    assert charts.grid_click([{"curve_number": 1, "customdata": list(cells.customdata[7])}]) == tuple(map(float, z[7]))
+    assert charts.grid_click([{"curve_number": 0, "customdata": None}]) is None
     as_dict = {str(k): v for k, v in enumerate(cells.customdata[7])}
-    assert figures.grid_click([{"curve_number": 1, "customdata": as_dict}]) == tuple(map(float, z[7]))
+    assert charts.grid_click([{"curve_number": 1, "customdata": as_dict}]) == tuple(map(float, z[7]))
 
 
 # --- Lesson tools: interpolation, prior samples, the reparameterization cloud --------------

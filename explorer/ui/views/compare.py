@@ -19,7 +19,7 @@ from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z, image_terms, interpolate, posterior_samples, prior_samples
 from explorer.core.sampling import SAMPLERS, sample_codes
-from explorer.ui import caches, figures, registry
+from explorer.ui import caches, charts, figures, registry
 from explorer.ui.registry import ModelEntry
 from explorer.ui.views.common import ModelView
 
@@ -308,7 +308,7 @@ def prior_samples_panel(view: ModelView, z: np.ndarray) -> None:
     from explorer.ui.views.holes import JUDGE_HELP
 
     st.markdown(line + ".", help=JUDGE_HELP)
-    st.plotly_chart(figures.label_bars(counts), key=view.keys("sample_labels"), config={"displayModeBar": False})
+    st.plotly_chart(charts.label_bars(counts), key=view.keys("sample_labels"), config={"displayModeBar": False})
 
 
 # --- Interpolation ------------------------------------------------------------------------

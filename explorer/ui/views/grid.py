@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.manifold import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
-from explorer.ui import browser_decoder, browser_grid, caches, figures
+from explorer.ui import browser_decoder, browser_grid, caches, charts, figures
 from explorer.ui.views.common import ModelView, new_selection, point_select_chart
 
 SPACING_HELP = ("paper: evenly spaced points on [0.05, 0.95] through the inverse Gaussian CDF "
@@ -45,7 +45,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     keys = view.keys
     canvas = browser_decoder.enabled()
     points = None if canvas else new_selection(keys("manifold_chart"))
-    z = figures.grid_click(points) if points else None
+    z = charts.grid_click(points) if points else None
     if z is not None:
         view.set_state("last_click", figures.SpaceClick(z))
         view.set_slider_z(z)
@@ -85,7 +85,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
             st.rerun(scope="app")  # the map's star, the click panel and the sliders show the cell's z
     else:
         png = caches.manifold_png(view.entry.key, view.model, codes, view.condition())
-        fig = figures.manifold_figure(png, codes, cell=view.model.config.image_shape[-1],
+        fig = charts.manifold_figure(png, codes, cell=view.model.config.image_shape[-1],
                                       padding=caches.GRID_PADDING)
         fig.update_layout(height=height)
         with grid_area.container(key=keys("manifold_grid")):

@@ -11,7 +11,7 @@ import streamlit as st
 from explorer.core.images import tiled_png
 from explorer.core.latent import decode_z, interpolate
 from explorer.core.sampling import sample_codes
-from explorer.ui import caches, figures
+from explorer.ui import caches, charts
 from explorer.ui.shipped import load_shipped
 
 #: The pair (left, right): an AE and a VAE with the same latent size, network and recipe.
@@ -70,7 +70,7 @@ def highdim_panel(seed: int = 0) -> None:
                     st.markdown(f"Judged real: **{real.mean():.0%}** of these 16, **{f.sample_real[sampler]:.0%}** of "
                                 f"{f.sample_labels[sampler].sum()} more; from N(0, I): "
                                 f"**{f.sample_real['prior']:.0%}**.", help=JUDGE_HELP)
-                st.plotly_chart(figures.label_bars(np.bincount(labels, minlength=10), height=150),
+                st.plotly_chart(charts.label_bars(np.bincount(labels, minlength=10), height=150),
                                 key=f"cmp_highdim_{f.short}_labels", config={"displayModeBar": False})
                 with st.container(key=f"cmp_highdim_marks_{f.short}"):
                     st.image(_tiles(strip, STEPS), output_format="PNG",

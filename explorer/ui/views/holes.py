@@ -12,7 +12,7 @@ from explorer.core.classifier import ClassifierFileError
 from explorer.core.holes import path_scores
 from explorer.core.lesson_claims import SAMPLES, SEED
 from explorer.core.realism import THRESHOLD
-from explorer.ui import caches, figures
+from explorer.ui import caches, charts
 from explorer.ui.views.common import ModelView
 
 JUDGE_HELP = (
@@ -107,7 +107,7 @@ def path_score_chart(view: ModelView, images: torch.Tensor) -> None:
     scores = realness(path_scores(judge, images))
     real = scores >= 0.5
     st.markdown(path_marks(real), help=JUDGE_HELP)
-    st.plotly_chart(figures.path_scores_figure(scores, 0.5), key=view.keys("path_scores"),
+    st.plotly_chart(charts.path_scores_figure(scores, 0.5), key=view.keys("path_scores"),
                     config={"displayModeBar": False})
     st.caption(f"Looks like a real digit, along the path (1 = clearly, dashed = the threshold). "
                f"{int((~real).sum())} of {len(scores)} steps are judged not real.")
