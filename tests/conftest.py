@@ -68,6 +68,15 @@ def app_test(monkeypatch):
     return lambda: AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
 
 
+@pytest.fixture
+def home(app_test):
+    """The app's default page (the Explorer) run once through AppTest, without an exception."""
+    at = app_test()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where browser tests save screenshots for people to look at. A failure's evidence

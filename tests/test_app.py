@@ -5,24 +5,16 @@ import pytest
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
 
 
-@pytest.fixture
-def app(app_test):
-    at = app_test()
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _scatter_points(at) -> int:
     spec = chart_spec(at, "latent_map")
     return sum(len(plotly_array(t["x"])) for t in spec["data"] if t.get("name", "").startswith("digit"))
 
 
-def test_explorer_shows_all_test_digits_of_the_shipped_vae(app, mnist, vae_checkpoint):
-    assert app.sidebar.selectbox(key="model_choice").value.endswith("mnist_vae_z2.safetensors")
-    assert _scatter_points(app) == 10_000
+def test_explorer_shows_all_test_digits_of_the_shipped_vae(home, mnist, vae_checkpoint):
+    assert home.sidebar.selectbox(key="model_choice").value.endswith("mnist_vae_z2.safetensors")
+    assert _scatter_points(home) == 10_000
     # each plotted point is the encoder mean of the test image named in its customdata
-    trace = chart_spec(app, "latent_map")["data"][7]
+    trace = chart_spec(home, "latent_map")["data"][7]
     assert trace["name"] == "digit 7"
     index, label = plotly_array(trace["customdata"])[123]
     assert label == 7 and mnist.test_labels[index] == 7
@@ -30,26 +22,26 @@ def test_explorer_shows_all_test_digits_of_the_shipped_vae(app, mnist, vae_check
     expected = mu[0].detach().numpy()
     assert plotly_array(trace["x"])[123] == pytest.approx(expected[0], abs=1e-5)
     assert plotly_array(trace["y"])[123] == pytest.approx(expected[1], abs=1e-5)
-    labels = {m.label for m in app.metric}
+    labels = {m.label for m in home.metric}
     assert "Test -ELBO (nats/image)" in labels
 
 
-def test_the_map_states_its_click_behaviour_in_its_own_layout(app):
+def test_the_map_states_its_click_behaviour_in_its_own_layout(home):
     # Left to Streamlit's chart component, clickmode and dragmode arrived after the first
     # draw, and a redraw could lose them for good: the map then ignored clicks (see
     # explorer.ui.views.common._click_layout). Clicks are events the page sends
     # (explorer.ui.map_marks), not Plotly selections: a selection redraws every point first.
-    layout = chart_spec(app, "latent_map")["layout"]
+    layout = chart_spec(home, "latent_map")["layout"]
     assert (layout["clickmode"], layout["hovermode"], layout["dragmode"]) == ("event", "closest", "pan")
 
 
-def test_switching_to_the_ae_redraws_the_map_without_elbo(app):
-    box = app.sidebar.selectbox(key="model_choice")
+def test_switching_to_the_ae_redraws_the_map_without_elbo(home):
+    box = home.sidebar.selectbox(key="model_choice")
     assert "mnist_ae_z2.safetensors" in box.options
     box.set_value(f"file:{AE_CHECKPOINT}").run()
-    assert not app.exception
-    assert _scatter_points(app) == 10_000
-    assert "Test -ELBO (nats/image)" not in {m.label for m in app.metric}
+    assert not home.exception
+    assert _scatter_points(home) == 10_000
+    assert "Test -ELBO (nats/image)" not in {m.label for m in home.metric}
 
 
 def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_test, tmp_path, monkeypatch):

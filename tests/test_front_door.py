@@ -3,16 +3,6 @@ three starts, the lesson's start opening the Compare page on lesson step 1."""
 
 from urllib.parse import parse_qsl
 
-import pytest
-
-
-@pytest.fixture
-def home(app_test):
-    at = app_test()
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
 
 def _starts(at):
     return {link.value: link.proto for link in at.main.page_link}

@@ -3,14 +3,6 @@
 import pytest
 
 
-@pytest.fixture
-def home(app_test):
-    at = app_test()
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _map_tick_size(at) -> int | None:
     from conftest import chart_spec
 
