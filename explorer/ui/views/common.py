@@ -65,6 +65,8 @@ class ViewKeys:
             self("last_click"): None,
             # the points of a click on the map that the page sent and no run has acted on yet
             self("map_click"): None,
+            # set_slider_z moved the sliders since they were last drawn (see show_slider_z)
+            self("sliders_moved"): False,
             # what the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}
             self("map_drawn_state"): {},
             # the model whose defaults the grid settings hold
@@ -139,9 +141,23 @@ class ModelView:
         return tuple(float(st.session_state[k]) for k in self.keys.z_sliders)
 
     def set_slider_z(self, z) -> None:
-        """Move the decoder sliders to ``z`` (snapped to their steps); call before they are drawn."""
+        """Move the decoder sliders to ``z`` (snapped to their steps); call before they are
+        drawn, or in a callback (their panel then calls :meth:`show_slider_z`)."""
         for key, r, value in zip(self.keys.z_sliders, self.ranges, z):
             st.session_state[key] = r.snap(value)
+        self.set_state("sliders_moved", True)
+
+    def show_slider_z(self) -> None:
+        """Call just before the sliders are drawn: a move by :meth:`set_slider_z` reaches
+        the page. Where a callback moved them and reran only some fragments
+        (``st.rerun(<fragment keys>)``, a click on the Explorer's map), Streamlit 1.67 starts
+        that run with the callback's values already kept as old state, so the sliders were
+        sent without their new value (``set_value``): the page showed, and sent back, the
+        old z. Setting the same values again in the run that draws them sends them."""
+        if self.state("sliders_moved"):
+            self.set_state("sliders_moved", False)
+            for key in self.keys.z_sliders:
+                st.session_state[key] = st.session_state[key]
 
     def condition(self) -> int | None:
         """The label the decoder is conditioned on (conditional models), else None."""
