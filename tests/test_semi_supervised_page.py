@@ -111,7 +111,7 @@ def test_the_page_shows_the_shipped_models_measured_numbers(app_test, m1m2, pred
     expected = [100 * float((predicted[mnist.test_labels == d] == d).float().mean()) for d in range(10)]
     np.testing.assert_allclose(plotly_array(bars["y"]), expected, rtol=1e-6)
     heat = chart_spec(at, "m2_confusion")["data"][0]
-    np.testing.assert_array_equal(np.asarray(heat["z"]).reshape(10, 10),
+    np.testing.assert_array_equal(plotly_array(heat["z"]).reshape(10, 10),
                                   ss.confusion_matrix(predicted, mnist.test_labels, 10).numpy())
     epochs = chart_spec(at, "m2_epochs")["data"][0]
     assert list(plotly_array(epochs["y"])) == [r["test_classification_error"] for r in m1m2.history]
