@@ -152,5 +152,5 @@ def class_swap_panel(entry: ModelEntry, scale: float) -> None:
     via = " then M1's decoder p(x|code)," if entry.checkpoint.model_config.m1 else ""
     st.caption(f"Each row: a test digit's style z (the mean of q(z|x, y) with its true label y) decoded by "
                f"p(x|y, z){via} with every label y. Measured: on the first {caches.SWAP_JUDGED} test digits the "
-               f"shipped digit classifier reads the decoded image as the y it was decoded with **{share:.0%}** of "
-               f"the time (chance 10 %); least often for y = {worst} ({per_label[worst]:.0%}).")
+               f"shipped digit classifier reads the decoded image as the y it was decoded with **{share:.1%}** of "
+               f"the time (chance 10 %); least often for y = {worst} ({per_label[worst]:.1%}).")
