@@ -15,16 +15,31 @@ from __future__ import annotations
 import atexit
 import gc
 import importlib
+import sys
 import threading
+import time
 
 #: Imported in this order by the warm-up thread.
 MODULES = ("torchvision.datasets", "torchvision.utils")
 #: Seconds between the first page run's end and the imports: about what a browser takes
 #: to draw the 10,000-point map on this 2-core machine. Scheduling only; nothing waits on it.
 DELAY_SECONDS = 2.0
+#: Half-second waits per module for a page's import of it to end, at most.
+IMPORT_WAITS = 120
 
 _started = threading.Event()
 _lock = threading.Lock()
+
+
+def _initialized(name: str) -> bool:
+    """True once module ``name`` and the packages above it are imported to the end (not
+    still being imported by another thread)."""
+    parts = name.split(".")
+    for k in range(1, len(parts) + 1):
+        module = sys.modules.get(".".join(parts[:k]))
+        if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+            return False
+    return True
 
 
 def _import_all() -> None:
@@ -33,6 +48,12 @@ def _import_all() -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the page that needs it reports the error
             pass
+        # while a page imports the same modules, Python hands this thread the half-imported
+        # module (its import deadlock avoidance): wait, so that the freeze below includes them
+        for _ in range(IMPORT_WAITS):
+            if _initialized(name):
+                break
+            time.sleep(0.5)
     freeze_long_lived()
 
 
