@@ -18,11 +18,11 @@ from explorer.ui.views.latent_map import (
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
-#: The grid's largest side in px (the column is about 280 px wide at 1366x768, 480 px at
+#: The grid's largest side in px (the column is about 330 px wide at 1366x768, 520 px at
 #: 1920x1080), and the window height it leaves free: with n and the spacing above it, its
 #: bottom stays on a 768 px high screen and it grows on a taller one.
 GRID_HEIGHT = 420
-GRID_FIT_BELOW = 400
+GRID_FIT_BELOW = 460
 
 #: The home page's three starts (page file, label, icon, query parameters): ``step=1`` opens
 #: the Compare page with its guided lesson on step 1 (explorer.ui.views.lesson.apply_url_state).
