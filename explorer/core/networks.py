@@ -236,7 +236,7 @@ def conv_num_parameters(config: ModelConfig, code_size: int, condition_size: int
 # ---- strided convolutional pair: 4x4 convolutions of stride 2 both ways and a mirrored
 # dense part (the MNIST networks of InfoGAN, Chen et al. 2016, Appendix C.1, at a quarter
 # of their widths and without batch norm: 16 and 32 channels, the dense width from
-# ``hidden_sizes``, 256 when trained for the shipped file). Each stride-2 layer halves
+# ``hidden_sizes``, 256 by default). Each stride-2 layer halves
 # (encoder) or doubles (decoder) height and width: 28x28 -> 14x14 -> 7x7 -> dense -> 7x7
 # -> 14x14 -> 28x28. Unlike the Keras replica above, the decoder has the encoder's dense
 # widths and two learned upsamplings.
