@@ -8,6 +8,13 @@ import plotly.graph_objects as go
 
 from explorer.ui.figures import readable
 
+#: A legend in one column right of a map, as tall as the whole figure: Plotly lets a
+#: vertical legend right of the plot grow only as tall as the plot area (``yref="paper"``)
+#: and scrolls it beyond, which cut the ten digits plus a marker entry ("perturbed digits")
+#: at 1366x768; with ``yref="container"`` its limit is the figure's height.
+SIDE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0.5, "yanchor": "middle", "yref": "container",
+               "title": {"text": ""}}
+
 #: Colours of the two models on the denoising chart (Plotly's default first two).
 DENOISING_COLORS = {"denoising AE": "#636efa", "plain AE": "#ef553b"}
 
