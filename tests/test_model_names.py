@@ -78,6 +78,9 @@ def test_names_that_collide_get_the_end_of_their_file_name():
     got = unique_labels(labels, names)
     assert got == {"a": "VAE · z = 2 · shipped · mnist_vae_z2", "b": "VAE · z = 2 · shipped · …shipped_vae_z2",
                    "c": "AE · z = 2 · shipped"}
+    # a shipped file under its shipped name keeps its short name; its copy gets the suffix
+    got = unique_labels(labels, names, original=frozenset({"a"}))
+    assert got["a"] == "VAE · z = 2 · shipped" and got["b"] == "VAE · z = 2 · shipped · …shipped_vae_z2"
     # ends that would still collide: the whole names
     names = {"a": "run_one_vae_z2_same_end.safetensors", "b": "run_two_vae_z2_same_end.safetensors", "c": "x"}
     got = unique_labels(labels, names)
@@ -124,10 +127,14 @@ def test_semi_supervised_files_are_offered_only_to_their_own_pages(m2_file, tmp_
 def test_the_sidebar_leaves_semi_supervised_models_out(app_test, m2_file, tmp_path, monkeypatch):
     shutil.copyfile(VAE_CHECKPOINT, tmp_path / VAE_CHECKPOINT.name)
     shutil.copyfile(m2_file, tmp_path / "m2_run.safetensors")
+    shutil.copyfile(VAE_CHECKPOINT, tmp_path / "my_copy.safetensors")
     monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
     at = app_test()
     at.run()
     assert not at.exception
     box = at.sidebar.selectbox(key="model_choice")
-    assert box.options == ["VAE · z = 2 · shipped"]
-    assert "checkpoints/mnist_vae_z2.safetensors" in box.help
+    # no M2; the shipped file under its own name keeps the short name, its copy says which file it is
+    assert box.options == ["VAE · z = 2 · shipped", "VAE · z = 2 · shipped · my_copy"]
+    assert f"{tmp_path.name}/mnist_vae_z2.safetensors" in box.help
+    box.set_value(f"file:{tmp_path / 'my_copy.safetensors'}").run()
+    assert not at.exception and f"{tmp_path.name}/my_copy.safetensors" in at.sidebar.selectbox(key="model_choice").help

@@ -57,15 +57,20 @@ class CheckpointSummary:
 
     Attributes:
         model_config, train_config: the configs the file stores (validated as configs).
-        shipped: the whole file's SHA-256 is listed in :data:`SHIPPED_MANIFEST` (the
-            project's own checkpoint, under whatever name).
+        shipped_name: the name :data:`SHIPPED_MANIFEST` lists for the whole file's SHA-256
+            (the project's own checkpoint, whatever this copy is called); None for another file.
         modified: the file's modification time, seconds since the epoch (when it was saved).
     """
 
     model_config: ModelConfig
     train_config: TrainConfig
-    shipped: bool
+    shipped_name: str | None
     modified: float
+
+    @property
+    def shipped(self) -> bool:
+        """One of the project's shipped files, by its bytes."""
+        return self.shipped_name is not None
 
     @property
     def semi_supervised(self) -> bool:
@@ -102,5 +107,5 @@ def read_summary(path: str | Path, manifest: Path = SHIPPED_MANIFEST) -> Checkpo
         modified = os.stat(path).st_mtime
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    shipped = hashlib.sha256(data).hexdigest() in shipped_digests(manifest)
-    return CheckpointSummary(model_config, train_config, shipped, modified)
+    shipped_name = shipped_digests(manifest).get(hashlib.sha256(data).hexdigest())
+    return CheckpointSummary(model_config, train_config, shipped_name, modified)

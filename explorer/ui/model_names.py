@@ -81,12 +81,21 @@ def model_label(model_config: ModelConfig, train_config: TrainConfig | None, ori
     return SEPARATOR.join((kind_name(model_config, train_config), f"z = {model_config.latent_dim}", where))
 
 
-def unique_labels(labels: dict[str, str], names: dict[str, str], keep: int = 14) -> dict[str, str]:
+def unique_labels(labels: dict[str, str], names: dict[str, str], keep: int = 14,
+                  original: frozenset[str] = frozenset()) -> dict[str, str]:
     """``labels`` (choice -> short name) made unique: where several choices share a name,
     each gets the end of its own name (``names``: file or session-model name, distinct)
     appended, e.g. ``VAE · z = 2 · shipped · …copy_of_vae_z2``; the whole name where the
     ends alone would still collide. A widget that shows the names needs them distinct: it
-    tells its options apart by their shown text."""
+    tells its options apart by their shown text.
+
+    Args:
+        labels: choice -> short name.
+        names: choice -> its file or session-model name.
+        keep: characters of a long name's end that are appended.
+        original: choices that keep their short name when they are the only such one of
+            their group (a shipped file under its shipped name; its copies get the suffix).
+    """
     groups: dict[str, list[str]] = {}
     for choice, label in labels.items():
         groups.setdefault(label, []).append(choice)
@@ -94,6 +103,9 @@ def unique_labels(labels: dict[str, str], names: dict[str, str], keep: int = 14)
     for label, choices in groups.items():
         if len(choices) < 2:
             continue
+        kept = [c for c in choices if c in original]
+        if len(kept) == 1:
+            choices = [c for c in choices if c != kept[0]]
         stems = {c: names[c].removesuffix(".safetensors").removesuffix(".pt") for c in choices}
         ends = {c: s if len(s) <= keep else f"…{s[-keep:]}" for c, s in stems.items()}
         short = len(set(ends.values())) == len(ends)

@@ -273,7 +273,9 @@ def model_labels(options: dict[str, str], now: datetime | None = None) -> dict[s
         options: choice value -> name, from :func:`model_options`.
         now: the present (for "today"; default: now).
     """
-    return model_names.unique_labels({c: _label(c, now) for c in options}, options)
+    original = frozenset(c for c, name in options.items() if c.startswith(FILE_PREFIX)
+                         and getattr(file_summary(Path(c[len(FILE_PREFIX):])), "shipped_name", None) == name)
+    return model_names.unique_labels({c: _label(c, now) for c in options}, options, original=original)
 
 
 def choice_help(choice: str | None, options: dict[str, str], what: str = "") -> str:
@@ -285,7 +287,7 @@ def choice_help(choice: str | None, options: dict[str, str], what: str = "") -> 
     elif choice.startswith(SESSION_PREFIX):
         where = f"\n\nChosen: **{name}**, trained or uploaded in this browser session (not a file)."
     else:
-        where = f"\n\nChosen file: `checkpoints/{name}`"
+        where = f"\n\nChosen file: `{CHECKPOINT_DIR.name}/{name}`"
     return f"{what}{' ' if what else ''}{model_names.NAME_HELP}{where}"
 
 
