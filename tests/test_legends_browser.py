@@ -37,8 +37,8 @@ def _inside(inner, outer, slack=1.0) -> bool:
             and inner[3] <= outer[3] + slack)
 
 
-@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
-@pytest.mark.parametrize("present", [False, True], ids=["plain", "present"])
+@pytest.mark.parametrize("size, present", [((1366, 768), False), ((1920, 1080), True)],
+                         ids=["1366x768", "1920x1080-present"])
 @pytest.mark.parametrize("path", list(PAGES))
 def test_map_legends_fit_without_scrolling(page, app_url, artifacts_dir, path, size, present):
     container, charts, entries, must = PAGES[path]
