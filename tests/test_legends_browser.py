@@ -8,7 +8,7 @@ import pytest
 from tests.helpers.browser import wait_for_app_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
-TIMEOUT = 120_000
+TIMEOUT = 300_000  # a fresh server measures the three models first (minutes on a busy 2-core machine)
 
 # Page-side: per chart under `sel` that has a legend, the boxes (top, bottom, left, right) of
 # its SVG, its legend's background and each entry, each entry's text and font size in px,
