@@ -183,4 +183,4 @@ def test_every_lesson_step_shows_its_words_numbers_buttons_and_what_it_points_at
         where = f"step {number} at {width}x{height}: {seen}"
         assert seen["boxInside"] and seen["scroll"][0] <= seen["scroll"][1] and seen["scrolling"] == [], where
         assert seen["outside"] == [] and seen["claims"] == claims and seen["focused"] >= 1, where
-        page.screenshot(path=str(artifacts_dir / f"lesson-step{number}-{width}x{height}.png"))
+        page.screenshot(path=str(artifacts_dir / f"lesson-fit-step{number}-{width}x{height}.png"))
