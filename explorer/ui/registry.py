@@ -28,6 +28,7 @@ from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoi
 from explorer.core.classifier import is_classifier_file
 from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
+from explorer.core.semi_supervised import is_semi_supervised_file
 from explorer.ui import browser_store, caches
 from explorer.ui.session import (
     CURRENT_MODEL_KEY,
@@ -173,7 +174,9 @@ def _is_regular_file(path: Path) -> bool:
 def checkpoint_files(folder: Path | None = None) -> list[Path]:
     """The autoencoder checkpoint files (``*.safetensors``, legacy ``*.pt``) in ``folder``
     (default :data:`CHECKPOINT_DIR`), the shipped VAE first. The digit classifier that
-    shares the folder is left out by its content (:func:`explorer.core.classifier.is_classifier_file`).
+    shares the folder is left out by its content (:func:`explorer.core.classifier.is_classifier_file`),
+    and so are M2 / M1+M2 files (:func:`explorer.core.semi_supervised.is_semi_supervised_file`:
+    the map pages cannot use them; the Semi-supervised page loads its shipped one by name).
 
     Only regular files are listed (a FIFO or folder of that name is skipped, so nothing
     hangs); temporary files of killed saves are removed on the way
@@ -182,7 +185,8 @@ def checkpoint_files(folder: Path | None = None) -> list[Path]:
     folder = CHECKPOINT_DIR if folder is None else folder
     reap_stale_temporaries(folder)
     files = sorted(p for suffix in CHECKPOINT_SUFFIXES for p in folder.glob(f"*{suffix}")
-                   if not p.name.startswith(".") and _is_regular_file(p) and not is_classifier_file(p))
+                   if not p.name.startswith(".") and _is_regular_file(p) and not is_classifier_file(p)
+                   and not is_semi_supervised_file(p))
     return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
 
 
