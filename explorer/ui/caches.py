@@ -120,7 +120,7 @@ def lesson_facts(key: str, _model: torch.nn.Module, name: str):
     return model_facts(_model, name, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
 
 
-#: Grid points per axis of the holes heatmap: 16 x 16 = 256 decodings judged, smoothed
+#: Grid points per axis of the holes shading: 16 x 16 = 256 decodings judged, contoured
 #: between them by the chart (24 x 24 took about 1 s on the 2-core server, 16 x 16 about a
 #: third of that with the classifier's inference copy: ``python -m bench.realism``).
 HOLES_GRID_N = 16
