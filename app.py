@@ -37,6 +37,7 @@ PAGES = [
     st.Page("pages/conditional.py", title="Conditional VAE", icon=":material/category:"),
     st.Page("pages/denoising.py", title="Denoising AE", icon=":material/blur_on:"),
     st.Page("pages/contractive.py", title="Contractive AE", icon=":material/compress:"),
+    st.Page("pages/semi_supervised.py", title="Semi-supervised (M2)", icon=":material/label:"),
     st.Page("pages/latent_size.py", title="Latent size and beta", icon=":material/stacked_bar_chart:"),
     st.Page("pages/linear_pca.py", title="Linear AE = PCA", icon=":material/linear_scale:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),

@@ -8,20 +8,21 @@ from explorer.core.metrics import METRICS
 from explorer.ui import caches, layout, registry, viewport
 from explorer.ui.views import ModelView
 from explorer.ui.views.click import click_panel
+from explorer.ui.views.compare import color_key
 from explorer.ui.views.decoder import condition_selector, decoder_panel
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.latent_map import (
-    EXPLORER_MAP_HEIGHT_SMALL, handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state,
+    explorer_map_height, handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state,
 )
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
 from explorer.ui.session import require_router
 
-#: The grid's largest side in px (the column is about 280 px wide at 1366x768, 480 px at
+#: The grid's largest side in px (the column is about 330 px wide at 1366x768, 520 px at
 #: 1920x1080), and the window height it leaves free: with n and the spacing above it, its
 #: bottom stays on a 768 px high screen and it grows on a taller one.
 GRID_HEIGHT = 420
-GRID_FIT_BELOW = 400
+GRID_FIT_BELOW = 460
 
 #: The home page's three starts (page file, label, icon, query parameters): ``step=1`` opens
 #: the Compare page with its guided lesson on step 1 (explorer.ui.views.lesson.apply_url_state).
@@ -32,9 +33,14 @@ STARTS = (
 )
 
 
-def front_door() -> None:
-    """The page's heading row: the title, one sentence on what the map is, and the three
-    starts as links, in one short row so the map below still fits a 1366x768 screen."""
+#: What presentation mode leaves out on this page, said in the sidebar under its toggle.
+PRESENT_HIDES = ("Presentation mode hides the map's overlay switches (prior circles, grid locations) and the "
+                 "page links under the title: turn it off to get them back.")
+
+
+def front_door(starts: bool = True) -> None:
+    """The page's heading row: the title, one sentence on what the map is, and (``starts``)
+    the three starts as links, in one short row so the map below still fits a 1366x768 screen."""
     with layout.front_door_row():  # the title on one line, the sentence and the starts beside it
         title_col, intro_col = st.columns([3, 5], gap="small", vertical_alignment="center")
     title_col.title("Latent space explorer")
@@ -43,13 +49,18 @@ def front_door() -> None:
             "The map shows where an autoencoder's encoder puts each of the 10,000 MNIST test digits: "
             "a code z of a few numbers. The decoder turns any z back into an image."
         )
-        with st.container(horizontal=True, gap="small"):
-            for path, label, icon, params in STARTS:
-                st.page_link(path, label=label, icon=icon, query_params=params)
+        if starts:
+            with st.container(horizontal=True, gap="small"):
+                for path, label, icon, params in STARTS:
+                    st.page_link(path, label=label, icon=icon, query_params=params)
 
 
 def explorer_page() -> None:
-    front_door()
+    layout.wide_main()  # narrow side margins: the map's column gets the room
+    presenting = layout.presenting()
+    front_door(starts=not presenting)
+    if presenting:  # what the view does not need in front of a room, and how to get it back
+        st.sidebar.caption(PRESENT_HIDES)
     entry = registry.current_model()
     if entry is None:
         st.info("Choose a usable model in the sidebar.")
@@ -59,23 +70,28 @@ def explorer_page() -> None:
     model_config = entry.checkpoint.model_config
     # A click is read before any widget is created, so it can move the sliders this run.
     handle_map_selection(view)
-    map_overlay_toggles(view)
+    if not presenting:
+        map_overlay_toggles(view)
     z_marker, grid = record_map_state(view)
 
     # a traversal needs a wider column than the grid: a row of images per latent dimension
-    map_col, grid_col, side_col = st.columns([5, 4, 3] if view.is_2d else [5, 5, 3], gap="medium")
+    # (presenting, the map's a little wider: the click's strip beside it holds 20 px text)
+    map_col, grid_col, side_col = st.columns([5 + presenting, 4 if view.is_2d else 5, 3], gap="medium")
     # The map is written first: on a first load the browser draws its 10,000 WebGL points
     # while the server still decodes the grid and packs the decoder's weights. A click
     # leaves the map's figure as it was (its marks and clicks are the page's), so a later
     # run sends only a reference to it and the click panel does not wait for it.
     with map_col:
-        latent_map_view(view, z_marker=z_marker, grid=grid, height=viewport.pick(EXPLORER_MAP_HEIGHT_SMALL, None))
+        latent_map_view(view, z_marker=z_marker, grid=grid, legend=False, tight=True,
+                        height=explorer_map_height(presenting, viewport.screen()))
+        with st.container(key="explorer_color_key"):
+            color_key()  # one row under the map, where a legend of ten entries took three
         click_panel(view)  # the answer to a click, right under the map (on screen at 1366x768)
         if view.is_2d:
             st.caption(
-                "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label; "
-                "click a legend entry to hide or show a digit. Click a digit to inspect it, or empty space to decode "
-                "the z there (snapped to the slider step). The star is the decoder's z."
+                "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label "
+                "(the key above). Click a digit to inspect it, or empty space to decode the z there (snapped to "
+                "the slider step). The star is the decoder's z."
             )
         else:
             st.caption(

@@ -24,7 +24,7 @@ MODEL_HELP = ("VAE: encoder q(z|x), prior N(0, I), loss -ELBO = reconstruction +
 LINEAR_AE_NOTE = ("Linear AE: encoder z = W x + b and decoder mean W' z + b', no hidden layers and no sigmoid, "
                   "trained with squared error (a Gaussian decoder with identity mean); network, hidden sizes, "
                   "decoder and beta do not apply.")
-ARCHITECTURE_LABELS = {"mlp": "Fully connected (MLP)", "conv": "Convolutional"}
+ARCHITECTURE_LABELS = {"mlp": "Fully connected (MLP)", "conv": "Convolutional (Keras replica)", "strided_conv": "Convolutional, strided 4x4"}
 assert tuple(ARCHITECTURE_LABELS) == ARCHITECTURES, "label every architecture of config.ARCHITECTURES"
 
 def _figure(job: tj.TrainingJob, kind: str, epoch: int, build):

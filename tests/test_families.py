@@ -1,5 +1,6 @@
-"""The convolutional networks and the linear autoencoder with identity link: shapes, a
-short run on real MNIST, checkpoint round trips, and old configs meaning the MLP."""
+"""The convolutional networks (the Keras replica and the strided pair) and the linear autoencoder
+with identity link: shapes, a short run on real MNIST, checkpoint round trips, and old configs
+meaning the MLP."""
 
 import math
 
@@ -14,6 +15,7 @@ from explorer.core.models import build_model, num_parameters
 from explorer.core.train import train
 
 CONV = dict(architecture="conv", hidden_sizes=(32,))
+STRIDED = dict(architecture="strided_conv", hidden_sizes=(256,))
 LINEAR = dict(kind="ae", hidden_sizes=(), likelihood="gaussian_identity")
 
 
@@ -30,6 +32,37 @@ def test_conv_shapes_round_trip_28x28_and_size_is_known_before_building(kind, mn
     assert num_parameters(config) == sum(p.numel() for p in model.parameters())
     convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     assert [(m.out_channels, m.stride[0]) for m in convs] == [(32, 1), (64, 2), (64, 1), (64, 1), (32, 2), (1, 1)]
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae", "cvae"])
+def test_strided_conv_shapes_and_size_are_known_before_building(kind, mnist):
+    config = ModelConfig(kind=kind, latent_dim=3, **STRIDED)
+    model = build_model(config, seed=0)
+    x, y = mnist.test_images[:5], mnist.test_labels[:5]
+    assert model.encoder.features(x).shape == (5, 32 * 7 * 7)  # 28 -> 14 -> 7, 32 channels
+    out = model(x, y)
+    assert out.logits.shape == (5, 1, 28, 28) and out.mu.shape == (5, 3)
+    assert (out.logvar is None) == (kind == "ae")
+    mean = model.decode_mean(torch.zeros(4, 3), y[:4])
+    assert mean.shape == (4, 1, 28, 28) and 0 <= mean.min() and mean.max() <= 1
+    assert num_parameters(config) == sum(p.numel() for p in model.parameters())
+    convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert [(type(m).__name__, m.out_channels, m.kernel_size, m.stride) for m in convs] == [
+        ("Conv2d", 16, (4, 4), (2, 2)), ("Conv2d", 32, (4, 4), (2, 2)),
+        ("ConvTranspose2d", 16, (4, 4), (2, 2)), ("ConvTranspose2d", 1, (4, 4), (2, 2))]
+    # the decoder mirrors the dense widths: z (+ label) -> 256 -> the 32x7x7 feature map
+    dense = [m for m in model.decoder.dense.modules() if isinstance(m, torch.nn.Linear)]
+    condition = 10 if kind == "cvae" else 0
+    assert [(m.in_features, m.out_features) for m in dense] == [(3 + condition, 256), (256, 32 * 7 * 7)]
+    assert model.encoder.dense[0].in_features == 32 * 7 * 7 + condition
+
+
+def test_strided_conv_refuses_sizes_it_cannot_halve_twice():
+    with pytest.raises(ValueError, match="divisible by 4"):
+        num_parameters(ModelConfig(image_shape=(1, 30, 30), **STRIDED))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_model(ModelConfig(image_shape=(1, 30, 30), **STRIDED))
+    assert num_parameters(ModelConfig(**{**STRIDED, "hidden_sizes": (10**6,)})) > MAX_PARAMETERS
 
 
 def test_conditional_conv_takes_the_label_after_flattening_and_with_z(mnist):
@@ -73,7 +106,9 @@ def test_linear_identity_ae_has_no_activation_and_an_unbounded_mean(mnist):
 
 
 @pytest.mark.parametrize(("overrides", "n", "lr"), [(dict(kind="vae", **CONV), 300, 3e-3),
-                                                    (dict(**LINEAR), 1500, 1e-2)], ids=["conv-vae", "linear-ae"])
+                                                    (dict(kind="vae", **STRIDED), 300, 3e-3),
+                                                    (dict(**LINEAR), 1500, 1e-2)],
+                         ids=["conv-vae", "strided-conv-vae", "linear-ae"])
 def test_short_run_on_real_mnist_lowers_the_loss(overrides, n, lr, mnist):
     model = build_model(ModelConfig(**overrides), seed=0)
     test_x = mnist.test_images[:100]
@@ -84,7 +119,8 @@ def test_short_run_on_real_mnist_lowers_the_loss(overrides, n, lr, mnist):
 
 
 @pytest.mark.parametrize("overrides", [dict(kind="ae", **CONV), dict(kind="vae", **CONV), dict(kind="cvae", **CONV),
-                                       dict(**LINEAR)], ids=["conv-ae", "conv-vae", "conv-cvae", "linear-ae"])
+                                       dict(kind="vae", **STRIDED), dict(kind="cvae", **STRIDED), dict(**LINEAR)],
+                         ids=["conv-ae", "conv-vae", "conv-cvae", "strided-conv-vae", "strided-conv-cvae", "linear-ae"])
 def test_checkpoint_round_trip(tmp_path, overrides, mnist):
     config = ModelConfig(**overrides)
     model = build_model(config, seed=1).eval()
@@ -102,5 +138,7 @@ def test_cli_trains_conv_and_linear_models(tmp_path):
 
     args = parser().parse_args(["--architecture", "conv", "--out", "x.safetensors"])
     assert args.architecture == "conv" and args.hidden is None  # main() then uses the reference Dense 32
+    args = parser().parse_args(["--architecture", "strided_conv", "--out", "x.safetensors"])
+    assert args.architecture == "strided_conv" and args.hidden is None  # main(): DEFAULT_HIDDEN_SIZES, 256
     args = parser().parse_args(["--model", "ae", "--hidden", "--likelihood", "gaussian_identity", "--out", "x"])
     assert args.hidden == [] and args.likelihood == "gaussian_identity"

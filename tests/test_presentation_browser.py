@@ -36,7 +36,7 @@ def test_font_sizes_in_and_out_of_presentation_mode(page, app_url, artifacts_dir
     page.set_viewport_size({"width": 1366, "height": 768})
     open_explorer(page, app_url + ("/?present=1" if present else "/"), TIMEOUT)
     fonts = page.evaluate(FONTS_JS, MAP)
-    assert fonts["plot_count"] > 10, fonts
+    assert fonts["plot_count"] >= 8, fonts  # the map's tick labels (its colour key is page text, under it)
     if not present:
         assert fonts["text"] >= 14, fonts
         assert fonts["plot"] >= PLOT_FONT_PX, fonts

@@ -111,6 +111,9 @@ def test_run_name_is_descriptive():
     assert name == "vae_z2_h512-256_b1_e7_s0_20261121T102400Z"
     assert train_form.run_name(ModelConfig(kind="ae"), TrainConfig(subset=100), 3, when) == (
         "ae_z2_h512-256_e3_n100_s0_20261121T102400Z")
+    for architecture, widths in (("conv", (32,)), ("strided_conv", (256,))):  # the network is in the name
+        assert train_form.run_name(ModelConfig(architecture=architecture, hidden_sizes=widths),
+                                   TrainConfig(), 3, when).startswith(f"vae_{architecture}_z2_h{widths[0]}_b1_e3_")
 
 
 def test_save_new_checkpoint_never_overwrites_and_refuses_bad_names(mnist, tmp_path):

@@ -11,8 +11,9 @@ loss compares with the clean image); ``--model cae --contraction 0.1`` a contrac
 (``scae`` its stochastic form, ``--contraction-noise``); ``--model m2 --labels 100``
 semi-supervised M2 (Kingma et al. 2014) with 100 known labels, ``--m1 FILE`` M1+M2 (M2 on
 the codes of the M1 VAE in FILE, Gaussian on the codes); ``--architecture conv``
-the convolutional networks; ``--model ae --hidden --likelihood gaussian_identity`` a
-linear autoencoder (one linear layer each way, identity mean, squared error).
+the convolutional networks of the Keras replica, ``strided_conv`` the strided ones;
+``--model ae --hidden --likelihood gaussian_identity`` a linear autoencoder (one linear
+layer each way, identity mean, squared error).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import torch
 
 from explorer.cli.options import DefaultsHelpFormatter
 from explorer.cli.progress import EpochBars, write
-from explorer.core.config import ARCHITECTURES, BINARIZATIONS, INPUT_NOISES, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig
+from explorer.core.config import (ARCHITECTURES, BINARIZATIONS, DEFAULT_HIDDEN_SIZES, INPUT_NOISES, LIKELIHOODS,
+                                  LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig)
 
 
 def _print_epoch(record) -> None:
@@ -41,10 +43,6 @@ def _print_epoch(record) -> None:
           f"{counts} ({record.seconds:.1f} s)")
 
 
-#: ``--hidden`` for ``--architecture conv`` when not given (the reference network's Dense 32).
-CONV_DEFAULT_HIDDEN = (32,)
-
-
 def parser() -> argparse.ArgumentParser:
     """The command line's options (defaults from the configs)."""
     m, t = ModelConfig(), TrainConfig()
@@ -55,12 +53,14 @@ def parser() -> argparse.ArgumentParser:
                         "cae contractive AE, scae stochastic contractive AE, m2 semi-supervised M2 (--labels, --m1)")
     p.add_argument("--latent-dim", type=int, default=m.latent_dim, help="size of the latent code z")
     p.add_argument("--architecture", choices=ARCHITECTURES, default=m.architecture,
-                   help="mlp: fully connected; conv: Conv2D 32, 64 stride 2, 64, 64, dense --hidden, "
-                        "decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1")
+                   help="mlp: fully connected; conv: the Keras replica, Conv2D 32, 64 stride 2, 64, 64, "
+                        "dense --hidden, decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1; strided_conv: "
+                        "Conv2D 16, 32 (4x4 stride 2), dense --hidden, decoder mirrored with ConvTranspose2D")
     p.add_argument("--hidden", type=int, nargs="*", default=None,
-                   help=f"encoder hidden widths; mlp: the decoder mirrors them, none (--hidden alone) gives "
-                        f"linear maps, default {' '.join(map(str, m.hidden_sizes))}; conv: the dense widths "
-                        f"after the convolutions, default {' '.join(map(str, CONV_DEFAULT_HIDDEN))}")
+                   help="encoder hidden widths; mlp: the decoder mirrors them, none (--hidden alone) gives "
+                        "linear maps; conv, strided_conv: the dense widths after the convolutions (strided_conv's "
+                        "decoder mirrors them). Default per architecture: " + "; ".join(
+                            f"{a} {' '.join(map(str, h))}" for a, h in DEFAULT_HIDDEN_SIZES.items()))
     p.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood,
                    help="decoder distribution p(x|z) (see explorer.core.likelihoods)")
     p.add_argument("--decoder-std", type=float, default=m.decoder_std, help="std of the Gaussian decoder")
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.hidden is None:
-            args.hidden = CONV_DEFAULT_HIDDEN if args.architecture == "conv" else ModelConfig().hidden_sizes
+            args.hidden = DEFAULT_HIDDEN_SIZES[args.architecture]
         m1 = {}
         if args.m1 is not None:
             if args.model != "m2":

@@ -23,8 +23,15 @@ from typing import Literal
 MODEL_KINDS = ("ae", "vae", "cvae", "cae", "scae", "m2")
 #: Encoder/decoder network types (see :mod:`explorer.core.networks`): fully connected
 #: (``hidden_sizes`` wide, mirrored) or convolutional (Conv2D 32, 64 stride 2, 64, 64,
-#: dense ``hidden_sizes``; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1).
-ARCHITECTURES = ("mlp", "conv")
+#: dense ``hidden_sizes``; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1: the Keras
+#: network of Chollet 2017, kept as a faithful replica) or strided convolutional (Conv2D 16,
+#: 32, 4x4 stride 2, dense ``hidden_sizes``, mirrored by the decoder with ConvTranspose2D).
+ARCHITECTURES = ("mlp", "conv", "strided_conv")
+#: ``hidden_sizes`` each architecture is used with when none are given (the command line's
+#: ``--hidden`` default): the MLP's 512-256, the Keras replica's Dense 32, and the strided
+#: network's one dense layer of 256 (chosen by a timing on 2 CPU cores and the 60 MB
+#: budget of the shipped checkpoints; see docs/benchmarks-literature.md).
+DEFAULT_HIDDEN_SIZES = {"mlp": (512, 256), "conv": (32,), "strided_conv": (256,)}
 #: Decoder distributions p(x|z) (see :mod:`explorer.core.likelihoods`): Bernoulli,
 #: Gaussian with mean sigmoid(output), Gaussian with mean = the output itself (identity
 #: link, for a linear autoencoder).
@@ -44,7 +51,7 @@ IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 
 ModelKind = Literal["ae", "vae", "cvae", "cae", "scae", "m2"]
-Architecture = Literal["mlp", "conv"]
+Architecture = Literal["mlp", "conv", "strided_conv"]
 LikelihoodName = Literal["bernoulli", "gaussian", "gaussian_identity", "continuous_bernoulli"]
 InputNoise = Literal["none", "masking", "gaussian"]
 LRSchedule = Literal["constant", "cosine"]
@@ -165,7 +172,7 @@ class ModelConfig:
 
     kind: ModelKind = "vae"
     latent_dim: int = 2
-    hidden_sizes: tuple[int, ...] = (512, 256)
+    hidden_sizes: tuple[int, ...] = DEFAULT_HIDDEN_SIZES["mlp"]
     likelihood: LikelihoodName = "bernoulli"
     decoder_std: float = 0.1
     beta: float = 1.0

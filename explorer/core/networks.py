@@ -6,9 +6,12 @@ vector (B, code_size); every decoder maps z (B, latent_dim) and the same optiona
 per-pixel decoder outputs (B, C, H, W), the likelihood's parameters. A conditional model
 passes its one-hot label as c (Kingma et al. 2014, M2: the label enters both networks).
 
-To add a network type (a convolutional pair, say): write a ``(config, code_size,
-condition_size) -> (encoder, decoder)`` builder, add it to :data:`NETWORKS` and its name
-to :data:`explorer.core.config.ARCHITECTURES`.
+Three pairs: the MLP, the Keras convolutional network (``conv``, a faithful replica of
+Chollet 2017) and a strided convolutional pair (``strided_conv``). To add a network type:
+write a ``(config, code_size, condition_size) -> (encoder, decoder)`` builder, add it to
+:data:`NETWORKS`, its size to :data:`NETWORK_SIZES`, and its name to
+:data:`explorer.core.config.ARCHITECTURES` (with its default widths in
+:data:`explorer.core.config.DEFAULT_HIDDEN_SIZES`).
 """
 
 from __future__ import annotations
@@ -230,12 +233,126 @@ def conv_num_parameters(config: ModelConfig, code_size: int, condition_size: int
     return total
 
 
+# ---- strided convolutional pair: 4x4 convolutions of stride 2 both ways and a mirrored
+# dense part (the MNIST networks of InfoGAN, Chen et al. 2016, Appendix C.1, at a quarter
+# of their widths and without batch norm: 16 and 32 channels, the dense width from
+# ``hidden_sizes``, 256 by default). Each stride-2 layer halves
+# (encoder) or doubles (decoder) height and width: 28x28 -> 14x14 -> 7x7 -> dense -> 7x7
+# -> 14x14 -> 28x28. Unlike the Keras replica above, the decoder has the encoder's dense
+# widths and two learned upsamplings.
+
+#: Channels of the encoder's two 4x4 stride-2 convolutions (the decoder runs them backwards).
+STRIDED_CHANNELS = (16, 32)
+
+
+def _check_strided_image(image_shape: tuple[int, int, int]) -> None:
+    _, h, w = image_shape
+    if h % 4 or w % 4:
+        raise ValueError(f"the strided convolutional networks need image height and width divisible by 4, "
+                         f"got {h}x{w}")
+
+
+def _strided_feature_shape(image_shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(channels, height, width) of the feature map between the convolutions and the dense layers."""
+    return STRIDED_CHANNELS[-1], image_shape[1] // 4, image_shape[2] // 4
+
+
+class StridedConvEncoder(nn.Module):
+    """Conv2D 16, 32 (4x4, stride 2, padding 1, ReLU), flatten, append the condition, then
+    :func:`mlp` through the dense widths to the code: (B, C, H, W) [+ (B, K)] -> (B, code_size).
+
+    Raises:
+        ValueError: image height or width not divisible by 4.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], widths: list[int], code_size: int,
+                 condition_size: int = 0) -> None:
+        super().__init__()
+        _check_strided_image(image_shape)
+        layers: list[nn.Module] = []
+        channels = image_shape[0]
+        for out_channels in STRIDED_CHANNELS:
+            layers += [nn.Conv2d(channels, out_channels, 4, stride=2, padding=1), nn.ReLU()]
+            channels = out_channels
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.dense = mlp([math.prod(_strided_feature_shape(image_shape)) + condition_size, *widths, code_size])
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.dense(_with_condition(self.features(x), c))
+
+
+class StridedConvDecoder(nn.Module):
+    """Append the condition to z, :func:`mlp` through the encoder's dense widths reversed to
+    the feature map (ReLU), reshape to (32, H/4, W/4), ConvTranspose2D 16 then C (4x4,
+    stride 2, padding 1; ReLU between, none after): (B, L) [+ (B, K)] -> (B, C, H, W), the
+    likelihood's parameters (Bernoulli logits: the sigmoid lives in the likelihood).
+
+    Raises:
+        ValueError: image height or width not divisible by 4.
+    """
+
+    def __init__(self, latent_dim: int, widths: list[int], image_shape: tuple[int, int, int],
+                 condition_size: int = 0) -> None:
+        super().__init__()
+        _check_strided_image(image_shape)
+        shape = _strided_feature_shape(image_shape)
+        self.dense = nn.Sequential(mlp([latent_dim + condition_size, *widths, math.prod(shape)]), nn.ReLU(),
+                                   nn.Unflatten(1, shape))
+        layers: list[nn.Module] = []
+        channels = list(STRIDED_CHANNELS[::-1]) + [image_shape[0]]
+        for i, (n_in, n_out) in enumerate(zip(channels[:-1], channels[1:])):
+            layers.append(nn.ConvTranspose2d(n_in, n_out, 4, stride=2, padding=1))
+            if i < len(channels) - 2:
+                layers.append(nn.ReLU())
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.deconv(self.dense(_with_condition(z, c)))
+
+
+def strided_conv_networks(config: ModelConfig, code_size: int,
+                          condition_size: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Strided convolutional encoder and decoder (:class:`StridedConvEncoder`,
+    :class:`StridedConvDecoder`).
+
+    ``config.hidden_sizes`` are the encoder's dense widths between the flattened 32x7x7
+    feature map and the code; the decoder mirrors them (z -> reversed widths -> feature map).
+
+    Raises:
+        ValueError: image height or width not divisible by 4.
+    """
+    widths = list(config.hidden_sizes)
+    encoder = StridedConvEncoder(config.image_shape, widths, code_size, condition_size)
+    decoder = StridedConvDecoder(config.latent_dim, widths[::-1], config.image_shape, condition_size)
+    return encoder, decoder
+
+
+def strided_conv_num_parameters(config: ModelConfig, code_size: int, condition_size: int = 0) -> int:
+    """Weights plus biases of :func:`strided_conv_networks`' pair, from the config alone
+    (nothing allocated; see :func:`mlp_num_parameters`).
+
+    Raises:
+        ValueError: image height or width not divisible by 4.
+    """
+    _check_strided_image(config.image_shape)
+    channels = [config.image_shape[0], *STRIDED_CHANNELS]
+    convs = 2 * sum(n_in * n_out * 16 for n_in, n_out in zip(channels[:-1], channels[1:]))
+    conv_biases = sum(STRIDED_CHANNELS) + sum(STRIDED_CHANNELS[:-1]) + config.image_shape[0]  # encoder, decoder
+    feature = math.prod(_strided_feature_shape(config.image_shape))
+    widths = list(config.hidden_sizes)
+    encoder = [feature + condition_size, *widths, code_size]
+    decoder = [config.latent_dim + condition_size, *widths[::-1], feature]
+    dense = sum((n_in + 1) * n_out for sizes in (encoder, decoder) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    return convs + conv_biases + dense
+
+
 NetworkBuilder = Callable[[ModelConfig, int, int], tuple[nn.Module, nn.Module]]
 #: ``ModelConfig.architecture`` -> builder of its (encoder, decoder).
-NETWORKS: dict[str, NetworkBuilder] = {"mlp": mlp_networks, "conv": conv_networks}
+NETWORKS: dict[str, NetworkBuilder] = {"mlp": mlp_networks, "conv": conv_networks,
+                                        "strided_conv": strided_conv_networks}
 #: ``ModelConfig.architecture`` -> number of parameters of its pair (same arguments as the builder).
-NETWORK_SIZES: dict[str, Callable[[ModelConfig, int, int], int]] = {"mlp": mlp_num_parameters,
-                                                                    "conv": conv_num_parameters}
+NETWORK_SIZES: dict[str, Callable[[ModelConfig, int, int], int]] = {
+    "mlp": mlp_num_parameters, "conv": conv_num_parameters, "strided_conv": strided_conv_num_parameters}
 
 
 def build_networks(config: ModelConfig, code_size: int, condition_size: int = 0) -> tuple[nn.Module, nn.Module]:

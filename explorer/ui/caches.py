@@ -129,7 +129,7 @@ def lesson_facts(key: str, _model: torch.nn.Module, name: str):
     return model_facts(_model, name, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
 
 
-#: Grid points per axis of the holes heatmap: 16 x 16 = 256 decodings judged, smoothed
+#: Grid points per axis of the holes shading: 16 x 16 = 256 decodings judged, contoured
 #: between them by the chart (24 x 24 took about 1 s on the 2-core server, 16 x 16 about a
 #: third of that with the classifier's inference copy: ``python -m bench.realism``).
 HOLES_GRID_N = 16
@@ -287,3 +287,45 @@ def stack_filters(folder: str, mtimes: tuple[float, ...]) -> dict:
                          "all": filter_sharpness(first_layer_filters(net)), "config": config}
     initial = filter_sharpness(first_layer_filters(build_stack(config)))
     return {"stacks": stacks, "initial": initial, "runs": read_results(Path(folder) / RESULTS_FILE)}
+
+
+# --- the Semi-supervised (M2) page ---------------------------------------------------------
+
+#: Test digits whose class-swap rows the shipped classifier judges for the page's agreement share.
+SWAP_JUDGED = 500
+
+
+@st.cache_data(show_spinner="Classifying the 10,000 test digits with q(y|x)...", max_entries=8)
+def m2_confusion(key: str, _model: torch.nn.Module) -> np.ndarray:
+    """(10, 10) int64 confusion matrix of the M2 / M1+M2 model identified by ``key`` on the
+    10,000 test digits (row: true label, column: argmax_y q(y|x); ``semi_supervised.confusion_matrix``)."""
+    from explorer.core.semi_supervised import confusion_matrix, predictions
+
+    images, labels = test_split()
+    return confusion_matrix(predictions(_model, images), labels, _model.config.num_classes).numpy()
+
+
+@st.cache_data(show_spinner="Decoding the test digits' styles with every label...", max_entries=32)
+def m2_class_swap(key: str, _model: torch.nn.Module, rows: tuple[int, ...]) -> torch.Tensor:
+    """``semi_supervised.class_swap`` of the test digits ``rows`` (their true labels) under the
+    model identified by ``key``: (len(rows) * 10, 1, 28, 28) pixels in [0, 1]."""
+    from explorer.core.semi_supervised import class_swap
+
+    images, labels = test_split()
+    index = torch.tensor(rows, dtype=torch.long)
+    return class_swap(_model, images[index], labels[index])
+
+
+@st.cache_data(show_spinner="Asking the digit classifier which digit each swapped image shows...", max_entries=8)
+def m2_swap_agreement(key: str, _model: torch.nn.Module, n: int = SWAP_JUDGED) -> tuple[float, np.ndarray]:
+    """How often the shipped digit classifier reads the label y an image of the class-swap
+    grid was decoded with, over the first ``n`` test digits x 10 labels: (share in [0, 1],
+    (10,) share per label y)."""
+    from explorer.core.semi_supervised import class_swap, swap_columns
+
+    images, labels = test_split()
+    swapped = class_swap(_model, images[:n], labels[:n])
+    columns = swap_columns(n, _model.config.num_classes)
+    hits = digit_classifier().model.probabilities(swapped).argmax(dim=1) == columns
+    per_label = torch.zeros(_model.config.num_classes).index_add_(0, columns, hits.float()) / n
+    return float(hits.float().mean()), per_label.numpy()

@@ -20,6 +20,9 @@ SIDE_PADDING_REM = 1.5
 CSS = f"""<style>
 .stMainBlockContainer {{ padding-top: {TOP_PADDING_REM}rem; }}
 .st-key-viewport_screen_box {{ display: none; }}
+/* the maps' marks elements draw nothing: no gap under the map (map_marks.js hides its box too,
+   but a redraw of the element showed it again) */
+.stMain .stElementContainer[class*="map_marks"] {{ display: none; }}
 /* the page's hidden helpers (Plotly preload, WebGL release, window size) take no gap */
 .stMainBlockContainer div:has(> .st-key-plotly_preload, > .st-key-webgl_release, > .st-key-viewport_screen_box) {{
   display: none; }}
@@ -30,9 +33,14 @@ CSS = f"""<style>
 /* the click's terms beside its two images under the Explorer's map: 14 px lines, so the
    strip stays on a 1366x768 screen (presentation mode's 20 px wins: more specific) */
 [class*="click_terms"] p {{ font-size: 14px; line-height: 1.25; }}
+/* the Explorer's colour key under its map: closer to the map, whose figure ends in empty
+   room under the z1 title (the strip under the key then fits a 768 px high screen) */
+.st-key-explorer_color_key {{ margin-top: -10px; }}
 /* its images' captions on one line, a little wider than the image: no size of their own
-   in the row's layout (the image's column keeps its width) */
+   in the row's layout (the image's column keeps its width), centred, so a wider caption
+   reaches into the gaps on both sides, not into the terms */
 [class*="click_panel"] [data-testid="stImageCaption"] {{ white-space: nowrap; contain: inline-size; overflow: visible; }}
+[class*="click_panel"] [data-testid="stImageCaption"] p {{ display: flex; justify-content: center; }}
 </style>"""
 
 

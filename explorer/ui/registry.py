@@ -39,6 +39,7 @@ from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoi
 from explorer.core.classifier import is_classifier_file
 from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
+from explorer.core.semi_supervised import is_semi_supervised_file
 from explorer.ui import browser_store, caches, model_names
 from explorer.ui.session import (
     CURRENT_MODEL_KEY,
@@ -210,8 +211,9 @@ def checkpoint_files(folder: Path | None = None, family: str = "autoencoder") ->
     """The checkpoint files (``*.safetensors``, legacy ``*.pt``) of a model family in
     ``folder`` (default :data:`CHECKPOINT_DIR`), the shipped VAE first. By the files'
     content: the digit classifier that shares the folder is never listed
-    (:func:`explorer.core.classifier.is_classifier_file`), M2 and M1+M2 files only for
-    ``family="semi_supervised"``, a file whose header is unreadable only for
+    (:func:`explorer.core.classifier.is_classifier_file`), M2 and M1+M2 files
+    (:func:`explorer.core.semi_supervised.is_semi_supervised_file`: the map pages cannot use
+    them) only for ``family="semi_supervised"``, a file whose header is unreadable only for
     ``"autoencoder"`` (choosing it shows why it cannot be used).
 
     Only regular files are listed (a FIFO or folder of that name is skipped, so nothing
@@ -222,7 +224,7 @@ def checkpoint_files(folder: Path | None = None, family: str = "autoencoder") ->
     reap_stale_temporaries(folder)
     files = sorted(p for suffix in CHECKPOINT_SUFFIXES for p in folder.glob(f"*{suffix}")
                    if not p.name.startswith(".") and _is_regular_file(p) and not is_classifier_file(p))
-    files = [p for p in files if _in_family(getattr(file_summary(p), "semi_supervised", False), family)]
+    files = [p for p in files if _in_family(is_semi_supervised_file(p), family)]
     return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
 
 

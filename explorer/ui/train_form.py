@@ -64,8 +64,8 @@ def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, 
             ``architecture``, ``likelihood`` and ``beta`` are then ignored.
         hidden_sizes: text such as ``"512, 256"`` (see :func:`parse_hidden_sizes`).
         subset: training images to use; 0 means all of them.
-        architecture: ``"mlp"`` or ``"conv"`` (``hidden_sizes`` are then the dense widths
-            after the convolutions).
+        architecture: one of :data:`explorer.core.config.ARCHITECTURES` (for the
+            convolutional ones ``hidden_sizes`` are the dense widths after the convolutions).
         input_noise, noise_level: corruption of the training input (a denoising
             autoencoder, Vincent et al. 2008; see :class:`TrainConfig`).
         contraction, contraction_noise: lambda and the SCAE's sigma of a contractive AE
@@ -111,7 +111,8 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig, epochs_done: 
     hidden = "_h" + "-".join(map(str, model_config.hidden_sizes)) if model_config.hidden_sizes else ""
     beta = f"_b{model_config.beta:g}" if model_class(model_config.kind).is_variational else ""
     subset = f"_n{train_config.subset}" if train_config.subset else ""
-    net = "_conv" if model_config.architecture == "conv" else "" if model_config.hidden_sizes else "_linear"
+    net = (f"_{model_config.architecture}" if model_config.architecture != "mlp"
+           else "" if model_config.hidden_sizes else "_linear")
     noise = "" if train_config.input_noise == "none" else f"_{train_config.input_noise}{train_config.noise_level:g}"
     cls = model_class(model_config.kind)
     if cls.is_contractive:

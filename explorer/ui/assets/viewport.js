@@ -1,7 +1,8 @@
 // The window's size class for the server (explorer/ui/viewport.py): "large" on a
 // projector-sized window (at least 1600 x 950 CSS pixels), else "small". It is sent only
 // when it differs from the class the server drew the page for (data.screen), on load and
-// after a resize, so a laptop-sized window costs no extra run.
+// after a resize, so a laptop-sized window costs no extra run, and kept in the cookie
+// data.cookie for the server's first guess in this browser's next session.
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   const box = parentElement.closest && parentElement.closest('[data-testid="stElementContainer"]');
@@ -10,6 +11,9 @@ export default function (component) {
   let timer = 0;
   const report = () => {
     const now = screenClass();
+    // the class is also kept in a cookie, the server's first guess for this browser's next
+    // session (explorer/ui/viewport.py): a projector's page is then drawn once, at its size
+    document.cookie = `${data.cookie}=${now}; path=/; max-age=31536000; SameSite=Lax`;
     if (now !== data.screen) setStateValue("screen", now);
   };
   const onResize = () => { clearTimeout(timer); timer = setTimeout(report, 300); };

@@ -7,10 +7,13 @@ import streamlit as st
 
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import back_project, decode_z, image_terms
-from explorer.ui import caches, figures
+from explorer.ui import caches, figures, layout
 from explorer.ui.views.common import ModelView
 
 CLICK_SCALE = 6
+#: Widths of the strip's columns (original, reconstruction, terms); in presentation mode the
+#: terms' 20 px lines get the room to stay one line each (the strip stays on a 768 px screen).
+STRIP_COLUMNS, PRESENT_STRIP_COLUMNS = [1, 1, 2], [1, 1, 2.6]
 
 
 def _fmt(values) -> str:
@@ -55,7 +58,7 @@ def click_panel(view: ModelView) -> None:
         reconstruction = decode_z(model, mu, y=y)[0]
         # one compact row under the map (original, reconstruction, the numbers), so the
         # answer to a click is on screen beside the map at 1366x768, not below the fold
-        img_cols = st.columns([1, 1, 2], gap="small")
+        img_cols = st.columns(PRESENT_STRIP_COLUMNS if layout.presenting() else STRIP_COLUMNS, gap="small")
         img_cols[0].image(png_bytes(upscale_nearest(original, CLICK_SCALE)), output_format="PNG", caption="original")
         img_cols[1].image(png_bytes(upscale_nearest(reconstruction, CLICK_SCALE)), output_format="PNG",
                           caption="reconstruction")

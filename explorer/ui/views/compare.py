@@ -408,14 +408,12 @@ def reparameterization_panel(view: ModelView, index: int, height: int = 360, fon
     fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 10, "b": 50})
     with st.container(key=view.keys("cloud_map")):
         st.plotly_chart(fig, key=view.keys("cloud_chart"), config={"displaylogo": False})
-    if compact:
-        st.caption(f"{view.entry.label}, zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, "
-                   f"{sigma[1]:.3f}): red dots are {len(z)} draws, ellipses the 1- and 2-sigma contours.")
+    if compact:  # two lines in the narrow column: the decoded draws stay on a 768 px screen
+        st.caption(f"mu \u00b1 4 sigma (sigma \u2248 {sigma.max():.3f}): {len(z)} draws (red), 1- and 2-sigma ellipses.")
     else:
         st.caption(f"Zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, {sigma[1]:.3f}): "
                    "red dots are the draws, solid and dashed ellipses the 1- and 2-sigma contours of q(z|x).")
-    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded: all of them look like this one digit.",
-                  scale=1 if compact else SAMPLE_SCALE)
+    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded.", scale=1 if compact else SAMPLE_SCALE)
 
 
 KEY_VIEW_CAPTION = (

@@ -102,12 +102,21 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     return z_marker, grid
 
 
-#: The Explorer's map height on a laptop (explorer.ui.viewport's "small"; on a projector the
-#: figure's own :data:`explorer.ui.figures.LATENT_MAP_HEIGHT`). At 1366x768 its column is
-#: about 374 px wide: 400 px holds a 237 px square plot area with the legend under it and
-#: leaves room under the map for the click's strip (original, reconstruction, terms),
-#: inside the screen (the 540 px figure left empty space around a plot no wider).
-EXPLORER_MAP_HEIGHT_SMALL = 400
+#: The Explorer's map figure height in px by window size class (explorer.ui.viewport) and
+#: presentation mode. The map has no legend of its own (the page's one-row colour key, under
+#: it, names the colours), so the figure is its square plot area plus the axes' margins (50 px
+#: high, 70 px wide with the toolbar's column on the right). A laptop's 1366x768 window: the
+#: map column is about 420 px wide, and the height leaves room under the map for the key and
+#: the click's strip (original, reconstruction, terms), inside the screen: a plot area of
+#: about 315 px (presenting, with 20 px text in the strip: 300 px). A 1920x1080 projector: a
+#: plot area of about 550 px.
+EXPLORER_MAP_HEIGHTS = {(False, "small"): 378, (False, "large"): 640, (True, "small"): 390, (True, "large"): 690}
+
+
+def explorer_map_height(presenting: bool, screen: str) -> int:
+    """The Explorer's map figure height in px (:data:`EXPLORER_MAP_HEIGHTS`) for presentation
+    mode on or off and the window's size class (``explorer.ui.viewport.SMALL`` or ``LARGE``)."""
+    return EXPLORER_MAP_HEIGHTS[(bool(presenting), screen)]
 
 
 def square_ranges(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -119,7 +128,8 @@ def square_ranges(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
 def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catcher: bool = True,
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
-                    modebar: bool = True, holes=None, square: bool = False, annotations=()) -> None:
+                    modebar: bool = True, holes=None, square: bool = False, annotations=(),
+                    tight: bool = False) -> None:
     """The map (a Plotly chart in a container keyed ``<prefix>map_panel``), its
     selected digit and star drawn by the page (:mod:`explorer.ui.map_marks`, element
     ``<prefix>map_marks``).
@@ -143,6 +153,9 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
             centre), so the map's plot area is square and as large as its column allows
             (an AE's wide, flat ranges left it short).
         annotations: Plotly annotation dicts to add (the lesson's arrows and labels).
+        tight: axis titles 4 px from their tick labels and no padding between the plot area
+            and its axes (Plotly's defaults, 20 px and 8 px, took 36 px of a 365 px map); the
+            x tick labels 6 px below the axis, clear of the y axis' lowest label.
     """
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
@@ -170,8 +183,10 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         fig.add_annotation(**annotation)
     if height is not None:
         fig.update_layout(height=height)
-    if not legend:
-        fig.update_layout(showlegend=False, margin={"t": 30 if title else 10})
+    if not legend:  # the plot area takes the legend's room; the toolbar keeps a column right of it
+        fig.update_layout(showlegend=False, margin={"t": 30 if title else 10, "r": 30 if modebar else 10})
+    if tight:
+        fig.update_layout(margin_pad=0, xaxis_title_standoff=4, yaxis_title_standoff=4, xaxis_ticklabelstandoff=6)
     if title is not None:
         fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.995, "yanchor": "top"})
     with st.container(key=view.keys("map_panel")):

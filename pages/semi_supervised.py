@@ -1,0 +1,34 @@
+"""Semi-supervised (M2) page (Kingma et al. 2014, "Semi-Supervised Learning with Deep
+Generative Models"): the shipped M1+M2 model trained with 100 labels, its test
+classification error beside the paper's Table 1, accuracy per digit, and the "style
+against class" grid (a test digit's style decoded with every label)."""
+
+import streamlit as st
+
+from explorer.ui import session, viewport
+from explorer.ui.session import require_router
+from explorer.ui.shipped import require_shipped
+from explorer.ui.views.semi_supervised import (DEFAULTS, SHIPPED, TERMS, charts_panel, class_swap_panel, error_panel,
+                                               model_numbers)
+
+
+def semi_supervised_page() -> None:
+    st.title("Semi-supervised VAE (M2)")
+    session.init_view_state(DEFAULTS, tuple(DEFAULTS))
+    entry = require_shipped(SHIPPED)
+    with st.expander("What the words mean", expanded=False):
+        st.markdown(TERMS)
+    numbers = model_numbers(entry)
+    st.caption(f"Model `{entry.label}`: M1+M2, {numbers['labels']} known labels, the rest of the 60,000 training "
+               "digits unlabelled. Every number below is measured on the 10,000 MNIST test digits.")
+    left, right = st.columns([5, 7], gap="large")
+    with left:
+        error_panel(numbers)
+        charts_panel(numbers, height=viewport.pick(230, 420))
+    with right:
+        st.subheader("Same style, every digit")
+        class_swap_panel(entry, scale=viewport.pick(1.4, 2.2))
+
+
+require_router()
+semi_supervised_page()
