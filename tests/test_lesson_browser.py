@@ -97,8 +97,9 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
         page.wait_for_function("([sel, i]) => window.__ringAt(sel, i)", arg=[selector, digit], timeout=TIMEOUT)
         page.wait_for_function(PATH_JS, arg=[selector, "interpolation path", 10, start, end], timeout=TIMEOUT)
     expect(page.get_by_role("tab", name="Interpolate")).to_have_attribute("aria-selected", "true")
-    expect(page.get_by_role("combobox", name="Left map: model")).to_have_value("mnist_ae_z2.safetensors")
-    expect(page.get_by_role("combobox", name="Right map: model")).to_have_value("mnist_vae_z2.safetensors")
+    # the link names the files; the choices show their short names
+    expect(page.get_by_role("combobox", name="Left map: model")).to_have_value("AE · z = 2 · shipped")
+    expect(page.get_by_role("combobox", name="Right map: model")).to_have_value("VAE · z = 2 · shipped")
     # Next moves on and the address bar follows
     wait_for_app_run(page)
     sidebar.get_by_role("button", name="Next").click()

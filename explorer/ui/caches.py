@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.core.checkpoint_summary import CheckpointSummary, read_summary
 from explorer.core.checkpoints import Checkpoint, load_checkpoint
 from explorer.core.classifier import DEFAULT_PATH as CLASSIFIER_PATH
 from explorer.core.classifier import TrainedClassifier, load_classifier
@@ -56,6 +57,14 @@ def checkpoint_file(path: str, mtime_ns: int) -> Checkpoint:
         CheckpointError: not a usable checkpoint.
     """
     return load_checkpoint(path, test_split=test_split)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def checkpoint_summary(path: str, mtime_ns: int, size: int) -> CheckpointSummary | None:
+    """A checkpoint file's header (:func:`explorer.core.checkpoint_summary.read_summary`),
+    read once per (path, modification time, size) for all sessions: the model choices name
+    every file on every run."""
+    return read_summary(path)
 
 
 @st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32)

@@ -63,7 +63,7 @@ def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry]
     if not options:
         st.error(f"No checkpoints found in {registry.CHECKPOINT_DIR}: train a model on the Train page.")
         return None
-    entries = []
+    entries, labels = [], registry.model_labels(options)
     for key, name, side, column in zip(("cmp_model_a", "cmp_model_b"), DEFAULT_PAIR, ("Left", "Right"),
                                        st.columns(2)):
         if st.session_state.get(key) not in options:
@@ -73,9 +73,9 @@ def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry]
             column, label_slot = column.columns([3, 2])
         if label_slots is not None:
             label_slots.append(label_slot)
-        choice = column.selectbox(f"{side} map: model", list(options), format_func=options.__getitem__, key=key,
-                                  help="Any model with a 2-D latent space; models trained or uploaded in this "
-                                       "session are listed too.")
+        choice = column.selectbox(f"{side} map: model", list(options), format_func=labels.__getitem__, key=key,
+                                  help=registry.choice_help(st.session_state[key], options, "Any model with a 2-D "
+                                                            "latent space, also those of this session."))
         try:
             entry = registry.resolve_model(choice)
         except (CheckpointError, KeyError) as exc:
