@@ -85,11 +85,14 @@ class Widget:
 @dataclass
 class RunResult:
     """One run's end: seconds from the request to ``script_finished``, its status, the
-    exceptions it showed (their type names and messages)."""
+    exceptions it showed (their type names and messages), and the elements it sent:
+    (element type, the fragment it belongs to, "" for none), a cached element sent as a
+    reference counted as the element."""
 
     seconds: float
     status: int
     exceptions: list[str] = field(default_factory=list)
+    elements: list[tuple[str, str]] = field(default_factory=list)
 
 
 def user_key(widget_id: str) -> str | None:
@@ -132,6 +135,7 @@ class StreamlitSession:
         self._ticker: asyncio.Task | None = None
         self._finished: asyncio.Future | None = None
         self._run_exceptions: list[str] = []
+        self._run_elements: list[tuple[str, str]] = []
         self._run_widget_ids: set[str] = set()
         self._run_is_fragment = False
         self._lock = asyncio.Lock()
@@ -253,6 +257,7 @@ class StreamlitSession:
             loop = asyncio.get_running_loop()
             self._finished = loop.create_future()
             self._run_exceptions = []
+            self._run_elements = []
             self._run_widget_ids = set()
             self._run_is_fragment = bool(fragment_id)
             start = time.perf_counter()
@@ -266,7 +271,8 @@ class StreamlitSession:
                 raise SessionError(f"connection closed: {exc}") from exc
             finally:
                 self._finished_done()
-            return RunResult(time.perf_counter() - start, status, list(self._run_exceptions))
+            return RunResult(time.perf_counter() - start, status, list(self._run_exceptions),
+                             list(self._run_elements))
 
     def _finished_done(self) -> None:
         if self._finished is not None and not self._finished.done():
@@ -384,6 +390,7 @@ class StreamlitSession:
         kind = element.WhichOneof("type")
         proto = getattr(element, kind)
         self.elements.append((kind, proto))
+        self._run_elements.append((kind, delta.fragment_id))
         if kind == "html":  # the app sets its own cookies with a script (explorer/ui/browser_store.py)
             for name, value in _SCRIPT_COOKIE.findall(proto.body):
                 self.cookies[name] = value
