@@ -23,7 +23,7 @@ LARGE_MAP_HEIGHT = 620
 FONT_SIZE = 15
 #: In the lesson the step's tool stands between the maps (or above them) and must fit a
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
-LESSON_CLOUD_HEIGHT = 250
+LESSON_CLOUD_HEIGHT = 210
 LESSON_TWIN_MAP_HEIGHT = 330
 HOLES_BAR_PX = figures.HEATMAP_BAR_PX  # the holes' legend stands below the map
 

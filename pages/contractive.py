@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer.ui import caches, figures, layout, session
 from explorer.ui.family_caches import contraction_numbers
-from explorer.ui.family_figures import add_code_arrows
+from explorer.ui.family_figures import SIDE_LEGEND, add_code_arrows
 from explorer.ui.session import require_router
 from explorer.ui.shipped import require_shipped
 from explorer.ui.views.contractive import arrow_digits, code_arrows
@@ -52,7 +52,7 @@ def _map(name: str, numbers: dict[str, float], codes: np.ndarray, labels: np.nda
     fig = figures.latent_scatter(codes, labels, axis_names=("z1", "z2"))
     fig = add_code_arrows(fig, start, end, magnify)
     fig.update_layout(height=FIGURE_HEIGHT, showlegend=legend,
-                      legend={"orientation": "v", "x": 1.02, "y": 0.5, "yanchor": "middle", "title": ""},
+                      legend=SIDE_LEGEND,  # the ten digits and "perturbed digits" without scrolling
                       margin={"l": 50, "r": 10, "t": 10, "b": 40})
     return figures.readable(fig, layout.plot_font_size(FONT_SIZE))
 

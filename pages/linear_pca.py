@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.ui import caches, figures, layout, registry
+from explorer.ui.family_figures import SIDE_LEGEND
 from explorer.ui.session import require_router
 
 LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
@@ -14,9 +15,9 @@ TRAIN_COMMAND = ("python -m explorer.cli.train --model ae --latent-dim 2 --hidde
                  f"--epochs 10 --batch-size 100 --lr 3e-2 --lr-schedule cosine --seed 0 "
                  f"--out checkpoints/{LINEAR_AE_FILE}")
 FIGURE_HEIGHT = 340
-#: One column of digits right of each map: a horizontal legend under a half-width map
-#: wrapped into three rows and was cut off at the figure's bottom.
-LEGEND = {"orientation": "v", "x": 1.02, "y": 0.5, "yanchor": "middle", "title": ""}
+#: One column of digits right of each map (a horizontal legend under a half-width map
+#: wrapped into three rows and was cut off at the figure's bottom), as tall as the figure.
+LEGEND = SIDE_LEGEND
 FONT_SIZE = 15
 
 

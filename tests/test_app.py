@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import AE_CHECKPOINT, chart_spec, plotly_array
+from conftest import AE_CHECKPOINT, VAE_CHECKPOINT, chart_spec, plotly_array
 
 
 def _scatter_points(at) -> int:
@@ -26,6 +26,21 @@ def test_explorer_shows_all_test_digits_of_the_shipped_vae(home, mnist, vae_chec
     assert "Test -ELBO (nats/image)" in labels
 
 
+def test_the_sidebar_shows_short_model_names_and_the_file_in_its_help(home):
+    box = home.sidebar.selectbox(key="model_choice")
+    assert box.value.endswith("/mnist_vae_z2.safetensors")  # the value stays the file (URLs, state)
+    assert box.options[:3] == ["VAE · z = 2 · shipped", "AE · z = 10 · shipped", "AE · z = 2 · shipped"]
+    assert "β-VAE (β = 4) · z = 10 · shipped" in box.options and "Linear AE · z = 2 · shipped" in box.options
+    assert not any("classifier" in o.lower() or o.endswith(".safetensors") for o in box.options), box.options
+    assert "checkpoints/mnist_vae_z2.safetensors" in box.help
+    box.set_value(f"file:{VAE_CHECKPOINT.parent / 'mnist_vae_z10_beta4.safetensors'}").run()
+    box = home.sidebar.selectbox(key="model_choice")
+    assert box.format_func(box.value) == "β-VAE (β = 4) · z = 10 · shipped" and not home.exception
+    entry = home.session_state["current_model"]  # what pages get: the file name and the short name
+    assert (entry.label, entry.title) == ("mnist_vae_z10_beta4.safetensors", "β-VAE (β = 4) · z = 10 · shipped")
+    assert "checkpoints/mnist_vae_z10_beta4.safetensors" in box.help
+
+
 def test_the_map_states_its_click_behaviour_in_its_own_layout(home):
     # Left to Streamlit's chart component, clickmode and dragmode arrived after the first
     # draw, and a redraw could lose them for good: the map then ignored clicks (see
@@ -37,7 +52,7 @@ def test_the_map_states_its_click_behaviour_in_its_own_layout(home):
 
 def test_switching_to_the_ae_redraws_the_map_without_elbo(home):
     box = home.sidebar.selectbox(key="model_choice")
-    assert "mnist_ae_z2.safetensors" in box.options
+    assert "AE · z = 2 · shipped" in box.options  # short names shown, file paths as values
     box.set_value(f"file:{AE_CHECKPOINT}").run()
     assert not home.exception
     assert _scatter_points(home) == 10_000
@@ -57,7 +72,9 @@ def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_tes
     at = app_test()
     at.run()
     box = at.sidebar.selectbox(key="model_choice")
-    assert box.options == ["mnist_vae_z2.safetensors", "broken.pt"]  # shown labels, shipped VAE first
+    # shown names, shipped VAE first (a copy of a shipped file is shipped by its bytes); a file whose
+    # header cannot be read shows its file name
+    assert box.options == ["VAE · z = 2 · shipped", "broken.pt"]
     box.set_value(f"file:{tmp_path / 'broken.pt'}").run()
     assert not at.exception
     assert "broken.pt" in at.sidebar.error[0].value and "not a readable checkpoint" in at.sidebar.error[0].value

@@ -122,7 +122,7 @@ def test_the_overlay_on_the_map_follows_n_without_redrawing_the_map(explorer):
 def test_a_conv_decoders_grid_renders_with_its_pixels(explorer, artifacts_dir):
     page = explorer
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
-    page.get_by_role("option", name=CONV_CHECKPOINT).click()
+    page.get_by_role("option", name="Conv VAE · z = 2 · shipped", exact=True).click()  # CONV_CHECKPOINT
     # the conv encoder encodes the 10,000 test digits first: slow on a busy 2-core machine
     expect(page.locator(GRID_CANVAS)).to_have_attribute("data-model", CONV_CHECKPOINT, timeout=4 * TIMEOUT)
     wait_for_app_run(page)

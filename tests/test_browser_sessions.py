@@ -28,17 +28,18 @@ def test_a_finished_run_survives_a_page_reload(page, app_url, artifacts_dir):
     _set_number(page, "train_epochs", 1)
     page.locator(".st-key-start_training button").click()
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=TRAINING_TIMEOUT)
-    chosen = re.compile(r"(vae_z2_h512-256_b1_e1_n500_s0_\S+) \(this session\)")
+    # its short name; the time in it is the run's (from its name), so the same after a reload
+    chosen = re.compile(r"VAE · z = 2 · trained \d\d:\d\d today \(this session\)")
     page.wait_for_function(f"(re) => new RegExp(re).test(({SIDEBAR_CHOICE_JS})())", arg=chosen.pattern)
-    name = chosen.search(page.evaluate(SIDEBAR_CHOICE_JS)).group(1)
+    label = chosen.search(page.evaluate(SIDEBAR_CHOICE_JS)).group(0)
     assert any(c["name"] == "explorer_browser" for c in page.context.cookies())
 
     page.reload()  # a new Streamlit session in the same browser
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=60_000)  # the run's result is back
-    assert f"{name} (this session)" in _session_options(page)
+    assert label in _session_options(page)
     # and it is still the chosen model, not the default one
-    page.wait_for_function(f"(name) => ({SIDEBAR_CHOICE_JS})().includes(name + ' (this session)')", arg=name)
+    page.wait_for_function(f"(label) => ({SIDEBAR_CHOICE_JS})().includes(label)", arg=label)
     page.screenshot(path=str(artifacts_dir / "reload-keeps-model.png"))
 
 

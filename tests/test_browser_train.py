@@ -102,7 +102,7 @@ def test_train_watch_stop_and_use_the_model_on_the_explorer_page(page, app_url, 
     page.screenshot(path=str(artifacts_dir / "train-stopped.png"))
 
     # the stopped model is the sidebar's choice; the explorer page draws it
-    chosen = re.compile(r"vae_z2_h512-256_b1_e\d+_n10000_s0_\S+ \(this session\)")
+    chosen = re.compile(r"VAE · z = 2 · trained \d\d:\d\d today \(this session\)")  # its short name
     page.wait_for_function(f"(re) => new RegExp(re).test(({SIDEBAR_CHOICE_JS})())", arg=chosen.pattern)
     shown = page.evaluate(SIDEBAR_CHOICE_JS)
     assert chosen.search(shown), shown
@@ -169,7 +169,7 @@ def test_two_sessions_train_at_once_and_a_third_stays_responsive(new_context, ap
         options = page.get_by_role("option").all_inner_texts()
         page.keyboard.press("Escape")
         mine = [o for o in options if o.endswith("(this session)")]
-        assert len(mine) == 1 and mine[0].startswith(f"{kind}_"), options
+        assert len(mine) == 1 and mine[0].startswith(f"{kind.upper()} · z = 2 · trained "), options
     a.screenshot(path=str(artifacts_dir / "concurrent-a.png"))
     b.screenshot(path=str(artifacts_dir / "concurrent-b.png"))
     (artifacts_dir / "concurrency.json").write_text(json.dumps(

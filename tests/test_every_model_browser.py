@@ -9,7 +9,7 @@ from tests.helpers.browser import open_explorer, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 90_000
-MODEL = "mnist_vae_z10.safetensors"
+MODEL = "VAE · z = 10 · shipped"  # mnist_vae_z10.safetensors, by its short name
 
 # Page-side: the traversal figure has drawn its image trace with the PNG in it.
 TRAVERSAL_DRAWN = """() => { const gd = document.querySelector('.st-key-traversal .js-plotly-plot');
@@ -22,7 +22,7 @@ def test_the_explorer_draws_traversals_for_a_z10_vae(page, app_url, artifacts_di
     page.set_viewport_size({"width": 1366, "height": 768})
     open_explorer(page, app_url)
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
-    page.get_by_role("option", name=MODEL).click()
+    page.get_by_role("option", name=MODEL, exact=True).click()
     page.wait_for_function(TRAVERSAL_DRAWN, timeout=TIMEOUT)
     wait_for_app_run(page)
     expect(page.locator(".st-key-traversal .ytick")).to_have_count(10)  # one row per latent dimension

@@ -166,7 +166,7 @@ def _holes_page():
 
 
 def _heatmaps(at, key):
-    return [t for t in chart_spec(at, key)["data"] if t["type"] == "heatmap"]
+    return [t for t in chart_spec(at, key)["data"] if t["type"] == "contour"]
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +208,7 @@ def test_holes_panel_shows_the_judged_share_and_shades_holes(judge, vae_checkpoi
     # the legend says in words what dark and clear mean
     legend = [a["text"] for a in spec["layout"]["annotations"] if a.get("name") == "holes legend"]
     assert len(legend) == 1 and "a hole: decodes to no real digit" in legend[0] and "clear = decodes to a real" in legend[0]
-    assert spec["data"][-1]["type"] == "heatmap"                    # last: digit traces keep their numbers
+    assert spec["data"][-1]["type"] == "contour"                    # last: digit traces keep their numbers
     x, y, z = plotly_array(heat["x"]), plotly_array(heat["y"]), plotly_array(heat["z"])
     expected = score_grid(ae_checkpoint.model, judge,
                           [spec["layout"]["xaxis"]["range"], spec["layout"]["yaxis"]["range"]], n=len(x))

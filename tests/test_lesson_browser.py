@@ -97,8 +97,9 @@ def test_a_lesson_link_restores_its_step_models_path_and_selected_digit(page, ap
         page.wait_for_function("([sel, i]) => window.__ringAt(sel, i)", arg=[selector, digit], timeout=TIMEOUT)
         page.wait_for_function(PATH_JS, arg=[selector, "interpolation path", 10, start, end], timeout=TIMEOUT)
     expect(page.get_by_role("tab", name="Interpolate")).to_have_attribute("aria-selected", "true")
-    expect(page.get_by_role("combobox", name="Left map: model")).to_have_value("mnist_ae_z2.safetensors")
-    expect(page.get_by_role("combobox", name="Right map: model")).to_have_value("mnist_vae_z2.safetensors")
+    # the link names the files; the choices show their short names
+    expect(page.get_by_role("combobox", name="Left map: model")).to_have_value("AE · z = 2 · shipped")
+    expect(page.get_by_role("combobox", name="Right map: model")).to_have_value("VAE · z = 2 · shipped")
     # Next moves on and the address bar follows
     wait_for_app_run(page)
     sidebar.get_by_role("button", name="Next").click()
@@ -126,3 +127,61 @@ def test_the_ten_dimensional_step_shows_both_models_samples_shares_and_paths(pag
     expect(sidebar).to_contain_text("In ten dimensions the gap is large", timeout=TIMEOUT)
     wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "lesson-step8-1366x768.png"))
+
+
+#: The lesson's box, its buttons, its sentences and what the step outlines ("Look here"),
+#: measured in the page: whether each is inside the window, and every box in the lesson
+#: that would scroll (its content taller than itself).
+LESSON_ON_SCREEN_JS = """([w, h, focus]) => {
+  const rect = (e) => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+  const inside = (r, pad) => r.l >= pad && r.t >= pad && r.r <= w - pad && r.b <= h - pad;
+  const box = document.querySelector('.st-key-cmp_lesson');
+  const out = {box: rect(box), boxInside: inside(rect(box), 0), scroll: [box.scrollHeight, box.clientHeight],
+               scrolling: [...box.querySelectorAll('*')].filter((e) => e.clientHeight > 0 && e.scrollHeight > e.clientHeight && getComputedStyle(e).overflowY !== 'visible')
+                 .map((e) => `${(e.getAttribute('data-testid') || e.className).slice(0, 50)} ${e.scrollHeight}>${e.clientHeight}`),
+               outside: [], claims: document.querySelectorAll('.st-key-cmp_lesson_claims .stMarkdown').length};
+  const check = (sel, pad) => document.querySelectorAll(sel).forEach((e) => {
+    const r = rect(e); if (r.r - r.l > 0 && !inside(r, pad)) out.outside.push([sel, r]); });
+  ['back', 'next', 'end'].forEach((k) => check(`.st-key-cmp_lesson_${k} button`, 0));
+  check('.st-key-cmp_lesson p', 0);
+  // the outline stands 3 px out (offset) and is 3 px wide
+  focus.forEach((k) => check(`.st-key-${k}`, 6));
+  out.focused = focus.filter((k) => document.querySelector(`.st-key-${k}`)).length;
+  return out; }"""
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_lesson_step_shows_its_words_numbers_buttons_and_what_it_points_at_without_scrolling(
+        page, app_url, artifacts_dir, size):
+    """All 8 steps with the holes' shading on (the maps at their tallest): the lesson box,
+    each of its sentences with its number and Back / Next / End inside the window, nothing
+    in the box scrolls, and what the step outlines ("Look here") is inside the window."""
+    from explorer.core.lesson_claims import CLAIMS
+    from explorer.ui.views.lesson import STEPS, TOOLS
+    from tests.test_projector_browser import PLOT_AREAS_JS, SCREENS
+
+    width, height = size
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{app_url}/compare?step=1&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors")
+    lesson = page.locator(".st-key-cmp_lesson")
+    expect(lesson).to_contain_text(f"Lesson 1/{len(STEPS)}", timeout=TIMEOUT)
+    # the page grows its maps once the window's size class has arrived (a rerun)
+    page.wait_for_function(f"(m) => ({PLOT_AREAS_JS})().every((p) => p && p.w >= m)", arg=SCREENS[size],
+                           timeout=TIMEOUT)
+    wait_for_app_run(page, TIMEOUT)
+    page.get_by_role("tab", name=TOOLS[3]).click()  # the holes' shading on both maps (Next leaves the tab)
+    expect(page.locator(".st-key-cmp_a_show_holes").get_by_role("switch")).to_be_checked(timeout=TIMEOUT)
+    for number, step in enumerate(STEPS, start=1):
+        if number > 1:
+            lesson.get_by_role("button", name="Next").click()
+            expect(lesson).to_contain_text(f"Lesson {number}/{len(STEPS)}", timeout=4 * TIMEOUT)
+        claims = sum(c.step == number - 1 for c in CLAIMS)
+        page.wait_for_function("(n) => document.querySelectorAll('.st-key-cmp_lesson_claims .stMarkdown').length === n",
+                               arg=claims, timeout=4 * TIMEOUT)
+        wait_for_app_run(page, 4 * TIMEOUT)
+        page.get_by_test_id("stMain").evaluate("(e) => e.scrollTo(0, 0)")  # the tab click scrolled to the tabs
+        seen = page.evaluate(LESSON_ON_SCREEN_JS, [width, height, list(step.focus)])
+        where = f"step {number} at {width}x{height}: {seen}"
+        assert seen["boxInside"] and seen["scroll"][0] <= seen["scroll"][1] and seen["scrolling"] == [], where
+        assert seen["outside"] == [] and seen["claims"] == claims and seen["focused"] >= 1, where
+        page.screenshot(path=str(artifacts_dir / f"lesson-fit-step{number}-{width}x{height}.png"))

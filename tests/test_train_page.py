@@ -1,6 +1,7 @@
 """The Train page through AppTest (no browser), on real MNIST subsets."""
 
 import io
+import re
 import threading
 import time
 
@@ -74,12 +75,16 @@ SESSION_LABEL = " (this session)"
 
 
 def _session_choices(at):
-    """Names of the session models offered in the sidebar's model choice (its labels)."""
+    """Names of the session models offered in the sidebar's model choice: the choice shows
+    each by a short name ending in "(this session)" (its name is in the help), one per model."""
     boxes = [b for b in at.sidebar.selectbox if b.key == session.MODEL_CHOICE_KEY]
     if not boxes:  # no checkpoint file and no session model: no choice at all
         assert "No checkpoints found" in at.sidebar.error[0].value
         return []
-    return [o.removesuffix(SESSION_LABEL) for o in boxes[0].options if o.endswith(SESSION_LABEL)]
+    shown = [o for o in boxes[0].options if o.endswith(SESSION_LABEL)]
+    names = list(at.session_state[session.SESSION_MODELS_KEY])
+    assert len(shown) == len(names), (shown, names)
+    return names
 
 
 def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train_page, training_gate):
@@ -312,6 +317,9 @@ def test_upload_of_a_good_checkpoint_makes_it_selectable(train_page):
     assert not at.exception, at.exception
     assert "passed the checks" in at.success[0].value and "Shipped with the app" in at.success[0].value
     assert _session_choices(at) == ["teacher (uploaded)"]
+    shown = at.sidebar.selectbox(key=session.MODEL_CHOICE_KEY)
+    assert re.fullmatch(r"VAE · z = 2 · uploaded \d\d:\d\d today \(this session\)", shown.format_func(shown.value))
+    assert "teacher (uploaded)" in shown.help
     at.run()  # the same upload on a rerun is not added twice
     assert len(_session_choices(at)) == 1
 

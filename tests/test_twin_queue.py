@@ -69,7 +69,7 @@ def test_a_reload_in_the_same_browser_keeps_the_model_choice(app_test):
     first = app_test()
     first.run()
     options = first.selectbox(key="model_choice").options
-    ae = next(o for o in first.selectbox(key="model_choice").options if "mnist_ae_z2" in o)
+    ae = next(o for o in first.selectbox(key="model_choice").options if o == "AE · z = 2 · shipped")
     first.selectbox(key="model_choice").select(ae).run()
     assert not first.exception, first.exception
     token = first.session_state[BROWSER_TOKEN_KEY]

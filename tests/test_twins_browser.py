@@ -75,7 +75,7 @@ def test_train_both_watch_both_maps_stop_and_compare_the_results(page, app_url, 
     # the two results are the page's pair: named in both choices, drawn on both big maps
     for side, kind in (("Left", "AE"), ("Right", "VAE")):
         expect(page.get_by_role("combobox", name=f"{side} map: model")).to_have_value(
-            f"twin {kind} s0 2k e40 (this session)")
+            re.compile(rf"^{kind} · z = 2 · trained \d\d:\d\d today \(this session\)$"))
     page.wait_for_function(
         """([sel, old]) => { const c = window.__codeOf(sel, 0);
            return !!c && (Math.abs(c[0] - old[0]) > 1e-3 || Math.abs(c[1] - old[1]) > 1e-3); }""",

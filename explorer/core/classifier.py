@@ -213,26 +213,19 @@ def save_classifier(path: str | Path, trained: TrainedClassifier) -> None:
     atomic_write(path, save(tensors, metadata={"explorer": json.dumps(meta)}), mode=0o644)
 
 
-#: The most header a file may have for :func:`is_classifier_file` to read it (bytes).
-_MAX_HEADER_BYTES = 1 << 20
-
-
 def is_classifier_file(path: str | Path) -> bool:
     """Whether ``path`` is a classifier file by its content: a safetensors file whose
-    metadata carries this module's format tag (:data:`FORMAT`). Reads only the header (the
-    8-byte length and at most 1 MiB of JSON); an unreadable or foreign file is not one.
-    Lets a folder of autoencoder checkpoints hold the classifier without offering it as a
-    model, whatever its name."""
+    metadata carries this module's format tag (:data:`FORMAT`). Reads only the header
+    (:func:`explorer.core.checkpoint_summary.safetensors_metadata`); an unreadable or
+    foreign file is not one. Lets a folder of autoencoder checkpoints hold the classifier
+    without offering it as a model, whatever its name."""
+    from explorer.core.checkpoint_summary import safetensors_metadata
+
     try:
-        with open(path, "rb") as f:
-            size = int.from_bytes(f.read(8), "little")
-            if not 0 < size <= _MAX_HEADER_BYTES:
-                return False
-            header = json.loads(f.read(size))
-        meta = json.loads(header["__metadata__"]["explorer"])
-        return isinstance(meta, dict) and meta.get("format") == FORMAT
-    except (OSError, ValueError, KeyError, TypeError):
+        meta = json.loads((safetensors_metadata(path) or {})["explorer"])
+    except (ValueError, KeyError, TypeError, RecursionError):
         return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
 def load_classifier(path: str | Path = DEFAULT_PATH) -> TrainedClassifier:

@@ -297,6 +297,9 @@ def _z10_paths(a, b):
         abs(a.path_real - b.path_real) <= 0.1
 
 
+#: The sentences are short: each step's, with its numbers, fits the lesson's box above the
+#: maps on a 1366x768 screen without scrolling (tests/test_lesson_browser.py); what they
+#: leave out is in docs/lesson.md and the Theory page.
 CLAIMS = (
     Claim("codes_spread", 0, "left spread >= 3 x right spread", _spread,
           "The {L}'s codes spread over **{a:.0f}** units of z, the {R}'s over **{b:.1f}**: nothing in the {L}'s "
@@ -304,63 +307,58 @@ CLAIMS = (
           "The {L}'s codes spread over **{a:.1f}** units of z, the {R}'s over **{b:.1f}**: not the large "
           "difference between an AE and a VAE this step is about."),
     Claim("empty_space", 0, "left empty share >= right empty share + 0.10 (2-D maps)", _empty,
-          "Within the box its codes span, **{a:.0%}** of the area holds no test digit (the {R}: **{b:.0%}**): "
-          "empty gaps between the {L}'s digit clusters.",
-          "Within the box its codes span, {a} of the area holds no test digit (the {R}: {b}): not more empty "
-          "space than the {R}'s."),
+          "**{a:.0%}** of the box the {L}'s codes span holds no test digit (the {R}'s: **{b:.0%}**): empty gaps "
+          "between its clusters.",
+          "{a} of the box the {L}'s codes span holds no test digit (the {R}'s: {b}): not more empty space than "
+          "the {R}'s."),
     Claim("prior_piles_up", 1, "left top-3 digit share >= right + 0.15", _piles,
-          "An AE has no prior: N(0, I) is just a patch near its origin. The {L}'s samples pile up on a few "
-          "digits: the three commonest make **{a:.0%}** of them (the {R}'s: **{b:.0%}**; see the bar charts).",
+          "An AE has no prior; from N(0, I) the {L}'s samples pile up on a few digits: the top three make "
+          "**{a:.0%}** (the {R}'s: **{b:.0%}**).",
           "The three commonest digits make **{a:.0%}** of the {L}'s N(0, I) samples and **{b:.0%}** of the "
           "{R}'s: no pile-up on a few digits here."),
     Claim("prior_real_small_gap", 1, "0 <= right share judged real - left share <= 0.15", _prior_real,
-          "Judged real: **{a:.0%}** of the {L}'s samples, **{b:.0%}** of the {R}'s: a small gap. In two "
-          "dimensions the {L}'s decoder draws something digit-like almost everywhere; what differs is "
-          "*which* digits.",
+          "Judged real: **{a:.0%}** of the {L}'s samples, **{b:.0%}** of the {R}'s: a small gap. What differs "
+          "is *which* digits.",
           "Judged real: **{a:.0%}** of the {L}'s N(0, I) samples, **{b:.0%}** of the {R}'s."),
     Claim("fitted_gaussian", 1, "|left share judged real (fitted Gaussian) - right share (N(0, I))| <= 0.10",
           _fitted,
-          "A fair try: sample the {L} from a Gaussian fitted to its own codes. Then **{a:.0%}** look real "
-          "(uniform over its box: **{a_box:.0%}**), as many as the {R}'s prior samples (**{b:.0%}**): fitted "
-          "after training, a density makes an AE a sampler too (Ghosh et al. 2019).",
+          "From a Gaussian fitted to its codes, **{a:.0%}** of the {L}'s samples look real (uniform over their "
+          "box: **{a_box:.0%}**), about the {R}'s **{b:.0%}** (Ghosh et al. 2019).",
           "Sampled from a Gaussian fitted to its own codes, **{a:.0%}** of the {L}'s samples look real "
           "(uniform over its box: **{a_box:.0%}**), against **{b:.0%}** of the {R}'s prior samples."),
     Claim("vae_inside_circle", 2, "right share of codes with |mu| <= 3 >= 0.95", _circle,
-          "The KL term pulls every digit's posterior towards the prior N(0, I): **{b:.0%}** of the {R}'s codes "
-          "lie inside the 3-sigma circle (the {L}'s: **{a:.0%}**).",
+          "The KL term pulls each posterior towards N(0, I): **{b:.0%}** of the {R}'s codes lie inside its "
+          "3-sigma circle (the {L}'s: **{a:.0%}**).",
           "Only **{b:.0%}** of the {R}'s codes lie inside the prior's 3-sigma circle (the {L}'s: **{a:.0%}**)."),
     Claim("vae_prior_covers_digits", 3, "right's rarest digit >= 4 % of its prior samples > left's", _covers,
-          "The same codes, decoded by the {R}, give every digit: the rarest still makes **{b:.0%}** of its "
-          "samples (the {L}'s rarest: **{a:.0%}**). Its prior is where it was trained to decode.",
+          "Decoded by the {R}, its N(0, I) samples give every digit: the rarest still makes **{b:.0%}** (the "
+          "{L}'s rarest: **{a:.0%}**).",
           "Decoded by the {R}, the rarest digit makes **{b:.0%}** of its prior samples (the {L}'s: **{a:.0%}**): "
           "not a clear difference in how the samples cover the digits."),
     Claim("paths_real", 4, "left share of in-between images judged real >= right - 0.05", _paths,
-          "Folklore says an AE's straight path crosses holes. Measured over {n} random pairs of test digits, "
-          "**{a:.0%}** of the {L}'s in-between images look real and **{b:.0%}** of the {R}'s: in 2-D most "
-          "{L} paths cross no hole. Some do: the path shown is the measured pair where the {L}'s crosses "
-          "the most images judged not real (marked under the strips).",
+          "Over {n} random pairs of test digits, **{a:.0%}** of the {L}'s in-between images look real and "
+          "**{b:.0%}** of the {R}'s: in 2-D most {L} paths cross no hole. The pair shown is the one whose {L} "
+          "path has the most images judged not real.",
           "Over {n} random pairs of test digits, **{a:.0%}** of the {L}'s in-between images look real and "
           "**{b:.0%}** of the {R}'s: the {L}'s straight paths cross more empty space."),
     Claim("cloud_same_digit", 5, "share of posterior draws decoded to the mean's digit >= 0.90", _cloud,
-          "A VAE's encoder gives a distribution: z = mu + sigma * eps. Over {n} test digits, **{a:.0%}** of "
-          "such draws decode to the same digit as mu. An AE gives one point, so it has no cloud.",
+          "Over {n} test digits, **{a:.0%}** of the draws z = mu + sigma * eps decode to the same digit as mu; "
+          "an AE has no cloud.",
           "Over {n} test digits, only {a} of the posterior draws decode to the same digit as mu (or neither "
           "model has a posterior)."),
     Claim("z10_sampling_gap", 7, "right's prior share judged real >= left's fitted-Gaussian share + 0.15", _z10_gap,
-          "In ten dimensions the gap is large: from a Gaussian fitted to its codes, **{a:.0%}** of the {L}'s "
-          "samples look real; from its prior, **{b:.0%}** of the {R}'s. The {L}'s codes fill only part of "
-          "their Gaussian's volume: holes a 2-D map cannot show.",
+          "In ten dimensions the gap is large: **{a:.0%}** of the {L}'s samples from its fitted Gaussian look "
+          "real, **{b:.0%}** of the {R}'s from its prior. The {L}'s codes fill only part of that Gaussian.",
           "From a Gaussian fitted to its codes, **{a:.0%}** of the {L}'s samples look real; from its prior, "
           "**{b:.0%}** of the {R}'s: a small gap, even in ten dimensions.", pair="z10"),
     Claim("z10_ae_prior", 7, "left's N(0, I) share judged real <= its fitted-Gaussian share - 0.10", _z10_ae_prior,
-          "N(0, I) is worse still for the {L}: **{a:.0%}** of its N(0, I) samples look real (uniform over its "
-          "codes' box: **{box:.0%}**). Without a prior, a student must guess where the codes are.",
+          "From N(0, I) only **{a:.0%}** of the {L}'s samples look real (its codes' box: **{box:.0%}**): "
+          "without a prior, one must guess.",
           "From N(0, I), **{a:.0%}** of the {L}'s samples look real, from a fitted Gaussian **{fitted:.0%}**.",
           pair="z10"),
     Claim("z10_paths", 7, "|left share of in-between images judged real - right's| <= 0.10", _z10_paths,
-          "Between two test digits the straight paths differ less: over {n} random pairs, **{a:.0%}** of the "
-          "{L}'s in-between images look real, **{b:.0%}** of the {R}'s. The gap is in sampling, not in "
-          "interpolating.",
+          "Paths differ less: **{a:.0%}** of the {L}'s in-between images look real, **{b:.0%}** of the {R}'s "
+          "({n} pairs). The gap is in sampling.",
           "Over {n} random pairs, **{a:.0%}** of the {L}'s in-between images look real, **{b:.0%}** of the "
           "{R}'s: a clear difference on paths too.", pair="z10"),
 )

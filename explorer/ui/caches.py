@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.core.checkpoint_summary import CheckpointSummary, read_summary
 from explorer.core.checkpoints import Checkpoint, load_checkpoint
 from explorer.core.classifier import DEFAULT_PATH as CLASSIFIER_PATH
 from explorer.core.classifier import TrainedClassifier, load_classifier
@@ -56,6 +57,14 @@ def checkpoint_file(path: str, mtime_ns: int) -> Checkpoint:
         CheckpointError: not a usable checkpoint.
     """
     return load_checkpoint(path, test_split=test_split)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def checkpoint_summary(path: str, mtime_ns: int, size: int) -> CheckpointSummary | None:
+    """A checkpoint file's header (:func:`explorer.core.checkpoint_summary.read_summary`),
+    read once per (path, modification time, size) for all sessions: the model choices name
+    every file on every run."""
+    return read_summary(path)
 
 
 @st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32)
@@ -120,7 +129,7 @@ def lesson_facts(key: str, _model: torch.nn.Module, name: str):
     return model_facts(_model, name, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
 
 
-#: Grid points per axis of the holes heatmap: 16 x 16 = 256 decodings judged, smoothed
+#: Grid points per axis of the holes shading: 16 x 16 = 256 decodings judged, contoured
 #: between them by the chart (24 x 24 took about 1 s on the 2-core server, 16 x 16 about a
 #: third of that with the classifier's inference copy: ``python -m bench.realism``).
 HOLES_GRID_N = 16

@@ -8,6 +8,16 @@ import plotly.graph_objects as go
 
 from explorer.ui.figures import readable
 
+#: A legend in one column right of a map that never scrolls: Plotly limits a vertical
+#: legend right of the plot to the plot area's height, which an equal-aspect map in a narrow
+#: column shrinks (about 255 px of 320 on the Contractive page, 160 of 340 on the Linear
+#: AE = PCA page), and scrolls the rest: "perturbed digits" and digits 7-9 were cut at
+#: 1366x768. A limit in px (``maxheight`` > 1) lets it reach above and below the plot area,
+#: within the figure (ten or eleven entries take 250-275 px at 15-16 px text);
+#: tests/test_legends_browser.py checks that every entry lies inside the figure.
+SIDE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0.5, "yanchor": "middle", "maxheight": 1000,
+               "title": {"text": ""}}
+
 #: Colours of the two models on the denoising chart (Plotly's default first two).
 DENOISING_COLORS = {"denoising AE": "#636efa", "plain AE": "#ef553b"}
 

@@ -364,14 +364,14 @@ def as_svg(fig: go.Figure) -> go.Figure:
 
 
 HEATMAP_NAME = "looks like a real digit"
-#: Two tones with a sharp step at 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`):
+#: The fill below 0.5, the judge's threshold (:func:`explorer.ui.views.holes.realness`):
 #: a hole (the image decoded there is not judged a real digit) is a dark veil over the map,
 #: a place judged real is left clear, so the digits' colours read as they do without it.
 #: (A grey ramp over the whole range, as before, painted most of both maps in near-equal
 #: greys: the AE's holes and the VAE's filled disc did not stand out.)
 HOLE_COLOR = "rgba(30,30,30,0.5)"
-HEATMAP_COLORSCALE = [[0.0, HOLE_COLOR], [0.49, HOLE_COLOR], [0.51, "rgba(255,255,255,0)"],
-                      [1.0, "rgba(255,255,255,0)"]]
+#: The holes' edge: the realness 0.5 contour, a thin line (a blur of tones hid where it ran).
+HOLE_EDGE = {"width": 1, "color": "rgba(30,30,30,0.7)", "smoothing": 1.0}
 #: The map's legend of the shading, in words (below the plot).
 HEATMAP_LEGEND = ("<b><span style='color:rgb(30,30,30)'>\u25a0</span> dark</b> = a hole: decodes to no real digit"
                   "<br>clear = decodes to a real-looking digit")
@@ -384,25 +384,25 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
     says the decoded image is not a real digit, clear elsewhere, with a two-line legend
     in words below the plot.
 
-    A ``go.Heatmap`` is drawn in the axes' SVG layer, beneath every WebGL trace
-    (``Scattergl`` digits, catcher, overlays), whatever its position in the trace list;
-    it takes no hover or clicks, so the map's click catcher keeps working.
+    A constraint ``go.Contour`` of the judged grid itself fills where it is below 0.5 (the
+    threshold), edged by a thin smoothed line (a ``zsmooth`` heatmap drew straight seams and
+    blurred cells where the score stayed near 0.5). It lies in the axes' SVG layer, beneath
+    every WebGL trace, and takes no hover or clicks: the map's click catcher keeps working.
 
     Args:
         fig: a latent map (:func:`latent_map` or :func:`latent_scatter`).
-        z1: (n,) cell centres along z1.
-        z2: (m,) cell centres along z2.
+        z1: (n,) grid points along z1 (spanning the plot's x range).
+        z2: (m,) grid points along z2.
         scores: (m, n) realness in [0, 1] (0.5 at the judge's threshold,
-            :func:`explorer.ui.views.holes.realness`), ``scores[i, j]`` at (z1[j], z2[i]);
-            Plotly smooths between cell centres (``zsmooth="best"``).
+            :func:`explorer.ui.views.holes.realness`), ``scores[i, j]`` at (z1[j], z2[i]).
 
     Returns:
-        ``fig``, with the heatmap as its last trace and the legend as an annotation.
+        ``fig``, with the contour as its last trace and the legend as an annotation.
     """
-    fig.add_trace(go.Heatmap(
-        x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), zmin=0.0, zmax=1.0, name=HEATMAP_NAME,
-        colorscale=HEATMAP_COLORSCALE, hoverinfo="skip", showscale=False, zsmooth="best",
-    ))
+    fig.add_trace(go.Contour(  # ">=" keeps the real part clear and fills the rest
+        x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), name=HEATMAP_NAME, hoverinfo="skip",
+        contours={"type": "constraint", "operation": ">=", "value": 0.5}, fillcolor=HOLE_COLOR, line=HOLE_EDGE,
+        showscale=False))
     fig.add_annotation(text=HEATMAP_LEGEND, name="holes legend", showarrow=False, align="left",
                        xref="paper", x=0.0, xanchor="left", yref="paper", y=0.0, yanchor="top",
                        yshift=-52)  # below the z1 ticks and title

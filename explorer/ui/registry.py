@@ -5,18 +5,28 @@ session and uploads, handed out as :class:`ModelEntry` to any view.
   and shared by every session (:func:`explorer.ui.caches.checkpoint_file`).
 - Models trained or uploaded in a browser session live in that session's state and are
   offered beside the files, for this session only.
-- :func:`model_options` lists every model as ``choice value -> label``;
+- :func:`model_options` lists the models of a family as ``choice value -> name`` (the file
+  or session-model name, what URLs carry); :func:`model_labels` gives their short names for
+  people (``VAE · z = 2 · shipped``, :mod:`explorer.ui.model_names`) for a widget's
+  ``format_func``, :func:`choice_help` the help that names the file;
   :func:`resolve_model` turns a choice value into a :class:`ModelEntry`, so a page can
   put any models it likes into its views. :func:`select_model` draws the sidebar's
   choice, which pages read with :func:`current_model`.
+- Families, by the checkpoint's content (never its name): ``"autoencoder"`` (AE, VAE,
+  conditional, denoising, contractive: what the map pages use; the sidebar offers these)
+  and ``"semi_supervised"`` (M2 and M1+M2, :attr:`CheckpointSummary.semi_supervised`); the
+  digit classifier is never offered.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
+import time
 import uuid
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +34,13 @@ import streamlit as st
 
 from explorer.core.checkpoint_format import CHECKPOINT_SUFFIXES
 from explorer.core.checkpoint_reading import MAX_FILE_BYTES
+from explorer.core.checkpoint_summary import CheckpointSummary
 from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from explorer.core.classifier import is_classifier_file
 from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
 from explorer.core.semi_supervised import is_semi_supervised_file
-from explorer.ui import browser_store, caches
+from explorer.ui import browser_store, caches, model_names
 from explorer.ui.session import (
     CURRENT_MODEL_KEY,
     MODEL_CHOICE_KEY,
@@ -37,6 +48,7 @@ from explorer.ui.session import (
     REFUSED_UPLOADS_KEY,
     SAVE_NAME_KEY,
     SESSION_MODEL_IDS_KEY,
+    SESSION_MODEL_TIMES_KEY,
     SESSION_MODELS_KEY,
     TRAINING_JOB_KEY,
     UPLOADED_FILE_IDS_KEY,
@@ -48,6 +60,10 @@ CHECKPOINT_DIR = Path(os.environ.get("EXPLORER_CHECKPOINT_DIR") or Path(__file__
 DEFAULT_CHECKPOINT = "mnist_vae_z2.safetensors"
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
+#: Model families a page can ask :func:`model_options` for (see the module docstring).
+FAMILIES = ("autoencoder", "semi_supervised")
+#: A training run's time stamp at the end of its name (explorer.ui.train_form.run_name).
+_RUN_STAMP = re.compile(r"_(\d{8}T\d{6}Z)(?:-\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -58,13 +74,16 @@ class ModelEntry:
         key: hashable identity for caches: ``file:<path>@<mtime_ns>`` or
             ``session:<name>@<unique id>``; changes whenever the weights can have
             changed, and differs between sessions that use the same name.
-        label: what the user sees.
+        label: its file name, or its name in this session (what URLs and downloads carry).
         checkpoint: the loaded checkpoint (model in eval mode, never trained in place).
+        title: its short name for people (:mod:`explorer.ui.model_names`), e.g.
+            ``VAE · z = 2 · shipped``.
     """
 
     key: str
     label: str
     checkpoint: Checkpoint
+    title: str = ""
 
     @property
     def model(self) -> Autoencoder:
@@ -93,6 +112,7 @@ def add_session_model(name: str, checkpoint: Checkpoint, remember: bool = True) 
     models[unique] = checkpoint
     # a per-model id in the cache key: two sessions (or uploads) may use the same name
     st.session_state[SESSION_MODEL_IDS_KEY][unique] = uuid.uuid4().hex
+    st.session_state[SESSION_MODEL_TIMES_KEY][unique] = time.time()  # for its shown name
     if remember:
         browser_store.remember_session_model(unique, checkpoint)
     return unique
@@ -171,12 +191,30 @@ def _is_regular_file(path: Path) -> bool:
         return False
 
 
-def checkpoint_files(folder: Path | None = None) -> list[Path]:
-    """The autoencoder checkpoint files (``*.safetensors``, legacy ``*.pt``) in ``folder``
-    (default :data:`CHECKPOINT_DIR`), the shipped VAE first. The digit classifier that
-    shares the folder is left out by its content (:func:`explorer.core.classifier.is_classifier_file`),
-    and so are M2 / M1+M2 files (:func:`explorer.core.semi_supervised.is_semi_supervised_file`:
-    the map pages cannot use them; the Semi-supervised page loads its shipped one by name).
+def file_summary(path: Path) -> CheckpointSummary | None:
+    """What the checkpoint file ``path`` holds, from its header (read once per modification;
+    None for a file whose header is not a readable checkpoint's: loading it says why)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return caches.checkpoint_summary(str(path), info.st_mtime_ns, info.st_size)
+
+
+def _in_family(semi_supervised: bool, family: str) -> bool:
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    return semi_supervised == (family == "semi_supervised")
+
+
+def checkpoint_files(folder: Path | None = None, family: str = "autoencoder") -> list[Path]:
+    """The checkpoint files (``*.safetensors``, legacy ``*.pt``) of a model family in
+    ``folder`` (default :data:`CHECKPOINT_DIR`), the shipped VAE first. By the files'
+    content: the digit classifier that shares the folder is never listed
+    (:func:`explorer.core.classifier.is_classifier_file`), M2 and M1+M2 files
+    (:func:`explorer.core.semi_supervised.is_semi_supervised_file`: the map pages cannot use
+    them) only for ``family="semi_supervised"``, a file whose header is unreadable only for
+    ``"autoencoder"`` (choosing it shows why it cannot be used).
 
     Only regular files are listed (a FIFO or folder of that name is skipped, so nothing
     hangs); temporary files of killed saves are removed on the way
@@ -185,17 +223,74 @@ def checkpoint_files(folder: Path | None = None) -> list[Path]:
     folder = CHECKPOINT_DIR if folder is None else folder
     reap_stale_temporaries(folder)
     files = sorted(p for suffix in CHECKPOINT_SUFFIXES for p in folder.glob(f"*{suffix}")
-                   if not p.name.startswith(".") and _is_regular_file(p) and not is_classifier_file(p)
-                   and not is_semi_supervised_file(p))
+                   if not p.name.startswith(".") and _is_regular_file(p) and not is_classifier_file(p))
+    files = [p for p in files if _in_family(is_semi_supervised_file(p), family)]
     return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
 
 
-def model_options() -> dict[str, str]:
-    """Choice value -> label for every checkpoint file and session model."""
-    options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files()}
-    for name in st.session_state.get(SESSION_MODELS_KEY, {}):
-        options[f"{SESSION_PREFIX}{name}"] = f"{name} (this session)"
+def model_options(family: str = "autoencoder") -> dict[str, str]:
+    """Choice value -> name (file name, or session-model name) for every checkpoint file and
+    session model of ``family`` (one of :data:`FAMILIES`; see :func:`checkpoint_files`).
+    Widgets show :func:`model_labels` of these.
+
+    Raises:
+        ValueError: unknown family.
+    """
+    options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files(family=family)}
+    for name, checkpoint in st.session_state.get(SESSION_MODELS_KEY, {}).items():
+        if _in_family(checkpoint.model.is_semi_supervised, family):
+            options[f"{SESSION_PREFIX}{name}"] = name
     return options
+
+
+def _session_time(name: str) -> float | None:
+    stamp = _RUN_STAMP.search(name)
+    if stamp:  # when the run finished, also for a model restored in a later session
+        return datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return st.session_state.get(SESSION_MODEL_TIMES_KEY, {}).get(name)
+
+
+def _label(choice: str, now: datetime | None) -> str:
+    if choice.startswith(SESSION_PREFIX):
+        name = choice[len(SESSION_PREFIX):]
+        checkpoint = st.session_state[SESSION_MODELS_KEY][name]
+        origin = "session" if checkpoint.origin == "trained" else "uploaded"
+        return model_names.model_label(checkpoint.model_config, checkpoint.train_config, origin,
+                                       _session_time(name), now)
+    path = Path(choice[len(FILE_PREFIX):])
+    summary = file_summary(path)
+    if summary is None:  # a legacy or unreadable file: its name
+        return path.name
+    return model_names.model_label(summary.model_config, summary.train_config,
+                                   "shipped" if summary.shipped else "file", summary.modified, now)
+
+
+def model_labels(options: dict[str, str], now: datetime | None = None) -> dict[str, str]:
+    """Choice value -> short name for people (distinct) for :func:`model_options`' choices,
+    e.g. ``VAE · z = 2 · shipped``, ``AE · z = 2 · trained 12:41 today (this session)``
+    (:func:`explorer.ui.model_names.model_label`); a file whose header cannot be read
+    shows its file name.
+
+    Args:
+        options: choice value -> name, from :func:`model_options`.
+        now: the present (for "today"; default: now).
+    """
+    original = frozenset(c for c, name in options.items() if c.startswith(FILE_PREFIX)
+                         and getattr(file_summary(Path(c[len(FILE_PREFIX):])), "shipped_name", None) == name)
+    return model_names.unique_labels({c: _label(c, now) for c in options}, options, original=original)
+
+
+def choice_help(choice: str | None, options: dict[str, str], what: str = "") -> str:
+    """Help text of a model choice: what its names mean and the chosen model's file
+    (or session-model) name, which the short name leaves out."""
+    name = options.get(choice)
+    if name is None:
+        where = ""
+    elif choice.startswith(SESSION_PREFIX):
+        where = f"\n\nChosen: **{name}**, trained or uploaded in this browser session (not a file)."
+    else:
+        where = f"\n\nChosen file: `{CHECKPOINT_DIR.name}/{name}`"
+    return f"{what}{' ' if what else ''}{model_names.NAME_HELP}{where}"
 
 
 def resolve_model(choice: str) -> ModelEntry:
@@ -209,13 +304,14 @@ def resolve_model(choice: str) -> ModelEntry:
         name = choice[len(SESSION_PREFIX) :]
         checkpoint = st.session_state[SESSION_MODELS_KEY][name]
         model_id = st.session_state.get(SESSION_MODEL_IDS_KEY, {}).get(name, id(checkpoint))
-        return ModelEntry(f"{choice}@{model_id}", name, checkpoint)
+        return ModelEntry(f"{choice}@{model_id}", name, checkpoint, _label(choice, None))
     path = Path(choice[len(FILE_PREFIX) :])
     try:
         mtime_ns = path.stat().st_mtime_ns
     except FileNotFoundError as exc:
         raise CheckpointError(f"{path}: no such checkpoint file") from exc
-    return ModelEntry(f"{choice}@{mtime_ns}", path.name, caches.checkpoint_file(str(path), mtime_ns))
+    return ModelEntry(f"{choice}@{mtime_ns}", path.name, caches.checkpoint_file(str(path), mtime_ns),
+                      _label(choice, None))
 
 
 def select_model() -> None:
@@ -234,9 +330,11 @@ def select_model() -> None:
     if pending in options:
         st.session_state[MODEL_CHOICE_KEY] = pending
     st.session_state[PENDING_CHOICE_KEY] = None
-    choice = st.sidebar.selectbox(
-        "Model", list(options), format_func=options.__getitem__, key=MODEL_CHOICE_KEY
-    )
+    labels = model_labels(options)
+    chosen = st.session_state.get(MODEL_CHOICE_KEY)
+    chosen = chosen if chosen in options else next(iter(options))  # what the widget will show
+    choice = st.sidebar.selectbox("Model", list(options), format_func=labels.__getitem__, key=MODEL_CHOICE_KEY,
+                                  help=choice_help(chosen, options))
     browser_store.remember_choice(choice)  # a reload in this browser shows the same model
     try:
         st.session_state[CURRENT_MODEL_KEY] = resolve_model(choice)

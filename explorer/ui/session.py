@@ -15,6 +15,7 @@ MODEL_CHOICE_KEY = "model_choice"  # the sidebar's selectbox
 CURRENT_MODEL_KEY = "current_model"  # the sidebar's model on this run (registry.ModelEntry | None)
 SESSION_MODELS_KEY = "session_models"  # name -> Checkpoint, models trained or uploaded in this session
 SESSION_MODEL_IDS_KEY = "session_model_ids"  # name -> unique id (cache keys)
+SESSION_MODEL_TIMES_KEY = "session_model_times"  # name -> when it was added (seconds since the epoch)
 PENDING_CHOICE_KEY = "pending_model_choice"  # choice value to apply on the next run
 TRAINING_JOB_KEY = "training_job"  # this session's TrainingJob | None
 UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"  # upload file_id -> session-model name
@@ -56,6 +57,7 @@ def init_session_state() -> None:
     st.session_state[ROUTED_KEY] = True
     st.session_state.setdefault(SESSION_MODELS_KEY, {})
     st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})
+    st.session_state.setdefault(SESSION_MODEL_TIMES_KEY, {})
     st.session_state.setdefault(CURRENT_MODEL_KEY, None)
     st.session_state.setdefault(PENDING_CHOICE_KEY, None)
     st.session_state.setdefault(TRAINING_JOB_KEY, None)

@@ -6,7 +6,7 @@ redraw), the old canvases leave the page but keep their contexts until garbage
 collection; Chromium then takes the oldest context away, which was a live map's (empty
 axes after "Watch the holes form"). :func:`release_detached_contexts` sends the page a
 script (``assets/webgl_release.js``) that loses the context of every canvas that has left
-the page, so only the charts on screen hold contexts. It draws nothing.
+the page, as soon as it leaves, so only the charts on screen hold contexts. It draws nothing.
 """
 
 from __future__ import annotations

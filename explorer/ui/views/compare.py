@@ -63,7 +63,7 @@ def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry]
     if not options:
         st.error(f"No checkpoints found in {registry.CHECKPOINT_DIR}: train a model on the Train page.")
         return None
-    entries = []
+    entries, labels = [], registry.model_labels(options)
     for key, name, side, column in zip(("cmp_model_a", "cmp_model_b"), DEFAULT_PAIR, ("Left", "Right"),
                                        st.columns(2)):
         if st.session_state.get(key) not in options:
@@ -73,9 +73,9 @@ def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry]
             column, label_slot = column.columns([3, 2])
         if label_slots is not None:
             label_slots.append(label_slot)
-        choice = column.selectbox(f"{side} map: model", list(options), format_func=options.__getitem__, key=key,
-                                  help="Any model with a 2-D latent space; models trained or uploaded in this "
-                                       "session are listed too.")
+        choice = column.selectbox(f"{side} map: model", list(options), format_func=labels.__getitem__, key=key,
+                                  help=registry.choice_help(st.session_state[key], options, "Any model with a 2-D "
+                                                            "latent space, also those of this session."))
         try:
             entry = registry.resolve_model(choice)
         except (CheckpointError, KeyError) as exc:
@@ -408,14 +408,12 @@ def reparameterization_panel(view: ModelView, index: int, height: int = 360, fon
     fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 10, "b": 50})
     with st.container(key=view.keys("cloud_map")):
         st.plotly_chart(fig, key=view.keys("cloud_chart"), config={"displaylogo": False})
-    if compact:
-        st.caption(f"{view.entry.label}, zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, "
-                   f"{sigma[1]:.3f}): red dots are {len(z)} draws, ellipses the 1- and 2-sigma contours.")
+    if compact:  # two lines in the narrow column: the decoded draws stay on a 768 px screen
+        st.caption(f"mu \u00b1 4 sigma (sigma \u2248 {sigma.max():.3f}): {len(z)} draws (red), 1- and 2-sigma ellipses.")
     else:
         st.caption(f"Zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, {sigma[1]:.3f}): "
                    "red dots are the draws, solid and dashed ellipses the 1- and 2-sigma contours of q(z|x).")
-    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded: all of them look like this one digit.",
-                  scale=1 if compact else SAMPLE_SCALE)
+    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded.", scale=1 if compact else SAMPLE_SCALE)
 
 
 KEY_VIEW_CAPTION = (

@@ -17,6 +17,7 @@ from explorer.ui.shipped import load_shipped
 #: The pair (left, right): an AE and a VAE with the same latent size, network and recipe.
 HIGHDIM_PAIR = ("mnist_ae_z10.safetensors", "mnist_vae_z10.safetensors")
 SAMPLES, PER_ROW, STEPS = 16, 8, 10
+BARS_HEIGHT = 130  # px, the label bars beside the sample grid
 
 
 def highdim_entries():
@@ -59,19 +60,23 @@ def highdim_panel(seed: int = 0) -> None:
             model = entry.model
             enc = caches.test_encodings(entry.key, model)
             sampler = "prior" if f.variational else "fitted"
-            what = "its prior N(0, I)" if f.variational else "a Gaussian fitted to its codes (it has no prior)"
+            what = "its prior N(0, I)" if f.variational else "a Gaussian fitted to its codes"
             images = decode_z(model, sample_codes(sampler, enc.mu, SAMPLES, seed))
             _, real, labels = judge.judge(images)
             strip = decode_z(model, interpolate(enc.mu[start], enc.mu[end], STEPS))
             with column:
-                st.markdown(f"**{f.short}, z = 10** ({entry.label}): 16 samples from {what}")
-                st.image(_tiles(images, PER_ROW), output_format="PNG")
+                st.markdown(f"**{f.short}, z = 10**: 16 samples from {what}", help=f"{entry.label}: the same "
+                            "network and training recipe as the other model; an AE has no prior.")
+                # the grid beside its labels' bars: the path's marks stay on a 1366x768 screen
+                grid, bars = st.columns([3, 2], vertical_alignment="center", gap="small")
+                grid.image(_tiles(images, PER_ROW), output_format="PNG")
+                with bars:
+                    st.plotly_chart(charts.label_bars(np.bincount(labels, minlength=10), height=BARS_HEIGHT),
+                                    key=f"cmp_highdim_{f.short}_labels", config={"displayModeBar": False})
                 with st.container(key=f"cmp_highdim_share_{f.short}"):
                     st.markdown(f"Judged real: **{real.mean():.0%}** of these 16, **{f.sample_real[sampler]:.0%}** of "
                                 f"{f.sample_labels[sampler].sum()} more; from N(0, I): "
                                 f"**{f.sample_real['prior']:.0%}**.", help=JUDGE_HELP)
-                st.plotly_chart(charts.label_bars(np.bincount(labels, minlength=10), height=150),
-                                key=f"cmp_highdim_{f.short}_labels", config={"displayModeBar": False})
                 with st.container(key=f"cmp_highdim_marks_{f.short}"):
                     st.image(_tiles(strip, STEPS), output_format="PNG",
                              caption=f"Test digit {start} to test digit {end}, {STEPS} steps.")

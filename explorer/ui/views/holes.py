@@ -30,8 +30,8 @@ PRIOR_SHARE_HELP = (
 )
 SHOW_HOLES_HELP = (
     "Shade the map by the judge's verdict on the image decoded at each z (on a grid of "
-    "16 x 16 points, smoothed between them): dark where it is not judged a real digit (a hole), clear where "
-    "it is. " + JUDGE_HELP
+    "16 x 16 points; the edge is where the score, read linearly between grid points, crosses the threshold): "
+    "dark where it is not judged a real digit (a hole), clear where it is. " + JUDGE_HELP
 )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import caches, figures, layout, registry, viewport
+from explorer.ui import caches, figures, layout, registry
 from explorer.ui.session import COMPARE_PREFIXES
 
 TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
@@ -23,7 +23,7 @@ TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where th
 DEFAULT_PATH_LABELS = (1, 7)
 #: What the step says of the twin run's duration: no fixed promise (a busy server took 1:41
 #: for a run promised as about 40 s); the progress bar estimates the rest from the run itself.
-TWIN_RUN_TIME = "The bar shows the time spent and, from the run's own pace, about how long is left."
+TWIN_RUN_TIME = "The bar estimates the time left from the run's own pace."
 
 
 @dataclass(frozen=True)
@@ -58,35 +58,34 @@ class Step:
     marks: tuple[str, ...] = ()
 
 
+#: Each step's words, with its measured sentences (:mod:`explorer.core.lesson_claims`), fit
+#: the box above the maps on a 1366x768 screen without scrolling: keep them short.
 STEPS = (
-    Step("The AE's map", "Left: where the plain autoencoder puts each of the 10,000 test digits; the small grey "
-         "circles at 0 are the prior N(0, I) that a VAE follows. **Look at** the axes' ranges and the empty "
-         "space between the digit clusters.", focus=("cmp_a_map_panel",), marks=("gap",)),
-    Step("Sample the AE's prior", "Draw 16 codes z from N(0, I) (the crosses on both maps) and decode them with "
-         "both models (the images between the maps; the Sample tab below has the share judged real and a bar "
-         "chart of the digits). **Look at** which digits the AE's samples give.", samples=True,
-         focus=("cmp_a_prior_preview",), marks=("samples",)),
+    Step("The AE's map", "Left: the plain autoencoder's code z of each of the 10,000 test digits (grey circles at "
+         "0: the prior N(0, I) a VAE follows). **Look at** the axes' ranges and the empty space between the "
+         "clusters.", focus=("cmp_a_map_panel",), marks=("gap",)),
+    Step("Sample the AE's prior", "16 codes z ~ N(0, I) (the crosses on both maps), decoded by both models "
+         "between the maps; the Sample tab below has more. **Look at** which digits the AE's samples give.",
+         samples=True, focus=("cmp_a_prior_preview",), marks=("samples",)),
     Step("The VAE's map", "Right: the VAE's posterior means mu. **Look at** its axes: the codes sit inside the "
          "prior's circles.", focus=("cmp_b_map_panel",), marks=("circle",)),
     Step("Sample the VAE's prior", "The same 16 codes, decoded by the VAE (the lower images between the maps). "
-         "**Look at** how many different digits appear. Press \"New sample\" for another draw.", samples=True,
+         "**Look at** how many different digits appear; \"New sample\" draws again.", samples=True,
          focus=("cmp_b_prior_preview",)),
-    Step("Interpolate in both", "The straight line between two digits' codes, decoded in 10 steps in each model "
-         "(the red paths on the maps, the strips between them; the Interpolate tab marks each step judged real "
-         "or not). **Look at** the middle of each strip.", tool=TOOLS[1], needs_path=True,
+    Step("Interpolate in both", "The straight line between two digits' codes, decoded in 10 steps by each model "
+         "(red paths on the maps, strips between them, each step marked real or not). **Look at** the middle "
+         "of each strip.", tool=TOOLS[1], needs_path=True,
          focus=("cmp_a_path_preview", "cmp_b_path_preview"), marks=("path",)),
-    Step("The reparameterization cloud", "Between the maps, the view zooms into the selected digit's posterior: "
-         "K draws z = mu + sigma * eps with eps ~ N(0, I), and their decodings. **Look at** the decoded draws.",
+    Step("The reparameterization cloud", "Between the maps, zoomed in: the selected digit's posterior, K draws "
+         "z = mu + sigma * eps with eps ~ N(0, I), and their decodings. **Look at** the decoded draws.",
          tool=TOOLS[2], needs_digit=True, focus=("cmp_a_cloud_images", "cmp_b_cloud_images")),
     Step("Watch the holes form", "Press \"Train both\": a new AE and a new VAE start from the same weights and "
          "see the same batches; only the loss differs (the VAE's adds the KL term). **Look at** how far each "
          f"model's codes spread (the axes' ranges) as they train. {TWIN_RUN_TIME}", tool=TOOLS[5],
          focus=("cmp_twin_start", "cmp_twin_map_0", "cmp_twin_map_1")),
-    Step("Ten dimensions", "Above the maps: an AE and a VAE with z = 10, the same network and training recipe. "
-         "Each is sampled from a Gaussian (the VAE from its prior, the AE from a Gaussian fitted to its own "
-         "codes) and decoded along a straight path between two test digits. **Look at** the share judged real "
-         "under each grid and the marks under each path. (The z = 2 maps below are dimmed: they belong to "
-         "steps 1-7.)", highdim=True,
+    Step("Ten dimensions", "Above: an AE and a VAE with z = 10 (same network and recipe), sampled from a Gaussian "
+         "(the VAE's prior; for the AE one fitted to its codes) and along a path. **Look at** the shares judged "
+         "real and the path marks.", highdim=True,
          focus=("cmp_highdim_share_AE", "cmp_highdim_share_VAE", "cmp_highdim_marks_AE", "cmp_highdim_marks_VAE")),
 )
 
@@ -237,6 +236,17 @@ def lesson_start_button() -> None:
                            "step, so the link can be shared.")
 
 
+#: The lesson's box shows all of a step's words and numbers, never a scroll bar: short
+#: sentences, the buttons in a narrow column, less air between the lines (Streamlit puts
+#: 1rem between elements and pads a bordered box by 1rem).
+LESSON_CSS = """<style>
+.st-key-cmp_lesson { padding: 0.5rem 0.75rem; }
+.st-key-cmp_lesson [data-testid="stVerticalBlock"] { gap: 0.3rem; }
+.st-key-cmp_lesson [data-testid="stMarkdownContainer"] { margin-bottom: 0; }
+.st-key-cmp_lesson [data-testid="stMarkdownContainer"] p { margin-bottom: 0; }
+</style>"""
+
+
 def lesson_panel():
     """The lesson: outside it a start button in the sidebar; in it the step's heading and
     text with Back, Next and End, at the top of the page's main area (a container keyed
@@ -254,14 +264,12 @@ def lesson_panel():
         lesson_start_button()
         return None
     s = STEPS[step]
+    st.html(LESSON_CSS)
     with st.container(key="cmp_lesson", border=True):
-        text, buttons = st.columns([5, 1.3], vertical_alignment="center", gap="small")
+        text, buttons = st.columns([5, 1.1], vertical_alignment="center", gap="small")
         with text:
             st.markdown(f"**Lesson {step + 1}/{len(STEPS)}: {s.title}.** {s.text}",
                         help="The address bar holds this view (step, models, digits, seed): copy it to share it.")
-            # the measured sentences scroll inside the box on a laptop, so the maps stay on screen
-            st.html(f"<style>.st-key-cmp_lesson_claims {{ max-height: {viewport.pick('6.5rem', '16rem')}; "
-                    "overflow-y: auto; }</style>")
             slot = st.container(key="cmp_lesson_claims")
         with buttons:
             back, forward = st.columns(2, gap="small")
