@@ -238,9 +238,16 @@ def point_select_chart(fig, key: str, config: dict | None = None) -> None:
 
 def page_click_chart(fig, key: str, config: dict | None = None) -> None:
     """Draw ``fig`` as a chart whose clicks the page reports (``plotly_click``, clickmode
-    "event", no Plotly selection): :mod:`explorer.ui.map_marks` sends them."""
+    "event", no Plotly selection): :mod:`explorer.ui.map_marks` sends them.
+
+    Plotly counts two mousedowns less than 300 ms apart as a double-click wherever they
+    are, and its default double-click ("reset+autosize") autoranges axes that are at their
+    initial ranges: two quick clicks on two digits widened the map's axes (-4..5 became
+    -4.8..5.8) while the points stayed where they were drawn until the next redraw, and the
+    second click, and every later one, landed on another point or on empty space. A
+    double-click here only resets the axes to the figure's ranges (after a zoom or pan)."""
     _click_layout(fig, "event")
-    st.plotly_chart(fig, key=key, config=config or {})
+    st.plotly_chart(fig, key=key, config={**(config or {}), "doubleClick": "reset"})
 
 
 def new_selection(chart_key: str) -> list[dict] | None:
