@@ -243,9 +243,10 @@ def page_click_chart(fig, key: str, config: dict | None = None) -> None:
     Plotly counts two mousedowns less than 300 ms apart as a double-click wherever they
     are, and its default double-click ("reset+autosize") autoranges axes that are at their
     initial ranges: two quick clicks on two digits widened the map's axes (-4..5 became
-    -4.8..5.8) while the points stayed where they were drawn until the next redraw, and the
-    second click, and every later one, landed on another point or on empty space. A
-    double-click here only resets the axes to the figure's ranges (after a zoom or pan)."""
+    -4.8..5.8), and as a click reruns only its fragments, no page run sent the map again to
+    put them back; the second click and later ones at a digit's place on the page as it was
+    landed on another point or on empty space. A double-click here only resets the axes to
+    the figure's ranges (after a zoom or pan)."""
     _click_layout(fig, "event")
     st.plotly_chart(fig, key=key, config={**(config or {}), "doubleClick": "reset"})
 
