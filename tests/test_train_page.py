@@ -120,7 +120,14 @@ def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train
     at.switch_page("pages/explorer.py").run()
     assert not at.exception, at.exception
     assert _points(chart_spec(at, "latent_map")) == 10_000
-    assert name in [h.value for h in at.subheader]
+    _assert_heading(at, name)
+
+
+def _assert_heading(at, name):
+    """The Explorer's heading names this session's model by its short name; its session name is in the help."""
+    heading = next(h for h in at.subheader if "· z = " in h.value)
+    assert re.fullmatch(r"VAE · z = 2 · trained \d\d:\d\d today \(this session\)", heading.value), heading.value
+    assert f"**{name}**" in heading.proto.help
 
 
 def test_a_finished_run_is_chosen_in_the_sidebar_and_drawn_on_the_explorer_page(mnist, app_test):
@@ -139,7 +146,7 @@ def test_a_finished_run_is_chosen_in_the_sidebar_and_drawn_on_the_explorer_page(
     name = job.session_model_name
     box = at.sidebar.selectbox(key=session.MODEL_CHOICE_KEY)
     assert box.value == f"{registry.SESSION_PREFIX}{name}" and _session_choices(at) == [name]
-    assert name in [h.value for h in at.subheader]
+    _assert_heading(at, name)
     assert _points(chart_spec(at, "latent_map")) == 10_000
     at.run()  # adopted once only
     assert list(at.session_state[session.SESSION_MODELS_KEY]) == [name]
