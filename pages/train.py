@@ -24,14 +24,16 @@ MODEL_HELP = ("VAE: encoder q(z|x), prior N(0, I), loss -ELBO = reconstruction +
 LINEAR_AE_NOTE = ("Linear AE: encoder z = W x + b and decoder mean W' z + b', no hidden layers and no sigmoid, "
                   "trained with squared error (a Gaussian decoder with identity mean); network, hidden sizes, "
                   "decoder and beta do not apply.")
-ARCHITECTURE_LABELS = {"mlp": "Fully connected (MLP)", "conv": "Convolutional (Keras replica)", "strided_conv": "Convolutional, strided 4x4"}
+#: Short: they fit the Network field's narrow column at 1366x768 (NETWORK_HELP says more).
+ARCHITECTURE_LABELS = {"mlp": "Fully connected", "conv": "Conv, Keras replica", "strided_conv": "Conv, strided 4x4"}
 assert tuple(ARCHITECTURE_LABELS) == ARCHITECTURES, "label every architecture of config.ARCHITECTURES"
 _DEFAULT_WIDTHS = {a: form.default_hidden_text(a) for a in ARCHITECTURES}
 NETWORK_HELP = (
-    f"Fully connected (MLP): dense layers of the hidden sizes (default {_DEFAULT_WIDTHS['mlp']}); the decoder "
-    "mirrors them. Convolutional (Keras replica, Chollet 2017): encoder Conv2D 32, 64 stride 2, 64, 64, then the "
-    f"hidden sizes as dense layers (default {_DEFAULT_WIDTHS['conv']}); decoder Dense, ConvTranspose2D 32 stride 2, "
-    "Conv2D 1. It is several times slower than the MLP on a CPU. Convolutional, strided 4x4: encoder Conv2D 16, 32 "
+    f"Fully connected (an MLP): dense layers of the hidden sizes (default {_DEFAULT_WIDTHS['mlp']}); the decoder "
+    "mirrors them. Conv, Keras replica (the convolutional VAE of Chollet 2017): encoder Conv2D 32, 64 stride 2, "
+    f"64, 64, then the hidden sizes as dense layers (default {_DEFAULT_WIDTHS['conv']}); decoder Dense, "
+    "ConvTranspose2D 32 stride 2, Conv2D 1. It is several times slower than the MLP on a CPU. Conv, strided 4x4: "
+    "encoder Conv2D 16, 32 "
     f"(4x4, stride 2), then the hidden sizes as dense layers (default {_DEFAULT_WIDTHS['strided_conv']}); the "
     "decoder runs them backwards (dense, ConvTranspose2D 16, 1, 4x4 stride 2).")
 HIDDEN_HELP = ("Fully connected: the encoder's layer widths; the decoder mirrors them. Convolutional: the dense "
@@ -133,7 +135,7 @@ def train_page() -> None:
     refusal = st.empty()  # above the settings: the open form fills a 768 px screen
     with st.expander("Settings", expanded=job is None):
         # outside the form: the choice shows only the settings that apply to it
-        kind_col, net_col, hidden_col, noise_col = st.columns([4, 1.4, 1, 1])
+        kind_col, net_col, hidden_col, noise_col = st.columns([4, 1.5, 0.9, 1])
         kind = kind_col.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind",
                               horizontal=True, help=MODEL_HELP)
         noise = noise_col.selectbox(

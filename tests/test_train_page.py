@@ -365,8 +365,7 @@ def test_the_hidden_sizes_follow_the_network_unless_typed(train_page, training_g
     widths = {a: ", ".join(map(str, DEFAULT_HIDDEN_SIZES[a])) for a in ARCHITECTURES}
     network = at.selectbox(key="train_architecture")
     # one help text describes every network and its default widths
-    for architecture, label in (("mlp", "Fully connected (MLP)"), ("conv", "Keras replica"),
-                                ("strided_conv", "strided 4x4")):
+    for architecture, label in (("mlp", "Fully connected"), ("conv", "Keras replica"), ("strided_conv", "strided 4x4")):
         assert label in network.help and f"default {widths[architecture]}" in network.help
 
     def hidden():
