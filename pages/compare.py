@@ -82,7 +82,7 @@ def compare_page() -> None:
         else:
             compare.reparameterization_controls(eps_button=cloud_view is None)
             if cloud_view is not None:
-                st.caption(f"In this lesson step {cloud_view.entry.label}'s cloud stands between the maps.")
+                st.caption(f"In this lesson step {cloud_view.entry.title}'s cloud stands between the maps.")
             for view, column in zip(views, st.columns(2)):
                 if view is not cloud_view:
                     with column:
@@ -96,14 +96,14 @@ def compare_page() -> None:
         holes = []
         for view, column in zip(views, st.columns(2)):
             with column:
-                st.markdown(f"**{view.entry.label}**")
+                st.markdown(f"**{view.entry.title}**")
                 holes.append(holes_panel(view, square=True, shade=holes_open))
     with draw_tab:
         drawn = your_digit_panel("cmp_")
         if drawn is not None:
             for view, column in zip(views, st.columns(2)):
                 with column:
-                    st.markdown(f"**{view.entry.label}**")
+                    st.markdown(f"**{view.entry.title}**")
                     your_digit_code_panel(view, drawn)
     if highdim_above is not None:
         from explorer.ui.views.highdim import highdim_panel

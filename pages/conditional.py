@@ -35,7 +35,7 @@ def conditional_page() -> None:
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
     view = ModelView.create(entry, PREFIX)
     view.set_state("map_drawn_state", {})  # no latent map here: nothing to keep in step
-    st.caption(EXPLAIN + f" Model: {entry.title or entry.label} (`{entry.label}`).")
+    st.caption(EXPLAIN + f" Model: {entry.title}.", help=registry.title_help(entry))
     decoder_col, tools_col = st.columns([5, 7], gap="large")
     with decoder_col:
         st.subheader("Decoder")

@@ -111,7 +111,7 @@ def explorer_page() -> None:
             manifold_panel(view, height=GRID_HEIGHT, fit_below=GRID_FIT_BELOW)
         else:  # no plane of z to tile or slide over: sweep one dimension at a time
             st.subheader("Traversals", help=TRAVERSAL_HELP)
-            traversal_fragment(view, entry.label, layout="stacked")
+            traversal_fragment(view, entry.title, layout="stacked")
     with side_col:
         if view.is_2d:
             st.subheader("Decoder")
@@ -122,7 +122,7 @@ def explorer_page() -> None:
     st.divider()
     info_col, export_col = st.columns([3, 1])
     with info_col:
-        st.subheader(entry.label)
+        st.subheader(entry.title, help=registry.title_help(entry))
         st.caption(
             f"{model_config.kind.upper()}, latent dimension {model_config.latent_dim}, hidden "
             f"{list(model_config.hidden_sizes)}, {model_config.likelihood} decoder, beta {model_config.beta:g}. "

@@ -28,7 +28,7 @@ def manifold_page() -> None:
         st.caption(f"This model's latent space has {latent_dim} dimensions: no plane of z to tile with a grid "
                    "(Kingma & Welling 2013 draw Figure 4 for a 2-D latent space). Instead, a traversal: each row "
                    "changes one dimension of a test digit's code and decodes it.", help=TRAVERSAL_HELP)
-        traversal_panel(view, entry.label, layout="side")
+        traversal_panel(view, entry.title, layout="side")
         return
     view.set_state("map_drawn_state", {})  # no latent map on this page: nothing to keep in step
     st.caption("Kingma & Welling (2013), Figure 4: decoder means on a grid of z. "

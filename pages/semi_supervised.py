@@ -5,7 +5,7 @@ against class" grid (a test digit's style decoded with every label)."""
 
 import streamlit as st
 
-from explorer.ui import session, viewport
+from explorer.ui import registry, session, viewport
 from explorer.ui.session import require_router
 from explorer.ui.shipped import require_shipped
 from explorer.ui.views.semi_supervised import (DEFAULTS, SHIPPED, TERMS, charts_panel, class_swap_panel, error_panel,
@@ -19,8 +19,9 @@ def semi_supervised_page() -> None:
     with st.expander("What the words mean", expanded=False):
         st.markdown(TERMS)
     numbers = model_numbers(entry)
-    st.caption(f"Model `{entry.label}`: M1+M2, {numbers['labels']} known labels, the rest of the 60,000 training "
-               "digits unlabelled. Every number below is measured on the 10,000 MNIST test digits.")
+    st.caption(f"Model: {entry.title}; {numbers['labels']} of the 60,000 training digits had known labels, the "
+               "rest none. Every number below is measured on the 10,000 MNIST test digits.",
+               help=registry.title_help(entry))
     left, right = st.columns([5, 7], gap="large")
     with left:
         error_panel(numbers)

@@ -18,7 +18,7 @@ def theory_page() -> None:
         n0 = numbers[0]
         where = "Compare page" if page == theory.COMPARE_PAGE else "Explorer"
         st.markdown(f"Numbers for **test digit {n0.index}** (label **{n0.label}**), selected on the {where}, "
-                    f"under {' and '.join(f'**{n.entry.label}**' for n in numbers)}.")
+                    f"under {' and '.join(f'**{n.entry.title}**' for n in numbers)}.")
         st.page_link(page, label=f"Show this digit on the {where}", icon=":material/arrow_back:")
     else:
         st.info("Select a digit on the Compare page (or click one on the Explorer) to see its numbers plugged in.")
@@ -35,7 +35,7 @@ def theory_page() -> None:
                  r" + \underbrace{D_{KL}\big(q(z|x)\,\|\,p(z)\big)}_{\text{KL}},\quad z \sim q(z|x)")
         for n in vaes:
             st.latex(theory.elbo_latex(n))
-            st.caption(f"{n.entry.label}; trained with beta = {n.entry.model.config.beta:g} "
+            st.caption(f"{n.entry.title}; trained with beta = {n.entry.model.config.beta:g} "
                        "(loss = reconstruction + beta * KL).")
 
         st.markdown("**KL in closed form** (Gaussian posterior, standard normal prior; paper, Appendix B)")
@@ -58,7 +58,7 @@ def theory_page() -> None:
                    "of a Bernoulli decoder (a Gaussian decoder gives squared error instead).")
         for n in aes:
             st.latex(theory.ae_loss_latex(n))
-            st.caption(f"{n.entry.label}: KL and -ELBO are n/a (no posterior, no prior).")
+            st.caption(f"{n.entry.title}: KL and -ELBO are n/a (no posterior, no prior).")
     with right:
         st.markdown("**Terms**")
         st.markdown("\n".join(f"- **{term}**: {text}" for term, text in theory.GLOSSARY.items()))

@@ -24,8 +24,34 @@ MODEL_HELP = ("VAE: encoder q(z|x), prior N(0, I), loss -ELBO = reconstruction +
 LINEAR_AE_NOTE = ("Linear AE: encoder z = W x + b and decoder mean W' z + b', no hidden layers and no sigmoid, "
                   "trained with squared error (a Gaussian decoder with identity mean); network, hidden sizes, "
                   "decoder and beta do not apply.")
-ARCHITECTURE_LABELS = {"mlp": "Fully connected (MLP)", "conv": "Convolutional (Keras replica)", "strided_conv": "Convolutional, strided 4x4"}
+#: Short: they fit the Network field's narrow column at 1366x768 (NETWORK_HELP says more).
+ARCHITECTURE_LABELS = {"mlp": "Fully connected", "conv": "Conv, Keras replica", "strided_conv": "Conv, strided 4x4"}
 assert tuple(ARCHITECTURE_LABELS) == ARCHITECTURES, "label every architecture of config.ARCHITECTURES"
+_DEFAULT_WIDTHS = {a: form.default_hidden_text(a) for a in ARCHITECTURES}
+NETWORK_HELP = (
+    f"Fully connected (an MLP): dense layers of the hidden sizes (default {_DEFAULT_WIDTHS['mlp']}); the decoder "
+    "mirrors them. Conv, Keras replica (the convolutional VAE of Chollet 2017): encoder Conv2D 32, 64 stride 2, "
+    f"64, 64, then the hidden sizes as dense layers (default {_DEFAULT_WIDTHS['conv']}); decoder Dense, "
+    "ConvTranspose2D 32 stride 2, Conv2D 1. It is several times slower than the MLP on a CPU. Conv, strided 4x4: "
+    "encoder Conv2D 16, 32 "
+    f"(4x4, stride 2), then the hidden sizes as dense layers (default {_DEFAULT_WIDTHS['strided_conv']}); the "
+    "decoder runs them backwards (dense, ConvTranspose2D 16, 1, 4x4 stride 2).")
+HIDDEN_HELP = ("Fully connected: the encoder's layer widths; the decoder mirrors them. Convolutional: the dense "
+               "widths after the convolutions. The default follows the network (" + "; ".join(
+                   f"{ARCHITECTURE_LABELS[a]}: {w}" for a, w in _DEFAULT_WIDTHS.items())
+               + "); widths you typed stay when you change the network.")
+#: The network the Hidden sizes field's text was last drawn for (see :func:`_follow_network`).
+HIDDEN_NETWORK_KEY = "train_hidden_network"
+
+
+def _follow_network() -> None:
+    """On a change of network: the hidden sizes become the new network's default, unless
+    the user typed their own (:func:`explorer.ui.train_form.hidden_after_network_change`)."""
+    state = st.session_state
+    state["train_hidden"] = form.hidden_after_network_change(
+        state.get("train_hidden", _DEFAULT_WIDTHS[state[HIDDEN_NETWORK_KEY]]), state[HIDDEN_NETWORK_KEY],
+        state["train_architecture"])
+
 
 def _figure(job: tj.TrainingJob, kind: str, epoch: int, build):
     """The figure ``kind`` of ``job`` at ``epoch``, built once (redraws reuse it)."""
@@ -109,7 +135,7 @@ def train_page() -> None:
     refusal = st.empty()  # above the settings: the open form fills a 768 px screen
     with st.expander("Settings", expanded=job is None):
         # outside the form: the choice shows only the settings that apply to it
-        kind_col, noise_col = st.columns([4, 1])
+        kind_col, net_col, hidden_col, noise_col = st.columns([4, 1.5, 0.9, 1])
         kind = kind_col.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind",
                               horizontal=True, help=MODEL_HELP)
         noise = noise_col.selectbox(
@@ -122,6 +148,15 @@ def train_page() -> None:
         variational = not linear and model_class(kind).is_variational
         contractive = not linear and model_class(kind).is_contractive
         architecture, hidden, beta, likelihood = "mlp", "", m0.beta, m0.likelihood
+        if not linear:  # outside the form (its fields commit only on Train): the widths follow the network at once
+            # what the choice says now, before it changes: _follow_network's "from" (a choice that was not
+            # drawn last run, for a linear AE, has lost its state and starts at the MLP again, as does the field)
+            st.session_state[HIDDEN_NETWORK_KEY] = st.session_state.get("train_architecture", ARCHITECTURES[0])
+            st.session_state.setdefault("train_hidden", _DEFAULT_WIDTHS[st.session_state[HIDDEN_NETWORK_KEY]])
+            architecture = net_col.selectbox(
+                "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
+                key="train_architecture", on_change=_follow_network, help=NETWORK_HELP)
+            hidden = hidden_col.text_input("Hidden sizes", key="train_hidden", help=HIDDEN_HELP)
         contraction, contraction_noise = m0.contraction, m0.contraction_noise
         with st.form(key="train_settings", border=False):
             c1, c2, c3 = st.columns(3)
@@ -131,16 +166,6 @@ def train_page() -> None:
             if linear:
                 c1.caption(LINEAR_AE_NOTE)
             else:
-                architecture = c1.selectbox(
-                    "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
-                    key="train_architecture",
-                    help="Fully connected layers, or convolutions (Conv2D 32, 64 stride 2, 64, 64, then the "
-                         "hidden sizes as dense layers; decoder Dense, ConvTranspose2D 32 stride 2, Conv2D 1). "
-                         "The convolutional network is several times slower on a CPU; its usual hidden size is 32.")
-                hidden = c1.text_input("Hidden sizes",
-                                       ", ".join(map(str, m0.hidden_sizes)), key="train_hidden",
-                                       help="Fully connected: the encoder's layer widths; the decoder mirrors them. "
-                                            "Convolutional: the dense widths after the convolutions (e.g. 32).")
                 likelihood = c3.selectbox(
                     "Decoder p(x|z)", list(form.LIKELIHOOD_LABELS), format_func=form.LIKELIHOOD_LABELS.__getitem__,
                     key="train_likelihood",

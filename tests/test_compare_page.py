@@ -160,9 +160,12 @@ def test_the_prior_sample_button_decodes_the_same_seeded_z_with_both_models(comp
     at.button(key="cmp_prior_draw").click().run()
     assert not at.exception, at.exception
     z = prior_samples(16, 2, seed=0)
-    for side, model in zip("ab", (ae_checkpoint.model, vae_checkpoint.model)):
+    for side, model, name in zip("ab", (ae_checkpoint.model, vae_checkpoint.model), ("AE", "VAE")):
         assert np.allclose(_xy(_traces(at, side, "prior sample")[0]), z, atol=1e-6)
         assert shown_ids(at, f"cmp_{side}_prior_samples") == [image_id(image_strip(model, z, nrow=8), SAMPLE_SCALE)]
+        # captioned by the model's short name, not its file name
+        caption = at.get_by_key(f"cmp_{side}_prior_samples").image[0].proto.imgs[0].caption
+        assert caption.startswith(f"{name} · z = 2 · shipped: 16 decoded z ~ ") and "safetensors" not in caption
         # with no digit selected, the panel between the maps shows them too (2 rows of 8: a small screen sees them)
         assert shown_ids(at, f"cmp_{side}_prior_preview") == [image_id(image_strip(model, z, nrow=PREVIEW_PER_ROW), SAMPLE_SCALE)]
     # "new sample" draws with the next seed; K sets how many
@@ -219,7 +222,7 @@ def test_the_reparameterization_cloud_is_the_vaes_only_and_new_eps_redraws_it(
     assert shown_ids(at, "cmp_b_cloud_images") == [image_id(image_strip(vae_checkpoint.model, z, nrow=8),
                                                               SAMPLE_SCALE)]
     assert not _has(at, "cmp_a_cloud_chart")
-    assert any("has no cloud" in i.value for i in at.info)
+    assert any(i.value.startswith("AE · z = 2 · shipped has no cloud") for i in at.info)
     at.button(key="cmp_new_eps").click().run()
     _, z1 = cloud()
     assert np.allclose(z1, posterior_samples(vae_checkpoint.model, mu, e.logvar[FIRST], 32, seed=1), atol=1e-5)
@@ -279,6 +282,8 @@ def test_the_theory_page_plugs_in_the_compare_pages_digit(compare, encodings, ae
     assert f"({mu[0]:.3f})^2" in kl and f"{sigma[1]:.3f}^2" in kl and f"&= {vae.kl:.2f}\\ \\text{{nats}}" in kl
     assert f"{ae.reconstruction:.2f}" in latex  # the AE's loss
     assert f"test digit {FIRST}" in " ".join(m.value for m in at.markdown)
+    # the models by their short names
+    assert "under **AE · z = 2 · shipped** and **VAE · z = 2 · shipped**" in " ".join(m.value for m in at.markdown)
     links = [el for el in at.main.children.values() if el.type == "page_link"] or at.get("page_link")
     assert any("Compare" in link.proto.label and link.proto.page.endswith("compare") for link in links)
     glossary = " ".join(m.value for m in at.markdown)

@@ -69,6 +69,17 @@ def _mark(at, name):
     return map_mark(at, name)
 
 
+def test_the_heading_is_the_models_short_name_with_its_file_in_the_help(app_test):
+    at = _start(app_test)
+    heading = next(h for h in at.subheader if "· z = " in h.value)
+    assert heading.value == "VAE · z = 2 · shipped"
+    assert "`checkpoints/mnist_vae_z2.safetensors`" in heading.proto.help
+    assert not any("safetensors" in h.value for h in at.subheader)
+    at = _start(app_test, AE_CHECKPOINT)
+    heading = next(h for h in at.subheader if "· z = " in h.value)
+    assert heading.value == "AE · z = 2 · shipped" and f"checkpoints/{AE_CHECKPOINT.name}" in heading.proto.help
+
+
 def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_test, vae_checkpoint, mnist, vae_encodings):
     at = _start(app_test)
     _click(at, [_digit_point(vae_encodings, INDEX)])

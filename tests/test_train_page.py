@@ -120,7 +120,14 @@ def test_short_run_shows_progress_and_metrics_and_becomes_the_chosen_model(train
     at.switch_page("pages/explorer.py").run()
     assert not at.exception, at.exception
     assert _points(chart_spec(at, "latent_map")) == 10_000
-    assert name in [h.value for h in at.subheader]
+    _assert_heading(at, name)
+
+
+def _assert_heading(at, name):
+    """The Explorer's heading names this session's model by its short name; its session name is in the help."""
+    heading = next(h for h in at.subheader if "· z = " in h.value)
+    assert re.fullmatch(r"VAE · z = 2 · trained \d\d:\d\d today \(this session\)", heading.value), heading.value
+    assert f"**{name}**" in heading.proto.help
 
 
 def test_a_finished_run_is_chosen_in_the_sidebar_and_drawn_on_the_explorer_page(mnist, app_test):
@@ -139,7 +146,7 @@ def test_a_finished_run_is_chosen_in_the_sidebar_and_drawn_on_the_explorer_page(
     name = job.session_model_name
     box = at.sidebar.selectbox(key=session.MODEL_CHOICE_KEY)
     assert box.value == f"{registry.SESSION_PREFIX}{name}" and _session_choices(at) == [name]
-    assert name in [h.value for h in at.subheader]
+    _assert_heading(at, name)
     assert _points(chart_spec(at, "latent_map")) == 10_000
     at.run()  # adopted once only
     assert list(at.session_state[session.SESSION_MODELS_KEY]) == [name]
@@ -349,3 +356,53 @@ def test_the_noise_level_is_offered_only_with_input_noise(train_page):
     at.selectbox(key="train_noise").set_value("masking").run()
     assert not at.exception, at.exception
     assert at.number_input(key="train_noise_level").value == 0.5
+
+
+def test_the_hidden_sizes_follow_the_network_unless_typed(train_page, training_gate):
+    from explorer.core.config import ARCHITECTURES, DEFAULT_HIDDEN_SIZES
+
+    at = train_page
+    widths = {a: ", ".join(map(str, DEFAULT_HIDDEN_SIZES[a])) for a in ARCHITECTURES}
+    network = at.selectbox(key="train_architecture")
+    # one help text describes every network and its default widths
+    for architecture, label in (("mlp", "Fully connected"), ("conv", "Keras replica"), ("strided_conv", "strided 4x4")):
+        assert label in network.help and f"default {widths[architecture]}" in network.help
+
+    def hidden():
+        return at.text_input(key="train_hidden").value
+
+    assert (network.value, hidden()) == ("mlp", widths["mlp"])
+    at.selectbox(key="train_architecture").set_value("conv").run()
+    assert not at.exception, at.exception
+    assert hidden() == widths["conv"] != widths["mlp"]
+    at.selectbox(key="train_architecture").set_value("strided_conv").run()
+    assert hidden() == widths["strided_conv"]
+    # widths the user typed stay when the network changes
+    at.text_input(key="train_hidden").set_value("64 48")
+    at.selectbox(key="train_architecture").set_value("mlp").run()
+    assert hidden() == "64 48"
+    # the default typed with other spacing still counts as the default
+    at.text_input(key="train_hidden").set_value("512,256")
+    at.selectbox(key="train_architecture").set_value("strided_conv").run()
+    assert hidden() == widths["strided_conv"]
+    # the run gets the network and the widths on screen
+    _start(at, train_hidden=hidden())
+    job = at.session_state[session.TRAINING_JOB_KEY]
+    assert (job.model_config.architecture, job.model_config.hidden_sizes) == (
+        "strided_conv", DEFAULT_HIDDEN_SIZES["strided_conv"])
+    job.stop()
+    training_gate.set()
+    assert job.join(120)
+
+
+def test_after_a_linear_ae_the_network_and_its_widths_start_again_together(train_page):
+    at = train_page
+    at.selectbox(key="train_architecture").set_value("conv").run()
+    at.radio(key="train_kind").set_value("linear_ae").run()
+    assert "train_architecture" not in [s.key for s in at.selectbox]
+    at.radio(key="train_kind").set_value("vae").run()
+    assert not at.exception, at.exception
+    shown = (at.selectbox(key="train_architecture").value, at.text_input(key="train_hidden").value)
+    assert shown == ("mlp", "512, 256"), shown  # both lost their state while hidden: they start again together
+    at.selectbox(key="train_architecture").set_value("strided_conv").run()
+    assert at.text_input(key="train_hidden").value == "256"

@@ -284,13 +284,20 @@ def choice_help(choice: str | None, options: dict[str, str], what: str = "") -> 
     """Help text of a model choice: what its names mean and the chosen model's file
     (or session-model) name, which the short name leaves out."""
     name = options.get(choice)
-    if name is None:
-        where = ""
-    elif choice.startswith(SESSION_PREFIX):
-        where = f"\n\nChosen: **{name}**, trained or uploaded in this browser session (not a file)."
-    else:
-        where = f"\n\nChosen file: `{CHECKPOINT_DIR.name}/{name}`"
+    where = "" if name is None else f"\n\nChosen{_source(choice, name)}"
     return f"{what}{' ' if what else ''}{model_names.NAME_HELP}{where}"
+
+
+def _source(choice: str, name: str) -> str:
+    if choice.startswith(SESSION_PREFIX):
+        return f": **{name}**, trained or uploaded in this browser session (not a file)."
+    return f" file: `{CHECKPOINT_DIR.name}/{name}`"
+
+
+def title_help(entry: ModelEntry) -> str:
+    """Help text beside a model's short name (``entry.title``) where a page shows it: what
+    the name's parts mean and the file (or session-model) name it leaves out."""
+    return f"{model_names.NAME_HELP}\n\nModel{_source(entry.key, entry.label)}"
 
 
 def resolve_model(choice: str) -> ModelEntry:

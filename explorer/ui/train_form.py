@@ -7,7 +7,7 @@ import math
 import re
 from datetime import datetime, timezone
 
-from explorer.core.config import ModelConfig, TrainConfig
+from explorer.core.config import DEFAULT_HIDDEN_SIZES, ModelConfig, TrainConfig
 from explorer.core.limits import check_training_limits
 from explorer.core.models import MODEL_CLASSES, model_class
 
@@ -48,6 +48,31 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
             raise ValueError(f"hidden sizes: {part!r} is not a positive whole number (e.g. 512, 256)")
         sizes.append(int(part))
     return tuple(sizes)
+
+
+def default_hidden_text(architecture: str) -> str:
+    """The Hidden sizes field's text for a network: its default widths
+    (:data:`explorer.core.config.DEFAULT_HIDDEN_SIZES`), e.g. ``"512, 256"``.
+
+    Raises:
+        KeyError: unknown architecture.
+    """
+    return ", ".join(map(str, DEFAULT_HIDDEN_SIZES[architecture]))
+
+
+def hidden_after_network_change(text: str, old: str, new: str) -> str:
+    """The Hidden sizes field's text after the network changes from ``old`` to ``new``:
+    ``new``'s default widths where ``text`` still says ``old``'s (however spaced), else
+    ``text`` unchanged (widths the user typed are kept, also ones that cannot be parsed).
+
+    Raises:
+        KeyError: unknown architecture.
+    """
+    try:
+        untouched = parse_hidden_sizes(text) == DEFAULT_HIDDEN_SIZES[old]
+    except ValueError:
+        untouched = False
+    return default_hidden_text(new) if untouched else text
 
 
 def make_configs(*, kind: str, latent_dim: int, hidden_sizes: str, beta: float, epochs: int,

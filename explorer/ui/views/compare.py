@@ -82,7 +82,7 @@ def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry]
             column.error(f"Cannot use this model: {exc}. Choose another one.")
             return None
         if entry.model.config.latent_dim != 2:
-            column.error(f"{entry.label} has {entry.model.config.latent_dim} latent dimensions, but this page "
+            column.error(f"{entry.title} has {entry.model.config.latent_dim} latent dimensions, but this page "
                          "draws each model's codes z themselves on a plane, so it needs models with a 2-D latent "
                          f"space. Choose a 2-D model for the {side.lower()} map; the Explorer page shows this one "
                          "(principal components of mu and traversals).")
@@ -293,7 +293,7 @@ def prior_samples_panel(view: ModelView, z: np.ndarray) -> None:
     from explorer.core.classifier import ClassifierFileError
 
     z = view_samples(view, z)
-    images = decoded_codes(view, z, "prior_samples", f"{view.entry.label}: {len(z)} decoded z ~ {sampler_name(view)}.")
+    images = decoded_codes(view, z, "prior_samples", f"{view.entry.title}: {len(z)} decoded z ~ {sampler_name(view)}.")
     try:
         judge = caches.realism_judge()
     except ClassifierFileError:
@@ -349,7 +349,7 @@ def interpolation_panel(view: ModelView, path: np.ndarray, on_path_images: PathH
     """The decoded path as a strip; ``on_path_images`` (e.g. a classifier's score along
     the path) receives the decoded images."""
     images = decoded_codes(view, path, "path_strip",
-                           f"{view.entry.label}: decoder means along the path, start to end.",
+                           f"{view.entry.title}: decoder means along the path, start to end.",
                            nrow=len(path), scale=STRIP_SCALE)
     if on_path_images is not None:
         on_path_images(view, images)
@@ -393,7 +393,7 @@ def reparameterization_panel(view: ModelView, index: int, height: int = 360, fon
     one line saying why it has no cloud. ``compact``: short captions and 8 draws a row
     smaller, for a narrow column beside the maps."""
     if not view.variational:
-        st.info(f"{view.entry.label} has no cloud: an AE's encoder gives one point z per image, not a "
+        st.info(f"{view.entry.title} has no cloud: an AE's encoder gives one point z per image, not a "
                 "distribution q(z|x), so there is nothing to sample around it.")
         return
     e = view.encodings
