@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bench.st_client import StreamlitSession
+from explorer.ui import registry
+
 
 def _run(coroutine):
     """``asyncio.run`` in a thread of its own (pytest-playwright's loop may be running here)."""
@@ -88,8 +90,10 @@ def test_on_a_projected_map_a_click_reruns_the_traversals_from_that_digit(app_ur
         session = StreamlitSession(app_url, follow_auto_reruns=False)
         try:
             await session.open()
-            # the sidebar's model list sends the label shown, the file name within it
-            label = next(o for o in session.widget("model_choice").proto.options if "mnist_ae_z10" in o)
+            # the sidebar's model list sends the label shown (the model's short name)
+            labels = registry.model_labels(registry.model_options())
+            label = next(text for choice, text in labels.items() if choice.endswith("mnist_ae_z10.safetensors"))
+            assert label in session.widget("model_choice").proto.options
             chosen = await session.set_widget("model_choice", string_value=label)
             assert not chosen.exceptions and any(kind == "plotly_chart" for kind, _ in chosen.elements)
             traversal_fragment = session.widget("traversal_steps").fragment_id
