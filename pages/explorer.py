@@ -7,15 +7,15 @@ import streamlit as st
 from explorer.core.metrics import METRICS
 from explorer.ui import caches, layout, registry, viewport
 from explorer.ui.views import ModelView
-from explorer.ui.views.click import click_panel
+from explorer.ui.views.click import click_answer
 from explorer.ui.views.compare import color_key
-from explorer.ui.views.decoder import condition_selector, decoder_panel
+from explorer.ui.views.decoder import DECODER_FRAGMENT, condition_selector, decoder_panel
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.latent_map import (
     explorer_map_height, handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state,
 )
-from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
+from explorer.ui.views.traversal import TRAVERSAL_FRAGMENT, TRAVERSAL_HELP, traversal_fragment
 from explorer.ui.session import require_router
 
 #: The grid's largest side in px (the column is about 330 px wide at 1366x768, 520 px at
@@ -68,25 +68,28 @@ def explorer_page() -> None:
 
     view = ModelView.create(entry)
     model_config = entry.checkpoint.model_config
-    # A click is read before any widget is created, so it can move the sliders this run.
+    # A click on the map reruns only click_answer's fragment and the view that follows the
+    # click (the decoder's sliders, or the traversals), acting on it in its callback; a
+    # click the page has not acted on yet is read before any widget is created.
     handle_map_selection(view)
     if not presenting:
         map_overlay_toggles(view)
-    z_marker, grid = record_map_state(view)
+    _, grid = record_map_state(view)
 
     # a traversal needs a wider column than the grid: a row of images per latent dimension
     # (presenting, the map's a little wider: the click's strip beside it holds 20 px text)
     map_col, grid_col, side_col = st.columns([5 + presenting, 4 if view.is_2d else 5, 3], gap="medium")
     # The map is written first: on a first load the browser draws its 10,000 WebGL points
     # while the server still decodes the grid and packs the decoder's weights. A click
-    # leaves the map's figure as it was (its marks and clicks are the page's), so a later
-    # run sends only a reference to it and the click panel does not wait for it.
+    # leaves the map's figure as it was (its marks and clicks are the page's) and reruns
+    # only the fragments that show it, so the map is neither rebuilt nor sent again.
     with map_col:
-        latent_map_view(view, z_marker=z_marker, grid=grid, legend=False, tight=True,
-                        height=explorer_map_height(presenting, viewport.screen()))
+        latent_map_view(view, grid=grid, legend=False, tight=True,
+                        height=explorer_map_height(presenting, viewport.screen()), marks=False)
         with st.container(key="explorer_color_key"):
             color_key()  # one row under the map, where a legend of ten entries took three
-        click_panel(view)  # the answer to a click, right under the map (on screen at 1366x768)
+        # the marks and the answer to a click, right under the map (on screen at 1366x768)
+        click_answer(view, follow=(DECODER_FRAGMENT,) if view.is_2d else (TRAVERSAL_FRAGMENT,))
         if view.is_2d:
             st.caption(
                 "Each point is the encoder mean mu of one of the 10,000 MNIST test digits, coloured by its label "
@@ -108,7 +111,7 @@ def explorer_page() -> None:
             manifold_panel(view, height=GRID_HEIGHT, fit_below=GRID_FIT_BELOW)
         else:  # no plane of z to tile or slide over: sweep one dimension at a time
             st.subheader("Traversals", help=TRAVERSAL_HELP)
-            traversal_panel(view, entry.title, layout="stacked")
+            traversal_fragment(view, entry.title, layout="stacked")
     with side_col:
         if view.is_2d:
             st.subheader("Decoder")

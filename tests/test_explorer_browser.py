@@ -100,6 +100,27 @@ def test_click_after_click_each_reaches_its_panel_and_the_map_is_kept(explorer):
     expect(page.locator(".st-key-decoded_image")).to_contain_text(at_mu, timeout=TIMEOUT)
 
 
+# The map's axis ranges as Plotly holds them (what it maps a click's pixel to).
+MAP_RANGES = """() => { const l = document.querySelector('.st-key-map_panel .js-plotly-plot')._fullLayout;
+  return [l.xaxis.range.map(Number), l.yaxis.range.map(Number)]; }"""
+
+
+def test_two_quick_clicks_on_two_digits_keep_the_axes_and_the_second_reaches_its_panel(explorer):
+    # Plotly counts two mousedowns under 300 ms apart as a double-click wherever they are,
+    # and its default double-click autoranged the map's axes: the second click, and every
+    # later one, landed on another point or on empty space (page_click_chart's doubleClick).
+    page = explorer
+    first, second = isolated_points(page, 2)
+    ranges = page.evaluate(MAP_RANGES)
+    for point in (first, second):  # the second mousedown about 150 ms after the first
+        page.mouse.move(point["px"], point["py"])
+        page.wait_for_timeout(150)
+        page.mouse.click(point["px"], point["py"])
+    page.wait_for_function(PANEL_SHOWS, arg=f"Test digit {second['index']}", timeout=TIMEOUT)
+    wait_for_app_run(page)
+    assert page.evaluate(MAP_RANGES) == ranges
+
+
 def test_a_mouse_click_on_empty_space_decodes_the_z_there(explorer, artifacts_dir):
     page = explorer
     spot = empty_spot(page)

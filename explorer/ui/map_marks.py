@@ -35,16 +35,19 @@ _JS = (Path(__file__).parent / "assets" / "map_marks.js").read_text()
 _component = st.components.v2.component("vae_explorer_map_marks", js=_JS)
 
 
-def _keep_click(key: str, click_key: str) -> None:
-    """The trigger's callback (runs before the page): keep the click's points in ``click_key``."""
+def _keep_click(key: str, click_key: str, then=None) -> None:
+    """The trigger's callback (runs before the page or fragment): keep the click's points
+    in ``click_key``, then call ``then()`` if given."""
     value = st.session_state.get(key)
     click = value.get("click") if isinstance(value, dict) else None
     points = click.get("points") if isinstance(click, dict) else None
     if isinstance(points, list) and points:
         st.session_state[click_key] = [p for p in points if isinstance(p, dict)]
+        if then is not None:
+            then()
 
 
-def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str) -> None:
+def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str, on_click=None) -> None:
     """Put the marks ``shapes`` on the map, in place of the marks it shows, and report its
     clicks: an element that draws nothing itself.
 
@@ -57,7 +60,9 @@ def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str) -
             ``curve_number``, ``point_index``, ``x``, ``y``, ``customdata``: the shape of
             Streamlit's selection points, read by :func:`explorer.ui.figures.map_click`)
             before the run that the click starts.
+        on_click: called after the points are kept, still in the callback (e.g. to act on
+            the click and ``st.rerun`` only the fragments it changes), or None.
     """
     _component(key=key, data={"map": map_selector, "names": [*SELECTION_MARKS, STAR_MARK], "shapes": shapes,
                               "catcher": CATCHER_NAME, "digit_traces": CATCHER_TRACE, "pick_px": DIGIT_PICK_PX},
-               height=0, on_click_change=functools.partial(_keep_click, key, click_key))
+               height=0, on_click_change=functools.partial(_keep_click, key, click_key, on_click))

@@ -9,8 +9,11 @@ from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import back_project, decode_z, image_terms
 from explorer.ui import caches, figures, layout
 from explorer.ui.views.common import ModelView
+from explorer.ui.views.latent_map import map_marks_view
 
 CLICK_SCALE = 6
+#: Key of :func:`click_answer`'s fragment.
+CLICK_FRAGMENT = "map_click_answer"
 #: Widths of the strip's columns (original, reconstruction, terms); in presentation mode the
 #: terms' 20 px lines get the room to stay one line each (the strip stays on a 768 px screen).
 STRIP_COLUMNS, PRESENT_STRIP_COLUMNS = [1, 1, 2], [1, 1, 2.6]
@@ -80,3 +83,21 @@ def click_panel(view: ModelView) -> None:
                           "the single-sample -ELBO the test metrics use.")
         with img_cols[2], st.container(key=view.keys("click_terms")):
             st.markdown(f"**Test digit {i}**, label **{label}**  \n" + "  \n".join(lines), help=help_text)
+
+
+@st.fragment(key=CLICK_FRAGMENT)
+def click_answer(view: ModelView, follow: tuple[str, ...] = ()) -> None:
+    """What a click on the view's map changes, in one fragment: the map's marks (the
+    selected digit, the star at the sliders' z; :func:`map_marks_view`) and the click
+    panel. A click reruns this fragment and the fragments ``follow`` (keys of the other
+    views that show the click: the decoder's sliders, the traversals), not the page: the
+    map's figure (10,000 points) and the grid are neither rebuilt nor sent again. The
+    click is acted on in its callback, before they run.
+
+    Draw the map with ``latent_map_view(..., marks=False)`` before it.
+    """
+    z_marker = view.slider_z() if view.is_2d else None
+    # the star's z, for the sliders' "marker follows" check (explorer.ui.views.decoder)
+    view.set_state("map_drawn_state", {**view.state("map_drawn_state"), "z": z_marker})
+    map_marks_view(view, z_marker, rerun=(CLICK_FRAGMENT, *follow))
+    click_panel(view)

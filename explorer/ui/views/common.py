@@ -65,6 +65,8 @@ class ViewKeys:
             self("last_click"): None,
             # the points of a click on the map that the page sent and no run has acted on yet
             self("map_click"): None,
+            # set_slider_z moved the sliders since they were last drawn (see show_slider_z)
+            self("sliders_moved"): False,
             # what the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}
             self("map_drawn_state"): {},
             # the model whose defaults the grid settings hold
@@ -139,9 +141,23 @@ class ModelView:
         return tuple(float(st.session_state[k]) for k in self.keys.z_sliders)
 
     def set_slider_z(self, z) -> None:
-        """Move the decoder sliders to ``z`` (snapped to their steps); call before they are drawn."""
+        """Move the decoder sliders to ``z`` (snapped to their steps); call before they are
+        drawn, or in a callback (their panel then calls :meth:`show_slider_z`)."""
         for key, r, value in zip(self.keys.z_sliders, self.ranges, z):
             st.session_state[key] = r.snap(value)
+        self.set_state("sliders_moved", True)
+
+    def show_slider_z(self) -> None:
+        """Call just before the sliders are drawn: a move by :meth:`set_slider_z` reaches
+        the page. Where a callback moved them and reran only some fragments
+        (``st.rerun(<fragment keys>)``, a click on the Explorer's map), Streamlit 1.67 starts
+        that run with the callback's values already kept as old state, so the sliders were
+        sent without their new value (``set_value``): the page showed, and sent back, the
+        old z. Setting the same values again in the run that draws them sends them."""
+        if self.state("sliders_moved"):
+            self.set_state("sliders_moved", False)
+            for key in self.keys.z_sliders:
+                st.session_state[key] = st.session_state[key]
 
     def condition(self) -> int | None:
         """The label the decoder is conditioned on (conditional models), else None."""
@@ -222,9 +238,17 @@ def point_select_chart(fig, key: str, config: dict | None = None) -> None:
 
 def page_click_chart(fig, key: str, config: dict | None = None) -> None:
     """Draw ``fig`` as a chart whose clicks the page reports (``plotly_click``, clickmode
-    "event", no Plotly selection): :mod:`explorer.ui.map_marks` sends them."""
+    "event", no Plotly selection): :mod:`explorer.ui.map_marks` sends them.
+
+    Plotly counts two mousedowns less than 300 ms apart as a double-click wherever they
+    are, and its default double-click ("reset+autosize") autoranges axes that are at their
+    initial ranges: two quick clicks on two digits widened the map's axes (-4..5 became
+    -4.8..5.8), and as a click reruns only its fragments, no page run sent the map again to
+    put them back; the second click and later ones at a digit's place on the page as it was
+    landed on another point or on empty space. A double-click here only resets the axes to
+    the figure's ranges (after a zoom or pan)."""
     _click_layout(fig, "event")
-    st.plotly_chart(fig, key=key, config=config or {})
+    st.plotly_chart(fig, key=key, config={**(config or {}), "doubleClick": "reset"})
 
 
 def new_selection(chart_key: str) -> list[dict] | None:

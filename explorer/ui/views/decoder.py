@@ -12,6 +12,8 @@ from explorer.ui.views.common import ModelView
 
 #: Decoded images are shown this many times their 28 px size (nearest, so crisp).
 DECODED_SCALE = 10
+#: Key of :func:`decoder_panel`'s fragment (a click on the Explorer's map reruns it).
+DECODER_FRAGMENT = "decoder_panel"
 
 
 def _new_sample(view: ModelView) -> None:
@@ -25,10 +27,11 @@ def condition_selector(view: ModelView) -> None:
                      help="A conditional VAE decodes z together with a label: z holds the style, y the digit.")
 
 
-@st.fragment
+@st.fragment(key=DECODER_FRAGMENT)
 def decoder_panel(view: ModelView) -> None:
     """z1/z2 sliders decoding live into a large image (a fragment: only it reruns)."""
     keys = view.keys
+    view.show_slider_z()  # a click on the map may have moved them in its callback
     for j, (key, r) in enumerate(zip(keys.z_sliders, view.ranges)):
         st.slider(f"z{j + 1}", r.low, r.high, step=r.step, key=key, format="%.2f",
                   help=f"Coordinate {j + 1} of the latent code z that the decoder turns into an image.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from explorer.core.latent import project_2d
@@ -129,10 +131,9 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
                     modebar: bool = True, holes=None, square: bool = False, annotations=(),
-                    tight: bool = False) -> None:
+                    tight: bool = False, marks: bool = True) -> None:
     """The map (a Plotly chart in a container keyed ``<prefix>map_panel``), its
-    selected digit and star drawn by the page (:mod:`explorer.ui.map_marks`, element
-    ``<prefix>map_marks``).
+    selected digit and star drawn by the page (:func:`map_marks_view`).
 
     Args:
         view: the model's views.
@@ -156,22 +157,14 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         tight: axis titles 4 px from their tick labels and no padding between the plot area
             and its axes (Plotly's defaults, 20 px and 8 px, took 36 px of a 365 px map); the
             x tick labels 6 px below the axis, clear of the y axis' lowest label.
+        marks: draw the marks and catch the clicks here; False where the caller draws
+            them with :func:`map_marks_view` (in a fragment that a click reruns).
     """
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
-    click = view.click()
-    selected = None
-    if isinstance(click, figures.PointClick):
-        sigma = encodings.sigma
-        if view.is_2d:
-            selected = (encodings.mu[click.index], sigma[click.index] if sigma is not None else None)
-        else:
-            selected = (xy[click.index], None)
     ranges = view.ranges
     if not view.is_2d:  # a projected map: axes over the projected codes, a click decodes back-projected z
         ranges = latent_ranges(xy, stochastic=False)
-        if isinstance(click, figures.SpaceClick) and z_marker is None:
-            z_marker = click.z
     fig = figures.latent_map(
         xy, encodings.labels, axis_names=axis_names, ranges=ranges, marks_in_page=True,
         grid_z=view.grid_codes(grid) if grid else None,
@@ -191,7 +184,42 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.995, "yanchor": "top"})
     with st.container(key=view.keys("map_panel")):
         page_click_chart(fig, view.keys("latent_map"), config={"displaylogo": False, "displayModeBar": modebar})
-        # the selection and the star are put on the map by the page, which also sends its
-        # clicks: a click leaves the figure as it was
-        map_marks.map_marks(view.keys("map_marks"), view.keys.map_selector,
-                            figures.map_marks(selected, z_marker), click_key=view.keys("map_click"))
+        if marks:
+            map_marks_view(view, z_marker)
+
+
+def _act_and_rerun(view: ModelView, fragments: list[str]) -> None:
+    """A click's callback where it reruns only ``fragments``: act on it now, before they run."""
+    handle_map_selection(view)
+    st.rerun(fragments)
+
+
+def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = ()) -> None:
+    """The view's map marks, put on its map by the page: the selected digit (ring; its
+    posterior's ellipses on a 2-D map) and the star at ``z_marker``; and the map's clicks
+    (:mod:`explorer.ui.map_marks`, element ``<prefix>map_marks``). A click leaves the map's
+    figure as it was.
+
+    Args:
+        view: the model's views.
+        z_marker: the decoder's z to mark with a star; on a projected map, None stars a
+            clicked point of empty space.
+        rerun: keys of the fragments (``st.fragment(key=...)``) that a click reruns
+            instead of the page (or of the fragment this is drawn in); the click is then
+            acted on in its callback (:func:`handle_map_selection`), before they run.
+            Empty: the click reruns the page, which acts on it.
+    """
+    encodings = view.encodings
+    click = view.click()
+    selected = None
+    if isinstance(click, figures.PointClick):
+        sigma = encodings.sigma
+        if view.is_2d:
+            selected = (encodings.mu[click.index], sigma[click.index] if sigma is not None else None)
+        else:
+            selected = (project_2d(encodings.mu)[0][click.index], None)
+    elif isinstance(click, figures.SpaceClick) and not view.is_2d and z_marker is None:
+        z_marker = click.z
+    map_marks.map_marks(view.keys("map_marks"), view.keys.map_selector, figures.map_marks(selected, z_marker),
+                        click_key=view.keys("map_click"),
+                        on_click=functools.partial(_act_and_rerun, view, list(rerun)) if rerun else None)

@@ -143,3 +143,10 @@ def traversal_panel(view: ModelView, name: str, *, layout: str = "side", with_cl
                        "by the variance of z_d over the test set (largest first).")
         if y is not None:
             st.caption(f"Decoded with the digit's own label y = {y} (a conditional model).")
+
+
+#: Key of :data:`traversal_fragment`.
+TRAVERSAL_FRAGMENT = "traversal_panel"
+#: :func:`traversal_panel` as a fragment (the Explorer's, for a model with more than two
+#: latent dimensions): its widgets and a click on the map rerun it, not the page.
+traversal_fragment = st.fragment(traversal_panel, key=TRAVERSAL_FRAGMENT)
