@@ -124,6 +124,9 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
             if shown.axis_names[0] != "z1":
                 st.caption("Latent dimension above 2: the map shows the first two principal "
                            "components of mu.")
+            if form.model_traits(job.model_config.kind).semi_supervised:
+                st.caption("M2: mu is the style z of q(z|x, y), given each digit's true label y; the digit "
+                           "itself is the classifier q(y|x)'s job (its test error is beside the curves).")
     with curve_col:
         if snap.history:
             variational = form.model_traits(job.model_config.kind).variational

@@ -110,6 +110,7 @@ def test_a_short_m2_run_from_the_page_saves_an_m2_file_with_its_labels(train_pag
     assert "test classification error (%)" in {t["name"] for t in curves["data"]}
     error = job.snapshot().history[-1].metrics["test_classification_error"]
     assert 0 < error < 90, error  # chance is 90 %: the classifier learnt from 100 labels
+    assert any("style z of q(z|x, y)" in c.value for c in at.caption)  # what the live map shows for M2
     shown = next(m for m in at.metric if m.label == "Test classification error (%)")
     assert shown.value == f"{error:.2f}"
     path = _save(at, tmp_path)
