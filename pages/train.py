@@ -15,7 +15,8 @@ MODEL_HELP = ("VAE: encoder q(z|x), prior N(0, I), loss -ELBO = reconstruction +
               "reconstruction loss only. Conditional VAE: the digit label goes into encoder and decoder (Kingma et "
               "al. 2014's M2 with every label known). M2 (semi-supervised VAE, Kingma et al. 2014): a conditional VAE "
               "plus a classifier q(y|x) that guesses the digit of the images whose label is not known; only some "
-              "labels are given, the rest train unlabelled. CAE: an AE whose loss adds lambda * ||J_h(x)||_F^2, the squared size of the encoder's Jacobian, "
+              "labels are given, the rest train unlabelled. CAE: an AE whose loss adds lambda * ||J_h(x)||_F^2, "
+              "the squared size of the encoder's Jacobian, "
               "so the code moves little when the image moves (Rifai et al. 2011); SCAE: the same measured with "
               "noisy copies, lambda * E||h(x) - h(x~)||^2. Linear AE: one linear layer each way, no activation, squared error; it learns the "
               "subspace of the first principal components (compare it on the Linear AE = PCA page).")

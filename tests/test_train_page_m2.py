@@ -66,7 +66,8 @@ def test_the_m1_choice_lists_the_vae_files_only(train_page):
     options = at.selectbox(key="train_m1").proto.options  # shown labels; values below
     assert options[0] == "pixels (M2)"
     offered = {c.removeprefix(registry.FILE_PREFIX) for c in registry.vae_file_options()}
-    kinds = {p.name: getattr(read_summary(p), "model_config", None) for p in registry.CHECKPOINT_DIR.glob("*.safetensors")}
+    kinds = {p.name: getattr(read_summary(p), "model_config", None)
+             for p in registry.CHECKPOINT_DIR.glob("*.safetensors")}
     vaes = {name for name, config in kinds.items() if config is not None and config.kind == "vae"}
     assert {str(registry.CHECKPOINT_DIR / n) for n in vaes} == offered and len(options) == 1 + len(vaes)
     assert {Z20, "mnist_vae_z2.safetensors", "mnist_conv_vae_z2.safetensors"} <= vaes

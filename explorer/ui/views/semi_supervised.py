@@ -84,7 +84,8 @@ def model_numbers(entry: ModelEntry) -> dict:
     train = entry.checkpoint.train_config
     history = entry.checkpoint.history
     return {"confusion": confusion, "error": error_percent(counts), "accuracy": class_accuracy(counts).numpy(),
-            "labels": train.labels, "images": train.subset or TRAIN_IMAGES, "epochs": len(history), "seconds": history[-1]["seconds"] if history else 0.0,
+            "labels": train.labels, "images": train.subset or TRAIN_IMAGES, "epochs": len(history),
+            "seconds": history[-1]["seconds"] if history else 0.0,
             "m1_latent": entry.checkpoint.model_config.m1_latent_dim,
             "history_error": [r.get("test_classification_error") for r in history]}
 
