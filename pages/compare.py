@@ -7,7 +7,7 @@ from explorer.ui import layout, session, viewport
 
 from explorer.ui.session import COMPARE_PREFIXES
 from explorer.ui.views import ModelView
-from explorer.ui import figures
+from explorer.ui import map_figure
 from explorer.ui.views import compare, lesson
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.holes import holes_panel, path_score_chart
@@ -25,7 +25,7 @@ FONT_SIZE = 15
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
 LESSON_CLOUD_HEIGHT = 210
 LESSON_TWIN_MAP_HEIGHT = 330
-HOLES_BAR_PX = figures.HEATMAP_BAR_PX  # the holes' legend stands below the map
+HOLES_BAR_PX = map_figure.HEATMAP_BAR_PX  # the holes' legend stands below the map
 
 
 def compare_page() -> None:
@@ -140,7 +140,7 @@ def compare_page() -> None:
         for side, (view, column, heat) in enumerate(zip(views, (left, right), holes)):
             overlays = compare.map_overlays(view, samples, path)
             if drawn is not None:
-                overlays.append(figures.MapOverlay("your digit", compare.drawn_code(view, drawn),
+                overlays.append(map_figure.MapOverlay("your digit", compare.drawn_code(view, drawn),
                                                    color="#d62728", symbol="star", size=18))
             with column:
                 height = viewport.pick(MAP_HEIGHT, LARGE_MAP_HEIGHT) + (HOLES_BAR_PX if heat is not None else 0)

@@ -130,7 +130,6 @@ MAX_MODULE_LINES = 400
 #: Modules over MAX_MODULE_LINES, with the length they may not exceed; this list may only
 #: shrink (each is being split by another change).
 LONG_MODULES = {
-    "explorer/ui/figures.py": 492,
     "explorer/ui/views/compare.py": 455,
 }
 

@@ -401,7 +401,7 @@ def test_the_holes_tab_shades_both_maps_while_open_keeps_a_flipped_toggle_and_sc
     from explorer.core.holes import path_scores
     from explorer.core.lesson_claims import sample_judgement
     from explorer.ui import caches
-    from explorer.ui.figures import HEATMAP_NAME
+    from explorer.ui.map_figure import HEATMAP_NAME
     from explorer.ui.views.holes import realness
     from explorer.ui.views.lesson import TOOLS
 

@@ -17,7 +17,7 @@ from explorer.core.latent import Encodings
 from explorer.core.manifold import manifold_coordinates, manifold_z
 from explorer.ui.slider_ranges import LatentRange, latent_ranges
 from explorer.ui import caches, session
-from explorer.ui.figures import PointClick, SpaceClick
+from explorer.ui.map_clicks import PointClick, SpaceClick
 from explorer.ui.registry import ModelEntry
 
 DEFAULT_GRID_N = 20

@@ -19,7 +19,7 @@ from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z, image_terms, interpolate, posterior_samples, prior_samples
 from explorer.core.sampling import SAMPLERS, sample_codes
-from explorer.ui import caches, charts, figures, registry
+from explorer.ui import caches, charts, figures, map_figure, registry
 from explorer.ui.registry import ModelEntry
 from explorer.ui.views.common import ModelView
 
@@ -401,9 +401,9 @@ def reparameterization_panel(view: ModelView, index: int, height: int = 360, fon
     z = cloud_codes(view, index)
     half = CLOUD_ZOOM_SIGMAS * float(sigma.max())
     zoom = ((mu[0] - half, mu[0] + half), (mu[1] - half, mu[1] + half))
-    fig = figures.latent_map(
+    fig = map_figure.latent_map(
         e.mu, e.labels, ranges=view.ranges, selected=(mu, sigma), catcher=False, zoom=zoom, font_size=font_size,
-        overlays=[figures.MapOverlay("z = mu + sigma * eps", z, color=CLOUD_COLOR, symbol="circle", size=7)],
+        overlays=[map_figure.MapOverlay("z = mu + sigma * eps", z, color=CLOUD_COLOR, symbol="circle", size=7)],
     )
     fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 10, "b": 50})
     with st.container(key=view.keys("cloud_map")):
@@ -445,9 +445,9 @@ def map_overlays(view: ModelView, samples: np.ndarray | None, path: tuple[int, i
     """The lesson tools' marks on this view's map: prior samples, the interpolation path."""
     overlays = []
     if samples is not None:
-        overlays.append(figures.MapOverlay("prior sample", view_samples(view, samples), color=SAMPLE_COLOR,
+        overlays.append(map_figure.MapOverlay("prior sample", view_samples(view, samples), color=SAMPLE_COLOR,
                                            symbol="x", size=10))
     if path is not None:
-        overlays.append(figures.MapOverlay("interpolation path", path_codes(view, *path), path=True,
+        overlays.append(map_figure.MapOverlay("interpolation path", path_codes(view, *path), path=True,
                                            color=PATH_COLORS[0], symbol="circle", size=7))
     return overlays

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import caches, figures, layout, registry
+from explorer.ui import caches, layout, map_clicks, registry
 from explorer.ui.session import COMPARE_PREFIXES
 
 TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
@@ -188,7 +188,7 @@ def map_annotations(view, side: int, path: tuple[int, int, int] | None = None, s
 def _select_digit(index: int | None) -> None:
     """Select test digit ``index`` on both maps (before the page draws them)."""
     for prefix in COMPARE_PREFIXES:
-        st.session_state[f"{prefix}last_click"] = None if index is None else figures.PointClick(int(index))
+        st.session_state[f"{prefix}last_click"] = None if index is None else map_clicks.PointClick(int(index))
     st.session_state["cmp_selected"] = index
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.latent import ImageTerms, image_terms, terms_noise
-from explorer.ui import caches, figures, registry
+from explorer.ui import caches, map_clicks, registry
 from explorer.ui.registry import ModelEntry
 
 COMPARE_PAGE = "pages/compare.py"
@@ -71,7 +71,7 @@ def theory_source() -> tuple[list[DigitNumbers], str | None]:
             return [digit_numbers(e, int(source["index"])) for e in entries], COMPARE_PAGE
     click = st.session_state.get("last_click")
     entry = registry.current_model()
-    if isinstance(click, figures.PointClick) and entry is not None:
+    if isinstance(click, map_clicks.PointClick) and entry is not None:
         return [digit_numbers(entry, click.index)], EXPLORER_PAGE
     return [], None
 

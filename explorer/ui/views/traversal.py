@@ -21,7 +21,7 @@ from explorer.core.latent import decode_z
 from explorer.ui import caches, session
 from explorer.ui.caches import test_latent_usage
 from explorer.ui.family_figures import image_rows_figure
-from explorer.ui.figures import PointClick
+from explorer.ui.map_clicks import PointClick
 from explorer.ui.views.common import ModelView
 
 #: A model without a posterior is swept over mean(mu_d) +- this many std(mu_d) on the test set.
