@@ -168,7 +168,7 @@ def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     if key in refused:
         raise CheckpointError(refused[key])
     try:
-        checkpoint = load_checkpoint(data, name=file_name, test_split=caches.test_split)
+        checkpoint = load_checkpoint(data, name=file_name, test_split=caches.mnist_test_split)
     except CheckpointError as exc:
         refused[key] = str(exc)
         raise

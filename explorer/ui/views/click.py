@@ -52,7 +52,7 @@ def click_panel(view: ModelView) -> None:
                             caption="decoder mean" if view.is_2d else
                             "decoder mean at the back-projected z (mean of mu + PC1 and PC2 along the principal directions)")
             return
-        images, _ = caches.test_split()
+        images, _ = caches.mnist_test_split()
         i = click.index
         mu = encodings.mu[i]
         label = int(encodings.labels[i])

@@ -107,7 +107,7 @@ class ModelView:
         keys = ViewKeys(prefix)
         session.init_view_state(keys.defaults(), keys.persistent(), context=entry.key)
         model = entry.model
-        encodings = caches.test_encodings(entry.key, model)
+        encodings = caches.mnist_test_encodings(entry.key, model)
         ranges = (latent_ranges(encodings.mu, stochastic=model.is_variational)
                   if model.config.latent_dim == 2 else None)
         view = cls(entry, keys, encodings, ranges)

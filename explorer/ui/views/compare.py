@@ -183,7 +183,7 @@ def digit_panel(views: list[ModelView], index: int | None, samples: np.ndarray |
                 st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
                            "and both models' loss terms.")
             return
-        images, labels = caches.test_split()
+        images, labels = caches.mnist_test_split()
         label = int(labels[index])
         original = images[index]
         st.markdown(f"**Test digit {index}**, label **{label}**",
@@ -317,7 +317,7 @@ def prior_samples_panel(view: ModelView, z: np.ndarray) -> None:
 def interpolation_controls() -> tuple[int, int, int] | None:
     """Start and end digit (test-set indices) and the number of steps; returns them
     when both ends are set and differ, else None (with a hint)."""
-    n_images = len(caches.test_split()[1])
+    n_images = len(caches.mnist_test_split()[1])
     start_col, end_col, n_col = st.columns(3)
     start_col.number_input("Start digit (test index)", 0, n_images - 1, key="cmp_path_start",
                            help="The first digit you click on a map sets the start, the second the end.")

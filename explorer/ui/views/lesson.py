@@ -193,7 +193,7 @@ def _select_digit(index: int | None) -> None:
 
 
 def _first_of_label(label: int) -> int:
-    labels = caches.test_split()[1]
+    labels = caches.mnist_test_split()[1]
     return int((labels == label).nonzero()[0, 0])
 
 
@@ -361,7 +361,7 @@ def apply_url_state() -> None:
     for name, key in (("left", "cmp_model_a"), ("right", "cmp_model_b")):
         if params.get(name) in by_label:
             st.session_state[key] = by_label[params[name]]
-    last = len(caches.test_split()[1]) - 1
+    last = len(caches.mnist_test_split()[1]) - 1
     seed = _int(params, "seed", 0, 2**31 - 1)
     step = _int(params, "step", 1, len(STEPS))
     if step is not None:  # first: entering a step clears what it does not use; the link's own state follows

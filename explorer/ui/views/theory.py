@@ -48,8 +48,8 @@ def digit_numbers(entry: ModelEntry, index: int) -> DigitNumbers:
     """The numbers of test digit ``index`` under ``entry``'s model (same estimate as the
     click panels: one z drawn from q(z|x) with seed 0, KL in closed form)."""
     model = entry.model
-    images, labels = caches.test_split()
-    encodings = caches.test_encodings(entry.key, model)
+    images, labels = caches.mnist_test_split()
+    encodings = caches.mnist_test_encodings(entry.key, model)
     label = int(labels[index])
     terms = image_terms(model, images[index], y=label if model.is_conditional else None)
     sigma = encodings.sigma

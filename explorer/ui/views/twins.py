@@ -48,7 +48,7 @@ def adopt_finished_twins() -> None:
 
 def _start() -> None:
     train_images, _, dataset = caches.train_split()
-    test_images, test_labels = caches.test_split()
+    test_images, test_labels = caches.mnist_test_split()
     state = st.session_state
     config = TrainConfig(epochs=int(state["cmp_twin_epochs"]), batch_size=BATCH_SIZE, lr=LEARNING_RATE,
                          lr_schedule="cosine", seed=int(state["cmp_twin_seed"]),
