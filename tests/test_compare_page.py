@@ -14,7 +14,9 @@ from explorer.core.latent import (
     posterior_samples,
     prior_samples,
 )
-from explorer.ui.views.compare import PREVIEW_PER_ROW, SAMPLE_SCALE, STRIP_SCALE
+from explorer.ui.views.common import SAMPLE_SCALE
+from explorer.ui.views.compare import PREVIEW_PER_ROW
+from explorer.ui.views.interpolation import STRIP_SCALE
 from tests.helpers.apptest import click_map, image_id, map_mark, shown_ids
 
 FIRST, SECOND = 1234, 4321  # two test digits

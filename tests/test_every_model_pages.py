@@ -14,7 +14,8 @@ from explorer.core.metrics import latent_usage
 from explorer.ui import registry, session
 from explorer.ui.map_figure import CATCHER_TRACE
 from explorer.ui.views.click import CLICK_SCALE
-from explorer.ui.views.compare import PREVIEW_PER_ROW, PREVIEW_SAMPLES, SAMPLE_SCALE
+from explorer.ui.views.common import SAMPLE_SCALE
+from explorer.ui.views.compare import PREVIEW_PER_ROW, PREVIEW_SAMPLES
 from tests.helpers.apptest import click_map, image_id, shown_ids
 
 CHECKPOINTS = REPO / "checkpoints"

@@ -166,7 +166,7 @@ def test_latent_map_traces_catcher_covers_the_range_and_overlays():
     labels = np.arange(200) % 10
     ranges = latent_ranges(xy, stochastic=True)
     fig = map_figure.latent_map(xy, labels, ranges=ranges, selected=(xy[5], np.array([0.3, 0.1])),
-                             z_marker=(1.0, 1.0), grid_z=manifold_z(manifold_coordinates(5)), prior_circles=True)
+                                z_marker=(1.0, 1.0), grid_z=manifold_z(manifold_coordinates(5)), prior_circles=True)
     catcher = fig.data[map_figure.CATCHER_TRACE]
     assert catcher.name == map_figure.CATCHER_NAME
     assert min(catcher.x) == ranges[0].low and max(catcher.x) == ranges[0].high

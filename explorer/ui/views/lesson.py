@@ -167,7 +167,7 @@ def map_annotations(view, side: int, path: tuple[int, int, int] | None = None, s
                     "font": {"color": FOCUS_COLOR, "size": 15}, "bgcolor": "rgba(255,255,255,0.85)",
                     "bordercolor": FOCUS_COLOR, "borderpad": 2, "name": "lesson mark"})
     if "samples" in s.marks and side == 0 and samples is not None:
-        from explorer.ui.views.compare import view_samples
+        from explorer.ui.views.prior_samples import view_samples
 
         z = np.asarray(view_samples(view, samples))
         centre = np.median(z, 0)
@@ -177,7 +177,7 @@ def map_annotations(view, side: int, path: tuple[int, int, int] | None = None, s
         out.append(_arrow(3 * np.cos(np.pi / 4), 3 * np.sin(np.pi / 4),
                           f"prior's 3-sigma circle: {inside:.0%} of codes inside", -40, -50))
     if "path" in s.marks and path is not None:
-        from explorer.ui.views.compare import path_codes
+        from explorer.ui.views.interpolation import path_codes
 
         z = path_codes(view, *path)
         middle = z[len(z) // 2]

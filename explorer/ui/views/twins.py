@@ -103,7 +103,7 @@ def _live_view(job: tj.TwinJob, live: bool, map_height: int = MAP_HEIGHT) -> Non
                 continue
             # SVG: redrawn every refresh, a WebGL map would take a new context each time
             fig = figures.as_svg(map_figure.latent_map(snap.codes[i], snap.sample_labels, prior_circles=True,
-                                                    font_size=FONT_SIZE))
+                                                       font_size=FONT_SIZE))
             fig.update_layout(height=map_height, showlegend=False, title=f"{NAMES[i]}, step {snap.step}",
                               margin={"l": 50, "r": 10, "t": 40, "b": 45})
             st.plotly_chart(fig, key=f"cmp_twin_chart_{i}", config={"displaylogo": False, "displayModeBar": False})
