@@ -262,7 +262,7 @@ def train_page() -> None:
             refusal.error(f"Cannot train with these settings: {exc}")
         else:
             train_images, train_labels, dataset = caches.train_split()
-            test_images, test_labels = caches.test_split()
+            test_images, test_labels = caches.mnist_test_split()
             st.session_state[session.TRAINING_JOB_KEY] = tj.TrainingJob(
                 model_config, train_config, train_images, test_images, test_labels, dataset,
                 train_labels=train_labels).start()

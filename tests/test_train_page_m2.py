@@ -120,8 +120,8 @@ def test_a_short_m2_run_from_the_page_saves_an_m2_file_with_its_labels(train_pag
     assert checkpoint.model_config.kind == "m2" and checkpoint.model_config.m1 is None
     assert (checkpoint.train_config.labels, checkpoint.train_config.subset) == (100, 1000)
     assert checkpoint.metrics["test_classification_error"] == pytest.approx(error)
-    # the Semi-supervised page's family lists it; the map pages' does not
-    assert path in registry.checkpoint_files(tmp_path, family="semi_supervised")
+    # the Semi-supervised page's group lists it; the map pages' does not
+    assert path in registry.checkpoint_files(tmp_path, group="semi_supervised")
     assert path not in registry.checkpoint_files(tmp_path)
     assert "Semi-supervised (M2) page's model choice" in at.info[0].value
     at.switch_page("pages/semi_supervised.py").run()

@@ -30,7 +30,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.ui.caches import decoder_payload  # the cached packed decoder per model
-from explorer.ui.figures import STAR_MARK
+from explorer.ui.map_figure import STAR_MARK
 
 _JS = (Path(__file__).parent / "assets" / "browser_decoder.js").read_text()
 _CSS = """
@@ -73,7 +73,7 @@ def decoded_view(net_id: str, key: str, sliders: tuple[str, ...], z: tuple[float
         size: the canvas's width and height in CSS pixels (28 x 28 shown enlarged).
         label: written before the caption's z (the model's name where several are shown).
         star: CSS selector of a map whose star (the layout shape named
-            ``figures.STAR_MARK``, put there by :mod:`explorer.ui.map_marks`) follows the
+            ``map_figure.STAR_MARK``, put there by :mod:`explorer.ui.map_marks`) follows the
             sliders' z in the page, without a rerun.
     """
     _component(key=key, data={"net": net_id, "sliders": list(sliders), "z": [float(v) for v in z], "maps": maps,

@@ -49,11 +49,11 @@ MODEL_KEY = "m2_model"
 
 def choose_model() -> ModelEntry:
     """The sidebar's choice among the semi-supervised models (M2 and M1+M2:
-    :func:`explorer.ui.registry.model_options` of the ``"semi_supervised"`` family: files in
+    :func:`explorer.ui.registry.model_options` of the ``"semi_supervised"`` group: files in
     checkpoints/, the shipped one first, and this session's trained or uploaded ones).
     Without any, the shipped file's error (what to run) and ``st.stop()``; a file that does
     not load: its error and ``st.stop()``."""
-    options = registry.model_options(family="semi_supervised")
+    options = registry.model_options(group="semi_supervised")
     if not options:
         return require_shipped(SHIPPED)
     shipped = [c for c, name in options.items() if name == SHIPPED and c.startswith(registry.FILE_PREFIX)]
@@ -166,7 +166,7 @@ def charts_panel(numbers: dict, height: int) -> None:
 def class_swap_panel(entry: ModelEntry, scale: float) -> None:
     """Rows of test digits: the digit, then its style z = mu of q(z|x, y) (its true label y)
     decoded with y = 0..9; with the shipped classifier's measured agreement."""
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     first_col, rows_col = st.columns(2)
     rows = first_col.slider("Rows", 2, 6, key="m2_rows", help="How many test digits, one row each.")
     first = int(rows_col.number_input("First test digit", 0, len(images) - rows, key="m2_first",
