@@ -134,7 +134,7 @@ def click_map(at, points: list[dict], prefix: str = "") -> None:
 
 
 def map_mark(at, name: str, prefix: str = "") -> dict | None:
-    """The mark ``name`` (``figures.SELECTION_MARKS`` or ``figures.STAR_MARK``), a Plotly
+    """The mark ``name`` (``map_figure.SELECTION_MARKS`` or ``map_figure.STAR_MARK``), a Plotly
     layout shape, that the page puts on the view's latent map (element ``<prefix>map_marks``,
     see ``explorer.ui.map_marks``), or None where it is not shown. Also checks that the
     map's figure itself has no marks (so a click leaves it as it was)."""

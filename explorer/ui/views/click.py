@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import back_project, decode_z, image_terms
-from explorer.ui import browser_decoder, caches, figures, layout
+from explorer.ui import browser_decoder, caches, layout, map_clicks
 from explorer.ui.views.common import ModelView
 from explorer.ui.views.latent_map import map_marks_view
 
@@ -33,7 +33,7 @@ def click_panel(view: ModelView) -> None:
         if click is None:
             st.caption("Click a digit on the map to see it with its reconstruction, or empty space to decode it.")
             return
-        if isinstance(click, figures.SpaceClick):
+        if isinstance(click, map_clicks.SpaceClick):
             image_col, text_col = st.columns([1, 2.7], gap="small")
             with text_col:
                 if view.is_2d:
@@ -52,7 +52,7 @@ def click_panel(view: ModelView) -> None:
                             caption="decoder mean" if view.is_2d else
                             "decoder mean at the back-projected z (mean of mu + PC1 and PC2 along the principal directions)")
             return
-        images, _ = caches.test_split()
+        images, _ = caches.mnist_test_split()
         i = click.index
         mu = encodings.mu[i]
         label = int(encodings.labels[i])

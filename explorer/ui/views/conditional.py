@@ -57,7 +57,7 @@ def _style_fragment(view: ModelView) -> None:
 
 def style_grid_panel(view: ModelView) -> None:
     """The 10 x k grid: each row one z, each column a label."""
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     source_col, k_col, more_col = st.columns([3, 3, 2])
     with source_col:
         source = st.radio("Rows from", ROWS_FROM, key="cvae_rows_from", horizontal=True,
@@ -94,7 +94,7 @@ def style_grid_panel(view: ModelView) -> None:
 
 def analogy_panel(view: ModelView) -> None:
     """One test digit's z decoded with all ten labels."""
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     pick, original, _ = st.columns([2, 1, 3], vertical_alignment="center")
     with pick:
         index = int(st.number_input("Test digit (index)", 0, len(images) - 1, key="cvae_analogy_index",
