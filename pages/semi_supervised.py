@@ -7,20 +7,20 @@ import streamlit as st
 
 from explorer.ui import registry, session, viewport
 from explorer.ui.session import require_router
-from explorer.ui.shipped import require_shipped
-from explorer.ui.views.semi_supervised import (DEFAULTS, SHIPPED, TERMS, charts_panel, class_swap_panel, error_panel,
-                                               model_numbers)
+from explorer.ui.views.semi_supervised import (DEFAULTS, TERMS, charts_panel, choose_model, class_swap_panel,
+                                               error_panel, model_numbers)
 
 
 def semi_supervised_page() -> None:
     st.title("Semi-supervised VAE (M2)")
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
-    entry = require_shipped(SHIPPED)
+    entry = choose_model()
     with st.expander("What the words mean", expanded=False):
         st.markdown(TERMS)
     numbers = model_numbers(entry)
-    st.caption(f"Model: {entry.title}; {numbers['labels']} of the 60,000 training digits had known labels, the "
-               "rest none. Every number below is measured on the 10,000 MNIST test digits.",
+    known = numbers["labels"] or numbers["images"]  # None: every label known
+    st.caption(f"Model: {entry.title}; {known:,} of the {numbers['images']:,} training digits had known labels, "
+               "the rest none. Every number below is measured on the 10,000 MNIST test digits.",
                help=registry.title_help(entry))
     left, right = st.columns([5, 7], gap="large")
     with left:
