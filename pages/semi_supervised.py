@@ -25,7 +25,7 @@ def semi_supervised_page() -> None:
     left, right = st.columns([5, 7], gap="large")
     with left:
         error_panel(numbers)
-        charts_panel(numbers, height=viewport.pick(230, 420))
+        charts_panel(numbers, height=viewport.pick(200, 420))  # 200: on a 768 px high screen in presentation mode
     with right:
         st.subheader("Same style, every digit")
         class_swap_panel(entry, scale=viewport.pick(1.4, 2.2))
