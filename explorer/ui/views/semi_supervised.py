@@ -12,11 +12,13 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import tiled_png
 from explorer.core.semi_supervised import class_accuracy, error_percent
-from explorer.ui import caches, layout
+from explorer.ui import caches, layout, registry
 from explorer.ui.family_figures import image_rows_figure
 from explorer.ui.registry import ModelEntry
+from explorer.ui.shipped import missing_message
 
 #: The shipped M1+M2 model the page shows, in checkpoints/.
 SHIPPED = "mnist_m1m2_l100.safetensors"
@@ -25,8 +27,10 @@ PAPER_TABLE = {"M2": {100: 11.97, 600: 4.94, 1000: 3.60, 3000: 3.92},
                "M1+M2": {100: 3.33, 600: 2.59, 1000: 2.40, 3000: 2.18}}
 #: The paper trains its M1 with z = 50 (Sec. 4.1: 600 hidden units, softplus); ours is the shipped z = 20 VAE.
 PAPER_M1_LATENT = 50
+#: The page's model choice (a registry.model_options("semi_supervised") value; None: the shipped model).
+MODEL_KEY = "m2_model"
 #: Widget defaults (kept across pages by session.init_view_state).
-DEFAULTS = {"m2_first": 0, "m2_rows": 4}
+DEFAULTS = {"m2_first": 0, "m2_rows": 4, MODEL_KEY: None}
 FONT_SIZE = 14
 
 TERMS = (
@@ -36,8 +40,33 @@ TERMS = (
     "conditional VAE with a **classifier q(y|x)** that guesses the digit y of every unlabelled image; the "
     "unlabelled bound averages over every y weighted by q(y|x) (Kingma et al. 2014, Eq. 7), the known labels also "
     "train q(y|x) directly (Eq. 9). **M1+M2**: M2 trained on M1's codes instead of the pixels. **Style z**: "
-    "what q(z|x, y) keeps of a digit once its label is given (slant, stroke width, size)."
+    "what q(z|x, y) keeps of a digit once its label is given (slant, stroke width, size). **Style map**: for a "
+    "model with z = 2, the style z of every test digit on a plane (Kingma et al. 2014, Figure 1 left), coloured by "
+    "the label q(y|x) gives it."
 )
+
+
+def model_choice(where) -> ModelEntry | None:
+    """The page's choice of M2 / M1+M2 model (the registry's ``"semi_supervised"`` group:
+    shipped files and this session's models), drawn in ``where``, :data:`SHIPPED` first
+    chosen. Returns the chosen entry, or None (with a message saying what to do) when there
+    is none or it cannot be used."""
+    options = registry.model_options("semi_supervised")
+    if not options:
+        where.error(missing_message(SHIPPED), icon=":material/error:")
+        return None
+    if st.session_state.get(MODEL_KEY) not in options:
+        st.session_state[MODEL_KEY] = next((c for c, name in options.items() if name == SHIPPED), next(iter(options)))
+    labels = registry.model_labels(options)
+    choice = where.selectbox("Model", list(options), format_func=labels.__getitem__, key=MODEL_KEY,
+                             help=registry.choice_help(st.session_state[MODEL_KEY], options,
+                                                       "M2 and M1+M2 models (with a classifier q(y|x)): the "
+                                                       "shipped ones and those of this session."))
+    try:
+        return registry.resolve_model(choice)
+    except (CheckpointError, KeyError) as exc:
+        where.error(f"Cannot use this model: {exc}. Choose another one.", icon=":material/error:")
+        return None
 
 
 def model_numbers(entry: ModelEntry) -> dict:
@@ -63,7 +92,7 @@ def error_panel(numbers: dict) -> None:
     ours_col, paper_col = st.columns(2)
     ours_col.metric(f"Our test error, {numbers['labels']} labels", f"{numbers['error']:.2f} %",
                     help="Share of the 10,000 MNIST test digits whose most probable label under q(y|x) is wrong, "
-                         "measured here on the shipped model. Chance is 90 %.")
+                         "measured here on this model. Chance is 90 %.")
     paper_col.metric(f"Paper's {kind}", "n/a" if paper is None else f"{paper:.2f} %",
                      help=f"Kingma et al. 2014, Table 1: the MNIST test error of {kind} with the same number of "
                           "labels.")
@@ -72,7 +101,7 @@ def error_panel(numbers: dict) -> None:
         epochs = f"{numbers['epochs']} epoch" + ("s" if numbers["epochs"] != 1 else "")
         fell = f" (its error fell from {errors[0]:.2f} % after epoch 1)" if len(errors) > 1 else ""
         st.caption(f"Ours is {numbers['error'] / paper:.1f} times the paper's error: trained for {epochs}{fell}, "
-                   f"{numbers['seconds'] / 60:.0f} min on 2 shared CPU cores, far shorter than the paper's training, "
+                   f"{numbers['seconds'] / 60:.0f} min of training (its file's record), far shorter than the paper's, "
                    f"on an M1 with z = {numbers['m1_latent']} (the paper's has z = {PAPER_M1_LATENT}).")
 
 
