@@ -361,3 +361,14 @@ def m2_style_map(key: str, _model: torch.nn.Module, labels: int | None, seed: in
     known = train_labels[rows]
     return {**found, "marked_rows": rows.numpy(), "marked_z": style_codes(_model, train_images[rows], known).numpy(),
             "marked_labels": known.numpy(), "marked_predicted": predictions(_model, train_images[rows]).numpy()}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def map_label_agreement(key: str, _model: torch.nn.Module) -> tuple[float, float]:
+    """``semi_supervised.neighbour_agreement`` of the test codes mu of the autoencoder
+    identified by ``key`` and the true labels: (share whose nearest code has the same digit,
+    chance), a reference for the style map."""
+    from explorer.core.semi_supervised import neighbour_agreement
+
+    encodings = mnist_test_encodings(key, _model)
+    return neighbour_agreement(torch.as_tensor(encodings.mu), torch.as_tensor(encodings.labels))

@@ -16,6 +16,7 @@ from explorer.ui import caches, figures, layout
 from explorer.ui.family_figures import SIDE_LEGEND
 from explorer.ui.figures import DIGIT_COLORS
 from explorer.ui.registry import ModelEntry
+from explorer.ui.shipped import load_shipped
 
 #: The map's chart key, and the legend name of the labelled training digits' marks.
 MAP_KEY = "m2_style_map"
@@ -23,6 +24,8 @@ MARKS_NAME = "labelled"
 #: Size in px of a labelled digit's diamond (the test digits' dots are figures.DIGIT_MARKER_PX).
 MARK_PX = 12
 FONT_SIZE = 14
+#: The plain VAE whose map the style map is compared with (its z also has 2 numbers).
+REFERENCE_VAE = "mnist_vae_z2.safetensors"
 #: Opacity of a test digit's dot.
 DOT_OPACITY = 0.55
 
@@ -72,10 +75,9 @@ def style_map_panel(entry: ModelEntry, height: int) -> None:
     2-D, or whose labelled images cannot be found again, a caption that says why."""
     config, train = entry.checkpoint.model_config, entry.checkpoint.train_config
     if config.latent_dim != 2:
-        st.info(f"No style map for this model: its style z has {config.latent_dim} numbers, and a plane shows only "
-                "two. A projection (say the first two principal components) would hide most of z and could show "
-                "class clusters that z itself does not have. Choose a model with z = 2 above (the shipped "
-                "M1+M2 · z = 2 is one).", icon=":material/info:")
+        st.info(f"No style map for this model: its style z has {config.latent_dim} numbers and a plane shows two; "
+                "a projection onto two directions would leave the others out. Choose a model with z = 2 above "
+                "(the shipped M1+M2 · z = 2 is one).", icon=":material/info:")
         return
     labels = None if train.subset else train.labels  # the labelled rows are known for a run on all 60,000 only
     found = caches.m2_style_map(entry.key, entry.model, labels, train.seed)
@@ -87,13 +89,17 @@ def style_map_panel(entry: ModelEntry, height: int) -> None:
              f"{float((found['marked_predicted'] == marked).mean()):.0%} of them right)." if len(marked) else
              " No labelled training digits marked: this run's labelled images are not the seeded draw from the "
              "60,000 (all labels known, or a subset).")
-    reading = (": the colours mix, z holds little of the digit." if found["agreement"] < 2 * found["chance"] else
+    reading = (": the colours mix." if found["agreement"] < 2 * found["chance"] else
                ": z still holds part of the digit beside the label y.")
-    st.caption(f"**Dots**: the {len(predicted):,} test digits at their style z, the mean of q(z|x, y); y and the colour: "
-               f"the label q(y|x) gives.{marks} The nearest other dot has the same colour for "
-               f"**{found['agreement']:.0%}** of the dots (chance {found['chance']:.0%}){reading}",
+    vae, _ = load_shipped(REFERENCE_VAE)
+    compared = (f"; the shipped z = 2 VAE's map: {caches.map_label_agreement(vae.key, vae.model)[0]:.0%}" if vae
+                else "")
+    st.caption(f"**Dots**: the {len(predicted):,} test digits at their style z, the mean of q(z|x, y); y and colour: "
+               f"q(y|x)'s label.{marks} The nearest other dot has the same colour for "
+               f"**{found['agreement']:.0%}** of the dots (chance {found['chance']:.0%}{compared}){reading}",
                help="z1, z2: the two numbers of the style code z. Click a digit in the legend to hide or show its dots. Labelled training digits: the ones whose labels "
                     f"training read, drawn at random with seed {train.seed}, balanced over the digits "
                     "(explorer.core.labels). Chance: the share if the colours were shuffled over the dots. M2's "
                     "decoder p(x|y, z) is given the label y, so z need not hold the digit: the nearer the share is "
-                    "to chance, the less of the digit z holds.")
+                    "to chance, the less of the digit z holds. The shipped z = 2 VAE (no label) must keep the digit in z: its "
+                    "share is by true digit, over its 10,000 test codes mu.")
