@@ -9,8 +9,8 @@ import streamlit as st
 
 from explorer.ui import registry, session, viewport
 from explorer.ui.session import require_router
-from explorer.ui.views.semi_supervised import (DEFAULTS, TERMS, charts_panel, class_swap_panel, error_panel,
-                                               model_choice, model_numbers)
+from explorer.ui.views.semi_supervised import (DEFAULTS, TERMS, charts_panel, choose_model, class_swap_panel,
+                                               error_panel, model_numbers)
 from explorer.ui.views.style_map import style_map_panel
 
 MAP_TAB, SWAP_TAB = "Style map", "Same style, every digit"
@@ -19,17 +19,14 @@ MAP_TAB, SWAP_TAB = "Style map", "Same style, every digit"
 def semi_supervised_page() -> None:
     st.title("Semi-supervised VAE (M2)")
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
-    choice_col, about_col = st.columns([2, 3], vertical_alignment="bottom")
-    entry = model_choice(choice_col)
-    if entry is None:
-        st.stop()
+    entry = choose_model()
+    with st.expander("What the words mean", expanded=False):
+        st.markdown(TERMS)
     numbers = model_numbers(entry)
-    with about_col:
-        labels = "all" if numbers["labels"] is None else f"{numbers['labels']:,}"
-        st.caption(f"{labels} of the 60,000 training digits had known labels, the rest none. Every number below is "
-                   "measured on the 10,000 MNIST test digits.", help=registry.title_help(entry))
-        with st.expander("What the words mean", expanded=False):
-            st.markdown(TERMS)
+    known = numbers["labels"] or numbers["images"]  # None: every label known
+    st.caption(f"Model: {entry.title}; {known:,} of the {numbers['images']:,} training digits had known labels, "
+               "the rest none. Every number below is measured on the 10,000 MNIST test digits.",
+               help=registry.title_help(entry))
     left, right = st.columns([5, 7], gap="large")
     with left:
         error_panel(numbers)

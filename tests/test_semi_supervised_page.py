@@ -167,7 +167,7 @@ def test_the_page_draws_the_z2_models_style_map_coloured_by_predicted_label(app_
     with pytest.raises(KeyError):
         at.get_by_key("m2_style_map")
     assert any("No style map for this model: its style z has 50 numbers" in i.value for i in at.info)
-    at.selectbox(key="m2_model").set_value(f"file:{Z2_FILE}").run()
+    at.sidebar.selectbox(key="m2_model").set_value(f"file:{Z2_FILE}").run()
     assert not at.exception, [e.message for e in at.exception]
     traces = chart_spec(at, "m2_style_map")["data"]
     assert len(traces) == 11

@@ -39,11 +39,6 @@ def mnist_test_split() -> tuple[torch.Tensor, torch.Tensor]:
     return load_split(train=False)
 
 
-#: The former name (it read as a test), left for pages/train.py alone, which another branch
-#: is rewriting; remove it once that page calls :func:`mnist_test_split`.
-test_split = mnist_test_split
-
-
 @st.cache_resource(show_spinner="Loading the MNIST training split...")
 def train_split() -> tuple[torch.Tensor, torch.Tensor, dict]:
     """MNIST training images (60000, 1, 28, 28) in [0, 1], labels (60000,) and the

@@ -13,6 +13,8 @@ from explorer.ui.map_clicks import point_customdata
 
 #: Metrics drawn on the chart's right axis (much smaller than the loss).
 RIGHT_AXIS_METRICS = ("test_kl",)
+#: A classifier's test error (%), the right axis of :func:`training_curves` for M2 (Kingma et al. 2014).
+CLASSIFICATION_ERROR = "test_classification_error"
 
 
 
@@ -60,7 +62,8 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
 
     The training loss (reconstruction + beta * KL over the epoch's batches) and every
     test metric of :data:`explorer.core.metrics.METRICS` that applies to the model and
-    is in the history; the much smaller KL has its own right axis.
+    is in the history; the much smaller KL has its own right axis, unless the model has a
+    classifier (M2): then the right axis is its test classification error in percent.
 
     Args:
         history: one dict per completed epoch (``EpochRecord.to_dict()``).
@@ -78,12 +81,16 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
     epochs = [row["epoch"] for row in history]
     curves = [("train_loss", "training loss")] + [
         (m.name, m.short_label[0].lower() + m.short_label[1:]) for m in METRICS.values() if m.applies_to(variational) and m.unit == "nats"]
+    classifier = bool(history) and history[0].get(CLASSIFICATION_ERROR) is not None
+    if classifier:
+        curves.append((CLASSIFICATION_ERROR, "test classification error (%)"))
+    right = (CLASSIFICATION_ERROR,) if classifier else RIGHT_AXIS_METRICS
     for key, name in curves:
         if not history or key not in history[0]:
             continue
         fig.add_trace(
             go.Scatter(x=epochs, y=[row[key] for row in history], mode="lines+markers", name=name),
-            secondary_y=key in RIGHT_AXIS_METRICS,
+            secondary_y=key in right,
         )
     fig.update_layout(height=height, margin={"l": 40, "r": 40, "t": 10, "b": 40},
                       legend={"orientation": "h", "y": -0.25})
@@ -92,7 +99,8 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
     fig.update_yaxes(title_text="nats per image", secondary_y=False)
     # Plotly.js syncs an overlaying axis's ticks to the first axis's grid by default, which
     # gave the KL axis values such as 5.485, 5.731, 5.977: it picks its own round steps
-    fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False, tickmode="auto", nticks=6)
+    fig.update_yaxes(title_text="test error (%)" if classifier else "KL (nats)", secondary_y=True, showgrid=False,
+                     tickmode="auto", nticks=6)
     return fig
 
 

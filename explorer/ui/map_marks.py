@@ -9,7 +9,9 @@ sent without them (``map_figure.latent_map(..., marks_in_page=True)``), so it is
 figure before and after a click (Streamlit then sends a reference to the cached message,
 and the chart stays as it is), and this small element puts the marks on it as layout
 shapes (``map_figure.map_marks``) with ``Plotly.relayout``, again whenever the chart is drawn
-anew. Moving a shape redraws the shapes only, not the WebGL points.
+anew. Moving a shape redraws the shapes only, not the WebGL points. It is the decoder
+star's only writer: where the page decodes the z sliders' value itself
+(:mod:`explorer.ui.browser_decoder`), it moves the star with the sliders, without a rerun.
 
 Clicks: the map is not a Streamlit selection chart (its clickmode is "event"): a Plotly
 selection restyles and redraws every WebGL point before Streamlit sends it (about 100 ms
@@ -47,7 +49,8 @@ def _keep_click(key: str, click_key: str, then=None) -> None:
             then()
 
 
-def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str, on_click=None) -> None:
+def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str, on_click=None,
+              sliders: tuple[str, ...] = ()) -> None:
     """Put the marks ``shapes`` on the map, in place of the marks it shows, and report its
     clicks: an element that draws nothing itself.
 
@@ -62,7 +65,12 @@ def map_marks(key: str, map_selector: str, shapes: list[dict], click_key: str, o
             before the run that the click starts.
         on_click: called after the points are kept, still in the callback (e.g. to act on
             the click and ``st.rerun`` only the fragments it changes), or None.
+        sliders: widget keys of the z1 and z2 sliders: the star (the shape named
+            :data:`~explorer.ui.map_figure.STAR_MARK`) then follows their values in the page,
+            without a rerun (where the page decodes the sliders' z itself). (): the star
+            stays where ``shapes`` put it. This element is the star's only writer.
     """
     _component(key=key, data={"map": map_selector, "names": [*SELECTION_MARKS, STAR_MARK], "shapes": shapes,
-                              "catcher": CATCHER_NAME, "digit_traces": CATCHER_TRACE, "pick_px": DIGIT_PICK_PX},
+                              "catcher": CATCHER_NAME, "digit_traces": CATCHER_TRACE, "pick_px": DIGIT_PICK_PX,
+                              "star": STAR_MARK, "sliders": list(sliders) or None},
                height=0, on_click_change=functools.partial(_keep_click, key, click_key, on_click))

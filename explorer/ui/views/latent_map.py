@@ -194,7 +194,8 @@ def _act_and_rerun(view: ModelView, fragments: list[str]) -> None:
     st.rerun(fragments)
 
 
-def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = ()) -> None:
+def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = (),
+                   star_follows_sliders: bool = False) -> None:
     """The view's map marks, put on its map by the page: the selected digit (ring; its
     posterior's ellipses on a 2-D map) and the star at ``z_marker``; and the map's clicks
     (:mod:`explorer.ui.map_marks`, element ``<prefix>map_marks``). A click leaves the map's
@@ -208,6 +209,8 @@ def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = ()) 
             instead of the page (or of the fragment this is drawn in); the click is then
             acted on in its callback (:func:`handle_map_selection`), before they run.
             Empty: the click reruns the page, which acts on it.
+        star_follows_sliders: the page moves the star with the view's z sliders, without a
+            rerun (where the page decodes their z itself, :mod:`explorer.ui.browser_decoder`).
     """
     encodings = view.encodings
     click = view.click()
@@ -222,4 +225,5 @@ def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = ()) 
         z_marker = click.z
     map_marks.map_marks(view.keys("map_marks"), view.keys.map_selector, map_figure.map_marks(selected, z_marker),
                         click_key=view.keys("map_click"),
-                        on_click=functools.partial(_act_and_rerun, view, list(rerun)) if rerun else None)
+                        on_click=functools.partial(_act_and_rerun, view, list(rerun)) if rerun else None,
+                        sliders=view.keys.z_sliders if star_follows_sliders else ())

@@ -12,13 +12,12 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import tiled_png
 from explorer.core.semi_supervised import class_accuracy, error_percent
 from explorer.ui import caches, layout, registry
 from explorer.ui.family_figures import image_rows_figure
 from explorer.ui.registry import ModelEntry
-from explorer.ui.shipped import missing_message
+from explorer.ui.shipped import require_shipped
 
 #: The shipped M1+M2 model the page shows, in checkpoints/.
 SHIPPED = "mnist_m1m2_l100.safetensors"
@@ -27,16 +26,16 @@ PAPER_TABLE = {"M2": {100: 11.97, 600: 4.94, 1000: 3.60, 3000: 3.92},
                "M1+M2": {100: 3.33, 600: 2.59, 1000: 2.40, 3000: 2.18}}
 #: The paper trains its M1 with z = 50 (Sec. 4.1: 600 hidden units, softplus); ours is the shipped z = 20 VAE.
 PAPER_M1_LATENT = 50
-#: The page's model choice (a registry.model_options("semi_supervised") value; None: the shipped model).
-MODEL_KEY = "m2_model"
+#: MNIST's training images (a model trained on a subset says how many in its train config).
+TRAIN_IMAGES = 60_000
 #: Widget defaults (kept across pages by session.init_view_state).
-DEFAULTS = {"m2_first": 0, "m2_rows": 4, MODEL_KEY: None}
+DEFAULTS = {"m2_first": 0, "m2_rows": 4}
 FONT_SIZE = 14
 
 TERMS = (
-    "**Labels**: of the 60,000 training digits only a few are given with their digit (here 100, 10 of each, "
-    "chosen at random with seed 0); the rest train without one. **M1**: a VAE trained on all digits without "
-    "labels (the shipped z = 20 VAE); its encoder's mean mu is a 20-number code of each image. **M2**: a "
+    "**Labels**: of the 60,000 training digits only a few are given with their digit (the shipped model: 100, 10 of "
+    "each, chosen at random with seed 0); the rest train without one. **M1**: a VAE trained on all digits without "
+    "labels (the shipped model's: the z = 20 VAE); its encoder's mean mu is a 20-number code of each image. **M2**: a "
     "conditional VAE with a **classifier q(y|x)** that guesses the digit y of every unlabelled image; the "
     "unlabelled bound averages over every y weighted by q(y|x) (Kingma et al. 2014, Eq. 7), the known labels also "
     "train q(y|x) directly (Eq. 9). **M1+M2**: M2 trained on M1's codes instead of the pixels. **Style z**: "
@@ -46,33 +45,40 @@ TERMS = (
 )
 
 
-def model_choice(where) -> ModelEntry | None:
-    """The page's choice of M2 / M1+M2 model (the registry's ``"semi_supervised"`` group:
-    shipped files and this session's models), drawn in ``where``, :data:`SHIPPED` first
-    chosen. Returns the chosen entry, or None (with a message saying what to do) when there
-    is none or it cannot be used."""
-    options = registry.model_options("semi_supervised")
+#: The sidebar's choice of semi-supervised model on this page.
+MODEL_KEY = "m2_model"
+
+
+def choose_model() -> ModelEntry:
+    """The sidebar's choice among the semi-supervised models (M2 and M1+M2:
+    :func:`explorer.ui.registry.model_options` of the ``"semi_supervised"`` group: files in
+    checkpoints/, the shipped one first, and this session's trained or uploaded ones).
+    Without any, the shipped file's error (what to run) and ``st.stop()``; a file that does
+    not load: its error and ``st.stop()``."""
+    options = registry.model_options(group="semi_supervised")
     if not options:
-        where.error(missing_message(SHIPPED), icon=":material/error:")
-        return None
-    if st.session_state.get(MODEL_KEY) not in options:
-        st.session_state[MODEL_KEY] = next((c for c, name in options.items() if name == SHIPPED), next(iter(options)))
+        return require_shipped(SHIPPED)
+    shipped = [c for c, name in options.items() if name == SHIPPED and c.startswith(registry.FILE_PREFIX)]
+    options = {c: options[c] for c in shipped + [c for c in options if c not in shipped]}
     labels = registry.model_labels(options)
-    choice = where.selectbox("Model", list(options), format_func=labels.__getitem__, key=MODEL_KEY,
-                             help=registry.choice_help(st.session_state[MODEL_KEY], options,
-                                                       "M2 and M1+M2 models (with a classifier q(y|x)): the "
-                                                       "shipped ones and those of this session."))
+    if st.session_state.get(MODEL_KEY) not in options:
+        st.session_state[MODEL_KEY] = next(iter(options))
+    choice = st.sidebar.selectbox("Semi-supervised model", list(options), format_func=labels.__getitem__,
+                                  key=MODEL_KEY, help=registry.choice_help(
+                                      st.session_state[MODEL_KEY], options,
+                                      "The M2 and M1+M2 models: the shipped one, files saved from the Train page, "
+                                      "and those trained or uploaded in this session."))
     try:
         return registry.resolve_model(choice)
-    except (CheckpointError, KeyError) as exc:
-        where.error(f"Cannot use this model: {exc}. Choose another one.", icon=":material/error:")
-        return None
+    except (registry.CheckpointError, KeyError) as exc:
+        st.error(f"Cannot use this model: {exc}", icon=":material/error:")
+        st.stop()
 
 
 def model_numbers(entry: ModelEntry) -> dict:
     """What the page states about an M2 / M1+M2 model, all measured on the 10,000 MNIST
     test digits: ``confusion`` (10, 10) counts, ``error`` in %, ``accuracy`` (10,) per digit
-    in [0, 1], ``labels`` (known training labels, None: all), ``epochs``, ``seconds`` of
+    in [0, 1], ``labels`` (known training labels, None: all), ``images`` (training images), ``epochs``, ``seconds`` of
     training (wall clock, the last epoch's record), ``m1_latent`` (None for M2 on pixels),
     ``history_error`` (the error after each epoch, %, from the file's history)."""
     confusion = caches.m2_confusion(entry.key, entry.model)
@@ -80,7 +86,8 @@ def model_numbers(entry: ModelEntry) -> dict:
     train = entry.checkpoint.train_config
     history = entry.checkpoint.history
     return {"confusion": confusion, "error": error_percent(counts), "accuracy": class_accuracy(counts).numpy(),
-            "labels": train.labels, "epochs": len(history), "seconds": history[-1]["seconds"] if history else 0.0,
+            "labels": train.labels, "images": train.subset or TRAIN_IMAGES, "epochs": len(history),
+            "seconds": history[-1]["seconds"] if history else 0.0,
             "m1_latent": entry.checkpoint.model_config.m1_latent_dim,
             "history_error": [r.get("test_classification_error") for r in history]}
 

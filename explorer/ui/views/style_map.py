@@ -76,8 +76,8 @@ def style_map_panel(entry: ModelEntry, height: int) -> None:
     config, train = entry.checkpoint.model_config, entry.checkpoint.train_config
     if config.latent_dim != 2:
         st.info(f"No style map for this model: its style z has {config.latent_dim} numbers and a plane shows two; "
-                "a projection onto two directions would leave the others out. Choose a model with z = 2 above "
-                "(the shipped M1+M2 · z = 2 is one).", icon=":material/info:")
+                "a projection onto two directions would leave the others out. Choose a model with z = 2 in the "
+                "sidebar's 'Semi-supervised model' (the shipped M1+M2 · z = 2 is one).", icon=":material/info:")
         return
     labels = None if train.subset else train.labels  # the labelled rows are known for a run on all 60,000 only
     found = caches.m2_style_map(entry.key, entry.model, labels, train.seed)
