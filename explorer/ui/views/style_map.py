@@ -97,9 +97,9 @@ def style_map_panel(entry: ModelEntry, height: int) -> None:
     st.caption(f"**Dots**: the {len(predicted):,} test digits at their style z, the mean of q(z|x, y); y and colour: "
                f"q(y|x)'s label.{marks} The nearest other dot has the same colour for "
                f"**{found['agreement']:.0%}** of the dots (chance {found['chance']:.0%}{compared}){reading}",
-               help="z1, z2: the two numbers of the style code z. Click a digit in the legend to hide or show its dots. Labelled training digits: the ones whose labels "
-                    f"training read, drawn at random with seed {train.seed}, balanced over the digits "
-                    "(explorer.core.labels). Chance: the share if the colours were shuffled over the dots. M2's "
-                    "decoder p(x|y, z) is given the label y, so z need not hold the digit: the nearer the share is "
-                    "to chance, the less of the digit z holds. The shipped z = 2 VAE (no label) must keep the digit in z: its "
-                    "share is by true digit, over its 10,000 test codes mu.")
+               help="z1, z2: the two numbers of the style code z. Click a digit in the legend to hide or show its "
+                    "dots. Labelled training digits: the ones whose labels training read, drawn at random with seed "
+                    f"{train.seed}, balanced over the digits (explorer.core.labels). Chance: the share if the colours "
+                    "were shuffled over the dots. M2's decoder p(x|y, z) is given the label y, so z need not hold the "
+                    "digit: the nearer the share is to chance, the less of the digit z holds. The shipped z = 2 VAE "
+                    "(no label) must keep the digit in z: its share is by true digit, over its 10,000 test codes mu.")
