@@ -7,7 +7,7 @@ in the body's colour (not light grey), the map's ticks and legend at least 16 px
 import pytest
 
 from explorer.ui.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
-from explorer.ui.viewport import LARGE, SMALL
+from explorer.ui.viewport import COOKIE, LARGE, SMALL
 from explorer.ui.views.latent_map import explorer_map_height
 from tests.helpers.browser import MAP, open_explorer, wait_for_app_run
 
@@ -77,17 +77,32 @@ def _assert_presenting(page, on: bool, when: str) -> None:
     assert (state["body_px"] >= 20) is on, (when, state)
 
 
+def _map_figures(frames: list[bytes]) -> int:
+    """How many of the server's websocket messages carry a latent map's figure (its
+    element key and its WebGL scatter)."""
+    return sum(1 for f in frames if b"latent_map" in f and b"scattergl" in f)
+
+
 @pytest.mark.parametrize("size", list(SCREENS), ids=lambda s: f"{s[0]}x{s[1]}")
-def test_presentation_toggle_and_url_agree_through_size_reruns(page, app_url, size):
-    """A link with present=1 opened in a browser without the size cookie (at 1920x1080 the
-    window's size report reruns the first run: the run that used to lose the toggle's
-    drawing, so the browser showed it off while the page presented, and the next rerun
-    switched it off), then toggled off and on, then the window resized to the other size
-    class (a size rerun) and back: the toggle, the URL and the page's text agree each time."""
+def test_a_first_visit_sends_the_map_once_and_presentation_mode_holds_through_size_reruns(page, app_url, size):
+    """A browser's first visit (no size cookie) to a link with present=1. The map's figure
+    comes once: the page waits for the window's size class before drawing it (at
+    1920x1080 it was drawn at the laptop's size first, then again). Presentation mode
+    holds through the size report's rerun (that rerun used to lose the toggle's drawing:
+    the browser showed it off while the page presented, and the next rerun switched it
+    off), through a toggle off and on, and through a resize to the other size class and
+    back (a size rerun each): the toggle, the URL and the page's text agree each time."""
     other = next(s for s in SCREENS if SCREENS[s] != SCREENS[size])
+    frames: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(
+        f if isinstance(f, bytes) else f.encode())))
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(app_url + "/?present=1")
     _wait_for_map(page, True, size)
+    page.wait_for_function(f"() => document.cookie.includes('{COOKIE}=')", timeout=TIMEOUT)  # reported
+    page.wait_for_timeout(500)  # a rerun the report asked for has started by now
+    wait_for_app_run(page, TIMEOUT)
+    assert _map_figures(frames) == 1, [len(f) for f in frames if b"latent_map" in f]
     _assert_presenting(page, True, "opened with present=1")
     for on in (False, True):
         page.locator(f"{TOGGLE} label").first.click()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer.core.latent import project_2d
 from explorer.ui.slider_ranges import latent_ranges
-from explorer.ui import browser_decoder, figures, layout, map_marks
+from explorer.ui import browser_decoder, figures, layout, map_marks, viewport
 from explorer.ui.views.common import ModelView, page_click_chart
 
 
@@ -160,6 +160,10 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         marks: draw the marks and catch the clicks here; False where the caller draws
             them with :func:`map_marks_view` (in a fragment that a click reruns).
     """
+    if not viewport.known():  # a browser's first run: the window's size class is on its way (its own rerun)
+        with st.container(key=view.keys("map_panel")):
+            st.container(height=height or figures.LATENT_MAP_HEIGHT, border=False)  # the map's room, empty
+        return
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
     ranges = view.ranges
