@@ -181,7 +181,8 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
     if height is not None:
         fig.update_layout(height=height)
     if not legend:  # the plot area takes the legend's room; the toolbar keeps a column right of it
-        fig.update_layout(showlegend=False, margin={"t": 30 if title else 10, "r": 30 if modebar else 10})
+        top = (30 if title else 10) + (figures.HEATMAP_BAR_PX if holes is not None else 0)  # the holes' legend
+        fig.update_layout(showlegend=False, margin={"t": top, "r": 30 if modebar else 10})
     if tight:
         fig.update_layout(margin_pad=0, xaxis_title_standoff=4, yaxis_title_standoff=4, xaxis_ticklabelstandoff=6)
     if title is not None:
