@@ -13,7 +13,8 @@ at the end). Over Streamlit's own protocol (:mod:`bench.st_client`, no browser):
    click panel then names the digit); per click the server's CPU time (``/proc/<pid>/stat``,
    10 ms ticks, so the mean over all clicks is the figure to read) and the latency (request
    to the run's end), and what the run sent: its elements and whether any lay outside a
-   fragment (a whole-page run) or was the map's chart;
+   fragment (a whole-page run) or was the map's chart, the binary data of its components
+   (the decoder's weights, if drawn again) and its bytes on the wire;
 3. for comparison, ``--reruns`` whole-page reruns of the Explorer (what a click cost
    before it reran only its fragments);
 4. idle sessions: ``--idle`` sessions open the Explorer and stay; the server's RSS growth
@@ -77,7 +78,7 @@ async def measure(url: str, args) -> dict:
 
     session = StreamlitSession(url, follow_auto_reruns=False)
     await session.open()
-    latencies, cpu_ms, whole_page, map_sent, elements = [], [], 0, 0, []
+    latencies, cpu_ms, whole_page, map_sent, elements, component_bytes, wire_bytes = [], [], 0, 0, [], [], []
     cpu_start = servers.cpu()
     for _ in range(args.clicks):
         cpu0 = servers.cpu()
@@ -87,6 +88,8 @@ async def measure(url: str, args) -> dict:
         whole_page += any(not fragment for _, fragment in result.elements)
         map_sent += any(kind == "plotly_chart" for kind, _ in result.elements)
         elements.append(len(result.elements))
+        component_bytes.append(result.component_bytes)
+        wire_bytes.append(result.wire_bytes)
     report["click"] = {
         **_ms(latencies),
         "cpu_ms_mean": round(1000 * (servers.cpu() - cpu_start) / args.clicks, 1),
@@ -94,6 +97,8 @@ async def measure(url: str, args) -> dict:
         "runs_with_elements_outside_fragments": whole_page,
         "runs_that_sent_the_map": map_sent,
         "elements_per_run": round(statistics.mean(elements), 1),
+        "component_bytes_per_run": round(statistics.mean(component_bytes)),
+        "wire_kib_per_run": round(statistics.mean(wire_bytes) / 1024, 1),
     }
     if args.reruns:
         latencies, cpu_start = [], servers.cpu()

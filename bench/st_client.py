@@ -87,12 +87,17 @@ class RunResult:
     """One run's end: seconds from the request to ``script_finished``, its status, the
     exceptions it showed (their type names and messages), and the elements it sent:
     (element type, the fragment it belongs to, "" for none), a cached element sent as a
-    reference counted as the element."""
+    reference counted as the element; ``component_bytes``: the binary data of its custom
+    components (``st.components.v2`` elements with bytes data, e.g. the decoder's weights),
+    a reference counted as the data it stands for (the server drew the element again);
+    ``wire_bytes``: the bytes of the messages received from the request to the run's end."""
 
     seconds: float
     status: int
     exceptions: list[str] = field(default_factory=list)
     elements: list[tuple[str, str]] = field(default_factory=list)
+    component_bytes: int = 0
+    wire_bytes: int = 0
 
 
 def user_key(widget_id: str) -> str | None:
@@ -136,6 +141,8 @@ class StreamlitSession:
         self._finished: asyncio.Future | None = None
         self._run_exceptions: list[str] = []
         self._run_elements: list[tuple[str, str]] = []
+        self._run_component_bytes = 0
+        self._run_wire_bytes = 0
         self._run_widget_ids: set[str] = set()
         self._run_is_fragment = False
         self._lock = asyncio.Lock()
@@ -258,6 +265,7 @@ class StreamlitSession:
             self._finished = loop.create_future()
             self._run_exceptions = []
             self._run_elements = []
+            self._run_component_bytes = self._run_wire_bytes = 0
             self._run_widget_ids = set()
             self._run_is_fragment = bool(fragment_id)
             start = time.perf_counter()
@@ -272,7 +280,7 @@ class StreamlitSession:
             finally:
                 self._finished_done()
             return RunResult(time.perf_counter() - start, status, list(self._run_exceptions),
-                             list(self._run_elements))
+                             list(self._run_elements), self._run_component_bytes, self._run_wire_bytes)
 
     def _finished_done(self) -> None:
         if self._finished is not None and not self._finished.done():
@@ -329,6 +337,7 @@ class StreamlitSession:
             async for data in self._ws:
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
+                self._run_wire_bytes += len(data)
                 self._handle(msg)
         except ConnectionClosed:
             pass
@@ -391,6 +400,8 @@ class StreamlitSession:
         proto = getattr(element, kind)
         self.elements.append((kind, proto))
         self._run_elements.append((kind, delta.fragment_id))
+        if kind == "bidi_component" and proto.WhichOneof("data") == "bytes":
+            self._run_component_bytes += len(proto.bytes)
         if kind == "html":  # the app sets its own cookies with a script (explorer/ui/browser_store.py)
             for name, value in _SCRIPT_COOKIE.findall(proto.body):
                 self.cookies[name] = value

@@ -7,8 +7,8 @@ from explorer.ui import layout, session, viewport
 
 from explorer.ui.session import COMPARE_PREFIXES
 from explorer.ui.views import ModelView
-from explorer.ui import figures
-from explorer.ui.views import compare, lesson
+from explorer.ui import map_figure
+from explorer.ui.views import compare, interpolation, lesson, prior_samples, reparameterization
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.holes import holes_panel, path_score_chart
 from explorer.ui.views.hover import hover_decoders
@@ -25,7 +25,7 @@ FONT_SIZE = 15
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
 LESSON_CLOUD_HEIGHT = 210
 LESSON_TWIN_MAP_HEIGHT = 330
-HOLES_BAR_PX = figures.HEATMAP_BAR_PX  # the holes' legend stands above the map's plot area
+HOLES_BAR_PX = map_figure.HEATMAP_BAR_PX  # the holes' legend stands above the map's plot area
 
 
 def compare_page() -> None:
@@ -55,8 +55,8 @@ def compare_page() -> None:
                                                          st.session_state["cmp_model_b"]], "index": selected}
     lesson.show_claims(claims_slot, views)  # each sentence with its number, measured on these models
     lesson.fill_measured_path(views)  # a lesson path's default ends: found by the measure
-    samples = compare.prior_sample_codes()
-    path = compare.current_path()
+    samples = prior_samples.prior_sample_codes()
+    path = interpolation.current_path()
 
     # The key view comes first on the page but is filled last: the tools below decide what
     # the maps show (the holes' shading, your digit's code).
@@ -66,27 +66,28 @@ def compare_page() -> None:
                   if step is not None and step.tool == lesson.TOOLS[2] and selected is not None else None)
     sample_tab, path_tab, cloud_tab, holes_tab, draw_tab, twin_tab = st.tabs(lesson.TOOLS, key="cmp_tool", on_change="rerun")
     with sample_tab:
-        compare.prior_sample_controls(draw_button=not sample_beside)
+        prior_samples.prior_sample_controls(draw_button=not sample_beside)
         if samples is not None:
             for view, column in zip(views, st.columns(2)):
                 with column:
-                    compare.prior_samples_panel(view, samples)
+                    prior_samples.prior_samples_panel(view, samples)
     with path_tab:
-        compare.interpolation_controls()
+        interpolation.interpolation_controls()
         if path is not None:
             for view in views:
-                compare.interpolation_panel(view, compare.path_codes(view, *path), on_path_images=path_score_chart)
+                interpolation.interpolation_panel(view, interpolation.path_codes(view, *path),
+                                                  on_path_images=path_score_chart)
     with cloud_tab:
         if selected is None:
             st.caption("Click a digit on either map: its posterior q(z|x) is sampled here.")
         else:
-            compare.reparameterization_controls(eps_button=cloud_view is None)
+            reparameterization.reparameterization_controls(eps_button=cloud_view is None)
             if cloud_view is not None:
                 st.caption(f"In this lesson step {cloud_view.entry.title}'s cloud stands between the maps.")
             for view, column in zip(views, st.columns(2)):
                 if view is not cloud_view:
                     with column:
-                        compare.reparameterization_panel(view, selected)
+                        reparameterization.reparameterization_panel(view, selected)
     with holes_tab:
         # The shading is this tab's topic: on by default while it is the open tool (a user's
         # own flip of the toggle holds). No lesson step turns it on: step 5's path spans less
@@ -129,19 +130,19 @@ def compare_page() -> None:
         left, middle, right = st.columns([4, 2.3, 4], gap="small")
         with middle:
             if sample_beside:
-                compare.prior_draw_button(width="stretch")
+                prior_samples.prior_draw_button(width="stretch")
             if cloud_view is not None:
-                compare.new_eps_button(width="stretch")
-                compare.reparameterization_panel(cloud_view, selected, height=LESSON_CLOUD_HEIGHT, font_size=14,
-                                                 compact=True)
+                reparameterization.new_eps_button(width="stretch")
+                reparameterization.reparameterization_panel(cloud_view, selected, height=LESSON_CLOUD_HEIGHT,
+                                                            font_size=14, compact=True)
             else:
                 compare.digit_panel(views, selected, samples, path)
             hover_decoders(views, compare.short_names(views))
         for side, (view, column, heat) in enumerate(zip(views, (left, right), holes)):
             overlays = compare.map_overlays(view, samples, path)
             if drawn is not None:
-                overlays.append(figures.MapOverlay("your digit", compare.drawn_code(view, drawn),
-                                                   color="#d62728", symbol="star", size=18))
+                overlays.append(map_figure.MapOverlay("your digit", compare.drawn_code(view, drawn),
+                                                      color="#d62728", symbol="star", size=18))
             with column:
                 height = viewport.pick(MAP_HEIGHT, LARGE_MAP_HEIGHT) + (HOLES_BAR_PX if heat is not None else 0)
                 latent_map_view(view, overlays=overlays, catcher=False, prior_circles=True, height=height,

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.ui import caches, figures, layout, session
-from explorer.ui.family_caches import contraction_numbers
+from explorer.ui.caches import contraction_numbers
 from explorer.ui.family_figures import SIDE_LEGEND, add_code_arrows
 from explorer.ui.session import require_router
 from explorer.ui.shipped import require_shipped
@@ -63,7 +63,7 @@ def contractive_page() -> None:
     entries = {name: require_shipped(file) for name, file in MODELS.items()}
     cae = entries["contractive AE"].model
     st.caption(EXPLAIN + f" Shipped CAE: lambda = {cae.config.contraction:g}.")
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
 
     p_col, level_col, magnify_col = st.columns([3, 3, 2], vertical_alignment="bottom")
     perturbation = p_col.radio("Perturbation drawn as arrows", list(PERTURBATIONS), format_func=PERTURBATIONS.get,
@@ -80,7 +80,7 @@ def contractive_page() -> None:
     rows = arrow_digits(labels, ARROWS_PER_DIGIT)
     numbers = {}
     for col, (name, entry) in zip(st.columns(3), entries.items()):
-        codes = caches.test_encodings(entry.key, entry.model).mu[:, :2]
+        codes = caches.mnist_test_encodings(entry.key, entry.model).mu[:, :2]
         start, end = code_arrows(entry, images[rows], perturbation, level)
         numbers[name] = contraction_numbers(entry.key, entry.model, level)
         with col:

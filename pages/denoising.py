@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.ui import caches, layout, session
-from explorer.ui.family_caches import CURVE_IMAGES, denoising_curve
+from explorer.ui.caches import CURVE_IMAGES, denoising_curve
 from explorer.ui.family_figures import error_curve_figure, image_rows_figure
 from explorer.ui.session import require_router
 from explorer.ui.shipped import require_shipped
@@ -52,7 +52,7 @@ def denoising_page() -> None:
     session.init_view_state(DEFAULTS, tuple(DEFAULTS) + LEVEL_KEYS)
     dae, ae = require_shipped(DAE_FILE), require_shipped(AE_FILE)
     st.caption(EXPLAIN)
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
 
     type_col, level_col, digits_col, button_col = st.columns([4, 4, 2, 2], vertical_alignment="bottom")
     with type_col:

@@ -4,8 +4,8 @@ import functools
 
 import streamlit as st
 
-from explorer.core.metrics import METRICS
 from explorer.ui import caches, layout, registry, viewport
+from explorer.ui.metric_tiles import metric_tiles
 from explorer.ui.views import ModelView
 from explorer.ui.views.click import click_answer
 from explorer.ui.views.compare import color_key
@@ -128,10 +128,7 @@ def explorer_page() -> None:
             f"{list(model_config.hidden_sizes)}, {model_config.likelihood} decoder, beta {model_config.beta:g}. "
             + entry.checkpoint.provenance
         )
-        metrics = entry.checkpoint.metrics
-        shown = [m for m in METRICS.values() if m.applies_to(view.variational) and metrics.get(m.name) is not None]
-        for col, m in zip(st.columns(max(3, len(shown))), shown):
-            col.metric(m.label, m.format(metrics[m.name]), help=m.help)
+        metric_tiles(entry.checkpoint.metrics, view.variational, columns=3)
     with export_col:
         st.download_button(
             # made on click (deferred): the first page run then needs no pandas

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.ui import session
-from explorer.ui.family_caches import test_latent_usage
+from explorer.ui.caches import mnist_test_latent_usage
 from explorer.ui.family_figures import lower_bound_curves, lower_bound_figure
 from explorer.ui.session import require_router
 from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
@@ -89,7 +89,7 @@ def latent_size_page() -> None:
     table_col, text_col = st.columns([5, 3])
     with table_col:
         with st.container(key="ls_table"):
-            table = family_table(models, lambda entry: test_latent_usage(entry.key, entry.model).active_units)
+            table = family_table(models, lambda entry: mnist_test_latent_usage(entry.key, entry.model).active_units)
             st.dataframe(table, key="ls_table_frame", hide_index=True,
                          column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
         st.caption("Every shipped VAE (784-512-256 networks, Bernoulli decoder) on the 10,000 MNIST test digits, "

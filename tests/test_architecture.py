@@ -113,26 +113,40 @@ def test_the_package_and_the_benchmarks_import_nothing_from_the_tests():
     assert not wrong, wrong
 
 
+#: The one module that declares Streamlit caches (issue 23: one home per mechanism).
+CACHES_MODULE = PACKAGE / "ui" / "caches.py"
+
+
+def _streamlit_cache_uses(path: Path) -> list[str]:
+    """Where a file uses a Streamlit cache: ``st.cache_data`` / ``st.cache_resource`` (or
+    the removed ``st.cache``, ``experimental_memo`` / ``experimental_singleton``) as an
+    attribute, or imported by name from streamlit; as ``line: what``."""
+    caches = ("cache", "cache_data", "cache_resource", "experimental_memo", "experimental_singleton")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr in caches:
+            found.append(f"{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "streamlit":
+            found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names if a.name in caches]
+    return found
+
+
 def test_streamlit_caches_are_declared_in_the_caches_module_only():
     """``st.cache_data`` / ``st.cache_resource`` only in explorer/ui/caches.py, so every
-    cache and its key can be read in one place."""
-    wrong = []
-    for path in _python_files(PACKAGE, REPO / "pages", REPO / "app.py"):
-        tree = ast.parse(path.read_text(), str(path))
-        if any(isinstance(node, ast.Attribute) and node.attr in ("cache_data", "cache_resource")
-               for node in ast.walk(tree)) and path != PACKAGE / "ui" / "caches.py":
-            wrong.append(str(path.relative_to(REPO)))
+    cache and its key can be read in one place (pages, app.py and the package checked)."""
+    wrong = {str(path.relative_to(REPO)): uses
+             for path in _python_files(PACKAGE, REPO / "pages", REPO / "app.py")
+             if path != CACHES_MODULE and (uses := _streamlit_cache_uses(path))}
     assert not wrong, wrong
+    # the check sees the caches where they are (it would pass vacuously if it saw none)
+    assert len(_streamlit_cache_uses(CACHES_MODULE)) >= 5
 
 
 #: The most lines a module of explorer/ may have (issue 23: split by job, not by size).
 MAX_MODULE_LINES = 400
 #: Modules over MAX_MODULE_LINES, with the length they may not exceed; this list may only
 #: shrink (each is being split by another change).
-LONG_MODULES = {
-    "explorer/ui/figures.py": 492,
-    "explorer/ui/views/compare.py": 455,
-}
+LONG_MODULES: dict[str, int] = {}  # none left (figures.py and views/compare.py were split by job)
 
 
 def test_no_module_of_the_package_is_over_400_lines():
@@ -152,8 +166,9 @@ def test_no_module_of_the_package_is_over_400_lines():
 
 #: Pages that still import torch or explorer.core (issue 23), with what they import; this
 #: list may only shrink: a page lays out and wires views, its computations live in explorer/ui.
+#: pages/train.py is being moved behind explorer.ui by another branch: take it off once that
+#: branch lands (the test then fails until it is taken off).
 PAGES_REACHING_PAST_THE_UI = {
-    "pages/explorer.py": {"explorer.core.metrics"},
     "pages/train.py": {"explorer.core.config", "explorer.core.checkpoints", "explorer.core.metrics",
                        "explorer.core.models"},
 }

@@ -1,17 +1,23 @@
-"""The decoder in the browser, in headless chromium against `streamlit run app.py`: a
-slider step and a mouse move over empty map space redraw the canvas at once, with the
-pixels PyTorch gives for that z; the Compare page's two models decode with their own
-weights; with the browser path off the server draws the image as before (skips without
-chromium)."""
+"""The decoder in the browser, in headless chromium against `streamlit run app.py`: the
+page's safetensors parser reads what Python writes, and the page holds the decoder's
+weights bit for bit; a slider step and a mouse move over empty map space redraw the canvas
+at once, with the pixels PyTorch gives for that z; the Compare page's two models decode
+with their own weights; with the browser path off the server draws the image as before
+(skips without chromium)."""
 
+import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors.numpy
 from PIL import Image
 from playwright.sync_api import expect
 
+from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
 from explorer.core.latent import decode_z
+from explorer.ui import browser_decoder
 from explorer.ui.views.decoder import DECODED_SCALE
 from tests.helpers.browser import (
     MAP,
@@ -56,11 +62,67 @@ def _wait_canvas(page, selector: str, condition: str, arg=None) -> None:
         arg=[selector, arg], polling="raf", timeout=TIMEOUT)
 
 
+SAFETENSORS_JS = (Path(browser_decoder.__file__).parent / "assets" / "safetensors.js").read_text()
+#: window.__b64(typed array): base64 of its bytes (the page's numbers back to Python exactly).
+B64_JS = """window.__b64 = (a) => { const u = new Uint8Array(a.buffer, a.byteOffset, a.byteLength); let s = '';
+  for (let i = 0; i < u.length; i += 32768) s += String.fromCharCode.apply(null, u.subarray(i, i + 32768));
+  return btoa(s); };"""
+
+
+def test_the_pages_safetensors_parser_reads_what_python_writes(page):
+    """Python's safetensors bytes -> the page's parser (assets/safetensors.js, the one wire
+    format of the weights and the grid) -> the same numbers, dtypes, shapes and metadata,
+    also from a view at an odd offset into a larger buffer (as a message's bytes arrive)."""
+    rng = np.random.default_rng(0)
+    arrays = {"layers.0.weight": rng.standard_normal((3, 5)).astype(np.float32),
+              "pixels": rng.integers(0, 256, (4, 7), dtype=np.uint8),
+              "f64": rng.standard_normal(6), "i32": rng.integers(-2**31, 2**31 - 1, (2, 3), dtype=np.int32),
+              "i16": rng.integers(-2**15, 2**15 - 1, (5,), dtype=np.int16)}
+    data = safetensors.numpy.save(arrays, metadata={"description": '{"n": 2, "model": "vae"}'})
+    page.set_content("<html><body></body></html>")
+    page.add_script_tag(content=SAFETENSORS_JS + B64_JS)
+    for offset in (0, 3):
+        parsed = page.evaluate("""([b64, offset]) => {
+          const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const buffer = new Uint8Array(raw.length + offset); buffer.set(raw, offset);
+          const { metadata, tensors } = parseSafetensors(buffer.subarray(offset)), out = {};
+          for (const [name, t] of Object.entries(tensors)) out[name] = { shape: t.shape, bytes: window.__b64(t.data) };
+          return { metadata, tensors: out }; }""", [base64.b64encode(data).decode(), offset])
+        assert parsed["metadata"] == {"description": '{"n": 2, "model": "vae"}'}
+        assert sorted(parsed["tensors"]) == sorted(arrays)
+        for name, array in arrays.items():
+            got = parsed["tensors"][name]
+            assert got["shape"] == list(array.shape)
+            back = np.frombuffer(base64.b64decode(got["bytes"]), dtype=array.dtype.newbyteorder("<"))
+            np.testing.assert_array_equal(back.reshape(array.shape), array)  # bit for bit
+    error = page.evaluate("""() => { try { parseSafetensors(new TextEncoder().encode('PNG and more')); return null; }
+                                     catch (e) { return e.message; } }""")
+    assert error is not None and "safetensors" in error
+
+
 @pytest.fixture
 def explorer(page, app_url):
     open_explorer(page, app_url, TIMEOUT)
     _wait_canvas(page, CANVAS, "true")
     return page
+
+
+def test_the_page_holds_the_decoders_weights_bit_for_bit(explorer, vae_checkpoint):
+    """The weights element's safetensors bytes, sent through Streamlit and parsed in the
+    page, are the model's float32 weights, layer by layer, bit for bit."""
+    page = explorer
+    exported = export_decoder(vae_checkpoint.model)
+    net_id = page.locator(CANVAS).get_attribute("data-net")
+    assert net_id == unpack_decoder(pack_decoder(exported))["id"]
+    page.add_script_tag(content=B64_JS)
+    layers = page.evaluate("""(id) => globalThis.__vxDecoders.nets.get(id).layers.map((l) =>
+      ({ n_in: l.nIn, n_out: l.nOut, relu: l.relu, w: window.__b64(l.w), b: window.__b64(l.b) }))""", net_id)
+    assert len(layers) == len(exported["layers"])
+    for got, want in zip(layers, exported["layers"]):
+        shape = want["weight"].shape
+        assert (got["n_out"], got["n_in"]) == shape and got["relu"] == (want["activation"] == "relu")
+        np.testing.assert_array_equal(np.frombuffer(base64.b64decode(got["w"]), "<f4").reshape(shape), want["weight"])
+        np.testing.assert_array_equal(np.frombuffer(base64.b64decode(got["b"]), "<f4"), want["bias"])
 
 
 def test_a_slider_step_redraws_the_canvas_with_pytorchs_pixels(explorer, vae_checkpoint, artifacts_dir):

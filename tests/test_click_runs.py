@@ -111,3 +111,30 @@ def test_on_a_projected_map_a_click_reruns_the_traversals_from_that_digit(app_ur
             await session.close()
 
     _run(scenario())
+
+
+def test_a_click_does_not_send_the_decoders_weights_again(app_url):
+    """The decoder's weights (2.1 MB of safetensors bytes) are drawn outside the fragments a
+    click reruns: the page's run sends them, a click's run neither sends them nor refers to
+    them (the server does not copy and hash them again); a whole-page run draws them again
+    (as a cached reference), which shows that the count below can see them."""
+    async def scenario():
+        session = StreamlitSession(app_url, follow_auto_reruns=False)
+        try:
+            opened = await session.open()
+            weights = session.widget("browser_decoder_weights")
+            size = len(weights.proto.bytes)
+            assert weights.fragment_id == "" and size > 1_000_000  # outside every fragment
+            assert opened.component_bytes >= size
+            for index in (1191, 7):
+                result = await _click(session, index)
+                assert not result.exceptions, result.exceptions
+                assert any(f"Test digit {index}**" in t for t in session.texts())
+                assert result.component_bytes == 0
+                assert result.wire_bytes < size / 10  # what a click's run sends: the strip, marks, sliders
+            rerun = await session.rerun()
+            assert rerun.component_bytes >= size
+        finally:
+            await session.close()
+
+    _run(scenario())

@@ -14,7 +14,9 @@ from explorer.core.latent import (
     posterior_samples,
     prior_samples,
 )
-from explorer.ui.views.compare import PREVIEW_PER_ROW, SAMPLE_SCALE, STRIP_SCALE
+from explorer.ui.views.common import SAMPLE_SCALE
+from explorer.ui.views.compare import PREVIEW_PER_ROW
+from explorer.ui.views.interpolation import STRIP_SCALE
 from tests.helpers.apptest import click_map, image_id, map_mark, shown_ids
 
 FIRST, SECOND = 1234, 4321  # two test digits
@@ -401,7 +403,7 @@ def test_the_holes_tab_shades_both_maps_while_open_keeps_a_flipped_toggle_and_sc
     from explorer.core.holes import path_scores
     from explorer.core.lesson_claims import sample_judgement
     from explorer.ui import caches
-    from explorer.ui.figures import HEATMAP_NAME
+    from explorer.ui.map_figure import HEATMAP_NAME
     from explorer.ui.views.holes import realness
     from explorer.ui.views.lesson import TOOLS
 

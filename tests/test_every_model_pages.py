@@ -12,9 +12,10 @@ from explorer.core.checkpoints import load_checkpoint
 from explorer.core.latent import back_project, decode_z, encode_dataset, prior_samples, project_2d
 from explorer.core.metrics import latent_usage
 from explorer.ui import registry, session
-from explorer.ui.figures import CATCHER_TRACE
+from explorer.ui.map_figure import CATCHER_TRACE
 from explorer.ui.views.click import CLICK_SCALE
-from explorer.ui.views.compare import PREVIEW_PER_ROW, PREVIEW_SAMPLES, SAMPLE_SCALE
+from explorer.ui.views.common import SAMPLE_SCALE
+from explorer.ui.views.compare import PREVIEW_PER_ROW, PREVIEW_SAMPLES
 from tests.helpers.apptest import click_map, image_id, shown_ids
 
 CHECKPOINTS = REPO / "checkpoints"

@@ -11,7 +11,7 @@ from PIL import Image
 from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 
 from conftest import AE_CHECKPOINT, chart_spec, plotly_array
-from explorer.ui import figures
+from explorer.ui import map_figure
 from explorer.core.images import png_bytes
 from tests.helpers.apptest import assert_decodes, click_map, grid_shown, image_id, map_mark, shown_ids
 from explorer.core.latent import decode_z, encode_dataset, image_terms
@@ -138,11 +138,11 @@ def test_a_click_that_is_no_digit_or_z_changes_nothing(app_test, vae_encodings):
 
 def test_an_empty_space_click_decodes_the_z_under_the_cursor(app_test, vae_checkpoint):
     at = _start(app_test)
-    catcher = chart_spec(at, "latent_map")["data"][figures.CATCHER_TRACE]
-    assert catcher["name"] == figures.CATCHER_NAME
+    catcher = chart_spec(at, "latent_map")["data"][map_figure.CATCHER_TRACE]
+    assert catcher["name"] == map_figure.CATCHER_NAME
     xs, ys = plotly_array(catcher["x"]), plotly_array(catcher["y"])
     i = int(np.flatnonzero((np.abs(xs - 2.5) < 1e-6) & (np.abs(ys + 3.0) < 1e-6))[0])
-    _click(at, [{"curve_number": figures.CATCHER_TRACE, "point_number": i, "point_index": i,
+    _click(at, [{"curve_number": map_figure.CATCHER_TRACE, "point_number": i, "point_index": i,
                                 "x": float(xs[i]), "y": float(ys[i])}])
     assert _z(at) == (2.5, -3.0)
     expected = decode_z(vae_checkpoint.model, (2.5, -3.0))[0]
@@ -225,7 +225,7 @@ def test_a_grid_cell_click_moves_the_sliders_and_the_overlay_shows_the_grid(app_
     assert _z(at) == pytest.approx((round(cells[cell][0] / 0.05) * 0.05, round(cells[cell][1] / 0.05) * 0.05))
     at.toggle(key="show_grid_on_map").set_value(True)
     at.toggle(key="show_prior_on_map").set_value(True).run()
-    overlay = _trace(at, figures.GRID_OVERLAY_NAME)
+    overlay = _trace(at, map_figure.GRID_OVERLAY_NAME)
     np.testing.assert_allclose(np.stack([plotly_array(overlay["x"]), plotly_array(overlay["y"])], 1), cells[:, :2],
                                atol=1e-6)
     circle = _trace(at, "prior 2 sigma")

@@ -3,11 +3,12 @@ the exported forward pass equals the model's decoder mean, unsupported decoders 
 
 import numpy as np
 import pytest
+import safetensors.numpy
 import torch
 from torch import nn
 
 from explorer.core.config import ModelConfig
-from explorer.core.export import decode_mean_exported, export_decoder, pack_decoder, unpack_decoder
+from explorer.core.export import decode_mean_exported, export_decoder, pack_decoder, pack_tensors, unpack_decoder
 from explorer.core.latent import decode_z
 from explorer.core.models import build_model
 
@@ -61,5 +62,20 @@ def test_two_models_get_different_ids_and_other_decoders_are_not_exported(vae_ch
     model = build_model(ModelConfig(kind="ae", latent_dim=2, hidden_sizes=(16,)), seed=0)
     model.decoder = nn.Sequential(nn.Linear(2, 784), nn.Unflatten(1, (1, 28, 28)))  # not an MLPDecoder
     assert export_decoder(model) is None
-    with pytest.raises(ValueError, match="VXD1"):
+    with pytest.raises(ValueError, match="not a packed decoder"):
         unpack_decoder(b"\x00" * 16)
+    with pytest.raises(ValueError, match="not a packed decoder"):  # safetensors, but no decoder in it
+        unpack_decoder(pack_tensors({"pixels": np.zeros((2, 3), dtype=np.uint8)}, {"n": 1}))
+
+
+def test_the_packed_decoder_is_safetensors_that_the_library_reads(vae_checkpoint):
+    """The wire format is plain safetensors: safetensors' own reader gets the float32 weights
+    of every layer (the page parses the same bytes, explorer/ui/assets/safetensors.js)."""
+    exported = export_decoder(vae_checkpoint.model)
+    tensors = safetensors.numpy.load(pack_decoder(exported))
+    assert sorted(tensors) == sorted(f"layers.{i}.{p}" for i in range(len(exported["layers"]))
+                                     for p in ("weight", "bias"))
+    for i, layer in enumerate(exported["layers"]):
+        assert tensors[f"layers.{i}.weight"].dtype == np.float32
+        np.testing.assert_array_equal(tensors[f"layers.{i}.weight"], layer["weight"])
+        np.testing.assert_array_equal(tensors[f"layers.{i}.bias"], layer["bias"])

@@ -25,7 +25,7 @@ def test_conv_shapes_round_trip_28x28_and_size_is_known_before_building(kind, mn
     model = build_model(config, seed=0)
     x, y = mnist.test_images[:5], mnist.test_labels[:5]
     out = model(x, y)
-    assert out.logits.shape == (5, 1, 28, 28) and out.mu.shape == (5, 3)
+    assert out.params.shape == (5, 1, 28, 28) and out.mu.shape == (5, 3)
     assert (out.logvar is None) == (kind == "ae")
     mean = model.decode_mean(torch.zeros(4, 3), y[:4])
     assert mean.shape == (4, 1, 28, 28) and 0 <= mean.min() and mean.max() <= 1  # sigmoid for Bernoulli
@@ -41,7 +41,7 @@ def test_strided_conv_shapes_and_size_are_known_before_building(kind, mnist):
     x, y = mnist.test_images[:5], mnist.test_labels[:5]
     assert model.encoder.features(x).shape == (5, 32 * 7 * 7)  # 28 -> 14 -> 7, 32 channels
     out = model(x, y)
-    assert out.logits.shape == (5, 1, 28, 28) and out.mu.shape == (5, 3)
+    assert out.params.shape == (5, 1, 28, 28) and out.mu.shape == (5, 3)
     assert (out.logvar is None) == (kind == "ae")
     mean = model.decode_mean(torch.zeros(4, 3), y[:4])
     assert mean.shape == (4, 1, 28, 28) and 0 <= mean.min() and mean.max() <= 1

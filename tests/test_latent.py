@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.ui import charts, figures
+from explorer.ui import charts, figures, map_clicks, map_figure
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z, encode_dataset, encodings_table, image_terms, posterior_ellipse
 from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
@@ -150,14 +150,14 @@ def test_encodings_table_has_mu_sigma_labels(model, mnist):
 
 def test_map_click_tells_digits_from_empty_space():
     digit = {"curve_number": 3, "point_index": 7, "x": 0.1, "y": 0.2, "customdata": [1234, 3]}
-    space = {"curve_number": figures.CATCHER_TRACE, "point_index": 99, "x": -1.5, "y": 2.0}
-    assert figures.map_click([digit]) == figures.PointClick(1234)
+    space = {"curve_number": map_figure.CATCHER_TRACE, "point_index": 99, "x": -1.5, "y": 2.0}
+    assert map_clicks.map_click([digit]) == map_clicks.PointClick(1234)
     # what chromium sends for a row of a typed array
-    assert figures.map_click([{**digit, "customdata": {"0": 1234, "1": 3}}]) == figures.PointClick(1234)
-    assert figures.map_click([space]) == figures.SpaceClick((-1.5, 2.0))
-    assert figures.map_click([digit, space]) == figures.SpaceClick((-1.5, 2.0))  # the last counts
-    assert figures.map_click([space], catcher=False) is None
-    assert figures.map_click([]) is None
+    assert map_clicks.map_click([{**digit, "customdata": {"0": 1234, "1": 3}}]) == map_clicks.PointClick(1234)
+    assert map_clicks.map_click([space]) == map_clicks.SpaceClick((-1.5, 2.0))
+    assert map_clicks.map_click([digit, space]) == map_clicks.SpaceClick((-1.5, 2.0))  # the last counts
+    assert map_clicks.map_click([space], catcher=False) is None
+    assert map_clicks.map_click([]) is None
 
 
 def test_latent_map_traces_catcher_covers_the_range_and_overlays():
@@ -165,18 +165,18 @@ def test_latent_map_traces_catcher_covers_the_range_and_overlays():
     xy = rng.normal(size=(200, 2)).astype(np.float32)
     labels = np.arange(200) % 10
     ranges = latent_ranges(xy, stochastic=True)
-    fig = figures.latent_map(xy, labels, ranges=ranges, selected=(xy[5], np.array([0.3, 0.1])),
-                             z_marker=(1.0, 1.0), grid_z=manifold_z(manifold_coordinates(5)), prior_circles=True)
-    catcher = fig.data[figures.CATCHER_TRACE]
-    assert catcher.name == figures.CATCHER_NAME
+    fig = map_figure.latent_map(xy, labels, ranges=ranges, selected=(xy[5], np.array([0.3, 0.1])),
+                                z_marker=(1.0, 1.0), grid_z=manifold_z(manifold_coordinates(5)), prior_circles=True)
+    catcher = fig.data[map_figure.CATCHER_TRACE]
+    assert catcher.name == map_figure.CATCHER_NAME
     assert min(catcher.x) == ranges[0].low and max(catcher.x) == ranges[0].high
     assert min(catcher.y) == ranges[1].low and max(catcher.y) == ranges[1].high
-    assert np.diff(np.unique(catcher.x)).max() <= figures.CATCHER_STEPS * ranges[0].step + 1e-6
+    assert np.diff(np.unique(catcher.x)).max() <= map_figure.CATCHER_STEPS * ranges[0].step + 1e-6
     names = [t.name for t in fig.data]
     assert names[:10] == [f"digit {d}" for d in range(10)]
-    assert {"prior 3 sigma", figures.GRID_OVERLAY_NAME} <= set(names)
-    # the selection and the star are layout shapes (above the WebGL points), see figures.map_marks
-    assert [s.name for s in fig.layout.shapes] == [*figures.SELECTION_MARKS, figures.STAR_MARK]
+    assert {"prior 3 sigma", map_figure.GRID_OVERLAY_NAME} <= set(names)
+    # the selection and the star are layout shapes (above the WebGL points), see map_figure.map_marks
+    assert [s.name for s in fig.layout.shapes] == [*map_figure.SELECTION_MARKS, map_figure.STAR_MARK]
     assert (fig.layout.shapes[-1].xanchor, fig.layout.shapes[-1].yanchor) == (1.0, 1.0)
 
 
@@ -265,7 +265,7 @@ def test_latent_scatter_from_the_cache_equals_a_validated_figure_and_is_independ
     # a caller's changes are validated as on any figure (a title string becomes {"text": ...})
     # and stay in its own figure
     def change(fig):
-        fig.add_trace(figures.catcher_trace(latent_ranges(mu, stochastic=True)))
+        fig.add_trace(map_figure.catcher_trace(latent_ranges(mu, stochastic=True)))
         fig.update_layout(height=123, title="step 8", xaxis_title="z1 (nats)", font={"size": 15})
         fig.update_yaxes(tickfont_size=18, range=[-1, 1])
         fig.data[0].marker.size = 9
@@ -295,14 +295,14 @@ def test_latent_scatter_from_the_cache_equals_a_validated_figure_and_is_independ
     {"curve_number": 3, "customdata": [-4, 3]},
     {"curve_number": 3, "customdata": [1.5, 3]},
     {"curve_number": 3, "customdata": {"a": 1}},
-    {"curve_number": figures.CATCHER_TRACE, "x": "left", "y": 0.0},
-    {"curve_number": figures.CATCHER_TRACE, "x": float("nan"), "y": 0.0},
-    {"curve_number": figures.CATCHER_TRACE, "x": 1.0},
+    {"curve_number": map_figure.CATCHER_TRACE, "x": "left", "y": 0.0},
+    {"curve_number": map_figure.CATCHER_TRACE, "x": float("nan"), "y": 0.0},
+    {"curve_number": map_figure.CATCHER_TRACE, "x": 1.0},
     "not a point",
 ], ids=repr)
 def test_map_click_skips_malformed_points(point):
     # the page sends the clicked points (explorer.ui.map_marks): anything may arrive
     good = {"curve_number": 3, "point_index": 7, "x": 0.1, "y": 0.2, "customdata": [1234, 3]}
-    assert figures.map_click([point]) is None
-    assert figures.map_click([good, point]) == figures.PointClick(1234)  # the last usable one counts
-    assert figures.map_click([{**good, "customdata": [1234.0, 3]}]) == figures.PointClick(1234)
+    assert map_clicks.map_click([point]) is None
+    assert map_clicks.map_click([good, point]) == map_clicks.PointClick(1234)  # the last usable one counts
+    assert map_clicks.map_click([{**good, "customdata": [1234.0, 3]}]) == map_clicks.PointClick(1234)

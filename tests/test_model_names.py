@@ -110,7 +110,7 @@ def test_semi_supervised_files_are_offered_only_to_their_own_pages(m2_file, tmp_
     assert _label(folder / "mnist_vae_z2.safetensors").startswith("M2 (100 labels) · z = 2 · trained ")
     assert [p.name for p in registry.checkpoint_files(folder)] == ["plain.safetensors"]
     assert [p.name for p in registry.checkpoint_files(folder, "semi_supervised")] == ["mnist_vae_z2.safetensors"]
-    with pytest.raises(ValueError, match="family"):
+    with pytest.raises(ValueError, match="group"):
         registry.checkpoint_files(folder, "m2")
     # M1+M2: its decoder writes an M1 VAE's codes, not images
     m1m2 = build_model(ModelConfig.from_dict({"kind": "m2", "m1": "mnist_vae_z20.safetensors", "m1_sha256": "0" * 64,

@@ -12,7 +12,7 @@ def test_shapes(kind, latent_dim, mnist):
     model = build_model(ModelConfig(kind=kind, latent_dim=latent_dim), seed=0)
     x = mnist.test_images[:16]
     out = model(x)
-    assert out.logits.shape == (16, 1, 28, 28)
+    assert out.params.shape == (16, 1, 28, 28)
     assert out.mu.shape == out.z.shape == (16, latent_dim)
     assert (out.logvar is None) == (kind == "ae")
     mean = model.decode_mean(torch.zeros(3, latent_dim))
@@ -30,7 +30,7 @@ def test_ae_is_deterministic(mnist):
     model = build_model(ModelConfig(kind="ae"), seed=0)
     x = mnist.test_images[:8]
     first, second = model(x), model(x)
-    assert torch.equal(first.logits, second.logits)
+    assert torch.equal(first.params, second.params)
     assert torch.equal(first.z, first.mu)
 
 

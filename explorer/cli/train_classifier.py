@@ -18,7 +18,7 @@ import torch
 
 from explorer.cli.options import DefaultsHelpFormatter
 from explorer.cli.progress import EpochBars, write
-from explorer.core.classifier import ARCHITECTURES, ClassifierConfig
+from explorer.core.classifier import CLASSIFIER_ARCHITECTURES, ClassifierConfig
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
     c = ClassifierConfig()
     p = argparse.ArgumentParser(prog="python -m explorer.cli.train_classifier", description=__doc__.split("\n")[0],
                                 formatter_class=DefaultsHelpFormatter)
-    p.add_argument("--architecture", choices=ARCHITECTURES, default=c.architecture,
+    p.add_argument("--architecture", choices=CLASSIFIER_ARCHITECTURES, default=c.architecture,
                    help="mlp: fully connected; cnn: two convolutions then a dense layer")
     p.add_argument("--hidden", type=int, nargs="+", default=list(c.hidden_sizes), help="MLP hidden widths")
     p.add_argument("--channels", type=int, nargs=2, default=list(c.channels), help="CNN convolution widths")

@@ -30,7 +30,8 @@ from explorer.core.files import atomic_write, reap_stale_temporaries
 
 FORMAT = "latent-space-explorer/mnist-classifier"
 FORMAT_VERSION = 1
-ARCHITECTURES = ("mlp", "cnn")
+#: The digit classifier's own networks (not the autoencoders' :data:`explorer.core.config.ARCHITECTURES`).
+CLASSIFIER_ARCHITECTURES = ("mlp", "cnn")
 #: Shipped classifier file, relative to the repository root.
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "mnist_classifier.safetensors"
 
@@ -59,8 +60,8 @@ class ClassifierConfig:
     dropout: float = 0.2
 
     def __post_init__(self):
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+        if self.architecture not in CLASSIFIER_ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {CLASSIFIER_ARCHITECTURES}, got {self.architecture!r}")
         object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         if any(h <= 0 for h in self.hidden_sizes) or len(self.channels) != 2 or any(c <= 0 for c in self.channels):

@@ -12,9 +12,11 @@ The decoder mean for one code z (latent_dim,) is::
     h = relu(W_k h + b_k)              # every layer but the last
     x = sigmoid(W_last h + b_last)     # (C * H * W,) pixels in [0, 1], row-major
 
-Packed layout (:func:`pack_decoder`), little-endian: the 4 bytes ``VXD1``, a uint32 n,
-n bytes of UTF-8 JSON (the description, padded with spaces to a multiple of 4), then
-every layer's weight (out, in) row-major and bias (out,) as float32, layer by layer.
+Packed layout (:func:`pack_decoder`): safetensors bytes (the same format as the
+checkpoints; parsed in the page by ``explorer/ui/assets/safetensors.js``), one float32
+tensor per layer's weight ``layers.<i>.weight`` (out, in) and bias ``layers.<i>.bias``
+(out,), and the description (id, latent size, activations, ...) as JSON in the metadata
+entry ``description`` (:func:`pack_tensors`).
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import json
 import struct
 
 import numpy as np
+import safetensors
+import safetensors.numpy
 import torch
 from torch import nn
 
 from explorer.core.likelihoods import Bernoulli, Gaussian
 from explorer.core.networks import MLPDecoder
 
-MAGIC = b"VXD1"
 #: Activations the browser knows, by name.
 ACTIVATIONS = ("relu", "none")
 
@@ -76,61 +79,66 @@ def export_decoder(model) -> dict | None:
             "image_shape": tuple(int(s) for s in config.image_shape), "mean": "sigmoid", "layers": layers}
 
 
-def pack_framed(magic: bytes, header: dict, body: bytes) -> bytes:
-    """One binary message for the page: 4-byte ``magic``, the header's length as a
-    little-endian uint32, the header as compact JSON padded with spaces to a multiple of
-    4 bytes (so a Float32Array over the body is aligned), then ``body``."""
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 4)
-    return magic + struct.pack("<I", len(text)) + text + body
+def pack_tensors(tensors: dict[str, np.ndarray], description: dict) -> bytes:
+    """One binary message for the page: safetensors bytes of ``tensors`` (name -> array),
+    with ``description`` as compact JSON in the metadata entry ``description``.
+
+    Layout (https://github.com/huggingface/safetensors): an 8-byte little-endian header
+    length n, n bytes of JSON (each tensor's dtype, shape and byte offsets, and
+    ``__metadata__``; padded so the data starts 8-byte aligned), then the tensors'
+    little-endian bytes.
+    """
+    arrays = {name: np.ascontiguousarray(a) for name, a in tensors.items()}
+    return safetensors.numpy.save(arrays, metadata={"description": json.dumps(description, separators=(",", ":"))})
 
 
-def unpack_framed(data: bytes, magic: bytes, what: str) -> tuple[dict, int]:
-    """Inverse of :func:`pack_framed`: (header, offset of the body).
+def unpack_tensors(data: bytes, what: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Inverse of :func:`pack_tensors`: (description, name -> array).
 
     Raises:
-        ValueError: ``data`` does not start with ``magic`` (``what`` names it in the message).
+        ValueError: ``data`` is not safetensors bytes with a description (``what`` names
+            the expected content in the message).
     """
-    if data[:4] != magic or len(data) < 8:
-        raise ValueError(f"not a packed {what} (no {magic.decode()} header)")
-    (n,) = struct.unpack_from("<I", data, 4)
-    return json.loads(data[8:8 + n]), 8 + n
+    try:
+        tensors = safetensors.numpy.load(bytes(data))
+        (n,) = struct.unpack_from("<Q", data, 0)
+        description = json.loads(json.loads(data[8:8 + n])["__metadata__"]["description"])
+    except (safetensors.SafetensorError, struct.error, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"not a packed {what} (safetensors bytes with a description): {error}") from error
+    return description, tensors
 
 
 def pack_decoder(exported: dict) -> bytes:
-    """:func:`export_decoder`'s result as bytes (layout in the module docstring).
+    """:func:`export_decoder`'s result as safetensors bytes (layout in the module docstring).
 
     The description carries ``id``: the first 16 hex digits of the SHA-256 of the
-    weights' bytes, so a browser can tell two decoders apart.
+    weights' float32 bytes (layer by layer, weight then bias), so a browser can tell two
+    decoders apart.
     """
-    blobs, layers, offset = [], [], 0
-    for layer in exported["layers"]:
+    tensors, blobs = {}, []
+    for i, layer in enumerate(exported["layers"]):
         w = np.ascontiguousarray(layer["weight"], dtype="<f4")
         b = np.ascontiguousarray(layer["bias"], dtype="<f4")
-        n_out, n_in = w.shape
-        layers.append({"in": n_in, "out": n_out, "weight": offset, "bias": offset + w.size,
-                       "activation": layer["activation"]})
-        offset += w.size + b.size
+        tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"] = w, b
         blobs += [w.tobytes(), b.tobytes()]
-    weights = b"".join(blobs)
-    header = {"id": hashlib.sha256(weights).hexdigest()[:16], "latent_dim": exported["latent_dim"],
-              "condition_size": exported["condition_size"], "image_shape": list(exported["image_shape"]),
-              "mean": exported["mean"], "layers": layers}
-    return pack_framed(MAGIC, header, weights)
+    description = {"id": hashlib.sha256(b"".join(blobs)).hexdigest()[:16], "latent_dim": exported["latent_dim"],
+                   "condition_size": exported["condition_size"], "image_shape": list(exported["image_shape"]),
+                   "mean": exported["mean"], "activations": [layer["activation"] for layer in exported["layers"]]}
+    return pack_tensors(tensors, description)
 
 
 def unpack_decoder(data: bytes) -> dict:
-    """Inverse of :func:`pack_decoder`: the exported dict (arrays are read-only views),
-    plus ``id``.
+    """Inverse of :func:`pack_decoder`: the exported dict, plus ``id``.
 
     Raises:
         ValueError: not a packed decoder.
     """
-    header, offset = unpack_framed(data, MAGIC, "decoder")
-    floats = np.frombuffer(data, dtype="<f4", offset=offset)
-    layers = [{"weight": floats[l["weight"]:l["weight"] + l["in"] * l["out"]].reshape(l["out"], l["in"]),
-               "bias": floats[l["bias"]:l["bias"] + l["out"]], "activation": l["activation"]}
-              for l in header["layers"]]
+    header, tensors = unpack_tensors(data, "decoder")
+    try:
+        layers = [{"weight": tensors[f"layers.{i}.weight"], "bias": tensors[f"layers.{i}.bias"],
+                   "activation": activation} for i, activation in enumerate(header["activations"])]
+    except KeyError as error:
+        raise ValueError(f"not a packed decoder: no {error} in it") from error
     return {"id": header["id"], "latent_dim": header["latent_dim"], "condition_size": header["condition_size"],
             "image_shape": tuple(header["image_shape"]), "mean": header["mean"], "layers": layers}
 

@@ -93,7 +93,7 @@ def loss_terms(
     if model.is_semi_supervised:
         return semi_supervised_terms(model, x, y, known, classification_weight, target, generator)
     out = model(x, y, generator=generator)
-    rec = model.likelihood.nll(out.logits, x if target is None else target)
+    rec = model.likelihood.nll(out.params, x if target is None else target)
     if not model.is_variational:
         # A contractive AE's penalty (Rifai et al. 2011) is a training regulariser, on the
         # (possibly corrupted) input; in eval mode the loss is the reconstruction.
@@ -259,7 +259,7 @@ def _labelled_bound_of_features(model: Autoencoder, f: torch.Tensor, y: torch.Te
     """L(x, y) from the model's features f of the input and t of the target (M2: the images;
     M1+M2: the M1 codes, whose likelihood the decoder gives)."""
     out = model.forward_features(f, y, generator)
-    rec = model.likelihood.nll(out.logits, t)
+    rec = model.likelihood.nll(out.params, t)
     kl = kl_divergence(out.mu, out.logvar)
     return Bound(rec, kl, rec + model.config.beta * kl + math.log(model.config.num_classes))
 

@@ -23,9 +23,10 @@ chromium's software renderer (SwiftShader) took 0.4-0.9 ms per code on the 2-cor
 machine, 240-780 ms for 30 x 30, and would only slow the server's answer. Without WebGL2
 and float render targets, or for other decoders, the server's pixels are drawn as before.
 
-Packed layout (:func:`pack_grid`), little-endian: the 4 bytes ``VXG1``, a uint32 n, n
-bytes of UTF-8 JSON (the description, padded with spaces to a multiple of 4), then the
-cells' pixels as uint8, cell after cell (row-major, top row first), each C * H * W.
+Packed layout (:func:`pack_grid`): safetensors bytes, as the decoder's weights
+(:func:`explorer.core.export.pack_tensors`; parsed in the page by
+``assets/safetensors.js``): one uint8 tensor ``pixels`` (n * n, C * H * W), cell after
+cell (row-major, top row first), and the description (:func:`describe`) in the metadata.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.core.export import pack_framed, unpack_framed
+from explorer.core.export import pack_tensors, unpack_tensors
 from explorer.core.latent import decode_z
 from explorer.core.manifold import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS
 
-MAGIC = b"VXG1"
-#: The WebGL2 grid decoder and coordinates (assets/grid_gl.js), then the component (assets/browser_grid.js).
-_JS = "\n".join((Path(__file__).parent / "assets" / name).read_text() for name in ("grid_gl.js", "browser_grid.js"))
+#: The safetensors parser (assets/safetensors.js), the WebGL2 grid decoder and coordinates
+#: (assets/grid_gl.js), then the component (assets/browser_grid.js).
+_JS = "\n".join((Path(__file__).parent / "assets" / name).read_text()
+                 for name in ("safetensors.js", "grid_gl.js", "browser_grid.js"))
 _CSS = """
 .vx-grid-view { display: flex; flex-direction: column; align-items: center; width: 100%; }
 .vx-grid { image-rendering: pixelated; display: block; width: 100%; height: auto; aspect-ratio: 1;
@@ -103,7 +105,7 @@ def pack_grid(description: dict, pixels: np.ndarray) -> bytes:
     n, cell = description["n"], int(np.prod(description["shape"]))
     if pixels.dtype != np.uint8 or pixels.shape != (n * n, cell):
         raise ValueError(f"expected ({n * n}, {cell}) uint8 pixels, got {pixels.shape} {pixels.dtype}")
-    return pack_framed(MAGIC, description, np.ascontiguousarray(pixels).tobytes())
+    return pack_tensors({"pixels": pixels}, description)
 
 
 def unpack_grid(data: bytes) -> tuple[dict, np.ndarray]:
@@ -112,9 +114,11 @@ def unpack_grid(data: bytes) -> tuple[dict, np.ndarray]:
     Raises:
         ValueError: not a packed grid.
     """
-    description, offset = unpack_framed(data, MAGIC, "grid")
-    pixels = np.frombuffer(data, dtype=np.uint8, offset=offset)
-    return description, pixels.reshape(description["n"] ** 2, -1)
+    description, tensors = unpack_tensors(data, "grid")
+    pixels = tensors.get("pixels")
+    if pixels is None or pixels.dtype != np.uint8 or pixels.ndim != 2 or len(pixels) != description.get("n", -1) ** 2:
+        raise ValueError("not a packed grid: no (n * n, C * H * W) uint8 tensor 'pixels' in it")
+    return description, pixels
 
 
 def grid_canvas(payload: bytes, key: str, on_cell=None):

@@ -34,9 +34,14 @@ GRID_PADDING = 2
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test split...")
-def test_split() -> tuple[torch.Tensor, torch.Tensor]:
+def mnist_test_split() -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST test images (10000, 1, 28, 28) in [0, 1] and labels (10000,), shared by all sessions."""
     return load_split(train=False)
+
+
+#: The former name (it read as a test), left for pages/train.py alone, which another branch
+#: is rewriting; remove it once that page calls :func:`mnist_test_split`.
+test_split = mnist_test_split
 
 
 @st.cache_resource(show_spinner="Loading the MNIST training split...")
@@ -56,7 +61,7 @@ def checkpoint_file(path: str, mtime_ns: int) -> Checkpoint:
     Raises:
         CheckpointError: not a usable checkpoint.
     """
-    return load_checkpoint(path, test_split=test_split)
+    return load_checkpoint(path, test_split=mnist_test_split)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -68,7 +73,7 @@ def checkpoint_summary(path: str, mtime_ns: int, size: int) -> CheckpointSummary
 
 
 @st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32)
-def test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
+def mnist_test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
     """Encodings of the MNIST test split under the model identified by ``key``
     (``_model`` is not hashed: ``key`` must identify its weights). Read from the disk
     cache (``encoding_cache``, keyed by the weights' and the test files' SHA-256) when an
@@ -78,7 +83,7 @@ def test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
     Raises:
         DataError: an MNIST file is missing or corrupt.
     """
-    return encoding_cache.cached_encodings(_model, prepare_mnist(), test_split)
+    return encoding_cache.cached_encodings(_model, prepare_mnist(), mnist_test_split)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -125,7 +130,7 @@ def lesson_facts(key: str, _model: torch.nn.Module, name: str):
     (its test codes, samples, paths and cloud judged by :func:`realism_judge`)."""
     from explorer.core.lesson_claims import model_facts
 
-    encodings = test_encodings(key, _model)
+    encodings = mnist_test_encodings(key, _model)
     return model_facts(_model, name, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
 
 
@@ -154,7 +159,7 @@ def prior_share(key: str, _model: torch.nn.Module, y: int | None = None) -> floa
     seed, so it is the very number the lesson's claims and the Sample tab show."""
     from explorer.core.lesson_claims import sample_judgement
 
-    mu = test_encodings(key, _model).mu
+    mu = mnist_test_encodings(key, _model).mu
     return sample_judgement(_model, realism_judge(), "prior", mu, y=y)[0]
 
 
@@ -169,16 +174,16 @@ def denoising_curve(key: str, _model: torch.nn.Module, noise: str, levels: tuple
                     seed: int = 0, n: int = CURVE_IMAGES) -> np.ndarray:
     """``family.error_curve`` of the model identified by ``key`` on ``n`` test images
     (a permutation seeded by ``seed``; the noise is seeded by it too): (len(levels),) nats."""
-    images, _ = test_split()
+    images, _ = mnist_test_split()
     rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
     return error_curve(_model, images[rows], noise, levels, seed=seed)
 
 
 @st.cache_data(show_spinner="Measuring KL per latent dimension on the test set...", max_entries=16)
-def test_latent_usage(key: str, _model: torch.nn.Module) -> LatentUsage:
+def mnist_test_latent_usage(key: str, _model: torch.nn.Module) -> LatentUsage:
     """``metrics.latent_usage`` of the model identified by ``key`` on the 10,000 test digits
     (conditional on the true labels for a conditional model)."""
-    images, labels = test_split()
+    images, labels = mnist_test_split()
     return latent_usage(_model, images, labels)
 
 
@@ -188,7 +193,7 @@ def contraction_numbers(key: str, _model: torch.nn.Module, noise_level: float, s
     test digits (its code: mu), Gaussian perturbation of std ``noise_level`` seeded by ``seed``."""
     from explorer.core.contractive import contraction_summary
 
-    images, _ = test_split()
+    images, _ = mnist_test_split()
     return contraction_summary(lambda x: _model.encode(x)[0], images, noise_level, seed)
 
 
@@ -226,7 +231,7 @@ def linear_pca_comparison(path: str, mtime_ns: int):
     errors, nats per image or None, decoder description, the map's (residual, spread,
     relative residual), mean RMS pixel gap between the two reconstructions)."""
     checkpoint = checkpoint_file(path, mtime_ns)
-    images, labels = test_split()
+    images, labels = mnist_test_split()
     result = compare_with_pca(checkpoint.model, images)
     train_images = train_split()[0]
     train_angles = principal_angles(linear_decoder_columns(checkpoint.model), pca(train_images, 2).components)
@@ -301,7 +306,7 @@ def m2_confusion(key: str, _model: torch.nn.Module) -> np.ndarray:
     10,000 test digits (row: true label, column: argmax_y q(y|x); ``semi_supervised.confusion_matrix``)."""
     from explorer.core.semi_supervised import confusion_matrix, predictions
 
-    images, labels = test_split()
+    images, labels = mnist_test_split()
     return confusion_matrix(predictions(_model, images), labels, _model.config.num_classes).numpy()
 
 
@@ -311,7 +316,7 @@ def m2_class_swap(key: str, _model: torch.nn.Module, rows: tuple[int, ...]) -> t
     model identified by ``key``: (len(rows) * 10, 1, 28, 28) pixels in [0, 1]."""
     from explorer.core.semi_supervised import class_swap
 
-    images, labels = test_split()
+    images, labels = mnist_test_split()
     index = torch.tensor(rows, dtype=torch.long)
     return class_swap(_model, images[index], labels[index])
 
@@ -323,7 +328,7 @@ def m2_swap_agreement(key: str, _model: torch.nn.Module, n: int = SWAP_JUDGED) -
     (10,) share per label y)."""
     from explorer.core.semi_supervised import class_swap, swap_columns
 
-    images, labels = test_split()
+    images, labels = mnist_test_split()
     swapped = class_swap(_model, images[:n], labels[:n])
     columns = swap_columns(n, _model.config.num_classes)
     hits = digit_classifier().model.probabilities(swapped).argmax(dim=1) == columns

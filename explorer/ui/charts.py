@@ -1,14 +1,15 @@
 """Plotly charts beside the latent maps (built here, shown by the views and pages): the
 training curves, the score along an interpolation path, the bar chart of sampled digits,
-and the manifold grid's image with its clickable cells. The latent map itself, its marks
-and its click parsing are :mod:`explorer.ui.figures`."""
+and the manifold grid's image with its clickable cells. The latent map itself and its marks are
+:mod:`explorer.ui.map_figure`, its click parsing :mod:`explorer.ui.map_clicks`."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.ui.figures import DIGIT_COLORS, _customdata
+from explorer.ui.figures import DIGIT_COLORS
+from explorer.ui.map_clicks import point_customdata
 
 #: Metrics drawn on the chart's right axis (much smaller than the loss).
 RIGHT_AXIS_METRICS = ("test_kl",)
@@ -137,6 +138,6 @@ def grid_click(points: list[dict]) -> tuple[float, float] | None:
     """The z of a clicked manifold-grid cell (see :func:`manifold_figure`), or None."""
     for point in reversed(points or []):
         if point.get("curve_number") == 1 and point.get("customdata") is not None:
-            z1, z2 = _customdata(point["customdata"])[:2]
+            z1, z2 = point_customdata(point["customdata"])[:2]
             return float(z1), float(z2)
     return None

@@ -5,14 +5,14 @@ session and uploads, handed out as :class:`ModelEntry` to any view.
   and shared by every session (:func:`explorer.ui.caches.checkpoint_file`).
 - Models trained or uploaded in a browser session live in that session's state and are
   offered beside the files, for this session only.
-- :func:`model_options` lists the models of a family as ``choice value -> name`` (the file
+- :func:`model_options` lists the models of a group as ``choice value -> name`` (the file
   or session-model name, what URLs carry); :func:`model_labels` gives their short names for
   people (``VAE · z = 2 · shipped``, :mod:`explorer.ui.model_names`) for a widget's
   ``format_func``, :func:`choice_help` the help that names the file;
   :func:`resolve_model` turns a choice value into a :class:`ModelEntry`, so a page can
   put any models it likes into its views. :func:`select_model` draws the sidebar's
   choice, which pages read with :func:`current_model`.
-- Families, by the checkpoint's content (never its name): ``"autoencoder"`` (AE, VAE,
+- Groups (:data:`MODEL_GROUPS`), by the checkpoint's content (never its name): ``"autoencoder"`` (AE, VAE,
   conditional, denoising, contractive: what the map pages use; the sidebar offers these)
   and ``"semi_supervised"`` (M2 and M1+M2, :attr:`CheckpointSummary.semi_supervised`); the
   digit classifier is never offered.
@@ -60,8 +60,9 @@ CHECKPOINT_DIR = Path(os.environ.get("EXPLORER_CHECKPOINT_DIR") or Path(__file__
 DEFAULT_CHECKPOINT = "mnist_vae_z2.safetensors"
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
-#: Model families a page can ask :func:`model_options` for (see the module docstring).
-FAMILIES = ("autoencoder", "semi_supervised")
+#: Groups of models a page can ask :func:`model_options` for (see the module docstring); not
+#: "families": the family is every model of the library, and the family pages show its members.
+MODEL_GROUPS = ("autoencoder", "semi_supervised")
 #: A training run's time stamp at the end of its name (explorer.ui.train_form.run_name).
 _RUN_STAMP = re.compile(r"_(\d{8}T\d{6}Z)(?:-\d+)?$")
 
@@ -168,7 +169,7 @@ def add_uploaded_checkpoint(file_id: str, file_name: str, data: bytes) -> str:
     if key in refused:
         raise CheckpointError(refused[key])
     try:
-        checkpoint = load_checkpoint(data, name=file_name, test_split=caches.test_split)
+        checkpoint = load_checkpoint(data, name=file_name, test_split=caches.mnist_test_split)
     except CheckpointError as exc:
         refused[key] = str(exc)
         raise
@@ -201,19 +202,19 @@ def file_summary(path: Path) -> CheckpointSummary | None:
     return caches.checkpoint_summary(str(path), info.st_mtime_ns, info.st_size)
 
 
-def _in_family(semi_supervised: bool, family: str) -> bool:
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-    return semi_supervised == (family == "semi_supervised")
+def _in_group(semi_supervised: bool, group: str) -> bool:
+    if group not in MODEL_GROUPS:
+        raise ValueError(f"group must be one of {MODEL_GROUPS}, got {group!r}")
+    return semi_supervised == (group == "semi_supervised")
 
 
-def checkpoint_files(folder: Path | None = None, family: str = "autoencoder") -> list[Path]:
-    """The checkpoint files (``*.safetensors``, legacy ``*.pt``) of a model family in
+def checkpoint_files(folder: Path | None = None, group: str = "autoencoder") -> list[Path]:
+    """The checkpoint files (``*.safetensors``, legacy ``*.pt``) of a group of models in
     ``folder`` (default :data:`CHECKPOINT_DIR`), the shipped VAE first. By the files'
     content: the digit classifier that shares the folder is never listed
     (:func:`explorer.core.classifier.is_classifier_file`), M2 and M1+M2 files
     (:func:`explorer.core.semi_supervised.is_semi_supervised_file`: the map pages cannot use
-    them) only for ``family="semi_supervised"``, a file whose header is unreadable only for
+    them) only for ``group="semi_supervised"``, a file whose header is unreadable only for
     ``"autoencoder"`` (choosing it shows why it cannot be used).
 
     Only regular files are listed (a FIFO or folder of that name is skipped, so nothing
@@ -224,21 +225,21 @@ def checkpoint_files(folder: Path | None = None, family: str = "autoencoder") ->
     reap_stale_temporaries(folder)
     files = sorted(p for suffix in CHECKPOINT_SUFFIXES for p in folder.glob(f"*{suffix}")
                    if not p.name.startswith(".") and _is_regular_file(p) and not is_classifier_file(p))
-    files = [p for p in files if _in_family(is_semi_supervised_file(p), family)]
+    files = [p for p in files if _in_group(is_semi_supervised_file(p), group)]
     return sorted(files, key=lambda p: p.name != DEFAULT_CHECKPOINT)
 
 
-def model_options(family: str = "autoencoder") -> dict[str, str]:
+def model_options(group: str = "autoencoder") -> dict[str, str]:
     """Choice value -> name (file name, or session-model name) for every checkpoint file and
-    session model of ``family`` (one of :data:`FAMILIES`; see :func:`checkpoint_files`).
+    session model of ``group`` (one of :data:`MODEL_GROUPS`; see :func:`checkpoint_files`).
     Widgets show :func:`model_labels` of these.
 
     Raises:
-        ValueError: unknown family.
+        ValueError: unknown group.
     """
-    options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files(family=family)}
+    options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files(group=group)}
     for name, checkpoint in st.session_state.get(SESSION_MODELS_KEY, {}).items():
-        if _in_family(checkpoint.model.is_semi_supervised, family):
+        if _in_group(checkpoint.model.is_semi_supervised, group):
             options[f"{SESSION_PREFIX}{name}"] = name
     return options
 

@@ -27,8 +27,10 @@ def shown_ids(at, container_key) -> list[str]:
 
 def decoded_view(at, container_key):
     """What the decoded-image container shows: ``("browser", data, exported)`` for the
-    in-browser decoder (the view element's JSON and the weights unpacked from the
-    weights element), or ``("server", media ids, None)`` for server-drawn images."""
+    in-browser decoder (the view element's JSON, and the weights unpacked from the page's
+    one weights element of that decoder: it is drawn outside the container's fragment,
+    ``browser_decoder.send_weights``), or ``("server", media ids, None)`` for server-drawn
+    images."""
     import json
 
     from explorer.core.export import unpack_decoder
@@ -38,8 +40,11 @@ def decoded_view(at, container_key):
     if not components:
         return "server", shown_ids(at, container_key), None
     views = [json.loads(c.proto.json) for c in components if c.proto.WhichOneof("data") == "json"]
-    weights = [unpack_decoder(c.proto.bytes) for c in components if c.proto.WhichOneof("data") == "bytes"]
-    assert len(views) == 1 and len(weights) == 1, (views, weights)
+    assert len(views) == 1, views
+    page_weights = [unpack_decoder(c.proto.bytes) for c in at.get("bidi_component")
+                    if c.proto.WhichOneof("data") == "bytes" and c.proto.component_name.endswith("browser_decoder")]
+    weights = [w for w in page_weights if w["id"] == views[0]["net"]]
+    assert len(weights) == 1, ([w["id"] for w in page_weights], views[0]["net"])
     return "browser", views[0], weights[0]
 
 
@@ -129,7 +134,7 @@ def click_map(at, points: list[dict], prefix: str = "") -> None:
 
 
 def map_mark(at, name: str, prefix: str = "") -> dict | None:
-    """The mark ``name`` (``figures.SELECTION_MARKS`` or ``figures.STAR_MARK``), a Plotly
+    """The mark ``name`` (``map_figure.SELECTION_MARKS`` or ``map_figure.STAR_MARK``), a Plotly
     layout shape, that the page puts on the view's latent map (element ``<prefix>map_marks``,
     see ``explorer.ui.map_marks``), or None where it is not shown. Also checks that the
     map's figure itself has no marks (so a click leaves it as it was)."""

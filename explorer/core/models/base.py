@@ -30,14 +30,16 @@ class ModelOutput(NamedTuple):
     """What ``model(x, y)`` returns.
 
     Attributes:
-        logits: decoder output (B, C, H, W): the likelihood's parameters (Bernoulli
-            logits; for the Gaussian, the mean before its sigmoid).
+        params: decoder output (B, C, H, W): the likelihood's parameters, what
+            :meth:`explorer.core.likelihoods.Likelihood.nll` takes (Bernoulli logits; for
+            the Gaussian, the mean before its sigmoid; for the identity-mean Gaussian, the
+            mean itself).
         mu: encoder mean of q(z|x) (the code itself for a deterministic model), (B, latent_dim).
         logvar: log sigma^2 of q(z|x), (B, latent_dim); ``None`` for a deterministic model.
         z: the latent code that was decoded, (B, latent_dim).
     """
 
-    logits: torch.Tensor
+    params: torch.Tensor
     mu: torch.Tensor
     logvar: torch.Tensor | None
     z: torch.Tensor

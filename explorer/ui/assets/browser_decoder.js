@@ -1,7 +1,9 @@
 // The decoder in the browser (explorer/ui/browser_decoder.py). One module, two kinds of mount:
-// - data is bytes: a packed decoder (explorer/core/export.py, "VXD1" layout); parsed once and
-//   kept in a page-wide registry under its id (Streamlit sends the same bytes as a cached
-//   message reference on later runs, so the weights cross the network once).
+// - data is bytes: a packed decoder (explorer/core/export.py pack_decoder: safetensors bytes,
+//   parsed by safetensors.js in front of this file); parsed once and kept in a page-wide
+//   registry under its id. The element is drawn outside the fragments (a slider step or a
+//   click does not send it again) and a page run sends it as a cached message reference,
+//   so the weights cross the network once.
 // - data is an object: a decoded view. It draws the decoder mean of the z on the page's z
 //   sliders (read from their DOM inputs on every animation frame), or of the z under the mouse
 //   on any of the latent maps named in data.maps (Plotly's axis mapping, _fullLayout.*axis.p2l),
@@ -9,17 +11,14 @@
 const REG = (globalThis.__vxDecoders = globalThis.__vxDecoders || { nets: new Map(), waiters: new Map() });
 
 function parseNet(bytes) {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
-  if (magic !== "VXD1") throw new Error("not a packed decoder");
-  const n = dv.getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-  const floats = new Float32Array(bytes.slice(8 + n).buffer); // a copy: aligned for Float32Array
-  const layers = header.layers.map((l) => ({
-    nIn: l.in, nOut: l.out, relu: l.activation === "relu",
-    w: floats.subarray(l.weight, l.weight + l.in * l.out), b: floats.subarray(l.bias, l.bias + l.out),
-    out: new Float64Array(l.out),
-  }));
+  const { metadata, tensors } = parseSafetensors(bytes);
+  if (!metadata.description) throw new Error("not a packed decoder");
+  const header = JSON.parse(metadata.description);
+  const layers = header.activations.map((activation, i) => {
+    const w = tensors[`layers.${i}.weight`], b = tensors[`layers.${i}.bias`];  // (out, in) and (out,) float32
+    return { nIn: w.shape[1], nOut: w.shape[0], relu: activation === "relu", w: w.data, b: b.data,
+             out: new Float64Array(w.shape[0]) };
+  });
   return { id: header.id, latent: header.latent_dim, cond: header.condition_size, shape: header.image_shape,
            layers, input: new Float64Array(header.latent_dim + header.condition_size), bytes: bytes.byteLength };
 }
@@ -108,39 +107,6 @@ function mountView(component) {
     caption.textContent = data.label ? `${data.label} at ${zText}`
       : `${zText}: the decoder mean` + (hover ? " (under the cursor)" : "");
   };
-  // The map's star (the layout shape named data.star.shape on the map data.star.map, see
-  // map_marks.js) follows the sliders' z through Plotly's relayout, without a rerun of the
-  // page. The whole shapes array is given: Plotly then redraws the shapes only (1-6 ms),
-  // where a relayout of shapes[i].xanchor redrew the WebGL points too (30-70 ms in software
-  // rendering). At most one move per 50 ms.
-  let starZ = null, starTimer = 0;
-  const moveStarSoon = (z) => {
-    starZ = z;
-    if (!starTimer) starTimer = setTimeout(() => { starTimer = 0; if (alive) moveStar(starZ); }, 50);
-  };
-  const starShape = () => {  // [graph div, index of the star among its shapes], or null
-    const gd = data.star && document.querySelector(data.star.map);
-    const shapes = gd && gd._fullLayout && gd.layout.shapes;
-    const i = shapes ? shapes.findIndex((s) => s.name === data.star.shape) : -1;
-    return i < 0 ? null : [gd, i];
-  };
-  // Where the star is on the map now ([x, y]), or null where the map or its star is not
-  // drawn. The marks element puts the star at the server's z whenever the map is drawn
-  // anew, so the star is checked against the sliders on every frame.
-  const starAt = () => {
-    const found = starShape();
-    if (!found) return null;
-    const s = found[0].layout.shapes[found[1]];
-    return [s.xanchor, s.yanchor];
-  };
-  const moveStar = (z) => {
-    const found = globalThis.Plotly && starShape();
-    if (!found) return;
-    const [gd, i] = found, s = gd.layout.shapes[i];
-    if (s.xanchor === z[0] && s.yanchor === z[1]) return;
-    const shapes = gd.layout.shapes.map((u, j) => (j === i ? { ...u, xanchor: z[0], yanchor: z[1] } : u));
-    globalThis.Plotly.relayout(gd, { shapes });
-  };
   const sliderZ = () => {
     const inputs = sliders();
     return data.z.map((v, j) => (inputs[j] && inputs[j].value !== "" ? Number(inputs[j].value) : v));
@@ -148,11 +114,7 @@ function mountView(component) {
   const poll = () => {
     if (!alive) return;
     const z = sliderZ(), key = z.join(",");
-    if (key !== last && !hovering) { last = key; draw(z, false); moveStarSoon(z); }
-    else if (data.star && !starTimer) {
-      const at = starAt();
-      if (at && (at[0] !== z[0] || at[1] !== z[1])) moveStarSoon(z);
-    }
+    if (key !== last && !hovering) { last = key; draw(z, false); }
     frame = requestAnimationFrame(poll);
   };
   const mapUnder = (e) => {
@@ -179,7 +141,6 @@ function mountView(component) {
     if (!alive) return;
     alive = false;
     cancelAnimationFrame(frame);
-    clearTimeout(starTimer);
     document.removeEventListener("mousemove", onMove, { capture: true });
     document.documentElement.removeEventListener("mouseleave", onLeave);
     if (root.__vxCleanup === cleanup) root.__vxCleanup = null;

@@ -1,5 +1,6 @@
 // The manifold grid on a canvas (explorer/ui/browser_grid.py). data is a packed grid
-// ("VXG1": JSON description, then n * n cells of 8-bit pixels, row-major, top row first).
+// (safetensors bytes, parsed by safetensors.js in front of this file: the uint8 tensor
+// "pixels", n * n cells, row-major, top row first, and the JSON "description" in the metadata).
 // The cells are tiled onto one canvas (white padding between them, like torchvision's
 // make_grid), shown enlarged with nearest-neighbour scaling. Hovering a cell shows its z;
 // a click sets the trigger "cell" ({row, col, z}); the grid's overlay trace on the latent
@@ -16,12 +17,9 @@
 // Each drawing sets data-source ("server" or "webgl") and dispatches "vx-grid-drawn" on the canvas.
 
 function parseGrid(bytes) {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
-  if (magic !== "VXG1") throw new Error("not a packed grid");
-  const n = dv.getUint32(4, true);
-  const text = new TextDecoder().decode(bytes.subarray(8, 8 + n));
-  return { desc: JSON.parse(text), text, pixels: bytes.subarray(8 + n) };
+  const { metadata, tensors } = parseSafetensors(bytes);
+  if (!tensors.pixels || tensors.pixels.dtype !== "U8" || !metadata.description) throw new Error("not a packed grid");
+  return { desc: JSON.parse(metadata.description), pixels: tensors.pixels.data };
 }
 
 function fmt(v) { return (Math.abs(v) < 0.005 ? 0 : v).toFixed(2); }

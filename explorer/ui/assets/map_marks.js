@@ -8,6 +8,10 @@
 // points); again whenever the chart is drawn anew (a new graph div) or updated in place
 // (Plotly.react: a new layout object, without the marks).
 //
+// The decoder's star (the shape named data.star) has this one owner: where the page decodes
+// the sliders' z itself (data.sliders: the z sliders' widget keys), the star follows their DOM
+// inputs every frame, without a rerun; else it stays at the server's z.
+//
 // Clicks: the map's clickmode is "event" (no Plotly selection: selecting a point restyles
 // and redraws every WebGL point, about 100 ms in software rendering, before Streamlit's
 // selection event is even sent). A plotly_click is sent at once as this element's trigger
@@ -55,6 +59,27 @@ export default function (component) {
     }));
     if (points.length) setTriggerValue("click", { points });
   };
+  // The sliders' z ([z1, z2]), or null where they are not given or not (yet) in the page.
+  const sliderZ = () => {
+    if (!data.sliders) return null;
+    const inputs = data.sliders.map((k) => document.querySelector(`.st-key-${k} input[type=range]`));
+    return inputs.every((i) => i && i.value !== "") ? inputs.map((i) => Number(i.value)) : null;
+  };
+  const starAt = (shapes, z) => (z ? shapes.map((s) => (s.name === data.star ? { ...s, xanchor: z[0], yanchor: z[1] } : s))
+    : shapes);
+  // The whole shapes array goes to relayout: Plotly then redraws the shapes only (1-6 ms), where
+  // a relayout of shapes[i].xanchor redrew the WebGL points too (30-70 ms in software
+  // rendering). The star moves at most once per 50 ms.
+  let starMoved = 0;
+  const followSliders = (gd) => {
+    const z = sliderZ(), now = performance.now();
+    if (!z || now - starMoved < 50) return;
+    const shapes = gd.layout.shapes || [], star = shapes.find((s) => s.name === data.star);
+    if (!star || (star.xanchor === z[0] && star.yanchor === z[1])) return;
+    starMoved = now;
+    globalThis.Plotly.relayout(gd, { shapes: starAt(shapes, z) });
+    gd.__vxMarkedLayout = gd.layout;
+  };
   const apply = () => {
     if (!alive) return;
     const gd = document.querySelector(data.map);
@@ -71,9 +96,10 @@ export default function (component) {
       if (gd.__vxMarks !== data || gd.__vxMarkedLayout !== gd.layout) {
         gd.__vxMarks = data;
         const others = (gd.layout.shapes || []).filter((s) => !data.names.includes(s.name));
-        globalThis.Plotly.relayout(gd, { shapes: [...others, ...JSON.parse(JSON.stringify(data.shapes))] });
+        const marks = starAt(JSON.parse(JSON.stringify(data.shapes)), sliderZ());
+        globalThis.Plotly.relayout(gd, { shapes: [...others, ...marks] });
         gd.__vxMarkedLayout = gd.layout;  // relayout changes the layout object in place
-      }
+      } else followSliders(gd);
     }
     frame = requestAnimationFrame(apply);
   };

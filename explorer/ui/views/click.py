@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import back_project, decode_z, image_terms
-from explorer.ui import caches, figures, layout
+from explorer.ui import browser_decoder, caches, layout, map_clicks
 from explorer.ui.views.common import ModelView
 from explorer.ui.views.latent_map import map_marks_view
 
@@ -33,7 +33,7 @@ def click_panel(view: ModelView) -> None:
         if click is None:
             st.caption("Click a digit on the map to see it with its reconstruction, or empty space to decode it.")
             return
-        if isinstance(click, figures.SpaceClick):
+        if isinstance(click, map_clicks.SpaceClick):
             image_col, text_col = st.columns([1, 2.7], gap="small")
             with text_col:
                 if view.is_2d:
@@ -52,7 +52,7 @@ def click_panel(view: ModelView) -> None:
                             caption="decoder mean" if view.is_2d else
                             "decoder mean at the back-projected z (mean of mu + PC1 and PC2 along the principal directions)")
             return
-        images, _ = caches.test_split()
+        images, _ = caches.mnist_test_split()
         i = click.index
         mu = encodings.mu[i]
         label = int(encodings.labels[i])
@@ -99,5 +99,7 @@ def click_answer(view: ModelView, follow: tuple[str, ...] = ()) -> None:
     z_marker = view.slider_z() if view.is_2d else None
     # the star's z, for the sliders' "marker follows" check (explorer.ui.views.decoder)
     view.set_state("map_drawn_state", {**view.state("map_drawn_state"), "z": z_marker})
-    map_marks_view(view, z_marker, rerun=(CLICK_FRAGMENT, *follow))
+    # where the page decodes the sliders' z, it also moves the star with them (map_marks.js)
+    in_page = view.is_2d and browser_decoder.browser_payload(view.entry) is not None
+    map_marks_view(view, z_marker, rerun=(CLICK_FRAGMENT, *follow), star_follows_sliders=in_page)
     click_panel(view)

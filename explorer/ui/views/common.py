@@ -1,5 +1,6 @@
 """What every view shares: its keys (:class:`ViewKeys`), its model, encodings and slider
-ranges (:class:`ModelView`), and the reading of chart selections.
+ranges (:class:`ModelView`), the reading of chart selections, and codes decoded into one
+tiled image (:func:`decoded_codes`, the Compare page's tools).
 
 A view's session keys and widget keys are ``prefix + name``; the Explorer and Manifold
 pages use the empty prefix (so they share sliders and grid settings), a page that shows
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+import torch
 
-from explorer.core.latent import Encodings
+from explorer.core.images import tiled_png
+from explorer.core.latent import Encodings, decode_z
 from explorer.core.manifold import manifold_coordinates, manifold_z
 from explorer.ui.slider_ranges import LatentRange, latent_ranges
 from explorer.ui import caches, session
-from explorer.ui.figures import PointClick, SpaceClick
+from explorer.ui.map_clicks import PointClick, SpaceClick
 from explorer.ui.registry import ModelEntry
 
 DEFAULT_GRID_N = 20
@@ -107,7 +110,7 @@ class ModelView:
         keys = ViewKeys(prefix)
         session.init_view_state(keys.defaults(), keys.persistent(), context=entry.key)
         model = entry.model
-        encodings = caches.test_encodings(entry.key, model)
+        encodings = caches.mnist_test_encodings(entry.key, model)
         ranges = (latent_ranges(encodings.mu, stochastic=model.is_variational)
                   if model.config.latent_dim == 2 else None)
         view = cls(entry, keys, encodings, ranges)
@@ -267,3 +270,23 @@ def new_selection(chart_key: str) -> list[dict] | None:
         return None
     seen[chart_key] = signature
     return points
+
+
+# --- Decoded codes, as the Compare page's tools show them ---------------------------------
+
+#: Decoded prior samples and cloud draws are shown at 2x (56 px a digit), this many a row.
+SAMPLE_SCALE = 2
+SAMPLES_PER_ROW = 8
+#: The most codes a tool draws and decodes at once (prior samples, cloud draws).
+MAX_K = 256
+
+
+def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
+                  scale: int = SAMPLE_SCALE) -> torch.Tensor:
+    """Decoder means of ``z`` as one image (:func:`explorer.core.images.tiled_png`) in a
+    container keyed ``<prefix><name>``. Returns the (K, C, H, W) decoded images, pixels in [0, 1]."""
+    images = decode_z(view.model, z, y=view.condition())
+    with st.container(key=view.keys(name)):
+        st.image(tiled_png(images, nrow=min(nrow, len(z)), scale=scale), output_format="PNG", caption=caption)
+    return images
+

@@ -1,6 +1,8 @@
 """Views that show two models at once (the Compare page): the model pair, the linked
-selection, and the lesson tools (samples from the prior, interpolation, the
-reparameterization cloud), each drawn per model by a :class:`ModelView`.
+selection, the selected digit under both models, and what the maps mark (titles, the
+lesson tools' overlays, a drawn digit's code). The lesson tools themselves, each drawn per
+model by a :class:`ModelView`, are :mod:`explorer.ui.views.prior_samples`,
+:mod:`explorer.ui.views.interpolation` and :mod:`explorer.ui.views.reparameterization`.
 
 Shared state lives in the ``cmp_`` session keys (:data:`explorer.ui.session.COMPARE_DEFAULTS`).
 Any pair of models with a 2-D latent space works; what makes no sense for a model
@@ -9,34 +11,23 @@ without a posterior (KL, ellipses, the cloud) is left out for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import streamlit as st
 import torch
 
 from explorer.core.checkpoints import CheckpointError
-from explorer.core.images import png_bytes, tiled_png, upscale_nearest
-from explorer.core.latent import decode_z, image_terms, interpolate, posterior_samples, prior_samples
-from explorer.core.sampling import SAMPLERS, sample_codes
-from explorer.ui import caches, charts, figures, registry
+from explorer.core.images import png_bytes, upscale_nearest
+from explorer.core.latent import decode_z, image_terms
+from explorer.ui import caches, figures, map_figure, registry
 from explorer.ui.registry import ModelEntry
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ModelView, decoded_codes
+from explorer.ui.views.interpolation import path_codes
+from explorer.ui.views.prior_samples import sampler_name, view_samples
 
 #: The pair a class starts with: the shipped AE on the left, the shipped VAE on the right.
 DEFAULT_PAIR = ("mnist_ae_z2.safetensors", "mnist_vae_z2.safetensors")
-SAMPLE_SCALE = 2  # prior samples and cloud decodings are shown at 2x (56 px a digit)
-STRIP_SCALE = 2
-SAMPLES_PER_ROW = 8
 PATH_COLORS = ("#d62728", "#111111")  # map path and its ends
 SAMPLE_COLOR = "#111111"
-CLOUD_COLOR = "#d62728"
-#: The zoomed cloud view shows mu +- this many of the larger sigma.
-CLOUD_ZOOM_SIGMAS = 4.0
-MAX_K = 256
-MIN_PATH_N, MAX_PATH_N = 2, 30
-#: Receives the decoded path images of one model: (view, (n, 1, 28, 28) pixels in [0, 1]).
-PathHook = Callable[[ModelView, torch.Tensor], None]
 
 
 def _default_choice(options: dict[str, str], name: str) -> str:
@@ -184,7 +175,7 @@ def digit_panel(views: list[ModelView], index: int | None, samples: np.ndarray |
                 st.caption("Click a digit on either map: it is selected on both, with both reconstructions "
                            "and both models' loss terms.")
             return
-        images, labels = caches.test_split()
+        images, labels = caches.mnist_test_split()
         label = int(labels[index])
         original = images[index]
         st.markdown(f"**Test digit {index}**, label **{label}**",
@@ -210,211 +201,6 @@ def digit_panel(views: list[ModelView], index: int | None, samples: np.ndarray |
             column.image(png_bytes(upscale_nearest(image, 3)), output_format="PNG", caption=caption)
         header = "| | " + " | ".join(names) + " |\n|:--|" + "--:|" * len(names) + "\n"
         st.markdown(header + "\n".join(f"| {k} | " + " | ".join(v) + " |" for k, v in rows.items()))
-
-
-# --- Samples from the prior --------------------------------------------------------------
-
-
-def _draw_prior(k_key: str = "cmp_prior_k") -> None:
-    if st.session_state["cmp_prior_drawn"]:
-        st.session_state["cmp_prior_seed"] += 1
-    st.session_state["cmp_prior_drawn"] = True
-
-
-def prior_sample_codes() -> np.ndarray | None:
-    """The current samples z ~ N(0, I) (K of them, seeded), or None before the first draw."""
-    if not st.session_state["cmp_prior_drawn"]:
-        return None
-    return prior_samples(int(st.session_state["cmp_prior_k"]), 2, int(st.session_state["cmp_prior_seed"]))
-
-
-def prior_draw_button(width: str = "content") -> None:
-    """The draw button: "Sample from the prior", "New sample" once drawn (key ``cmp_prior_draw``)."""
-    drawn = st.session_state["cmp_prior_drawn"]
-    st.button("New sample" if drawn else "Sample from the prior", key="cmp_prior_draw", on_click=_draw_prior,
-              type="primary", width=width, help="Draw K codes z ~ N(0, I) and decode each with both models.")
-
-
-def prior_sample_controls(draw_button: bool = True) -> None:
-    """K, the draw button ("new sample" once drawn; left out with ``draw_button`` False,
-    when the page shows it beside the maps) and a clear button."""
-    drawn = st.session_state["cmp_prior_drawn"]
-    k_col, draw_col, clear_col = st.columns([1, 1.4, 1], vertical_alignment="bottom")
-    k_col.number_input("K samples", 1, MAX_K, key="cmp_prior_k",
-                       help="How many codes z to draw from the prior p(z) = N(0, I).")
-    st.radio("Sample a model without a prior (an AE) from", list(SAMPLERS), key="cmp_ae_sampler", horizontal=True,
-             format_func=SAMPLERS.get,
-             help="An AE has no p(z): nothing in its training says where codes should lie, so sampling it means "
-                  "choosing a distribution. N(0, I) is the VAE's prior (a patch near the AE's origin); a Gaussian "
-                  "fitted to the AE's test codes (their mean and covariance) follows its codes, as Ghosh et al. "
-                  "2019 do after training; uniform over the box its codes span fills the gaps too. A VAE is "
-                  "always sampled from its prior N(0, I).")
-    if draw_button:
-        with draw_col:
-            prior_draw_button()
-    else:
-        draw_col.caption("\"New sample\" is between the maps in this lesson step.")
-    if drawn:
-        clear_col.button("Clear samples", key="cmp_prior_clear",
-                         on_click=lambda: st.session_state.update(cmp_prior_drawn=False))
-        st.caption(f"Seed {st.session_state['cmp_prior_seed']}: the same seed gives the same K codes for both "
-                   "models; they are the crosses on both maps.")
-
-
-def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
-                  scale: int = SAMPLE_SCALE) -> torch.Tensor:
-    """Decoder means of ``z`` as one image (:func:`explorer.core.images.tiled_png`) in a
-    container keyed ``<prefix><name>``. Returns the (K, C, H, W) decoded images, pixels in [0, 1]."""
-    images = decode_z(view.model, z, y=view.condition())
-    with st.container(key=view.keys(name)):
-        st.image(tiled_png(images, nrow=min(nrow, len(z)), scale=scale), output_format="PNG", caption=caption)
-    return images
-
-
-def sampler_name(view: ModelView) -> str:
-    """What ``view``'s samples are drawn from, in words."""
-    if view.variational:
-        return "N(0, I), its prior"
-    return SAMPLERS[st.session_state["cmp_ae_sampler"]].replace(", the VAE's prior", " (it has no prior)")
-
-
-def view_samples(view: ModelView, samples: np.ndarray | None) -> np.ndarray | None:
-    """The codes this view decodes for the page's draw ``samples`` (K, 2) ~ N(0, I): the same
-    codes for a VAE (and for an AE sampled from N(0, I)); for an AE sampled from a fitted
-    Gaussian or its codes' box, K codes from that (seeded by the page's draw)."""
-    sampler = st.session_state["cmp_ae_sampler"]
-    if samples is None or view.variational or sampler == "prior":
-        return samples
-    return sample_codes(sampler, view.encodings.mu, len(samples), int(st.session_state["cmp_prior_seed"]))
-
-
-def prior_samples_panel(view: ModelView, z: np.ndarray) -> None:
-    """One model's decodings of its samples, with the share judged real (these K and 500
-    more from the same distribution) and a bar chart of the labels the classifier gives them."""
-    from explorer.core.classifier import ClassifierFileError
-
-    z = view_samples(view, z)
-    images = decoded_codes(view, z, "prior_samples", f"{view.entry.title}: {len(z)} decoded z ~ {sampler_name(view)}.")
-    try:
-        judge = caches.realism_judge()
-    except ClassifierFileError:
-        return  # the holes tab says what is wrong and how to fix it
-    _, real, labels = judge.judge(images)
-    counts = np.bincount(labels, minlength=10)
-    line = f"Judged real: **{real.mean():.0%}** of these {len(z)}"
-    if not view.model.is_conditional:
-        facts = caches.lesson_facts(view.entry.key, view.model, view.entry.label)
-        sampler = "prior" if view.variational else st.session_state["cmp_ae_sampler"]
-        line += f" ({facts.sample_real[sampler]:.0%} of {facts.sample_labels[sampler].sum()} more)"
-    from explorer.ui.views.holes import JUDGE_HELP
-
-    st.markdown(line + ".", help=JUDGE_HELP)
-    st.plotly_chart(charts.label_bars(counts), key=view.keys("sample_labels"), config={"displayModeBar": False})
-
-
-# --- Interpolation ------------------------------------------------------------------------
-
-
-def interpolation_controls() -> tuple[int, int, int] | None:
-    """Start and end digit (test-set indices) and the number of steps; returns them
-    when both ends are set and differ, else None (with a hint)."""
-    n_images = len(caches.test_split()[1])
-    start_col, end_col, n_col = st.columns(3)
-    start_col.number_input("Start digit (test index)", 0, n_images - 1, key="cmp_path_start",
-                           help="The first digit you click on a map sets the start, the second the end.")
-    end_col.number_input("End digit (test index)", 0, n_images - 1, key="cmp_path_end",
-                         help="The first digit you click on a map sets the start, the second the end.")
-    n_col.number_input("Steps n", MIN_PATH_N, MAX_PATH_N, key="cmp_path_n",
-                       help="Codes on the straight line between the two digits' codes, both ends included.")
-    path = current_path()
-    if path is None:
-        st.caption("Click two different digits on a map (first = start, second = end), or type their indices.")
-    return path
-
-
-def current_path() -> tuple[int, int, int] | None:
-    """(start index, end index, n) of the interpolation path when both ends are set and
-    differ, else None (read from state, so the maps can draw it before the controls)."""
-    start, end = st.session_state["cmp_path_start"], st.session_state["cmp_path_end"]
-    if start is None or end is None or start == end:
-        return None
-    return int(start), int(end), int(st.session_state["cmp_path_n"])
-
-
-def path_codes(view: ModelView, start: int, end: int, n: int) -> np.ndarray:
-    """(n, 2) codes on the straight line between two test digits' mu in this model."""
-    return interpolate(view.encodings.mu[start], view.encodings.mu[end], n)
-
-
-def interpolation_panel(view: ModelView, path: np.ndarray, on_path_images: PathHook | None = None) -> None:
-    """The decoded path as a strip; ``on_path_images`` (e.g. a classifier's score along
-    the path) receives the decoded images."""
-    images = decoded_codes(view, path, "path_strip",
-                           f"{view.entry.title}: decoder means along the path, start to end.",
-                           nrow=len(path), scale=STRIP_SCALE)
-    if on_path_images is not None:
-        on_path_images(view, images)
-
-
-# --- Reparameterization -------------------------------------------------------------------
-
-
-def _new_eps() -> None:
-    st.session_state["cmp_eps_seed"] += 1
-
-
-def new_eps_button(width: str = "content") -> None:
-    """The "New eps" button (key ``cmp_new_eps``)."""
-    st.button("New eps", key="cmp_new_eps", on_click=_new_eps, width=width,
-              help="Draw new noise eps ~ N(0, I); mu and sigma stay the same.")
-
-
-def reparameterization_controls(eps_button: bool = True) -> None:
-    """K draws and the "new eps" button (left out with ``eps_button`` False, when the page
-    shows it beside the maps)."""
-    k_col, button_col = st.columns([1, 1], vertical_alignment="bottom")
-    k_col.number_input("K draws of z", 1, MAX_K, key="cmp_cloud_k",
-                       help="How many z = mu + sigma * eps to draw from the selected digit's posterior q(z|x).")
-    if eps_button:
-        with button_col:
-            new_eps_button()
-
-
-def cloud_codes(view: ModelView, index: int) -> np.ndarray:
-    """K draws z = mu + sigma * eps from the digit's posterior under this (variational) model."""
-    e = view.encodings
-    return posterior_samples(view.model, e.mu[index], e.logvar[index], int(st.session_state["cmp_cloud_k"]),
-                             int(st.session_state["cmp_eps_seed"]))
-
-
-def reparameterization_panel(view: ModelView, index: int, height: int = 360, font_size: int = 16,
-                             compact: bool = False) -> None:
-    """The selected digit's posterior, zoomed so sigma shows: its K draws as a cloud with
-    the 1- and 2-sigma ellipses, and the draws decoded. A model without a posterior gets
-    one line saying why it has no cloud. ``compact``: short captions and 8 draws a row
-    smaller, for a narrow column beside the maps."""
-    if not view.variational:
-        st.info(f"{view.entry.title} has no cloud: an AE's encoder gives one point z per image, not a "
-                "distribution q(z|x), so there is nothing to sample around it.")
-        return
-    e = view.encodings
-    mu, sigma = e.mu[index], e.sigma[index]
-    z = cloud_codes(view, index)
-    half = CLOUD_ZOOM_SIGMAS * float(sigma.max())
-    zoom = ((mu[0] - half, mu[0] + half), (mu[1] - half, mu[1] + half))
-    fig = figures.latent_map(
-        e.mu, e.labels, ranges=view.ranges, selected=(mu, sigma), catcher=False, zoom=zoom, font_size=font_size,
-        overlays=[figures.MapOverlay("z = mu + sigma * eps", z, color=CLOUD_COLOR, symbol="circle", size=7)],
-    )
-    fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 10, "b": 50})
-    with st.container(key=view.keys("cloud_map")):
-        st.plotly_chart(fig, key=view.keys("cloud_chart"), config={"displaylogo": False})
-    if compact:  # two lines in the narrow column: the decoded draws stay on a 768 px screen
-        st.caption(f"mu \u00b1 4 sigma (sigma \u2248 {sigma.max():.3f}): {len(z)} draws (red), 1- and 2-sigma ellipses.")
-    else:
-        st.caption(f"Zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, {sigma[1]:.3f}): "
-                   "red dots are the draws, solid and dashed ellipses the 1- and 2-sigma contours of q(z|x).")
-    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded.", scale=1 if compact else SAMPLE_SCALE)
 
 
 KEY_VIEW_CAPTION = (
@@ -446,9 +232,9 @@ def map_overlays(view: ModelView, samples: np.ndarray | None, path: tuple[int, i
     """The lesson tools' marks on this view's map: prior samples, the interpolation path."""
     overlays = []
     if samples is not None:
-        overlays.append(figures.MapOverlay("prior sample", view_samples(view, samples), color=SAMPLE_COLOR,
-                                           symbol="x", size=10))
+        overlays.append(map_figure.MapOverlay("prior sample", view_samples(view, samples), color=SAMPLE_COLOR,
+                                              symbol="x", size=10))
     if path is not None:
-        overlays.append(figures.MapOverlay("interpolation path", path_codes(view, *path), path=True,
-                                           color=PATH_COLORS[0], symbol="circle", size=7))
+        overlays.append(map_figure.MapOverlay("interpolation path", path_codes(view, *path), path=True,
+                                              color=PATH_COLORS[0], symbol="circle", size=7))
     return overlays

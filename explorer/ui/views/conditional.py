@@ -25,11 +25,17 @@ def _grid_png(images: torch.Tensor, nrow: int) -> bytes:
     return tiled_png(images, nrow=nrow)
 
 
-@st.fragment
 def style_decoder(view: ModelView) -> None:
     """The digit selector and the z sliders, decoding live: in the page for a decoder it runs
     (:mod:`explorer.ui.browser_decoder`, no round trip per slider step), else on the server
-    (a fragment: only it reruns)."""
+    (a fragment: only it reruns). The weights go to the page outside the fragment: its
+    reruns do not send them again."""
+    browser_decoder.send_weights(view.entry, view.keys("browser_decoder_weights"))
+    _style_fragment(view)
+
+
+@st.fragment
+def _style_fragment(view: ModelView) -> None:
     st.select_slider("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
                      help="The digit the decoder is told to write: y goes into p(x|z, y).")
     sliders, image = st.columns([1, 1])
@@ -41,10 +47,8 @@ def style_decoder(view: ModelView) -> None:
     in_browser = browser_decoder.browser_payload(view.entry)
     with image, st.container(key="cvae_decoded"):
         if in_browser is not None:  # the page decodes each slider step itself (a new label reruns)
-            payload, net_id = in_browser
-            browser_decoder.decoded_view(net_id, view.keys("browser_decoded"), view.keys.z_sliders, z, [], y=y,
-                                         size=28 * DECODED_SCALE, label=f"decoder mean with y = {y}")
-            browser_decoder.decoder_weights(payload, view.keys("browser_decoder_weights"))
+            browser_decoder.decoded_view(in_browser[1], view.keys("browser_decoded"), view.keys.z_sliders, z, [],
+                                         y=y, size=28 * DECODED_SCALE, label=f"decoder mean with y = {y}")
         else:
             decoded = decode_z(view.model, z, y=y)[0]
             st.image(png_bytes(upscale_nearest(decoded, DECODED_SCALE)), output_format="PNG",
@@ -53,7 +57,7 @@ def style_decoder(view: ModelView) -> None:
 
 def style_grid_panel(view: ModelView) -> None:
     """The 10 x k grid: each row one z, each column a label."""
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     source_col, k_col, more_col = st.columns([3, 3, 2])
     with source_col:
         source = st.radio("Rows from", ROWS_FROM, key="cvae_rows_from", horizontal=True,
@@ -90,7 +94,7 @@ def style_grid_panel(view: ModelView) -> None:
 
 def analogy_panel(view: ModelView) -> None:
     """One test digit's z decoded with all ten labels."""
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     pick, original, _ = st.columns([2, 1, 3], vertical_alignment="center")
     with pick:
         index = int(st.number_input("Test digit (index)", 0, len(images) - 1, key="cvae_analogy_index",

@@ -27,9 +27,17 @@ def condition_selector(view: ModelView) -> None:
                      help="A conditional VAE decodes z together with a label: z holds the style, y the digit.")
 
 
-@st.fragment(key=DECODER_FRAGMENT)
 def decoder_panel(view: ModelView) -> None:
-    """z1/z2 sliders decoding live into a large image (a fragment: only it reruns)."""
+    """z1/z2 sliders decoding live into a large image (a fragment: only it reruns).
+
+    The decoder's weights go to the page here, outside the fragment: a slider step or a
+    map click (which reruns the fragment) does not send them again."""
+    browser_decoder.send_weights(view.entry, view.keys("browser_decoder_weights"))
+    _decoder_fragment(view)
+
+
+@st.fragment(key=DECODER_FRAGMENT)
+def _decoder_fragment(view: ModelView) -> None:
     keys = view.keys
     view.show_slider_z()  # a click on the map may have moved them in its callback
     for j, (key, r) in enumerate(zip(keys.z_sliders, view.ranges)):
@@ -56,11 +64,8 @@ def decoder_panel(view: ModelView) -> None:
     in_browser = None if sample else browser_decoder.browser_payload(view.entry)
     with st.container(key=keys("decoded_image")):
         if in_browser is not None:  # the page decodes the sliders' z and the map's hover itself
-            payload, net_id = in_browser
-            latent_map = keys.map_selector
-            browser_decoder.decoded_view(net_id, keys("browser_decoded"), keys.z_sliders, z, [latent_map],
-                                         y=view.condition(), size=28 * DECODED_SCALE, star=latent_map)
-            browser_decoder.decoder_weights(payload, keys("browser_decoder_weights"))
+            browser_decoder.decoded_view(in_browser[1], keys("browser_decoded"), keys.z_sliders, z,
+                                         [keys.map_selector], y=view.condition(), size=28 * DECODED_SCALE)
         else:
             what = f"a {likelihood.name.capitalize()} sample x ~ p(x|z)" if sample else "the decoder mean"
             st.image(png(), output_format="PNG", caption=f"z = ({z[0]:.2f}, {z[1]:.2f}): {what}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.manifold import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
-from explorer.ui import browser_decoder, browser_grid, caches, charts, figures
+from explorer.ui import browser_decoder, browser_grid, caches, charts, map_clicks, map_figure
 from explorer.ui.views.common import ModelView, new_selection, point_select_chart
 
 SPACING_HELP = ("paper: evenly spaced points on [0.05, 0.95] through the inverse Gaussian CDF "
@@ -17,7 +17,7 @@ def _on_grid_cell(view: ModelView) -> None:
     cell = getattr(st.session_state.get(view.keys("manifold_canvas")), "cell", None)
     if cell:
         z = (float(cell["z"][0]), float(cell["z"][1]))
-        view.set_state("last_click", figures.SpaceClick(z))
+        view.set_state("last_click", map_clicks.SpaceClick(z))
         view.set_slider_z(z)
 
 
@@ -47,7 +47,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     points = None if canvas else new_selection(keys("manifold_chart"))
     z = charts.grid_click(points) if points else None
     if z is not None:
-        view.set_state("last_click", figures.SpaceClick(z))
+        view.set_state("last_click", map_clicks.SpaceClick(z))
         view.set_slider_z(z)
         st.rerun(scope="app")
     if controls_beside:
@@ -67,7 +67,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     view.set_state("grid_drawn_label", view.condition())
     drawn = view.state("map_drawn_state")
     if canvas:
-        overlay = ({"map": keys.map_selector, "trace": figures.GRID_OVERLAY_NAME}
+        overlay = ({"map": keys.map_selector, "trace": map_figure.GRID_OVERLAY_NAME}
                    if view.state("show_grid_on_map") else None)
         shape = view.model.config.image_shape
         in_page = browser_decoder.browser_payload(view.entry)  # the page redraws the grid itself (WebGL2)

@@ -58,7 +58,7 @@ def highdim_panel(seed: int = 0) -> None:
         start, end = best_path_ends(*facts)
         for entry, f, column in zip(entries, facts, st.columns(2)):
             model = entry.model
-            enc = caches.test_encodings(entry.key, model)
+            enc = caches.mnist_test_encodings(entry.key, model)
             sampler = "prior" if f.variational else "fitted"
             what = "its prior N(0, I)" if f.variational else "a Gaussian fitted to its codes"
             images = decode_z(model, sample_codes(sampler, enc.mu, SAMPLES, seed))

@@ -93,7 +93,7 @@ def realness(scores: np.ndarray) -> np.ndarray:
 
 def path_score_chart(view: ModelView, images: torch.Tensor) -> None:
     """The judge's verdict on each image along an interpolation path (a hook for
-    :func:`explorer.ui.views.compare.interpolation_panel`): a mark per step (real or not)
+    :func:`explorer.ui.views.interpolation.interpolation_panel`): a mark per step (real or not)
     and the score, with the threshold dashed; a path through a hole dips below it.
 
     Args:

@@ -22,11 +22,9 @@ def hover_decoders(views: list[ModelView], names: list[str]) -> None:
                help="The decoder mean E[x|z], computed in your browser from the models' weights.")
     for view, column, name in zip(views, st.columns(len(views)), names):
         with column, st.container(key=view.keys("hover_decoded")):
-            payload = browser_decoder.browser_payload(view.entry)
-            if payload is None:
+            net_id = browser_decoder.send_weights(view.entry, view.keys("hover_weights"))
+            if net_id is None:
                 st.caption(f"{name}: this decoder is not run in the browser; click the map to decode.")
                 continue
-            data, net_id = payload
             browser_decoder.decoded_view(net_id, view.keys("hover_view"), (), (0.0, 0.0), maps,
                                          y=view.condition(), size=28 * HOVER_SCALE, label=name)
-            browser_decoder.decoder_weights(data, view.keys("hover_weights"))

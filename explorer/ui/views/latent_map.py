@@ -8,11 +8,11 @@ import streamlit as st
 
 from explorer.core.latent import project_2d
 from explorer.ui.slider_ranges import latent_ranges
-from explorer.ui import browser_decoder, figures, layout, map_marks, viewport
+from explorer.ui import browser_decoder, layout, map_clicks, map_figure, map_marks, viewport
 from explorer.ui.views.common import ModelView, page_click_chart
 
 
-def new_map_click(view: ModelView, catcher: bool = True) -> figures.PointClick | figures.SpaceClick | None:
+def new_map_click(view: ModelView, catcher: bool = True) -> map_clicks.PointClick | map_clicks.SpaceClick | None:
     """The click on the view's map that no run has acted on yet (sent by the page,
     :mod:`explorer.ui.map_marks`), or None; each click is reported once. A click that is
     not one of the view's test digits or a usable z (malformed, or an index beyond the
@@ -20,14 +20,14 @@ def new_map_click(view: ModelView, catcher: bool = True) -> figures.PointClick |
 
     Args:
         view: the model's views.
-        catcher: clicks on empty space count (:func:`explorer.ui.figures.map_click`).
+        catcher: clicks on empty space count (:func:`explorer.ui.map_clicks.map_click`).
     """
     points = view.state("map_click")
     if points is None:
         return None
     view.set_state("map_click", None)
-    click = figures.map_click(points, catcher=catcher) if isinstance(points, list) else None
-    if isinstance(click, figures.PointClick) and click.index >= len(view.encodings.labels):
+    click = map_clicks.map_click(points, catcher=catcher) if isinstance(points, list) else None
+    if isinstance(click, map_clicks.PointClick) and click.index >= len(view.encodings.labels):
         return None
     return click
 
@@ -40,7 +40,7 @@ def handle_map_selection(view: ModelView) -> None:
         return
     view.set_state("last_click", click)
     if view.is_2d:
-        view.set_slider_z(view.encodings.mu[click.index] if isinstance(click, figures.PointClick) else click.z)
+        view.set_slider_z(view.encodings.mu[click.index] if isinstance(click, map_clicks.PointClick) else click.z)
 
 
 def handle_linked_selection(views: list[ModelView], on_digit=None) -> int | None:
@@ -58,19 +58,19 @@ def handle_linked_selection(views: list[ModelView], on_digit=None) -> int | None
     index = None
     for view in views:
         click = new_map_click(view, catcher=False)
-        if isinstance(click, figures.PointClick):
+        if isinstance(click, map_clicks.PointClick):
             index = click.index
     if index is not None:
         for view in views:
-            view.set_state("last_click", figures.PointClick(index))
+            view.set_state("last_click", map_clicks.PointClick(index))
         if on_digit is not None:
             on_digit(index)
     clicks = [view.click() for view in views]
-    selected = [c.index for c in clicks if isinstance(c, figures.PointClick)]
+    selected = [c.index for c in clicks if isinstance(c, map_clicks.PointClick)]
     if len(selected) != len(views) or len(set(selected)) != 1:  # views out of step: one selection for all
         keep = selected[0] if selected else None
         for view in views:
-            view.set_state("last_click", None if keep is None else figures.PointClick(keep))
+            view.set_state("last_click", None if keep is None else map_clicks.PointClick(keep))
         return keep
     return selected[0]
 
@@ -139,7 +139,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         view: the model's views.
         z_marker: the decoder's z to mark with a star (see :func:`record_map_state`).
         grid: manifold grid params whose cells to overlay, or None.
-        overlays: :class:`explorer.ui.figures.MapOverlay` s to draw (samples, paths).
+        overlays: :class:`explorer.ui.map_figure.MapOverlay` s to draw (samples, paths).
         catcher: clicks on empty space decode the z there (the Explorer); False where
             only digits are clickable.
         prior_circles: draw the prior's circles; None follows the view's toggle.
@@ -162,14 +162,14 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
     """
     if not viewport.known():  # a browser's first run: the window's size class is on its way (its own rerun)
         with st.container(key=view.keys("map_panel")):
-            st.container(height=height or figures.LATENT_MAP_HEIGHT, border=False)  # the map's room, empty
+            st.container(height=height or map_figure.LATENT_MAP_HEIGHT, border=False)  # the map's room, empty
         return
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
     ranges = view.ranges
     if not view.is_2d:  # a projected map: axes over the projected codes, a click decodes back-projected z
         ranges = latent_ranges(xy, stochastic=False)
-    fig = figures.latent_map(
+    fig = map_figure.latent_map(
         xy, encodings.labels, axis_names=axis_names, ranges=ranges, marks_in_page=True,
         grid_z=view.grid_codes(grid) if grid else None,
         prior_circles=view.state("show_prior_on_map") if prior_circles is None else prior_circles,
@@ -181,7 +181,7 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
     if height is not None:
         fig.update_layout(height=height)
     if not legend:  # the plot area takes the legend's room; the toolbar keeps a column right of it
-        top = (30 if title else 10) + (figures.HEATMAP_BAR_PX if holes is not None else 0)  # the holes' legend
+        top = (30 if title else 10) + (map_figure.HEATMAP_BAR_PX if holes is not None else 0)  # the holes' legend
         fig.update_layout(showlegend=False, margin={"t": top, "r": 30 if modebar else 10})
     if tight:
         fig.update_layout(margin_pad=0, xaxis_title_standoff=4, yaxis_title_standoff=4, xaxis_ticklabelstandoff=6)
@@ -199,7 +199,8 @@ def _act_and_rerun(view: ModelView, fragments: list[str]) -> None:
     st.rerun(fragments)
 
 
-def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = ()) -> None:
+def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = (),
+                   star_follows_sliders: bool = False) -> None:
     """The view's map marks, put on its map by the page: the selected digit (ring; its
     posterior's ellipses on a 2-D map) and the star at ``z_marker``; and the map's clicks
     (:mod:`explorer.ui.map_marks`, element ``<prefix>map_marks``). A click leaves the map's
@@ -213,18 +214,21 @@ def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = ()) 
             instead of the page (or of the fragment this is drawn in); the click is then
             acted on in its callback (:func:`handle_map_selection`), before they run.
             Empty: the click reruns the page, which acts on it.
+        star_follows_sliders: the page moves the star with the view's z sliders, without a
+            rerun (where the page decodes their z itself, :mod:`explorer.ui.browser_decoder`).
     """
     encodings = view.encodings
     click = view.click()
     selected = None
-    if isinstance(click, figures.PointClick):
+    if isinstance(click, map_clicks.PointClick):
         sigma = encodings.sigma
         if view.is_2d:
             selected = (encodings.mu[click.index], sigma[click.index] if sigma is not None else None)
         else:
             selected = (project_2d(encodings.mu)[0][click.index], None)
-    elif isinstance(click, figures.SpaceClick) and not view.is_2d and z_marker is None:
+    elif isinstance(click, map_clicks.SpaceClick) and not view.is_2d and z_marker is None:
         z_marker = click.z
-    map_marks.map_marks(view.keys("map_marks"), view.keys.map_selector, figures.map_marks(selected, z_marker),
+    map_marks.map_marks(view.keys("map_marks"), view.keys.map_selector, map_figure.map_marks(selected, z_marker),
                         click_key=view.keys("map_click"),
-                        on_click=functools.partial(_act_and_rerun, view, list(rerun)) if rerun else None)
+                        on_click=functools.partial(_act_and_rerun, view, list(rerun)) if rerun else None,
+                        sliders=view.keys.z_sliders if star_follows_sliders else ())

@@ -8,7 +8,7 @@ from explorer.core.family import reconstruct
 from explorer.core.images import tiled_png
 from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
 from explorer.ui import caches
-from explorer.ui.family_caches import test_latent_usage
+from explorer.ui.caches import mnist_test_latent_usage
 from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure
 
 #: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
@@ -21,7 +21,7 @@ def _png(images: torch.Tensor, nrow: int) -> bytes:
 
 def reconstructions_panel(models: dict) -> None:
     """The first test digit of each class, then its reconstruction by each latent size."""
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     rows = [int(torch.nonzero(labels == d)[0]) for d in range(10)]
     x, y = images[rows], labels[rows]
     shown = [name for name in SIZES if name in models]
@@ -37,7 +37,7 @@ def reconstructions_panel(models: dict) -> None:
 
 def kl_panel(entry, name: str) -> None:
     """KL per latent dimension of VAE ``name`` on the test digits, its active units in blue."""
-    usage = test_latent_usage(entry.key, entry.model)
+    usage = mnist_test_latent_usage(entry.key, entry.model)
     kl = usage.kl_per_dimension.numpy()
     with st.container(key="ls_kl"):
         st.plotly_chart(kl_per_dimension_figure(kl, usage.active.numpy()), key="ls_kl_chart",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import caches, figures, layout, registry
+from explorer.ui import caches, layout, map_clicks, registry
 from explorer.ui.session import COMPARE_PREFIXES
 
 TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
@@ -167,7 +167,7 @@ def map_annotations(view, side: int, path: tuple[int, int, int] | None = None, s
                     "font": {"color": FOCUS_COLOR, "size": 15}, "bgcolor": "rgba(255,255,255,0.85)",
                     "bordercolor": FOCUS_COLOR, "borderpad": 2, "name": "lesson mark"})
     if "samples" in s.marks and side == 0 and samples is not None:
-        from explorer.ui.views.compare import view_samples
+        from explorer.ui.views.prior_samples import view_samples
 
         z = np.asarray(view_samples(view, samples))
         centre = np.median(z, 0)
@@ -177,7 +177,7 @@ def map_annotations(view, side: int, path: tuple[int, int, int] | None = None, s
         out.append(_arrow(3 * np.cos(np.pi / 4), 3 * np.sin(np.pi / 4),
                           f"prior's 3-sigma circle: {inside:.0%} of codes inside", -40, -50))
     if "path" in s.marks and path is not None:
-        from explorer.ui.views.compare import path_codes
+        from explorer.ui.views.interpolation import path_codes
 
         z = path_codes(view, *path)
         middle = z[len(z) // 2]
@@ -188,12 +188,12 @@ def map_annotations(view, side: int, path: tuple[int, int, int] | None = None, s
 def _select_digit(index: int | None) -> None:
     """Select test digit ``index`` on both maps (before the page draws them)."""
     for prefix in COMPARE_PREFIXES:
-        st.session_state[f"{prefix}last_click"] = None if index is None else figures.PointClick(int(index))
+        st.session_state[f"{prefix}last_click"] = None if index is None else map_clicks.PointClick(int(index))
     st.session_state["cmp_selected"] = index
 
 
 def _first_of_label(label: int) -> int:
-    labels = caches.test_split()[1]
+    labels = caches.mnist_test_split()[1]
     return int((labels == label).nonzero()[0, 0])
 
 
@@ -361,7 +361,7 @@ def apply_url_state() -> None:
     for name, key in (("left", "cmp_model_a"), ("right", "cmp_model_b")):
         if params.get(name) in by_label:
             st.session_state[key] = by_label[params[name]]
-    last = len(caches.test_split()[1]) - 1
+    last = len(caches.mnist_test_split()[1]) - 1
     seed = _int(params, "seed", 0, 2**31 - 1)
     step = _int(params, "step", 1, len(STEPS))
     if step is not None:  # first: entering a step clears what it does not use; the link's own state follows

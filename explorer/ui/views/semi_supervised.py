@@ -132,7 +132,7 @@ def charts_panel(numbers: dict, height: int) -> None:
 def class_swap_panel(entry: ModelEntry, scale: float) -> None:
     """Rows of test digits: the digit, then its style z = mu of q(z|x, y) (its true label y)
     decoded with y = 0..9; with the shipped classifier's measured agreement."""
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     first_col, rows_col = st.columns(2)
     rows = first_col.slider("Rows", 2, 6, key="m2_rows", help="How many test digits, one row each.")
     first = int(rows_col.number_input("First test digit", 0, len(images) - rows, key="m2_first",

@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.latent import ImageTerms, image_terms, terms_noise
-from explorer.ui import caches, figures, registry
+from explorer.ui import caches, map_clicks, registry
 from explorer.ui.registry import ModelEntry
 
 COMPARE_PAGE = "pages/compare.py"
@@ -48,8 +48,8 @@ def digit_numbers(entry: ModelEntry, index: int) -> DigitNumbers:
     """The numbers of test digit ``index`` under ``entry``'s model (same estimate as the
     click panels: one z drawn from q(z|x) with seed 0, KL in closed form)."""
     model = entry.model
-    images, labels = caches.test_split()
-    encodings = caches.test_encodings(entry.key, model)
+    images, labels = caches.mnist_test_split()
+    encodings = caches.mnist_test_encodings(entry.key, model)
     label = int(labels[index])
     terms = image_terms(model, images[index], y=label if model.is_conditional else None)
     sigma = encodings.sigma
@@ -72,7 +72,7 @@ def theory_source() -> tuple[list[DigitNumbers], str | None]:
             return [digit_numbers(e, int(source["index"])) for e in entries], COMPARE_PAGE
     click = st.session_state.get("last_click")
     entry = registry.current_model()
-    if isinstance(click, figures.PointClick) and entry is not None:
+    if isinstance(click, map_clicks.PointClick) and entry is not None:
         return [digit_numbers(entry, click.index)], EXPLORER_PAGE
     return [], None
 

@@ -19,9 +19,9 @@ from explorer.core.family import TRAVERSAL_RANGE, traversal_codes
 from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z
 from explorer.ui import caches, session
-from explorer.ui.caches import test_latent_usage
+from explorer.ui.caches import mnist_test_latent_usage
 from explorer.ui.family_figures import image_rows_figure
-from explorer.ui.figures import PointClick
+from explorer.ui.map_clicks import PointClick
 from explorer.ui.views.common import ModelView
 
 #: A model without a posterior is swept over mean(mu_d) +- this many std(mu_d) on the test set.
@@ -61,7 +61,7 @@ def traversal_plan(view: ModelView) -> TraversalPlan:
     mu = view.encodings.mu.astype(np.float64)
     latent_dim = mu.shape[1]
     if view.variational:
-        kl = test_latent_usage(view.entry.key, view.model).kl_per_dimension.numpy()
+        kl = mnist_test_latent_usage(view.entry.key, view.model).kl_per_dimension.numpy()
         order = np.argsort(-kl, kind="stable")
         spans = np.tile(np.asarray(TRAVERSAL_RANGE, dtype=np.float64), (latent_dim, 1))
         return TraversalPlan(order, spans, [f"z{d + 1}: {kl[d]:.1f} nats" for d in order], True)
@@ -99,7 +99,7 @@ def traversal_panel(view: ModelView, name: str, *, layout: str = "side", with_cl
     """
     defaults = {view.keys("traversal_digit"): 0, view.keys("traversal_steps"): DEFAULT_STEPS}
     session.init_view_state(defaults, tuple(defaults))
-    images, labels = caches.test_split()
+    images, labels = caches.mnist_test_split()
     plan = traversal_plan(view)
     if layout == "side":
         controls, grid = st.columns([1, 3])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.config import TrainConfig
-from explorer.ui import caches, figures, registry
+from explorer.ui import caches, figures, map_figure, registry
 from explorer.ui import twin_job as tj
 from explorer.ui.session_watch import WATCHDOG, current_session_id
 from explorer.ui.training_queue import waiting_text
@@ -48,7 +48,7 @@ def adopt_finished_twins() -> None:
 
 def _start() -> None:
     train_images, _, dataset = caches.train_split()
-    test_images, test_labels = caches.test_split()
+    test_images, test_labels = caches.mnist_test_split()
     state = st.session_state
     config = TrainConfig(epochs=int(state["cmp_twin_epochs"]), batch_size=BATCH_SIZE, lr=LEARNING_RATE,
                          lr_schedule="cosine", seed=int(state["cmp_twin_seed"]),
@@ -102,8 +102,8 @@ def _live_view(job: tj.TwinJob, live: bool, map_height: int = MAP_HEIGHT) -> Non
                 st.caption("Encoding the first codes...")
                 continue
             # SVG: redrawn every refresh, a WebGL map would take a new context each time
-            fig = figures.as_svg(figures.latent_map(snap.codes[i], snap.sample_labels, prior_circles=True,
-                                                    font_size=FONT_SIZE))
+            fig = figures.as_svg(map_figure.latent_map(snap.codes[i], snap.sample_labels, prior_circles=True,
+                                                       font_size=FONT_SIZE))
             fig.update_layout(height=map_height, showlegend=False, title=f"{NAMES[i]}, step {snap.step}",
                               margin={"l": 50, "r": 10, "t": 40, "b": 45})
             st.plotly_chart(fig, key=f"cmp_twin_chart_{i}", config={"displaylogo": False, "displayModeBar": False})
