@@ -2,10 +2,6 @@
 
 import streamlit as st
 
-from explorer.core.config import ARCHITECTURES
-from explorer.core.checkpoints import CheckpointError, save_new_checkpoint
-from explorer.core.metrics import METRICS
-from explorer.core.models import model_class
 from explorer.ui import caches, charts, figures, registry, session
 from explorer.ui import train_form as form
 from explorer.ui import training_job as tj
@@ -17,13 +13,17 @@ FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuil
 KINDS = form.MODEL_CHOICES  # the VAE first: the radio's default
 MODEL_HELP = ("VAE: encoder q(z|x), prior N(0, I), loss -ELBO = reconstruction + beta * KL. AE: one code z per image, "
               "reconstruction loss only. Conditional VAE: the digit label goes into encoder and decoder (Kingma et "
-              "al. 2014, M2). CAE: an AE whose loss adds lambda * ||J_h(x)||_F^2, the squared size of the encoder's Jacobian, "
+              "al. 2014's M2 with every label known). M2 (semi-supervised VAE, Kingma et al. 2014): a conditional VAE "
+              "plus a classifier q(y|x) that guesses the digit of the images whose label is not known; only some "
+              "labels are given, the rest train unlabelled. CAE: an AE whose loss adds lambda * ||J_h(x)||_F^2, "
+              "the squared size of the encoder's Jacobian, "
               "so the code moves little when the image moves (Rifai et al. 2011); SCAE: the same measured with "
               "noisy copies, lambda * E||h(x) - h(x~)||^2. Linear AE: one linear layer each way, no activation, squared error; it learns the "
               "subspace of the first principal components (compare it on the Linear AE = PCA page).")
 LINEAR_AE_NOTE = ("Linear AE: encoder z = W x + b and decoder mean W' z + b', no hidden layers and no sigmoid, "
                   "trained with squared error (a Gaussian decoder with identity mean); network, hidden sizes, "
                   "decoder and beta do not apply.")
+ARCHITECTURES = form.ARCHITECTURES
 #: Short: they fit the Network field's narrow column at 1366x768 (NETWORK_HELP says more).
 ARCHITECTURE_LABELS = {"mlp": "Fully connected", "conv": "Conv, Keras replica", "strided_conv": "Conv, strided 4x4"}
 assert tuple(ARCHITECTURE_LABELS) == ARCHITECTURES, "label every architecture of config.ARCHITECTURES"
@@ -42,6 +42,25 @@ HIDDEN_HELP = ("Fully connected: the encoder's layer widths; the decoder mirrors
                + "); widths you typed stay when you change the network.")
 #: The network the Hidden sizes field's text was last drawn for (see :func:`_follow_network`).
 HIDDEN_NETWORK_KEY = "train_hidden_network"
+#: The M2 choice "Reads": the pixels (plain M2) or an M1 VAE file's codes (M1+M2).
+PIXELS = ""
+M1_HELP = ("What M2's encoder, classifier and decoder read (Kingma et al. 2014). Pixels: M2 itself, on the "
+           "784 grey levels. A VAE file: M1+M2, M2 trained on the codes of that VAE (M1): each image becomes "
+           "its encoder mean mu, and M2's decoder rebuilds the code, not the pixels (M1's decoder draws them). "
+           "The paper's best results (3.33 % test error with 100 labels against 11.97 % for M2) come from "
+           "M1+M2. Lists the VAE files in checkpoints/, shipped or saved here.")
+LABELS_HELP = ("How many training images keep their digit label; the rest train without one, and the "
+               "classifier q(y|x) learns from both (Kingma et al. 2014, Table 1: 100, 600, 1000, 3000). "
+               "Chosen balanced over the ten digits (100: 10 per digit) and by the seed.")
+ALPHA_HELP = ("alpha weighs the classification loss -log q(y|x) on the labelled images against the two "
+              "bounds in the loss J^alpha (Kingma et al. 2014, Eq. 9). Set here as alpha / N, N the "
+              "training images: the paper's 0.1 means alpha = 0.1 * N (6,000 for 60,000 images), so each "
+              "labelled image's classification loss counts 0.1 * N / (known labels) times (60 for 100 "
+              "labels of 60,000). 0: the classifier learns from the bounds only.")
+CODE_STD_HELP = ("M1+M2's decoder models the M1 code (mu of the M1 VAE) as a Gaussian of this standard "
+                 "deviation. Small (0.1): the code must be rebuilt exactly and the style z carries the "
+                 "digit too, so the decoder ignores the label y; 0.7 (the shipped model's) lets the label "
+                 "carry the class (docs/semi-supervised.md measures 0.3 to 1.0).")
 
 
 def _follow_network() -> None:
@@ -100,22 +119,26 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
                                   len(snap.snapshots) - 1, key="replay_epoch")
                 shown = snap.snapshots[epoch]
             title = "initial weights" if shown.epoch == 0 else f"after epoch {shown.epoch}"
-            fig = _figure(job, "map", shown.epoch, lambda: figures.latent_scatter(
-                shown.xy, snap.sample_labels, title=f"Latent means mu, {title}", axis_names=shown.axis_names))
+            fig = _figure(job, "map", shown.epoch, lambda: charts.live_chart(figures.latent_scatter(
+                shown.xy, snap.sample_labels, title=f"Latent means mu, {title}", axis_names=shown.axis_names),
+                latent_map=True))
             st.plotly_chart(fig, key="training_map", config={"displaylogo": False})
             if shown.axis_names[0] != "z1":
                 st.caption("Latent dimension above 2: the map shows the first two principal "
                            "components of mu.")
+            if form.model_traits(job.model_config.kind).semi_supervised:
+                st.caption("M2: mu is the style z of q(z|x, y), given each digit's true label y; the digit "
+                           "itself is the classifier q(y|x)'s job (its test error is beside the curves).")
     with curve_col:
         if snap.history:
-            variational = model_class(job.model_config.kind).is_variational
-            fig = _figure(job, "curves", len(snap.history), lambda: charts.training_curves(
-                [r.to_dict() for r in snap.history], variational=variational))
+            variational = form.model_traits(job.model_config.kind).variational
+            fig = _figure(job, "curves", len(snap.history), lambda: charts.live_chart(charts.training_curves(
+                [r.to_dict() for r in snap.history], variational=variational)))
             st.plotly_chart(fig, key="training_curves", config={"displaylogo": False})
-            last = snap.history[-1].metrics
-            for name in ("test_neg_elbo", "test_reconstruction"):
-                if last.get(name) is not None and METRICS[name].applies_to(variational):
-                    st.metric(METRICS[name].label, f"{last[name]:.2f}", help=METRICS[name].help)
+            if job.model_config.m1 is not None:
+                st.caption("M1+M2: -ELBO and reconstruction are nats per M1 code, not per image.")
+            for label, value, help_text in form.last_metrics(snap.history, variational):
+                st.metric(label, value, help=help_text)
         else:
             st.caption("The loss curves appear after the first epoch.")
 
@@ -123,11 +146,6 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
 
 def train_page() -> None:
     st.title("Train a model")
-    st.caption(
-        "Trains on the MNIST training split in the background while this page shows the "
-        "progress and the latent space of 2,000 fixed test digits after every epoch. "
-        "The result appears in the sidebar's model choice on every page."
-    )
     job: tj.TrainingJob | None = st.session_state[session.TRAINING_JOB_KEY]
     running = job is not None and not job.done
     m0, t0 = form.DEFAULT_MODEL_CONFIG, form.DEFAULT_TRAIN_CONFIG
@@ -135,27 +153,39 @@ def train_page() -> None:
     refusal = st.empty()  # above the settings: the open form fills a 768 px screen
     with st.expander("Settings", expanded=job is None):
         # outside the form: the choice shows only the settings that apply to it
-        kind_col, net_col, hidden_col, noise_col = st.columns([4, 1.5, 0.9, 1])
+        # M2's "Reads" (VAE names) needs a wider last column; the model choice keeps its rows at 1366 px
+        m2_chosen = form.model_traits(st.session_state.get("train_kind", next(iter(KINDS)))).semi_supervised
+        kind_col, net_col, hidden_col, noise_col = st.columns([3.8, 1.3, 0.9, 1.4] if m2_chosen else [4, 1.5, 0.9, 1])
         kind = kind_col.radio("Model", list(KINDS), format_func=KINDS.__getitem__, key="train_kind",
                               horizontal=True, help=MODEL_HELP)
-        noise = noise_col.selectbox(
-            "Input noise", list(form.NOISE_LABELS), format_func=form.NOISE_LABELS.__getitem__, key="train_noise",
-            help="A denoising autoencoder (Vincent et al. 2008): the encoder sees a corrupted image, the loss "
-                 "compares the reconstruction with the clean one. Masking sets each pixel to 0 with the "
-                 "probability set below; Gaussian adds noise of that std and clips to [0, 1].")
-        noise_level = t0.noise_level
-        linear = kind == form.LINEAR_AE
-        variational = not linear and model_class(kind).is_variational
-        contractive = not linear and model_class(kind).is_contractive
+        traits = form.model_traits(kind)
+        linear, m1 = traits.linear, None
+        noise, noise_level = "none", t0.noise_level
+        if traits.semi_supervised:  # M2: what it reads (pixels, or an M1 VAE's codes) instead of input noise
+            m1_options = {PIXELS: "pixels (M2)", **registry.model_labels(registry.vae_file_options())}
+            if st.session_state.get("train_m1") not in m1_options:  # first time, or its file has gone
+                st.session_state["train_m1"] = PIXELS
+            reads = noise_col.selectbox("Reads", list(m1_options), format_func=m1_options.__getitem__,
+                                        key="train_m1", help=M1_HELP)
+            m1 = None if reads == PIXELS else reads.removeprefix(registry.FILE_PREFIX)
+        else:
+            noise = noise_col.selectbox(
+                "Input noise", list(form.NOISE_LABELS), format_func=form.NOISE_LABELS.__getitem__,
+                key="train_noise",
+                help="A denoising autoencoder (Vincent et al. 2008): the encoder sees a corrupted image, the loss "
+                     "compares the reconstruction with the clean one. Masking sets each pixel to 0 with the "
+                     "probability set below; Gaussian adds noise of that std and clips to [0, 1].")
         architecture, hidden, beta, likelihood = "mlp", "", m0.beta, m0.likelihood
+        labels, alpha_fraction, code_std = None, t0.alpha_fraction, form.M1_CODE_STD
         if not linear:  # outside the form (its fields commit only on Train): the widths follow the network at once
             # what the choice says now, before it changes: _follow_network's "from" (a choice that was not
             # drawn last run, for a linear AE, has lost its state and starts at the MLP again, as does the field)
             st.session_state[HIDDEN_NETWORK_KEY] = st.session_state.get("train_architecture", ARCHITECTURES[0])
             st.session_state.setdefault("train_hidden", _DEFAULT_WIDTHS[st.session_state[HIDDEN_NETWORK_KEY]])
-            architecture = net_col.selectbox(
-                "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
-                key="train_architecture", on_change=_follow_network, help=NETWORK_HELP)
+            if m1 is None:  # M1+M2 reads a code vector: fully connected only
+                architecture = net_col.selectbox(
+                    "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
+                    key="train_architecture", on_change=_follow_network, help=NETWORK_HELP)
             hidden = hidden_col.text_input("Hidden sizes", key="train_hidden", help=HIDDEN_HELP)
         contraction, contraction_noise = m0.contraction, m0.contraction_noise
         with st.form(key="train_settings", border=False):
@@ -165,24 +195,33 @@ def train_page() -> None:
                 help="More than 2: the map shows the first two principal components of mu.")
             if linear:
                 c1.caption(LINEAR_AE_NOTE)
+            elif m1 is not None:
+                code_std = c3.number_input("Code std (M1+M2)", min_value=0.01, max_value=10.0, value=form.M1_CODE_STD,
+                                           step=0.1, format="%.3g", key="train_code_std", help=CODE_STD_HELP)
             else:
                 likelihood = c3.selectbox(
                     "Decoder p(x|z)", list(form.LIKELIHOOD_LABELS), format_func=form.LIKELIHOOD_LABELS.__getitem__,
                     key="train_likelihood",
                     help="How the reconstruction is scored, in nats: Bernoulli treats each pixel's grey value as "
                          "the probability of ink (binary cross-entropy); Gaussian uses squared error (std 0.1).")
-            if variational:
+            if traits.semi_supervised:
+                labels = c1.selectbox("Known labels", form.LABEL_CHOICES, key="train_labels", help=LABELS_HELP,
+                                      format_func=lambda n: f"{n:,} ({n // 10} per digit)")
+                alpha_fraction = c1.number_input("alpha / N", min_value=0.0, max_value=100.0,
+                                                 value=t0.alpha_fraction, step=0.05, format="%.3g",
+                                                 key="train_alpha", help=ALPHA_HELP)
+            elif traits.variational:
                 beta = c1.number_input("beta (KL weight)", min_value=0.0, value=m0.beta, step=0.5, key="train_beta",
                                        help="Loss = reconstruction + beta * KL; beta = 1 is the true -ELBO, "
                                             "beta > 1 a beta-VAE (Higgins et al. 2017).")
-            if contractive:
+            if traits.contractive:
                 contraction = c1.number_input(
                     "lambda (contraction weight)", min_value=0.0, value=m0.contraction, step=0.01, format="%.4g",
                     key="train_contraction",
                     help="Loss = reconstruction + lambda * penalty (Rifai et al. 2011). CAE: the penalty is "
                          "||J_h(x)||_F^2, the sum of the squared derivatives of every code value with respect "
                          "to every pixel; SCAE: ||h(x) - h(x~)||^2 for a noisy copy x~. 0 is a plain AE.")
-                if model_class(kind).uses_contraction_noise:
+                if traits.contraction_noise:
                     contraction_noise = c1.number_input(
                         "SCAE noise sigma", min_value=0.001, max_value=1.0, value=m0.contraction_noise, step=0.05,
                         format="%.3g", key="train_contraction_noise",
@@ -193,7 +232,8 @@ def train_page() -> None:
                                          key="train_batch_size")
             lr = c2.number_input("Learning rate", min_value=0.0, value=t0.lr, step=1e-4, format="%.5g",
                                  key="train_lr")
-            schedule = c2.selectbox("Learning-rate schedule", ["cosine", "constant"],
+            # beside the learning rate, in the first column: three rows of fields, the Train button on a 768 px screen
+            schedule = c1.selectbox("Learning-rate schedule", ["cosine", "constant"],
                                     index=["cosine", "constant"].index(t0.lr_schedule), key="train_schedule")
             seed = c3.number_input("Seed", min_value=0, value=t0.seed, key="train_seed")
             subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
@@ -213,12 +253,13 @@ def train_page() -> None:
                 kind=kind, latent_dim=latent_dim, hidden_sizes=hidden, beta=beta, epochs=epochs,
                 batch_size=batch_size, lr=lr, lr_schedule=schedule, seed=seed, subset=subset,
                 architecture=architecture, likelihood=likelihood, input_noise=noise, noise_level=noise_level,
-                contraction=contraction, contraction_noise=contraction_noise)
+                contraction=contraction, contraction_noise=contraction_noise, labels=labels,
+                alpha_fraction=alpha_fraction, m1=m1, code_std=code_std)
         except ValueError as exc:
             refusal.error(f"Cannot train with these settings: {exc}")
         else:
             train_images, train_labels, dataset = caches.train_split()
-            test_images, test_labels = caches.test_split()
+            test_images, test_labels = caches.mnist_test_split()
             st.session_state[session.TRAINING_JOB_KEY] = tj.TrainingJob(
                 model_config, train_config, train_images, test_images, test_labels, dataset,
                 train_labels=train_labels).start()
@@ -239,14 +280,18 @@ def train_page() -> None:
             st.error(snap.message)
         if snap.checkpoint is not None:
             name = job.session_model_name or snap.name
-            st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
+            if form.model_traits(job.model_config.kind).semi_supervised:
+                st.info(f"The model **{name}** is in the Semi-supervised (M2) page's model choice (the map pages "
+                        "draw one code per image and leave M2 out).")
+            else:
+                st.info(f"The model **{name}** is in the sidebar's model choice on every page.")
             save_col, download_col = st.columns([3, 1], vertical_alignment="bottom")
             # the field's value is dropped while another page runs: offer the name again
             st.session_state.setdefault(session.SAVE_NAME_KEY, f"{name}.safetensors")
             file_name = save_col.text_input("Save into checkpoints/ as", key=session.SAVE_NAME_KEY)
             if save_col.button("Save", key="save_checkpoint", icon=":material/save:"):
                 try:
-                    path = save_new_checkpoint(registry.CHECKPOINT_DIR, file_name, snap.checkpoint)
+                    path = registry.save_to_checkpoints(file_name, snap.checkpoint)
                 except FileExistsError:
                     st.error(f"checkpoints/{file_name} already exists and was not overwritten: "
                              "choose another name.")
@@ -258,6 +303,11 @@ def train_page() -> None:
                                          file_name=f"{snap.name}.safetensors", mime="application/octet-stream",
                                          key="download_checkpoint", icon=":material/download:")
 
+    st.caption(  # under the settings and the live view (the page's key views): they fit a 768 px screen
+        "Trains on the MNIST training split in the background while this page shows the "
+        "progress and the latent space of 2,000 fixed test digits after every epoch. "
+        "The result appears in the sidebar's model choice on every page (an M2 in the Semi-supervised page's)."
+    )
     st.divider()
     st.subheader("Use a checkpoint file")
     upload = st.file_uploader("Upload a checkpoint saved by this app", type=["safetensors", "pt"],
@@ -270,7 +320,7 @@ def train_page() -> None:
         try:
             before = dict(st.session_state[session.UPLOADED_FILE_IDS_KEY])
             name = registry.add_uploaded_checkpoint(upload.file_id, upload.name, upload.getvalue())
-        except CheckpointError as exc:
+        except registry.CheckpointError as exc:
             st.error(f"This file cannot be used: {exc}")
         else:
             if upload.file_id not in before:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ from explorer.core.models import M2, build_model, num_parameters
 from explorer.core.objective import (classification_weight, labelled_bound, loss_terms, semi_supervised_terms,
                                      unlabelled_bound)
 
+REPO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 K = 3  # a tiny model: 3 classes of 4x4 images
 
 
@@ -227,3 +229,53 @@ def test_m1_plus_m2_trains_on_the_codes_of_a_shipped_vae_and_checks_its_file(tmp
     with pytest.raises(SystemExit):
         main(["--model", "vae", "--m1", "checkpoints/mnist_vae_z20.safetensors", "--out", str(tmp_path / "v.safetensors")])
     assert "use it with --model m2" in capsys.readouterr().err
+
+
+def test_alpha_weighs_the_classification_loss_linearly_in_the_first_step(mnist):
+    """TrainConfig.alpha_fraction (alpha / N, Kingma et al. 2014 Eq. 9) reaches the loss: the
+    first step's loss (before any update: same weights, same noise) grows by the same amount
+    for each 0.1 of alpha / N, the cross-entropy term times 0.1 * N / N_l."""
+    from explorer.core.train import train
+
+    config = ModelConfig(kind="m2", latent_dim=2, hidden_sizes=(16,))
+    images, labels = mnist.train_images[:400], mnist.train_labels[:400]
+    losses = []
+    for alpha in (0.0, 0.1, 0.2):
+        train_config = TrainConfig(epochs=1, batch_size=400, labels=100, seed=0, alpha_fraction=alpha)
+        seen = []
+        train(build_model(config, seed=0), images, None, train_config, train_labels=labels,
+              on_batch=lambda p: seen.append(p.loss))
+        losses.append(seen[0])
+    # one step pairs all 100 labelled images with the 300 others: the loss is their means' sum,
+    # so each 0.1 of alpha / N adds 0.1 * N / N_l = 0.4 times the mean -log q(y|x) of the labelled
+    known = select_labels(labels, 100, 0, 10)
+    with torch.no_grad():
+        cross_entropy = float(torch.nn.functional.cross_entropy(build_model(config, seed=0).classify(images[known]),
+                                                                labels[known]))
+    assert cross_entropy > 1.0
+    for low, high in zip(losses, losses[1:]):
+        assert high - low == pytest.approx(0.1 * 400 / 100 * cross_entropy, abs=2e-3), losses
+    with pytest.raises(ValueError, match="alpha_fraction must be finite and >= 0"):
+        TrainConfig(alpha_fraction=-0.1)
+
+
+def test_cli_alpha_option_and_the_m1_file_refused_unless_a_vae(tmp_path, capsys):
+    from explorer.cli.train import main, parser
+    from explorer.core.checkpoints import m1_fields
+
+    assert parser().parse_args(["--out", "x"]).alpha_fraction == 0.1  # the paper's alpha = 0.1 * N
+    out = tmp_path / "m2.safetensors"
+    assert main(["--model", "m2", "--labels", "100", "--alpha-fraction", "0.3", "--subset", "500", "--hidden", "8",
+                 "--epochs", "1", "--batch-size", "100", "--out", str(out)]) == 0
+    assert load_checkpoint(out).train_config.alpha_fraction == 0.3
+    capsys.readouterr()
+    fields = m1_fields("checkpoints/mnist_vae_z20.safetensors")  # the same names from the page and the CLI
+    assert (fields["m1"], fields["m1_latent_dim"]) == ("checkpoints/mnist_vae_z20.safetensors", 20)
+    for bad, said in ((REPO_CHECKPOINTS / "mnist_cvae_z2.safetensors", "holds a model of kind 'cvae'"),
+                      (out, "holds a model of kind 'm2'"), (tmp_path / "none.safetensors", "no such file")):
+        with pytest.raises(ValueError, match=said):
+            m1_fields(bad)
+        with pytest.raises(SystemExit):
+            main(["--model", "m2", "--m1", str(bad), "--labels", "100", "--out", str(tmp_path / "z.safetensors")])
+        assert "--m1: " in capsys.readouterr().err
+    assert not (tmp_path / "z.safetensors").exists()

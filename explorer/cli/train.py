@@ -84,6 +84,9 @@ def parser() -> argparse.ArgumentParser:
                    help="m2: how many training labels are known, balanced over the digits and seeded by "
                         "--seed (100: 10 per digit); the other images train unlabelled "
                         "(Kingma et al. 2014). Default: all known")
+    p.add_argument("--alpha-fraction", type=float, default=t.alpha_fraction, metavar="A",
+                   help="m2: alpha = A * N, the weight of the classification loss -log q(y|x) on the known "
+                        "labels in J^alpha (Kingma et al. 2014, Eq. 9; N the training images; the paper's 0.1)")
     p.add_argument("--m1", type=Path, default=None, metavar="FILE",
                    help="m2: train M1+M2, M2 on the codes (encoder mean mu) of the VAE checkpoint FILE "
                         "(Kingma et al. 2014, Sec. 3.2); the codes are modelled by a Gaussian of std "
@@ -134,17 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.m1 is not None:
             if args.model != "m2":
                 raise ValueError(f"--m1 trains M1+M2: use it with --model m2, not --model {args.model}")
-            if not args.m1.is_file():
-                raise ValueError(f"--m1 {args.m1}: no such file (give an M1 VAE checkpoint, e.g. "
-                                 f"checkpoints/mnist_vae_z20.safetensors)")
-            from explorer.core.checkpoints import CheckpointError, file_sha256, load_m1
+            from explorer.core.checkpoints import CheckpointError, load_m1, m1_fields
 
-            m1 = {"m1": str(args.m1), "m1_sha256": file_sha256(args.m1)}
             try:  # a file that is no VAE is refused here, before training
+                m1 = m1_fields(args.m1)
                 m1_model = load_m1(m1["m1"], m1["m1_sha256"])
-            except CheckpointError as exc:
+            except (ValueError, CheckpointError) as exc:
                 raise ValueError(f"--m1: {exc}") from None
-            m1["m1_latent_dim"] = m1_model.config.latent_dim
             args.likelihood = "gaussian_identity"
         model_config = ModelConfig(kind=args.model, latent_dim=args.latent_dim, hidden_sizes=tuple(args.hidden),
                                    architecture=args.architecture,
@@ -154,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                                    lr_schedule=args.lr_schedule, seed=args.seed, subset=args.subset,
                                    input_noise=args.input_noise, noise_level=args.noise_level,
                                    iw_samples=args.iw_samples, binarize=args.binarize,
-                                   labels=args.labels)
+                                   labels=args.labels, alpha_fraction=args.alpha_fraction)
         kind = model_class(model_config.kind)
         if train_config.iw_samples > 1 and not (kind.is_variational and model_config.beta == 1
                                                 and not kind.is_semi_supervised):

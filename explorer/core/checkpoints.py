@@ -250,6 +250,36 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def m1_fields(path: str | Path) -> dict:
+    """The :class:`ModelConfig` fields of an M1+M2 model (Kingma et al. 2014, Sec. 3.2) that
+    stands on the M1 VAE in the file ``path``: ``{"m1", "m1_sha256", "m1_latent_dim"}``.
+    ``m1`` is the path relative to the project where the file is inside it (so the model
+    loads from another clone), else ``path`` as given. Reads the file's header and hashes
+    its bytes, builds nothing; :func:`load_m1` then loads and checks the VAE itself. The
+    one way the command line (``--m1``) and the Train page name an M1.
+
+    Raises:
+        ValueError: no such file, or its header is not that of an unconditional VAE
+            checkpoint (the message names the file and says what to give instead).
+    """
+    from explorer.core.checkpoint_summary import read_summary
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file (give an M1 VAE checkpoint, e.g. "
+                         "checkpoints/mnist_vae_z20.safetensors)")
+    summary = read_summary(path)
+    if summary is None or summary.model_config.kind != "vae":
+        what = ("is not a readable checkpoint" if summary is None
+                else f"holds a model of kind {summary.model_config.kind!r}")
+        raise ValueError(f"{path.name} {what}; M1+M2 needs an unconditional VAE (kind 'vae') as its M1, "
+                         "e.g. checkpoints/mnist_vae_z20.safetensors")
+    root = SHIPPED_MANIFEST.parent.parent.resolve()
+    resolved = path.resolve()
+    name = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
+    return {"m1": name, "m1_sha256": file_sha256(path), "m1_latent_dim": summary.model_config.latent_dim}
+
+
 def resolve_m1(name: str) -> Path | None:
     """The file an M1 reference (``ModelConfig.m1``) names: the path itself (relative to the
     working folder), relative to the project, or its file name in the project's

@@ -91,6 +91,7 @@ _FIELD_TYPES = {
     "seed": (_is_int, "an integer"),
     "subset": (lambda v: v is None or _is_int(v), "an integer or null"),
     "labels": (lambda v: v is None or _is_int(v), "an integer or null"),
+    "alpha_fraction": (_is_number, "a number"),
     "hidden_sizes": (lambda v: _is_int_list(v) and len(v) <= MAX_HIDDEN_LAYERS,
                      f"a list of at most {MAX_HIDDEN_LAYERS} integers"),
     "image_shape": (lambda v: _is_int_list(v) and len(v) == 3, "a list of 3 integers"),
@@ -272,6 +273,10 @@ class TrainConfig:
             labels are known, chosen balanced over the classes and seeded by ``seed``
             (:func:`explorer.core.labels.select_labels`; 100 gives 10 per digit), the rest
             of the images train unlabelled. None: every label is known. Unused by other models.
+        alpha_fraction: for a semi-supervised model: alpha / N, where alpha weighs the
+            classification loss -log q(y|x) on the known labels in J^alpha (Kingma et al. 2014,
+            Eq. 9) and N is the number of training images; the paper's 0.1 (Sec. 3.1.1). 0: the
+            classifier learns from the bounds alone. Unused by other models.
 
     Raises:
         ValueError: any value out of its domain (message names the field).
@@ -288,6 +293,7 @@ class TrainConfig:
     iw_samples: int = 1
     binarize: str = "none"
     labels: int | None = None
+    alpha_fraction: float = 0.1
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -302,6 +308,8 @@ class TrainConfig:
             raise ValueError(f"subset must be >= 1 or None, got {self.subset}")
         if self.labels is not None and self.labels < 1:
             raise ValueError(f"labels must be >= 1 or None (every label known), got {self.labels}")
+        if not (self.alpha_fraction >= 0 and math.isfinite(self.alpha_fraction)):
+            raise ValueError(f"alpha_fraction must be finite and >= 0, got {self.alpha_fraction}")
         if self.input_noise not in INPUT_NOISES:
             raise ValueError(f"input_noise must be one of {list(INPUT_NOISES)}, got {self.input_noise!r}")
         limit = 1.0 if self.input_noise == "masking" else math.inf

@@ -26,6 +26,7 @@ from typing import Callable, NamedTuple
 import torch
 import torch.nn.functional as F
 
+from explorer.core.config import TrainConfig
 from explorer.core.models import Autoencoder
 
 
@@ -184,16 +185,17 @@ def iw_loss_terms(
 # --- Semi-supervised M2 (Kingma, Rezende, Mohamed & Welling 2014) ----------------------
 
 #: alpha = ALPHA_FRACTION * N, N the number of training images (Kingma et al. 2014, Sec. 3.1.1:
-#: "we use alpha = 0.1 * N in all experiments").
-ALPHA_FRACTION = 0.1
+#: "we use alpha = 0.1 * N in all experiments"): ``TrainConfig.alpha_fraction``'s default.
+ALPHA_FRACTION = TrainConfig.alpha_fraction
 
 
-def classification_weight(num_images: int, num_labelled: int) -> float:
+def classification_weight(num_images: int, num_labelled: int, fraction: float = ALPHA_FRACTION) -> float:
     """The weight of -log q(y|x) per labelled image in the per-image loss: alpha / N_l.
 
     Eq. 9 adds alpha * E_{p~_l(x, y)}[-log q(y|x)], an *average* over the N_l labelled
     images, to sums over all N images; with alpha = 0.1 * N (Sec. 3.1.1) each labelled
-    image's classification loss carries 0.1 * N / N_l (60 for 100 labels of 60,000).
+    image's classification loss carries 0.1 * N / N_l (60 for 100 labels of 60,000);
+    ``fraction`` is alpha / N (``TrainConfig.alpha_fraction``).
 
     The trainer (:func:`explorer.core.train.train`) adds the mean of L(x, y) + weight *
     (-log q(y|x)) over a labelled minibatch to the mean of U(x) over an unlabelled one at
@@ -206,7 +208,7 @@ def classification_weight(num_images: int, num_labelled: int) -> float:
     """
     if num_labelled < 1:
         raise ValueError("semi-supervised training needs at least one known label")
-    return ALPHA_FRACTION * num_images / num_labelled
+    return fraction * num_images / num_labelled
 
 
 def paired_mean(loss: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor:

@@ -354,9 +354,9 @@ class _Run:
                  fused: bool) -> None:
         self.model = model
         self.known, self.weight = None, 0.0
-        if model.is_semi_supervised:  # Kingma et al. 2014: some labels known, alpha = 0.1 * N
+        if model.is_semi_supervised:  # Kingma et al. 2014: some labels known, alpha = alpha_fraction * N
             self.known = select_labels(labels, config.labels, config.seed, model.config.num_classes)
-            self.weight = classification_weight(len(labels), int(self.known.sum()))
+            self.weight = classification_weight(len(labels), int(self.known.sum()), config.alpha_fraction)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
         self.scheduler = (
             torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.epochs * num_batches)

@@ -8,11 +8,32 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.ui.figures import DIGIT_COLORS
+from explorer.ui import layout, viewport
+from explorer.ui.figures import DIGIT_COLORS, readable
 from explorer.ui.map_clicks import point_customdata
 
 #: Metrics drawn on the chart's right axis (much smaller than the loss).
 RIGHT_AXIS_METRICS = ("test_kl",)
+#: A classifier's test error (%), the right axis of :func:`training_curves` for M2 (Kingma et al. 2014).
+CLASSIFICATION_ERROR = "test_classification_error"
+#: The Train page's live latent map on a laptop and on a projector (explorer.ui.viewport), in
+#: px: under the progress bar and Stop it ends on a 1366x768 screen (Plotly's 600 did not).
+LIVE_MAP_HEIGHTS = (420, 600)
+
+
+def live_chart(fig: go.Figure, latent_map: bool = False) -> go.Figure:
+    """A chart of the Train page's live view, made readable: its text at
+    :func:`explorer.ui.layout.plot_font_size` (14 px, 16 in presentation mode; Streamlit's own
+    is 12) and, for the ``latent_map``, a height that fits the window (:data:`LIVE_MAP_HEIGHTS`).
+
+    Returns:
+        ``fig``, changed in place.
+    """
+    if latent_map:
+        fig.update_layout(height=viewport.pick(*LIVE_MAP_HEIGHTS))
+    else:  # the curves' legend below the larger epoch ticks and title, not over them
+        fig.update_layout(legend={"y": -0.4, "yanchor": "top"})
+    return readable(fig, layout.plot_font_size(None))
 
 
 
@@ -60,7 +81,8 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
 
     The training loss (reconstruction + beta * KL over the epoch's batches) and every
     test metric of :data:`explorer.core.metrics.METRICS` that applies to the model and
-    is in the history; the much smaller KL has its own right axis.
+    is in the history; the much smaller KL has its own right axis, unless the model has a
+    classifier (M2): then the right axis is its test classification error in percent.
 
     Args:
         history: one dict per completed epoch (``EpochRecord.to_dict()``).
@@ -78,12 +100,16 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
     epochs = [row["epoch"] for row in history]
     curves = [("train_loss", "training loss")] + [
         (m.name, m.short_label[0].lower() + m.short_label[1:]) for m in METRICS.values() if m.applies_to(variational) and m.unit == "nats"]
+    classifier = bool(history) and history[0].get(CLASSIFICATION_ERROR) is not None
+    if classifier:
+        curves.append((CLASSIFICATION_ERROR, "test classification error (%)"))
+    right = (CLASSIFICATION_ERROR,) if classifier else RIGHT_AXIS_METRICS
     for key, name in curves:
         if not history or key not in history[0]:
             continue
         fig.add_trace(
             go.Scatter(x=epochs, y=[row[key] for row in history], mode="lines+markers", name=name),
-            secondary_y=key in RIGHT_AXIS_METRICS,
+            secondary_y=key in right,
         )
     fig.update_layout(height=height, margin={"l": 40, "r": 40, "t": 10, "b": 40},
                       legend={"orientation": "h", "y": -0.25})
@@ -92,7 +118,8 @@ def training_curves(history: list[dict], variational: bool = True, height: int =
     fig.update_yaxes(title_text="nats per image", secondary_y=False)
     # Plotly.js syncs an overlaying axis's ticks to the first axis's grid by default, which
     # gave the KL axis values such as 5.485, 5.731, 5.977: it picks its own round steps
-    fig.update_yaxes(title_text="KL (nats)", secondary_y=True, showgrid=False, tickmode="auto", nticks=6)
+    fig.update_yaxes(title_text="test error (%)" if classifier else "KL (nats)", secondary_y=True, showgrid=False,
+                     tickmode="auto", nticks=6)
     return fig
 
 

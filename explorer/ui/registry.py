@@ -35,7 +35,7 @@ import streamlit as st
 from explorer.core.checkpoint_format import CHECKPOINT_SUFFIXES
 from explorer.core.checkpoint_reading import MAX_FILE_BYTES
 from explorer.core.checkpoint_summary import CheckpointSummary
-from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
+from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_new_checkpoint
 from explorer.core.classifier import is_classifier_file
 from explorer.core.files import reap_stale_temporaries
 from explorer.core.models import Autoencoder
@@ -242,6 +242,26 @@ def model_options(group: str = "autoencoder") -> dict[str, str]:
         if _in_group(checkpoint.model.is_semi_supervised, group):
             options[f"{SESSION_PREFIX}{name}"] = name
     return options
+
+
+def vae_file_options() -> dict[str, str]:
+    """Choice value -> file name (as :func:`model_options`) of the unconditional VAE files in
+    :data:`CHECKPOINT_DIR`, shipped or saved: the M1s an M1+M2 model can train on (Kingma
+    et al. 2014, Sec. 3.2), by their headers; widgets show :func:`model_labels` of these."""
+    return {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files()
+            if (summary := file_summary(p)) is not None and summary.model_config.kind == "vae"}
+
+
+def save_to_checkpoints(file_name: str, checkpoint: Checkpoint) -> Path:
+    """Write ``checkpoint`` as the new file ``file_name`` in :data:`CHECKPOINT_DIR` (never over
+    another; :func:`explorer.core.checkpoints.save_new_checkpoint`); the model choices list it.
+
+    Raises:
+        FileExistsError: a file of that name exists (nothing written).
+        ValueError: a name that is not a plain ``.safetensors`` file name.
+        OSError: the folder cannot be written.
+    """
+    return save_new_checkpoint(CHECKPOINT_DIR, file_name, checkpoint)
 
 
 def _session_time(name: str) -> float | None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from explorer.core.checkpoints import Checkpoint
+from explorer.core.checkpoints import Checkpoint, load_m1
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.latent import encode_dataset, project_2d
 from explorer.core.metrics import evaluate
@@ -125,7 +125,9 @@ class TrainingJob(BackgroundJob):
             conditional model's evaluation).
         dataset: ``{"name", "sha256"}`` of the training data, stored in the checkpoint.
         sample_size: test digits in the live latent map.
-        train_labels: (N,) digit labels; required by a conditional model.
+        train_labels: (N,) digit labels; required by a conditional model and by M2 (which
+            knows ``train_config.labels`` of them; an M1+M2 config's M1 file is loaded and
+            checked in the thread, :func:`explorer.core.checkpoints.load_m1`).
         queue: the queue that limits trainings at once (keyword only; default: the
             server's, :data:`explorer.ui.training_queue.SLOTS`).
 
@@ -224,6 +226,8 @@ class TrainingJob(BackgroundJob):
         # (the constructor runs in the page's script thread).
         self._sample_images = self.test_images[torch.from_numpy(self._sample_rows)]
         self.model = build_model(self.model_config, seed=self.train_config.seed)
+        if self.model_config.m1 is not None:  # M1+M2: M2 reads the codes of the M1 VAE (as the CLI's --m1)
+            self.model.attach_m1(load_m1(self.model_config.m1, self.model_config.m1_sha256))
         self._take_snapshot(0)
         result = train(self.model, self.train_images, self.test_images, self.train_config,
                        on_batch=self._on_batch, on_epoch=self._on_epoch,

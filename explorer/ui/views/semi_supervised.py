@@ -14,9 +14,10 @@ import torch
 
 from explorer.core.images import tiled_png
 from explorer.core.semi_supervised import class_accuracy, error_percent
-from explorer.ui import caches, layout
+from explorer.ui import caches, layout, registry
 from explorer.ui.family_figures import image_rows_figure
 from explorer.ui.registry import ModelEntry
+from explorer.ui.shipped import require_shipped
 
 #: The shipped M1+M2 model the page shows, in checkpoints/.
 SHIPPED = "mnist_m1m2_l100.safetensors"
@@ -25,25 +26,59 @@ PAPER_TABLE = {"M2": {100: 11.97, 600: 4.94, 1000: 3.60, 3000: 3.92},
                "M1+M2": {100: 3.33, 600: 2.59, 1000: 2.40, 3000: 2.18}}
 #: The paper trains its M1 with z = 50 (Sec. 4.1: 600 hidden units, softplus); ours is the shipped z = 20 VAE.
 PAPER_M1_LATENT = 50
+#: MNIST's training images (a model trained on a subset says how many in its train config).
+TRAIN_IMAGES = 60_000
 #: Widget defaults (kept across pages by session.init_view_state).
 DEFAULTS = {"m2_first": 0, "m2_rows": 4}
 FONT_SIZE = 14
 
 TERMS = (
-    "**Labels**: of the 60,000 training digits only a few are given with their digit (here 100, 10 of each, "
-    "chosen at random with seed 0); the rest train without one. **M1**: a VAE trained on all digits without "
-    "labels (the shipped z = 20 VAE); its encoder's mean mu is a 20-number code of each image. **M2**: a "
+    "**Labels**: of the 60,000 training digits only a few are given with their digit (the shipped model: 100, 10 of "
+    "each, chosen at random with seed 0); the rest train without one. **M1**: a VAE trained on all digits without "
+    "labels (the shipped model's: the z = 20 VAE); its encoder's mean mu is a 20-number code of each image. **M2**: a "
     "conditional VAE with a **classifier q(y|x)** that guesses the digit y of every unlabelled image; the "
     "unlabelled bound averages over every y weighted by q(y|x) (Kingma et al. 2014, Eq. 7), the known labels also "
     "train q(y|x) directly (Eq. 9). **M1+M2**: M2 trained on M1's codes instead of the pixels. **Style z**: "
-    "what q(z|x, y) keeps of a digit once its label is given (slant, stroke width, size)."
+    "what q(z|x, y) keeps of a digit once its label is given (slant, stroke width, size). **Style map**: for a "
+    "model with z = 2, the style z of every test digit on a plane (Kingma et al. 2014, Figure 1 left), coloured by "
+    "the label q(y|x) gives it."
 )
+
+
+#: The sidebar's choice of semi-supervised model on this page.
+MODEL_KEY = "m2_model"
+
+
+def choose_model() -> ModelEntry:
+    """The sidebar's choice among the semi-supervised models (M2 and M1+M2:
+    :func:`explorer.ui.registry.model_options` of the ``"semi_supervised"`` group: files in
+    checkpoints/, the shipped one first, and this session's trained or uploaded ones).
+    Without any, the shipped file's error (what to run) and ``st.stop()``; a file that does
+    not load: its error and ``st.stop()``."""
+    options = registry.model_options(group="semi_supervised")
+    if not options:
+        return require_shipped(SHIPPED)
+    shipped = [c for c, name in options.items() if name == SHIPPED and c.startswith(registry.FILE_PREFIX)]
+    options = {c: options[c] for c in shipped + [c for c in options if c not in shipped]}
+    labels = registry.model_labels(options)
+    if st.session_state.get(MODEL_KEY) not in options:
+        st.session_state[MODEL_KEY] = next(iter(options))
+    choice = st.sidebar.selectbox("Semi-supervised model", list(options), format_func=labels.__getitem__,
+                                  key=MODEL_KEY, help=registry.choice_help(
+                                      st.session_state[MODEL_KEY], options,
+                                      "The M2 and M1+M2 models: the shipped one, files saved from the Train page, "
+                                      "and those trained or uploaded in this session."))
+    try:
+        return registry.resolve_model(choice)
+    except (registry.CheckpointError, KeyError) as exc:
+        st.error(f"Cannot use this model: {exc}", icon=":material/error:")
+        st.stop()
 
 
 def model_numbers(entry: ModelEntry) -> dict:
     """What the page states about an M2 / M1+M2 model, all measured on the 10,000 MNIST
     test digits: ``confusion`` (10, 10) counts, ``error`` in %, ``accuracy`` (10,) per digit
-    in [0, 1], ``labels`` (known training labels, None: all), ``epochs``, ``seconds`` of
+    in [0, 1], ``labels`` (known training labels, None: all), ``images`` (training images), ``epochs``, ``seconds`` of
     training (wall clock, the last epoch's record), ``m1_latent`` (None for M2 on pixels),
     ``history_error`` (the error after each epoch, %, from the file's history)."""
     confusion = caches.m2_confusion(entry.key, entry.model)
@@ -51,7 +86,8 @@ def model_numbers(entry: ModelEntry) -> dict:
     train = entry.checkpoint.train_config
     history = entry.checkpoint.history
     return {"confusion": confusion, "error": error_percent(counts), "accuracy": class_accuracy(counts).numpy(),
-            "labels": train.labels, "epochs": len(history), "seconds": history[-1]["seconds"] if history else 0.0,
+            "labels": train.labels, "images": train.subset or TRAIN_IMAGES, "epochs": len(history),
+            "seconds": history[-1]["seconds"] if history else 0.0,
             "m1_latent": entry.checkpoint.model_config.m1_latent_dim,
             "history_error": [r.get("test_classification_error") for r in history]}
 
@@ -63,7 +99,7 @@ def error_panel(numbers: dict) -> None:
     ours_col, paper_col = st.columns(2)
     ours_col.metric(f"Our test error, {numbers['labels']} labels", f"{numbers['error']:.2f} %",
                     help="Share of the 10,000 MNIST test digits whose most probable label under q(y|x) is wrong, "
-                         "measured here on the shipped model. Chance is 90 %.")
+                         "measured here on this model. Chance is 90 %.")
     paper_col.metric(f"Paper's {kind}", "n/a" if paper is None else f"{paper:.2f} %",
                      help=f"Kingma et al. 2014, Table 1: the MNIST test error of {kind} with the same number of "
                           "labels.")
@@ -72,7 +108,7 @@ def error_panel(numbers: dict) -> None:
         epochs = f"{numbers['epochs']} epoch" + ("s" if numbers["epochs"] != 1 else "")
         fell = f" (its error fell from {errors[0]:.2f} % after epoch 1)" if len(errors) > 1 else ""
         st.caption(f"Ours is {numbers['error'] / paper:.1f} times the paper's error: trained for {epochs}{fell}, "
-                   f"{numbers['seconds'] / 60:.0f} min on 2 shared CPU cores, far shorter than the paper's training, "
+                   f"{numbers['seconds'] / 60:.0f} min of training (its file's record), far shorter than the paper's, "
                    f"on an M1 with z = {numbers['m1_latent']} (the paper's has z = {PAPER_M1_LATENT}).")
 
 
