@@ -2,7 +2,7 @@
 presentation mode and in it (present=1): out of it no text below 14 px and the map's
 ticks and legend at least 14 px; in it body text at least 20 px, captions at least 18 px
 in the body's colour (not light grey), the map's ticks and legend at least 16 px
-(skips without chromium)."""
+(skips without chromium). Captions include the decoded image's caption drawn by the page (.vx-caption)."""
 
 import pytest
 
@@ -23,7 +23,7 @@ FONTS_JS = """(map) => { const main = document.querySelector('[data-testid=stMai
     && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()));
   const body = [...main.querySelectorAll('[data-testid=stMarkdownContainer] p')]
     .filter((e) => visible(e) && !e.closest('[data-testid=stCaptionContainer]'));
-  const captions = [...main.querySelectorAll('[data-testid=stCaptionContainer]')].filter(visible);
+  const captions = [...main.querySelectorAll('[data-testid=stCaptionContainer], .vx-caption')].filter(visible);
   const rgb = (e) => getComputedStyle(e).color.match(/\\d+/g).slice(0, 3).map(Number);
   const gd = document.querySelector(map);
   const plot = [...gd.querySelectorAll('.xtick text, .ytick text, .legendtext')].filter(visible);

@@ -78,7 +78,7 @@ PRESENT_CSS = """<style>
 .stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
 .stMain [data-testid="stWidgetLabel"] p { font-size: 20px; }
 .stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p,
-.stMain [data-testid="stImageCaption"] {
+.stMain [data-testid="stImageCaption"], .stMain .vx-caption {
   font-size: 18px; color: inherit; opacity: 1; }
 </style>"""
 
