@@ -62,7 +62,6 @@ def contractive_page() -> None:
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
     entries = {name: require_shipped(file) for name, file in MODELS.items()}
     cae = entries["contractive AE"].model
-    st.caption(EXPLAIN + f" Shipped CAE: lambda = {cae.config.contraction:g}.")
     images, labels = caches.mnist_test_split()
 
     p_col, level_col, magnify_col = st.columns([3, 3, 2], vertical_alignment="bottom")
@@ -94,6 +93,8 @@ def contractive_page() -> None:
                                      end, magnify, legend=name == "contractive AE"),
                                 key=f"cae_map_{name.split()[0]}", config={"displaylogo": False})
 
+    # under the key view (the controls, each model's numbers and map): it fits a 768 px high screen
+    st.caption(EXPLAIN + f" Shipped CAE: lambda = {cae.config.contraction:g}.")
     table = pd.DataFrame({
         name: {"mean ||J||_F": n["jacobian"], "code spread": n["spread"], "||J||_F / spread": n["jacobian_relative"],
                "moves under noise": n["noise"], "noise / spread": n["noise_relative"],

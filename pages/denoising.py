@@ -21,8 +21,11 @@ DIGIT_FONT_SIZE = 15
 #: DIGIT_SCALE screen pixels per image pixel (eight shrank each digit to about 50 px).
 N_DIGITS = 6
 DIGIT_SCALE = 2.4
-NOISES = {"masking": "masking: each pixel set to 0 with probability p",
-          "gaussian": "Gaussian: x + s * N(0, 1), clipped to [0, 1]"}
+#: Noise type -> its short name (one row of radio buttons: the digits below stay on a 768 px
+#: high screen) and what it does (the radio's help).
+NOISES = {"masking": "masking", "gaussian": "Gaussian"}
+NOISE_HELP = ("How the input is corrupted (explorer.core.train.corrupt, as in training). Masking: each pixel set "
+              "to 0 with probability p. Gaussian: x + s * N(0, 1), clipped to [0, 1].")
 #: Noise type -> (slider label, help, levels of the curve).
 LEVELS = {
     "masking": ("Masking probability p", "Share of pixels set to 0 (black), each independently.",
@@ -51,13 +54,12 @@ def denoising_page() -> None:
     st.title("Denoising autoencoder")
     session.init_view_state(DEFAULTS, tuple(DEFAULTS) + LEVEL_KEYS)
     dae, ae = require_shipped(DAE_FILE), require_shipped(AE_FILE)
-    st.caption(EXPLAIN)
     images, labels = caches.mnist_test_split()
 
     type_col, level_col, digits_col, button_col = st.columns([4, 4, 2, 2], vertical_alignment="bottom")
     with type_col:
-        noise = st.radio("Noise type", list(NOISES), format_func=NOISES.get, key="dae_noise",
-                         help="How the input is corrupted (explorer.core.train.corrupt, as in training).")
+        noise = st.radio("Noise type", list(NOISES), format_func=NOISES.get, key="dae_noise", horizontal=True,
+                         help=NOISE_HELP)
     label, help_text, curve_levels = LEVELS[noise]
     rows = {"denoising AE": dae, "plain AE": ae}
     curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
@@ -101,6 +103,7 @@ def denoising_page() -> None:
                    f"{gap_level:.1f}, plain AE {curves['plain AE'][gap_index]:.0f} nats against the denoising AE's "
                    f"{curves['denoising AE'][gap_index]:.0f} (clean digits: {curves['plain AE'][0]:.0f} and "
                    f"{curves['denoising AE'][0]:.0f}).")
+    st.caption(EXPLAIN)  # under the key view (the controls, the digits and the curve): it fits a 768 px screen
 
 
 require_router()

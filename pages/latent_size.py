@@ -92,13 +92,15 @@ def latent_size_page() -> None:
             table = family_table(models, lambda entry: mnist_test_latent_usage(entry.key, entry.model).active_units)
             st.dataframe(table, key="ls_table_frame", hide_index=True,
                          column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
-        st.caption("Every shipped VAE (784-512-256 networks, Bernoulli decoder) on the 10,000 MNIST test digits, "
-                   "nats per image as stored in each checkpoint; active units counted here. Hover a column title.")
         if missing:
             with st.expander(f"{len(missing)} checkpoint(s) missing", icon=":material/warning:"):
                 for message in missing:
                     st.markdown(message)
+        # the table and the reconstructions first, so they fit a 768 px high screen; their captions below
         reconstructions_panel(models)
+        st.caption("**Table**: every shipped VAE (784-512-256 networks, Bernoulli decoder) on the 10,000 MNIST test "
+                   "digits, nats per image as stored in each checkpoint; active units counted here. Hover a column "
+                   "title.")
     with text_col:
         st.markdown(FIGURE_2)
         st.markdown(BETA)

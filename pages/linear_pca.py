@@ -40,7 +40,7 @@ def _same_ranges(fig, *points):
 
 def linear_pca_page() -> None:
     st.title("Linear autoencoder = PCA")
-    st.caption(
+    intro = (
         "An autoencoder with one linear encoder layer and one linear decoder layer, no activation, trained "
         "with squared error, learns the same plane as the first two principal components (PCA), in its own "
         "rotated and stretched coordinates (Baldi & Hornik 1989). Left: its codes z of the 10,000 test digits "
@@ -82,9 +82,6 @@ def linear_pca_page() -> None:
         "squared distances (least squares): a general linear map, since the autoencoder's axes may be sheared, "
         "not only rotated and scaled. The two models' reconstructions differ by "
         f"{pixel_gap:.3f} per pixel (root mean square, pixels in [0, 1])."))
-    if nats:
-        st.caption(f"As -log p(x|z) under the autoencoder's decoder ({description}; a nat is the natural-log "
-                   f"unit of information): linear AE {nats[0]:.1f}, PCA {nats[1]:.1f} nats per image.")
 
     left, right = st.columns(2)
     with left:
@@ -105,6 +102,11 @@ def linear_pca_page() -> None:
                f"{pixel_gap:.3f} per pixel. Both maps share their axis ranges. The angles compare "
                "with the training set's PCA; the right map and the errors use the test set's. Image pixels are "
                "clipped to [0, 1] only where drawn: the linear decoder's mean is unbounded.")
+    # under the key view (the numbers and the two maps): it fits a 768 px high screen
+    st.caption(intro)
+    if nats:
+        st.caption(f"As -log p(x|z) under the autoencoder's decoder ({description}; a nat is the natural-log "
+                   f"unit of information): linear AE {nats[0]:.1f}, PCA {nats[1]:.1f} nats per image.")
 
 
 require_router()

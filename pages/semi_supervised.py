@@ -1,7 +1,9 @@
 """Semi-supervised (M2) page (Kingma et al. 2014, "Semi-Supervised Learning with Deep
-Generative Models"): the shipped M1+M2 model trained with 100 labels, its test
-classification error beside the paper's Table 1, accuracy per digit, and the "style
-against class" grid (a test digit's style decoded with every label)."""
+Generative Models"): an M2 / M1+M2 model chosen on the page (the shipped M1+M2 trained with
+100 labels first), its test classification error beside the paper's Table 1, accuracy per
+digit, the style map of a z = 2 model (test digits' styles coloured by the classifier's
+label, the labelled training digits marked) and the "style against class" grid (a test
+digit's style decoded with every label)."""
 
 import streamlit as st
 
@@ -9,6 +11,9 @@ from explorer.ui import registry, session, viewport
 from explorer.ui.session import require_router
 from explorer.ui.views.semi_supervised import (DEFAULTS, TERMS, charts_panel, choose_model, class_swap_panel,
                                                error_panel, model_numbers)
+from explorer.ui.views.style_map import style_map_panel
+
+MAP_TAB, SWAP_TAB = "Style map", "Same style, every digit"
 
 
 def semi_supervised_page() -> None:
@@ -25,10 +30,16 @@ def semi_supervised_page() -> None:
     left, right = st.columns([5, 7], gap="large")
     with left:
         error_panel(numbers)
-        charts_panel(numbers, height=viewport.pick(230, 420))
+        charts_panel(numbers, height=viewport.pick(200, 420))  # 200: on a 768 px high screen in presentation mode
     with right:
-        st.subheader("Same style, every digit")
-        class_swap_panel(entry, scale=viewport.pick(1.4, 2.2))
+        two_d = entry.checkpoint.model_config.latent_dim == 2
+        # keyed by the kind of z: choosing a z = 2 model opens its map, any other the grid
+        map_tab, swap_tab = st.tabs([MAP_TAB, SWAP_TAB], default=MAP_TAB if two_d else SWAP_TAB,
+                                    key=f"m2_tabs_{'map' if two_d else 'grid'}")
+        with map_tab:
+            style_map_panel(entry, height=viewport.pick(340, 600))
+        with swap_tab:
+            class_swap_panel(entry, scale=viewport.pick(1.4, 2.2))
 
 
 require_router()

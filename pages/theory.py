@@ -28,15 +28,17 @@ def theory_page() -> None:
 
     left, right = st.columns([2, 1], gap="large")
     with left:
-        st.markdown("**The VAE's loss: minus the evidence lower bound (ELBO)** (Kingma & Welling 2013, Eq. 3 and 10)")
-        st.latex(r"\log p(x) \ \ge\ \mathcal{L}(x) = \mathbb{E}_{q(z|x)}\big[\log p(x|z)\big]"
-                 r" - D_{KL}\big(q(z|x)\,\|\,p(z)\big)")
-        st.latex(r"-\mathcal{L}(x) \approx \underbrace{-\log p(x|z)}_{\text{reconstruction}}"
-                 r" + \underbrace{D_{KL}\big(q(z|x)\,\|\,p(z)\big)}_{\text{KL}},\quad z \sim q(z|x)")
-        for n in vaes:
-            st.latex(theory.elbo_latex(n))
-            st.caption(f"{n.entry.title}; trained with beta = {n.entry.model.config.beta:g} "
-                       "(loss = reconstruction + beta * KL).")
+        with st.container(key="theory_elbo"):  # the page's key view: on screen at 1366x768
+            st.markdown("**The VAE's loss: minus the evidence lower bound (ELBO)** (Kingma & Welling 2013, Eq. 3 "
+                        "and 10)")
+            st.latex(r"\log p(x) \ \ge\ \mathcal{L}(x) = \mathbb{E}_{q(z|x)}\big[\log p(x|z)\big]"
+                     r" - D_{KL}\big(q(z|x)\,\|\,p(z)\big)")
+            st.latex(r"-\mathcal{L}(x) \approx \underbrace{-\log p(x|z)}_{\text{reconstruction}}"
+                     r" + \underbrace{D_{KL}\big(q(z|x)\,\|\,p(z)\big)}_{\text{KL}},\quad z \sim q(z|x)")
+            for n in vaes:
+                st.latex(theory.elbo_latex(n))
+                st.caption(f"{n.entry.title}; trained with beta = {n.entry.model.config.beta:g} "
+                           "(loss = reconstruction + beta * KL).")
 
         st.markdown("**KL in closed form** (Gaussian posterior, standard normal prior; paper, Appendix B)")
         st.latex(r"D_{KL}\big(\mathcal{N}(\mu, \operatorname{diag}\sigma^2)\,\|\,\mathcal{N}(0, I)\big) = "

@@ -122,8 +122,9 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
                                   len(snap.snapshots) - 1, key="replay_epoch")
                 shown = snap.snapshots[epoch]
             title = "initial weights" if shown.epoch == 0 else f"after epoch {shown.epoch}"
-            fig = _figure(job, "map", shown.epoch, lambda: figures.latent_scatter(
-                shown.xy, snap.sample_labels, title=f"Latent means mu, {title}", axis_names=shown.axis_names))
+            fig = _figure(job, "map", shown.epoch, lambda: charts.live_chart(figures.latent_scatter(
+                shown.xy, snap.sample_labels, title=f"Latent means mu, {title}", axis_names=shown.axis_names),
+                latent_map=True))
             st.plotly_chart(fig, key="training_map", config={"displaylogo": False})
             if shown.axis_names[0] != "z1":
                 st.caption("Latent dimension above 2: the map shows the first two principal "
@@ -134,8 +135,8 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
     with curve_col:
         if snap.history:
             variational = form.model_traits(job.model_config.kind).variational
-            fig = _figure(job, "curves", len(snap.history), lambda: charts.training_curves(
-                [r.to_dict() for r in snap.history], variational=variational))
+            fig = _figure(job, "curves", len(snap.history), lambda: charts.live_chart(charts.training_curves(
+                [r.to_dict() for r in snap.history], variational=variational)))
             st.plotly_chart(fig, key="training_curves", config={"displaylogo": False})
             if job.model_config.m1 is not None:
                 st.caption("M1+M2: -ELBO and reconstruction are nats per M1 code, not per image.")
@@ -148,11 +149,6 @@ def _live_view(job: tj.TrainingJob, live: bool) -> None:
 
 def train_page() -> None:
     st.title("Train a model")
-    st.caption(
-        "Trains on the MNIST training split in the background while this page shows the "
-        "progress and the latent space of 2,000 fixed test digits after every epoch. "
-        "The result appears in the sidebar's model choice on every page (an M2 in the Semi-supervised page's)."
-    )
     job: tj.TrainingJob | None = st.session_state[session.TRAINING_JOB_KEY]
     running = job is not None and not job.done
     m0, t0 = form.DEFAULT_MODEL_CONFIG, form.DEFAULT_TRAIN_CONFIG
@@ -246,7 +242,8 @@ def train_page() -> None:
                                          key="train_batch_size")
             lr = c2.number_input("Learning rate", min_value=0.0, value=t0.lr, step=1e-4, format="%.5g",
                                  key="train_lr")
-            schedule = c2.selectbox("Learning-rate schedule", ["cosine", "constant"],
+            # beside the learning rate, in the first column: three rows of fields, the Train button on a 768 px screen
+            schedule = c1.selectbox("Learning-rate schedule", ["cosine", "constant"],
                                     index=["cosine", "constant"].index(t0.lr_schedule), key="train_schedule")
             seed = c3.number_input("Seed", min_value=0, value=t0.seed, key="train_seed")
             subset = c3.number_input("Training images (0 = all 60,000)", min_value=0, max_value=60_000,
@@ -316,6 +313,11 @@ def train_page() -> None:
                                          file_name=f"{snap.name}.safetensors", mime="application/octet-stream",
                                          key="download_checkpoint", icon=":material/download:")
 
+    st.caption(  # under the settings and the live view (the page's key views): they fit a 768 px screen
+        "Trains on the MNIST training split in the background while this page shows the "
+        "progress and the latent space of 2,000 fixed test digits after every epoch. "
+        "The result appears in the sidebar's model choice on every page (an M2 in the Semi-supervised page's)."
+    )
     st.divider()
     st.subheader("Use a checkpoint file")
     upload = st.file_uploader("Upload a checkpoint saved by this app", type=["safetensors", "pt"],

@@ -17,6 +17,7 @@ from explorer.core import semi_supervised as ss
 from explorer.core.checkpoint_trust import shipped_digests
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.classifier import load_classifier
+from explorer.ui.figures import DIGIT_COLORS, DIGIT_MARKER_PX
 from explorer.ui.views.semi_supervised import PAPER_TABLE, SHIPPED
 
 PAGE = "pages/semi_supervised.py"
@@ -126,3 +127,80 @@ def test_the_page_shows_the_shipped_models_measured_numbers(app_test, m1m2, pred
     assert not at.exception
     grid = chart_spec(at, "m2_swap")
     assert grid["layout"]["yaxis"]["ticktext"][0] == f"no. 100: {int(mnist.test_labels[100])}"
+
+
+# --- the style map of the z = 2 M1+M2 model (Kingma et al. 2014, Figure 1 left) -----------
+
+Z2_FILE = REPO / "checkpoints" / "mnist_m1m2_z2_l100.safetensors"
+
+
+@pytest.fixture(scope="module")
+def m1m2_z2():
+    return load_checkpoint(Z2_FILE)
+
+
+def test_neighbour_agreement_and_its_chance_on_a_small_case():
+    # two tight pairs far apart, one label each: every nearest neighbour agrees
+    codes = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.0, 5.1]])
+    assert ss.neighbour_agreement(codes, torch.tensor([0, 0, 1, 1])) == pytest.approx((1.0, 2 * 2 / 12))
+    # labels across the pairs: no nearest neighbour agrees
+    assert ss.neighbour_agreement(codes, torch.tensor([0, 1, 0, 1]))[0] == 0.0
+    with pytest.raises(ValueError, match="at least 2 codes"):
+        ss.neighbour_agreement(codes[:1], torch.tensor([0]))
+
+
+def test_the_labelled_rows_are_the_seeded_balanced_draw_of_training(mnist):
+    rows = ss.labelled_rows(mnist.train_labels, 100, 0, 10)
+    assert len(rows) == 100 and torch.bincount(mnist.train_labels[rows], minlength=10).tolist() == [10] * 10
+    assert torch.equal(rows, ss.labelled_rows(mnist.train_labels, 100, 0, 10))
+    assert not torch.equal(rows, ss.labelled_rows(mnist.train_labels, 100, 1, 10))
+
+
+def test_the_page_draws_the_z2_models_style_map_coloured_by_predicted_label(app_test, m1m2_z2, mnist):
+    model = m1m2_z2.model
+    assert (model.config.latent_dim, m1m2_z2.train_config.labels, m1m2_z2.verified) == (2, 100, True)
+    at = app_test()
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    # the shipped z = 50 model first: no map, and why
+    with pytest.raises(KeyError):
+        at.get_by_key("m2_style_map")
+    assert any("No style map for this model: its style z has 50 numbers" in i.value for i in at.info)
+    at.sidebar.selectbox(key="m2_model").set_value(f"file:{Z2_FILE}").run()
+    assert not at.exception, [e.message for e in at.exception]
+    traces = chart_spec(at, "m2_style_map")["data"]
+    assert len(traces) == 11
+    # 10 traces of the 10,000 test digits, trace d: those q(y|x) labels d, at the mean of q(z|x, d)
+    predicted = ss.predictions(model, mnist.test_images)
+    with torch.no_grad():
+        z = model.encode(mnist.test_images, predicted)[0].numpy()
+    assert sum(len(plotly_array(t["x"])) for t in traces[:10]) == 10_000
+    for d, trace in enumerate(traces[:10]):
+        rows = (predicted == d).numpy()
+        assert trace["marker"]["color"] == DIGIT_COLORS[d] and trace["name"] == str(d)
+        np.testing.assert_allclose(plotly_array(trace["x"]), z[rows, 0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(plotly_array(trace["y"]), z[rows, 1], rtol=1e-5, atol=1e-6)
+    # the 100 labelled training digits: the seeded draw, at the mean of q(z|x, known y), coloured by it
+    marks = traces[10]
+    rows = ss.labelled_rows(mnist.train_labels, 100, 0, 10)
+    known = mnist.train_labels[rows]
+    custom = plotly_array(marks["customdata"])
+    assert len(plotly_array(marks["x"])) == 100 and marks["name"] == "labelled (100)"
+    assert custom[:, 0].tolist() == rows.tolist() and custom[:, 1].tolist() == known.tolist()
+    assert marks["marker"]["color"] == [DIGIT_COLORS[int(d)] for d in known]
+    assert marks["marker"]["symbol"] == "diamond" and marks["marker"]["size"] > 2 * DIGIT_MARKER_PX
+    with torch.no_grad():
+        np.testing.assert_allclose(plotly_array(marks["x"]), model.encode(mnist.train_images[rows], known)[0][:, 0],
+                                   rtol=1e-5, atol=1e-6)
+    # the caption's numbers are measured on these codes
+    agreement, chance = ss.neighbour_agreement(torch.as_tensor(z), predicted)
+    caption = next(c.value for c in at.caption if "nearest other dot" in c.value)
+    vae = load_checkpoint(REPO / "checkpoints" / "mnist_vae_z2.safetensors").model
+    with torch.no_grad():
+        vae_agreement = ss.neighbour_agreement(vae.encode(mnist.test_images)[0], mnist.test_labels)[0]
+    assert vae_agreement > 3 * agreement  # the plain VAE's z holds the digit, M2's style z much less
+    assert f"**{agreement:.0%}** of the dots (chance {chance:.0%}; the shipped z = 2 VAE's map: {vae_agreement:.0%})" \
+        in caption
+    right = float((ss.predictions(model, mnist.train_images[rows]) == known).float().mean())
+    assert "the 100 labelled training digits" in caption and f"(q(y|x) gets {right:.0%} of them right)" in caption

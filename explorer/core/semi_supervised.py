@@ -156,3 +156,78 @@ def class_swap(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor) -
 def swap_columns(k: int, num_classes: int) -> torch.Tensor:
     """(k * num_classes,) int64: the label each image of :func:`class_swap` was decoded with."""
     return torch.arange(num_classes).repeat(k)
+
+
+@torch.inference_mode()
+def style_codes(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Each image's style code: the mean of q(z|x, y) (Kingma et al. 2014, Eq. 4 of M2's
+    inference model), with y the given label or, where none is given, the classifier's
+    argmax_y q(y|x) (what the model itself believes the digit is).
+
+    Args:
+        model: an M2 or M1+M2 model.
+        images: (N, 1, 28, 28) pixels in [0, 1].
+        labels: (N,) int64 labels to condition on, or None for the predicted ones.
+
+    Returns:
+        (N, latent_dim) float32 style codes mu.
+
+    Raises:
+        ValueError: no M2 model, or images and labels of different lengths.
+    """
+    _require_m2(model)
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    return torch.cat([model.encode(images[i : i + BATCH], None if labels is None else labels[i : i + BATCH].long())[0]
+                      for i in range(0, len(images), BATCH)])
+
+
+def labelled_rows(train_labels: torch.Tensor, count: int | None, seed: int, num_classes: int) -> torch.Tensor:
+    """Indices of the training images whose labels a run with ``--labels count --seed seed``
+    read (the same seeded, class-balanced draw as training,
+    :func:`explorer.core.labels.select_labels`), for a run on the whole training split.
+
+    Args:
+        train_labels: (60000,) int64 MNIST training labels.
+        count: the run's number of known labels (None: all).
+        seed: the run's seed.
+        num_classes: K.
+
+    Returns:
+        (count,) int64 row indices, ascending.
+
+    Raises:
+        ValueError: as :func:`explorer.core.labels.select_labels`.
+    """
+    from explorer.core.labels import select_labels
+
+    return select_labels(train_labels, count, seed, num_classes).nonzero().squeeze(1)
+
+
+def neighbour_agreement(codes: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """How much a map's neighbourhoods say about the labels: the share of points whose
+    nearest other point (Euclidean distance in ``codes``) has the same label, and the
+    share expected by chance (the labels shuffled over the points: sum_c n_c (n_c - 1) /
+    (N (N - 1))). Near chance: the codes hold little of the label.
+
+    Args:
+        codes: (N, D) points, N >= 2.
+        labels: (N,) int64 labels.
+
+    Returns:
+        (agreement, chance), both in [0, 1].
+
+    Raises:
+        ValueError: fewer than 2 points, or codes and labels of different lengths.
+    """
+    n = len(codes)
+    if n < 2 or len(labels) != n:
+        raise ValueError(f"need at least 2 codes with one label each, got {n} codes and {len(labels)} labels")
+    codes, labels = codes.double(), labels.long()
+    nearest = torch.empty(n, dtype=torch.long)
+    for i in range(0, n, BATCH):
+        distances = torch.cdist(codes[i : i + BATCH], codes)
+        distances[torch.arange(len(distances)), torch.arange(i, i + len(distances))] = float("inf")
+        nearest[i : i + BATCH] = distances.argmin(dim=1)
+    counts = torch.bincount(labels).double()
+    return float((labels[nearest] == labels).double().mean()), float((counts * (counts - 1)).sum() / (n * (n - 1)))

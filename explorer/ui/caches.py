@@ -329,3 +329,41 @@ def m2_swap_agreement(key: str, _model: torch.nn.Module, n: int = SWAP_JUDGED) -
     hits = digit_classifier().model.probabilities(swapped).argmax(dim=1) == columns
     per_label = torch.zeros(_model.config.num_classes).index_add_(0, columns, hits.float()) / n
     return float(hits.float().mean()), per_label.numpy()
+
+
+@st.cache_data(show_spinner="Encoding the test digits' styles with q(z|x, y)...", max_entries=8)
+def m2_style_map(key: str, _model: torch.nn.Module, labels: int | None, seed: int) -> dict[str, np.ndarray | float]:
+    """The style map of the M2 / M1+M2 model identified by ``key``
+    (``semi_supervised.style_codes``): ``z`` (10000, latent_dim), the mean of q(z|x, y) of
+    each test digit with y = ``predicted`` (10000,), argmax_y q(y|x); ``agreement`` and
+    ``chance`` (``semi_supervised.neighbour_agreement`` of z and the predicted labels); and
+    the training images whose labels the run read (``--labels labels --seed seed``, the
+    whole training split): ``marked_rows``, ``marked_z`` (their z under their known label),
+    ``marked_labels``, ``marked_predicted``; empty when ``labels`` is None."""
+    from explorer.core.semi_supervised import labelled_rows, neighbour_agreement, predictions, style_codes
+
+    images, _ = mnist_test_split()
+    predicted = predictions(_model, images)
+    z = style_codes(_model, images)
+    agreement, chance = neighbour_agreement(z, predicted)
+    found = {"z": z.numpy(), "predicted": predicted.numpy(), "agreement": agreement, "chance": chance,
+             "marked_rows": np.zeros(0, np.int64), "marked_z": np.zeros((0, z.shape[1]), np.float32),
+             "marked_labels": np.zeros(0, np.int64), "marked_predicted": np.zeros(0, np.int64)}
+    if labels is None:
+        return found
+    train_images, train_labels, _ = train_split()
+    rows = labelled_rows(train_labels, labels, seed, _model.config.num_classes)
+    known = train_labels[rows]
+    return {**found, "marked_rows": rows.numpy(), "marked_z": style_codes(_model, train_images[rows], known).numpy(),
+            "marked_labels": known.numpy(), "marked_predicted": predictions(_model, train_images[rows]).numpy()}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def map_label_agreement(key: str, _model: torch.nn.Module) -> tuple[float, float]:
+    """``semi_supervised.neighbour_agreement`` of the test codes mu of the autoencoder
+    identified by ``key`` and the true labels: (share whose nearest code has the same digit,
+    chance), a reference for the style map."""
+    from explorer.core.semi_supervised import neighbour_agreement
+
+    encodings = mnist_test_encodings(key, _model)
+    return neighbour_agreement(torch.as_tensor(encodings.mu), torch.as_tensor(encodings.labels))

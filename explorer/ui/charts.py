@@ -8,13 +8,32 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.ui.figures import DIGIT_COLORS
+from explorer.ui import layout, viewport
+from explorer.ui.figures import DIGIT_COLORS, readable
 from explorer.ui.map_clicks import point_customdata
 
 #: Metrics drawn on the chart's right axis (much smaller than the loss).
 RIGHT_AXIS_METRICS = ("test_kl",)
 #: A classifier's test error (%), the right axis of :func:`training_curves` for M2 (Kingma et al. 2014).
 CLASSIFICATION_ERROR = "test_classification_error"
+#: The Train page's live latent map on a laptop and on a projector (explorer.ui.viewport), in
+#: px: under the progress bar and Stop it ends on a 1366x768 screen (Plotly's 600 did not).
+LIVE_MAP_HEIGHTS = (420, 600)
+
+
+def live_chart(fig: go.Figure, latent_map: bool = False) -> go.Figure:
+    """A chart of the Train page's live view, made readable: its text at
+    :func:`explorer.ui.layout.plot_font_size` (14 px, 16 in presentation mode; Streamlit's own
+    is 12) and, for the ``latent_map``, a height that fits the window (:data:`LIVE_MAP_HEIGHTS`).
+
+    Returns:
+        ``fig``, changed in place.
+    """
+    if latent_map:
+        fig.update_layout(height=viewport.pick(*LIVE_MAP_HEIGHTS))
+    else:  # the curves' legend below the larger epoch ticks and title, not over them
+        fig.update_layout(legend={"y": -0.4, "yanchor": "top"})
+    return readable(fig, layout.plot_font_size(None))
 
 
 

@@ -16,9 +16,14 @@ TOP_PADDING_REM = 4.0
 #: Space left and right of a page's content (Streamlit's wide layout: 5rem, which took
 #: 160 px from the maps on a 1366 px screen).
 SIDE_PADDING_REM = 1.5
+#: A page title's size (Streamlit's is 2.75rem): the key view below it starts higher.
+TITLE_REM = 2.0
 
 CSS = f"""<style>
 .stMainBlockContainer {{ padding-top: {TOP_PADDING_REM}rem; }}
+/* a page's title: {TITLE_REM}rem on one line with little room around it, not Streamlit's 2.75rem
+   between 1.25rem and 1rem of padding (96 px of a 768 px high screen, before the key view) */
+.stMain h1 {{ font-size: {TITLE_REM}rem; padding: 0 0 0.25rem; }}
 .st-key-viewport_screen_box {{ display: none; }}
 /* the maps' marks elements draw nothing: no gap under the map (map_marks.js hides its box too,
    but a redraw of the element showed it again) */

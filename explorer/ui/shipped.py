@@ -40,6 +40,10 @@ COMMANDS: dict[str, str] = {
                                    "--labels 100 --hidden 500 --latent-dim 50 --decoder-std 0.7 --epochs 12 "
                                    "--batch-size 100 --lr 1e-3 --lr-schedule cosine --seed 0 "
                                    "--out checkpoints/mnist_m1m2_l100.safetensors",
+    "mnist_m1m2_z2_l100.safetensors": "python -m explorer.cli.train --model m2 "
+                                      "--m1 checkpoints/mnist_vae_z20.safetensors --labels 100 --hidden 500 "
+                                      "--latent-dim 2 --decoder-std 0.7 --epochs 6 --batch-size 100 --lr 1e-3 "
+                                      "--lr-schedule cosine --seed 0 --out checkpoints/mnist_m1m2_z2_l100.safetensors",
     "mnist_linear_ae_z2.safetensors": "python -m explorer.cli.train --model ae --latent-dim 2 --hidden "
                                       "--likelihood gaussian_identity --epochs 30 --batch-size 100 --lr 3e-2 "
                                       "--lr-schedule cosine --seed 0 --out checkpoints/mnist_linear_ae_z2.safetensors",

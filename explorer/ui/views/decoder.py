@@ -49,7 +49,9 @@ def _decoder_fragment(view: ModelView) -> None:
         st.rerun(scope="app")  # the grid, another fragment, decodes with the new label
     z = view.slider_z()
     likelihood = view.model.likelihood
-    sample = st.toggle(f"{likelihood.name.capitalize()} sample instead of the mean", key=keys("decoder_sample"),
+    # a short label (its help says what off and on are): one line in the Explorer's side column at
+    # 1366x768, even at presentation mode's 20 px, so the decoded image stays on a 768 px high screen
+    sample = st.toggle(f"{likelihood.name.capitalize()} sample", key=keys("decoder_sample"),
                        help=f"Off: the decoder mean E[x|z]. On: one random image x ~ p(x|z) from the "
                             f"{likelihood.description}.")
     if sample:

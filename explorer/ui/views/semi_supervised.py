@@ -39,7 +39,9 @@ TERMS = (
     "conditional VAE with a **classifier q(y|x)** that guesses the digit y of every unlabelled image; the "
     "unlabelled bound averages over every y weighted by q(y|x) (Kingma et al. 2014, Eq. 7), the known labels also "
     "train q(y|x) directly (Eq. 9). **M1+M2**: M2 trained on M1's codes instead of the pixels. **Style z**: "
-    "what q(z|x, y) keeps of a digit once its label is given (slant, stroke width, size)."
+    "what q(z|x, y) keeps of a digit once its label is given (slant, stroke width, size). **Style map**: for a "
+    "model with z = 2, the style z of every test digit on a plane (Kingma et al. 2014, Figure 1 left), coloured by "
+    "the label q(y|x) gives it."
 )
 
 
@@ -106,7 +108,7 @@ def error_panel(numbers: dict) -> None:
         epochs = f"{numbers['epochs']} epoch" + ("s" if numbers["epochs"] != 1 else "")
         fell = f" (its error fell from {errors[0]:.2f} % after epoch 1)" if len(errors) > 1 else ""
         st.caption(f"Ours is {numbers['error'] / paper:.1f} times the paper's error: trained for {epochs}{fell}, "
-                   f"{numbers['seconds'] / 60:.0f} min on 2 shared CPU cores, far shorter than the paper's training, "
+                   f"{numbers['seconds'] / 60:.0f} min of training (its file's record), far shorter than the paper's, "
                    f"on an M1 with z = {numbers['m1_latent']} (the paper's has z = {PAPER_M1_LATENT}).")
 
 
