@@ -122,7 +122,10 @@ class StreamlitSession:
         self.url = url.rstrip("/")
         self.run_timeout_s = run_timeout_s
         self.follow_auto_reruns = follow_auto_reruns
-        self.cookies: dict[str, str] = {}
+        # the window's size class as a returning laptop browser keeps it (explorer/ui/viewport.py's
+        # cookie): this client runs no JavaScript, so it never reports the class, and without
+        # the cookie the pages would wait for that report to draw their maps
+        self.cookies: dict[str, str] = {"vx_screen": "small"}
         self.widgets: dict[str, Widget] = {}          # by user key
         self.widget_states: dict[str, WidgetState] = {}  # by widget id
         self.pages: dict[str, str] = {}               # url path -> page script hash

@@ -25,7 +25,7 @@ FONT_SIZE = 15
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
 LESSON_CLOUD_HEIGHT = 210
 LESSON_TWIN_MAP_HEIGHT = 330
-HOLES_BAR_PX = map_figure.HEATMAP_BAR_PX  # the holes' legend stands below the map
+HOLES_BAR_PX = map_figure.HEATMAP_BAR_PX  # the holes' legend stands above the map's plot area
 
 
 def compare_page() -> None:

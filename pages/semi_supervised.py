@@ -10,7 +10,8 @@ import streamlit as st
 from explorer.ui import registry, session, viewport
 from explorer.ui.session import require_router
 from explorer.ui.views.semi_supervised import (DEFAULTS, TERMS, charts_panel, choose_model, class_swap_panel,
-                                               error_panel, model_numbers)
+                                               error_panel, model_numbers,
+                                               recorded_runs_table)
 from explorer.ui.views.style_map import style_map_panel
 
 MAP_TAB, SWAP_TAB = "Style map", "Same style, every digit"
@@ -40,6 +41,7 @@ def semi_supervised_page() -> None:
             style_map_panel(entry, height=viewport.pick(340, 600))
         with swap_tab:
             class_swap_panel(entry, scale=viewport.pick(1.4, 2.2))
+    recorded_runs_table()
 
 
 require_router()

@@ -205,9 +205,10 @@ def test_holes_panel_shows_the_judged_share_and_shades_holes(judge, vae_checkpoi
     (heat,) = _heatmaps(at, "b_latent_map")
     assert heat["name"] == "looks like a real digit" and heat["showscale"] is False
     spec = chart_spec(at, "b_latent_map")
-    # the legend says in words what dark and clear mean
-    legend = [a["text"] for a in spec["layout"]["annotations"] if a.get("name") == "holes legend"]
-    assert len(legend) == 1 and "a hole: decodes to no real digit" in legend[0] and "clear = decodes to a real" in legend[0]
+    # the legend says in words what dark means (and, under the cursor, clear), above the plot area
+    legend = [a for a in spec["layout"]["annotations"] if a.get("name") == "holes legend"]
+    assert len(legend) == 1 and "a hole: decodes to no real digit" in legend[0]["text"]
+    assert "clear = decodes to a real" in legend[0]["hovertext"] and legend[0]["yanchor"] == "bottom"
     assert spec["data"][-1]["type"] == "contour"                    # last: digit traces keep their numbers
     x, y, z = plotly_array(heat["x"]), plotly_array(heat["y"]), plotly_array(heat["z"])
     expected = score_grid(ae_checkpoint.model, judge,

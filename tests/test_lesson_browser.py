@@ -150,38 +150,54 @@ LESSON_ON_SCREEN_JS = """([w, h, focus]) => {
   return out; }"""
 
 
-@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+# the holes' legend over each map (one line under its title): inside the window
+HOLES_LEGEND_JS = """([w, h]) => [...document.querySelectorAll('.js-plotly-plot .annotation')]
+  .filter((a) => a.textContent.includes('a hole')).map((a) => { const r = a.getBoundingClientRect();
+    return {l: r.left, t: r.top, r: r.right, b: r.bottom, inside: r.left >= 0 && r.top >= 0 && r.right <= w && r.bottom <= h}; })"""
+
+
 def test_every_lesson_step_shows_its_words_numbers_buttons_and_what_it_points_at_without_scrolling(
-        page, app_url, artifacts_dir, size):
-    """All 8 steps with the holes' shading on (the maps at their tallest): the lesson box,
-    each of its sentences with its number and Back / Next / End inside the window, nothing
-    in the box scrolls, and what the step outlines ("Look here") is inside the window."""
+        page, app_url, artifacts_dir):
+    """All 8 steps with the holes' shading on (the maps at their tallest), at 1366x768 (steps
+    1 to 8 by Next) and at 1920x1080 (the window resized in place, steps 8 to 1 by Back: one
+    page, no second load): the lesson box, each of its sentences with its number and Back /
+    Next / End inside the window, nothing in the box scrolls, what the step outlines ("Look
+    here") is inside the window, and so is the holes' legend over each map (steps 1-7;
+    step 8 shows its z = 10 pair above them)."""
     from explorer.core.lesson_claims import CLAIMS
     from explorer.ui.views.lesson import STEPS, TOOLS
     from tests.test_projector_browser import PLOT_AREAS_JS, SCREENS
 
-    width, height = size
-    page.set_viewport_size({"width": width, "height": height})
-    page.goto(f"{app_url}/compare?step=1&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors")
     lesson = page.locator(".st-key-cmp_lesson")
-    expect(lesson).to_contain_text(f"Lesson 1/{len(STEPS)}", timeout=TIMEOUT)
-    # the page grows its maps once the window's size class has arrived (a rerun)
-    page.wait_for_function(f"(m) => ({PLOT_AREAS_JS})().every((p) => p && p.w >= m)", arg=SCREENS[size],
-                           timeout=TIMEOUT)
-    wait_for_app_run(page, TIMEOUT)
-    page.get_by_role("tab", name=TOOLS[3]).click()  # the holes' shading on both maps (Next leaves the tab)
-    expect(page.locator(".st-key-cmp_a_show_holes").get_by_role("switch")).to_be_checked(timeout=TIMEOUT)
-    for number, step in enumerate(STEPS, start=1):
-        if number > 1:
-            lesson.get_by_role("button", name="Next").click()
-            expect(lesson).to_contain_text(f"Lesson {number}/{len(STEPS)}", timeout=4 * TIMEOUT)
-        claims = sum(c.step == number - 1 for c in CLAIMS)
-        page.wait_for_function("(n) => document.querySelectorAll('.st-key-cmp_lesson_claims .stMarkdown').length === n",
-                               arg=claims, timeout=4 * TIMEOUT)
-        wait_for_app_run(page, 4 * TIMEOUT)
-        page.get_by_test_id("stMain").evaluate("(e) => e.scrollTo(0, 0)")  # the tab click scrolled to the tabs
-        seen = page.evaluate(LESSON_ON_SCREEN_JS, [width, height, list(step.focus)])
-        where = f"step {number} at {width}x{height}: {seen}"
-        assert seen["boxInside"] and seen["scroll"][0] <= seen["scroll"][1] and seen["scrolling"] == [], where
-        assert seen["outside"] == [] and seen["claims"] == claims and seen["focused"] >= 1, where
-        page.screenshot(path=str(artifacts_dir / f"lesson-fit-step{number}-{width}x{height}.png"))
+    order = list(enumerate(STEPS, start=1))
+    for size, steps, button in (((1366, 768), order, "Next"), ((1920, 1080), order[::-1], "Back")):
+        width, height = size
+        page.set_viewport_size({"width": width, "height": height})
+        if button == "Next":
+            page.goto(f"{app_url}/compare?step=1&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors")
+            expect(lesson).to_contain_text(f"Lesson 1/{len(STEPS)}", timeout=TIMEOUT)
+        # the page grows its maps once the window's size class has arrived (a rerun)
+        page.wait_for_function(f"(m) => ({PLOT_AREAS_JS})().every((p) => p && p.w >= m)", arg=SCREENS[size],
+                               timeout=TIMEOUT)
+        wait_for_app_run(page, TIMEOUT)
+        if button == "Next":
+            page.get_by_role("tab", name=TOOLS[3]).click()  # the holes' shading on both maps (Next leaves the tab)
+            expect(page.locator(".st-key-cmp_a_show_holes").get_by_role("switch")).to_be_checked(timeout=TIMEOUT)
+        for i, (number, step) in enumerate(steps):
+            if i > 0:
+                lesson.get_by_role("button", name=button).click()
+                expect(lesson).to_contain_text(f"Lesson {number}/{len(STEPS)}", timeout=4 * TIMEOUT)
+            claims = sum(c.step == number - 1 for c in CLAIMS)
+            page.wait_for_function(
+                "(n) => document.querySelectorAll('.st-key-cmp_lesson_claims .stMarkdown').length === n",
+                arg=claims, timeout=4 * TIMEOUT)
+            wait_for_app_run(page, 4 * TIMEOUT)
+            page.get_by_test_id("stMain").evaluate("(e) => e.scrollTo(0, 0)")  # the tab click scrolled to the tabs
+            seen = page.evaluate(LESSON_ON_SCREEN_JS, [width, height, list(step.focus)])
+            where = f"step {number} at {width}x{height}: {seen}"
+            assert seen["boxInside"] and seen["scroll"][0] <= seen["scroll"][1] and seen["scrolling"] == [], where
+            assert seen["outside"] == [] and seen["claims"] == claims and seen["focused"] >= 1, where
+            if not step.highdim:
+                legends = page.evaluate(HOLES_LEGEND_JS, [width, height])
+                assert len(legends) == 2 and all(g["inside"] for g in legends), (number, size, legends)
+            page.screenshot(path=str(artifacts_dir / f"lesson-fit-step{number}-{width}x{height}.png"))

@@ -138,3 +138,45 @@ def test_the_sidebar_leaves_semi_supervised_models_out(app_test, m2_file, tmp_pa
     assert f"{tmp_path.name}/mnist_vae_z2.safetensors" in box.help
     box.set_value(f"file:{tmp_path / 'my_copy.safetensors'}").run()
     assert not at.exception and f"{tmp_path.name}/my_copy.safetensors" in at.sidebar.selectbox(key="model_choice").help
+
+
+def test_a_name_that_appears_again_gets_a_number():
+    from explorer.ui.model_names import distinct_titles
+
+    assert distinct_titles(["VAE · z = 2 · shipped", "AE · z = 2 · shipped"]) == ["VAE · z = 2 · shipped",
+                                                                                  "AE · z = 2 · shipped"]
+    assert distinct_titles(["AE · z = 2 · shipped"] * 3) == ["AE · z = 2 · shipped", "AE · z = 2 · shipped #2",
+                                                             "AE · z = 2 · shipped #3"]
+
+
+def test_two_copies_of_one_model_side_by_side_have_different_names(app_test, mnist, tmp_path, monkeypatch):
+    """The Compare page's headers over each model's tools and the Theory page's "under X and
+    Y": the same file on both sides gets #2 on the right; a copy of it under another file
+    name is told apart by its file name, as in the model choice."""
+    from tests.helpers.apptest import click_map
+
+    shutil.copyfile(VAE_CHECKPOINT, tmp_path / VAE_CHECKPOINT.name)
+    shutil.copyfile(VAE_CHECKPOINT, tmp_path / "my_copy.safetensors")
+    monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
+    at = app_test()
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    vae, copy = f"file:{tmp_path / VAE_CHECKPOINT.name}", f"file:{tmp_path / 'my_copy.safetensors'}"
+    at.selectbox(key="cmp_model_a").set_value(vae)
+    at.selectbox(key="cmp_model_b").set_value(vae).run()
+    assert not at.exception, at.exception
+    headers = lambda: [m.value for m in at.markdown if m.value.startswith("**VAE")]  # noqa: E731
+    assert headers()[:2] == ["**VAE · z = 2 · shipped**", "**VAE · z = 2 · shipped #2**"]
+    index = 1234
+    label = int(mnist.test_labels[index])
+    click_map(at, [{"curve_number": label, "point_number": 0, "point_index": 0, "x": 0.0, "y": 0.0,
+                    "customdata": [index, label]}], prefix="cmp_a_")
+    assert not at.exception, at.exception
+    at.switch_page("pages/theory.py").run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "under **VAE · z = 2 · shipped** and **VAE · z = 2 · shipped #2**" in text
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_model_b").set_value(copy).run()
+    assert not at.exception, at.exception
+    assert headers()[:2] == ["**VAE · z = 2 · shipped**", "**VAE · z = 2 · shipped · my_copy**"]

@@ -18,7 +18,7 @@ from explorer.core.checkpoint_trust import shipped_digests
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.classifier import load_classifier
 from explorer.ui.figures import DIGIT_COLORS, DIGIT_MARKER_PX
-from explorer.ui.views.semi_supervised import PAPER_TABLE, SHIPPED
+from explorer.ui.views.semi_supervised import PAPER_TABLE, RECORDED_RUNS, SHIPPED
 
 PAGE = "pages/semi_supervised.py"
 FILE = REPO / "checkpoints" / SHIPPED
@@ -127,6 +127,24 @@ def test_the_page_shows_the_shipped_models_measured_numbers(app_test, m1m2, pred
     assert not at.exception
     grid = chart_spec(at, "m2_swap")
     assert grid["layout"]["yaxis"]["ticktext"][0] == f"no. 100: {int(mnist.test_labels[100])}"
+    # the record of every run beside Table 1: 2 models x 4 label counts
+    table = at.dataframe[0].value
+    assert len(table) == 8 and list(table["paper (%)"]) == [*PAPER_TABLE["M2"].values(), *PAPER_TABLE["M1+M2"].values()]
+
+
+def test_the_pages_record_of_runs_is_the_docs_table():
+    """The page's table of recorded runs and docs/semi-supervised.md's say the same (bold: ours)."""
+    import re
+    text = (REPO / "docs" / "semi-supervised.md").read_text()
+    section = text.split("## This project against Table 1")[1].split("\n\n")[1]
+    rows = [r for r in section.splitlines() if re.match(r"\| \d", r)]
+    assert len(rows) == 4
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        labels = int(cells[0])
+        m2, m1m2 = (float(re.search(r"\*\*([\d.]+)\*\*", cells[i]).group(1)) for i in (1, 3))
+        assert RECORDED_RUNS["M2"][labels][0] == m2 and RECORDED_RUNS["M1+M2"][labels][0] == m1m2
+        assert float(cells[2]) == PAPER_TABLE["M2"][labels] and float(cells[4]) == PAPER_TABLE["M1+M2"][labels]
 
 
 # --- the style map of the z = 2 M1+M2 model (Kingma et al. 2014, Figure 1 left) -----------

@@ -78,7 +78,7 @@ PRESENT_CSS = """<style>
 .stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
 .stMain [data-testid="stWidgetLabel"] p { font-size: 20px; }
 .stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p,
-.stMain [data-testid="stImageCaption"] {
+.stMain [data-testid="stImageCaption"], .stMain .vx-caption {
   font-size: 18px; color: inherit; opacity: 1; }
 </style>"""
 
@@ -102,10 +102,17 @@ def plot_font_size(size: int | None) -> int:
 def presentation_toggle() -> None:
     """The sidebar's presentation-mode toggle, kept in the URL as ``present=1`` (a link
     with it opens a new session in presentation mode); on, it enlarges the page's text
-    (call once per run, before the page)."""
-    if PRESENT_KEY not in st.session_state:
-        st.session_state[PRESENT_KEY] = st.query_params.get(PRESENT_PARAM) == "1"
-    st.sidebar.toggle("Presentation mode", key=PRESENT_KEY,
+    (call once per run, before the page).
+
+    The URL is the toggle's default (``value=``), not a session-state write before the
+    widget: such a write reaches the browser once, in that run's drawing of the toggle, and
+    a run interrupted by the next (the window's size report, explorer.ui.viewport) can
+    lose that drawing, since Streamlit drops an interrupted run's unsent messages. The
+    browser then drew the toggle off from its default while the server had it on, and
+    the next rerun sent "off" back. A default is in every drawing of the toggle, and the
+    URL and the toggle change together, so both sides agree through any number of reruns.
+    """
+    st.sidebar.toggle("Presentation mode", value=st.query_params.get(PRESENT_PARAM) == "1", key=PRESENT_KEY,
                       help="Larger text and plot labels for a projector; the address bar keeps it (present=1).")
     if presenting():
         st.query_params[PRESENT_PARAM] = "1"

@@ -218,17 +218,19 @@ HEATMAP_NAME = "looks like a real digit"
 HOLE_COLOR = "rgba(30,30,30,0.5)"
 #: The holes' edge: the realness 0.5 contour, a thin line (a blur of tones hid where it ran).
 HOLE_EDGE = {"width": 1, "color": "rgba(30,30,30,0.7)", "smoothing": 1.0}
-#: The map's legend of the shading, in words (below the plot).
-HEATMAP_LEGEND = ("<b><span style='color:rgb(30,30,30)'>\u25a0</span> dark</b> = a hole: decodes to no real digit"
-                  "<br>clear = decodes to a real-looking digit")
-#: Room the heatmap's legend takes below the map (pixels added to the bottom margin).
-HEATMAP_BAR_PX = 58
+#: The map's legend of the shading, in words: one line between the map's title and its plot
+#: area, so it shows wherever the map's top does (two lines under the z1 axis ended below a
+#: 1366x768 screen in the lesson); what "clear" means is its hover text.
+HEATMAP_LEGEND = "<b><span style='color:rgb(30,30,30)'>\u25a0</span> dark</b> = a hole: decodes to no real digit"
+HEATMAP_LEGEND_HOVER = "clear = decodes to a real-looking digit"
+#: Room the heatmap's legend takes above the plot area (pixels added to the top margin).
+HEATMAP_BAR_PX = 22
 
 
 def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np.ndarray) -> go.Figure:
     """Add the holes' shading under a latent map's points: a dark veil where the judge
-    says the decoded image is not a real digit, clear elsewhere, with a two-line legend
-    in words below the plot.
+    says the decoded image is not a real digit, clear elsewhere, with a one-line legend
+    in words above the plot area (:data:`HEATMAP_LEGEND`).
 
     A constraint ``go.Contour`` of the judged grid itself fills where it is below 0.5 (the
     threshold), edged by a thin smoothed line (a ``zsmooth`` heatmap drew straight seams and
@@ -249,10 +251,9 @@ def add_score_heatmap(fig: go.Figure, z1: np.ndarray, z2: np.ndarray, scores: np
         x=np.asarray(z1), y=np.asarray(z2), z=np.asarray(scores), name=HEATMAP_NAME, hoverinfo="skip",
         contours={"type": "constraint", "operation": ">=", "value": 0.5}, fillcolor=HOLE_COLOR, line=HOLE_EDGE,
         showscale=False))
-    fig.add_annotation(text=HEATMAP_LEGEND, name="holes legend", showarrow=False, align="left",
-                       xref="paper", x=0.0, xanchor="left", yref="paper", y=0.0, yanchor="top",
-                       yshift=-52)  # below the z1 ticks and title
-    fig.update_layout(margin={"b": (fig.layout.margin.b or 40) + HEATMAP_BAR_PX})
+    fig.add_annotation(text=HEATMAP_LEGEND, hovertext=HEATMAP_LEGEND_HOVER, name="holes legend", showarrow=False,
+                       xref="paper", x=0.5, xanchor="center", yref="paper", y=1.0, yanchor="bottom", yshift=2)
+    fig.update_layout(margin={"t": (fig.layout.margin.t or 30) + HEATMAP_BAR_PX})
     return fig
 
 

@@ -112,3 +112,21 @@ def unique_labels(labels: dict[str, str], names: dict[str, str], keep: int = 14,
         for c in choices:
             out[c] = f"{label}{SEPARATOR}{ends[c] if short else names[c]}"
     return out
+
+
+def distinct_titles(titles: list[str]) -> list[str]:
+    """Names of models shown together (the Compare page's two maps, the Theory page's two
+    sets of numbers) told apart: a name that appears again (the same model chosen twice,
+    or two models whose names agree) gets ``#2``, ``#3``... after it, in order. Pass the
+    choices' :func:`unique_labels` names, which tell different files apart by their file
+    names already, so ``#2`` marks a second copy of one model.
+
+    Args:
+        titles: the shown name of each model, in order.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for title in titles:
+        seen[title] = seen.get(title, 0) + 1
+        out.append(title if seen[title] == 1 else f"{title} #{seen[title]}")
+    return out

@@ -27,7 +27,7 @@ import stat
 import time
 import uuid
 from datetime import datetime, timezone
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
@@ -299,6 +299,18 @@ def model_labels(options: dict[str, str], now: datetime | None = None) -> dict[s
     original = frozenset(c for c, name in options.items() if c.startswith(FILE_PREFIX)
                          and getattr(file_summary(Path(c[len(FILE_PREFIX):])), "shipped_name", None) == name)
     return model_names.unique_labels({c: _label(c, now) for c in options}, options, original=original)
+
+
+def shown_together(entries: list[ModelEntry], choices: list[str],
+                   labels: dict[str, str] | None = None) -> list[ModelEntry]:
+    """``entries`` (resolved from ``choices``) with titles that tell them apart where a page
+    shows them side by side: each choice's name in the model choice (``labels``, from
+    :func:`model_labels`; computed when None), ``#2`` after a second copy of one model
+    (:func:`explorer.ui.model_names.distinct_titles`)."""
+    if labels is None:
+        labels = model_labels(model_options())
+    titles = model_names.distinct_titles([labels.get(c, e.title) for e, c in zip(entries, choices)])
+    return [replace(e, title=t) for e, t in zip(entries, titles)]
 
 
 def choice_help(choice: str | None, options: dict[str, str], what: str = "") -> str:

@@ -34,10 +34,27 @@ def screen() -> str:
     return guess if guess in (SMALL, LARGE) else SMALL
 
 
+def known() -> bool:
+    """Whether :func:`screen` is more than a guess: the window reported its class in this
+    session, or the browser's last session left it in the cookie :data:`COOKIE`. Also True
+    outside a browser (AppTest: no request headers), where no report will ever come.
+
+    While it is False (a browser's first visit) the element reports the window's class even
+    when it matches the guess, and the pages leave out what is sized to the window
+    (:func:`explorer.ui.views.latent_map.latent_map_view`): drawn at the guess, a 1920x1080
+    projector's maps were sent twice on a first visit, 390 KB each, once at the laptop's
+    size and again at their own."""
+    value = st.session_state.get(KEY)
+    if isinstance(value, dict) and value.get("screen") in (SMALL, LARGE):
+        return True
+    return st.context.cookies.get(COOKIE) in (SMALL, LARGE) or not st.context.headers
+
+
 def report_screen() -> None:
     """Draw the reporting element (call once per run, before the pages read :func:`screen`)."""
     with st.container(key=f"{KEY}_box"):  # hidden by explorer.ui.layout's style: no gap in the page
-        _component(key=KEY, data={"screen": screen(), "cookie": COOKIE}, height=0, on_screen_change=lambda: None)
+        _component(key=KEY, data={"screen": screen(), "known": known(), "cookie": COOKIE}, height=0,
+                   on_screen_change=lambda: None)
 
 
 def pick(small, large):

@@ -2,7 +2,9 @@
 // projector-sized window (at least 1600 x 950 CSS pixels), else "small". It is sent only
 // when it differs from the class the server drew the page for (data.screen), on load and
 // after a resize, so a laptop-sized window costs no extra run, and kept in the cookie
-// data.cookie for the server's first guess in this browser's next session.
+// data.cookie for the server's first guess in this browser's next session. On a browser's
+// first visit (data.known false: no cookie yet) it is sent in any case: the pages wait for
+// it to draw what is sized to the window (the maps), so they are drawn once.
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   const box = parentElement.closest && parentElement.closest('[data-testid="stElementContainer"]');
@@ -14,7 +16,7 @@ export default function (component) {
     // the class is also kept in a cookie, the server's first guess for this browser's next
     // session (explorer/ui/viewport.py): a projector's page is then drawn once, at its size
     document.cookie = `${data.cookie}=${now}; path=/; max-age=31536000; SameSite=Lax`;
-    if (now !== data.screen) setStateValue("screen", now);
+    if (now !== data.screen || !data.known) setStateValue("screen", now);
   };
   const onResize = () => { clearTimeout(timer); timer = setTimeout(report, 300); };
   report();

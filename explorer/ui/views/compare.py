@@ -79,6 +79,7 @@ def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry]
                          "(principal components of mu and traversals).")
             return None
         entries.append(entry)
+    entries = registry.shown_together(entries, [st.session_state["cmp_model_a"], st.session_state["cmp_model_b"]], labels)
     return entries[0], entries[1]
 
 

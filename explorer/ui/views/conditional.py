@@ -67,7 +67,7 @@ def style_grid_panel(view: ModelView) -> None:
         k = st.slider("Rows k", 1, 10, key="cvae_k", help="How many codes z, one row each.")
     with more_col:
         if source == "the prior":
-            st.button("New draw", key="cvae_new_draw", on_click=_new_seed, icon=":material/casino:",
+            st.button("New z", key="cvae_new_draw", on_click=_new_seed, icon=":material/casino:",
                       help=f"Draw k new codes from the prior (the next seed; now {st.session_state['cvae_seed']}).")
             z = prior_samples(k, view.model.config.latent_dim, seed=st.session_state["cvae_seed"])
             first = None

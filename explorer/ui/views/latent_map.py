@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer.core.latent import project_2d
 from explorer.ui.slider_ranges import latent_ranges
-from explorer.ui import browser_decoder, layout, map_clicks, map_figure, map_marks
+from explorer.ui import browser_decoder, layout, map_clicks, map_figure, map_marks, viewport
 from explorer.ui.views.common import ModelView, page_click_chart
 
 
@@ -160,6 +160,10 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
         marks: draw the marks and catch the clicks here; False where the caller draws
             them with :func:`map_marks_view` (in a fragment that a click reruns).
     """
+    if not viewport.known():  # a browser's first run: the window's size class is on its way (its own rerun)
+        with st.container(key=view.keys("map_panel")):
+            st.container(height=height or map_figure.LATENT_MAP_HEIGHT, border=False)  # the map's room, empty
+        return
     encodings = view.encodings
     xy, axis_names = project_2d(encodings.mu)
     ranges = view.ranges
@@ -177,7 +181,8 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
     if height is not None:
         fig.update_layout(height=height)
     if not legend:  # the plot area takes the legend's room; the toolbar keeps a column right of it
-        fig.update_layout(showlegend=False, margin={"t": 30 if title else 10, "r": 30 if modebar else 10})
+        top = (30 if title else 10) + (map_figure.HEATMAP_BAR_PX if holes is not None else 0)  # the holes' legend
+        fig.update_layout(showlegend=False, margin={"t": top, "r": 30 if modebar else 10})
     if tight:
         fig.update_layout(margin_pad=0, xaxis_title_standoff=4, yaxis_title_standoff=4, xaxis_ticklabelstandoff=6)
     if title is not None:

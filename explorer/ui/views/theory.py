@@ -64,7 +64,8 @@ def theory_source() -> tuple[list[DigitNumbers], str | None]:
     source = st.session_state.get("cmp_theory_source")
     if source and source.get("index") is not None:
         try:
-            entries = [registry.resolve_model(choice) for choice in source["choices"]]
+            entries = registry.shown_together([registry.resolve_model(choice) for choice in source["choices"]],
+                                              source["choices"])
         except (CheckpointError, KeyError):
             entries = []
         if entries:
