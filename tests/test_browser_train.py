@@ -184,7 +184,7 @@ def test_every_fresh_session_shows_the_default_hidden_sizes(new_context, app_url
     the laptop's size class and rerun once its class arrives (explorer/ui/viewport.py);
     when that rerun came before the browser had drawn the field, a field whose text was
     put in session state before its first drawing showed empty. The race depends on timing:
-    before the fix this test failed in 2 of 5 runs on a busy 2-core machine (1 or 2 of 5 empty)."""
+    before the fix this test failed in 4 of 7 runs on a busy 2-core machine (1 or 2 of 5 empty)."""
     from explorer.ui.viewport import COOKIE
 
     shown = []
