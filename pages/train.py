@@ -42,6 +42,8 @@ HIDDEN_HELP = ("Fully connected: the encoder's layer widths; the decoder mirrors
                + "); widths you typed stay when you change the network.")
 #: The network the Hidden sizes field's text was last drawn for (see :func:`_follow_network`).
 HIDDEN_NETWORK_KEY = "train_hidden_network"
+#: True in the run after :func:`_follow_network` wrote the Hidden sizes field's text.
+HIDDEN_FOLLOWED_KEY = "train_hidden_followed"
 #: The M2 choice "Reads": the pixels (plain M2) or an M1 VAE file's codes (M1+M2).
 PIXELS = ""
 M1_HELP = ("What M2's encoder, classifier and decoder read (Kingma et al. 2014). Pixels: M2 itself, on the "
@@ -70,6 +72,7 @@ def _follow_network() -> None:
     state["train_hidden"] = form.hidden_after_network_change(
         state.get("train_hidden", _DEFAULT_WIDTHS[state[HIDDEN_NETWORK_KEY]]), state[HIDDEN_NETWORK_KEY],
         state["train_architecture"])
+    state[HIDDEN_FOLLOWED_KEY] = True
 
 
 def _figure(job: tj.TrainingJob, kind: str, epoch: int, build):
@@ -181,12 +184,19 @@ def train_page() -> None:
             # what the choice says now, before it changes: _follow_network's "from" (a choice that was not
             # drawn last run, for a linear AE, has lost its state and starts at the MLP again, as does the field)
             st.session_state[HIDDEN_NETWORK_KEY] = st.session_state.get("train_architecture", ARCHITECTURES[0])
-            st.session_state.setdefault("train_hidden", _DEFAULT_WIDTHS[st.session_state[HIDDEN_NETWORK_KEY]])
             if m1 is None:  # M1+M2 reads a code vector: fully connected only
                 architecture = net_col.selectbox(
                     "Network", list(ARCHITECTURE_LABELS), format_func=ARCHITECTURE_LABELS.__getitem__,
                     key="train_architecture", on_change=_follow_network, help=NETWORK_HELP)
-            hidden = hidden_col.text_input("Hidden sizes", key="train_hidden", help=HIDDEN_HELP)
+            # The network's widths are the field's value= default, never written to its key before its first
+            # drawing: a run that sets a widget's value tells the browser so once, and the next run does
+            # not; a window's size-class rerun (explorer/ui/viewport.py) that came before the browser had
+            # drawn the field then left it at the element's default, empty. Only _follow_network writes the
+            # key (and in that run the default is left out: Streamlit warns of a value set both ways).
+            followed = st.session_state.pop(HIDDEN_FOLLOWED_KEY, False)
+            hidden = hidden_col.text_input(
+                "Hidden sizes", value=None if followed else _DEFAULT_WIDTHS[st.session_state[HIDDEN_NETWORK_KEY]],
+                key="train_hidden", help=HIDDEN_HELP) or ""
         contraction, contraction_noise = m0.contraction, m0.contraction_noise
         with st.form(key="train_settings", border=False):
             c1, c2, c3 = st.columns(3)

@@ -176,3 +176,27 @@ def test_two_sessions_train_at_once_and_a_third_stays_responsive(new_context, ap
     (artifacts_dir / "concurrency.json").write_text(json.dumps(
         {"what": "session C: ArrowRight on the z1 slider -> new decoded image, ms",
          "idle": idle, "while_two_sessions_train": busy}, indent=1))
+
+
+def test_every_fresh_session_shows_the_default_hidden_sizes(new_context, app_url):
+    """Five fresh sessions (no cookie) in projector-sized windows, one server: each shows
+    the MLP's widths in the Hidden sizes field on load. Such a window is first drawn for
+    the laptop's size class and rerun once its class arrives (explorer/ui/viewport.py);
+    when that rerun came before the browser had drawn the field, a field whose text was
+    put in session state before its first drawing showed empty. The race depends on timing:
+    before the fix this test failed in 4 of 7 runs on a busy 2-core machine (1 or 2 of 5 empty)."""
+    from explorer.ui.viewport import COOKIE
+
+    shown = []
+    for _ in range(5):
+        page = new_context().new_page()
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.goto(f"{app_url}/train")
+        expect(page.locator(".st-key-start_training button")).to_be_enabled(timeout=60_000)
+        # the viewport element has reported the window's class (and asked for the
+        # projector's rerun) once it has set its cookie; then let that rerun end
+        page.wait_for_function("(name) => document.cookie.includes(name + '=')", arg=COOKIE)
+        page.wait_for_timeout(1000)
+        wait_for_app_run(page)
+        shown.append(page.locator(".st-key-train_hidden input").input_value())
+    assert shown == ["512, 256"] * 5, shown
