@@ -25,6 +25,9 @@ FONT_SIZE = 15
 #: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
 LESSON_CLOUD_HEIGHT = 210
 LESSON_TWIN_MAP_HEIGHT = 330
+#: In presentation mode on a laptop-sized screen the lesson's 20 px text takes up to 320 px
+#: above the maps: there they are drawn this high, their plot areas about 295-300 px square.
+PRESENT_LESSON_MAP_HEIGHT = 410
 HOLES_BAR_PX = map_figure.HEATMAP_BAR_PX  # the holes' legend stands above the map's plot area
 
 
@@ -144,7 +147,8 @@ def compare_page() -> None:
                 overlays.append(map_figure.MapOverlay("your digit", compare.drawn_code(view, drawn),
                                                       color="#d62728", symbol="star", size=18))
             with column:
-                height = viewport.pick(MAP_HEIGHT, LARGE_MAP_HEIGHT) + (HOLES_BAR_PX if heat is not None else 0)
+                small = PRESENT_LESSON_MAP_HEIGHT if step is not None and layout.presenting() else MAP_HEIGHT
+                height = viewport.pick(small, LARGE_MAP_HEIGHT) + (HOLES_BAR_PX if heat is not None else 0)
                 latent_map_view(view, overlays=overlays, catcher=False, prior_circles=True, height=height,
                                 font_size=FONT_SIZE, title=compare.map_title(view), legend=False, modebar=False,
                                 holes=heat, square=True, annotations=lesson.map_annotations(view, side, path, samples))

@@ -201,3 +201,43 @@ def test_every_lesson_step_shows_its_words_numbers_buttons_and_what_it_points_at
                 legends = page.evaluate(HOLES_LEGEND_JS, [width, height])
                 assert len(legends) == 2 and all(g["inside"] for g in legends), (number, size, legends)
             page.screenshot(path=str(artifacts_dir / f"lesson-fit-step{number}-{width}x{height}.png"))
+
+
+# each map's whole figure (title, plot area, ticks and axis titles) and its plot area's size
+MAPS_ON_SCREEN_JS = """([w, h]) => ['a', 'b'].map((side) => {
+  const gd = document.querySelector(`.st-key-cmp_${side}_map_panel .js-plotly-plot`);
+  if (!gd || !gd._fullLayout) return null;
+  const r = gd.getBoundingClientRect(), fl = gd._fullLayout;
+  const texts = [...gd.querySelectorAll('.xtick text, .ytick text, .xtitle, .ytitle, .gtitle')]
+    .map((e) => e.getBoundingClientRect()).filter((t) => t.width > 0);
+  return {w: fl.xaxis._length, h: fl.yaxis._length, top: r.top,
+          inside: texts.every((t) => t.left >= 0 && t.top >= 0 && t.right <= w && t.bottom <= h)}; })"""
+
+
+@pytest.mark.parametrize("number", [1, 2, 6])
+def test_in_presentation_mode_on_a_laptop_the_lesson_and_both_maps_fit(page, app_url, artifacts_dir, number):
+    """Presentation mode's 20 px lesson text at 1366x768, on the steps with the most text
+    (1, 2) and the tallest tool between the maps (6): the step's words, buttons and what it
+    outlines, and each map's title, ticks and axis titles inside the window, each map's plot
+    area at least 290 px square (presentation mode trades 10 px of the 300 for the text)."""
+    from explorer.core.lesson_claims import CLAIMS
+    from explorer.ui.views.lesson import STEPS
+
+    width, height = 1366, 768
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{app_url}/compare?step={number}&left=mnist_ae_z2.safetensors&right=mnist_vae_z2.safetensors"
+              "&present=1")
+    lesson = page.locator(".st-key-cmp_lesson")
+    expect(lesson).to_contain_text(f"Lesson {number}/{len(STEPS)}", timeout=4 * TIMEOUT)
+    claims = sum(c.step == number - 1 for c in CLAIMS)
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('.st-key-cmp_lesson_claims .stMarkdown').length === n",
+        arg=claims, timeout=4 * TIMEOUT)
+    page.wait_for_function(f"() => ({MAPS_ON_SCREEN_JS})([{width}, {height}]).every((m) => m && m.w > 0)",
+                           timeout=4 * TIMEOUT)
+    wait_for_app_run(page, 4 * TIMEOUT)
+    seen = page.evaluate(LESSON_ON_SCREEN_JS, [width, height, list(STEPS[number - 1].focus)])
+    assert seen["boxInside"] and seen["outside"] == [] and seen["focused"] >= 1, seen
+    maps = page.evaluate(MAPS_ON_SCREEN_JS, [width, height])
+    assert all(m["inside"] and m["w"] >= 290 and m["h"] >= 290 for m in maps), (number, maps)
+    page.screenshot(path=str(artifacts_dir / f"lesson-present-step{number}-1366x768.png"))

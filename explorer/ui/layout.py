@@ -80,6 +80,11 @@ PRESENT_CSS = """<style>
 .stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p,
 .stMain [data-testid="stImageCaption"], .stMain .vx-caption {
   font-size: 18px; color: inherit; opacity: 1; }
+/* the page starts 1rem from the top, under a see-through header whose buttons (the menu,
+   the sidebar's reopen button) still work: 48 px more for the key view on a 768 px screen */
+.stMainBlockContainer { padding-top: 1rem; }
+[data-testid="stHeader"] { background: transparent; pointer-events: none; }
+[data-testid="stHeader"] button, [data-testid="stHeader"] a { pointer-events: auto; }
 </style>"""
 
 
