@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
 import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-VAE_CHECKPOINT = REPO / "checkpoints" / "mnist_vae_z2.safetensors"
-AE_CHECKPOINT = REPO / "checkpoints" / "mnist_ae_z2.safetensors"
+from tests.helpers.paths import AE_CHECKPOINT, REPO, VAE_CHECKPOINT  # noqa: F401 (fixtures use them)
 ARTIFACTS = REPO / "artifacts"
 SERVER_LOG = ARTIFACTS / "streamlit-server.log"
 #: How much of the end of the server log a failing browser test keeps.
@@ -87,20 +82,6 @@ def artifacts_dir() -> Path:
             if old != SERVER_LOG:
                 old.unlink()
     return ARTIFACTS
-
-
-def plotly_array(value) -> np.ndarray:
-    """A trace array from figure JSON: Plotly 6+ writes NumPy arrays as base64 typed arrays."""
-    if isinstance(value, dict) and "bdata" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(n) for n in shape.split(",")]) if shape else array
-    return np.asarray(value)
-
-
-def chart_spec(at, key: str) -> dict:
-    """The figure JSON of the ``st.plotly_chart`` with this key in an AppTest run."""
-    return json.loads(at.get_by_key(key).proto.spec)
 
 
 @pytest.fixture(scope="session")

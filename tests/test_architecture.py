@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from tests.helpers.paths import REPO
 
 PACKAGE = REPO / "explorer"
 UI_LIBRARIES = ("streamlit", "plotly")
@@ -110,6 +110,29 @@ def test_the_package_and_the_benchmarks_import_nothing_from_the_tests():
         for dep in _imports(path, _module_name(path), modules):
             if dep.split(".")[0] in ("tests", "conftest", "helpers"):
                 wrong.append(f"{path.relative_to(REPO)} imports {dep}")
+    assert not wrong, wrong
+
+
+#: Where tests live: beside test_architecture.py only the conftest; the rest by what they test.
+TEST_FOLDERS = ("core", "ui", "browser", "deploy", "cli")
+
+
+def test_tests_are_laid_out_like_the_code_and_import_helpers_as_modules():
+    """Test modules sit in tests/<core|ui|browser|deploy|cli>/; none imports the conftest
+    (its fixtures arrive by name; shared code is in tests/helpers/, imported as modules)."""
+    tests = REPO / "tests"
+    assert sorted(p.name for p in tests.glob("test_*.py")) == ["test_architecture.py"]
+    for folder in TEST_FOLDERS:
+        assert list((tests / folder).glob("test_*.py")), folder
+    strays = [p.relative_to(REPO) for p in tests.rglob("test_*.py")
+              if p.parent != tests and p.parent.name not in TEST_FOLDERS]
+    assert not strays, strays
+    wrong = []
+    for path in _python_files(tests):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(REPO)} imports {n}" for n in names if n.split(".")[0] == "conftest"]
     assert not wrong, wrong
 
 

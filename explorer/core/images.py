@@ -1,7 +1,7 @@
 """Images for display and download: crisp enlargement and PNG encoding.
 
 PNGs are written by Pillow, as torchvision's ``save_image`` does (the same bytes;
-tests/test_images.py compares them), without importing torchvision: that import pulls in
+tests/ui/test_images.py compares them), without importing torchvision: that import pulls in
 ``torch._dynamo`` and took 2.5 s of a fresh server's 11 s to its first map. Image grids
 are torchvision's ``make_grid`` behind one function, :func:`tile` (:func:`tiled_png` for a
 PNG), imported only when a grid is made (not on the first page, whose manifold grid is

@@ -298,7 +298,7 @@ def _z10_paths(a, b):
 
 
 #: The sentences are short: each step's, with its numbers, fits the lesson's box above the
-#: maps on a 1366x768 screen without scrolling (tests/test_lesson_browser.py); what they
+#: maps on a 1366x768 screen without scrolling (tests/browser/test_lesson_browser.py); what they
 #: leave out is in docs/lesson.md and the Theory page.
 CLAIMS = (
     Claim("codes_spread", 0, "left spread >= 3 x right spread", _spread,

@@ -20,7 +20,7 @@ The score is S(x) = R(x) * p(x); an image counts as real when S >= :data:`THRESH
 Neither part alone reaches the goal on the labelled set (:func:`validation_set`:
 real test digits and models' reconstructions against blends, broken strokes, noise,
 shifted and cut digits and decodings of far-out codes): ROC AUC 0.85 for p alone,
-0.945 for R alone, 0.962 for the product (``python -m explorer.cli.validate_realism``) (``tests/test_realism.py`` asserts >= 0.95).
+0.945 for R alone, 0.962 for the product (``python -m explorer.cli.validate_realism``) (``tests/core/test_realism.py`` asserts >= 0.95).
 The threshold is the point of the ROC curve that maximises Youden's J (true-positive
 rate minus false-positive rate) on that set.
 """
@@ -44,7 +44,7 @@ K_NEIGHBOURS = 3
 REFERENCE_REAL = 6_000
 REFERENCE_BLURRED = 2_000
 #: S = realism * confidence at or above this counts as "looks like a real digit"
-#: (Youden's J on :func:`validation_set`, seed 0; ``tests/test_realism.py`` checks it
+#: (Youden's J on :func:`validation_set`, seed 0; ``tests/core/test_realism.py`` checks it
 #: stays within 0.02 of the best balanced accuracy).
 THRESHOLD = 0.80
 

@@ -14,7 +14,7 @@ from explorer.ui.figures import readable
 #: AE = PCA page), and scrolls the rest: "perturbed digits" and digits 7-9 were cut at
 #: 1366x768. A limit in px (``maxheight`` > 1) lets it reach above and below the plot area,
 #: within the figure (ten or eleven entries take 250-275 px at 15-16 px text);
-#: tests/test_legends_browser.py checks that every entry lies inside the figure.
+#: tests/browser/test_legends_browser.py checks that every entry lies inside the figure.
 SIDE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0.5, "yanchor": "middle", "maxheight": 1000,
                "title": {"text": ""}}
 

@@ -75,7 +75,7 @@ def latent_scatter(
     # The arrays are base64 strings in the dict (immutable): the copy is cheap. The dict
     # was validated, so it is built without validating (Plotly's private ``_validate``);
     # then validation is switched back on for whatever the caller changes or adds
-    # (tests/test_latent.py compares the JSON with a validated figure's, changes included).
+    # (tests/ui/test_latent.py compares the JSON with a validated figure's, changes included).
     fig = go.Figure(copy.deepcopy(cached), _validate=False)
     for obj in (fig, fig.layout, *fig.data):
         obj._validate = True

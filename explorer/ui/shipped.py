@@ -17,7 +17,7 @@ from explorer.ui.registry import ModelEntry
 _COMMON = "python -m explorer.cli.train --batch-size 128 --lr 1e-3 --lr-schedule cosine --seed 0"
 
 #: File name in checkpoints/ -> the command that made it (as listed in checkpoints/README.md,
-#: which tests/test_shipped_checkpoints.py holds it to; the two legacy ``.pt`` files are remade
+#: which tests/ui/test_shipped_checkpoints.py holds it to; the two legacy ``.pt`` files are remade
 #: as ``.safetensors``).
 COMMANDS: dict[str, str] = {
     "mnist_vae_z2.safetensors": f"{_COMMON} --model vae --latent-dim 2 --epochs 60 --out checkpoints/mnist_vae_z2.safetensors",
