@@ -85,6 +85,9 @@ PRESENT_CSS = """<style>
 .stMainBlockContainer { padding-top: 1rem; }
 [data-testid="stHeader"] { background: transparent; pointer-events: none; }
 [data-testid="stHeader"] button, [data-testid="stHeader"] a { pointer-events: auto; }
+/* the app's menu (rerun, settings, print) would stand over the page's top-right corner:
+   hidden while presenting (the toggle's help says so) */
+[data-testid="stMainMenu"] { display: none; }
 </style>"""
 
 
@@ -118,7 +121,8 @@ def presentation_toggle() -> None:
     URL and the toggle change together, so both sides agree through any number of reruns.
     """
     st.sidebar.toggle("Presentation mode", value=st.query_params.get(PRESENT_PARAM) == "1", key=PRESENT_KEY,
-                      help="Larger text and plot labels for a projector; the address bar keeps it (present=1).")
+                      help="Larger text and plot labels for a projector; the address bar keeps it (present=1). "
+                           "The app's menu (top right) is hidden while it is on.")
     if presenting():
         st.query_params[PRESENT_PARAM] = "1"
         st.html(PRESENT_CSS)

@@ -5,6 +5,7 @@ in the body's colour (not light grey), the map's ticks and legend at least 16 px
 (skips without chromium). Captions include the decoded image's caption drawn by the page (.vx-caption)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from explorer.ui.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
 from explorer.ui.viewport import COOKIE, LARGE, SMALL
@@ -48,6 +49,10 @@ def test_font_sizes_in_and_out_of_presentation_mode(page, app_url, artifacts_dir
         # captions in the body's colour, not Streamlit's light grey
         assert all(rgb == fonts["body_rgb"] for rgb in fonts["caption_rgb"]), fonts
         assert fonts["plot"] >= PRESENT_PLOT_FONT_PX, fonts
+    # the app's menu stands over the page's top-right corner once the page starts under the
+    # see-through header: hidden while presenting, there otherwise
+    menu = page.get_by_test_id("stMainMenu")
+    expect(menu).to_be_hidden() if present else expect(menu).to_be_visible()
     page.screenshot(path=str(artifacts_dir / f"fonts-explorer-1366x768{'-present' if present else ''}.png"))
 
 
