@@ -72,6 +72,19 @@ def home(app_test):
     return at
 
 
+@pytest.fixture
+def open_page(app_test):
+    """Opens a page through the router in a fresh AppTest run: ``open_page("pages/train.py")``
+    returns the AppTest after the page's first run, without an exception."""
+    def open_(path: str):
+        at = app_test()
+        at.run()
+        at.switch_page(path).run()
+        assert not at.exception, at.exception
+        return at
+    return open_
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where browser tests save screenshots for people to look at. A failure's evidence

@@ -30,12 +30,8 @@ def encodings(vae_checkpoint, ae_checkpoint, mnist):
 
 
 @pytest.fixture
-def compare(app_test):
-    at = app_test()
-    at.run()
-    at.switch_page("pages/compare.py").run()
-    assert not at.exception, at.exception
-    return at
+def compare(open_page):
+    return open_page("pages/compare.py")
 
 
 def _click_digit(at, side, encodings, index):

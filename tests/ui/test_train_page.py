@@ -19,12 +19,8 @@ QUICK = {"train_hidden": "128", "train_epochs": 2, "train_subset": 2000}
 
 
 @pytest.fixture
-def train_page(app_test):
-    at = app_test()
-    at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
+def train_page(open_page):
+    return open_page("pages/train.py")
 
 
 @pytest.fixture

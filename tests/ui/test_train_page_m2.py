@@ -20,12 +20,8 @@ Z20 = "mnist_vae_z20.safetensors"
 
 
 @pytest.fixture
-def train_page(app_test):
-    at = app_test()
-    at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
+def train_page(open_page):
+    return open_page("pages/train.py")
 
 
 def _keys(at) -> set[str]:

@@ -14,12 +14,8 @@ from explorer.ui.twin_job import SAMPLE_SIZE
 
 
 @pytest.fixture
-def compare(app_test):
-    at = app_test()
-    at.run()
-    at.switch_page("pages/compare.py").run()
-    assert not at.exception, at.exception
-    return at
+def compare(open_page):
+    return open_page("pages/compare.py")
 
 
 def _start(at, subset, epochs):
