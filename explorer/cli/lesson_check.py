@@ -46,8 +46,13 @@ def shipped_results(pairs=SHIPPED_PAIRS) -> list:
     return results
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command line: no options (it checks the shipped models), only ``--help``."""
+    return argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    parser().parse_args(argv)
     try:
         with torch.inference_mode():  # not a global switch: a caller (a test) keeps its autograd
             results = shipped_results()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer.cli.options import DefaultsHelpFormatter
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.classifier import load_classifier
 from explorer.core.data import load_split
@@ -65,11 +66,18 @@ def validate(n: int = 300, seed: int = 0) -> dict:
             "positives": int(pos.sum()), "negatives": int((~pos).sum()), "per_kind": per_kind}
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command line's options, each with its help and default."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=DefaultsHelpFormatter)
+    p.add_argument("--n", type=int, default=300,
+                   help="images of each kind in the labelled set (real test digits, reconstructions, blends, broken "
+                        "strokes, noise, shifted and cut digits, far-off decodings)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the choice of test digits and the making of the negatives")
+    return p
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=300, help="images per kind")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     print(json.dumps(validate(args.n, args.seed), indent=1))
     return 0
 

@@ -27,7 +27,7 @@ NAME_HELP = ("The name says the model family, z = its number of latent dimension
 
 def kind_name(model_config: ModelConfig, train_config: TrainConfig | None = None) -> str:
     """The model family in a few words: ``AE``, ``Linear AE``, ``Denoising AE``, ``Conv
-    VAE``, ``β-VAE (β = 4)``, ``Conditional VAE``, ``Contractive AE``, ``M2 (100 labels)``,
+    VAE`` (the Keras replica), ``Strided conv VAE``, ``β-VAE (β = 4)``, ``Conditional VAE``, ``Contractive AE``, ``M2 (100 labels)``,
     ``M1+M2``...
 
     Args:
@@ -42,6 +42,8 @@ def kind_name(model_config: ModelConfig, train_config: TrainConfig | None = None
         base = "Denoising AE"
     if model_config.architecture == "conv":
         base = f"Conv {base}"
+    elif model_config.architecture == "strided_conv":
+        base = f"Strided conv {base}"
     elif not model_config.hidden_sizes:
         base = f"Linear {base}"
     if cls.is_variational and model_config.beta != 1:

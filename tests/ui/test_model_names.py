@@ -26,6 +26,7 @@ SHIPPED = {
     "mnist_ae_z2.safetensors": "AE · z = 2 · shipped",
     "mnist_cae_z2.safetensors": "Contractive AE · z = 2 · shipped",
     "mnist_conv_vae_z2.safetensors": "Conv VAE · z = 2 · shipped",
+    "mnist_strided_conv_vae_z2.safetensors": "Strided conv VAE · z = 2 · shipped",
     "mnist_cvae_z2.safetensors": "Conditional VAE · z = 2 · shipped",
     "mnist_dae_z2.safetensors": "Denoising AE · z = 2 · shipped",
     "mnist_linear_ae_z2.safetensors": "Linear AE · z = 2 · shipped",
