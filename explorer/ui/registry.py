@@ -11,7 +11,8 @@ session and uploads, handed out as :class:`ModelEntry` to any view.
   ``format_func``, :func:`choice_help` the help that names the file;
   :func:`resolve_model` turns a choice value into a :class:`ModelEntry`, so a page can
   put any models it likes into its views. :func:`select_model` draws the sidebar's
-  choice, which pages read with :func:`current_model`.
+  choice, which pages read with :func:`current_model` (resolved from the choice each time
+  it is asked for: only the widget's value is stored).
 - Groups (:data:`MODEL_GROUPS`), by the checkpoint's content (never its name): ``"autoencoder"`` (AE, VAE,
   conditional, denoising, contractive: what the map pages use; the sidebar offers these)
   and ``"semi_supervised"`` (M2 and M1+M2, :attr:`CheckpointSummary.semi_supervised`); the
@@ -42,7 +43,6 @@ from explorer.core.models import Autoencoder
 from explorer.core.semi_supervised import is_semi_supervised_file
 from explorer.ui import browser_store, caches, model_names
 from explorer.ui.session import (
-    CURRENT_MODEL_KEY,
     MODEL_CHOICE_KEY,
     PENDING_CHOICE_KEY,
     REFUSED_UPLOADS_KEY,
@@ -355,14 +355,14 @@ def resolve_model(choice: str) -> ModelEntry:
 
 
 def select_model() -> None:
-    """Sidebar choice of model, stored for the pages (see :func:`current_model`).
+    """Sidebar choice of model, for the pages to read (see :func:`current_model`).
 
-    A bad checkpoint shows its error in the sidebar and leaves no current model.
+    A bad checkpoint shows its error in the sidebar; :func:`current_model` then gives None.
     """
-    st.session_state[CURRENT_MODEL_KEY] = None
     adopt_finished_training()
     options = model_options()
     if not options:
+        st.session_state.pop(MODEL_CHOICE_KEY, None)  # no choice drawn: no current model
         st.sidebar.error(f"No model files found in {CHECKPOINT_DIR.name}/: train one on the Train page, "
                          "or restore the shipped ones with `git checkout -- checkpoints`.")
         return
@@ -377,11 +377,19 @@ def select_model() -> None:
                                   help=choice_help(chosen, options))
     browser_store.remember_choice(choice)  # a reload in this browser shows the same model
     try:
-        st.session_state[CURRENT_MODEL_KEY] = resolve_model(choice)
+        resolve_model(choice)
     except (CheckpointError, KeyError) as exc:
         st.sidebar.error(f"Cannot use this model: {exc}")
 
 
 def current_model() -> ModelEntry | None:
-    """The model chosen in the sidebar on this run, or None if none is usable."""
-    return st.session_state.get(CURRENT_MODEL_KEY)
+    """The model chosen in the sidebar, or None if none is usable: the sidebar's choice
+    (its widget's value) resolved on each call, through the caches that load each file
+    once (:func:`resolve_model`), so no copy of the entry is kept in the session."""
+    choice = st.session_state.get(MODEL_CHOICE_KEY)
+    if choice is None:
+        return None
+    try:
+        return resolve_model(choice)
+    except (CheckpointError, KeyError):
+        return None

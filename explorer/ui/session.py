@@ -12,7 +12,6 @@ from collections.abc import Mapping
 import streamlit as st
 
 MODEL_CHOICE_KEY = "model_choice"  # the sidebar's selectbox
-CURRENT_MODEL_KEY = "current_model"  # the sidebar's model on this run (registry.ModelEntry | None)
 SESSION_MODELS_KEY = "session_models"  # name -> Checkpoint, models trained or uploaded in this session
 SESSION_MODEL_IDS_KEY = "session_model_ids"  # name -> unique id (cache keys)
 SESSION_MODEL_TIMES_KEY = "session_model_times"  # name -> when it was added (seconds since the epoch)
@@ -58,7 +57,6 @@ def init_session_state() -> None:
     st.session_state.setdefault(SESSION_MODELS_KEY, {})
     st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})
     st.session_state.setdefault(SESSION_MODEL_TIMES_KEY, {})
-    st.session_state.setdefault(CURRENT_MODEL_KEY, None)
     st.session_state.setdefault(PENDING_CHOICE_KEY, None)
     st.session_state.setdefault(TRAINING_JOB_KEY, None)
     st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})
