@@ -47,10 +47,9 @@ from explorer.ui.session import (
     PENDING_CHOICE_KEY,
     REFUSED_UPLOADS_KEY,
     SAVE_NAME_KEY,
-    SESSION_MODEL_IDS_KEY,
-    SESSION_MODEL_TIMES_KEY,
     SESSION_MODELS_KEY,
     TRAINING_JOB_KEY,
+    SessionModel,
     UPLOADED_FILE_IDS_KEY,
 )
 
@@ -110,10 +109,7 @@ def add_session_model(name: str, checkpoint: Checkpoint, remember: bool = True) 
     while unique in models:
         n += 1
         unique = f"{name}-{n}"
-    models[unique] = checkpoint
-    # a per-model id in the cache key: two sessions (or uploads) may use the same name
-    st.session_state[SESSION_MODEL_IDS_KEY][unique] = uuid.uuid4().hex
-    st.session_state[SESSION_MODEL_TIMES_KEY][unique] = time.time()  # for its shown name
+    models[unique] = SessionModel(checkpoint, uuid.uuid4().hex, time.time())
     if remember:
         browser_store.remember_session_model(unique, checkpoint)
     return unique
@@ -238,8 +234,8 @@ def model_options(group: str = "autoencoder") -> dict[str, str]:
         ValueError: unknown group.
     """
     options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files(group=group)}
-    for name, checkpoint in st.session_state.get(SESSION_MODELS_KEY, {}).items():
-        if _in_group(checkpoint.model.is_semi_supervised, group):
+    for name, record in st.session_state.get(SESSION_MODELS_KEY, {}).items():
+        if _in_group(record.model.is_semi_supervised, group):
             options[f"{SESSION_PREFIX}{name}"] = name
     return options
 
@@ -268,13 +264,14 @@ def _session_time(name: str) -> float | None:
     stamp = _RUN_STAMP.search(name)
     if stamp:  # when the run finished, also for a model restored in a later session
         return datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
-    return st.session_state.get(SESSION_MODEL_TIMES_KEY, {}).get(name)
+    record = st.session_state.get(SESSION_MODELS_KEY, {}).get(name)
+    return None if record is None else record.added
 
 
 def _label(choice: str, now: datetime | None) -> str:
     if choice.startswith(SESSION_PREFIX):
         name = choice[len(SESSION_PREFIX):]
-        checkpoint = st.session_state[SESSION_MODELS_KEY][name]
+        checkpoint = st.session_state[SESSION_MODELS_KEY][name].checkpoint
         origin = "session" if checkpoint.origin == "trained" else "uploaded"
         return model_names.model_label(checkpoint.model_config, checkpoint.train_config, origin,
                                        _session_time(name), now)
@@ -342,9 +339,8 @@ def resolve_model(choice: str) -> ModelEntry:
     """
     if choice.startswith(SESSION_PREFIX):
         name = choice[len(SESSION_PREFIX) :]
-        checkpoint = st.session_state[SESSION_MODELS_KEY][name]
-        model_id = st.session_state.get(SESSION_MODEL_IDS_KEY, {}).get(name, id(checkpoint))
-        return ModelEntry(f"{choice}@{model_id}", name, checkpoint, _label(choice, None))
+        record = st.session_state[SESSION_MODELS_KEY][name]
+        return ModelEntry(f"{choice}@{record.uid}", name, record.checkpoint, _label(choice, None))
     path = Path(choice[len(FILE_PREFIX) :])
     try:
         mtime_ns = path.stat().st_mtime_ns

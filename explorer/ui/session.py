@@ -8,13 +8,17 @@ their defaults, so two views with different prefixes never share state.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
+if TYPE_CHECKING:
+    from explorer.core.checkpoints import Checkpoint
+    from explorer.core.models import Autoencoder
+
 MODEL_CHOICE_KEY = "model_choice"  # the sidebar's selectbox
-SESSION_MODELS_KEY = "session_models"  # name -> Checkpoint, models trained or uploaded in this session
-SESSION_MODEL_IDS_KEY = "session_model_ids"  # name -> unique id (cache keys)
-SESSION_MODEL_TIMES_KEY = "session_model_times"  # name -> when it was added (seconds since the epoch)
+SESSION_MODELS_KEY = "session_models"  # name -> SessionModel, models trained or uploaded in this session
 PENDING_CHOICE_KEY = "pending_model_choice"  # choice value to apply on the next run
 TRAINING_JOB_KEY = "training_job"  # this session's TrainingJob | None
 UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"  # upload file_id -> session-model name
@@ -27,6 +31,29 @@ REPLICA_NOTICE_KEY = "replica_notice"  # the browser came from a server process 
 ROUTED_KEY = "routed_by_app"  # app.py's router has run in this session (see require_router)
 KEPT_WIDGETS_KEY = "kept_widget_values"  # widget key -> (last value, (page, context)), see init_view_state
 PAGE_KEY = "current_page"  # the url path of the page this run shows (enter_page)
+
+
+@dataclass(frozen=True)
+class SessionModel:
+    """A model trained or uploaded in this browser session: the one record of it
+    (``st.session_state[SESSION_MODELS_KEY][name]``).
+
+    Attributes:
+        checkpoint: the loaded, validated checkpoint.
+        uid: a unique id, in its cache key (:attr:`explorer.ui.registry.ModelEntry.key`):
+            two sessions (or uploads) may use the same name.
+        added: when it was added (seconds since the epoch), for its shown name.
+    """
+
+    checkpoint: Checkpoint
+    uid: str
+    added: float
+
+    @property
+    def model(self) -> Autoencoder:
+        """The model (eval mode)."""
+        return self.checkpoint.model
+
 
 # The Compare page (two models side by side) and the Theory page that reads its selection.
 COMPARE_PREFIXES = ("cmp_a_", "cmp_b_")  # the two views' key prefixes
@@ -55,8 +82,6 @@ def init_session_state() -> None:
     """Set every app-wide session-state default, once per session (app.py calls it first)."""
     st.session_state[ROUTED_KEY] = True
     st.session_state.setdefault(SESSION_MODELS_KEY, {})
-    st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})
-    st.session_state.setdefault(SESSION_MODEL_TIMES_KEY, {})
     st.session_state.setdefault(PENDING_CHOICE_KEY, None)
     st.session_state.setdefault(TRAINING_JOB_KEY, None)
     st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})
