@@ -34,7 +34,6 @@ def conditional_page() -> None:
     entry = _model_entry()
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
     view = ModelView.create(entry, PREFIX)
-    view.set_state("map_drawn_state", {})  # no latent map here: nothing to keep in step
     st.caption(EXPLAIN + f" Model: {entry.title}.", help=registry.title_help(entry))
     decoder_col, tools_col = st.columns([5, 7], gap="large")
     with decoder_col:

@@ -30,7 +30,6 @@ def manifold_page() -> None:
                    "changes one dimension of a test digit's code and decodes it.", help=TRAVERSAL_HELP)
         traversal_panel(view, entry.title, layout="side")
         return
-    view.set_state("map_drawn_state", {})  # no latent map on this page: nothing to keep in step
     st.caption("Kingma & Welling (2013), Figure 4: decoder means on a grid of z. "
                "Click a cell to decode it with the sliders.")
     grid_col, side_col = st.columns([4, 1])

@@ -98,7 +98,7 @@ def click_answer(view: ModelView, follow: tuple[str, ...] = ()) -> None:
     """
     z_marker = view.slider_z() if view.is_2d else None
     # the star's z, for the sliders' "marker follows" check (explorer.ui.views.decoder)
-    view.set_state("map_drawn_state", {**view.state("map_drawn_state"), "z": z_marker})
+    view.record_map_shows(z=z_marker)
     # where the page decodes the sliders' z, it also moves the star with them (map_marks.js)
     in_page = view.is_2d and browser_decoder.browser_payload(view.entry) is not None
     map_marks_view(view, z_marker, rerun=(CLICK_FRAGMENT, *follow), star_follows_sliders=in_page)

@@ -70,8 +70,8 @@ class ViewKeys:
             self("map_click"): None,
             # set_slider_z moved the sliders since they were last drawn (see show_slider_z)
             self("sliders_moved"): False,
-            # what the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}
-            self("map_drawn_state"): {},
+            # what the latent map shows now and the page it is on (see ModelView.map_shows)
+            self("map_shows"): {},
             # the model whose defaults the grid settings hold
             self("explorer_defaults_for"): None,
             # the label the manifold grid was last decoded with (conditional models), None before
@@ -136,6 +136,22 @@ class ModelView:
 
     def set_state(self, name: str, value) -> None:
         st.session_state[self.keys(name)] = value
+
+    def map_shows(self) -> dict:
+        """What this view's latent map shows in the page now, for the fragments that move
+        without the map (the sliders, the grid) to tell when it went stale: ``{"z": the
+        star's z, "grid": (n, spacing, range) | None}``, either missing until recorded.
+        Empty where the map was drawn on another page (the Explorer's, seen from the Manifold
+        page, which shares its keys and draws no map), so no page clears it by hand."""
+        shows = self.state("map_shows")
+        if not shows or shows["page"] != st.session_state.get(session.PAGE_KEY):
+            return {}
+        return {name: value for name, value in shows.items() if name != "page"}
+
+    def record_map_shows(self, **shown) -> None:
+        """Record what this view's latent map shows from this run on (``z=``, ``grid=``),
+        on this page (:meth:`map_shows`)."""
+        self.set_state("map_shows", {**self.map_shows(), **shown, "page": st.session_state.get(session.PAGE_KEY)})
 
     # --- decoder z, condition, grid, click ------------------------------------------------
 

@@ -74,6 +74,6 @@ def _decoder_fragment(view: ModelView) -> None:
     # made when pressed (deferred data): with the browser decoding, a run encodes no PNG
     st.download_button("Download decoded image (PNG)", png, file_name=f"decoded_z1_{z[0]:.2f}_z2_{z[1]:.2f}.png",
                        mime="image/png", key=keys("download_decoded"), on_click="ignore")
-    drawn = view.state("map_drawn_state")
+    drawn = view.map_shows()
     if view.state("marker_follows_sliders") and drawn and drawn.get("z") != z:
         st.rerun(scope="app")

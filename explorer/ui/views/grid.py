@@ -65,7 +65,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     n, spacing, (low, high) = params
     codes = view.grid_codes(params)
     view.set_state("grid_drawn_label", view.condition())
-    drawn = view.state("map_drawn_state")
+    drawn = view.map_shows()
     if canvas:
         overlay = ({"map": keys.map_selector, "trace": map_figure.GRID_OVERLAY_NAME}
                    if view.state("show_grid_on_map") else None)
@@ -101,6 +101,6 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
                            key=keys("download_grid"), on_click="ignore")
     if view.state("show_grid_on_map") and drawn and drawn.get("grid") != params:
         if canvas:  # the page moved the overlay (browser_grid.js): the map now shows these cells
-            view.set_state("map_drawn_state", {**drawn, "grid": params})
+            view.record_map_shows(grid=params)
         else:
             st.rerun(scope="app")

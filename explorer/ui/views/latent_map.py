@@ -100,7 +100,7 @@ def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple
     can rerun the page when it goes stale. Returns (z_marker, grid params or None)."""
     grid = view.grid_params() if view.is_2d and view.state("show_grid_on_map") else None
     z_marker = view.slider_z() if view.is_2d else None
-    view.set_state("map_drawn_state", {"z": z_marker, "grid": grid})
+    view.record_map_shows(z=z_marker, grid=grid)
     return z_marker, grid
 
 
