@@ -10,7 +10,7 @@ from explorer.ui.caches import mnist_test_latent_usage
 from explorer.ui.family_figures import lower_bound_curves, lower_bound_figure
 from explorer.ui.session import require_router
 from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
-from explorer.ui.views import ModelView
+from explorer.ui.views import ShownModel
 from explorer.ui.views.latent_size import SIZES, kl_panel, reconstructions_panel
 from explorer.ui.views.traversal import traversal_panel
 
@@ -116,7 +116,7 @@ def latent_size_page() -> None:
         kl_panel(models[name], name)
     with traversal_tab:
         st.caption(f"Model: VAE {name} (chosen on the KL per dimension tab).")
-        traversal_panel(ModelView.create(models[name], "ls_"), f"VAE {name}", with_click=False)
+        traversal_panel(ShownModel.create(models[name], "ls_"), f"VAE {name}", with_click=False)
     with figure2_tab:
         figure2_panel(models)
 

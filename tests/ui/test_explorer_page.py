@@ -266,7 +266,7 @@ def test_the_manifold_page_shows_the_grid_and_sliders(app_test, vae_checkpoint):
 
 def test_the_explorers_map_state_stays_on_the_explorer(app_test, vae_checkpoint, monkeypatch):
     # With the star following the sliders, a slider step reruns the page when the map's star
-    # is elsewhere (what the map shows: ModelView.map_shows). The Manifold page shares the
+    # is elsewhere (what the map shows: ShownModel.map_shows). The Manifold page shares the
     # Explorer's keys and draws no map: what the Explorer's map showed is not this page's, so
     # a step there decodes once instead of rerunning the page for a star it never draws.
     from explorer.ui import browser_decoder, caches

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import back_project, decode_z, image_terms
 from explorer.ui import browser_decoder, caches, layout, map_clicks
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ShownModel
 from explorer.ui.views.latent_map import map_marks_view
 
 CLICK_SCALE = 6
@@ -23,7 +23,7 @@ def _fmt(values) -> str:
     return "(" + ", ".join(f"{v:.3f}" for v in values) + ")"
 
 
-def click_panel(view: ModelView) -> None:
+def click_panel(view: ShownModel) -> None:
     """What the view's last click showed: a test digit (original, reconstruction, mu,
     sigma, per-image KL and -ELBO) or the decoding of a clicked z."""
     click = view.click()
@@ -86,7 +86,7 @@ def click_panel(view: ModelView) -> None:
 
 
 @st.fragment(key=CLICK_FRAGMENT)
-def click_answer(view: ModelView, follow: tuple[str, ...] = ()) -> None:
+def click_answer(view: ShownModel, follow: tuple[str, ...] = ()) -> None:
     """What a click on the view's map changes, in one fragment: the map's marks (the
     selected digit, the star at the sliders' z; :func:`map_marks_view`) and the click
     panel. A click reruns this fragment and the fragments ``follow`` (keys of the other

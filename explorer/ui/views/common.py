@@ -1,5 +1,5 @@
-"""What every view shares: its keys (:class:`ViewKeys`), its model, encodings and slider
-ranges (:class:`ModelView`), the reading of chart selections, and codes decoded into one
+"""What every view shares: its keys (:class:`ViewKeys`), the model it shows with its encodings
+and slider ranges (:class:`ShownModel`), the reading of chart selections, and codes decoded into one
 tiled image (:func:`decoded_codes`, the Compare page's tools).
 
 A view's session keys and widget keys are ``prefix + name``; the Explorer and Manifold
@@ -70,7 +70,7 @@ class ViewKeys:
             self("map_click"): None,
             # set_slider_z moved the sliders since they were last drawn (see show_slider_z)
             self("sliders_moved"): False,
-            # what the latent map shows now and the page it is on (see ModelView.map_shows)
+            # what the latent map shows now and the page it is on (see ShownModel.map_shows)
             self("map_shows"): {},
             # the model whose defaults the grid settings hold
             self("explorer_defaults_for"): None,
@@ -86,10 +86,12 @@ class ViewKeys:
 
 
 @dataclass(frozen=True)
-class ModelView:
-    """One model shown by a set of views that share keys (sliders, grid, click).
+class ShownModel:
+    """One model as a page shows it: the model bound to a set of views' keys (sliders,
+    grid, click; one prefix), with its encodings of the test split and its slider ranges.
+    Not a view itself: every view function takes one (argument ``view``) and draws from it.
 
-    Create with :meth:`create` before the view's widgets are drawn.
+    Create with :meth:`create` before the views' widgets are drawn.
 
     Attributes:
         entry: the model (from :mod:`explorer.ui.registry`).
@@ -104,7 +106,7 @@ class ModelView:
     ranges: tuple[LatentRange, LatentRange] | None
 
     @classmethod
-    def create(cls, entry: ModelEntry, prefix: str = "") -> "ModelView":
+    def create(cls, entry: ModelEntry, prefix: str = "") -> "ShownModel":
         """Bind ``entry`` to the views with ``prefix``: set their state defaults, encode
         the test set (cached), and keep the slider and grid state valid for the model."""
         keys = ViewKeys(prefix)
@@ -297,7 +299,7 @@ SAMPLES_PER_ROW = 8
 MAX_K = 256
 
 
-def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
+def decoded_codes(view: ShownModel, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
                   scale: int = SAMPLE_SCALE) -> torch.Tensor:
     """Decoder means of ``z`` as one image (:func:`explorer.core.images.tiled_png`) in a
     container keyed ``<prefix><name>``. Returns the (K, C, H, W) decoded images, pixels in [0, 1]."""
