@@ -60,7 +60,7 @@ DEFAULT_CHECKPOINT = "mnist_vae_z2.safetensors"
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
 #: Groups of models a page can ask :func:`model_options` for (see the module docstring); not
-#: "families": the family is every model of the library, and the family pages show its members.
+#: "families": the family is every model of the library, and the model-kind pages show its members.
 MODEL_GROUPS = ("autoencoder", "semi_supervised")
 #: A training run's time stamp at the end of its name (explorer.ui.train_form.run_name).
 _RUN_STAMP = re.compile(r"_(\d{8}T\d{6}Z)(?:-\d+)?$")
