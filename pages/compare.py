@@ -6,7 +6,7 @@ import streamlit as st
 from explorer.ui import layout, session, viewport
 
 from explorer.ui.session import COMPARE_PREFIXES
-from explorer.ui.views import ModelView
+from explorer.ui.views import ShownModel
 from explorer.ui import map_figure
 from explorer.ui.views import compare, interpolation, lesson, prior_samples, reparameterization
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
@@ -50,7 +50,7 @@ def compare_page() -> None:
         pair = compare.model_pair(label_slots)
     if pair is None:
         st.stop()
-    views = [ModelView.create(entry, prefix) for entry, prefix in zip(pair, COMPARE_PREFIXES)]
+    views = [ShownModel.create(entry, prefix) for entry, prefix in zip(pair, COMPARE_PREFIXES)]
     compare.condition_selectors(views, label_slots)  # a conditional model decodes with a label
     # Clicks are read before any widget is drawn, so they can set the path's ends this run.
     selected = compare.linked_selection(views)

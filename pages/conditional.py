@@ -6,7 +6,7 @@ import streamlit as st
 from explorer.ui import registry, session
 from explorer.ui.session import require_router
 from explorer.ui.shipped import require_shipped
-from explorer.ui.views import ModelView
+from explorer.ui.views import ShownModel
 from explorer.ui.views.conditional import analogy_panel, style_decoder, style_grid_panel
 
 PREFIX = "cvae_"
@@ -33,8 +33,7 @@ def conditional_page() -> None:
     st.title("Conditional VAE")
     entry = _model_entry()
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
-    view = ModelView.create(entry, PREFIX)
-    view.set_state("map_drawn_state", {})  # no latent map here: nothing to keep in step
+    view = ShownModel.create(entry, PREFIX)
     st.caption(EXPLAIN + f" Model: {entry.title}.", help=registry.title_help(entry))
     decoder_col, tools_col = st.columns([5, 7], gap="large")
     with decoder_col:

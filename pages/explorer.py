@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.ui import caches, layout, registry, viewport
 from explorer.ui.metric_tiles import metric_tiles
-from explorer.ui.views import ModelView
+from explorer.ui.views import ShownModel
 from explorer.ui.views.click import click_answer
 from explorer.ui.views.compare import color_key
 from explorer.ui.views.decoder import DECODER_FRAGMENT, condition_selector, decoder_panel
@@ -66,7 +66,7 @@ def explorer_page() -> None:
         st.info("Choose a usable model in the sidebar.")
         st.stop()
 
-    view = ModelView.create(entry)
+    view = ShownModel.create(entry)
     model_config = entry.checkpoint.model_config
     # A click on the map reruns only click_answer's fragment and the view that follows the
     # click (the decoder's sliders, or the traversals), acting on it in its callback; a

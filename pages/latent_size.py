@@ -9,8 +9,8 @@ from explorer.ui import session
 from explorer.ui.caches import mnist_test_latent_usage
 from explorer.ui.family_figures import lower_bound_curves, lower_bound_figure
 from explorer.ui.session import require_router
-from explorer.ui.shipped import COLUMN_HELP, VAE_FAMILY, family_table, load_shipped
-from explorer.ui.views import ModelView
+from explorer.ui.shipped import COLUMN_HELP, LATENT_SIZE_VAES, load_shipped, vae_table
+from explorer.ui.views import ShownModel
 from explorer.ui.views.latent_size import SIZES, kl_panel, reconstructions_panel
 from explorer.ui.views.traversal import traversal_panel
 
@@ -75,7 +75,7 @@ def latent_size_page() -> None:
     st.title("Latent size and beta")
     session.init_view_state(DEFAULTS, tuple(DEFAULTS))
     models, missing = {}, []
-    for file_name, name in VAE_FAMILY:
+    for file_name, name in LATENT_SIZE_VAES:
         entry, message = load_shipped(file_name)
         if entry is None:
             missing.append(message)
@@ -89,7 +89,7 @@ def latent_size_page() -> None:
     table_col, text_col = st.columns([5, 3])
     with table_col:
         with st.container(key="ls_table"):
-            table = family_table(models, lambda entry: mnist_test_latent_usage(entry.key, entry.model).active_units)
+            table = vae_table(models, lambda entry: mnist_test_latent_usage(entry.key, entry.model).active_units)
             st.dataframe(table, key="ls_table_frame", hide_index=True,
                          column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
         if missing:
@@ -116,7 +116,7 @@ def latent_size_page() -> None:
         kl_panel(models[name], name)
     with traversal_tab:
         st.caption(f"Model: VAE {name} (chosen on the KL per dimension tab).")
-        traversal_panel(ModelView.create(models[name], "ls_"), f"VAE {name}", with_click=False)
+        traversal_panel(ShownModel.create(models[name], "ls_"), f"VAE {name}", with_click=False)
     with figure2_tab:
         figure2_panel(models)
 

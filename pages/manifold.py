@@ -4,7 +4,7 @@ space of more than two dimensions, traversals instead."""
 import streamlit as st
 
 from explorer.ui import registry
-from explorer.ui.views import ModelView
+from explorer.ui.views import ShownModel
 from explorer.ui.views.decoder import decoder_panel
 from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
@@ -22,7 +22,7 @@ def manifold_page() -> None:
     if entry is None:
         st.info("Choose a usable model in the sidebar.")
         st.stop()
-    view = ModelView.create(entry)
+    view = ShownModel.create(entry)
     if not view.is_2d:
         latent_dim = entry.checkpoint.model_config.latent_dim
         st.caption(f"This model's latent space has {latent_dim} dimensions: no plane of z to tile with a grid "
@@ -30,7 +30,6 @@ def manifold_page() -> None:
                    "changes one dimension of a test digit's code and decodes it.", help=TRAVERSAL_HELP)
         traversal_panel(view, entry.title, layout="side")
         return
-    view.set_state("map_drawn_state", {})  # no latent map on this page: nothing to keep in step
     st.caption("Kingma & Welling (2013), Figure 4: decoder means on a grid of z. "
                "Click a cell to decode it with the sliders.")
     grid_col, side_col = st.columns([4, 1])

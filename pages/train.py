@@ -335,7 +335,7 @@ def train_page() -> None:
         else:
             if upload.file_id not in before:
                 st.rerun()  # so the sidebar offers (and shows) the uploaded model
-            checkpoint = st.session_state[session.SESSION_MODELS_KEY][name]
+            checkpoint = st.session_state[session.SESSION_MODELS_KEY][name].checkpoint
             st.success(f"{upload.name} passed the checks: it is in the model choice as **{name}**. "
                        + checkpoint.provenance)
 

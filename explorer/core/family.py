@@ -1,4 +1,4 @@
-"""Computations behind the family pages (conditional VAE, denoising AE, latent size and
+"""Computations behind the model-kind pages (conditional VAE, denoising AE, latent size and
 beta): style grids of a conditional model, reconstruction errors of corrupted inputs,
 and latent traversals.
 

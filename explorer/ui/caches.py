@@ -1,6 +1,6 @@
 """Streamlit caches with explicit keys, the only module with ``st.cache_*``: MNIST splits
 and checkpoint files (``st.cache_resource``, shared by every session), encodings, grid
-images, CSV exports, the family pages' measurements, the browser's decoder and grid
+images, CSV exports, the model-kind pages' measurements, the browser's decoder and grid
 payloads and the linear AE's comparison with PCA (``st.cache_data``, keyed by
 :attr:`explorer.ui.registry.ModelEntry.key`, which changes whenever a model's weights
 can have changed; ``_model`` arguments are not hashed)."""
@@ -158,7 +158,7 @@ def prior_share(key: str, _model: torch.nn.Module, y: int | None = None) -> floa
     return sample_judgement(_model, realism_judge(), "prior", mu, y=y)[0]
 
 
-# --- the family pages (denoising, latent size, contractive) ---------------------------
+# --- the model-kind pages (denoising, latent size, contractive) -----------------------
 
 #: Test images the denoising curve averages over (the first of a seeded permutation).
 CURVE_IMAGES = 1000

@@ -1,4 +1,4 @@
-"""Plotly figures of the family pages (denoising, latent size and beta); the explorer's
+"""Plotly figures of the model-kind pages (denoising, latent size and beta); the explorer's
 own figures are in :mod:`explorer.ui.figures`."""
 
 from __future__ import annotations

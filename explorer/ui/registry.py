@@ -11,7 +11,8 @@ session and uploads, handed out as :class:`ModelEntry` to any view.
   ``format_func``, :func:`choice_help` the help that names the file;
   :func:`resolve_model` turns a choice value into a :class:`ModelEntry`, so a page can
   put any models it likes into its views. :func:`select_model` draws the sidebar's
-  choice, which pages read with :func:`current_model`.
+  choice, which pages read with :func:`current_model` (resolved from the choice each time
+  it is asked for: only the widget's value is stored).
 - Groups (:data:`MODEL_GROUPS`), by the checkpoint's content (never its name): ``"autoencoder"`` (AE, VAE,
   conditional, denoising, contractive: what the map pages use; the sidebar offers these)
   and ``"semi_supervised"`` (M2 and M1+M2, :attr:`CheckpointSummary.semi_supervised`); the
@@ -42,15 +43,13 @@ from explorer.core.models import Autoencoder
 from explorer.core.semi_supervised import is_semi_supervised_file
 from explorer.ui import browser_store, caches, model_names
 from explorer.ui.session import (
-    CURRENT_MODEL_KEY,
     MODEL_CHOICE_KEY,
     PENDING_CHOICE_KEY,
     REFUSED_UPLOADS_KEY,
     SAVE_NAME_KEY,
-    SESSION_MODEL_IDS_KEY,
-    SESSION_MODEL_TIMES_KEY,
     SESSION_MODELS_KEY,
     TRAINING_JOB_KEY,
+    SessionModel,
     UPLOADED_FILE_IDS_KEY,
 )
 
@@ -61,7 +60,7 @@ DEFAULT_CHECKPOINT = "mnist_vae_z2.safetensors"
 FILE_PREFIX = "file:"
 SESSION_PREFIX = "session:"
 #: Groups of models a page can ask :func:`model_options` for (see the module docstring); not
-#: "families": the family is every model of the library, and the family pages show its members.
+#: "families": the family is every model of the library, and the model-kind pages show its members.
 MODEL_GROUPS = ("autoencoder", "semi_supervised")
 #: A training run's time stamp at the end of its name (explorer.ui.train_form.run_name).
 _RUN_STAMP = re.compile(r"_(\d{8}T\d{6}Z)(?:-\d+)?$")
@@ -110,10 +109,7 @@ def add_session_model(name: str, checkpoint: Checkpoint, remember: bool = True) 
     while unique in models:
         n += 1
         unique = f"{name}-{n}"
-    models[unique] = checkpoint
-    # a per-model id in the cache key: two sessions (or uploads) may use the same name
-    st.session_state[SESSION_MODEL_IDS_KEY][unique] = uuid.uuid4().hex
-    st.session_state[SESSION_MODEL_TIMES_KEY][unique] = time.time()  # for its shown name
+    models[unique] = SessionModel(checkpoint, uuid.uuid4().hex, time.time())
     if remember:
         browser_store.remember_session_model(unique, checkpoint)
     return unique
@@ -238,8 +234,8 @@ def model_options(group: str = "autoencoder") -> dict[str, str]:
         ValueError: unknown group.
     """
     options = {f"{FILE_PREFIX}{p}": p.name for p in checkpoint_files(group=group)}
-    for name, checkpoint in st.session_state.get(SESSION_MODELS_KEY, {}).items():
-        if _in_group(checkpoint.model.is_semi_supervised, group):
+    for name, record in st.session_state.get(SESSION_MODELS_KEY, {}).items():
+        if _in_group(record.model.is_semi_supervised, group):
             options[f"{SESSION_PREFIX}{name}"] = name
     return options
 
@@ -268,13 +264,14 @@ def _session_time(name: str) -> float | None:
     stamp = _RUN_STAMP.search(name)
     if stamp:  # when the run finished, also for a model restored in a later session
         return datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
-    return st.session_state.get(SESSION_MODEL_TIMES_KEY, {}).get(name)
+    record = st.session_state.get(SESSION_MODELS_KEY, {}).get(name)
+    return None if record is None else record.added
 
 
 def _label(choice: str, now: datetime | None) -> str:
     if choice.startswith(SESSION_PREFIX):
         name = choice[len(SESSION_PREFIX):]
-        checkpoint = st.session_state[SESSION_MODELS_KEY][name]
+        checkpoint = st.session_state[SESSION_MODELS_KEY][name].checkpoint
         origin = "session" if checkpoint.origin == "trained" else "uploaded"
         return model_names.model_label(checkpoint.model_config, checkpoint.train_config, origin,
                                        _session_time(name), now)
@@ -342,9 +339,8 @@ def resolve_model(choice: str) -> ModelEntry:
     """
     if choice.startswith(SESSION_PREFIX):
         name = choice[len(SESSION_PREFIX) :]
-        checkpoint = st.session_state[SESSION_MODELS_KEY][name]
-        model_id = st.session_state.get(SESSION_MODEL_IDS_KEY, {}).get(name, id(checkpoint))
-        return ModelEntry(f"{choice}@{model_id}", name, checkpoint, _label(choice, None))
+        record = st.session_state[SESSION_MODELS_KEY][name]
+        return ModelEntry(f"{choice}@{record.uid}", name, record.checkpoint, _label(choice, None))
     path = Path(choice[len(FILE_PREFIX) :])
     try:
         mtime_ns = path.stat().st_mtime_ns
@@ -355,14 +351,14 @@ def resolve_model(choice: str) -> ModelEntry:
 
 
 def select_model() -> None:
-    """Sidebar choice of model, stored for the pages (see :func:`current_model`).
+    """Sidebar choice of model, for the pages to read (see :func:`current_model`).
 
-    A bad checkpoint shows its error in the sidebar and leaves no current model.
+    A bad checkpoint shows its error in the sidebar; :func:`current_model` then gives None.
     """
-    st.session_state[CURRENT_MODEL_KEY] = None
     adopt_finished_training()
     options = model_options()
     if not options:
+        st.session_state.pop(MODEL_CHOICE_KEY, None)  # no choice drawn: no current model
         st.sidebar.error(f"No model files found in {CHECKPOINT_DIR.name}/: train one on the Train page, "
                          "or restore the shipped ones with `git checkout -- checkpoints`.")
         return
@@ -377,11 +373,19 @@ def select_model() -> None:
                                   help=choice_help(chosen, options))
     browser_store.remember_choice(choice)  # a reload in this browser shows the same model
     try:
-        st.session_state[CURRENT_MODEL_KEY] = resolve_model(choice)
+        resolve_model(choice)
     except (CheckpointError, KeyError) as exc:
         st.sidebar.error(f"Cannot use this model: {exc}")
 
 
 def current_model() -> ModelEntry | None:
-    """The model chosen in the sidebar on this run, or None if none is usable."""
-    return st.session_state.get(CURRENT_MODEL_KEY)
+    """The model chosen in the sidebar, or None if none is usable: the sidebar's choice
+    (its widget's value) resolved on each call, through the caches that load each file
+    once (:func:`resolve_model`), so no copy of the entry is kept in the session."""
+    choice = st.session_state.get(MODEL_CHOICE_KEY)
+    if choice is None:
+        return None
+    try:
+        return resolve_model(choice)
+    except (CheckpointError, KeyError):
+        return None

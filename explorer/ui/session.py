@@ -8,14 +8,17 @@ their defaults, so two views with different prefixes never share state.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
+if TYPE_CHECKING:
+    from explorer.core.checkpoints import Checkpoint
+    from explorer.core.models import Autoencoder
+
 MODEL_CHOICE_KEY = "model_choice"  # the sidebar's selectbox
-CURRENT_MODEL_KEY = "current_model"  # the sidebar's model on this run (registry.ModelEntry | None)
-SESSION_MODELS_KEY = "session_models"  # name -> Checkpoint, models trained or uploaded in this session
-SESSION_MODEL_IDS_KEY = "session_model_ids"  # name -> unique id (cache keys)
-SESSION_MODEL_TIMES_KEY = "session_model_times"  # name -> when it was added (seconds since the epoch)
+SESSION_MODELS_KEY = "session_models"  # name -> SessionModel, models trained or uploaded in this session
 PENDING_CHOICE_KEY = "pending_model_choice"  # choice value to apply on the next run
 TRAINING_JOB_KEY = "training_job"  # this session's TrainingJob | None
 UPLOADED_FILE_IDS_KEY = "uploaded_file_ids"  # upload file_id -> session-model name
@@ -26,8 +29,33 @@ BROWSER_TOKEN_KEY = "browser_token"  # this browser's token (cookie), see browse
 BROWSER_RESTORED_KEY = "browser_restored"  # this browser's stored models and job were taken back
 REPLICA_NOTICE_KEY = "replica_notice"  # the browser came from a server process that stopped (explorer.ui.replica)
 ROUTED_KEY = "routed_by_app"  # app.py's router has run in this session (see require_router)
-KEPT_WIDGETS_KEY = "kept_widget_values"  # widget key -> (last value, (page, context)), see init_view_state
+# widget key -> (its last value, (page, context) it was drawn in): Streamlit's documented way
+# to keep a widget's value between pages, a copy under a key of one's own (see init_view_state)
+SAVED_WIDGET_VALUES_KEY = "saved_widget_values"
 PAGE_KEY = "current_page"  # the url path of the page this run shows (enter_page)
+
+
+@dataclass(frozen=True)
+class SessionModel:
+    """A model trained or uploaded in this browser session: the one record of it
+    (``st.session_state[SESSION_MODELS_KEY][name]``).
+
+    Attributes:
+        checkpoint: the loaded, validated checkpoint.
+        uid: a unique id, in its cache key (:attr:`explorer.ui.registry.ModelEntry.key`):
+            two sessions (or uploads) may use the same name.
+        added: when it was added (seconds since the epoch), for its shown name.
+    """
+
+    checkpoint: Checkpoint
+    uid: str
+    added: float
+
+    @property
+    def model(self) -> Autoencoder:
+        """The model (eval mode)."""
+        return self.checkpoint.model
+
 
 # The Compare page (two models side by side) and the Theory page that reads its selection.
 COMPARE_PREFIXES = ("cmp_a_", "cmp_b_")  # the two views' key prefixes
@@ -56,9 +84,6 @@ def init_session_state() -> None:
     """Set every app-wide session-state default, once per session (app.py calls it first)."""
     st.session_state[ROUTED_KEY] = True
     st.session_state.setdefault(SESSION_MODELS_KEY, {})
-    st.session_state.setdefault(SESSION_MODEL_IDS_KEY, {})
-    st.session_state.setdefault(SESSION_MODEL_TIMES_KEY, {})
-    st.session_state.setdefault(CURRENT_MODEL_KEY, None)
     st.session_state.setdefault(PENDING_CHOICE_KEY, None)
     st.session_state.setdefault(TRAINING_JOB_KEY, None)
     st.session_state.setdefault(UPLOADED_FILE_IDS_KEY, {})
@@ -103,31 +128,35 @@ def require_router() -> None:
 def init_view_state(defaults: Mapping[str, object], persistent: tuple[str, ...] = (), context: str = "") -> None:
     """Give a view's keys their defaults (once per session) and keep its widget values.
 
+    The values are kept as Streamlit's guide to widgets in multipage apps says (save a
+    widget's value in Session State under another key, write it back to the widget's key
+    before the widget is drawn; docs.streamlit.io/develop/concepts/multipage-apps/widgets),
+    writing back only when needed. Streamlit drops a widget's value at the end of a run that
+    did not draw it, and a widget drawn on another page, or with other bounds or options,
+    is a new element that starts from its default unless its key is written in that run.
+    Each run saves the values present (:data:`SAVED_WIDGET_VALUES_KEY`) with the page and
+    ``context`` they were drawn in, and writes a key only when it was dropped or the page or
+    context changed; so sliders and grid settings carry over between pages that show the
+    same view. Writing every run (the guide's shorter form) would send the value to the
+    browser each time and undo a number being typed while a run (a tab switch) was under way.
+
     Args:
         defaults: full session key -> default value.
         persistent: widget keys whose values must survive a run of a page without that
-            widget. Streamlit drops a widget's value at the end of a run that did not
-            draw it, and a widget drawn on another page, or with other bounds or
-            options, is a new element that starts from its default unless its key is
-            written in that run. Each run remembers the values present
-            (:data:`KEPT_WIDGETS_KEY`) with the page and ``context`` they were drawn
-            in, and writes a key only when it was dropped or the page or context
-            changed; so sliders and grid settings carry over between pages that show
-            the same view. Writing every run would send the value to the browser each
-            time and undo a number being typed while a run (a tab switch) was under way.
+            widget.
         context: what else the widgets' bounds and options depend on (the model's key
             for a model's view), "" for nothing.
     """
     where = (st.session_state.get(PAGE_KEY), context)
-    kept = st.session_state.setdefault(KEPT_WIDGETS_KEY, {})
+    saved = st.session_state.setdefault(SAVED_WIDGET_VALUES_KEY, {})
     for key in persistent:  # before the defaults, which would fill a dropped key with its default
         if key in st.session_state:
             value = st.session_state[key]
-            if key not in kept or kept[key][1] != where:
+            if key not in saved or saved[key][1] != where:
                 st.session_state[key] = value  # a new page or model: its widget is a new element
-            kept[key] = (value, where)
-        elif key in kept:  # dropped by a run that did not draw it
-            st.session_state[key] = kept[key][0]
-            kept[key] = (kept[key][0], where)
+            saved[key] = (value, where)
+        elif key in saved:  # dropped by a run that did not draw it
+            st.session_state[key] = saved[key][0]
+            saved[key] = (saved[key][0], where)
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)

@@ -1,4 +1,4 @@
-"""The shipped checkpoints the family pages show, by file name, with the command that
+"""The shipped checkpoints the model-kind pages show, by file name, with the command that
 makes each one, so a missing file is reported with what to run."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ COMMANDS: dict[str, str] = {
 }
 
 #: The VAEs of the Latent size and beta page: (file name, short name), z = 2 first.
-VAE_FAMILY: tuple[tuple[str, str], ...] = (
+LATENT_SIZE_VAES: tuple[tuple[str, str], ...] = (
     ("mnist_vae_z2.safetensors", "z=2"), ("mnist_vae_z5.safetensors", "z=5"), ("mnist_vae_z10.safetensors", "z=10"),
     ("mnist_vae_z20.safetensors", "z=20"), ("mnist_vae_z10_beta0.5.safetensors", "z=10, beta=0.5"),
     ("mnist_vae_z10_beta4.safetensors", "z=10, beta=4"),
@@ -126,7 +126,7 @@ def _number(value) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def family_table(models: dict[str, ModelEntry], active_units: Callable[[ModelEntry], int]) -> pd.DataFrame:
+def vae_table(models: dict[str, ModelEntry], active_units: Callable[[ModelEntry], int]) -> pd.DataFrame:
     """One row per VAE: z, beta, the checkpoint's stored test metrics in nats per image
     (-ELBO, reconstruction, KL, and the importance-sampled -log p(x) under :data:`IW_KEY`,
     else as recorded for its file by :func:`stored_iw_nll`; "n/a" where neither has one) and ``active_units(entry)`` as "k of z".

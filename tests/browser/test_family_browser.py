@@ -1,5 +1,5 @@
-"""The family pages in headless chromium against `streamlit run app.py`: each page's main
-figure renders (a Plotly image grid, the error curve, the family table) and fits a
+"""The model-kind pages in headless chromium against `streamlit run app.py`: each page's main
+figure renders (a Plotly image grid, the error curve, the VAE table) and fits a
 1366x768 screen without scrolling (skips without chromium)."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""The family pages' computations on the shipped checkpoints and real MNIST: style grids
+"""The model-kind pages' computations on the shipped checkpoints and real MNIST: style grids
 of the conditional VAE, denoising errors, latent traversals."""
 
 import numpy as np

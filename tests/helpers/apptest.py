@@ -106,12 +106,12 @@ def shipped_views(names: tuple[str, ...], prefixes: tuple[str, ...] = ("a_", "b_
     import streamlit as st
 
     from explorer.ui import registry, session
-    from explorer.ui.views import ModelView
+    from explorer.ui.views import ShownModel
 
     session.init_session_state()
     for column, prefix, name in zip(st.columns(len(names)), prefixes, names):
         entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
-        yield column, ModelView.create(entry, prefix)
+        yield column, ShownModel.create(entry, prefix)
 
 
 def run_page_function(page, timeout: int = 60):

@@ -37,8 +37,9 @@ def test_the_sidebar_shows_short_model_names_and_the_file_in_its_help(home):
     box.set_value(f"file:{VAE_CHECKPOINT.parent / 'mnist_vae_z10_beta4.safetensors'}").run()
     box = home.sidebar.selectbox(key="model_choice")
     assert box.format_func(box.value) == "β-VAE (β = 4) · z = 10 · shipped" and not home.exception
-    entry = home.session_state["current_model"]  # what pages get: the file name and the short name
-    assert (entry.label, entry.title) == ("mnist_vae_z10_beta4.safetensors", "β-VAE (β = 4) · z = 10 · shipped")
+    # what pages get (registry.current_model, resolved from the choice): the short name, and the file in its help
+    heading = next(h for h in home.subheader if h.value == "β-VAE (β = 4) · z = 10 · shipped")
+    assert "Model file: `checkpoints/mnist_vae_z10_beta4.safetensors`" in heading.proto.help
     assert "checkpoints/mnist_vae_z10_beta4.safetensors" in box.help
 
 

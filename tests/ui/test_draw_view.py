@@ -13,14 +13,14 @@ def _page():
 
     from explorer.core.data import load_split
     from explorer.ui import registry, session
-    from explorer.ui.views import ModelView
+    from explorer.ui.views import ShownModel
     from explorer.ui.views.draw import your_digit_code_panel
 
     session.init_session_state()
     image = load_split(train=False)[0][0]
     for prefix, name in (("a_", "mnist_vae_z2.safetensors"), ("b_", "mnist_ae_z2.safetensors")):
         entry = registry.resolve_model(f"{registry.FILE_PREFIX}{registry.CHECKPOINT_DIR / name}")
-        your_digit_code_panel(ModelView.create(entry, prefix), image)
+        your_digit_code_panel(ShownModel.create(entry, prefix), image)
 
 
 def test_code_panel_shows_each_models_mu_and_the_nearest_training_digits(mnist, vae_checkpoint, ae_checkpoint):

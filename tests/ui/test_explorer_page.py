@@ -264,6 +264,34 @@ def test_the_manifold_page_shows_the_grid_and_sliders(app_test, vae_checkpoint):
     assert_decodes(at, "decoded_image", vae_checkpoint.model, (1.0, 0.0), DECODED_SCALE)
 
 
+def test_the_explorers_map_state_stays_on_the_explorer(app_test, vae_checkpoint, monkeypatch):
+    # With the star following the sliders, a slider step reruns the page when the map's star
+    # is elsewhere (what the map shows: ShownModel.map_shows). The Manifold page shares the
+    # Explorer's keys and draws no map: what the Explorer's map showed is not this page's, so
+    # a step there decodes once instead of rerunning the page for a star it never draws.
+    from explorer.ui import browser_decoder, caches
+
+    browser_decoder.decoder_payload.clear()
+    monkeypatch.setattr(caches, "export_decoder", lambda model: None)  # decoded on the server: the toggle is drawn
+    try:
+        at = _start(app_test)
+        at.toggle(key="marker_follows_sliders").set_value(True).run()
+        at.switch_page("pages/manifold.py").run()
+        at.slider(key="z1_slider").set_value(1.0).run()
+        assert not at.exception, at.exception
+        assert assert_decodes(at, "decoded_image", vae_checkpoint.model, (1.0, 0.0), DECODED_SCALE) == "server"
+        # back on the Explorer, the star is at the sliders' z, and follows a step
+        at.switch_page("pages/explorer.py").run()
+        star = _mark(at, "decoder z")
+        assert (star["xanchor"], star["yanchor"]) == (1.0, 0.0)
+        at.slider(key="z2_slider").set_value(-0.5).run()
+        assert not at.exception, at.exception
+        star = _mark(at, "decoder z")
+        assert (star["xanchor"], star["yanchor"]) == (1.0, -0.5)
+    finally:
+        browser_decoder.decoder_payload.clear()
+
+
 def test_a_decoder_the_browser_cannot_run_is_decoded_on_the_server(app_test, vae_checkpoint, monkeypatch):
     from explorer.ui import browser_decoder, caches
 

@@ -1,4 +1,4 @@
-"""AppTest of the family pages (Conditional VAE, Denoising AE, Latent size and beta):
+"""AppTest of the model-kind pages (Conditional VAE, Denoising AE, Latent size and beta):
 every control changes what the page shows, with the shipped checkpoints and real MNIST;
 a missing checkpoint is named with the command that makes it."""
 
@@ -145,7 +145,7 @@ def test_noise_type_level_digits_and_new_noise_change_the_denoising_view(app_tes
 # --- Latent size and beta ----------------------------------------------------------------
 
 
-def test_the_family_table_lists_every_shipped_vae_with_active_units(app_test, mnist):
+def test_the_vae_table_lists_every_shipped_vae_with_active_units(app_test, mnist):
     at = _open(app_test, "pages/latent_size.py")
     table = at.dataframe[0].value
     assert list(table["z"]) == [2, 5, 10, 20, 10, 10]
@@ -197,11 +197,11 @@ def test_the_table_shows_an_importance_sampled_value_where_a_checkpoint_stores_o
     import dataclasses
 
     from explorer.ui.registry import ModelEntry
-    from explorer.ui.shipped import IW_KEY, family_table
+    from explorer.ui.shipped import IW_KEY, vae_table
 
     checkpoint = load_checkpoint(CHECKPOINTS / "mnist_vae_z5.safetensors")
     with_iw = dataclasses.replace(checkpoint, metrics={**checkpoint.metrics, IW_KEY: 109.876})
-    table = family_table({"a": ModelEntry("a", "a", checkpoint), "b": ModelEntry("b", "b", with_iw)}, lambda e: 5)
+    table = vae_table({"a": ModelEntry("a", "a", checkpoint), "b": ModelEntry("b", "b", with_iw)}, lambda e: 5)
     assert list(table["-log p(x) (IS)"]) == ["n/a", "109.88"]  # "a" is no shipped file name: none recorded
     assert list(table["active units"]) == ["5 of 5", "5 of 5"]
 

@@ -29,8 +29,8 @@ def test_a_link_with_present_1_opens_in_presentation_mode(app_test):
     assert at.sidebar.toggle(key="present_mode").value and _map_tick_size(at) >= 16
 
 
-#: The family pages' charts by page (issue 21: their legends stayed at Streamlit's 12 px).
-FAMILY_CHARTS = {"pages/denoising.py": ("dae_curve_chart", "dae_digits_chart"),
+#: The model-kind pages' charts by page (issue 21: their legends stayed at Streamlit's 12 px).
+MODEL_KIND_CHARTS = {"pages/denoising.py": ("dae_curve_chart", "dae_digits_chart"),
                  "pages/contractive.py": ("cae_map_plain", "cae_map_denoising", "cae_map_contractive"),
                  "pages/linear_pca.py": ("linear_pca_ae_map", "linear_pca_pca_map")}
 
@@ -46,7 +46,7 @@ def _smallest_plot_font(layout: dict) -> int:
 
 
 @pytest.mark.parametrize("present", [False, True], ids=["normal", "presentation"])
-def test_family_pages_charts_set_readable_legend_and_tick_sizes(app_test, present):
+def test_model_kind_pages_charts_set_readable_legend_and_tick_sizes(app_test, present):
     from tests.helpers.charts import chart_spec
     from explorer.ui.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
 
@@ -54,7 +54,7 @@ def test_family_pages_charts_set_readable_legend_and_tick_sizes(app_test, presen
     if present:
         at.query_params = {"present": "1"}
     at.run()
-    for page, keys in FAMILY_CHARTS.items():
+    for page, keys in MODEL_KIND_CHARTS.items():
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         for key in keys:

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import back_project, decode_z, image_terms
 from explorer.ui import browser_decoder, caches, layout, map_clicks
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ShownModel
 from explorer.ui.views.latent_map import map_marks_view
 
 CLICK_SCALE = 6
@@ -23,7 +23,7 @@ def _fmt(values) -> str:
     return "(" + ", ".join(f"{v:.3f}" for v in values) + ")"
 
 
-def click_panel(view: ModelView) -> None:
+def click_panel(view: ShownModel) -> None:
     """What the view's last click showed: a test digit (original, reconstruction, mu,
     sigma, per-image KL and -ELBO) or the decoding of a clicked z."""
     click = view.click()
@@ -86,7 +86,7 @@ def click_panel(view: ModelView) -> None:
 
 
 @st.fragment(key=CLICK_FRAGMENT)
-def click_answer(view: ModelView, follow: tuple[str, ...] = ()) -> None:
+def click_answer(view: ShownModel, follow: tuple[str, ...] = ()) -> None:
     """What a click on the view's map changes, in one fragment: the map's marks (the
     selected digit, the star at the sliders' z; :func:`map_marks_view`) and the click
     panel. A click reruns this fragment and the fragments ``follow`` (keys of the other
@@ -98,7 +98,7 @@ def click_answer(view: ModelView, follow: tuple[str, ...] = ()) -> None:
     """
     z_marker = view.slider_z() if view.is_2d else None
     # the star's z, for the sliders' "marker follows" check (explorer.ui.views.decoder)
-    view.set_state("map_drawn_state", {**view.state("map_drawn_state"), "z": z_marker})
+    view.record_map_shows(z=z_marker)
     # where the page decodes the sliders' z, it also moves the star with them (map_marks.js)
     in_page = view.is_2d and browser_decoder.browser_payload(view.entry) is not None
     map_marks_view(view, z_marker, rerun=(CLICK_FRAGMENT, *follow), star_follows_sliders=in_page)

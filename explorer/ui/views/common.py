@@ -1,5 +1,5 @@
-"""What every view shares: its keys (:class:`ViewKeys`), its model, encodings and slider
-ranges (:class:`ModelView`), the reading of chart selections, and codes decoded into one
+"""What every view shares: its keys (:class:`ViewKeys`), the model it shows with its encodings
+and slider ranges (:class:`ShownModel`), the reading of chart selections, and codes decoded into one
 tiled image (:func:`decoded_codes`, the Compare page's tools).
 
 A view's session keys and widget keys are ``prefix + name``; the Explorer and Manifold
@@ -70,8 +70,8 @@ class ViewKeys:
             self("map_click"): None,
             # set_slider_z moved the sliders since they were last drawn (see show_slider_z)
             self("sliders_moved"): False,
-            # what the latent map shows now: {"z": (z1, z2), "grid": (n, spacing, range) | None}
-            self("map_drawn_state"): {},
+            # what the latent map shows now and the page it is on (see ShownModel.map_shows)
+            self("map_shows"): {},
             # the model whose defaults the grid settings hold
             self("explorer_defaults_for"): None,
             # the label the manifold grid was last decoded with (conditional models), None before
@@ -86,10 +86,12 @@ class ViewKeys:
 
 
 @dataclass(frozen=True)
-class ModelView:
-    """One model shown by a set of views that share keys (sliders, grid, click).
+class ShownModel:
+    """One model as a page shows it: the model bound to a set of views' keys (sliders,
+    grid, click; one prefix), with its encodings of the test split and its slider ranges.
+    Not a view itself: every view function takes one (argument ``view``) and draws from it.
 
-    Create with :meth:`create` before the view's widgets are drawn.
+    Create with :meth:`create` before the views' widgets are drawn.
 
     Attributes:
         entry: the model (from :mod:`explorer.ui.registry`).
@@ -104,7 +106,7 @@ class ModelView:
     ranges: tuple[LatentRange, LatentRange] | None
 
     @classmethod
-    def create(cls, entry: ModelEntry, prefix: str = "") -> "ModelView":
+    def create(cls, entry: ModelEntry, prefix: str = "") -> "ShownModel":
         """Bind ``entry`` to the views with ``prefix``: set their state defaults, encode
         the test set (cached), and keep the slider and grid state valid for the model."""
         keys = ViewKeys(prefix)
@@ -136,6 +138,22 @@ class ModelView:
 
     def set_state(self, name: str, value) -> None:
         st.session_state[self.keys(name)] = value
+
+    def map_shows(self) -> dict:
+        """What this view's latent map shows in the page now, for the fragments that move
+        without the map (the sliders, the grid) to tell when it went stale: ``{"z": the
+        star's z, "grid": (n, spacing, range) | None}``, either missing until recorded.
+        Empty where the map was drawn on another page (the Explorer's, seen from the Manifold
+        page, which shares its keys and draws no map), so no page clears it by hand."""
+        shows = self.state("map_shows")
+        if not shows or shows["page"] != st.session_state.get(session.PAGE_KEY):
+            return {}
+        return {name: value for name, value in shows.items() if name != "page"}
+
+    def record_map_shows(self, **shown) -> None:
+        """Record what this view's latent map shows from this run on (``z=``, ``grid=``),
+        on this page (:meth:`map_shows`)."""
+        self.set_state("map_shows", {**self.map_shows(), **shown, "page": st.session_state.get(session.PAGE_KEY)})
 
     # --- decoder z, condition, grid, click ------------------------------------------------
 
@@ -281,7 +299,7 @@ SAMPLES_PER_ROW = 8
 MAX_K = 256
 
 
-def decoded_codes(view: ModelView, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
+def decoded_codes(view: ShownModel, z: np.ndarray, name: str, caption: str, nrow: int = SAMPLES_PER_ROW,
                   scale: int = SAMPLE_SCALE) -> torch.Tensor:
     """Decoder means of ``z`` as one image (:func:`explorer.core.images.tiled_png`) in a
     container keyed ``<prefix><name>``. Returns the (K, C, H, W) decoded images, pixels in [0, 1]."""

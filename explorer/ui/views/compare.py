@@ -1,7 +1,7 @@
 """Views that show two models at once (the Compare page): the model pair, the linked
 selection, the selected digit under both models, and what the maps mark (titles, the
 lesson tools' overlays, a drawn digit's code). The lesson tools themselves, each drawn per
-model by a :class:`ModelView`, are :mod:`explorer.ui.views.prior_samples`,
+model by a :class:`ShownModel`, are :mod:`explorer.ui.views.prior_samples`,
 :mod:`explorer.ui.views.interpolation` and :mod:`explorer.ui.views.reparameterization`.
 
 Shared state lives in the ``cmp_`` session keys (:data:`explorer.ui.session.COMPARE_DEFAULTS`).
@@ -20,7 +20,7 @@ from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z, image_terms
 from explorer.ui import caches, figures, map_figure, registry
 from explorer.ui.registry import ModelEntry
-from explorer.ui.views.common import ModelView, decoded_codes
+from explorer.ui.views.common import ShownModel, decoded_codes
 from explorer.ui.views.interpolation import path_codes
 from explorer.ui.views.prior_samples import sampler_name, view_samples
 
@@ -83,7 +83,7 @@ def model_pair(label_slots: list | None = None) -> tuple[ModelEntry, ModelEntry]
     return entries[0], entries[1]
 
 
-def condition_selectors(views: list[ModelView], slots: list) -> None:
+def condition_selectors(views: list[ShownModel], slots: list) -> None:
     """A digit label for each conditional model, beside its model choice (in ``slots``
     from :func:`model_pair`; key ``<prefix>condition_label``): every decoding on that
     side (prior samples, the path, the cloud, the holes, the hover image) uses it.
@@ -105,7 +105,7 @@ def _set_path_end(index: int) -> None:
     st.session_state["cmp_path_next"] = "end" if end == "start" else "start"
 
 
-def linked_selection(views: list[ModelView]) -> int | None:
+def linked_selection(views: list[ShownModel]) -> int | None:
     """Act on clicks on either map (call before any widget): the clicked digit is
     selected on both and becomes the next end of the interpolation path."""
     from explorer.ui.views.latent_map import handle_linked_selection
@@ -115,7 +115,7 @@ def linked_selection(views: list[ModelView]) -> int | None:
     return index
 
 
-def short_names(views: list[ModelView]) -> list[str]:
+def short_names(views: list[ShownModel]) -> list[str]:
     """Column headers for the views: their kinds ("AE", "VAE"), with the side when both are
     of one kind."""
     kinds = [v.model.config.kind.upper() for v in views]
@@ -142,7 +142,7 @@ PREVIEW_SAMPLES, PREVIEW_PER_ROW = 16, 8
 PREVIEW_PATH_PER_ROW = 5
 
 
-def digit_panel(views: list[ModelView], index: int | None, samples: np.ndarray | None = None,
+def digit_panel(views: list[ShownModel], index: int | None, samples: np.ndarray | None = None,
                 path: tuple[int, int, int] | None = None) -> None:
     """The selected test digit under both models (container ``cmp_digit_panel``): the
     original, each model's reconstruction (decoder mean at mu) and a table of mu, sigma
@@ -211,7 +211,7 @@ KEY_VIEW_CAPTION = (
 )
 
 
-def map_title(view: ModelView) -> str:
+def map_title(view: ShownModel) -> str:
     """What the map shows for this kind of model."""
     kind = view.model.config.kind.upper()
     return f"{kind}: posterior means mu" if view.variational else f"{kind}: codes z (no prior)"
@@ -220,7 +220,7 @@ def map_title(view: ModelView) -> str:
 # --- What the maps mark -------------------------------------------------------------------
 
 
-def drawn_code(view: ModelView, image: torch.Tensor) -> np.ndarray:
+def drawn_code(view: ShownModel, image: torch.Tensor) -> np.ndarray:
     """The code mu of a drawn digit under this view's model, (1, 2), for its map."""
     y = view.condition()
     with torch.inference_mode():
@@ -228,7 +228,7 @@ def drawn_code(view: ModelView, image: torch.Tensor) -> np.ndarray:
     return mu.numpy()
 
 
-def map_overlays(view: ModelView, samples: np.ndarray | None, path: tuple[int, int, int] | None) -> list:
+def map_overlays(view: ShownModel, samples: np.ndarray | None, path: tuple[int, int, int] | None) -> list:
     """The lesson tools' marks on this view's map: prior samples, the interpolation path."""
     overlays = []
     if samples is not None:

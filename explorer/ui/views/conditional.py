@@ -1,6 +1,6 @@
 """The Conditional VAE page's panels (Kingma et al. 2014, M2): the digit selector with the
 style sliders decoding live, the "same style, every digit" grid and the analogies. Each
-takes the page's :class:`ModelView` of a conditional model with a 2-D z; widget keys start
+takes the page's :class:`ShownModel` of a conditional model with a 2-D z; widget keys start
 with ``cvae_``."""
 
 import streamlit as st
@@ -11,7 +11,7 @@ from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z, prior_samples
 from explorer.ui import browser_decoder, caches
 from explorer.ui.family_figures import image_rows_figure
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ShownModel
 from explorer.ui.views.decoder import DECODED_SCALE
 
 ROWS_FROM = ("the prior", "test digits")
@@ -25,7 +25,7 @@ def _grid_png(images: torch.Tensor, nrow: int) -> bytes:
     return tiled_png(images, nrow=nrow)
 
 
-def style_decoder(view: ModelView) -> None:
+def style_decoder(view: ShownModel) -> None:
     """The digit selector and the z sliders, decoding live: in the page for a decoder it runs
     (:mod:`explorer.ui.browser_decoder`, no round trip per slider step), else on the server
     (a fragment: only it reruns). The weights go to the page outside the fragment: its
@@ -35,7 +35,7 @@ def style_decoder(view: ModelView) -> None:
 
 
 @st.fragment
-def _style_fragment(view: ModelView) -> None:
+def _style_fragment(view: ShownModel) -> None:
     st.select_slider("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
                      help="The digit the decoder is told to write: y goes into p(x|z, y).")
     sliders, image = st.columns([1, 1])
@@ -55,7 +55,7 @@ def _style_fragment(view: ModelView) -> None:
                      caption=f"decoder mean at z = ({z[0]:.2f}, {z[1]:.2f}), y = {y}")
 
 
-def style_grid_panel(view: ModelView) -> None:
+def style_grid_panel(view: ShownModel) -> None:
     """The 10 x k grid: each row one z, each column a label."""
     images, labels = caches.mnist_test_split()
     source_col, k_col, more_col = st.columns([3, 3, 2])
@@ -92,7 +92,7 @@ def style_grid_panel(view: ModelView) -> None:
                "stroke, the column decides the digit.")
 
 
-def analogy_panel(view: ModelView) -> None:
+def analogy_panel(view: ShownModel) -> None:
     """One test digit's z decoded with all ten labels."""
     images, labels = caches.mnist_test_split()
     pick, original, _ = st.columns([2, 1, 3], vertical_alignment="center")

@@ -8,7 +8,7 @@ import torch
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z
 from explorer.ui import browser_decoder
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ShownModel
 
 #: Decoded images are shown this many times their 28 px size (nearest, so crisp).
 DECODED_SCALE = 10
@@ -16,18 +16,18 @@ DECODED_SCALE = 10
 DECODER_FRAGMENT = "decoder_panel"
 
 
-def _new_sample(view: ModelView) -> None:
+def _new_sample(view: ShownModel) -> None:
     view.set_state("decoder_sample_seed", view.state("decoder_sample_seed") + 1)
 
 
-def condition_selector(view: ModelView) -> None:
+def condition_selector(view: ShownModel) -> None:
     """The label a conditional model decodes with (nothing for other models)."""
     if view.model.is_conditional:
         st.selectbox("Digit label y", list(range(view.model.config.num_classes)), key=view.keys("condition_label"),
                      help="A conditional VAE decodes z together with a label: z holds the style, y the digit.")
 
 
-def decoder_panel(view: ModelView) -> None:
+def decoder_panel(view: ShownModel) -> None:
     """z1/z2 sliders decoding live into a large image (a fragment: only it reruns).
 
     The decoder's weights go to the page here, outside the fragment: a slider step or a
@@ -37,7 +37,7 @@ def decoder_panel(view: ModelView) -> None:
 
 
 @st.fragment(key=DECODER_FRAGMENT)
-def _decoder_fragment(view: ModelView) -> None:
+def _decoder_fragment(view: ShownModel) -> None:
     keys = view.keys
     view.show_slider_z()  # a click on the map may have moved them in its callback
     for j, (key, r) in enumerate(zip(keys.z_sliders, view.ranges)):
@@ -74,6 +74,6 @@ def _decoder_fragment(view: ModelView) -> None:
     # made when pressed (deferred data): with the browser decoding, a run encodes no PNG
     st.download_button("Download decoded image (PNG)", png, file_name=f"decoded_z1_{z[0]:.2f}_z2_{z[1]:.2f}.png",
                        mime="image/png", key=keys("download_decoded"), on_click="ignore")
-    drawn = view.state("map_drawn_state")
+    drawn = view.map_shows()
     if view.state("marker_follows_sliders") and drawn and drawn.get("z") != z:
         st.rerun(scope="app")

@@ -77,7 +77,7 @@ def your_digit_code_panel(view, image: torch.Tensor) -> None:
     keyed ``<prefix>draw_result``.
 
     Args:
-        view: a :class:`explorer.ui.views.common.ModelView`.
+        view: a :class:`explorer.ui.views.common.ShownModel`.
         image: (1, 28, 28) pixels in [0, 1] from :func:`your_digit_panel`.
     """
     from explorer.core.latent import decode_z

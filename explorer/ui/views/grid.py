@@ -6,13 +6,13 @@ import streamlit as st
 
 from explorer.core.manifold import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
 from explorer.ui import browser_decoder, browser_grid, caches, charts, map_clicks, map_figure
-from explorer.ui.views.common import ModelView, new_selection, point_select_chart
+from explorer.ui.views.common import ShownModel, new_selection, point_select_chart
 
 SPACING_HELP = ("paper: evenly spaced points on [0.05, 0.95] through the inverse Gaussian CDF "
                 "(Kingma & Welling 2013, Figure 4); linear: evenly spaced over the range.")
 
 
-def _on_grid_cell(view: ModelView) -> None:
+def _on_grid_cell(view: ShownModel) -> None:
     """A click on a cell of the grid canvas (``browser_grid``): decode its z with the sliders."""
     cell = getattr(st.session_state.get(view.keys("manifold_canvas")), "cell", None)
     if cell:
@@ -22,7 +22,7 @@ def _on_grid_cell(view: ModelView) -> None:
 
 
 @st.fragment
-def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = False,
+def manifold_panel(view: ShownModel, height: int = 600, controls_beside: bool = False,
                    fit_below: int | None = None) -> None:
     """Live manifold grid with its controls (a fragment); a click on a cell moves the
     view's sliders to its z and reruns the page.
@@ -65,7 +65,7 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
     n, spacing, (low, high) = params
     codes = view.grid_codes(params)
     view.set_state("grid_drawn_label", view.condition())
-    drawn = view.state("map_drawn_state")
+    drawn = view.map_shows()
     if canvas:
         overlay = ({"map": keys.map_selector, "trace": map_figure.GRID_OVERLAY_NAME}
                    if view.state("show_grid_on_map") else None)
@@ -101,6 +101,6 @@ def manifold_panel(view: ModelView, height: int = 600, controls_beside: bool = F
                            key=keys("download_grid"), on_click="ignore")
     if view.state("show_grid_on_map") and drawn and drawn.get("grid") != params:
         if canvas:  # the page moved the overlay (browser_grid.js): the map now shows these cells
-            view.set_state("map_drawn_state", {**drawn, "grid": params})
+            view.record_map_shows(grid=params)
         else:
             st.rerun(scope="app")

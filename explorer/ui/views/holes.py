@@ -13,7 +13,7 @@ from explorer.core.holes import path_scores
 from explorer.core.lesson_claims import SAMPLES, SEED
 from explorer.core.realism import THRESHOLD
 from explorer.ui import caches, charts
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ShownModel
 
 JUDGE_HELP = (
     "Judged real: the image lies close to real MNIST digits (inside some real digit's 3-nearest-neighbour "
@@ -35,7 +35,7 @@ SHOW_HOLES_HELP = (
 )
 
 
-def holes_panel(view: ModelView, square: bool = False,
+def holes_panel(view: ShownModel, square: bool = False,
                 shade: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The "Show holes" toggle and the model's prior share (a metric), in a container
     keyed ``<prefix>holes_panel``.
@@ -91,7 +91,7 @@ def realness(scores: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(scores) / (2 * THRESHOLD), 0.0, 1.0)
 
 
-def path_score_chart(view: ModelView, images: torch.Tensor) -> None:
+def path_score_chart(view: ShownModel, images: torch.Tensor) -> None:
     """The judge's verdict on each image along an interpolation path (a hook for
     :func:`explorer.ui.views.interpolation.interpolation_panel`): a mark per step (real or not)
     and the score, with the threshold dashed; a path through a hole dips below it.

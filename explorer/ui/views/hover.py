@@ -7,13 +7,13 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.ui import browser_decoder
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ShownModel
 
 #: Hover images are shown this many times their 28 px size.
 HOVER_SCALE = 4
 
 
-def hover_decoders(views: list[ModelView], names: list[str]) -> None:
+def hover_decoders(views: list[ShownModel], names: list[str]) -> None:
     """One small decoded image per view (containers ``<prefix>hover_decoded``) of the z
     under the mouse on any of the views' maps; z = (0, 0) until the mouse is over one.
     A model whose decoder the browser cannot run says so instead."""

@@ -12,12 +12,12 @@ import torch
 
 from explorer.core.latent import interpolate
 from explorer.ui import caches
-from explorer.ui.views.common import ModelView, decoded_codes
+from explorer.ui.views.common import ShownModel, decoded_codes
 
 STRIP_SCALE = 2
 MIN_PATH_N, MAX_PATH_N = 2, 30
 #: Receives the decoded path images of one model: (view, (n, 1, 28, 28) pixels in [0, 1]).
-PathHook = Callable[[ModelView, torch.Tensor], None]
+PathHook = Callable[[ShownModel, torch.Tensor], None]
 
 
 def interpolation_controls() -> tuple[int, int, int] | None:
@@ -46,12 +46,12 @@ def current_path() -> tuple[int, int, int] | None:
     return int(start), int(end), int(st.session_state["cmp_path_n"])
 
 
-def path_codes(view: ModelView, start: int, end: int, n: int) -> np.ndarray:
+def path_codes(view: ShownModel, start: int, end: int, n: int) -> np.ndarray:
     """(n, 2) codes on the straight line between two test digits' mu in this model."""
     return interpolate(view.encodings.mu[start], view.encodings.mu[end], n)
 
 
-def interpolation_panel(view: ModelView, path: np.ndarray, on_path_images: PathHook | None = None) -> None:
+def interpolation_panel(view: ShownModel, path: np.ndarray, on_path_images: PathHook | None = None) -> None:
     """The decoded path as a strip; ``on_path_images`` (e.g. a classifier's score along
     the path) receives the decoded images."""
     images = decoded_codes(view, path, "path_strip",

@@ -9,10 +9,10 @@ import streamlit as st
 from explorer.core.latent import project_2d
 from explorer.ui.slider_ranges import latent_ranges
 from explorer.ui import browser_decoder, layout, map_clicks, map_figure, map_marks, viewport
-from explorer.ui.views.common import ModelView, page_click_chart
+from explorer.ui.views.common import ShownModel, page_click_chart
 
 
-def new_map_click(view: ModelView, catcher: bool = True) -> map_clicks.PointClick | map_clicks.SpaceClick | None:
+def new_map_click(view: ShownModel, catcher: bool = True) -> map_clicks.PointClick | map_clicks.SpaceClick | None:
     """The click on the view's map that no run has acted on yet (sent by the page,
     :mod:`explorer.ui.map_marks`), or None; each click is reported once. A click that is
     not one of the view's test digits or a usable z (malformed, or an index beyond the
@@ -32,7 +32,7 @@ def new_map_click(view: ModelView, catcher: bool = True) -> map_clicks.PointClic
     return click
 
 
-def handle_map_selection(view: ModelView) -> None:
+def handle_map_selection(view: ShownModel) -> None:
     """Act on a new click on the view's map: remember it and move the sliders to its z.
     Call before the sliders are drawn, so a click moves them in the same run."""
     click = new_map_click(view)
@@ -43,7 +43,7 @@ def handle_map_selection(view: ModelView) -> None:
         view.set_slider_z(view.encodings.mu[click.index] if isinstance(click, map_clicks.PointClick) else click.z)
 
 
-def handle_linked_selection(views: list[ModelView], on_digit=None) -> int | None:
+def handle_linked_selection(views: list[ShownModel], on_digit=None) -> int | None:
     """Link the views' maps: a new click on a digit in any map selects that test digit
     in every view (all views show the same MNIST test split, so an index is one digit).
     Clicks on anything but a digit are ignored. Call before the maps are drawn.
@@ -75,7 +75,7 @@ def handle_linked_selection(views: list[ModelView], on_digit=None) -> int | None
     return selected[0]
 
 
-def map_overlay_toggles(view: ModelView) -> None:
+def map_overlay_toggles(view: ShownModel) -> None:
     """The map's overlay switches, in three columns."""
     keys = view.keys
     cols = st.columns(3)
@@ -95,12 +95,12 @@ def map_overlay_toggles(view: ModelView) -> None:
                             "On: every slider step also reruns the page to move the star.")
 
 
-def record_map_state(view: ModelView) -> tuple[tuple[float, float] | None, tuple | None]:
+def record_map_state(view: ShownModel) -> tuple[tuple[float, float] | None, tuple | None]:
     """What the map will show of the other views (decoder z, grid): remembered so they
     can rerun the page when it goes stale. Returns (z_marker, grid params or None)."""
     grid = view.grid_params() if view.is_2d and view.state("show_grid_on_map") else None
     z_marker = view.slider_z() if view.is_2d else None
-    view.set_state("map_drawn_state", {"z": z_marker, "grid": grid})
+    view.record_map_shows(z=z_marker, grid=grid)
     return z_marker, grid
 
 
@@ -127,7 +127,7 @@ def square_ranges(ranges) -> tuple[tuple[float, float], tuple[float, float]]:
     return tuple((c - half, c + half) for c in ((r.low + r.high) / 2 for r in ranges))
 
 
-def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catcher: bool = True,
+def latent_map_view(view: ShownModel, z_marker=None, grid=None, overlays=(), catcher: bool = True,
                     prior_circles: bool | None = None, height: int | None = None,
                     font_size: int | None = None, title: str | None = None, legend: bool = True,
                     modebar: bool = True, holes=None, square: bool = False, annotations=(),
@@ -193,13 +193,13 @@ def latent_map_view(view: ModelView, z_marker=None, grid=None, overlays=(), catc
             map_marks_view(view, z_marker)
 
 
-def _act_and_rerun(view: ModelView, fragments: list[str]) -> None:
+def _act_and_rerun(view: ShownModel, fragments: list[str]) -> None:
     """A click's callback where it reruns only ``fragments``: act on it now, before they run."""
     handle_map_selection(view)
     st.rerun(fragments)
 
 
-def map_marks_view(view: ModelView, z_marker=None, rerun: tuple[str, ...] = (),
+def map_marks_view(view: ShownModel, z_marker=None, rerun: tuple[str, ...] = (),
                    star_follows_sliders: bool = False) -> None:
     """The view's map marks, put on its map by the page: the selected digit (ring; its
     posterior's ellipses on a 2-D map) and the star at ``z_marker``; and the map's clicks

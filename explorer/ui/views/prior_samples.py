@@ -12,7 +12,7 @@ import streamlit as st
 from explorer.core.latent import prior_samples
 from explorer.core.sampling import SAMPLERS, sample_codes
 from explorer.ui import caches, charts
-from explorer.ui.views.common import MAX_K, ModelView, decoded_codes
+from explorer.ui.views.common import MAX_K, ShownModel, decoded_codes
 
 
 def _draw_prior(k_key: str = "cmp_prior_k") -> None:
@@ -61,14 +61,14 @@ def prior_sample_controls(draw_button: bool = True) -> None:
                    "models; they are the crosses on both maps.")
 
 
-def sampler_name(view: ModelView) -> str:
+def sampler_name(view: ShownModel) -> str:
     """What ``view``'s samples are drawn from, in words."""
     if view.variational:
         return "N(0, I), its prior"
     return SAMPLERS[st.session_state["cmp_ae_sampler"]].replace(", the VAE's prior", " (it has no prior)")
 
 
-def view_samples(view: ModelView, samples: np.ndarray | None) -> np.ndarray | None:
+def view_samples(view: ShownModel, samples: np.ndarray | None) -> np.ndarray | None:
     """The codes this view decodes for the page's draw ``samples`` (K, 2) ~ N(0, I): the same
     codes for a VAE (and for an AE sampled from N(0, I)); for an AE sampled from a fitted
     Gaussian or its codes' box, K codes from that (seeded by the page's draw)."""
@@ -78,7 +78,7 @@ def view_samples(view: ModelView, samples: np.ndarray | None) -> np.ndarray | No
     return sample_codes(sampler, view.encodings.mu, len(samples), int(st.session_state["cmp_prior_seed"]))
 
 
-def prior_samples_panel(view: ModelView, z: np.ndarray) -> None:
+def prior_samples_panel(view: ShownModel, z: np.ndarray) -> None:
     """One model's decodings of its samples, with the share judged real (these K and 500
     more from the same distribution) and a bar chart of the labels the classifier gives them."""
     from explorer.core.classifier import ClassifierFileError

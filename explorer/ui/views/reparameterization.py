@@ -10,7 +10,7 @@ import streamlit as st
 
 from explorer.core.latent import posterior_samples
 from explorer.ui import map_figure
-from explorer.ui.views.common import MAX_K, SAMPLE_SCALE, ModelView, decoded_codes
+from explorer.ui.views.common import MAX_K, SAMPLE_SCALE, ShownModel, decoded_codes
 
 CLOUD_COLOR = "#d62728"
 #: The zoomed cloud view shows mu +- this many of the larger sigma.
@@ -38,14 +38,14 @@ def reparameterization_controls(eps_button: bool = True) -> None:
             new_eps_button()
 
 
-def cloud_codes(view: ModelView, index: int) -> np.ndarray:
+def cloud_codes(view: ShownModel, index: int) -> np.ndarray:
     """K draws z = mu + sigma * eps from the digit's posterior under this (variational) model."""
     e = view.encodings
     return posterior_samples(view.model, e.mu[index], e.logvar[index], int(st.session_state["cmp_cloud_k"]),
                              int(st.session_state["cmp_eps_seed"]))
 
 
-def reparameterization_panel(view: ModelView, index: int, height: int = 360, font_size: int = 16,
+def reparameterization_panel(view: ShownModel, index: int, height: int = 360, font_size: int = 16,
                              compact: bool = False) -> None:
     """The selected digit's posterior, zoomed so sigma shows: its K draws as a cloud with
     the 1- and 2-sigma ellipses, and the draws decoded. A model without a posterior gets

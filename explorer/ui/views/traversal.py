@@ -1,4 +1,4 @@
-"""Latent traversals of one model (a :class:`ModelView`): each latent dimension swept
+"""Latent traversals of one model (a :class:`ShownModel`): each latent dimension swept
 while the others stay at a test digit's code, one row of decoded images per dimension.
 
 The view for models whose latent space has more than two dimensions, where no manifold
@@ -22,7 +22,7 @@ from explorer.ui import caches, session
 from explorer.ui.caches import mnist_test_latent_usage
 from explorer.ui.family_figures import image_rows_figure
 from explorer.ui.map_clicks import PointClick
-from explorer.ui.views.common import ModelView
+from explorer.ui.views.common import ShownModel
 
 #: A model without a posterior is swept over mean(mu_d) +- this many std(mu_d) on the test set.
 CODE_SPREAD_SIGMAS = 3.0
@@ -50,7 +50,7 @@ class TraversalPlan:
     by_kl: bool
 
 
-def traversal_plan(view: ModelView) -> TraversalPlan:
+def traversal_plan(view: ShownModel) -> TraversalPlan:
     """Rows of a traversal for the view's model.
 
     With a posterior: rows sorted by KL per dimension on the test set (nats, Kingma &
@@ -71,7 +71,7 @@ def traversal_plan(view: ModelView) -> TraversalPlan:
     return TraversalPlan(order, spans, [f"z{d + 1}: var {std[d] ** 2:.2g}" for d in order], False)
 
 
-def _start_digit(view: ModelView, n_images: int, with_click: bool) -> int:
+def _start_digit(view: ShownModel, n_images: int, with_click: bool) -> int:
     """The clicked digit when there is one (and ``with_click``), else an index input."""
     click = view.click() if with_click else None
     if isinstance(click, PointClick):
@@ -83,7 +83,7 @@ def _start_digit(view: ModelView, n_images: int, with_click: bool) -> int:
                                     + (" (or click a digit on the map)." if with_click else ".")))
 
 
-def traversal_panel(view: ModelView, name: str, *, layout: str = "side", with_click: bool = True,
+def traversal_panel(view: ShownModel, name: str, *, layout: str = "side", with_click: bool = True,
                     scale: float | None = None) -> None:
     """A latent traversal of the view's model: each row sweeps one latent dimension z_d,
     every other dimension held at a test digit's mu; decoder means (pixels in [0, 1]).
