@@ -137,7 +137,7 @@ def test_tests_are_laid_out_like_the_code_and_import_helpers_as_modules():
 
 
 #: The one module that declares Streamlit caches (issue 23: one home per mechanism).
-CACHES_MODULE = PACKAGE / "ui" / "caches.py"
+CACHES_MODULE = PACKAGE / "ui" / "state" / "caches.py"
 
 
 def _streamlit_cache_uses(path: Path) -> list[str]:
@@ -155,7 +155,7 @@ def _streamlit_cache_uses(path: Path) -> list[str]:
 
 
 def test_streamlit_caches_are_declared_in_the_caches_module_only():
-    """``st.cache_data`` / ``st.cache_resource`` only in explorer/ui/caches.py, so every
+    """``st.cache_data`` / ``st.cache_resource`` only in explorer/ui/state/caches.py, so every
     cache and its key can be read in one place (pages, app.py and the package checked)."""
     wrong = {str(path.relative_to(REPO)): uses
              for path in _python_files(PACKAGE, REPO / "pages", REPO / "app.py")

@@ -196,8 +196,8 @@ def test_the_model_choice_digit_and_steps_drive_kl_bars_and_traversals(app_test,
 def test_the_table_shows_an_importance_sampled_value_where_a_checkpoint_stores_one():
     import dataclasses
 
-    from explorer.ui.registry import ModelEntry
-    from explorer.ui.shipped import IW_KEY, vae_table
+    from explorer.ui.state.registry import ModelEntry
+    from explorer.ui.state.shipped import IW_KEY, vae_table
 
     checkpoint = load_checkpoint(CHECKPOINTS / "mnist_vae_z5.safetensors")
     with_iw = dataclasses.replace(checkpoint, metrics={**checkpoint.metrics, IW_KEY: 109.876})
@@ -215,7 +215,7 @@ def test_the_table_shows_an_importance_sampled_value_where_a_checkpoint_stores_o
     ("pages/latent_size.py", ["mnist_vae_z2.safetensors", "mnist_vae_z20.safetensors"]),
 ])
 def test_a_missing_checkpoint_is_named_with_the_command_that_makes_it(app_test, monkeypatch, tmp_path, page, names):
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)  # an empty checkpoints folder
     at = _open(app_test, page)
