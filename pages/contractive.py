@@ -11,7 +11,7 @@ from explorer.ui import figures
 from explorer.ui.page import layout
 from explorer.ui.state import caches, session
 from explorer.ui.state.caches import contraction_numbers
-from explorer.ui.figures.family_figures import SIDE_LEGEND, add_code_arrows
+from explorer.ui.figures.model_kind_figures import SIDE_LEGEND, add_code_arrows
 from explorer.ui.state.session import require_router
 from explorer.ui.state.shipped import require_shipped
 from explorer.ui.views.contractive import arrow_digits, code_arrows

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer.ui.page import layout
 from explorer.ui.state import caches, session
 from explorer.ui.state.caches import CURVE_IMAGES, denoising_curve
-from explorer.ui.figures.family_figures import error_curve_figure, image_rows_figure
+from explorer.ui.figures.model_kind_figures import error_curve_figure, image_rows_figure
 from explorer.ui.state.session import require_router
 from explorer.ui.state.shipped import require_shipped
 from explorer.ui.views.denoising import denoised_digits, opening_level, stacked_filters_section

@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer.ui.state import session
 from explorer.ui.state.caches import mnist_test_latent_usage
-from explorer.ui.figures.family_figures import lower_bound_curves, lower_bound_figure
+from explorer.ui.figures.model_kind_figures import lower_bound_curves, lower_bound_figure
 from explorer.ui.state.session import require_router
 from explorer.ui.state.shipped import COLUMN_HELP, LATENT_SIZE_VAES, load_shipped, vae_table
 from explorer.ui.views import ShownModel

@@ -9,7 +9,7 @@ import streamlit as st
 from explorer.ui import figures
 from explorer.ui.page import layout
 from explorer.ui.state import caches, registry
-from explorer.ui.figures.family_figures import SIDE_LEGEND
+from explorer.ui.figures.model_kind_figures import SIDE_LEGEND
 from explorer.ui.state.session import require_router
 
 LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"

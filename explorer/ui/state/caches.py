@@ -21,7 +21,7 @@ from explorer.core.classifier import TrainedClassifier, load_classifier
 from explorer.core import encoding_cache
 from explorer.core.data import DATASET_NAME, load_split, prepare_mnist
 from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
-from explorer.core.family import error_curve
+from explorer.core.model_kinds import error_curve
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import Encodings, encodings_table
 from explorer.core.manifold import decode_manifold
@@ -167,7 +167,7 @@ CURVE_IMAGES = 1000
 @st.cache_data(show_spinner="Scoring 1,000 test digits at each noise level...", max_entries=16)
 def denoising_curve(key: str, _model: torch.nn.Module, noise: str, levels: tuple[float, ...],
                     seed: int = 0, n: int = CURVE_IMAGES) -> np.ndarray:
-    """``family.error_curve`` of the model identified by ``key`` on ``n`` test images
+    """``model_kinds.error_curve`` of the model identified by ``key`` on ``n`` test images
     (a permutation seeded by ``seed``; the noise is seeded by it too): (len(levels),) nats."""
     images, _ = mnist_test_split()
     rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]

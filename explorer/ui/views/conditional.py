@@ -6,12 +6,12 @@ with ``cvae_``."""
 import streamlit as st
 import torch
 
-from explorer.core.family import style_grid
+from explorer.core.model_kinds import style_grid
 from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z, prior_samples
 from explorer.ui.components import browser_decoder
 from explorer.ui.state import caches
-from explorer.ui.figures.family_figures import image_rows_figure
+from explorer.ui.figures.model_kind_figures import image_rows_figure
 from explorer.ui.views.common import ShownModel
 from explorer.ui.views.decoder import DECODED_SCALE
 

@@ -16,7 +16,7 @@ from explorer.core.images import tiled_png
 from explorer.core.semi_supervised import class_accuracy, error_percent
 from explorer.ui.page import layout
 from explorer.ui.state import caches, registry
-from explorer.ui.figures.family_figures import image_rows_figure
+from explorer.ui.figures.model_kind_figures import image_rows_figure
 from explorer.ui.state.registry import ModelEntry
 from explorer.ui.state.shipped import require_shipped
 

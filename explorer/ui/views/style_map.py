@@ -15,7 +15,7 @@ import streamlit as st
 from explorer.ui import figures
 from explorer.ui.page import layout
 from explorer.ui.state import caches
-from explorer.ui.figures.family_figures import SIDE_LEGEND
+from explorer.ui.figures.model_kind_figures import SIDE_LEGEND
 from explorer.ui.figures import DIGIT_COLORS
 from explorer.ui.state.registry import ModelEntry
 from explorer.ui.state.shipped import load_shipped

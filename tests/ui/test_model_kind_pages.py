@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from explorer.core.checkpoints import load_checkpoint
-from explorer.core.family import denoising_error, noisy_copy
+from explorer.core.model_kinds import denoising_error, noisy_copy
 from explorer.core.latent import decode_z, encode_dataset
 from explorer.core.metrics import latent_usage
 from explorer.ui.views.decoder import DECODED_SCALE

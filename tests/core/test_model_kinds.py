@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explorer.core.checkpoints import load_checkpoint
-from explorer.core.family import (
+from explorer.core.model_kinds import (
     denoising_error,
     error_curve,
     largest_gap_level,
