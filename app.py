@@ -2,7 +2,7 @@
 
 # Heavy modules are imported here, before any page runs: a rerun that interrupts a
 # first lazy import (pandas through Plotly) leaves a half-initialised module. torchvision,
-# which the first page does not need, is imported by explorer.ui.warmup's thread.
+# which the first page does not need, is imported by explorer.ui.page.warmup's thread.
 from pathlib import Path
 
 from explorer.core.threads import configure_openmp
@@ -11,8 +11,8 @@ configure_openmp()  # before torch loads OpenMP: workers spin briefly, then slee
 
 import streamlit as st  # noqa: E402  (loaded already by the server)
 
-from explorer.ui.preload import preload_plotly  # noqa: E402
-from explorer.ui.webgl import release_detached_contexts  # noqa: E402
+from explorer.ui.page.preload import preload_plotly  # noqa: E402
+from explorer.ui.components.webgl import release_detached_contexts  # noqa: E402
 
 preload_plotly()  # the browser loads Plotly.js while the imports below run
 release_detached_contexts()  # before the first chart: charts that leave free their WebGL contexts
@@ -21,11 +21,13 @@ import pandas  # noqa: E402, F401  (also Streamlit's components.v2 imports it fo
 import plotly.graph_objects  # noqa: E402, F401
 import torch  # noqa: E402, F401
 
-from explorer.ui import browser_store, layout, registry, session, viewport, warmup
+from explorer.ui.components import viewport
+from explorer.ui.page import layout, warmup
+from explorer.ui.state import browser_store, registry, session
 
 #: The browser tab's icon, a file served by this server: a ":material/...:" icon here
 #: made every browser fetch it from fonts.gstatic.com, and the app fetches nothing from outside.
-PAGE_ICON = Path(__file__).parent / "explorer" / "ui" / "favicon.png"
+PAGE_ICON = Path(__file__).parent / "explorer" / "ui" / "page" / "favicon.png"
 
 SIDEBAR_WIDTH_PX = 256
 

@@ -20,13 +20,13 @@ Starts ``streamlit run app.py`` cold on a free port, drives Debian's chromium
 - ``click_to_panel_ms``: a mouse click on a scatter point to its click panel shown
   (``--click-only`` measures only this, ``--repeats`` times);
 - ``grid_n_20_to_30_ms``: a click on the grid-n slider track (20 -> 30) to the new grid drawn
-  by whichever path draws first (the canvas of ``explorer/ui/browser_grid.py``: decoded in
+  by whichever path draws first (the canvas of ``explorer/ui/components/browser_grid.py``: decoded in
   the page with WebGL2, or the server's pixels; with ``--server-decoder`` the Plotly
   figure's PNG as before); ``--grid-only`` measures only this, ``--repeats`` times;
 - ``decode_in_page_ms``: the page's decoder alone, per image (200 random z);
 - ``decode_grid_30_in_page_ms``: the page's JavaScript decoder (one z at a time, the
   decoder panel's) on the 30 x 30 "paper" grid's codes;
-- ``decode_grid_30_webgl_ms``: the page's WebGL2 grid decoder (``assets/grid_gl.js``, the
+- ``decode_grid_30_webgl_ms``: the page's WebGL2 grid decoder (``explorer/ui/components/grid_gl.js``, the
   grid's redraw in the page) on the same codes, to the 8-bit pixels read back; the first
   call (shader compile, weights upload) is ``decode_grid_30_webgl_first_ms``;
 - ``grid_first_draw_webgl``: per ``grid_n_20_to_30_ms`` sample, 1 when the page's WebGL
@@ -151,7 +151,7 @@ class ByteCounter:
 def _weights_bytes() -> int:
     from explorer.core.checkpoints import load_checkpoint
     from explorer.core.export import export_decoder, pack_decoder
-    from explorer.ui.registry import CHECKPOINT_DIR, DEFAULT_CHECKPOINT
+    from explorer.ui.state.registry import CHECKPOINT_DIR, DEFAULT_CHECKPOINT
 
     exported = export_decoder(load_checkpoint(CHECKPOINT_DIR / DEFAULT_CHECKPOINT).model)
     return 0 if exported is None else len(pack_decoder(exported))

@@ -14,7 +14,7 @@ before the click. This is how the lost clicks of 2026-11-22 were found: Plotly f
 ``plotly_click`` but no ``plotly_selected`` (nothing was sent) because the chart had
 fallen back to ``clickmode`` "event" and ``dragmode`` "zoom" (fixed by
 ``explorer.ui.views.common._click_layout``). Since then the map's clicks are sent by the
-page on ``plotly_click`` (``explorer.ui.map_marks``), without a Plotly selection.
+page on ``plotly_click`` (``explorer.ui.components.map_marks``), without a Plotly selection.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             states.append(_training_state(page))
         at_end = _memory_mib(pid) if pid else {}
         browser.close()
-    from explorer.ui.training_queue import MAX_CONCURRENT_TRAININGS
+    from explorer.ui.jobs.training_queue import MAX_CONCURRENT_TRAININGS
 
     print(json.dumps({
         "sessions": args.sessions, "training_sessions": args.training, "rounds": args.rounds,

@@ -57,7 +57,7 @@ def _child(mode: str, subset: int) -> dict:
     from explorer.core.data import load_split
     from explorer.core.models import build_model
     from explorer.core.train import train
-    from explorer.ui import train_form as form
+    from explorer.ui.jobs import train_form as form
 
     torch.set_flush_denormal(True)
     loaded = []  # loaded in a thread that then ends, so its team goes with it

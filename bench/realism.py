@@ -36,9 +36,9 @@ from explorer.core.classifier import load_classifier  # noqa: E402
 from explorer.core.data import load_split  # noqa: E402
 from explorer.core.holes import score_grid  # noqa: E402
 from explorer.core.latent import decode_z, encode_dataset, interpolate, prior_samples  # noqa: E402
-from explorer.ui.slider_ranges import latent_ranges  # noqa: E402
+from explorer.ui.figures.slider_ranges import latent_ranges  # noqa: E402
 from explorer.core.realism import build_judge  # noqa: E402
-from explorer.ui.caches import HOLES_GRID_N  # noqa: E402
+from explorer.ui.state.caches import HOLES_GRID_N  # noqa: E402
 
 
 def _ms(fn, repeats: int) -> dict:

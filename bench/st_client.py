@@ -122,7 +122,7 @@ class StreamlitSession:
         self.url = url.rstrip("/")
         self.run_timeout_s = run_timeout_s
         self.follow_auto_reruns = follow_auto_reruns
-        # the window's size class as a returning laptop browser keeps it (explorer/ui/viewport.py's
+        # the window's size class as a returning laptop browser keeps it (explorer/ui/components/viewport.py's
         # cookie): this client runs no JavaScript, so it never reports the class, and without
         # the cookie the pages would wait for that report to draw their maps
         self.cookies: dict[str, str] = {"vx_screen": "small"}
@@ -405,7 +405,7 @@ class StreamlitSession:
         self._run_elements.append((kind, delta.fragment_id))
         if kind == "bidi_component" and proto.WhichOneof("data") == "bytes":
             self._run_component_bytes += len(proto.bytes)
-        if kind == "html":  # the app sets its own cookies with a script (explorer/ui/browser_store.py)
+        if kind == "html":  # the app sets its own cookies with a script (explorer/ui/state/browser_store.py)
             for name, value in _SCRIPT_COOKIE.findall(proto.body):
                 self.cookies[name] = value
             return

@@ -5,8 +5,8 @@ Usage::
 
     python -m bench.thread_training [--repeats 3] [--subset 10000] [--epochs 7]
 
-Both modes run :class:`explorer.ui.training_job.TrainingJob` with the Train page's
-defaults (:data:`explorer.ui.train_form.DEFAULT_TRAIN_CONFIG`, here on ``--subset``
+Both modes run :class:`explorer.ui.jobs.training_job.TrainingJob` with the Train page's
+defaults (:data:`explorer.ui.jobs.train_form.DEFAULT_TRAIN_CONFIG`, here on ``--subset``
 training images): the same code, callbacks and latent snapshots, the same nice level
 (``training_queue.lower_thread_priority``); only the thread and its neighbours differ.
 
@@ -67,7 +67,7 @@ def _script_run(decode_only: bool = False) -> None:
     from explorer.core.data import load_split
     from explorer.core.latent import encode_dataset
     from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
-    from explorer.ui.registry import CHECKPOINT_DIR, DEFAULT_CHECKPOINT
+    from explorer.ui.state.registry import CHECKPOINT_DIR, DEFAULT_CHECKPOINT
 
     model = load_checkpoint(CHECKPOINT_DIR / DEFAULT_CHECKPOINT).model
     if not decode_only:
@@ -93,9 +93,9 @@ def _child(mode: str, subset: int, epochs: int, script_torch: bool) -> dict:
     import torch  # noqa: F401  (imported before the clock starts, as in the app)
 
     from explorer.core.data import load_mnist
-    from explorer.ui import train_form as form
-    from explorer.ui import training_job as tj
-    from explorer.ui.training_queue import TrainingQueue
+    from explorer.ui.jobs import train_form as form
+    from explorer.ui.jobs import training_job as tj
+    from explorer.ui.jobs.training_queue import TrainingQueue
 
     loaded = []  # loaded in a thread that then ends: no OpenMP team stays behind in the main thread
     _in_thread(lambda: loaded.append(load_mnist()))
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.epochs is None:
-        from explorer.ui.train_form import DEFAULT_TRAIN_CONFIG
+        from explorer.ui.jobs.train_form import DEFAULT_TRAIN_CONFIG
 
         args.epochs = DEFAULT_TRAIN_CONFIG.epochs
     if args.child:

@@ -6,9 +6,9 @@ Usage::
     python -m bench.training [--repeats 2]
 
 For each repeat, in alternating order, it runs with the Train page's default settings
-(:data:`explorer.ui.train_form.DEFAULT_TRAIN_CONFIG`) on all 60,000 training images:
+(:data:`explorer.ui.jobs.train_form.DEFAULT_TRAIN_CONFIG`) on all 60,000 training images:
 
-1. a :class:`explorer.ui.training_job.TrainingJob` as the page runs it (background thread,
+1. a :class:`explorer.ui.jobs.training_job.TrainingJob` as the page runs it (background thread,
    progress callback, the 2,000-digit latent snapshot re-encoded after every epoch),
    polled like the page's 1 s refresh, which also rebuilds both figures and serialises
    them to JSON as Streamlit does;
@@ -33,9 +33,10 @@ from dataclasses import asdict, replace
 import plotly.io
 import torch
 
-from explorer.ui import charts, figures
-from explorer.ui import train_form as form
-from explorer.ui import training_job as tj
+from explorer.ui import figures
+from explorer.ui.figures import charts
+from explorer.ui.jobs import train_form as form
+from explorer.ui.jobs import training_job as tj
 from explorer.core.data import load_mnist
 from explorer.core.models import build_model
 from explorer.core.train import train

@@ -5,8 +5,8 @@ Usage::
 
     python -m bench.twins [--repeats 2]
 
-Each repeat starts a :class:`explorer.ui.twin_job.TwinJob` with the page's defaults
-(:data:`explorer.ui.session.COMPARE_DEFAULTS`: training subset, epochs, seed; batch size
+Each repeat starts a :class:`explorer.ui.jobs.twin_job.TwinJob` with the page's defaults
+(:data:`explorer.ui.state.session.COMPARE_DEFAULTS`: training subset, epochs, seed; batch size
 and learning rate of :mod:`explorer.ui.views.twins`), polls it like the page's live view
 does, and records the job's own elapsed time (start to both checkpoints packaged) and
 the 1-minute load average before and after (the machine may be shared). It prints one
@@ -22,8 +22,8 @@ import time
 
 from explorer.core.config import TrainConfig
 from explorer.core.data import load_split, prepare_mnist
-from explorer.ui import twin_job as tj
-from explorer.ui.session import COMPARE_DEFAULTS
+from explorer.ui.jobs import twin_job as tj
+from explorer.ui.state.session import COMPARE_DEFAULTS
 from explorer.ui.views import twins as twin_view
 
 

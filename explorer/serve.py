@@ -12,7 +12,7 @@ in front of them, with a config it writes (:func:`haproxy_config`):
 - **health checks**: ``GET /_stcore/health`` every 2 s; a replica that fails twice is out,
   and a browser whose replica is gone is sent to a live one (``option redispatch``), which
   sets its cookie anew. Streamlit's page reconnects by itself; the app then says that the
-  server changed (:mod:`explorer.ui.replica`);
+  server changed (:mod:`explorer.ui.state.replica`);
 - **websocket timeouts** long enough for a lesson: an idle connection is kept 3 hours
   (``timeout tunnel``; Streamlit's server pings every 30 s anyway).
 

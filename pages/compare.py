@@ -3,20 +3,22 @@
 
 import streamlit as st
 
-from explorer.ui import layout, session, viewport
+from explorer.ui.components import viewport
+from explorer.ui.page import layout
+from explorer.ui.state import session
 
-from explorer.ui.session import COMPARE_PREFIXES
+from explorer.ui.state.session import COMPARE_PREFIXES
 from explorer.ui.views import ShownModel
-from explorer.ui import map_figure
+from explorer.ui.figures import map_figure
 from explorer.ui.views import compare, interpolation, lesson, prior_samples, reparameterization
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.holes import holes_panel, path_score_chart
 from explorer.ui.views.hover import hover_decoders
 from explorer.ui.views.latent_map import latent_map_view
 from explorer.ui.views.twins import adopt_finished_twins, twin_panel
-from explorer.ui.session import require_router
+from explorer.ui.state.session import require_router
 
-#: The maps' height on a laptop and on a projector (explorer.ui.viewport): their plot
+#: The maps' height on a laptop and on a projector (explorer.ui.components.viewport): their plot
 #: areas are square, at least 300 px on a 1366x768 screen and 450 px on 1920x1080.
 MAP_HEIGHT = 460
 LARGE_MAP_HEIGHT = 620

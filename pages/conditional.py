@@ -3,9 +3,9 @@ Live decoder with a digit selector, "same style, every digit" grids and analogie
 
 import streamlit as st
 
-from explorer.ui import registry, session
-from explorer.ui.session import require_router
-from explorer.ui.shipped import require_shipped
+from explorer.ui.state import registry, session
+from explorer.ui.state.session import require_router
+from explorer.ui.state.shipped import require_shipped
 from explorer.ui.views import ShownModel
 from explorer.ui.views.conditional import analogy_panel, style_decoder, style_grid_panel
 

@@ -7,11 +7,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.ui import caches, figures, layout, session
-from explorer.ui.caches import contraction_numbers
-from explorer.ui.family_figures import SIDE_LEGEND, add_code_arrows
-from explorer.ui.session import require_router
-from explorer.ui.shipped import require_shipped
+from explorer.ui import figures
+from explorer.ui.page import layout
+from explorer.ui.state import caches, session
+from explorer.ui.state.caches import contraction_numbers
+from explorer.ui.figures.model_kind_figures import SIDE_LEGEND, add_code_arrows
+from explorer.ui.state.session import require_router
+from explorer.ui.state.shipped import require_shipped
 from explorer.ui.views.contractive import arrow_digits, code_arrows
 
 #: Name on the page -> shipped file.

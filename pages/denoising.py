@@ -5,11 +5,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.ui import caches, layout, session
-from explorer.ui.caches import CURVE_IMAGES, denoising_curve
-from explorer.ui.family_figures import error_curve_figure, image_rows_figure
-from explorer.ui.session import require_router
-from explorer.ui.shipped import require_shipped
+from explorer.ui.page import layout
+from explorer.ui.state import caches, session
+from explorer.ui.state.caches import CURVE_IMAGES, denoising_curve
+from explorer.ui.figures.model_kind_figures import error_curve_figure, image_rows_figure
+from explorer.ui.state.session import require_router
+from explorer.ui.state.shipped import require_shipped
 from explorer.ui.views.denoising import denoised_digits, opening_level, stacked_filters_section
 
 DAE_FILE, AE_FILE = "mnist_dae_z2.safetensors", "mnist_ae_z2.safetensors"

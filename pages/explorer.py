@@ -4,8 +4,10 @@ import functools
 
 import streamlit as st
 
-from explorer.ui import caches, layout, registry, viewport
-from explorer.ui.metric_tiles import metric_tiles
+from explorer.ui.components import viewport
+from explorer.ui.page import layout
+from explorer.ui.state import caches, registry
+from explorer.ui.views.metric_tiles import metric_tiles
 from explorer.ui.views import ShownModel
 from explorer.ui.views.click import click_answer
 from explorer.ui.views.compare import color_key
@@ -16,7 +18,7 @@ from explorer.ui.views.latent_map import (
     explorer_map_height, handle_map_selection, latent_map_view, map_overlay_toggles, record_map_state,
 )
 from explorer.ui.views.traversal import TRAVERSAL_FRAGMENT, TRAVERSAL_HELP, traversal_fragment
-from explorer.ui.session import require_router
+from explorer.ui.state.session import require_router
 
 #: The grid's largest side in px (the column is about 330 px wide at 1366x768, 520 px at
 #: 1920x1080), and the window height it leaves free: with n and the spacing above it, its

@@ -5,11 +5,11 @@ KL per latent dimension and latent traversals."""
 import numpy as np
 import streamlit as st
 
-from explorer.ui import session
-from explorer.ui.caches import mnist_test_latent_usage
-from explorer.ui.family_figures import lower_bound_curves, lower_bound_figure
-from explorer.ui.session import require_router
-from explorer.ui.shipped import COLUMN_HELP, LATENT_SIZE_VAES, load_shipped, vae_table
+from explorer.ui.state import session
+from explorer.ui.state.caches import mnist_test_latent_usage
+from explorer.ui.figures.model_kind_figures import lower_bound_curves, lower_bound_figure
+from explorer.ui.state.session import require_router
+from explorer.ui.state.shipped import COLUMN_HELP, LATENT_SIZE_VAES, load_shipped, vae_table
 from explorer.ui.views import ShownModel
 from explorer.ui.views.latent_size import SIZES, kl_panel, reconstructions_panel
 from explorer.ui.views.traversal import traversal_panel

@@ -6,9 +6,11 @@ import numpy as np
 
 import streamlit as st
 
-from explorer.ui import caches, figures, layout, registry
-from explorer.ui.family_figures import SIDE_LEGEND
-from explorer.ui.session import require_router
+from explorer.ui import figures
+from explorer.ui.page import layout
+from explorer.ui.state import caches, registry
+from explorer.ui.figures.model_kind_figures import SIDE_LEGEND
+from explorer.ui.state.session import require_router
 
 LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
 TRAIN_COMMAND = ("python -m explorer.cli.train --model ae --latent-dim 2 --hidden --likelihood gaussian_identity "

@@ -3,12 +3,12 @@ space of more than two dimensions, traversals instead."""
 
 import streamlit as st
 
-from explorer.ui import registry
+from explorer.ui.state import registry
 from explorer.ui.views import ShownModel
 from explorer.ui.views.decoder import decoder_panel
 from explorer.ui.views.grid import manifold_panel
 from explorer.ui.views.traversal import TRAVERSAL_HELP, traversal_panel
-from explorer.ui.session import require_router
+from explorer.ui.state.session import require_router
 
 #: The grid's largest side in px, and the window height it leaves free: under the title and
 #: caption (its controls beside it) it ends on a 768 px high screen and grows on a taller one.

@@ -7,8 +7,9 @@ digit's style decoded with every label)."""
 
 import streamlit as st
 
-from explorer.ui import registry, session, viewport
-from explorer.ui.session import require_router
+from explorer.ui.components import viewport
+from explorer.ui.state import registry, session
+from explorer.ui.state.session import require_router
 from explorer.ui.views.semi_supervised import (DEFAULTS, TERMS, charts_panel, choose_model, class_swap_panel,
                                                error_panel, model_numbers,
                                                recorded_runs_table)

@@ -3,10 +3,10 @@ loss, each with the numbers of the selected digit plugged in, and every term exp
 
 import streamlit as st
 
-from explorer.ui import session
+from explorer.ui.state import session
 
 from explorer.ui.views import theory
-from explorer.ui.session import require_router
+from explorer.ui.state.session import require_router
 
 
 def theory_page() -> None:

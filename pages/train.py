@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from explorer.ui import caches, charts, figures, registry, session
-from explorer.ui import train_form as form
-from explorer.ui import training_job as tj
-from explorer.ui import training_queue as tq
-from explorer.ui.session import require_router
+from explorer.ui import figures
+from explorer.ui.figures import charts
+from explorer.ui.state import caches, registry, session
+from explorer.ui.jobs import train_form as form
+from explorer.ui.jobs import training_job as tj
+from explorer.ui.jobs import training_queue as tq
+from explorer.ui.state.session import require_router
 
 LIVE_REFRESH_SECONDS = 2.0  # each redraw costs ~70 ms of CPU taken from training
 FIGURE_MEMO_KEY = "train_figure_memo"  # (job id, kind, epoch) -> figure, rebuilt only on change
@@ -67,7 +69,7 @@ CODE_STD_HELP = ("M1+M2's decoder models the M1 code (mu of the M1 VAE) as a Gau
 
 def _follow_network() -> None:
     """On a change of network: the hidden sizes become the new network's default, unless
-    the user typed their own (:func:`explorer.ui.train_form.hidden_after_network_change`)."""
+    the user typed their own (:func:`explorer.ui.jobs.train_form.hidden_after_network_change`)."""
     state = st.session_state
     state["train_hidden"] = form.hidden_after_network_change(
         state.get("train_hidden", _DEFAULT_WIDTHS[state[HIDDEN_NETWORK_KEY]]), state[HIDDEN_NETWORK_KEY],
@@ -190,7 +192,7 @@ def train_page() -> None:
                     key="train_architecture", on_change=_follow_network, help=NETWORK_HELP)
             # The network's widths are the field's value= default, never written to its key before its first
             # drawing: a run that sets a widget's value tells the browser so once, and the next run does
-            # not; a window's size-class rerun (explorer/ui/viewport.py) that came before the browser had
+            # not; a window's size-class rerun (explorer/ui/components/viewport.py) that came before the browser had
             # drawn the field then left it at the element's default, empty. Only _follow_network writes the
             # key (and in that run the default is left out: Streamlit warns of a value set both ways).
             followed = st.session_state.pop(HIDDEN_FOLLOWED_KEY, False)

@@ -137,7 +137,7 @@ def test_tests_are_laid_out_like_the_code_and_import_helpers_as_modules():
 
 
 #: The one module that declares Streamlit caches (issue 23: one home per mechanism).
-CACHES_MODULE = PACKAGE / "ui" / "caches.py"
+CACHES_MODULE = PACKAGE / "ui" / "state" / "caches.py"
 
 
 def _streamlit_cache_uses(path: Path) -> list[str]:
@@ -155,7 +155,7 @@ def _streamlit_cache_uses(path: Path) -> list[str]:
 
 
 def test_streamlit_caches_are_declared_in_the_caches_module_only():
-    """``st.cache_data`` / ``st.cache_resource`` only in explorer/ui/caches.py, so every
+    """``st.cache_data`` / ``st.cache_resource`` only in explorer/ui/state/caches.py, so every
     cache and its key can be read in one place (pages, app.py and the package checked)."""
     wrong = {str(path.relative_to(REPO)): uses
              for path in _python_files(PACKAGE, REPO / "pages", REPO / "app.py")
@@ -209,3 +209,53 @@ def test_pages_import_neither_torch_nor_the_model_library():
     stale = {page: bad - found.get(page, set()) for page, bad in PAGES_REACHING_PAST_THE_UI.items()}
     stale = {page: bad for page, bad in stale.items() if bad}
     assert not stale, f"no longer imported, take them off PAGES_REACHING_PAST_THE_UI: {stale}"
+
+
+#: explorer/ui/ by job (issue 23): its subpackages; no module lies directly in explorer/ui/.
+UI_PACKAGES = ("components", "figures", "jobs", "page", "state", "views")
+UI = PACKAGE / "ui"
+
+
+def test_the_ui_is_grouped_by_job_and_the_flat_modules_are_gone():
+    """explorer/ui/ holds its __init__.py and the subpackages by job, nothing else: a new
+    module goes into the subpackage of its job (docs/architecture.md's layout)."""
+    assert sorted(p.name for p in UI.glob("*.py")) == ["__init__.py"]
+    folders = sorted(p.name for p in UI.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert folders == sorted(UI_PACKAGES)
+    assert all((UI / name / "__init__.py").is_file() for name in UI_PACKAGES)
+    # the modules that were flat in explorer/ui/ until issue 23 (figures is now the package)
+    flat = ("session", "registry", "caches", "browser_decoder", "browser_grid", "jobs",
+            "training_job", "twin_job", "layout", "warmup", "map_figure", "charts")
+    assert not [m for m in flat if (UI / f"{m}.py").exists()]
+
+
+def test_browser_components_keep_their_javascript_beside_their_python():
+    """Every JavaScript file of the package is in explorer/ui/components/ and is read by a
+    module there, so a component's Python, its JS and the wire format change together."""
+    scripts = sorted(PACKAGE.rglob("*.js"))
+    assert scripts, "no JavaScript found: the check would pass vacuously"
+    components = UI / "components"
+    assert not [p.relative_to(REPO) for p in scripts if p.parent != components]
+    python = "\n".join(p.read_text() for p in components.glob("*.py"))
+    assert not [p.name for p in scripts if f'"{p.name}"' not in python], "a JS file no module loads"
+    # and each component module loads a script of its own from beside it
+    lonely = [p.name for p in components.glob("*.py")
+              if p.name != "__init__.py" and not any(f'"{s.name}"' in p.read_text() for s in scripts)]
+    assert not lonely, lonely
+
+
+def test_views_are_the_top_of_the_ui_and_jobs_run_without_it():
+    """Only pages and app.py import explorer.ui.views (a view uses state, components and
+    figures, never the other way round); explorer.ui.jobs imports no other part of the UI
+    and no Streamlit but the session check (jobs/session_watch.py)."""
+    graph = _graph()
+    wrong = []
+    for module, deps in graph.items():
+        if not module.startswith("explorer.ui.views") and any(d.startswith("explorer.ui.views") for d in deps):
+            wrong.append(f"{module} imports a view")
+        if module.startswith("explorer.ui.jobs"):
+            wrong += [f"{module} imports {d}" for d in deps
+                      if (d.startswith("explorer.ui") and not d.startswith("explorer.ui.jobs"))
+                      or (d.split(".")[0] == "streamlit" and module != "explorer.ui.jobs.session_watch")]
+    assert any(m.startswith("explorer.ui.jobs.") for m in graph)
+    assert not wrong, wrong

@@ -13,7 +13,7 @@ The decoder mean for one code z (latent_dim,) is::
     x = sigmoid(W_last h + b_last)     # (C * H * W,) pixels in [0, 1], row-major
 
 Packed layout (:func:`pack_decoder`): safetensors bytes (the same format as the
-checkpoints; parsed in the page by ``explorer/ui/assets/safetensors.js``), one float32
+checkpoints; parsed in the page by ``explorer/ui/components/safetensors.js``), one float32
 tensor per layer's weight ``layers.<i>.weight`` (out, in) and bias ``layers.<i>.bias``
 (out,), and the description (id, latent size, activations, ...) as JSON in the metadata
 entry ``description`` (:func:`pack_tensors`).

@@ -5,7 +5,7 @@ tests/ui/test_images.py compares them), without importing torchvision: that impo
 ``torch._dynamo`` and took 2.5 s of a fresh server's 11 s to its first map. Image grids
 are torchvision's ``make_grid`` behind one function, :func:`tile` (:func:`tiled_png` for a
 PNG), imported only when a grid is made (not on the first page, whose manifold grid is
-drawn from raw pixels: :mod:`explorer.ui.browser_grid`).
+drawn from raw pixels: :mod:`explorer.ui.components.browser_grid`).
 """
 
 from __future__ import annotations

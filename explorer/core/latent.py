@@ -1,7 +1,7 @@
 """Computations on the latent space that the app shows: encodings of a data set and their
 2-D projection, decoding z (one code, a strip), posterior ellipses and samples, per-image
 loss terms, prior samples and interpolation paths. The manifold grid is
-:mod:`explorer.core.manifold`; slider ranges are the app's (:mod:`explorer.ui.slider_ranges`).
+:mod:`explorer.core.manifold`; slider ranges are the app's (:mod:`explorer.ui.figures.slider_ranges`).
 
 Everything here is plain PyTorch/NumPy (no Streamlit, no Plotly). Every function takes
 an optional label ``y`` for conditional models (ignored by the others).

@@ -23,7 +23,7 @@ libgomp reads its environment once, when it is loaded (``import torch``), so
 ``torch.set_num_threads(n)`` sets the calling thread's OpenMP threads *and* the default of
 every thread that runs its first torch op later, so one thread that asks for 1 (the twin
 run does) would leave every later training single-threaded; a training thread therefore
-sets its count itself (:meth:`explorer.ui.training_job.TrainingJob`).
+sets its count itself (:meth:`explorer.ui.jobs.training_job.TrainingJob`).
 
 Nothing here imports torch.
 """

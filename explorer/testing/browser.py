@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 MAP = ".st-key-map_panel .js-plotly-plot"
-#: The manifold grid: the canvas (explorer/ui/browser_grid.py) or, with the browser path off, the Plotly figure.
+#: The manifold grid: the canvas (explorer/ui/components/browser_grid.py) or, with the browser path off, the Plotly figure.
 GRID_CANVAS = ".st-key-manifold_grid canvas.vx-grid"
 GRID = f"{GRID_CANVAS}, .st-key-manifold_grid .js-plotly-plot"
 
@@ -217,7 +217,7 @@ MAP_MARKERS_JS = """([selected, star]) => {
 def wait_for_map_markers(page, selected, star, timeout_ms: int = 60_000) -> None:
     """Wait until the map shows its ring around the clicked digit at ``selected``
     (None: no ring) and the decoder's star at ``star`` (latent x, y): layout shapes that
-    the page puts on the map (explorer/ui/map_marks.py)."""
+    the page puts on the map (explorer/ui/components/map_marks.py)."""
     page.wait_for_function(MAP_MARKERS_JS, arg=[selected, star], timeout=timeout_ms)
 
 

@@ -1,16 +1,17 @@
-"""Everything Streamlit: the session's model registry, caches, views, figures and
-background training, used by ``app.py`` and the pages. Imports :mod:`explorer.core`,
-never the other way round.
+"""Everything Streamlit, used by ``app.py`` and the pages; imports :mod:`explorer.core`,
+never the other way round. Grouped by job:
 
-- :mod:`~explorer.ui.session`: the one place that sets session-state defaults;
-- :mod:`~explorer.ui.registry`: shipped checkpoint files, session models and uploads,
-  handed out as :class:`~explorer.ui.registry.ModelEntry` to any view; the sidebar choice;
-- :mod:`~explorer.ui.caches`: the only ``st.cache_*`` wrappers, with explicit keys;
-- :mod:`~explorer.ui.views`: latent map, decoder, manifold grid and click panel, each
-  bound to one model and a key prefix, so several can stand on one page;
-- :mod:`~explorer.ui.figures`: Plotly figures;
-- :mod:`~explorer.ui.jobs`: the background-job lifecycle (no Streamlit) that
-  :mod:`~explorer.ui.training_job` (the Train page's run) and :mod:`~explorer.ui.twin_job`
-  (the Compare page's twin run) share; :mod:`~explorer.ui.train_form`: the Train page's
-  settings, names and times.
+- :mod:`~explorer.ui.state`: session-state defaults (:mod:`~explorer.ui.state.session`),
+  the model registry (:mod:`~explorer.ui.state.registry`: shipped files, session models
+  and uploads as :class:`~explorer.ui.state.registry.ModelEntry`; the sidebar choice), the
+  caches (:mod:`~explorer.ui.state.caches`, the only ``st.cache_*``, keyed by the model
+  entry) and what a browser keeps across reloads;
+- :mod:`~explorer.ui.components`: browser components, each module's Python beside its
+  JavaScript, and the one wire format (``safetensors.js``);
+- :mod:`~explorer.ui.figures`: Plotly figures, the latent map and what a click on it means;
+- :mod:`~explorer.ui.jobs`: background trainings (no Streamlit): the lifecycle that the
+  Train page's run and the Compare page's twin run share, the queue, the watchdog;
+- :mod:`~explorer.ui.page`: what every page has around its views (layout, start-up);
+- :mod:`~explorer.ui.views`: what a page shows, each view bound to one model and a key
+  prefix, so several can stand on one page.
 """

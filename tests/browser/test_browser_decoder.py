@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from explorer.core.export import export_decoder, pack_decoder, unpack_decoder
 from explorer.core.latent import decode_z
-from explorer.ui import browser_decoder
+from explorer.ui.components import browser_decoder
 from explorer.ui.views.decoder import DECODED_SCALE
 from tests.helpers.browser import (
     MAP,
@@ -62,7 +62,7 @@ def _wait_canvas(page, selector: str, condition: str, arg=None) -> None:
         arg=[selector, arg], polling="raf", timeout=TIMEOUT)
 
 
-SAFETENSORS_JS = (Path(browser_decoder.__file__).parent / "assets" / "safetensors.js").read_text()
+SAFETENSORS_JS = (Path(browser_decoder.__file__).parent / "safetensors.js").read_text()
 #: window.__b64(typed array): base64 of its bytes (the page's numbers back to Python exactly).
 B64_JS = """window.__b64 = (a) => { const u = new Uint8Array(a.buffer, a.byteOffset, a.byteLength); let s = '';
   for (let i = 0; i < u.length; i += 32768) s += String.fromCharCode.apply(null, u.subarray(i, i + 32768));
@@ -70,7 +70,7 @@ B64_JS = """window.__b64 = (a) => { const u = new Uint8Array(a.buffer, a.byteOff
 
 
 def test_the_pages_safetensors_parser_reads_what_python_writes(page):
-    """Python's safetensors bytes -> the page's parser (assets/safetensors.js, the one wire
+    """Python's safetensors bytes -> the page's parser (explorer/ui/components/safetensors.js, the one wire
     format of the weights and the grid) -> the same numbers, dtypes, shapes and metadata,
     also from a view at an odd offset into a larger buffer (as a message's bytes arrive)."""
     rng = np.random.default_rng(0)
@@ -214,7 +214,7 @@ def test_the_compare_pages_models_decode_the_hovered_z_with_their_own_weights(pa
 
 def test_the_conditional_pages_style_sliders_decode_in_the_page_with_the_label(page, app_url, artifacts_dir):
     from explorer.core.checkpoints import load_checkpoint
-    from explorer.ui.registry import CHECKPOINT_DIR
+    from explorer.ui.state.registry import CHECKPOINT_DIR
 
     cvae = load_checkpoint(CHECKPOINT_DIR / "mnist_cvae_z2.safetensors").model
     canvas = ".st-key-cvae_decoded canvas.vx-canvas"

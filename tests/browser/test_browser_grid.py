@@ -1,4 +1,4 @@
-"""The manifold grid on a canvas (explorer/ui/browser_grid.py), in headless chromium
+"""The manifold grid on a canvas (explorer/ui/components/browser_grid.py), in headless chromium
 against `streamlit run app.py`: a new n redraws it with PyTorch's pixels for every cell's
 z, hovering a cell shows its z, a click on a cell moves the sliders there, the overlay on
 the map follows n without a rerun of the map, and a conv decoder's grid renders the same
@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
-from explorer.ui.registry import CHECKPOINT_DIR
+from explorer.ui.state.registry import CHECKPOINT_DIR
 from tests.helpers.browser import (
     GRID_CANVAS,
     GRID_CHANGED,

@@ -1,4 +1,4 @@
-"""The manifold grid redrawn in the page (explorer/ui/assets/grid_gl.js, browser_grid.js),
+"""The manifold grid redrawn in the page (explorer/ui/components/grid_gl.js, browser_grid.js),
 in headless chromium: the page's grid coordinates are manifold.manifold_coordinates', its
 WebGL2 decoding of the shipped MLP decoders equals PyTorch's within 1/255, and in the app a
 new n or spacing is drawn at once from WebGL2, then the server's pixels of the same grid
@@ -18,13 +18,13 @@ from playwright.sync_api import expect
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.export import export_decoder
 from explorer.core.manifold import GRID_MAX, GRID_MIN, PAPER_MARGIN, manifold_coordinates, manifold_z
-from explorer.ui import browser_grid
-from explorer.ui.registry import CHECKPOINT_DIR
+from explorer.ui.components import browser_grid
+from explorer.ui.state.registry import CHECKPOINT_DIR
 from tests.helpers.browser import GRID_CANVAS, open_explorer, set_grid_n_by_track_click, wait_for_app_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
 TIMEOUT = 60_000
-GRID_GL_JS = (Path(browser_grid.__file__).parent / "assets" / "grid_gl.js").read_text()
+GRID_GL_JS = (Path(browser_grid.__file__).parent / "grid_gl.js").read_text()
 HAS_WEBGL2 = "() => !!document.createElement('canvas').getContext('webgl2')"
 NO_WEBGL2 = """(() => { const getContext = HTMLCanvasElement.prototype.getContext;
   HTMLCanvasElement.prototype.getContext = function (type, ...rest) {

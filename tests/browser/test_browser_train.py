@@ -181,11 +181,11 @@ def test_two_sessions_train_at_once_and_a_third_stays_responsive(new_context, ap
 def test_every_fresh_session_shows_the_default_hidden_sizes(new_context, app_url):
     """Five fresh sessions (no cookie) in projector-sized windows, one server: each shows
     the MLP's widths in the Hidden sizes field on load. Such a window is first drawn for
-    the laptop's size class and rerun once its class arrives (explorer/ui/viewport.py);
+    the laptop's size class and rerun once its class arrives (explorer/ui/components/viewport.py);
     when that rerun came before the browser had drawn the field, a field whose text was
     put in session state before its first drawing showed empty. The race depends on timing:
     before the fix this test failed in 4 of 7 runs on a busy 2-core machine (1 or 2 of 5 empty)."""
-    from explorer.ui.viewport import COOKIE
+    from explorer.ui.components.viewport import COOKIE
 
     shown = []
     for _ in range(5):

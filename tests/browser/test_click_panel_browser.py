@@ -10,14 +10,14 @@ import re
 
 import pytest
 
-from explorer.ui.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
-from explorer.ui.viewport import COOKIE, LARGE, SMALL
+from explorer.ui.page.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
+from explorer.ui.components.viewport import COOKIE, LARGE, SMALL
 from explorer.ui.views.latent_map import explorer_map_height
 from tests.helpers.browser import MAP, MAP_JS, PANEL_SHOWS, click_screen, isolated_points, wait_for_app_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]
 TIMEOUT = 60_000
-#: Window sizes, their size class (explorer.ui.viewport: a 1920x1080 window is "large"; the
+#: Window sizes, their size class (explorer.ui.components.viewport: a 1920x1080 window is "large"; the
 #: page learns it in its first run and draws again) and the least plot area side in px.
 SCREENS = {(1366, 768): (SMALL, 300), (1920, 1080): (LARGE, 450)}
 

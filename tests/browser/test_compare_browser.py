@@ -13,7 +13,7 @@ MAPS = {side: f".st-key-cmp_{side}_map_panel .js-plotly-plot" for side in "ab"}
 PANEL = ".st-key-cmp_digit_panel"
 
 # Page-side: the code of test digit `index` on a map, the x, y of a named trace, and
-# whether the ring the page puts on a map (explorer/ui/map_marks.py) is at a digit's code.
+# whether the ring the page puts on a map (explorer/ui/components/map_marks.py) is at a digit's code.
 COMPARE_JS = """
 window.__codeOf = (sel, index) => { const gd = document.querySelector(sel);
   for (const t of gd._fullData) { if (!(t.name || '').startsWith('digit')) continue;

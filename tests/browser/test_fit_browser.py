@@ -6,13 +6,13 @@ viewport's right edge (issue 21; skips without chromium).
 One server, one browser page per size: the 1366x768 page opens the Explorer and follows
 the sidebar's links through every page; the 1920x1080 page does the same from the Train
 page backwards (its size-class cookie set, so every page is drawn at the projector's size
-from the start, explorer/ui/viewport.py).
+from the start, explorer/ui/components/viewport.py).
 """
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from explorer.ui import viewport
+from explorer.ui.components import viewport
 from tests.helpers.browser import GRID_CANVAS, MAP, wait_for_app_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("failure_artifacts")]

@@ -77,7 +77,7 @@ def test_lesson_steps_4_and_6_show_new_sample_and_the_cloud_on_a_laptop_screen(p
 def test_the_manifold_grid_ends_on_a_laptop_screen(page, app_url, artifacts_dir):
     page.set_viewport_size(SCREEN)
     open_explorer(page, app_url)
-    grid_image = GRID_CANVAS  # the grid drawn from raw pixels (explorer/ui/browser_grid.py)
+    grid_image = GRID_CANVAS  # the grid drawn from raw pixels (explorer/ui/components/browser_grid.py)
     _expect_inside(page, grid_image)
     page.screenshot(path=str(artifacts_dir / "layout-explorer-grid-1366x768.png"))
     page.get_by_role("link", name="Manifold grid").click()

@@ -1,4 +1,4 @@
-"""Plotly.js is loaded by the page before the map arrives (explorer/ui/preload.py): the
+"""Plotly.js is loaded by the page before the map arrives (explorer/ui/page/preload.py): the
 chunk is found in the installed Streamlit, and in headless chromium it is fetched once
 (the page's import and Streamlit's are one module) while the element takes no room."""
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from explorer.ui import preload
+from explorer.ui.page import preload
 from tests.helpers.browser import open_explorer
 
 

@@ -7,8 +7,8 @@ in the body's colour (not light grey), the map's ticks and legend at least 16 px
 import pytest
 from playwright.sync_api import expect
 
-from explorer.ui.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
-from explorer.ui.viewport import COOKIE, LARGE, SMALL
+from explorer.ui.page.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
+from explorer.ui.components.viewport import COOKIE, LARGE, SMALL
 from explorer.ui.views.latent_map import explorer_map_height
 from tests.helpers.browser import MAP, open_explorer, wait_for_app_run
 

@@ -1,6 +1,6 @@
 """A page URL as the very first visit to a freshly started server (a shared lesson link)
 still gets app.py's router: the sidebar's page links and model choice, no traceback.
-Before explorer.ui.session.require_router, Streamlit's legacy pages/ folder mode ran the
+Before explorer.ui.state.session.require_router, Streamlit's legacy pages/ folder mode ran the
 page file alone on such a visit (no sidebar; the Train page raised a KeyError)."""
 
 import re

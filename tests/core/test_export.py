@@ -70,7 +70,7 @@ def test_two_models_get_different_ids_and_other_decoders_are_not_exported(vae_ch
 
 def test_the_packed_decoder_is_safetensors_that_the_library_reads(vae_checkpoint):
     """The wire format is plain safetensors: safetensors' own reader gets the float32 weights
-    of every layer (the page parses the same bytes, explorer/ui/assets/safetensors.js)."""
+    of every layer (the page parses the same bytes, explorer/ui/components/safetensors.js)."""
     exported = export_decoder(vae_checkpoint.model)
     tensors = safetensors.numpy.load(pack_decoder(exported))
     assert sorted(tensors) == sorted(f"layers.{i}.{p}" for i in range(len(exported["layers"]))

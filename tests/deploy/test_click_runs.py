@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bench.st_client import StreamlitSession
-from explorer.ui import registry
+from explorer.ui.state import registry
 
 
 def _run(coroutine):

@@ -1,4 +1,4 @@
-"""explorer.ui.replica: what a browser is told when the process that served it is gone."""
+"""explorer.ui.state.replica: what a browser is told when the process that served it is gone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.ui import replica
+from explorer.ui.state import replica
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def state_dir(tmp_path, monkeypatch):
 
 def _ended_process() -> dict:
     """The record a replica that has since ended would have left (a real, finished process)."""
-    code = "import json; from explorer.ui import replica; print(json.dumps(replica._me()))"
+    code = "import json; from explorer.ui.state import replica; print(json.dumps(replica._me()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"EXPLORER_REPLICA": "r1"}, cwd=Path(__file__).resolve().parents[2])
     return json.loads(out.stdout)

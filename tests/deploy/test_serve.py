@@ -26,7 +26,7 @@ import pytest
 from bench.class_load import listening_ports, run_class, server_pids
 from bench.st_client import SessionError, StreamlitSession
 from explorer import serve
-from explorer.ui import registry
+from explorer.ui.state import registry
 
 pytestmark = pytest.mark.skipif(not Path(serve.HAPROXY).exists(),
                                 reason=f"needs Debian's haproxy at {serve.HAPROXY} (apt-get install haproxy)")

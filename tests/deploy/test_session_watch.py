@@ -1,8 +1,8 @@
 """The watchdog that stops a closed session's training, and the per-browser store that
 lets models survive a reload (bounded)."""
 
-from explorer.ui.browser_store import BrowserStore
-from explorer.ui.session_watch import STOP_REASON, Watchdog
+from explorer.ui.state.browser_store import BrowserStore
+from explorer.ui.jobs.session_watch import STOP_REASON, Watchdog
 
 
 class FakeJob:
@@ -67,7 +67,7 @@ def test_browser_store_is_bounded_per_browser_and_overall():
 
 
 def test_browser_store_forgets_browsers_not_seen_for_its_ttl(monkeypatch):
-    import explorer.ui.browser_store as bs
+    import explorer.ui.state.browser_store as bs
 
     clock = [0.0]
     monkeypatch.setattr(bs.time, "monotonic", lambda: clock[0])

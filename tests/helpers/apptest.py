@@ -79,7 +79,7 @@ def grid_shown(at, container_key: str = "manifold_grid"):
     import numpy as np
     from PIL import Image
 
-    from explorer.ui.browser_grid import unpack_grid
+    from explorer.ui.components.browser_grid import unpack_grid
 
     children = list(at.get_by_key(container_key).children.values())
     components = [c for c in children if c.type == "bidi_component"]
@@ -105,7 +105,7 @@ def shipped_views(names: tuple[str, ...], prefixes: tuple[str, ...] = ("a_", "b_
     its own key prefix."""
     import streamlit as st
 
-    from explorer.ui import registry, session
+    from explorer.ui.state import registry, session
     from explorer.ui.views import ShownModel
 
     session.init_session_state()
@@ -126,7 +126,7 @@ def run_page_function(page, timeout: int = 60):
 
 def click_map(at, points: list[dict], prefix: str = "") -> None:
     """Click the view's latent map as the page reports it, and run: the marks element's
-    trigger callback (``explorer.ui.map_marks``) keeps the clicked points, dicts with
+    trigger callback (``explorer.ui.components.map_marks``) keeps the clicked points, dicts with
     ``curve_number``, ``point_index``, ``x``, ``y``, ``customdata``, in ``<prefix>map_click``
     before the run (the browser tests click the real map)."""
     at.session_state[f"{prefix}map_click"] = list(points)
@@ -136,7 +136,7 @@ def click_map(at, points: list[dict], prefix: str = "") -> None:
 def map_mark(at, name: str, prefix: str = "") -> dict | None:
     """The mark ``name`` (``map_figure.SELECTION_MARKS`` or ``map_figure.STAR_MARK``), a Plotly
     layout shape, that the page puts on the view's latent map (element ``<prefix>map_marks``,
-    see ``explorer.ui.map_marks``), or None where it is not shown. Also checks that the
+    see ``explorer.ui.components.map_marks``), or None where it is not shown. Also checks that the
     map's figure itself has no marks (so a click leaves it as it was)."""
     import json
 

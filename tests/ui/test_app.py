@@ -47,7 +47,7 @@ def test_the_map_states_its_click_behaviour_in_its_own_layout(home):
     # Left to Streamlit's chart component, clickmode and dragmode arrived after the first
     # draw, and a redraw could lose them for good: the map then ignored clicks (see
     # explorer.ui.views.common._click_layout). Clicks are events the page sends
-    # (explorer.ui.map_marks), not Plotly selections: a selection redraws every point first.
+    # (explorer.ui.components.map_marks), not Plotly selections: a selection redraws every point first.
     layout = chart_spec(home, "latent_map")["layout"]
     assert (layout["clickmode"], layout["hovermode"], layout["dragmode"]) == ("event", "closest", "pan")
 
@@ -64,7 +64,7 @@ def test_switching_to_the_ae_redraws_the_map_without_elbo(home):
 def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_test, tmp_path, monkeypatch):
     import shutil
 
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     from tests.helpers.paths import VAE_CHECKPOINT
 
@@ -89,7 +89,7 @@ def test_a_corrupt_checkpoint_file_shows_a_clear_error_and_loses_nothing(app_tes
 def test_the_explorer_says_whether_the_weights_were_checked(app_test, tmp_path, monkeypatch, vae_checkpoint):
     import shutil
 
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     from tests.helpers.paths import VAE_CHECKPOINT
     from tests.helpers.checkpoint_files import legacy_bytes, legacy_payload

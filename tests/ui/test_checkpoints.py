@@ -216,7 +216,7 @@ def test_shipped_z2_checkpoints_load_verified_with_their_recorded_metrics(vae_ch
 
 def test_the_model_list_leaves_out_the_classifier_by_its_content_not_its_name(tmp_path):
     from explorer.core.classifier import DEFAULT_PATH, is_classifier_file
-    from explorer.ui.registry import checkpoint_files
+    from explorer.ui.state.registry import checkpoint_files
 
     assert is_classifier_file(DEFAULT_PATH)
     assert not is_classifier_file(VAE_CHECKPOINT)

@@ -184,7 +184,7 @@ def test_an_ae_is_sampled_fairly_with_shares_and_label_charts(compare, encodings
     """An AE has no prior: a Gaussian fitted to its codes is one way to sample it; beside
     each grid the share judged real and a bar chart of the classifier's labels."""
     from explorer.core.sampling import sample_codes
-    from explorer.ui import caches
+    from explorer.ui.state import caches
 
     at = compare
     at.button(key="cmp_prior_draw").click().run()
@@ -233,7 +233,7 @@ def test_any_pair_of_2d_models_works_and_other_models_are_refused(app_test, mnis
     from explorer.core.checkpoints import save_checkpoint
     from explorer.core.config import ModelConfig, TrainConfig
     from explorer.core.models import build_model
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     for path in (AE_CHECKPOINT, VAE_CHECKPOINT):
         (tmp_path / path.name).symlink_to(path)
@@ -399,8 +399,8 @@ def test_the_holes_tab_shades_both_maps_while_open_keeps_a_flipped_toggle_and_sc
         compare, encodings, ae_checkpoint, vae_checkpoint):
     from explorer.core.holes import path_scores
     from explorer.core.lesson_claims import sample_judgement
-    from explorer.ui import caches
-    from explorer.ui.map_figure import HEATMAP_NAME
+    from explorer.ui.state import caches
+    from explorer.ui.figures.map_figure import HEATMAP_NAME
     from explorer.ui.views.holes import realness
     from explorer.ui.views.lesson import TOOLS
 

@@ -12,7 +12,7 @@ def _page():
     import streamlit as st
 
     from explorer.core.data import load_split
-    from explorer.ui import registry, session
+    from explorer.ui.state import registry, session
     from explorer.ui.views import ShownModel
     from explorer.ui.views.draw import your_digit_code_panel
 

@@ -12,8 +12,8 @@ from tests.helpers.charts import chart_spec
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.latent import back_project, decode_z, encode_dataset, prior_samples, project_2d
 from explorer.core.metrics import latent_usage
-from explorer.ui import registry, session
-from explorer.ui.map_figure import CATCHER_TRACE
+from explorer.ui.state import registry, session
+from explorer.ui.figures.map_figure import CATCHER_TRACE
 from explorer.ui.views.click import CLICK_SCALE
 from explorer.ui.views.common import SAMPLE_SCALE
 from explorer.ui.views.compare import PREVIEW_PER_ROW, PREVIEW_SAMPLES

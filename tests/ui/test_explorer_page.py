@@ -12,12 +12,12 @@ from streamlit.elements.plotly_chart import PlotlySelectionState, PlotlyState
 
 from tests.helpers.paths import AE_CHECKPOINT
 from tests.helpers.charts import chart_spec, plotly_array
-from explorer.ui import map_figure
+from explorer.ui.figures import map_figure
 from explorer.core.images import png_bytes
 from tests.helpers.apptest import assert_decodes, click_map, grid_shown, image_id, map_mark, shown_ids
 from explorer.core.latent import decode_z, encode_dataset, image_terms
 from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
-from explorer.ui.slider_ranges import latent_ranges
+from explorer.ui.figures.slider_ranges import latent_ranges
 from explorer.ui.views.click import CLICK_SCALE
 from explorer.ui.views.decoder import DECODED_SCALE
 
@@ -111,7 +111,7 @@ def test_a_point_click_shows_that_digits_original_reconstruction_and_terms(app_t
 
 
 def test_a_click_leaves_the_maps_figure_as_it_was(app_test, vae_encodings):
-    # The page puts the ring, ellipses and star on the map (explorer.ui.map_marks): the same
+    # The page puts the ring, ellipses and star on the map (explorer.ui.components.map_marks): the same
     # figure keeps the same element id, so the browser keeps its chart instead of drawing
     # 10,000 points anew while the click's panel waits.
     at = _start(app_test)
@@ -269,7 +269,8 @@ def test_the_explorers_map_state_stays_on_the_explorer(app_test, vae_checkpoint,
     # is elsewhere (what the map shows: ShownModel.map_shows). The Manifold page shares the
     # Explorer's keys and draws no map: what the Explorer's map showed is not this page's, so
     # a step there decodes once instead of rerunning the page for a star it never draws.
-    from explorer.ui import browser_decoder, caches
+    from explorer.ui.components import browser_decoder
+    from explorer.ui.state import caches
 
     browser_decoder.decoder_payload.clear()
     monkeypatch.setattr(caches, "export_decoder", lambda model: None)  # decoded on the server: the toggle is drawn
@@ -293,7 +294,8 @@ def test_the_explorers_map_state_stays_on_the_explorer(app_test, vae_checkpoint,
 
 
 def test_a_decoder_the_browser_cannot_run_is_decoded_on_the_server(app_test, vae_checkpoint, monkeypatch):
-    from explorer.ui import browser_decoder, caches
+    from explorer.ui.components import browser_decoder
+    from explorer.ui.state import caches
 
     browser_decoder.decoder_payload.clear()
     monkeypatch.setattr(caches, "export_decoder", lambda model: None)  # the cached payload's exporter

@@ -4,7 +4,7 @@ against training samples evaluated, from the shipped checkpoints' stored history
 import numpy as np
 
 from explorer.core.checkpoints import load_checkpoint
-from explorer.ui.family_figures import lower_bound_curves
+from explorer.ui.figures.model_kind_figures import lower_bound_curves
 
 from tests.helpers.paths import REPO
 from tests.helpers.charts import chart_spec, plotly_array

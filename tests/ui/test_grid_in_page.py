@@ -2,12 +2,12 @@
 browser_grid.describe): the id of the decoder the page holds (the one the view's decoder
 panel sends), the label of a conditional model, the widget keys of the grid's controls with
 the view's prefix, and the grid's limits, spacings and "paper" margin as core/manifold.py has them.
-The page's JavaScript (assets/grid_gl.js) is tested in tests/browser/test_browser_grid_webgl.py."""
+The page's JavaScript (explorer/ui/components/grid_gl.js) is tested in tests/browser/test_browser_grid_webgl.py."""
 
 import pytest
 
 from explorer.core.manifold import GRID_MAX, GRID_MIN, PAPER_MARGIN, SPACINGS
-from explorer.ui import browser_grid
+from explorer.ui.components import browser_grid
 from tests.helpers.apptest import decoded_view, grid_shown, run_page_function
 
 

@@ -1,4 +1,4 @@
-"""The manifold grid's packed pixels for the page (explorer/ui/browser_grid.py, safetensors
+"""The manifold grid's packed pixels for the page (explorer/ui/components/browser_grid.py, safetensors
 bytes): they round-trip exactly and equal the pixels of the grid's PNG download, for an MLP and a
 conv decoder."""
 
@@ -13,8 +13,8 @@ from PIL import Image
 from explorer.core.checkpoints import load_checkpoint
 from explorer.core.images import png_bytes
 from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
-from explorer.ui import browser_grid
-from explorer.ui.registry import CHECKPOINT_DIR
+from explorer.ui.components import browser_grid
+from explorer.ui.state.registry import CHECKPOINT_DIR
 
 
 def _description(n=7, spacing="linear", low=-2.0, high=1.5):
@@ -27,7 +27,7 @@ def test_a_packed_grid_round_trips_exactly():
     description = _description()
     pixels = np.random.default_rng(0).integers(0, 256, size=(49, 784), dtype=np.uint8)
     packed = browser_grid.pack_grid(description, pixels)
-    # plain safetensors (the page parses it with explorer/ui/assets/safetensors.js): the library reads the pixels
+    # plain safetensors (the page parses it with explorer/ui/components/safetensors.js): the library reads the pixels
     np.testing.assert_array_equal(safetensors.numpy.load(packed)["pixels"], pixels)
     back, back_pixels = browser_grid.unpack_grid(packed)
     assert back == description

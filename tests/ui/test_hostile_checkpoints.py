@@ -458,7 +458,7 @@ def _outcome(function):
 
 
 def test_a_fifo_in_the_checkpoint_folder_neither_hangs_nor_is_listed(tmp_path, ctx):
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     (tmp_path / "good.safetensors").write_bytes(ctx.safetensors)
     for name in ("fifo.safetensors", "fifo.pt"):
@@ -506,7 +506,7 @@ def test_a_save_killed_midway_leaves_a_temporary_that_the_next_save_removes(tmp_
 
 
 def test_listing_the_checkpoint_folder_reaps_dead_writers_temporaries(tmp_path):
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     dead = tmp_path / ".x.safetensors.999999999.abcd1234.tmp"  # pid beyond any pid_max
     dead.write_bytes(b"\0" * 100)

@@ -44,10 +44,10 @@ def test_the_first_page_modules_do_not_import_torchvision():
     """Importing torchvision takes seconds (it imports torch._dynamo): the Explorer page's
     modules and image helpers leave it to the pages and the data loader that need it."""
     code = ("import sys\n"
-            "import explorer.ui.registry, explorer.ui.session, explorer.ui.browser_store, explorer.ui.caches\n"
+            "import explorer.ui.state.registry, explorer.ui.state.session, explorer.ui.state.browser_store, explorer.ui.state.caches\n"
             "import explorer.ui.views.click, explorer.ui.views.decoder, explorer.ui.views.grid\n"
             "import explorer.ui.views.latent_map, explorer.ui.views.draw, explorer.ui.views.traversal\n"
-            "import explorer.core.images, explorer.ui.browser_grid\n"
+            "import explorer.core.images, explorer.ui.components.browser_grid\n"
             "print('torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(REPO))

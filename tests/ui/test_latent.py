@@ -7,11 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.ui import charts, figures, map_clicks, map_figure
+from explorer.ui import figures
+from explorer.ui.figures import charts, map_clicks, map_figure
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z, encode_dataset, encodings_table, image_terms, posterior_ellipse
 from explorer.core.manifold import decode_manifold, manifold_coordinates, manifold_z
-from explorer.ui.slider_ranges import LatentRange, latent_ranges
+from explorer.ui.figures.slider_ranges import LatentRange, latent_ranges
 from explorer.core.models import ModelConfig, build_model
 from explorer.core.objective import loss_terms
 
@@ -301,7 +302,7 @@ def test_latent_scatter_from_the_cache_equals_a_validated_figure_and_is_independ
     "not a point",
 ], ids=repr)
 def test_map_click_skips_malformed_points(point):
-    # the page sends the clicked points (explorer.ui.map_marks): anything may arrive
+    # the page sends the clicked points (explorer.ui.components.map_marks): anything may arrive
     good = {"curve_number": 3, "point_index": 7, "x": 0.1, "y": 0.2, "customdata": [1234, 3]}
     assert map_clicks.map_click([point]) is None
     assert map_clicks.map_click([good, point]) == map_clicks.PointClick(1234)  # the last usable one counts

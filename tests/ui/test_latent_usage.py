@@ -83,7 +83,7 @@ def test_active_units_is_a_count_kept_off_the_nats_axes():
     m = METRICS["test_active_units"]
     assert m.unit == "count" and m.format(2.0) == "2" and m.format(None) == "n/a"
     assert METRICS["test_kl"].format(5.4321) == "5.43"
-    from explorer.ui.charts import training_curves
+    from explorer.ui.figures.charts import training_curves
 
     history = [{"epoch": 1, "train_loss": 150.0, "test_neg_elbo": 149.0, "test_reconstruction": 143.0,
                 "test_kl": 6.0, "test_active_units": 2.0}]

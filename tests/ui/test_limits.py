@@ -15,8 +15,8 @@ from explorer.core import limits
 from explorer.core.limits import MAX_PARAMETERS
 from explorer.core.models import ModelConfig, build_model, num_parameters
 from explorer.core.train import TrainConfig, TrainingDiverged, train
-from explorer.ui import train_form
-from explorer.ui import training_job as tj
+from explorer.ui.jobs import train_form
+from explorer.ui.jobs import training_job as tj
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM = {"kind": "ae", "latent_dim": 2, "hidden_sizes": "512, 256", "beta": 1.0, "epochs": 1, "batch_size": 128,

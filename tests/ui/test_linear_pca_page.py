@@ -11,7 +11,7 @@ from explorer.core.checkpoints import load_checkpoint, save_checkpoint
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.models import build_model
 from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
-from explorer.ui import registry
+from explorer.ui.state import registry
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from explorer.core.checkpoint_format import save_checkpoint
 from explorer.core.checkpoint_summary import read_summary
 from explorer.core.config import ModelConfig, TrainConfig
 from explorer.core.models import build_model
-from explorer.ui import registry
-from explorer.ui.model_names import model_label, unique_labels
+from explorer.ui.state import registry
+from explorer.ui.state.model_names import model_label, unique_labels
 
 SHIPPED = {
     "mnist_vae_z2.safetensors": "VAE · z = 2 · shipped",
@@ -142,7 +142,7 @@ def test_the_sidebar_leaves_semi_supervised_models_out(app_test, m2_file, tmp_pa
 
 
 def test_a_name_that_appears_again_gets_a_number():
-    from explorer.ui.model_names import distinct_titles
+    from explorer.ui.state.model_names import distinct_titles
 
     assert distinct_titles(["VAE · z = 2 · shipped", "AE · z = 2 · shipped"]) == ["VAE · z = 2 · shipped",
                                                                                   "AE · z = 2 · shipped"]

@@ -48,7 +48,7 @@ def _smallest_plot_font(layout: dict) -> int:
 @pytest.mark.parametrize("present", [False, True], ids=["normal", "presentation"])
 def test_model_kind_pages_charts_set_readable_legend_and_tick_sizes(app_test, present):
     from tests.helpers.charts import chart_spec
-    from explorer.ui.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
+    from explorer.ui.page.layout import PLOT_FONT_PX, PRESENT_PLOT_FONT_PX
 
     at = app_test()
     if present:

@@ -9,7 +9,7 @@ import pytest
 from explorer.core.pretraining import build_stack
 from explorer.core.stack_files import load_stack, read_results
 from explorer.core.stack_filters import filter_sharpness, first_layer_filters
-from explorer.ui.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES
+from explorer.ui.state.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES
 
 from tests.helpers.paths import REPO
 
@@ -61,7 +61,7 @@ def test_the_denoising_page_shows_each_stacks_filters_kurtosis_and_test_errors(a
 
 
 def test_missing_stacks_are_named_and_the_rest_of_the_page_works(app_test, monkeypatch, tmp_path):
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     for name in ("mnist_dae_z2.safetensors", "mnist_ae_z2.safetensors"):
         shutil.copy(REPO / "checkpoints" / name, tmp_path / name)

@@ -58,9 +58,9 @@ def test_every_page_runs_with_every_shipped_checkpoint(app_test, checkpoint):
 
 
 def test_the_apps_remake_commands_are_the_ones_checkpoints_readme_lists():
-    """A missing file is reported with the command that makes it (explorer/ui/shipped.py):
+    """A missing file is reported with the command that makes it (explorer/ui/state/shipped.py):
     the same flags as the README's table (legacy .pt files are remade as .safetensors)."""
-    from explorer.ui.shipped import COMMANDS
+    from explorer.ui.state.shipped import COMMANDS
 
     rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([^`]+)` \|[^|]*\| `([^`]+)` \|",
                                                          (REPO / "checkpoints" / "README.md").read_text(), re.M)}

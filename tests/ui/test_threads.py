@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 
 from explorer.core import threads
-from explorer.ui import train_form
-from explorer.ui import training_job as tj
-from explorer.ui.training_queue import TrainingQueue
+from explorer.ui.jobs import train_form
+from explorer.ui.jobs import training_job as tj
+from explorer.ui.jobs.training_queue import TrainingQueue
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,10 @@ import torch
 from tests.helpers.paths import VAE_CHECKPOINT
 from tests.helpers.charts import chart_spec, plotly_array
 from explorer.core.checkpoints import load_checkpoint
-from explorer.ui import registry, session, train_form
+from explorer.ui.jobs import train_form
+from explorer.ui.state import registry, session
 from explorer.ui.figures import LATENT_MAP_TRACE_PREFIX
-from explorer.ui import training_job as tj
+from explorer.ui.jobs import training_job as tj
 
 QUICK = {"train_hidden": "128", "train_epochs": 2, "train_subset": 2000}
 
@@ -222,8 +223,8 @@ def test_a_huge_hidden_size_is_refused_before_anything_is_built(train_page):
 
 
 def test_a_run_beyond_the_server_limit_waits_in_line_and_starts_when_a_slot_frees(train_page, monkeypatch):
-    from explorer.ui import training_queue
-    from explorer.ui.training_queue import TrainingQueue
+    from explorer.ui.jobs import training_queue
+    from explorer.ui.jobs.training_queue import TrainingQueue
 
     queue = TrainingQueue(1)
     monkeypatch.setattr(training_queue, "SLOTS", queue)  # the server's queue, read when a job starts
@@ -245,8 +246,8 @@ def test_a_run_beyond_the_server_limit_waits_in_line_and_starts_when_a_slot_free
 
 
 def test_stop_works_while_queued(train_page, monkeypatch):
-    from explorer.ui import training_queue
-    from explorer.ui.training_queue import TrainingQueue
+    from explorer.ui.jobs import training_queue
+    from explorer.ui.jobs.training_queue import TrainingQueue
 
     queue = TrainingQueue(1)
     monkeypatch.setattr(training_queue, "SLOTS", queue)  # the server's queue, read when a job starts

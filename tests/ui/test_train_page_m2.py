@@ -10,7 +10,7 @@ from tests.helpers.paths import REPO
 from tests.helpers.charts import chart_spec
 from explorer.core.checkpoint_summary import read_summary
 from explorer.core.checkpoints import file_sha256, load_checkpoint
-from explorer.ui import registry, session
+from explorer.ui.state import registry, session
 from explorer.ui.views.semi_supervised import MODEL_KEY
 
 M2_KEYS = {"train_labels", "train_alpha", "train_m1"}

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.ui import training_job as tj
+from explorer.ui.jobs import training_job as tj
 from explorer.core.checkpoints import load_checkpoint, save_new_checkpoint
 from explorer.core.models import ModelConfig
 from explorer.core.metrics import evaluate
-from explorer.ui import train_form
+from explorer.ui.jobs import train_form
 from explorer.core.train import TrainConfig
 
 SMALL = {"kind": "vae", "latent_dim": 2, "hidden_sizes": "128", "beta": 1.0, "batch_size": 100,
@@ -142,11 +142,11 @@ def test_format_seconds():
 
 
 def test_training_runs_at_lowered_priority(mnist, monkeypatch):
-    """The training thread steps back for page work (explorer.ui.training_queue.TRAINING_NICE)."""
+    """The training thread steps back for page work (explorer.ui.jobs.training_queue.TRAINING_NICE)."""
     import os
     import threading
 
-    from explorer.ui.training_queue import TRAINING_NICE
+    from explorer.ui.jobs.training_queue import TRAINING_NICE
 
     def nice() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from explorer.ui import train_form
-from explorer.ui import training_job as tj
-from explorer.ui.training_queue import TrainingQueue, ordinal
+from explorer.ui.jobs import train_form
+from explorer.ui.jobs import training_job as tj
+from explorer.ui.jobs.training_queue import TrainingQueue, ordinal
 
 SETTINGS = {"kind": "vae", "latent_dim": 2, "hidden_sizes": "128", "beta": 1.0, "batch_size": 100,
             "lr": 2e-3, "lr_schedule": "cosine", "seed": 0, "subset": 2000}

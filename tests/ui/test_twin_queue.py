@@ -6,10 +6,10 @@ choice it had."""
 import pytest
 
 from explorer.core.config import TrainConfig
-from explorer.ui import twin_job as tj
-from explorer.ui.session import BROWSER_TOKEN_KEY
-from explorer.ui.session_watch import STOP_REASON
-from explorer.ui.training_queue import TrainingQueue
+from explorer.ui.jobs import twin_job as tj
+from explorer.ui.state.session import BROWSER_TOKEN_KEY
+from explorer.ui.jobs.session_watch import STOP_REASON
+from explorer.ui.jobs.training_queue import TrainingQueue
 
 
 def _job(mnist, queue, epochs=1, subset=256, lr=2e-3):
@@ -96,7 +96,7 @@ def _thread_nice() -> int:
 def test_lower_thread_priority_lowers_only_the_calling_thread():
     import threading
 
-    from explorer.ui.training_queue import lower_thread_priority
+    from explorer.ui.jobs.training_queue import lower_thread_priority
 
     seen = {}
 
@@ -118,7 +118,7 @@ def test_lower_thread_priority_lowers_only_the_calling_thread():
 
 
 def test_a_twin_run_trains_at_lowered_priority(mnist, monkeypatch):
-    from explorer.ui.training_queue import TRAINING_NICE
+    from explorer.ui.jobs.training_queue import TRAINING_NICE
 
     seen = []
     real_train = tj.train_twins

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers.charts import chart_spec, plotly_array
 from explorer.core.twins import shared_weights_equal
-from explorer.ui.twin_job import SAMPLE_SIZE
+from explorer.ui.jobs.twin_job import SAMPLE_SIZE
 
 
 @pytest.fixture

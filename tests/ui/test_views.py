@@ -5,7 +5,7 @@ import pytest
 
 from tests.helpers.charts import chart_spec, plotly_array
 from explorer.core.latent import decode_z, encode_dataset
-from explorer.ui.slider_ranges import latent_ranges
+from explorer.ui.figures.slider_ranges import latent_ranges
 from explorer.ui.views.decoder import DECODED_SCALE
 from tests.helpers.apptest import assert_decodes, click_map, decoded_view, run_page_function
 
@@ -98,7 +98,7 @@ def test_every_kind_of_model_renders_on_the_explorer_and_manifold_pages(config, 
     from explorer.core.config import ModelConfig, TrainConfig
     from explorer.core.metrics import evaluate
     from explorer.core.models import build_model
-    from explorer.ui import registry
+    from explorer.ui.state import registry
 
     model = build_model(ModelConfig(**config), seed=0).eval()
     metrics = evaluate(model, mnist.test_images[:200], mnist.test_labels[:200])
@@ -120,9 +120,9 @@ def test_every_kind_of_model_renders_on_the_explorer_and_manifold_pages(config, 
 
 
 def test_the_map_marks_callback_keeps_a_clicks_points_and_ignores_anything_else(monkeypatch):
-    # the page's click reaches the run through this callback (explorer.ui.map_marks): it runs
+    # the page's click reaches the run through this callback (explorer.ui.components.map_marks): it runs
     # before the page, with the component's trigger value in its session-state entry
-    from explorer.ui import map_marks
+    from explorer.ui.components import map_marks
 
     point = {"curve_number": 3, "point_index": 7, "x": 0.5, "y": -1.0, "customdata": [12, 3]}
     state = {"m": {"click": {"points": [point, "junk"]}}}

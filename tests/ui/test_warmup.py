@@ -10,7 +10,7 @@ from tests.helpers.paths import REPO
 
 def test_warmup_imports_torchvision_once_in_a_background_thread():
     code = ("import sys\n"
-            "from explorer.ui import warmup\n"
+            "from explorer.ui.page import warmup\n"
             "assert 'torchvision' not in sys.modules\n"
             "thread = warmup.start(delay=0)\n"
             "assert thread is not None and thread.daemon and warmup.start() is None\n"
@@ -27,7 +27,7 @@ def test_after_the_warmup_the_libraries_are_frozen_out_of_collections_and_new_cy
     collected, and the process exits cleanly (the objects are unfrozen at exit)."""
     code = ("import gc, weakref\n"
             "import torch, plotly.graph_objects\n"
-            "from explorer.ui import warmup\n"
+            "from explorer.ui.page import warmup\n"
             "assert gc.get_freeze_count() == 0\n"
             "warmup.start(delay=0).join(120)\n"
             "frozen = gc.get_freeze_count()\n"

@@ -7,7 +7,10 @@ import streamlit as st
 
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import back_project, decode_z, image_terms
-from explorer.ui import browser_decoder, caches, layout, map_clicks
+from explorer.ui.components import browser_decoder
+from explorer.ui.figures import map_clicks
+from explorer.ui.page import layout
+from explorer.ui.state import caches
 from explorer.ui.views.common import ShownModel
 from explorer.ui.views.latent_map import map_marks_view
 

@@ -18,10 +18,10 @@ import torch
 from explorer.core.images import tiled_png
 from explorer.core.latent import Encodings, decode_z
 from explorer.core.manifold import manifold_coordinates, manifold_z
-from explorer.ui.slider_ranges import LatentRange, latent_ranges
-from explorer.ui import caches, session
-from explorer.ui.map_clicks import PointClick, SpaceClick
-from explorer.ui.registry import ModelEntry
+from explorer.ui.figures.slider_ranges import LatentRange, latent_ranges
+from explorer.ui.state import caches, session
+from explorer.ui.figures.map_clicks import PointClick, SpaceClick
+from explorer.ui.state.registry import ModelEntry
 
 DEFAULT_GRID_N = 20
 DEFAULT_GRID_SPACING = "paper"
@@ -94,7 +94,7 @@ class ShownModel:
     Create with :meth:`create` before the views' widgets are drawn.
 
     Attributes:
-        entry: the model (from :mod:`explorer.ui.registry`).
+        entry: the model (from :mod:`explorer.ui.state.registry`).
         keys: the view's keys.
         encodings: the model's encodings of the MNIST test split.
         ranges: slider ranges of z1 and z2 (None unless the latent space is 2-D).
@@ -259,7 +259,7 @@ def point_select_chart(fig, key: str, config: dict | None = None) -> None:
 
 def page_click_chart(fig, key: str, config: dict | None = None) -> None:
     """Draw ``fig`` as a chart whose clicks the page reports (``plotly_click``, clickmode
-    "event", no Plotly selection): :mod:`explorer.ui.map_marks` sends them.
+    "event", no Plotly selection): :mod:`explorer.ui.components.map_marks` sends them.
 
     Plotly counts two mousedowns less than 300 ms apart as a double-click wherever they
     are, and its default double-click ("reset+autosize") autoranges axes that are at their

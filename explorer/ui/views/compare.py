@@ -4,7 +4,7 @@ lesson tools' overlays, a drawn digit's code). The lesson tools themselves, each
 model by a :class:`ShownModel`, are :mod:`explorer.ui.views.prior_samples`,
 :mod:`explorer.ui.views.interpolation` and :mod:`explorer.ui.views.reparameterization`.
 
-Shared state lives in the ``cmp_`` session keys (:data:`explorer.ui.session.COMPARE_DEFAULTS`).
+Shared state lives in the ``cmp_`` session keys (:data:`explorer.ui.state.session.COMPARE_DEFAULTS`).
 Any pair of models with a 2-D latent space works; what makes no sense for a model
 without a posterior (KL, ellipses, the cloud) is left out for it.
 """
@@ -18,8 +18,10 @@ import torch
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z, image_terms
-from explorer.ui import caches, figures, map_figure, registry
-from explorer.ui.registry import ModelEntry
+from explorer.ui import figures
+from explorer.ui.figures import map_figure
+from explorer.ui.state import caches, registry
+from explorer.ui.state.registry import ModelEntry
 from explorer.ui.views.common import ShownModel, decoded_codes
 from explorer.ui.views.interpolation import path_codes
 from explorer.ui.views.prior_samples import sampler_name, view_samples

@@ -6,11 +6,12 @@ with ``cvae_``."""
 import streamlit as st
 import torch
 
-from explorer.core.family import style_grid
+from explorer.core.model_kinds import style_grid
 from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z, prior_samples
-from explorer.ui import browser_decoder, caches
-from explorer.ui.family_figures import image_rows_figure
+from explorer.ui.components import browser_decoder
+from explorer.ui.state import caches
+from explorer.ui.figures.model_kind_figures import image_rows_figure
 from explorer.ui.views.common import ShownModel
 from explorer.ui.views.decoder import DECODED_SCALE
 
@@ -27,7 +28,7 @@ def _grid_png(images: torch.Tensor, nrow: int) -> bytes:
 
 def style_decoder(view: ShownModel) -> None:
     """The digit selector and the z sliders, decoding live: in the page for a decoder it runs
-    (:mod:`explorer.ui.browser_decoder`, no round trip per slider step), else on the server
+    (:mod:`explorer.ui.components.browser_decoder`, no round trip per slider step), else on the server
     (a fragment: only it reruns). The weights go to the page outside the fragment: its
     reruns do not send them again."""
     browser_decoder.send_weights(view.entry, view.keys("browser_decoder_weights"))

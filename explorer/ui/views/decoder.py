@@ -7,7 +7,7 @@ import torch
 
 from explorer.core.images import png_bytes, upscale_nearest
 from explorer.core.latent import decode_z
-from explorer.ui import browser_decoder
+from explorer.ui.components import browser_decoder
 from explorer.ui.views.common import ShownModel
 
 #: Decoded images are shown this many times their 28 px size (nearest, so crisp).

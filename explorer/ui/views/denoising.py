@@ -9,12 +9,12 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer.core.family import denoising_error, largest_gap_level, noisy_copy, reconstruct
+from explorer.core.model_kinds import denoising_error, largest_gap_level, noisy_copy, reconstruct
 from explorer.core.images import tiled_png
 from explorer.core.stack_files import StackFileError
-from explorer.ui import registry
-from explorer.ui.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES, stack_filters
-from explorer.ui.registry import ModelEntry
+from explorer.ui.state import registry
+from explorer.ui.state.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES, stack_filters
+from explorer.ui.state.registry import ModelEntry
 
 
 def denoised_digits(models: dict[str, ModelEntry], clean: torch.Tensor, noise: str, level: float,
@@ -24,7 +24,7 @@ def denoised_digits(models: dict[str, ModelEntry], clean: torch.Tensor, noise: s
     Args:
         models: name -> model entry (AEs with 2-D codes or any of the family).
         clean: (B, 1, 28, 28) test digits, pixels in [0, 1].
-        noise: ``"masking"`` or ``"gaussian"`` (:func:`explorer.core.family.noisy_copy`).
+        noise: ``"masking"`` or ``"gaussian"`` (:func:`explorer.core.model_kinds.noisy_copy`).
         level: masking probability or noise std.
         seed: seed of the corruption.
 
@@ -42,7 +42,7 @@ def denoised_digits(models: dict[str, ModelEntry], clean: torch.Tensor, noise: s
 
 def opening_level(levels, curves: dict[str, np.ndarray]) -> tuple[int, float]:
     """(index, level) where the plain AE's error curve lies furthest above the denoising
-    AE's (:func:`explorer.core.family.largest_gap_level`): where the page opens."""
+    AE's (:func:`explorer.core.model_kinds.largest_gap_level`): where the page opens."""
     return largest_gap_level(levels, curves["plain AE"], curves["denoising AE"])
 
 

@@ -82,7 +82,7 @@ def your_digit_code_panel(view, image: torch.Tensor) -> None:
     """
     from explorer.core.latent import decode_z
     from explorer.core.preprocess import nearest_training_images
-    from explorer.ui import caches
+    from explorer.ui.state import caches
 
     model = view.model
     y = view.condition()

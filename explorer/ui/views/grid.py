@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.manifold import GRID_MAX, GRID_MIN, SPACINGS, manifold_coordinates
-from explorer.ui import browser_decoder, browser_grid, caches, charts, map_clicks, map_figure
+from explorer.ui.components import browser_decoder, browser_grid
+from explorer.ui.figures import charts, map_clicks, map_figure
+from explorer.ui.state import caches
 from explorer.ui.views.common import ShownModel, new_selection, point_select_chart
 
 SPACING_HELP = ("paper: evenly spaced points on [0.05, 0.95] through the inverse Gaussian CDF "

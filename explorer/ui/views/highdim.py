@@ -11,8 +11,9 @@ import streamlit as st
 from explorer.core.images import tiled_png
 from explorer.core.latent import decode_z, interpolate
 from explorer.core.sampling import sample_codes
-from explorer.ui import caches, charts
-from explorer.ui.shipped import load_shipped
+from explorer.ui.figures import charts
+from explorer.ui.state import caches
+from explorer.ui.state.shipped import load_shipped
 
 #: The pair (left, right): an AE and a VAE with the same latent size, network and recipe.
 HIGHDIM_PAIR = ("mnist_ae_z10.safetensors", "mnist_vae_z10.safetensors")

@@ -12,7 +12,8 @@ from explorer.core.classifier import ClassifierFileError
 from explorer.core.holes import path_scores
 from explorer.core.lesson_claims import SAMPLES, SEED
 from explorer.core.realism import THRESHOLD
-from explorer.ui import caches, charts
+from explorer.ui.figures import charts
+from explorer.ui.state import caches
 from explorer.ui.views.common import ShownModel
 
 JUDGE_HELP = (

@@ -1,12 +1,12 @@
 """Decoding under the cursor for pages with several maps (the Compare page): every
 model's decoder mean of the z under the mouse on any of the maps, computed in the
-browser (:mod:`explorer.ui.browser_decoder`), so one z is seen through each decoder."""
+browser (:mod:`explorer.ui.components.browser_decoder`), so one z is seen through each decoder."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from explorer.ui import browser_decoder
+from explorer.ui.components import browser_decoder
 from explorer.ui.views.common import ShownModel
 
 #: Hover images are shown this many times their 28 px size.

@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from explorer.core.latent import interpolate
-from explorer.ui import caches
+from explorer.ui.state import caches
 from explorer.ui.views.common import ShownModel, decoded_codes
 
 STRIP_SCALE = 2

@@ -7,20 +7,22 @@ import functools
 import streamlit as st
 
 from explorer.core.latent import project_2d
-from explorer.ui.slider_ranges import latent_ranges
-from explorer.ui import browser_decoder, layout, map_clicks, map_figure, map_marks, viewport
+from explorer.ui.figures.slider_ranges import latent_ranges
+from explorer.ui.components import browser_decoder, map_marks, viewport
+from explorer.ui.figures import map_clicks, map_figure
+from explorer.ui.page import layout
 from explorer.ui.views.common import ShownModel, page_click_chart
 
 
 def new_map_click(view: ShownModel, catcher: bool = True) -> map_clicks.PointClick | map_clicks.SpaceClick | None:
     """The click on the view's map that no run has acted on yet (sent by the page,
-    :mod:`explorer.ui.map_marks`), or None; each click is reported once. A click that is
+    :mod:`explorer.ui.components.map_marks`), or None; each click is reported once. A click that is
     not one of the view's test digits or a usable z (malformed, or an index beyond the
     test set) counts as none.
 
     Args:
         view: the model's views.
-        catcher: clicks on empty space count (:func:`explorer.ui.map_clicks.map_click`).
+        catcher: clicks on empty space count (:func:`explorer.ui.figures.map_clicks.map_click`).
     """
     points = view.state("map_click")
     if points is None:
@@ -104,7 +106,7 @@ def record_map_state(view: ShownModel) -> tuple[tuple[float, float] | None, tupl
     return z_marker, grid
 
 
-#: The Explorer's map figure height in px by window size class (explorer.ui.viewport) and
+#: The Explorer's map figure height in px by window size class (explorer.ui.components.viewport) and
 #: presentation mode. The map has no legend of its own (the page's one-row colour key, under
 #: it, names the colours), so the figure is its square plot area plus the axes' margins (50 px
 #: high, 70 px wide with the toolbar's column on the right). A laptop's 1366x768 window: the
@@ -117,7 +119,7 @@ EXPLORER_MAP_HEIGHTS = {(False, "small"): 378, (False, "large"): 640, (True, "sm
 
 def explorer_map_height(presenting: bool, screen: str) -> int:
     """The Explorer's map figure height in px (:data:`EXPLORER_MAP_HEIGHTS`) for presentation
-    mode on or off and the window's size class (``explorer.ui.viewport.SMALL`` or ``LARGE``)."""
+    mode on or off and the window's size class (``explorer.ui.components.viewport.SMALL`` or ``LARGE``)."""
     return EXPLORER_MAP_HEIGHTS[(bool(presenting), screen)]
 
 
@@ -139,7 +141,7 @@ def latent_map_view(view: ShownModel, z_marker=None, grid=None, overlays=(), cat
         view: the model's views.
         z_marker: the decoder's z to mark with a star (see :func:`record_map_state`).
         grid: manifold grid params whose cells to overlay, or None.
-        overlays: :class:`explorer.ui.map_figure.MapOverlay` s to draw (samples, paths).
+        overlays: :class:`explorer.ui.figures.map_figure.MapOverlay` s to draw (samples, paths).
         catcher: clicks on empty space decode the z there (the Explorer); False where
             only digits are clickable.
         prior_circles: draw the prior's circles; None follows the view's toggle.
@@ -203,7 +205,7 @@ def map_marks_view(view: ShownModel, z_marker=None, rerun: tuple[str, ...] = (),
                    star_follows_sliders: bool = False) -> None:
     """The view's map marks, put on its map by the page: the selected digit (ring; its
     posterior's ellipses on a 2-D map) and the star at ``z_marker``; and the map's clicks
-    (:mod:`explorer.ui.map_marks`, element ``<prefix>map_marks``). A click leaves the map's
+    (:mod:`explorer.ui.components.map_marks`, element ``<prefix>map_marks``). A click leaves the map's
     figure as it was.
 
     Args:
@@ -215,7 +217,7 @@ def map_marks_view(view: ShownModel, z_marker=None, rerun: tuple[str, ...] = (),
             acted on in its callback (:func:`handle_map_selection`), before they run.
             Empty: the click reruns the page, which acts on it.
         star_follows_sliders: the page moves the star with the view's z sliders, without a
-            rerun (where the page decodes their z itself, :mod:`explorer.ui.browser_decoder`).
+            rerun (where the page decodes their z itself, :mod:`explorer.ui.components.browser_decoder`).
     """
     encodings = view.encodings
     click = view.click()

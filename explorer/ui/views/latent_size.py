@@ -4,12 +4,12 @@ by each latent size, and one model's KL per latent dimension with its active uni
 import streamlit as st
 import torch
 
-from explorer.core.family import reconstruct
+from explorer.core.model_kinds import reconstruct
 from explorer.core.images import tiled_png
 from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
-from explorer.ui import caches
-from explorer.ui.caches import mnist_test_latent_usage
-from explorer.ui.family_figures import image_rows_figure, kl_per_dimension_figure
+from explorer.ui.state import caches
+from explorer.ui.state.caches import mnist_test_latent_usage
+from explorer.ui.figures.model_kind_figures import image_rows_figure, kl_per_dimension_figure
 
 #: The latent sizes of the reconstruction comparison (Kingma & Welling 2013 compare z of 2 to 20).
 SIZES = ("z=2", "z=5", "z=10", "z=20")

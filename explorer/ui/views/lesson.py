@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import caches, layout, map_clicks, registry
-from explorer.ui.session import COMPARE_PREFIXES
+from explorer.ui.figures import map_clicks
+from explorer.ui.page import layout
+from explorer.ui.state import caches, registry
+from explorer.ui.state.session import COMPARE_PREFIXES
 
 TOOLS = ("Sample from the prior", "Interpolate", "Reparameterization", "Where the holes are", "Your own digit",
          "Watch the holes form")

@@ -11,7 +11,8 @@ import streamlit as st
 
 from explorer.core.latent import prior_samples
 from explorer.core.sampling import SAMPLERS, sample_codes
-from explorer.ui import caches, charts
+from explorer.ui.figures import charts
+from explorer.ui.state import caches
 from explorer.ui.views.common import MAX_K, ShownModel, decoded_codes
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.core.latent import posterior_samples
-from explorer.ui import map_figure
+from explorer.ui.figures import map_figure
 from explorer.ui.views.common import MAX_K, SAMPLE_SCALE, ShownModel, decoded_codes
 
 CLOUD_COLOR = "#d62728"

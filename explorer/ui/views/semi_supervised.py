@@ -14,10 +14,11 @@ import torch
 
 from explorer.core.images import tiled_png
 from explorer.core.semi_supervised import class_accuracy, error_percent
-from explorer.ui import caches, layout, registry
-from explorer.ui.family_figures import image_rows_figure
-from explorer.ui.registry import ModelEntry
-from explorer.ui.shipped import require_shipped
+from explorer.ui.page import layout
+from explorer.ui.state import caches, registry
+from explorer.ui.figures.model_kind_figures import image_rows_figure
+from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.shipped import require_shipped
 
 #: The shipped M1+M2 model the page shows, in checkpoints/.
 SHIPPED = "mnist_m1m2_l100.safetensors"
@@ -58,7 +59,7 @@ MODEL_KEY = "m2_model"
 
 def choose_model() -> ModelEntry:
     """The sidebar's choice among the semi-supervised models (M2 and M1+M2:
-    :func:`explorer.ui.registry.model_options` of the ``"semi_supervised"`` group: files in
+    :func:`explorer.ui.state.registry.model_options` of the ``"semi_supervised"`` group: files in
     checkpoints/, the shipped one first, and this session's trained or uploaded ones).
     Without any, the shipped file's error (what to run) and ``st.stop()``; a file that does
     not load: its error and ``st.stop()``."""

@@ -12,11 +12,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.ui import caches, figures, layout
-from explorer.ui.family_figures import SIDE_LEGEND
+from explorer.ui import figures
+from explorer.ui.page import layout
+from explorer.ui.state import caches
+from explorer.ui.figures.model_kind_figures import SIDE_LEGEND
 from explorer.ui.figures import DIGIT_COLORS
-from explorer.ui.registry import ModelEntry
-from explorer.ui.shipped import load_shipped
+from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.shipped import load_shipped
 
 #: The map's chart key, and the legend name of the labelled training digits' marks.
 MAP_KEY = "m2_style_map"
@@ -37,7 +39,7 @@ def style_map_figure(found: dict, height: int, font_size: int) -> go.Figure:
     known label, outlined in black; hover: training image no., known label, q(y|x)'s label).
 
     Args:
-        found: :func:`explorer.ui.caches.m2_style_map`'s result (``z`` of shape (N, 2)).
+        found: :func:`explorer.ui.state.caches.m2_style_map`'s result (``z`` of shape (N, 2)).
         height: figure height in px.
         font_size: text size in px (:func:`explorer.ui.figures.readable`).
 

@@ -10,8 +10,9 @@ import streamlit as st
 
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.latent import ImageTerms, image_terms, terms_noise
-from explorer.ui import caches, map_clicks, registry
-from explorer.ui.registry import ModelEntry
+from explorer.ui.figures import map_clicks
+from explorer.ui.state import caches, registry
+from explorer.ui.state.registry import ModelEntry
 
 COMPARE_PAGE = "pages/compare.py"
 EXPLORER_PAGE = "pages/explorer.py"

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.core.family import TRAVERSAL_RANGE, traversal_codes
+from explorer.core.model_kinds import TRAVERSAL_RANGE, traversal_codes
 from explorer.core.images import png_bytes, tiled_png, upscale_nearest
 from explorer.core.latent import decode_z
-from explorer.ui import caches, session
-from explorer.ui.caches import mnist_test_latent_usage
-from explorer.ui.family_figures import image_rows_figure
-from explorer.ui.map_clicks import PointClick
+from explorer.ui.state import caches, session
+from explorer.ui.state.caches import mnist_test_latent_usage
+from explorer.ui.figures.model_kind_figures import image_rows_figure
+from explorer.ui.figures.map_clicks import PointClick
 from explorer.ui.views.common import ShownModel
 
 #: A model without a posterior is swept over mean(mu_d) +- this many std(mu_d) on the test set.

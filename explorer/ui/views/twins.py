@@ -2,9 +2,9 @@
 initial weights on the same batches, both maps redrawn live side by side, Stop, and the
 two results offered as the page's pair.
 
-The job (:class:`explorer.ui.twin_job.TwinJob`) lives in ``cmp_twin_job``; its settings
+The job (:class:`explorer.ui.jobs.twin_job.TwinJob`) lives in ``cmp_twin_job``; its settings
 in ``cmp_twin_subset``, ``cmp_twin_epochs``, ``cmp_twin_seed``
-(:data:`explorer.ui.session.COMPARE_DEFAULTS`).
+(:data:`explorer.ui.state.session.COMPARE_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.core.config import TrainConfig
-from explorer.ui import caches, figures, map_figure, registry
-from explorer.ui import twin_job as tj
-from explorer.ui.session_watch import WATCHDOG, current_session_id
-from explorer.ui.training_queue import waiting_text
-from explorer.ui.train_form import format_seconds
+from explorer.ui import figures
+from explorer.ui.figures import map_figure
+from explorer.ui.state import caches, registry
+from explorer.ui.jobs import twin_job as tj
+from explorer.ui.jobs.session_watch import WATCHDOG, current_session_id
+from explorer.ui.jobs.training_queue import waiting_text
+from explorer.ui.jobs.train_form import format_seconds
 
 JOB_KEY = "cmp_twin_job"
 LIVE_REFRESH_SECONDS = 1.5
@@ -56,7 +58,7 @@ def _start() -> None:
     job = tj.TwinJob(config, train_images, test_images, test_labels, dataset).start()
     state[JOB_KEY] = job
     session_id = current_session_id()
-    if session_id is not None:  # a closed tab stops the run (see explorer.ui.session_watch)
+    if session_id is not None:  # a closed tab stops the run (see explorer.ui.jobs.session_watch)
         WATCHDOG.watch(job, session_id)
 
 
