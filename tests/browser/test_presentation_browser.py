@@ -34,6 +34,11 @@ FONTS_JS = """(map) => { const main = document.querySelector('[data-testid=stMai
           caption_rgb: captions.map(rgb), body_rgb: rgb(main),
           metric: least([...main.querySelectorAll('[data-testid=stMetricValue]')].filter(visible).map(
             (m) => [...m.querySelectorAll('*')].find((e) => [...e.childNodes].some((n) => n.nodeType === 3)) || m))}; }"""
+# Page-side: how far each slider's value reaches down over its thumb, in px (0: it ends
+# above the thumb; 20 px text in a 32 px line reached 10 px over the thumb and the track).
+SLIDER_OVERLAP_JS = """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stSliderThumbValue]')]
+  .filter((v) => v.getBoundingClientRect().width > 0)
+  .map((v) => Math.round(v.getBoundingClientRect().bottom - v.parentElement.getBoundingClientRect().top))"""
 # Page-side: what a click at the top of the page, under the see-through header, lands on (the
 # lesson's Next stood there at 1920x1080 while the header's toolbar took its clicks).
 TOP_CLICK_JS = """() => { const hits = [0.5, 0.75, 0.9].map((f) => document.elementFromPoint(innerWidth * f, 30));
@@ -57,6 +62,8 @@ def test_font_sizes_in_and_out_of_presentation_mode(page, app_url, artifacts_dir
         assert fonts["plot"] >= PRESENT_PLOT_FONT_PX, fonts
         assert "header" not in page.evaluate(TOP_CLICK_JS)  # clicks under the header reach the page
         assert fonts["metric"] >= 30, fonts  # Streamlit's 36 px values, not shrunk to the body's 20
+    overlaps = page.evaluate(SLIDER_OVERLAP_JS)
+    assert overlaps and max(overlaps) <= 1, overlaps  # the decoder's z sliders' values above their thumbs
     # the app's menu stands over the page's top-right corner once the page starts under the
     # see-through header: hidden while presenting, there otherwise
     menu = page.get_by_test_id("stMainMenu")
