@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.ui import figures
+from explorer.ui.components import viewport
 from explorer.ui.page import layout
 from explorer.ui.state import caches, registry
 from explorer.ui.figures.model_kind_figures import SIDE_LEGEND
@@ -16,7 +17,9 @@ LINEAR_AE_FILE = "mnist_linear_ae_z2.safetensors"
 TRAIN_COMMAND = ("python -m explorer.cli.train --model ae --latent-dim 2 --hidden --likelihood gaussian_identity "
                  f"--epochs 10 --batch-size 100 --lr 3e-2 --lr-schedule cosine --seed 0 "
                  f"--out checkpoints/{LINEAR_AE_FILE}")
-FIGURE_HEIGHT = 340
+#: The maps' figure height on a laptop and on a projector, in px (340 left them 292 x 230 px
+#: on a 1920 x 1080 screen, with half the screen empty below).
+FIGURE_HEIGHTS = (340, 560)
 #: One column of digits right of each map (a horizontal legend under a half-width map
 #: wrapped into three rows and was cut off at the figure's bottom), as tall as the figure.
 LEGEND = SIDE_LEGEND
@@ -25,7 +28,7 @@ FONT_SIZE = 15
 
 def _readable(fig):
     """The map's height and legend; ticks, titles and legend at FONT_SIZE px (16 in presentation mode)."""
-    fig.update_layout(height=FIGURE_HEIGHT, legend=LEGEND)
+    fig.update_layout(height=viewport.pick(*FIGURE_HEIGHTS), legend=LEGEND)
     return figures.readable(fig, layout.plot_font_size(FONT_SIZE))
 
 
