@@ -49,6 +49,12 @@ COLUMN_HELP = {
 }
 
 
+#: Widths of the three maps' columns: the third holds the digits' legend beside its map
+#: (about 150 px at 15-16 px text), so it is wider; with equal columns its plot area was
+#: 73 px wide at 1366x768 against the others' 220.
+MAP_COLUMNS = (1, 1, 1.6)
+
+
 def _map(name: str, numbers: dict[str, float], codes: np.ndarray, labels: np.ndarray, start: np.ndarray,
          end: np.ndarray, magnify: int, legend: bool):
     fig = figures.latent_scatter(codes, labels, axis_names=("z1", "z2"))
@@ -80,7 +86,7 @@ def contractive_page() -> None:
 
     rows = arrow_digits(labels, ARROWS_PER_DIGIT)
     numbers = {}
-    for col, (name, entry) in zip(st.columns(3), entries.items()):
+    for col, (name, entry) in zip(st.columns(MAP_COLUMNS), entries.items()):
         codes = caches.mnist_test_encodings(entry).mu[:, :2]
         start, end = code_arrows(entry, images[rows], perturbation, level)
         numbers[name] = contraction_numbers(entry, level)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.cli.options import DefaultsHelpFormatter
+from explorer.cli.options import DefaultsHelpFormatter, refuse_unwritable
 from explorer.cli.progress import EpochBars, write
 from explorer.core.config import (ARCHITECTURES, BINARIZATIONS, DEFAULT_HIDDEN_SIZES, INPUT_NOISES, LIKELIHOODS,
                                   LR_SCHEDULES, MODEL_KINDS, ModelConfig, TrainConfig)
@@ -115,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_flush_denormal(True)  # before any torch op starts worker threads (see core.train)
     from explorer.core.checkpoints import save_checkpoint
     from explorer.core.data import DataError, load_mnist
-    from explorer.core.files import check_writable
     from explorer.core.limits import absurd_results, check_training_limits, reconstruction_bound
     from explorer.core.metrics import evaluate
     from explorer.core.models import build_model, model_class
@@ -125,10 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.out.suffix != ".safetensors":
         p.error(f"--out must end in .safetensors (checkpoints are safetensors files), got {args.out}")
-    try:
-        check_writable(args.out)
-    except ValueError as exc:  # one line, exit 2, before anything is loaded or trained
-        sys.stderr.write(f"{p.prog}: error: {exc}\n")
+    if refuse_unwritable(p, args.out):  # one line, exit 2, before anything is loaded or trained
         return 2
     try:
         if args.hidden is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.cli.options import DefaultsHelpFormatter
+from explorer.cli.options import DefaultsHelpFormatter, refuse_unwritable
 from explorer.cli.progress import EpochBars, write
 from explorer.core.classifier import CLASSIFIER_ARCHITECTURES, ClassifierConfig
 
@@ -44,15 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_flush_denormal(True)
     from explorer.core.classifier import TrainedClassifier, accuracy, save_classifier, timed_training
     from explorer.core.data import DataError, load_mnist
-    from explorer.core.files import check_writable
     from explorer.core.train import BatchProgress
 
     p = parser()
     args = p.parse_args(argv)
-    try:
-        check_writable(args.out)
-    except ValueError as exc:  # one line, exit 2, before anything is loaded or trained
-        sys.stderr.write(f"{p.prog}: error: {exc}\n")
+    if refuse_unwritable(p, args.out):  # one line, exit 2, before anything is loaded or trained
         return 2
     try:
         config = ClassifierConfig(architecture=args.architecture, hidden_sizes=tuple(args.hidden),

@@ -71,6 +71,20 @@ PAST_RIGHT_JS = """() => {
   return {elements: out, page: document.documentElement.scrollWidth - w, main: main.scrollWidth - main.clientWidth}; }"""
 
 
+#: Page-side: the drawn plot text in the main area that is smaller than ``px``: tick labels,
+#: axis titles and legend entries (Streamlit's chart theme sets its own 12 px for them,
+#: which a figure's layout-wide font size does not override).
+SMALL_PLOT_TEXT_JS = """(px) => [...document.querySelectorAll(
+    '[data-testid=stMain] .js-plotly-plot :is(.xtick, .ytick, .g-xtitle, .g-ytitle, .legendtext, .legendtitletext)')]
+  .flatMap((e) => e.tagName.toLowerCase() === 'text' ? [e] : [...e.querySelectorAll('text')])
+  .filter((t) => t.getBoundingClientRect().width > 0 && t.textContent.trim())
+  .map((t) => [t.textContent.trim().slice(0, 30), parseFloat(getComputedStyle(t).fontSize),
+               ((t.closest('[class*="st-key-"]') || {}).className || '').match(/st-key-[\\w-]+/)?.[0] || ''])
+  .filter(([, size]) => size < px)"""
+#: Plot text in presentation mode, in px (at least): explorer.ui.page.layout.PRESENT_PLOT_FONT_PX.
+PRESENT_PLOT_PX = 16
+
+
 def _visit(page, name: str, size: dict, follow: bool) -> dict:
     """Follow the sidebar's link to page ``name`` (``follow``; else the page is open), wait
     for its key view and its run, and return the key view's boxes once they lie inside the
@@ -97,6 +111,8 @@ def _check_page(page, name: str, size: dict, artifacts_dir, follow: bool = True)
     assert found["scroll"] == 0, (name, size, found)
     past = page.evaluate(PAST_RIGHT_JS)
     assert not past["elements"] and past["page"] <= 0 and past["main"] <= 0, f"{name} at {size}: {past}"
+    small = page.evaluate(SMALL_PLOT_TEXT_JS, PRESENT_PLOT_PX)
+    assert not small, f"{name} at {size}: plot text under {PRESENT_PLOT_PX} px while presenting: {small[:8]}"
 
 
 def test_every_page_s_key_view_fits_in_presentation_mode_at_laptop_and_projector_sizes(

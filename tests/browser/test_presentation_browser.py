@@ -31,7 +31,13 @@ FONTS_JS = """(map) => { const main = document.querySelector('[data-testid=stMai
   const least = (xs) => Math.min(...xs.map(size));
   return {text: least(own), smallest: own.sort((a, b) => size(a) - size(b))[0]?.textContent.slice(0, 40),
           body: least(body), caption: least(captions), plot: least(plot), plot_count: plot.length,
-          caption_rgb: captions.map(rgb), body_rgb: rgb(main)}; }"""
+          caption_rgb: captions.map(rgb), body_rgb: rgb(main),
+          metric: least([...main.querySelectorAll('[data-testid=stMetricValue]')].filter(visible).map(
+            (m) => [...m.querySelectorAll('*')].find((e) => [...e.childNodes].some((n) => n.nodeType === 3)) || m))}; }"""
+# Page-side: what a click at the top of the page, under the see-through header, lands on (the
+# lesson's Next stood there at 1920x1080 while the header's toolbar took its clicks).
+TOP_CLICK_JS = """() => { const hits = [0.5, 0.75, 0.9].map((f) => document.elementFromPoint(innerWidth * f, 30));
+  return hits.map((e) => e && e.closest('[data-testid=stHeader]') ? 'header' : (e ? e.tagName : null)); }"""
 
 
 @pytest.mark.parametrize("present", [False, True], ids=["normal", "presentation"])
@@ -49,6 +55,8 @@ def test_font_sizes_in_and_out_of_presentation_mode(page, app_url, artifacts_dir
         # captions in the body's colour, not Streamlit's light grey
         assert all(rgb == fonts["body_rgb"] for rgb in fonts["caption_rgb"]), fonts
         assert fonts["plot"] >= PRESENT_PLOT_FONT_PX, fonts
+        assert "header" not in page.evaluate(TOP_CLICK_JS)  # clicks under the header reach the page
+        assert fonts["metric"] >= 30, fonts  # Streamlit's 36 px values, not shrunk to the body's 20
     # the app's menu stands over the page's top-right corner once the page starts under the
     # see-through header: hidden while presenting, there otherwise
     menu = page.get_by_test_id("stMainMenu")

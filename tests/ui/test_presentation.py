@@ -32,7 +32,11 @@ def test_a_link_with_present_1_opens_in_presentation_mode(app_test):
 #: The model-kind pages' charts by page (issue 21: their legends stayed at Streamlit's 12 px).
 MODEL_KIND_CHARTS = {"pages/denoising.py": ("dae_curve_chart", "dae_digits_chart"),
                  "pages/contractive.py": ("cae_map_plain", "cae_map_denoising", "cae_map_contractive"),
-                 "pages/linear_pca.py": ("linear_pca_ae_map", "linear_pca_pca_map")}
+                 "pages/linear_pca.py": ("linear_pca_ae_map", "linear_pca_pca_map"),
+                 # Streamlit's 12 px ticks here too, and 15 px labels while presenting (seen in chromium)
+                 "pages/semi_supervised.py": ("m2_accuracy", "m2_confusion", "m2_epochs"),
+                 "pages/conditional.py": ("cvae_style_chart",),
+                 "pages/latent_size.py": ("ls_reconstructions_chart",)}
 
 
 def _smallest_plot_font(layout: dict) -> int:

@@ -46,17 +46,17 @@ def path_scores_figure(scores: np.ndarray, threshold: float, height: int = 220, 
         scores: (T,) scores in [0, 1], start to end.
         threshold: the score above which an image counts as a digit (a dashed line).
         height: figure height in pixels.
-        font_size: font size of ticks and titles.
+        font_size: font size of ticks and titles, in px (at least
+            :func:`explorer.ui.page.layout.plot_font_size`'s).
     """
     steps = np.arange(1, len(scores) + 1)
     fig = go.Figure(go.Scatter(x=steps, y=scores, mode="lines+markers", name="looks real",
                                hovertemplate="step %{x}<br>looks real %{y:.2f}<extra></extra>"))
     fig.add_hline(y=threshold, line={"dash": "dash", "color": "grey"})
-    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 40}, font={"size": font_size},
-                      showlegend=False)
+    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 40}, showlegend=False)
     fig.update_xaxes(title_text="step along the path", dtick=1 if len(scores) <= 15 else None)
     fig.update_yaxes(title_text="looks real", range=[0, 1.05])
-    return fig
+    return readable(fig, layout.plot_font_size(font_size))
 
 
 def label_bars(counts: np.ndarray, height: int = 170, font_size: int = 14) -> go.Figure:
@@ -65,16 +65,16 @@ def label_bars(counts: np.ndarray, height: int = 170, font_size: int = 14) -> go
     Args:
         counts: (10,) samples per predicted label.
         height: figure height in pixels.
-        font_size: font size of ticks and titles.
+        font_size: font size of ticks and titles, in px (at least
+            :func:`explorer.ui.page.layout.plot_font_size`'s).
     """
     counts = np.asarray(counts)
     fig = go.Figure(go.Bar(x=list(range(10)), y=counts, marker={"color": [DIGIT_COLORS[d] for d in range(10)]},
                            hovertemplate="digit %{x}: %{y} samples<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 40, "r": 10, "t": 10, "b": 40}, font={"size": font_size},
-                      showlegend=False)
+    fig.update_layout(height=height, margin={"l": 40, "r": 10, "t": 10, "b": 40}, showlegend=False)
     fig.update_xaxes(title_text="digit the classifier sees", dtick=1)
     fig.update_yaxes(title_text="samples")
-    return fig
+    return readable(fig, layout.plot_font_size(font_size))
 
 
 def training_curves(history: list[dict], variational: bool = True, height: int = 320) -> go.Figure:

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.ui.figures import readable
+from explorer.ui.page import layout
 
 #: A legend in one column right of a map that never scrolls: Plotly limits a vertical
 #: legend right of the plot to the plot area's height, which an equal-aspect map in a narrow
@@ -23,8 +24,9 @@ DENOISING_COLORS = {"denoising AE": "#636efa", "plain AE": "#ef553b"}
 
 
 def _readable(fig: go.Figure, font_size: int) -> go.Figure:
-    """Ticks, axis titles and legend at ``font_size`` px (:func:`explorer.ui.figures.readable`)."""
-    return readable(fig, font_size)
+    """Ticks, axis titles and legend at ``font_size`` px, or presentation mode's larger size
+    (:func:`explorer.ui.figures.readable`, :func:`explorer.ui.page.layout.plot_font_size`)."""
+    return readable(fig, layout.plot_font_size(font_size))
 
 
 def error_curve_figure(levels: np.ndarray, curves: dict[str, np.ndarray], level_name: str,

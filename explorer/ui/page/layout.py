@@ -32,6 +32,10 @@ CSS = f"""<style>
 .stMainBlockContainer div:has(> .st-key-plotly_preload, > .st-key-webgl_release, > .st-key-viewport_screen_box) {{
   display: none; }}
 [data-testid="stSidebarContent"] [data-testid="stSidebarUserContent"] {{ padding-top: 0.5rem; }}
+/* a choice too long for its box ends in an ellipsis, not in a cut that reads as another value
+   ("M1+M2 (100 labels) · z = 50 · shipped" showed as "M1+M2 (100 labels) · z = 5" in the
+   sidebar); the full name is in the box's list and its help names the file */
+input[role="combobox"] {{ text-overflow: ellipsis; }}
 /* equation blocks: a little room each side, for KaTeX's aligned rows, which reach 2 px past
    the box they size (a scroll bar under the KL equation) */
 .stMain .katex-display {{ padding: 0 4px; }}
@@ -83,8 +87,15 @@ PRESENT_CSS = """<style>
 /* the page starts 1rem from the top, under a see-through header whose buttons (the menu,
    the sidebar's reopen button) still work: 48 px more for the key view on a 768 px screen */
 .stMainBlockContainer { padding-top: 1rem; }
-[data-testid="stHeader"] { background: transparent; pointer-events: none; }
+[data-testid="stHeader"] { background: transparent; }
+/* all of it, the toolbar included: the lesson's Next lay under the toolbar at 1920x1080 */
+[data-testid="stHeader"], [data-testid="stHeader"] * { pointer-events: none; }
 [data-testid="stHeader"] button, [data-testid="stHeader"] a { pointer-events: auto; }
+/* a metric's value keeps Streamlit's 36 px (the 20 px body text above shrank it to 20 px);
+   what is typed or chosen in a field is 18 px, not 14 */
+.stMain [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: inherit; }
+.stMain [data-testid="stNumberInputField"], .stMain [data-testid="stTextInputField"],
+.stMain input[role="combobox"], .stMain textarea { font-size: 18px; }
 /* the app's menu (rerun, settings, print) would stand over the page's top-right corner:
    hidden while presenting (the toggle's help says so) */
 [data-testid="stMainMenu"] { display: none; }

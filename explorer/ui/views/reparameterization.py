@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.core.latent import posterior_samples
+from explorer.ui.page import layout
 from explorer.ui.figures import map_figure
 from explorer.ui.views.common import MAX_K, SAMPLE_SCALE, ShownModel, decoded_codes
 
@@ -61,7 +62,8 @@ def reparameterization_panel(view: ShownModel, index: int, height: int = 360, fo
     half = CLOUD_ZOOM_SIGMAS * float(sigma.max())
     zoom = ((mu[0] - half, mu[0] + half), (mu[1] - half, mu[1] + half))
     fig = map_figure.latent_map(
-        e.mu, e.labels, ranges=view.ranges, selected=(mu, sigma), catcher=False, zoom=zoom, font_size=font_size,
+        e.mu, e.labels, ranges=view.ranges, selected=(mu, sigma), catcher=False, zoom=zoom,
+        font_size=layout.plot_font_size(font_size),
         overlays=[map_figure.MapOverlay("z = mu + sigma * eps", z, color=CLOUD_COLOR, symbol="circle", size=7)],
     )
     fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 10, "b": 50})

@@ -14,6 +14,7 @@ import torch
 
 from explorer.core.images import tiled_png
 from explorer.core.semi_supervised import class_accuracy, error_percent
+from explorer.ui import figures
 from explorer.ui.page import layout
 from explorer.ui.state import caches, registry
 from explorer.ui.figures.model_kind_figures import image_rows_figure
@@ -129,11 +130,10 @@ def accuracy_figure(accuracy: np.ndarray, confusion: np.ndarray, height: int) ->
              f"{int(wrong[d].argmax())} ({int(wrong[d].max())} times)" for d, a in enumerate(accuracy)]
     fig = go.Figure(go.Bar(x=list(range(len(accuracy))), y=100 * accuracy, hovertext=hover, hoverinfo="text",
                            text=[f"{100 * a:.0f}" for a in accuracy], textposition="inside", marker_color="#636efa"))
-    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 45}, showlegend=False,
-                      font={"size": layout.plot_font_size(FONT_SIZE)})
+    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 45}, showlegend=False)
     fig.update_xaxes(title_text="true digit", dtick=1)
     fig.update_yaxes(title_text="right (%)", range=[0, 100])
-    return fig
+    return figures.readable(fig, layout.plot_font_size(FONT_SIZE))
 
 
 def confusion_figure(confusion: np.ndarray, height: int) -> go.Figure:
@@ -141,22 +141,20 @@ def confusion_figure(confusion: np.ndarray, height: int) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=confusion, x=list(range(10)), y=list(range(10)), colorscale="Blues",
                                text=confusion, texttemplate="%{text}", showscale=False,
                                hovertemplate="true %{y}, labelled %{x}: %{z} test digits<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 45},
-                      font={"size": layout.plot_font_size(FONT_SIZE)})
+    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 45})
     fig.update_xaxes(title_text="label given by q(y|x)", dtick=1)
     fig.update_yaxes(title_text="true digit", dtick=1, autorange="reversed")
-    return fig
+    return figures.readable(fig, layout.plot_font_size(FONT_SIZE))
 
 
 def epochs_figure(errors: list[float | None], height: int) -> go.Figure:
     """The test error after each training epoch (%), from the checkpoint's history."""
     fig = go.Figure(go.Scatter(x=list(range(1, len(errors) + 1)), y=errors, mode="lines+markers",
                                hovertemplate="epoch %{x}: %{y:.2f} %<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 45}, showlegend=False,
-                      font={"size": layout.plot_font_size(FONT_SIZE)})
+    fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 10, "b": 45}, showlegend=False)
     fig.update_xaxes(title_text="epoch", dtick=1)
     fig.update_yaxes(title_text="test error (%)")
-    return fig
+    return figures.readable(fig, layout.plot_font_size(FONT_SIZE))
 
 
 def charts_panel(numbers: dict, height: int) -> None:
