@@ -87,9 +87,9 @@ def contractive_page() -> None:
     rows = arrow_digits(labels, ARROWS_PER_DIGIT)
     numbers = {}
     for col, (name, entry) in zip(st.columns(MAP_COLUMNS), entries.items()):
-        codes = caches.mnist_test_encodings(entry.key, entry.model).mu[:, :2]
+        codes = caches.mnist_test_encodings(entry).mu[:, :2]
         start, end = code_arrows(entry, images[rows], perturbation, level)
-        numbers[name] = contraction_numbers(entry.key, entry.model, level)
+        numbers[name] = contraction_numbers(entry, level)
         with col:
             n = numbers[name]
             st.markdown(f"**{name}**: ||J||_F {n['jacobian']:.3g} = **{n['jacobian_relative']:.2f} x** spread  \n"

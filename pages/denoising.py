@@ -63,7 +63,7 @@ def denoising_page() -> None:
                          help=NOISE_HELP)
     label, help_text, curve_levels = LEVELS[noise]
     rows = {"denoising AE": dae, "plain AE": ae}
-    curves = {name: denoising_curve(e.key, e.model, noise, curve_levels) for name, e in rows.items()}
+    curves = {name: denoising_curve(e, noise, curve_levels) for name, e in rows.items()}
     gap_index, gap_level = opening_level(curve_levels, curves)
     session.init_view_state({f"dae_{noise}_level": gap_level})
     with level_col:

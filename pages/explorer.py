@@ -134,7 +134,7 @@ def explorer_page() -> None:
     with export_col:
         st.download_button(
             # made on click (deferred): the first page run then needs no pandas
-            "Download test-set mu, sigma, labels (CSV)", functools.partial(caches.encodings_csv, entry.key, view.encodings),
+            "Download test-set mu, sigma, labels (CSV)", functools.partial(caches.encodings_csv, entry),
             file_name=f"{entry.label.removesuffix('.pt').removesuffix('.safetensors')}_test_encodings.csv", mime="text/csv",
             key="download_encodings", on_click="ignore",
         )

@@ -89,7 +89,7 @@ def latent_size_page() -> None:
     table_col, text_col = st.columns([5, 3])
     with table_col:
         with st.container(key="ls_table"):
-            table = vae_table(models, lambda entry: mnist_test_latent_usage(entry.key, entry.model).active_units)
+            table = vae_table(models, lambda entry: mnist_test_latent_usage(entry).active_units)
             st.dataframe(table, key="ls_table_frame", hide_index=True,
                          column_config={k: st.column_config.Column(k, help=v) for k, v in COLUMN_HELP.items()})
         if missing:

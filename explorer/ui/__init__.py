@@ -3,7 +3,7 @@ never the other way round. Grouped by job:
 
 - :mod:`~explorer.ui.state`: session-state defaults (:mod:`~explorer.ui.state.session`),
   the model registry (:mod:`~explorer.ui.state.registry`: shipped files, session models
-  and uploads as :class:`~explorer.ui.state.registry.ModelEntry`; the sidebar choice), the
+  and uploads as :class:`~explorer.ui.state.model_entry.ModelEntry`; the sidebar choice), the
   caches (:mod:`~explorer.ui.state.caches`, the only ``st.cache_*``, keyed by the model
   entry) and what a browser keeps across reloads;
 - :mod:`~explorer.ui.components`: browser components, each module's Python beside its

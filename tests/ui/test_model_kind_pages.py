@@ -196,7 +196,7 @@ def test_the_model_choice_digit_and_steps_drive_kl_bars_and_traversals(app_test,
 def test_the_table_shows_an_importance_sampled_value_where_a_checkpoint_stores_one():
     import dataclasses
 
-    from explorer.ui.state.registry import ModelEntry
+    from explorer.ui.state.model_entry import ModelEntry
     from explorer.ui.state.shipped import IW_KEY, vae_table
 
     checkpoint = load_checkpoint(CHECKPOINTS / "mnist_vae_z5.safetensors")

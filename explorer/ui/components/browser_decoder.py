@@ -56,7 +56,7 @@ def enabled() -> bool:
 def browser_payload(entry) -> tuple[bytes, str] | None:
     """:func:`decoder_payload` for a registry entry (packed bytes, id); None when the
     browser cannot run its decoder or the browser path is off."""
-    return decoder_payload(entry.key, entry.model) if enabled() else None
+    return decoder_payload(entry) if enabled() else None
 
 
 def send_weights(entry, key: str) -> str | None:

@@ -1,9 +1,10 @@
-"""Streamlit caches with explicit keys, the only module with ``st.cache_*``: MNIST splits
-and checkpoint files (``st.cache_resource``, shared by every session), encodings, grid
-images, CSV exports, the model-kind pages' measurements, the browser's decoder and grid
-payloads and the linear AE's comparison with PCA (``st.cache_data``, keyed by
-:attr:`explorer.ui.state.registry.ModelEntry.key`, which changes whenever a model's weights
-can have changed; ``_model`` arguments are not hashed)."""
+"""Streamlit caches, the only module with ``st.cache_*``: MNIST splits and checkpoint files
+(``st.cache_resource``, shared by every session), encodings, grid images, CSV exports, the
+model-kind pages' measurements, the browser's decoder and grid payloads and the linear AE's
+comparison with PCA (``st.cache_data``). A model's caches take its
+:class:`~explorer.ui.state.model_entry.ModelEntry` itself, hashed by its ``key`` alone
+(:data:`BY_ENTRY_KEY`: the key identifies the weights, the model is never hashed), so no
+caller can pair a key with another model; files are keyed by path and modification time."""
 
 from __future__ import annotations
 
@@ -28,9 +29,13 @@ from explorer.core.manifold import decode_manifold
 from explorer.core.metrics import LatentUsage, latent_usage
 from explorer.core.pca import compare_with_pca, linear_decoder_columns, pca, principal_angles
 from explorer.ui.components.browser_grid import grid_pixels, pack_grid
+from explorer.ui.state.model_entry import ModelEntry
 
 #: Pixels between the manifold grid's cells.
 GRID_PADDING = 2
+#: Streamlit's ``hash_funcs`` of every cache of a model: an entry is hashed by its key alone,
+#: which identifies the model's weights (:attr:`ModelEntry.key`); its model is never hashed.
+BY_ENTRY_KEY = {ModelEntry: lambda entry: entry.key}
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test split...")
@@ -67,10 +72,9 @@ def checkpoint_summary(path: str, mtime_ns: int, size: int) -> CheckpointSummary
     return read_summary(path)
 
 
-@st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32)
-def mnist_test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
-    """Encodings of the MNIST test split under the model identified by ``key``
-    (``_model`` is not hashed: ``key`` must identify its weights). Read from the disk
+@st.cache_data(show_spinner="Encoding the 10,000 test digits...", max_entries=32, hash_funcs=BY_ENTRY_KEY)
+def mnist_test_encodings(entry: ModelEntry) -> Encodings:
+    """Encodings of the MNIST test split under ``entry``'s model. Read from the disk
     cache (``encoding_cache``, keyed by the weights' and the test files' SHA-256) when an
     earlier server computed them: a fresh server then draws its map without loading the
     test images. The data files are verified either way (``prepare_mnist``).
@@ -78,22 +82,21 @@ def mnist_test_encodings(key: str, _model: torch.nn.Module) -> Encodings:
     Raises:
         DataError: an MNIST file is missing or corrupt.
     """
-    return encoding_cache.cached_encodings(_model, prepare_mnist(), mnist_test_split)
+    return encoding_cache.cached_encodings(entry.model, prepare_mnist(), mnist_test_split)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def manifold_png(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None = None) -> bytes:
-    """The decoded manifold grid of codes ``z`` (``manifold.decode_manifold``) as PNG bytes.
-
-    ``key`` identifies the model's weights (``_model`` is not hashed); ``z`` is hashed.
-    """
-    return png_bytes(decode_manifold(_model, z, padding=GRID_PADDING, y=y))
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_ENTRY_KEY)
+def manifold_png(entry: ModelEntry, z: np.ndarray, y: int | None = None) -> bytes:
+    """The manifold grid of codes ``z`` decoded by ``entry``'s model (``manifold.decode_manifold``,
+    label ``y`` for a conditional model) as PNG bytes."""
+    return png_bytes(decode_manifold(entry.model, z, padding=GRID_PADDING, y=y))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def encodings_csv(key: str, _encodings: Encodings) -> bytes:
-    """The test-set mu, sigma and labels as CSV bytes (``latent.encodings_table``)."""
-    return encodings_table(_encodings).to_csv(index=False).encode()
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_ENTRY_KEY)
+def encodings_csv(entry: ModelEntry) -> bytes:
+    """The test-set mu, sigma and labels under ``entry``'s model (:func:`mnist_test_encodings`)
+    as CSV bytes (``latent.encodings_table``)."""
+    return encodings_table(mnist_test_encodings(entry)).to_csv(index=False).encode()
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier...")
@@ -119,14 +122,15 @@ def realism_judge():
     return build_judge(digit_classifier().model, train_split()[0])
 
 
-@st.cache_data(show_spinner="Measuring the lesson's numbers on this model...", max_entries=32)
-def lesson_facts(key: str, _model: torch.nn.Module, name: str):
-    """:func:`explorer.core.lesson_claims.model_facts` of the model identified by ``key``
+@st.cache_data(show_spinner="Measuring the lesson's numbers on this model...",
+               max_entries=32, hash_funcs=BY_ENTRY_KEY)
+def lesson_facts(entry: ModelEntry):
+    """:func:`explorer.core.lesson_claims.model_facts` of ``entry``'s model, named by its label
     (its test codes, samples, paths and cloud judged by :func:`realism_judge`)."""
     from explorer.core.lesson_claims import model_facts
 
-    encodings = mnist_test_encodings(key, _model)
-    return model_facts(_model, name, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
+    encodings = mnist_test_encodings(entry)
+    return model_facts(entry.model, entry.label, encodings.mu, encodings.logvar, realism_judge(), encodings.labels)
 
 
 #: Grid points per axis of the holes shading: 16 x 16 = 256 decodings judged, contoured
@@ -135,27 +139,27 @@ def lesson_facts(key: str, _model: torch.nn.Module, name: str):
 HOLES_GRID_N = 16
 
 
-@st.cache_data(show_spinner="Judging the decoder's images over the map...", max_entries=32)
-def hole_scores(key: str, _model: torch.nn.Module, ranges: tuple[tuple[float, float], tuple[float, float]],
+@st.cache_data(show_spinner="Judging the decoder's images over the map...", max_entries=32, hash_funcs=BY_ENTRY_KEY)
+def hole_scores(entry: ModelEntry, ranges: tuple[tuple[float, float], tuple[float, float]],
                 n: int = HOLES_GRID_N, y: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``holes.score_grid`` of the model identified by ``key`` over ``ranges`` ((low, high) per axis),
+    """``holes.score_grid`` of ``entry``'s model over ``ranges`` ((low, high) per axis),
     judged by :func:`realism_judge`: (z1 (n,), z2 (n,), S (n, n)), S >= 0 (real from
     :data:`explorer.core.realism.THRESHOLD` up)."""
     from explorer.core.holes import score_grid
 
-    return score_grid(_model, realism_judge(), ranges, n, y=y)
+    return score_grid(entry.model, realism_judge(), ranges, n, y=y)
 
 
-@st.cache_data(show_spinner="Sampling the prior...", max_entries=32)
-def prior_share(key: str, _model: torch.nn.Module, y: int | None = None) -> float:
-    """The share in [0, 1] of N(0, I) samples judged real by :func:`realism_judge` for the
-    model identified by ``key`` (a conditional model's samples decoded with label ``y``):
+@st.cache_data(show_spinner="Sampling the prior...", max_entries=32, hash_funcs=BY_ENTRY_KEY)
+def prior_share(entry: ModelEntry, y: int | None = None) -> float:
+    """The share in [0, 1] of N(0, I) samples judged real by :func:`realism_judge` for
+    ``entry``'s model (a conditional model's samples decoded with label ``y``):
     :func:`explorer.core.lesson_claims.sample_judgement` with the lesson's sample size and
     seed, so it is the very number the lesson's claims and the Sample tab show."""
     from explorer.core.lesson_claims import sample_judgement
 
-    mu = mnist_test_encodings(key, _model).mu
-    return sample_judgement(_model, realism_judge(), "prior", mu, y=y)[0]
+    mu = mnist_test_encodings(entry).mu
+    return sample_judgement(entry.model, realism_judge(), "prior", mu, y=y)[0]
 
 
 # --- the model-kind pages (denoising, latent size, contractive) -----------------------
@@ -164,55 +168,57 @@ def prior_share(key: str, _model: torch.nn.Module, y: int | None = None) -> floa
 CURVE_IMAGES = 1000
 
 
-@st.cache_data(show_spinner="Scoring 1,000 test digits at each noise level...", max_entries=16)
-def denoising_curve(key: str, _model: torch.nn.Module, noise: str, levels: tuple[float, ...],
+@st.cache_data(show_spinner="Scoring 1,000 test digits at each noise level...",
+               max_entries=16, hash_funcs=BY_ENTRY_KEY)
+def denoising_curve(entry: ModelEntry, noise: str, levels: tuple[float, ...],
                     seed: int = 0, n: int = CURVE_IMAGES) -> np.ndarray:
-    """``model_kinds.error_curve`` of the model identified by ``key`` on ``n`` test images
+    """``model_kinds.error_curve`` of ``entry``'s model on ``n`` test images
     (a permutation seeded by ``seed``; the noise is seeded by it too): (len(levels),) nats."""
     images, _ = mnist_test_split()
     rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
-    return error_curve(_model, images[rows], noise, levels, seed=seed)
+    return error_curve(entry.model, images[rows], noise, levels, seed=seed)
 
 
-@st.cache_data(show_spinner="Measuring KL per latent dimension on the test set...", max_entries=16)
-def mnist_test_latent_usage(key: str, _model: torch.nn.Module) -> LatentUsage:
-    """``metrics.latent_usage`` of the model identified by ``key`` on the 10,000 test digits
+@st.cache_data(show_spinner="Measuring KL per latent dimension on the test set...",
+               max_entries=16, hash_funcs=BY_ENTRY_KEY)
+def mnist_test_latent_usage(entry: ModelEntry) -> LatentUsage:
+    """``metrics.latent_usage`` of ``entry``'s model on the 10,000 test digits
     (conditional on the true labels for a conditional model)."""
     images, labels = mnist_test_split()
-    return latent_usage(_model, images, labels)
+    return latent_usage(entry.model, images, labels)
 
 
-@st.cache_data(show_spinner="Measuring how far the codes move (10,000 test digits)...", max_entries=16)
-def contraction_numbers(key: str, _model: torch.nn.Module, noise_level: float, seed: int = 0) -> dict[str, float]:
-    """``contractive.contraction_summary`` of the model identified by ``key`` on the 10,000
+@st.cache_data(show_spinner="Measuring how far the codes move (10,000 test digits)...",
+               max_entries=16, hash_funcs=BY_ENTRY_KEY)
+def contraction_numbers(entry: ModelEntry, noise_level: float, seed: int = 0) -> dict[str, float]:
+    """``contractive.contraction_summary`` of ``entry``'s model on the 10,000
     test digits (its code: mu), Gaussian perturbation of std ``noise_level`` seeded by ``seed``."""
     from explorer.core.contractive import contraction_summary
 
     images, _ = mnist_test_split()
-    return contraction_summary(lambda x: _model.encode(x)[0], images, noise_level, seed)
+    return contraction_summary(lambda x: entry.model.encode(x)[0], images, noise_level, seed)
 
 
 # --- the browser's payloads (explorer.ui.components.browser_decoder, explorer.ui.components.browser_grid) ---
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def decoder_payload(key: str, _model: torch.nn.Module) -> tuple[bytes, str] | None:
-    """The packed decoder of the model identified by ``key`` (``_model`` is not hashed)
-    and its id, or None when the browser cannot run it. One bytes object per model, so
-    its element's message is the same on every run."""
-    exported = export_decoder(_model)
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=BY_ENTRY_KEY)
+def decoder_payload(entry: ModelEntry) -> tuple[bytes, str] | None:
+    """The packed decoder of ``entry``'s model and its id, or None when the browser cannot
+    run it. One bytes object per model, so its element's message is the same on every run."""
+    exported = export_decoder(entry.model)
     if exported is None:
         return None
     payload = pack_decoder(exported)
     return payload, unpack_decoder(payload)["id"]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def grid_payload(key: str, _model: torch.nn.Module, z: np.ndarray, y: int | None, description: str) -> bytes:
-    """:func:`explorer.ui.components.browser_grid.pack_grid` of the model identified by ``key``
-    (``_model`` is not hashed) at codes ``z``; ``description`` is the JSON of
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_ENTRY_KEY)
+def grid_payload(entry: ModelEntry, z: np.ndarray, y: int | None, description: str) -> bytes:
+    """:func:`explorer.ui.components.browser_grid.pack_grid` of ``entry``'s model at codes ``z``
+    (label ``y`` for a conditional model); ``description`` is the JSON of
     :func:`explorer.ui.components.browser_grid.describe`."""
-    return pack_grid(json.loads(description), grid_pixels(_model, z, y))
+    return pack_grid(json.loads(description), grid_pixels(entry.model, z, y))
 
 
 # --- the Linear AE = PCA page ---------------------------------------------------------
@@ -295,45 +301,51 @@ def stack_filters(folder: str, mtimes: tuple[float, ...]) -> dict:
 SWAP_JUDGED = 500
 
 
-@st.cache_data(show_spinner="Classifying the 10,000 test digits with q(y|x)...", max_entries=8)
-def m2_confusion(key: str, _model: torch.nn.Module) -> np.ndarray:
-    """(10, 10) int64 confusion matrix of the M2 / M1+M2 model identified by ``key`` on the
+@st.cache_data(show_spinner="Classifying the 10,000 test digits with q(y|x)...",
+               max_entries=8, hash_funcs=BY_ENTRY_KEY)
+def m2_confusion(entry: ModelEntry) -> np.ndarray:
+    """(10, 10) int64 confusion matrix of ``entry``'s M2 / M1+M2 model on the
     10,000 test digits (row: true label, column: argmax_y q(y|x); ``semi_supervised.confusion_matrix``)."""
     from explorer.core.semi_supervised import confusion_matrix, predictions
 
     images, labels = mnist_test_split()
-    return confusion_matrix(predictions(_model, images), labels, _model.config.num_classes).numpy()
+    model = entry.model
+    return confusion_matrix(predictions(model, images), labels, model.config.num_classes).numpy()
 
 
-@st.cache_data(show_spinner="Decoding the test digits' styles with every label...", max_entries=32)
-def m2_class_swap(key: str, _model: torch.nn.Module, rows: tuple[int, ...]) -> torch.Tensor:
-    """``semi_supervised.class_swap`` of the test digits ``rows`` (their true labels) under the
-    model identified by ``key``: (len(rows) * 10, 1, 28, 28) pixels in [0, 1]."""
+@st.cache_data(show_spinner="Decoding the test digits' styles with every label...",
+               max_entries=32, hash_funcs=BY_ENTRY_KEY)
+def m2_class_swap(entry: ModelEntry, rows: tuple[int, ...]) -> torch.Tensor:
+    """``semi_supervised.class_swap`` of the test digits ``rows`` (their true labels) under
+    ``entry``'s model: (len(rows) * 10, 1, 28, 28) pixels in [0, 1]."""
     from explorer.core.semi_supervised import class_swap
 
     images, labels = mnist_test_split()
     index = torch.tensor(rows, dtype=torch.long)
-    return class_swap(_model, images[index], labels[index])
+    return class_swap(entry.model, images[index], labels[index])
 
 
-@st.cache_data(show_spinner="Asking the digit classifier which digit each swapped image shows...", max_entries=8)
-def m2_swap_agreement(key: str, _model: torch.nn.Module, n: int = SWAP_JUDGED) -> tuple[float, np.ndarray]:
-    """How often the shipped digit classifier reads the label y an image of the class-swap
-    grid was decoded with, over the first ``n`` test digits x 10 labels: (share in [0, 1],
-    (10,) share per label y)."""
+@st.cache_data(show_spinner="Asking the digit classifier which digit each swapped image shows...",
+               max_entries=8, hash_funcs=BY_ENTRY_KEY)
+def m2_swap_agreement(entry: ModelEntry, n: int = SWAP_JUDGED) -> tuple[float, np.ndarray]:
+    """How often the shipped digit classifier reads the label y an image of ``entry``'s
+    class-swap grid was decoded with, over the first ``n`` test digits x 10 labels: (share in
+    [0, 1], (10,) share per label y)."""
     from explorer.core.semi_supervised import class_swap, swap_columns
 
+    model = entry.model
     images, labels = mnist_test_split()
-    swapped = class_swap(_model, images[:n], labels[:n])
-    columns = swap_columns(n, _model.config.num_classes)
+    swapped = class_swap(model, images[:n], labels[:n])
+    columns = swap_columns(n, model.config.num_classes)
     hits = digit_classifier().model.probabilities(swapped).argmax(dim=1) == columns
-    per_label = torch.zeros(_model.config.num_classes).index_add_(0, columns, hits.float()) / n
+    per_label = torch.zeros(model.config.num_classes).index_add_(0, columns, hits.float()) / n
     return float(hits.float().mean()), per_label.numpy()
 
 
-@st.cache_data(show_spinner="Encoding the test digits' styles with q(z|x, y)...", max_entries=8)
-def m2_style_map(key: str, _model: torch.nn.Module, labels: int | None, seed: int) -> dict[str, np.ndarray | float]:
-    """The style map of the M2 / M1+M2 model identified by ``key``
+@st.cache_data(show_spinner="Encoding the test digits' styles with q(z|x, y)...",
+               max_entries=8, hash_funcs=BY_ENTRY_KEY)
+def m2_style_map(entry: ModelEntry, labels: int | None, seed: int) -> dict[str, np.ndarray | float]:
+    """The style map of ``entry``'s M2 / M1+M2 model
     (``semi_supervised.style_codes``): ``z`` (10000, latent_dim), the mean of q(z|x, y) of
     each test digit with y = ``predicted`` (10000,), argmax_y q(y|x); ``agreement`` and
     ``chance`` (``semi_supervised.neighbour_agreement`` of z and the predicted labels); and
@@ -342,9 +354,10 @@ def m2_style_map(key: str, _model: torch.nn.Module, labels: int | None, seed: in
     ``marked_labels``, ``marked_predicted``; empty when ``labels`` is None."""
     from explorer.core.semi_supervised import labelled_rows, neighbour_agreement, predictions, style_codes
 
+    model = entry.model
     images, _ = mnist_test_split()
-    predicted = predictions(_model, images)
-    z = style_codes(_model, images)
+    predicted = predictions(model, images)
+    z = style_codes(model, images)
     agreement, chance = neighbour_agreement(z, predicted)
     found = {"z": z.numpy(), "predicted": predicted.numpy(), "agreement": agreement, "chance": chance,
              "marked_rows": np.zeros(0, np.int64), "marked_z": np.zeros((0, z.shape[1]), np.float32),
@@ -352,18 +365,18 @@ def m2_style_map(key: str, _model: torch.nn.Module, labels: int | None, seed: in
     if labels is None:
         return found
     train_images, train_labels, _ = train_split()
-    rows = labelled_rows(train_labels, labels, seed, _model.config.num_classes)
+    rows = labelled_rows(train_labels, labels, seed, model.config.num_classes)
     known = train_labels[rows]
-    return {**found, "marked_rows": rows.numpy(), "marked_z": style_codes(_model, train_images[rows], known).numpy(),
-            "marked_labels": known.numpy(), "marked_predicted": predictions(_model, train_images[rows]).numpy()}
+    return {**found, "marked_rows": rows.numpy(), "marked_z": style_codes(model, train_images[rows], known).numpy(),
+            "marked_labels": known.numpy(), "marked_predicted": predictions(model, train_images[rows]).numpy()}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def map_label_agreement(key: str, _model: torch.nn.Module) -> tuple[float, float]:
-    """``semi_supervised.neighbour_agreement`` of the test codes mu of the autoencoder
-    identified by ``key`` and the true labels: (share whose nearest code has the same digit,
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_ENTRY_KEY)
+def map_label_agreement(entry: ModelEntry) -> tuple[float, float]:
+    """``semi_supervised.neighbour_agreement`` of the test codes mu of ``entry``'s
+    autoencoder and the true labels: (share whose nearest code has the same digit,
     chance), a reference for the style map."""
     from explorer.core.semi_supervised import neighbour_agreement
 
-    encodings = mnist_test_encodings(key, _model)
+    encodings = mnist_test_encodings(entry)
     return neighbour_agreement(torch.as_tensor(encodings.mu), torch.as_tensor(encodings.labels))

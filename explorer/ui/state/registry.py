@@ -1,5 +1,6 @@
 """The session's model registry: shipped checkpoint files, models trained in this
-session and uploads, handed out as :class:`ModelEntry` to any view.
+session and uploads, handed out as :class:`~explorer.ui.state.model_entry.ModelEntry` to any
+view (its key identifies the weights: the caches know a model by it).
 
 - Checkpoint files in ``checkpoints/`` are loaded once per (path, modification time)
   and shared by every session (:func:`explorer.ui.state.caches.checkpoint_file`).
@@ -28,7 +29,7 @@ import stat
 import time
 import uuid
 from datetime import datetime, timezone
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -39,9 +40,9 @@ from explorer.core.checkpoint_summary import CheckpointSummary
 from explorer.core.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_new_checkpoint
 from explorer.core.classifier import is_classifier_file
 from explorer.core.files import reap_stale_temporaries
-from explorer.core.models import Autoencoder
 from explorer.core.semi_supervised import is_semi_supervised_file
 from explorer.ui.state import browser_store, caches, model_names
+from explorer.ui.state.model_entry import ModelEntry
 from explorer.ui.state.session import (
     MODEL_CHOICE_KEY,
     PENDING_CHOICE_KEY,
@@ -64,31 +65,6 @@ SESSION_PREFIX = "session:"
 MODEL_GROUPS = ("autoencoder", "semi_supervised")
 #: A training run's time stamp at the end of its name (explorer.ui.jobs.train_form.run_name).
 _RUN_STAMP = re.compile(r"_(\d{8}T\d{6}Z)(?:-\d+)?$")
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One model as views see it.
-
-    Attributes:
-        key: hashable identity for caches: ``file:<path>@<mtime_ns>`` or
-            ``session:<name>@<unique id>``; changes whenever the weights can have
-            changed, and differs between sessions that use the same name.
-        label: its file name, or its name in this session (what URLs and downloads carry).
-        checkpoint: the loaded checkpoint (model in eval mode, never trained in place).
-        title: its short name for people (:mod:`explorer.ui.state.model_names`), e.g.
-            ``VAE · z = 2 · shipped``.
-    """
-
-    key: str
-    label: str
-    checkpoint: Checkpoint
-    title: str = ""
-
-    @property
-    def model(self) -> Autoencoder:
-        """The model (eval mode)."""
-        return self.checkpoint.model
 
 
 def add_session_model(name: str, checkpoint: Checkpoint, remember: bool = True) -> str:

@@ -42,7 +42,7 @@ class SessionModel:
 
     Attributes:
         checkpoint: the loaded, validated checkpoint.
-        uid: a unique id, in its cache key (:attr:`explorer.ui.state.registry.ModelEntry.key`):
+        uid: a unique id, in its cache key (:attr:`explorer.ui.state.model_entry.ModelEntry.key`):
             two sessions (or uploads) may use the same name.
         added: when it was added (seconds since the epoch), for its shown name.
     """

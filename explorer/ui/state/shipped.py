@@ -12,7 +12,7 @@ import streamlit as st
 from explorer.core.checkpoints import CheckpointError
 from explorer.core.metrics import ACTIVE_UNIT_THRESHOLD
 from explorer.ui.state import registry
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 
 _COMMON = "python -m explorer.cli.train --batch-size 128 --lr 1e-3 --lr-schedule cosine --seed 0"
 

@@ -21,7 +21,7 @@ from explorer.core.manifold import manifold_coordinates, manifold_z
 from explorer.ui.figures.slider_ranges import LatentRange, latent_ranges
 from explorer.ui.state import caches, session
 from explorer.ui.figures.map_clicks import PointClick, SpaceClick
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 
 DEFAULT_GRID_N = 20
 DEFAULT_GRID_SPACING = "paper"
@@ -112,7 +112,7 @@ class ShownModel:
         keys = ViewKeys(prefix)
         session.init_view_state(keys.defaults(), keys.persistent(), context=entry.key)
         model = entry.model
-        encodings = caches.mnist_test_encodings(entry.key, model)
+        encodings = caches.mnist_test_encodings(entry)
         ranges = (latent_ranges(encodings.mu, stochastic=model.is_variational)
                   if model.config.latent_dim == 2 else None)
         view = cls(entry, keys, encodings, ranges)

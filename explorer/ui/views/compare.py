@@ -21,7 +21,7 @@ from explorer.core.latent import decode_z, image_terms
 from explorer.ui import figures
 from explorer.ui.figures import map_figure
 from explorer.ui.state import caches, registry
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 from explorer.ui.views.common import ShownModel, decoded_codes
 from explorer.ui.views.interpolation import path_codes
 from explorer.ui.views.prior_samples import sampler_name, view_samples

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from explorer.core.contractive import code_moves
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 
 
 def arrow_digits(labels: torch.Tensor, per_digit: int) -> torch.Tensor:

@@ -14,7 +14,7 @@ from explorer.core.images import tiled_png
 from explorer.core.stack_files import StackFileError
 from explorer.ui.state import registry
 from explorer.ui.state.caches import PRETRAINING_DIR, RESULTS_FILE, SHOWN_FILTERS, STACK_FILES, stack_filters
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 
 
 def denoised_digits(models: dict[str, ModelEntry], clean: torch.Tensor, noise: str, level: float,

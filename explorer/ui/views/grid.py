@@ -79,14 +79,14 @@ def manifold_panel(view: ShownModel, height: int = 600, controls_beside: bool = 
                                             model=view.entry.label, fit_below=fit_below,
                                             net=in_page[1] if in_page else None, y=view.condition(),
                                             controls=controls)
-        payload = caches.grid_payload(view.entry.key, view.model, codes, view.condition(), description)
+        payload = caches.grid_payload(view.entry, codes, view.condition(), description)
         with grid_area.container(key=keys("manifold_grid")):
             clicked = browser_grid.grid_canvas(payload, keys("manifold_canvas"),
                                                on_cell=lambda: _on_grid_cell(view))
         if getattr(clicked, "cell", None):
             st.rerun(scope="app")  # the map's star, the click panel and the sliders show the cell's z
     else:
-        png = caches.manifold_png(view.entry.key, view.model, codes, view.condition())
+        png = caches.manifold_png(view.entry, codes, view.condition())
         fig = charts.manifold_figure(png, codes, cell=view.model.config.image_shape[-1],
                                       padding=caches.GRID_PADDING)
         fig.update_layout(height=height)
@@ -98,7 +98,7 @@ def manifold_panel(view: ShownModel, height: int = 600, controls_beside: bool = 
         st.caption(f"{n} x {n} decoder means, z on a grid: {where}. z1 runs left to right, z2 bottom to top; "
                    "hover a cell for its z, click it to decode it with the sliders.")
         # the PNG is made when the button is pressed (deferred data), not on every change of the grid
-        st.download_button("Download grid (PNG)", lambda: caches.manifold_png(entry.key, entry.model, codes, y),
+        st.download_button("Download grid (PNG)", lambda: caches.manifold_png(entry, codes, y),
                            file_name=f"manifold_{n}x{n}_{spacing}.png", mime="image/png",
                            key=keys("download_grid"), on_click="ignore")
     if view.state("show_grid_on_map") and drawn and drawn.get("grid") != params:

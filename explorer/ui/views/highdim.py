@@ -35,7 +35,7 @@ def highdim_entries():
 
 def highdim_facts(entries) -> tuple:
     """Both models' :class:`explorer.core.lesson_claims.ModelFacts` (cached per model)."""
-    return tuple(caches.lesson_facts(e.key, e.model, e.label) for e in entries)
+    return tuple(caches.lesson_facts(e) for e in entries)
 
 
 def _tiles(images, nrow: int, scale: int = 2) -> bytes:
@@ -59,7 +59,7 @@ def highdim_panel(seed: int = 0) -> None:
         start, end = best_path_ends(*facts)
         for entry, f, column in zip(entries, facts, st.columns(2)):
             model = entry.model
-            enc = caches.mnist_test_encodings(entry.key, model)
+            enc = caches.mnist_test_encodings(entry)
             sampler = "prior" if f.variational else "fitted"
             what = "its prior N(0, I)" if f.variational else "a Gaussian fitted to its codes"
             images = decode_z(model, sample_codes(sampler, enc.mu, SAMPLES, seed))

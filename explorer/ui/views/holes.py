@@ -54,7 +54,6 @@ def holes_panel(view: ShownModel, square: bool = False,
         the toggle is on (2-D latent space only), else None.
     """
     keys = view.keys
-    model = view.model
     with st.container(key=keys("holes_panel")):
         try:
             caches.realism_judge()
@@ -64,7 +63,7 @@ def holes_panel(view: ShownModel, square: bool = False,
                        "`python -m explorer.cli.train_classifier --out checkpoints/mnist_classifier.safetensors`.")
             return None
         y = view.condition()
-        share = caches.prior_share(view.entry.key, model, y=y)
+        share = caches.prior_share(view.entry, y=y)
         st.metric("N(0, I) samples judged real", f"{share:.0%}", help=PRIOR_SHARE_HELP)
         if not view.is_2d:
             return None  # the heatmap needs the map's own 2-D coordinates
@@ -79,7 +78,7 @@ def holes_panel(view: ShownModel, square: bool = False,
             from explorer.ui.views.latent_map import square_ranges
 
             ranges = tuple(tuple(float(v) for v in r) for r in square_ranges(view.ranges))
-        z1, z2, scores = caches.hole_scores(view.entry.key, model, ranges, caches.HOLES_GRID_N, y=y)
+        z1, z2, scores = caches.hole_scores(view.entry, ranges, caches.HOLES_GRID_N, y=y)
         return z1, z2, realness(scores)
 
 

@@ -37,7 +37,7 @@ def reconstructions_panel(models: dict) -> None:
 
 def kl_panel(entry, name: str) -> None:
     """KL per latent dimension of VAE ``name`` on the test digits, its active units in blue."""
-    usage = mnist_test_latent_usage(entry.key, entry.model)
+    usage = mnist_test_latent_usage(entry)
     kl = usage.kl_per_dimension.numpy()
     with st.container(key="ls_kl"):
         st.plotly_chart(kl_per_dimension_figure(kl, usage.active.numpy()), key="ls_kl_chart",

@@ -294,7 +294,7 @@ def pair_facts(views) -> tuple | None:
     None when a model is conditional (its decoder needs a label)."""
     if any(v.model.is_conditional for v in views):
         return None
-    return tuple(caches.lesson_facts(v.entry.key, v.model, v.entry.label) for v in views)
+    return tuple(caches.lesson_facts(v.entry) for v in views)
 
 
 def fill_measured_path(views) -> None:

@@ -94,7 +94,7 @@ def prior_samples_panel(view: ShownModel, z: np.ndarray) -> None:
     counts = np.bincount(labels, minlength=10)
     line = f"Judged real: **{real.mean():.0%}** of these {len(z)}"
     if not view.model.is_conditional:
-        facts = caches.lesson_facts(view.entry.key, view.model, view.entry.label)
+        facts = caches.lesson_facts(view.entry)
         sampler = "prior" if view.variational else st.session_state["cmp_ae_sampler"]
         line += f" ({facts.sample_real[sampler]:.0%} of {facts.sample_labels[sampler].sum()} more)"
     from explorer.ui.views.holes import JUDGE_HELP

@@ -18,7 +18,7 @@ from explorer.ui import figures
 from explorer.ui.page import layout
 from explorer.ui.state import caches, registry
 from explorer.ui.figures.model_kind_figures import image_rows_figure
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 from explorer.ui.state.shipped import require_shipped
 
 #: The shipped M1+M2 model the page shows, in checkpoints/.
@@ -90,7 +90,7 @@ def model_numbers(entry: ModelEntry) -> dict:
     in [0, 1], ``labels`` (known training labels, None: all), ``images`` (training images), ``epochs``, ``seconds`` of
     training (wall clock, the last epoch's record), ``m1_latent`` (None for M2 on pixels),
     ``history_error`` (the error after each epoch, %, from the file's history)."""
-    confusion = caches.m2_confusion(entry.key, entry.model)
+    confusion = caches.m2_confusion(entry)
     counts = torch.as_tensor(confusion)
     train = entry.checkpoint.train_config
     history = entry.checkpoint.history
@@ -181,7 +181,7 @@ def class_swap_panel(entry: ModelEntry, scale: float) -> None:
                                       help="Rows are test digits no. n, n+1, ... of the 10,000 (each row is "
                                            "labelled 'no. n: its true digit')."))
     index = tuple(range(first, first + rows))
-    swapped = caches.m2_class_swap(entry.key, entry.model, index)
+    swapped = caches.m2_class_swap(entry, index)
     tiles = torch.cat([images[list(index), None], swapped.reshape(rows, 10, *swapped.shape[1:])], dim=1)
     row_labels = [f"no. {i}: {int(labels[i])}" for i in index]
     fig = image_rows_figure(tiled_png(tiles.flatten(0, 1), 11), rows, 11, row_labels,
@@ -189,7 +189,7 @@ def class_swap_panel(entry: ModelEntry, scale: float) -> None:
                             font_size=layout.plot_font_size(FONT_SIZE))
     with st.container(key="m2_swap_box"):
         st.plotly_chart(fig, key="m2_swap", config={"displayModeBar": False})
-    share, per_label = caches.m2_swap_agreement(entry.key, entry.model)
+    share, per_label = caches.m2_swap_agreement(entry)
     worst = int(np.argmin(per_label))
     via = " then M1's decoder p(x|code)," if entry.checkpoint.model_config.m1 else ""
     st.caption(f"Each row: a test digit's style z (the mean of q(z|x, y) with its true label y) decoded by "

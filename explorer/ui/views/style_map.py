@@ -17,7 +17,7 @@ from explorer.ui.page import layout
 from explorer.ui.state import caches
 from explorer.ui.figures.model_kind_figures import SIDE_LEGEND
 from explorer.ui.figures import DIGIT_COLORS
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 from explorer.ui.state.shipped import load_shipped
 
 #: The map's chart key, and the legend name of the labelled training digits' marks.
@@ -82,7 +82,7 @@ def style_map_panel(entry: ModelEntry, height: int) -> None:
                 "sidebar's 'Semi-supervised model' (the shipped M1+M2 · z = 2 is one).", icon=":material/info:")
         return
     labels = None if train.subset else train.labels  # the labelled rows are known for a run on all 60,000 only
-    found = caches.m2_style_map(entry.key, entry.model, labels, train.seed)
+    found = caches.m2_style_map(entry, labels, train.seed)
     with st.container(key="m2_style_box"):
         st.plotly_chart(style_map_figure(found, height, layout.plot_font_size(FONT_SIZE)), key=MAP_KEY,
                         config={"displaylogo": False})
@@ -94,7 +94,7 @@ def style_map_panel(entry: ModelEntry, height: int) -> None:
     reading = (": the colours mix." if found["agreement"] < 2 * found["chance"] else
                ": z still holds part of the digit beside the label y.")
     vae, _ = load_shipped(REFERENCE_VAE)
-    compared = (f"; the shipped z = 2 VAE's map: {caches.map_label_agreement(vae.key, vae.model)[0]:.0%}" if vae
+    compared = (f"; the shipped z = 2 VAE's map: {caches.map_label_agreement(vae)[0]:.0%}" if vae
                 else "")
     st.caption(f"**Dots**: the {len(predicted):,} test digits at their style z, the mean of q(z|x, y); y and colour: "
                f"q(y|x)'s label.{marks} The nearest other dot has the same colour for "

@@ -12,7 +12,7 @@ from explorer.core.checkpoints import CheckpointError
 from explorer.core.latent import ImageTerms, image_terms, terms_noise
 from explorer.ui.figures import map_clicks
 from explorer.ui.state import caches, registry
-from explorer.ui.state.registry import ModelEntry
+from explorer.ui.state.model_entry import ModelEntry
 
 COMPARE_PAGE = "pages/compare.py"
 EXPLORER_PAGE = "pages/explorer.py"
@@ -50,7 +50,7 @@ def digit_numbers(entry: ModelEntry, index: int) -> DigitNumbers:
     click panels: one z drawn from q(z|x) with seed 0, KL in closed form)."""
     model = entry.model
     images, labels = caches.mnist_test_split()
-    encodings = caches.mnist_test_encodings(entry.key, model)
+    encodings = caches.mnist_test_encodings(entry)
     label = int(labels[index])
     terms = image_terms(model, images[index], y=label if model.is_conditional else None)
     sigma = encodings.sigma

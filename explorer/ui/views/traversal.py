@@ -61,7 +61,7 @@ def traversal_plan(view: ShownModel) -> TraversalPlan:
     mu = view.encodings.mu.astype(np.float64)
     latent_dim = mu.shape[1]
     if view.variational:
-        kl = mnist_test_latent_usage(view.entry.key, view.model).kl_per_dimension.numpy()
+        kl = mnist_test_latent_usage(view.entry).kl_per_dimension.numpy()
         order = np.argsort(-kl, kind="stable")
         spans = np.tile(np.asarray(TRAVERSAL_RANGE, dtype=np.float64), (latent_dim, 1))
         return TraversalPlan(order, spans, [f"z{d + 1}: {kl[d]:.1f} nats" for d in order], True)
