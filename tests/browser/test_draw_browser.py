@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.browser import open_explorer
+from tests.helpers.browser import draw_a_one, open_explorer
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000
@@ -19,21 +19,7 @@ def test_a_drawn_stroke_is_encoded_and_reconstructed(page, app_url, artifacts_di
     panel = page.locator(".st-key-explorer_draw_panel")
     canvas = panel.locator("canvas").last   # fabric.js: the upper canvas takes the mouse
     expect(canvas).to_be_visible(timeout=TIMEOUT)
-    canvas.scroll_into_view_if_needed()
-    # the expander opens with an animation: wait until the canvas has its full 280 px and stands still
-    page.wait_for_function(
-        """(el) => { const r = el.getBoundingClientRect(), last = el.__lastRect;
-          el.__lastRect = [r.x, r.y, r.width];
-          return Math.abs(r.width - 280) < 2 && last && last[0] === r.x && last[1] === r.y; }""",
-        arg=canvas.element_handle(), polling=100, timeout=TIMEOUT)
-    box = canvas.bounding_box()
-    # a vertical stroke, a "1", drawn off-centre in the canvas's right half
-    x = box["x"] + 0.65 * box["width"]
-    page.mouse.move(x, box["y"] + 40)
-    page.mouse.down()
-    for step in range(1, 21):
-        page.mouse.move(x - step * 0.5, box["y"] + 40 + step * 9)
-    page.mouse.up()
+    draw_a_one(page, canvas, x_fraction=0.65, timeout_ms=TIMEOUT)  # off-centre, in the canvas's right half
 
     expect(panel.get_by_text("your drawing, 28x28 as MNIST")).to_be_visible(timeout=TIMEOUT)
     result = page.locator(".st-key-draw_result")

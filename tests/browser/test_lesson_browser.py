@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers.browser import (
-    MAP_JS, click_screen, isolated_points, runs_ended, use_map, wait_for_app_run, wait_for_run_after,
+    MAP_JS, click_screen, draw_a_one, isolated_points, runs_ended, use_map, wait_for_app_run, wait_for_run_after,
 )
 from tests.browser.test_compare_browser import COMPARE_JS, MAPS, PANEL, PANEL_SHOWS, TIMEOUT, open_compare
 
@@ -52,20 +52,7 @@ def test_a_digit_drawn_with_the_mouse_lands_on_both_maps(page, app_url, artifact
     wait_for_run_after(page, before)  # the tab switch's rerun is over before the stroke
     canvas = page.locator(".st-key-cmp_draw_panel canvas").last  # fabric.js: the upper canvas takes the mouse
     expect(canvas).to_be_visible(timeout=TIMEOUT)
-    canvas.scroll_into_view_if_needed()
-    # the tab's canvas is laid out in steps: wait until it has its 280 px and stands still
-    page.wait_for_function(
-        """(el) => { const r = el.getBoundingClientRect(), last = el.__lastRect;
-          el.__lastRect = [r.x, r.y, r.width];
-          return Math.abs(r.width - 280) < 2 && last && last[0] === r.x && last[1] === r.y; }""",
-        arg=canvas.element_handle(), polling=100, timeout=TIMEOUT)
-    box = canvas.bounding_box()
-    x = box["x"] + 0.5 * box["width"]
-    page.mouse.move(x, box["y"] + 40)
-    page.mouse.down()
-    for step in range(1, 21):  # a vertical stroke, a "1"
-        page.mouse.move(x - step * 0.5, box["y"] + 40 + step * 9)
-    page.mouse.up()
+    draw_a_one(page, canvas, timeout_ms=TIMEOUT)  # the tab lays its canvas out in steps
 
     mu_text = re.compile(r"mu = \((-?\d+\.\d{3}), (-?\d+\.\d{3})\)")
     for side, selector in MAPS.items():
