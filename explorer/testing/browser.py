@@ -235,6 +235,14 @@ def decoded_src(page, container: str = ".st-key-decoded_image") -> str | None:
     return page.evaluate(DECODED_JS, container)
 
 
+def wait_decoded(page, container: str = ".st-key-decoded_image", timeout_ms: int = 60_000) -> str:
+    """Wait until ``container`` shows a decoded image (the canvas drawn, or the server's
+    image loaded), then return its signature. The server's image is still loading for a
+    moment after the page's first run: a signature read then is None."""
+    page.wait_for_function("(sel) => !!(" + DECODED_JS + ")(sel)", arg=container, timeout=timeout_ms)
+    return decoded_src(page, container)
+
+
 def canvas_pixels(page, container: str = ".st-key-decoded_image") -> dict:
     """The browser decoder's drawing in ``container``: ``z`` it decoded, ``pixels`` (the
     canvas read back, 28 * 28 values in 0..255) and ``mean`` (the float decoder mean it drew)."""
@@ -296,7 +304,8 @@ def slider_step_ms(page, slider: str = ".st-key-z1_slider", container: str = ".s
     draws the new z before that run has started; the run's new data for the view shows
     that it has), so steps in a row do not overlap."""
     wait_for_app_run(page)
-    old = decoded_src(page, container)
+    # from a drawn image: with none yet, the first image's arrival would pass for the step's
+    old = wait_decoded(page, container)
     thumb = page.locator(f"{slider} input[type=range]")
     thumb.focus()
     _mark(page)

@@ -23,12 +23,13 @@ from tests.helpers.browser import (
     MAP,
     MAP_JS,
     canvas_pixels,
-    decoded_src,
     empty_spot,
+    open_by_menu,
     open_explorer,
     slider_step_ms,
     streamlit_server,
     use_map,
+    wait_decoded,
     wait_for_app_run,
     wait_for_map_markers,
 )
@@ -188,8 +189,7 @@ def test_a_mouse_move_over_empty_map_space_decodes_the_z_there(explorer, vae_che
 def test_the_compare_pages_models_decode_the_hovered_z_with_their_own_weights(page, app_url, vae_checkpoint,
                                                                               ae_checkpoint, artifacts_dir):
     canvases = {side: f".st-key-cmp_{side}_hover_decoded canvas.vx-canvas" for side in "ab"}
-    page.goto(app_url)
-    page.get_by_role("link", name="Compare AE and VAE").click(timeout=TIMEOUT)
+    open_by_menu(page, app_url, "Compare AE and VAE", TIMEOUT)
     right_map = ".st-key-cmp_b_map_panel .js-plotly-plot"
     page.locator(right_map).wait_for(timeout=TIMEOUT)
     page.add_script_tag(content=MAP_JS)
@@ -218,8 +218,7 @@ def test_the_conditional_pages_style_sliders_decode_in_the_page_with_the_label(p
 
     cvae = load_checkpoint(CHECKPOINT_DIR / "mnist_cvae_z2.safetensors").model
     canvas = ".st-key-cvae_decoded canvas.vx-canvas"
-    page.goto(app_url)
-    page.get_by_role("link", name="Conditional VAE").click(timeout=TIMEOUT)
+    open_by_menu(page, app_url, "Conditional VAE", TIMEOUT)
     _wait_canvas(page, canvas, "true")
     wait_for_app_run(page)
     start = canvas_pixels(page, ".st-key-cvae_decoded")
@@ -252,9 +251,9 @@ def test_with_the_browser_path_off_the_server_draws_the_image(page, server_only_
     open_explorer(page, server_only_url, TIMEOUT)
     expect(page.locator(".st-key-decoded_image img")).to_have_count(1)
     assert page.locator(CANVAS).count() == 0
-    before = decoded_src(page)
+    before = wait_decoded(page)  # the first image loads after the page's first run
     slider_step_ms(page)  # returns once the new image has loaded
-    assert decoded_src(page) != before
+    assert wait_decoded(page) != before
     expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00): the decoder mean")
     src = page.locator(".st-key-decoded_image img").get_attribute("src")
     png = Image.open(io.BytesIO(page.request.get(server_only_url + src if src.startswith("/") else src).body()))

@@ -5,7 +5,7 @@ key view (two maps and the digit panel) fits a classroom screen (skips without c
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.browser import MAP_JS, click_screen, isolated_points, use_map, wait_for_app_run
+from tests.helpers.browser import MAP_JS, click_screen, isolated_points, open_by_menu, use_map, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 90_000
@@ -38,8 +38,7 @@ PANEL_SHOWS = """([sel, text]) => { const p = document.querySelector(sel);
 
 def open_compare(page, url: str) -> None:
     """Load the app, follow the menu link to the Compare page, wait for both full maps."""
-    page.goto(url)
-    page.get_by_role("link", name="Compare AE and VAE").click(timeout=TIMEOUT)
+    open_by_menu(page, url, "Compare AE and VAE", TIMEOUT)
     for selector in MAPS.values():
         page.locator(selector).wait_for(timeout=TIMEOUT)
     page.add_script_tag(content=MAP_JS)

@@ -9,11 +9,11 @@ from tests.helpers.browser import (
     PANEL_SHOWS,
     catcher_nearer_spot,
     click_screen,
-    decoded_src,
     empty_spot,
     isolated_points,
     open_explorer,
     slider_step_ms,
+    wait_decoded,
     wait_for_app_run,
     wait_for_map_markers,
 )
@@ -141,9 +141,9 @@ def test_a_mouse_click_on_empty_space_decodes_the_z_there(explorer, artifacts_di
 
 def test_a_slider_moved_by_keyboard_changes_the_decoded_image(explorer, artifacts_dir):
     page = explorer
-    before = decoded_src(page)
+    before = wait_decoded(page)
     slider_step_ms(page)  # ArrowRight on z1, waits for a new image
-    assert decoded_src(page) != before
+    assert wait_decoded(page) != before
     expect(page.locator(".st-key-decoded_image")).to_contain_text("z = (0.05, 0.00)")
     wait_for_app_run(page)
     page.screenshot(path=str(artifacts_dir / "explorer-slider.png"))

@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers.browser import open_by_menu
 from tests.helpers.paths import REPO
 
 pytestmark = pytest.mark.browser
@@ -20,10 +21,7 @@ POINTS_JS = """() => {
                     "(the page then explains how to train it; tests/ui/test_linear_pca_page.py covers that)")
 def test_both_maps_render_every_test_digit(page, app_url, artifacts_dir, failure_artifacts):
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(app_url)
-    link = page.get_by_role("link", name="Linear AE = PCA")
-    expect(link).to_be_visible(timeout=TIMEOUT)  # the first page run imports torch and loads MNIST
-    link.click()
+    open_by_menu(page, app_url, "Linear AE = PCA", TIMEOUT)  # the first page run imports torch and loads MNIST
     expect(page.get_by_text("Principal angle 1")).to_be_visible(timeout=TIMEOUT)
     page.wait_for_function(POINTS_JS, timeout=TIMEOUT)
     expect(page.locator(".js-plotly-plot")).to_have_count(2)

@@ -25,3 +25,15 @@ def draw_a_one(page, canvas, x_fraction: float = 0.5, timeout_ms: int = 60_000) 
     for step in range(1, 21):
         page.mouse.move(x - step * 0.5, box["y"] + 40 + step * 9)
     page.mouse.up()
+
+
+def open_by_menu(page, url: str, name: str, timeout_ms: int = 90_000) -> None:
+    """Load the app at ``url`` and follow the sidebar's link to page ``name`` once app.py's
+    first run has ended (the Explorer's map drawn, the app idle). A click before that races
+    the first run: a fresh server's first session shows the legacy pages/ navigation until
+    app.py has run. The likely cause of a CI failure (2026-12-07): after a click made right after
+    loading, the Compare page's maps had not come 90 s later."""
+    page.goto(url)
+    page.locator(MAP).wait_for(timeout=timeout_ms)  # noqa: F405  (from explorer.testing.browser)
+    wait_for_app_run(page, timeout_ms)  # noqa: F405
+    page.locator("[data-testid=stSidebar]").get_by_role("link", name=name, exact=True).click(timeout=timeout_ms)
