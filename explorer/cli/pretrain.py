@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.cli.options import DefaultsHelpFormatter
+from explorer.cli.options import DefaultsHelpFormatter, refuse_unwritable
 from explorer.cli.progress import EpochBars, write
 
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     refused before anything is trained, 1 if training diverged."""
     torch.set_flush_denormal(True)  # before any torch op starts worker threads (see core.train)
     from explorer.core.data import DataError, load_mnist
-    from explorer.core.files import atomic_write, check_writable
+    from explorer.core.files import atomic_write
     from explorer.core.images import png_bytes
     from explorer.core.labels import select_labels
     from explorer.core.pretraining import StackConfig, build_stack, classification_error, copy_stack, finetune, pretrain
@@ -87,10 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if path.suffix != suffix:
             p.error(f"{option} must end in {suffix}, got {path}")
-        try:
-            check_writable(path)
-        except ValueError as exc:  # before anything is loaded or trained
-            p.error(str(exc))
+        if refuse_unwritable(p, path):  # one line, exit 2, before anything is loaded or trained
+            return 2
     try:
         init = None
         if args.init is not None:  # a saved stack, only fine-tuned here

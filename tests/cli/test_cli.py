@@ -56,8 +56,10 @@ def test_every_option_has_help_and_shows_its_default(name):
     assert "(default: " in text or len(p._actions) == 1  # lesson_check has no option but --help
 
 
-@pytest.mark.parametrize("module", ["explorer.cli.train", "explorer.cli.train_classifier"])
-def test_an_unwritable_output_is_refused_before_training(module, monkeypatch, capsys):
+@pytest.mark.parametrize("module, options", [("explorer.cli.train", ["--epochs", "1"]),
+                                             ("explorer.cli.train_classifier", ["--epochs", "1"]),
+                                             ("explorer.cli.pretrain", ["--finetune-epochs", "1"])])
+def test_an_unwritable_output_is_refused_before_training(module, options, monkeypatch, capsys):
     import importlib
 
     import explorer.core.data as data
@@ -66,7 +68,7 @@ def test_an_unwritable_output_is_refused_before_training(module, monkeypatch, ca
         raise AssertionError("the data were loaded: training would have started")
 
     monkeypatch.setattr(data, "load_mnist", no_training)
-    code = importlib.import_module(module).main(["--epochs", "1", "--out", "/proc/x/y.safetensors"])
+    code = importlib.import_module(module).main([*options, "--out", "/proc/x/y.safetensors"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "error: cannot write /proc/x/y.safetensors" in err
