@@ -40,10 +40,10 @@ MODEL_KIND_CHARTS = {"pages/denoising.py": ("dae_curve_chart", "dae_digits_chart
 
 
 def _smallest_plot_font(layout: dict) -> int:
-    """The smallest of a figure spec's legend, tick and axis title sizes (a missing one: 0,
-    Streamlit's theme then draws it at 12 px)."""
+    """The smallest of a figure spec's legend, tick, axis title and hover label sizes (a
+    missing one: 0, Streamlit's theme then draws it at 12 px)."""
     axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
-    sizes = [layout.get("legend", {}).get("font", {}).get("size", 0)]
+    sizes = [layout.get(part, {}).get("font", {}).get("size", 0) for part in ("legend", "hoverlabel")]
     sizes += [a.get("tickfont", {}).get("size", 0) for a in axes]
     sizes += [a.get("title", {}).get("font", {}).get("size", 0) for a in axes if a.get("title", {}).get("text")]
     return min(sizes)

@@ -124,7 +124,7 @@ def _validated_scatter(mu: np.ndarray, labels: np.ndarray, title: str | None,
 
 def readable(fig: go.Figure, font_size: int) -> go.Figure:
     """Every text of a chart at ``font_size`` px, set explicitly: the layout's font, the
-    legend (its entries and title), each x and y axis' ticks and title.
+    legend (its entries and title), each x and y axis' ticks and title, the hover labels.
     Streamlit's chart theme sets its own 12 px legend, tick and title fonts, which a
     layout-wide ``font.size`` does not override. The one home of chart text sizes (the
     pages pass :func:`explorer.ui.page.layout.plot_font_size`, which adds presentation mode).
@@ -136,7 +136,8 @@ def readable(fig: go.Figure, font_size: int) -> go.Figure:
     Returns:
         ``fig``.
     """
-    fig.update_layout(font_size=font_size, legend_font_size=font_size, legend_title_font_size=font_size)
+    fig.update_layout(font_size=font_size, legend_font_size=font_size, legend_title_font_size=font_size,
+                      hoverlabel_font_size=font_size)
     fig.update_xaxes(tickfont_size=font_size, title_font_size=font_size)
     fig.update_yaxes(tickfont_size=font_size, title_font_size=font_size)
     return fig
