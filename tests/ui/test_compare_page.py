@@ -504,3 +504,17 @@ def test_each_lesson_step_marks_what_it_talks_about(app_test, encodings):
     assert "cmp_key_view { opacity" in css and ".st-key-cmp_highdim_share_AE {" in css
     assert _has(at, "cmp_highdim_share_AE") and _has(at, "cmp_highdim_marks_VAE")
     assert "the z = 2 maps of steps 1-7" in _main_markdown(at)
+
+
+def test_lesson_marks_take_the_charts_text_size_while_presenting(app_test):
+    """A lesson link with present=1: the marks' text is as large as the chart's (16 px, not 15)."""
+    from explorer.ui.page.layout import PRESENT_PLOT_FONT_PX
+
+    at = app_test()
+    at.query_params = {"present": "1"}
+    at.run()
+    at.query_params.update({"step": "1", "left": "mnist_ae_z2.safetensors", "right": "mnist_vae_z2.safetensors"})
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    marks = _lesson_marks(at, "a")
+    assert marks and all(m["font"]["size"] >= PRESENT_PLOT_FONT_PX for m in marks), marks

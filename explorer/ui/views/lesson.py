@@ -137,9 +137,18 @@ def _empty_spot(mu, ranges, cells: int = 20):
     return centres[np.argmin(np.linalg.norm(centres - np.median(mu, 0), axis=1))]
 
 
+#: The lesson marks' text size out of presentation mode (px); presenting, the charts' own.
+MARK_FONT_PX = 15
+
+
+def _mark_font() -> dict:
+    """The lesson marks' font: red, as large as the chart's text while presenting."""
+    return {"color": FOCUS_COLOR, "size": layout.plot_font_size(MARK_FONT_PX)}
+
+
 def _arrow(x: float, y: float, text: str, ax: int, ay: int) -> dict:
     return {"x": float(x), "y": float(y), "text": text, "showarrow": True, "arrowhead": 2, "arrowwidth": 2,
-            "arrowcolor": FOCUS_COLOR, "ax": ax, "ay": ay, "font": {"color": FOCUS_COLOR, "size": 15},
+            "arrowcolor": FOCUS_COLOR, "ax": ax, "ay": ay, "font": _mark_font(),
             "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": FOCUS_COLOR, "borderpad": 2,
             "name": "lesson mark"}
 
@@ -166,7 +175,7 @@ def map_annotations(view, side: int, path: tuple[int, int, int] | None = None, s
         (l1, h1), (l2, h2) = ranges
         out.append({"text": f"axes: z1 from {l1:g} to {h1:g}, z2 from {l2:g} to {h2:g}", "xref": "paper", "yref": "paper", "x": 0.02,
                     "y": 0.98, "xanchor": "left", "yanchor": "top", "showarrow": False,
-                    "font": {"color": FOCUS_COLOR, "size": 15}, "bgcolor": "rgba(255,255,255,0.85)",
+                    "font": _mark_font(), "bgcolor": "rgba(255,255,255,0.85)",
                     "bordercolor": FOCUS_COLOR, "borderpad": 2, "name": "lesson mark"})
     if "samples" in s.marks and side == 0 and samples is not None:
         from explorer.ui.views.prior_samples import view_samples
