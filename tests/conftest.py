@@ -157,6 +157,20 @@ PAGE_STATE_JS = """() => {
 }"""
 
 
+#: What each failed browser test's pages showed, printed at the end of the run.
+FAILURE_SUMMARIES: list[str] = []
+SUMMARY_CHARS = 800
+
+
+def pytest_terminal_summary(terminalreporter):
+    """At the end of the output (all CI keeps): each failed browser test's pages, their URL,
+    Streamlit's run state and the start of their text, and the browser's last events."""
+    if FAILURE_SUMMARIES:
+        terminalreporter.section("what the failed browser tests' pages showed")
+        for summary in FAILURE_SUMMARIES:
+            terminalreporter.write_line(summary)
+
+
 def _failed(item) -> bool:
     return any(getattr(getattr(item, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
 
@@ -231,6 +245,9 @@ def failure_artifacts(request, browser, new_context, browser_events, artifacts_d
         states.append(f"--- {name}: {page.url}\n{state}\n")
     (artifacts_dir / f"{stem}-pages.txt").write_text("\n".join(states))
     (artifacts_dir / f"{stem}-browser.log").write_text("".join(f"{line}\n" for line in browser_events))
+    # where CI keeps no files, the end of its output still says what the pages showed
+    FAILURE_SUMMARIES.append("\n".join([f"{request.node.nodeid}:", *(" ".join(s.split())[:SUMMARY_CHARS] for s in states),
+                                         "browser events (last 8):", *browser_events[-8:]]))
     if SERVER_LOG.exists():
         with open(SERVER_LOG, "rb") as log:
             log.seek(max(0, SERVER_LOG.stat().st_size - SERVER_LOG_TAIL_BYTES))
