@@ -24,8 +24,9 @@ MAP_HEIGHT = 460
 LARGE_MAP_HEIGHT = 620
 FONT_SIZE = 15
 #: In the lesson the step's tool stands between the maps (or above them) and must fit a
-#: 1366x768 screen with them: its cloud and the live twin maps are drawn this high.
-LESSON_CLOUD_HEIGHT = 210
+#: 1366x768 screen with them: its cloud (on a laptop, on a projector) and the live twin
+#: maps are drawn this high.
+LESSON_CLOUD_HEIGHTS = (210, 270)
 LESSON_TWIN_MAP_HEIGHT = 330
 #: In presentation mode on a laptop-sized screen the lesson's 20 px text takes up to 320 px
 #: above the maps: there they are drawn this high, their plot areas about 295-300 px square.
@@ -138,7 +139,7 @@ def compare_page() -> None:
                 prior_samples.prior_draw_button(width="stretch")
             if cloud_view is not None:
                 reparameterization.new_eps_button(width="stretch")
-                reparameterization.reparameterization_panel(cloud_view, selected, height=LESSON_CLOUD_HEIGHT,
+                reparameterization.reparameterization_panel(cloud_view, selected, height=viewport.pick(*LESSON_CLOUD_HEIGHTS),
                                                             font_size=14, compact=True)
             else:
                 compare.digit_panel(views, selected, samples, path)

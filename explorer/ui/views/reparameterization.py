@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.core.latent import posterior_samples
+from explorer.ui.components import viewport
 from explorer.ui.page import layout
 from explorer.ui.figures import map_figure
 from explorer.ui.views.common import MAX_K, SAMPLE_SCALE, ShownModel, decoded_codes
@@ -16,6 +17,9 @@ from explorer.ui.views.common import MAX_K, SAMPLE_SCALE, ShownModel, decoded_co
 CLOUD_COLOR = "#d62728"
 #: The zoomed cloud view shows mu +- this many of the larger sigma.
 CLOUD_ZOOM_SIGMAS = 4.0
+#: Scale of the decoded draws in the lesson's narrow column, on a laptop and on a projector
+#: (there the image takes the column's width, about 340 px, not 242).
+COMPACT_SCALES = (1, 2)
 
 
 def _new_eps() -> None:
@@ -74,4 +78,5 @@ def reparameterization_panel(view: ShownModel, index: int, height: int = 360, fo
     else:
         st.caption(f"Zoomed to mu = ({mu[0]:.2f}, {mu[1]:.2f}), sigma = ({sigma[0]:.3f}, {sigma[1]:.3f}): "
                    "red dots are the draws, solid and dashed ellipses the 1- and 2-sigma contours of q(z|x).")
-    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded.", scale=1 if compact else SAMPLE_SCALE)
+    scale = viewport.pick(*COMPACT_SCALES) if compact else SAMPLE_SCALE
+    decoded_codes(view, z, "cloud_images", f"The {len(z)} draws decoded.", scale=scale)
