@@ -100,6 +100,10 @@ FOCUS_CSS = (
     "background: " + FOCUS_COLOR + "; color: white; font-size: 0.8rem; font-weight: 600; padding: 0 0.4rem; "
     "border-radius: 3px; }}\n"
 )
+#: Room above the previews between the maps, for their tag (0.75rem above the box), which
+#: touched the digits' colour key above them (steps 2, 4 and 5). Only there: elsewhere the
+#: room would push step 6's decoded draws off a 1366x768 screen in presentation mode.
+PREVIEW_GAP_CSS = "{sel} {{ margin-top: 0.5rem; }}\n"
 #: The z = 2 maps while the step is about something else (step 8's z = 10 pair).
 DIMMED_CSS = ".st-key-cmp_key_view { opacity: 0.35; }"
 
@@ -112,6 +116,7 @@ def focus_marks() -> None:
     if s is None:
         return
     css = "".join(FOCUS_CSS.format(sel=f".st-key-{k}", tag=f".st-key-{k}::before") for k in s.focus)
+    css += "".join(PREVIEW_GAP_CSS.format(sel=f".st-key-{k}") for k in s.focus if k.endswith("_preview"))
     if s.highdim:
         css += DIMMED_CSS
     if css:
