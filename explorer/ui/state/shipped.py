@@ -36,8 +36,8 @@ COMMANDS: dict[str, str] = {
                                 "--out checkpoints/mnist_cae_z2.safetensors",
     "mnist_conv_vae_z2.safetensors": f"{_COMMON} --model vae --architecture conv --latent-dim 2 --epochs 100 "
                                      "--device cuda --out checkpoints/mnist_conv_vae_z2.safetensors",
-    "mnist_strided_conv_vae_z2.safetensors": f"{_COMMON} --model vae --architecture strided_conv --hidden 512 256 "
-                                             "--latent-dim 2 --epochs 100 --out checkpoints/mnist_strided_conv_vae_z2.safetensors",
+    "mnist_strided_conv_vae_z2.safetensors": f"{_COMMON} --model vae --architecture strided_conv --hidden 256 256 "
+                                             "--latent-dim 2 --epochs 160 --out checkpoints/mnist_strided_conv_vae_z2.safetensors",
     "mnist_m1m2_l100.safetensors": "python -m explorer.cli.train --model m2 --m1 checkpoints/mnist_vae_z20.safetensors "
                                    "--labels 100 --hidden 500 --latent-dim 50 --decoder-std 0.7 --epochs 12 "
                                    "--batch-size 100 --lr 1e-3 --lr-schedule cosine --seed 0 "
