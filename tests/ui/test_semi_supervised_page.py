@@ -107,7 +107,7 @@ def test_the_page_shows_the_shipped_models_measured_numbers(app_test, m1m2, pred
     metrics = {m.label: m.value for m in at.metric}
     error = 100 * float((predicted != mnist.test_labels).float().mean())
     assert metrics["Our test error, 100 labels"] == f"{error:.2f} %"
-    assert metrics["Paper's M1+M2"] == f"{PAPER_TABLE['M1+M2'][100]:.2f} %" == "3.33 %"
+    assert metrics["Paper's M1+M2, 100 labels"] == f"{PAPER_TABLE['M1+M2'][100]:.2f} %" == "3.33 %"
     # the bars: each digit's share of its test images labelled right
     bars = chart_spec(at, "m2_accuracy")["data"][0]
     expected = [100 * float((predicted[mnist.test_labels == d] == d).float().mean()) for d in range(10)]

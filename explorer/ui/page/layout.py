@@ -94,6 +94,9 @@ PRESENT_CSS = """<style>
 /* a metric's value keeps Streamlit's 36 px (the 20 px body text above shrank it to 20 px);
    what is typed or chosen in a field is 18 px, not 14 */
 .stMain [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: inherit; }
+/* a metric's label wraps instead of ending in "..." ("Our test error, 1..." at 1366 px) */
+.stMain [data-testid="stMetricLabel"], .stMain [data-testid="stMetricLabel"] * {
+  white-space: normal; overflow: visible; text-overflow: clip; height: auto; }
 /* a slider's value over its thumb at 20 px in the line height Streamlit gives its 14 px
    (22 px): the taller 20 px line reached 10 px down over the thumb and the track */
 .stMain [data-testid="stSliderThumbValue"] [data-testid="stMarkdownContainer"] p { line-height: 22px; }

@@ -109,7 +109,7 @@ def error_panel(numbers: dict) -> None:
     ours_col.metric(f"Our test error, {numbers['labels']} labels", f"{numbers['error']:.2f} %",
                     help="Share of the 10,000 MNIST test digits whose most probable label under q(y|x) is wrong, "
                          "measured here on this model. Chance is 90 %.")
-    paper_col.metric(f"Paper's {kind}", "n/a" if paper is None else f"{paper:.2f} %",
+    paper_col.metric(f"Paper's {kind}, {numbers['labels']} labels", "n/a" if paper is None else f"{paper:.2f} %",
                      help=f"Kingma et al. 2014, Table 1: the MNIST test error of {kind} with the same number of "
                           "labels.")
     if paper is not None and kind == "M1+M2":
