@@ -10,7 +10,7 @@ from explorer.ui.state import session
 from explorer.ui.state.session import COMPARE_PREFIXES
 from explorer.ui.views import ShownModel
 from explorer.ui.figures import map_figure
-from explorer.ui.views import compare, interpolation, lesson, prior_samples, reparameterization
+from explorer.ui.views import compare, interpolation, lesson, lesson_marks, prior_samples, reparameterization
 from explorer.ui.views.draw import your_digit_code_panel, your_digit_panel
 from explorer.ui.views.holes import holes_panel, path_score_chart
 from explorer.ui.views.hover import hover_decoders
@@ -126,7 +126,7 @@ def compare_page() -> None:
         with twin_tab:
             twin_panel()
 
-    lesson.focus_marks()  # outline what the step's "Look at" names
+    lesson_marks.focus_marks()  # outline what the step's "Look at" names
     with key_view:
         if step is not None and step.highdim:
             st.markdown("**Below: the z = 2 maps of steps 1-7**, dimmed: this step is about the z = 10 pair above, "
@@ -154,7 +154,8 @@ def compare_page() -> None:
                 height = viewport.pick(small, LARGE_MAP_HEIGHT) + (HOLES_BAR_PX if heat is not None else 0)
                 latent_map_view(view, overlays=overlays, catcher=False, prior_circles=True, height=height,
                                 font_size=FONT_SIZE, title=compare.map_title(view), legend=False, modebar=False,
-                                holes=heat, square=True, annotations=lesson.map_annotations(view, side, path, samples))
+                                holes=heat, square=True,
+                                annotations=lesson_marks.map_annotations(view, side, path, samples))
         st.caption(compare.KEY_VIEW_CAPTION)
 
     lesson.write_url_state((pair[0].label, pair[1].label))
